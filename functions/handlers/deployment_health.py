@@ -1,0 +1,23 @@
+"""DeploymentHealth: the health gate's verdict on an ECS deployment (COMPLETED, IN_PROGRESS, FAILED)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mesh_rollout.aws import client
+from mesh_rollout.events import DeploymentHealthEvent
+from mesh_rollout.models import parse_input
+from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
+from mesh_rollout.rollout import check_deployment
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = parse_input(event, DeploymentHealthEvent)
+    result = check_deployment(
+        client("ecs"), request.cluster, request.service, request.taskDefinition, request.checks, request.maxChecks
+    )
+    metrics.add_metric(name=f"DeploymentVerdict{result['verdict']['state'].title().replace('_', '')}", unit="Count", value=1)
+    return result

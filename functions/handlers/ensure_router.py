@@ -1,0 +1,21 @@
+"""EnsureVirtualRouter / EnsureRoute: create or update one virtual router or route."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mesh_rollout.appmesh import ensure_resource
+from mesh_rollout.aws import client
+from mesh_rollout.events import EnsureRouterEvent
+from mesh_rollout.models import parse_input
+from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = parse_input(event, EnsureRouterEvent)
+    result = ensure_resource(client("appmesh"), request.kind, request.request)
+    metrics.add_metric(name="MeshResourcesChanged", unit="Count", value=int(result["action"] != "unchanged"))
+    return result

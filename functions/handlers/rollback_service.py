@@ -1,0 +1,24 @@
+"""RollbackService: put a service whose deployment failed back on its previous revision."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mesh_rollout.aws import client
+from mesh_rollout.events import RollbackServiceEvent
+from mesh_rollout.models import parse_input
+from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
+from mesh_rollout.rollout import roll_back_service
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = parse_input(event, RollbackServiceEvent)
+    result = roll_back_service(
+        client("ecs"), request.cluster, request.service, request.previousTaskDefinition, request.taskDefinition, request.verdict
+    )
+    logger.warning("service rolled back", extra=result)
+    metrics.add_metric(name="ServiceRollbacks", unit="Count", value=1)
+    return result

@@ -1,0 +1,1 @@
+"""Domain package shared by every mesh-rollout Lambda handler."""

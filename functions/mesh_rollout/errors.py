@@ -1,0 +1,75 @@
+"""Named errors: the class names are the contract with the state machines' Retry and Catch."""
+
+from __future__ import annotations
+
+
+class MeshRolloutError(Exception):
+    """Base of every error a handler raises on purpose."""
+
+
+# --- Input and world errors: never retried, they fail the execution before any change ----------
+
+
+class InvalidRolloutInput(MeshRolloutError):
+    """The input is malformed; the message starts with the offending field."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {problem}")
+
+
+class UnknownReference(InvalidRolloutInput):
+    """The input refers to a mesh, node, router or service that neither the input nor AWS has."""
+
+
+class EcsServiceNotFound(InvalidRolloutInput):
+    """An ecsServices entry names a cluster or service that does not exist."""
+
+
+class IncompatibleTaskDefinition(InvalidRolloutInput):
+    """The service's task definition cannot run an App Mesh Envoy sidecar as the guide requires."""
+
+
+# --- AWS errors, classified -----------------------------------------------------------------------
+
+
+class TransientAwsError(MeshRolloutError):
+    """Throttling, a 5xx or a timeout: the state machine retries it with backoff and jitter."""
+
+
+class ResourceConflict(MeshRolloutError):
+    """A concurrent create or update won the race: retried, and the retry converges."""
+
+
+class AwsRequestRejected(MeshRolloutError):
+    """AWS refused the request for good (access denied, bad request, limit): not retried."""
+
+
+class MeshResourceNotFound(MeshRolloutError):
+    """A resource that must exist at this step is gone (deleted behind our back)."""
+
+
+# --- Rollout outcomes ------------------------------------------------------------------------------
+
+
+class DeploymentFailed(MeshRolloutError):
+    """The ECS deployment failed; the service was put back on its previous task definition."""
+
+
+class DeploymentTimedOut(MeshRolloutError):
+    """The ECS deployment did not finish in time; the service was put back on its previous revision."""
+
+
+class RollbackFailed(MeshRolloutError):
+    """Putting a service back on its previous revision failed too; the cause says where it was left."""
+
+
+def error_names() -> frozenset[str]:
+    """Every named error a handler can raise (what the ASL may match)."""
+    found: set[str] = set()
+    pending = [MeshRolloutError]
+    while pending:
+        cls = pending.pop()
+        found.add(cls.__name__)
+        pending.extend(cls.__subclasses__())
+    return frozenset(found)

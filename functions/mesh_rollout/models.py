@@ -1,0 +1,91 @@
+"""Input models. App Mesh requests stay in AWS's own shape; only our own fields are modelled here."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypeVar
+
+from aws_lambda_powertools.utilities.parser import parse
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+
+from mesh_rollout.errors import InvalidRolloutInput
+
+ProxyPropertyName = Literal[
+    "IgnoredUID",
+    "IgnoredGID",
+    "ProxyIngressPort",
+    "ProxyEgressPort",
+    "AppPorts",
+    "EgressIgnoredIPs",
+    "EgressIgnoredPorts",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProxyProperty(_Strict):
+    name: ProxyPropertyName
+    value: StrictStr
+
+
+class ProxyConfigurationOverrides(_Strict):
+    """ECS's own ProxyConfiguration shape; each property given here replaces the guide's default."""
+
+    type: Literal["APPMESH"] = "APPMESH"
+    containerName: StrictStr = Field(default="envoy", min_length=1, max_length=255)
+    properties: list[ProxyProperty] = Field(default_factory=list)
+
+
+class EcsServiceTarget(_Strict):
+    """One ECS service to put on the mesh (the guide's "Update Services" step)."""
+
+    cluster: StrictStr = Field(min_length=1)
+    service: StrictStr = Field(min_length=1)
+    virtualNodeName: StrictStr = Field(min_length=1, max_length=255)
+    appContainer: StrictStr | None = Field(default=None, min_length=1)
+    appPorts: list[StrictInt] | None = Field(default=None, min_length=1)
+    envoyImage: StrictStr | None = Field(default=None, min_length=1)
+    xray: StrictBool = False
+    xrayImage: StrictStr = Field(default="amazon/aws-xray-daemon", min_length=1)
+    proxyConfiguration: ProxyConfigurationOverrides = Field(default_factory=ProxyConfigurationOverrides)
+    deploymentTimeoutSeconds: StrictInt = Field(default=1800, ge=60, le=86400)
+    deploymentPollSeconds: StrictInt = Field(default=15, ge=1, le=300)
+
+
+class MeshSection(BaseModel):
+    """The CreateMesh request; checked field by field against the App Mesh model."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    meshName: StrictStr
+
+
+class RolloutSpec(_Strict):
+    """The MeshRolloutStateMachine input: App Mesh create requests plus the ECS services to mesh."""
+
+    mesh: MeshSection
+    virtualNodes: list[dict[str, Any]] = Field(default_factory=list)
+    virtualRouters: list[dict[str, Any]] = Field(default_factory=list)
+    routes: list[dict[str, Any]] = Field(default_factory=list)
+    virtualServices: list[dict[str, Any]] = Field(default_factory=list)
+    ecsServices: list[EcsServiceTarget] = Field(default_factory=list)
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def field_path(location: tuple[int | str, ...], prefix: str = "") -> str:
+    """('ecsServices', 0, 'xray') -> 'ecsServices[0].xray'."""
+    path = prefix
+    for part in location:
+        path = f"{path}[{part}]" if isinstance(part, int) else (f"{path}.{part}" if path else str(part))
+    return path or "(input)"
+
+
+def parse_input(event: Any, model: type[Model], prefix: str = "") -> Model:
+    """Parse with Powertools' parser; a pydantic error becomes InvalidRolloutInput naming the field."""
+    try:
+        return parse(event=event, model=model)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidRolloutInput(field_path(tuple(first["loc"]), prefix), first["msg"]) from exc

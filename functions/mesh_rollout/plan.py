@@ -1,0 +1,156 @@
+"""Turn a rollout input into an ordered, checked plan of App Mesh requests (pure functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from mesh_rollout.errors import InvalidRolloutInput, UnknownReference
+from mesh_rollout.models import RolloutSpec, parse_input
+from mesh_rollout.specs import check_request
+
+ROUTE_KINDS = ("httpRoute", "http2Route", "grpcRoute", "tcpRoute")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One list of the input and the App Mesh create operation its items are requests for."""
+
+    key: str
+    operation: str
+    name_keys: tuple[str, ...]
+
+
+SECTIONS = (
+    Section("virtualNodes", "CreateVirtualNode", ("virtualNodeName",)),
+    Section("virtualRouters", "CreateVirtualRouter", ("virtualRouterName",)),
+    Section("routes", "CreateRoute", ("virtualRouterName", "routeName")),
+    Section("virtualServices", "CreateVirtualService", ("virtualServiceName",)),
+)
+
+
+@dataclass(frozen=True)
+class MeshInventory:
+    """Names that already exist in the mesh, read before planning."""
+
+    exists: bool = False
+    virtualNodes: frozenset[str] = field(default_factory=frozenset)
+    virtualRouters: frozenset[str] = field(default_factory=frozenset)
+    virtualServices: frozenset[str] = field(default_factory=frozenset)
+
+
+def route_targets(spec: dict[str, Any], path: str = "spec") -> Iterator[tuple[str, str]]:
+    """(field, virtual node name) for every weighted target of a RouteSpec."""
+    for kind in ROUTE_KINDS:
+        targets = spec.get(kind, {}).get("action", {}).get("weightedTargets", [])
+        for index, target in enumerate(targets):
+            yield f"{path}.{kind}.action.weightedTargets[{index}].virtualNode", target["virtualNode"]
+
+
+def backend_services(spec: dict[str, Any], path: str = "spec") -> Iterator[tuple[str, str]]:
+    """(field, virtual service name) for every backend of a VirtualNodeSpec."""
+    for index, backend in enumerate(spec.get("backends", [])):
+        if "virtualService" in backend:
+            name = backend["virtualService"]["virtualServiceName"]
+            yield f"{path}.backends[{index}].virtualService.virtualServiceName", name
+
+
+def provider_reference(spec: dict[str, Any], path: str = "spec") -> tuple[str, str, str] | None:
+    """(field, section key, name) of a VirtualServiceSpec's provider, if it has one."""
+    provider = spec.get("provider", {})
+    if "virtualRouter" in provider:
+        return f"{path}.provider.virtualRouter.virtualRouterName", "virtualRouters", provider["virtualRouter"]["virtualRouterName"]
+    if "virtualNode" in provider:
+        return f"{path}.provider.virtualNode.virtualNodeName", "virtualNodes", provider["virtualNode"]["virtualNodeName"]
+    return None
+
+
+def build_requests(raw: Any) -> tuple[RolloutSpec, dict[str, list[dict[str, Any]]]]:
+    """Parse the input and turn each item into an App Mesh create request checked against the API model."""
+    spec = parse_input(raw, RolloutSpec)
+    mesh_name = spec.mesh.meshName
+    mesh_request = dict(raw["mesh"])
+    mesh_request.setdefault("spec", {})
+    _reject_unsupported(mesh_request, "mesh")
+    check_request("appmesh", "CreateMesh", mesh_request, "mesh")
+    out: dict[str, list[dict[str, Any]]] = {"mesh": [mesh_request]}
+    for section in SECTIONS:
+        seen: dict[tuple[str, ...], int] = {}
+        requests = []
+        for index, item in enumerate(raw.get(section.key) or []):
+            where = f"{section.key}[{index}]"
+            if not isinstance(item, dict):
+                raise InvalidRolloutInput(where, "must be an object")
+            if item.get("meshName", mesh_name) != mesh_name:
+                raise UnknownReference(f"{where}.meshName", f"{item['meshName']!r} is not this rollout's mesh {mesh_name!r}")
+            _reject_unsupported(item, where)
+            request = {**item, "meshName": mesh_name}
+            check_request("appmesh", section.operation, request, where)
+            key = tuple(str(request[k]) for k in section.name_keys)
+            if key in seen:
+                raise InvalidRolloutInput(where, f"duplicates {section.key}[{seen[key]}] ({'/'.join(key)})")
+            seen[key] = index
+            requests.append(request)
+        out[section.key] = requests
+    return spec, out
+
+
+def _reject_unsupported(item: dict[str, Any], where: str) -> None:
+    if "meshOwner" in item:
+        raise InvalidRolloutInput(f"{where}.meshOwner", "shared meshes are not supported; run the rollout in the owner account")
+    if "clientToken" in item:
+        raise InvalidRolloutInput(f"{where}.clientToken", "mesh-rollout makes its calls idempotent itself; remove it")
+
+
+def plan_rollout(spec: RolloutSpec, requests: dict[str, list[dict[str, Any]]], inventory: MeshInventory) -> dict[str, Any]:
+    """Check every reference and return the requests in a safe order, with placeholders for cycles."""
+    known = {
+        section: {r[key] for r in requests[section]} | set(getattr(inventory, section))
+        for section, key in (
+            ("virtualNodes", "virtualNodeName"),
+            ("virtualRouters", "virtualRouterName"),
+            ("virtualServices", "virtualServiceName"),
+        )
+    }
+
+    def require(section: str, name: str, where: str) -> None:
+        if name not in known[section]:
+            raise UnknownReference(where, f"{name!r} is neither in this input's {section} nor in mesh {spec.mesh.meshName!r}")
+
+    for index, route in enumerate(requests["routes"]):
+        where = f"routes[{index}]"
+        require("virtualRouters", route["virtualRouterName"], f"{where}.virtualRouterName")
+        for path, node in route_targets(route["spec"], f"{where}.spec"):
+            require("virtualNodes", node, path)
+    backends: set[str] = set()
+    for index, node in enumerate(requests["virtualNodes"]):
+        for path, service in backend_services(node["spec"], f"virtualNodes[{index}].spec"):
+            require("virtualServices", service, path)
+            backends.add(service)
+    for index, service in enumerate(requests["virtualServices"]):
+        ref = provider_reference(service["spec"], f"virtualServices[{index}].spec")
+        if ref:
+            require(ref[1], ref[2], ref[0])
+    for index, target in enumerate(spec.ecsServices):
+        require("virtualNodes", target.virtualNodeName, f"ecsServices[{index}].virtualNodeName")
+
+    # A node's backend must exist before the node; the service's provider must exist before the
+    # service. Creating such services first without a provider (as the AWS guide does) breaks the cycle.
+    placeholders = [
+        {"meshName": s["meshName"], "virtualServiceName": s["virtualServiceName"], "spec": {}}
+        for s in requests["virtualServices"]
+        if s["virtualServiceName"] in backends and s["virtualServiceName"] not in inventory.virtualServices
+    ]
+    return {
+        "meshName": spec.mesh.meshName,
+        "mesh": requests["mesh"][0],
+        "virtualServicePlaceholders": placeholders,
+        "virtualNodes": requests["virtualNodes"],
+        "virtualRouters": requests["virtualRouters"],
+        "routes": requests["routes"],
+        "virtualServices": requests["virtualServices"],
+        "ecsServices": [
+            {**target.model_dump(mode="json"), "meshName": spec.mesh.meshName} for target in spec.ecsServices
+        ],
+    }

@@ -1,0 +1,306 @@
+"""Fill the gaps of moto 5.2.5 that mesh-rollout depends on, following botocore's service models.
+
+- App Mesh virtual services (Create/Describe/Update/Delete/ListVirtualServices), which moto lacks.
+- App Mesh errors with the codes and HTTP statuses of the API model (moto answers 400 "MeshNotFound",
+  "VirtualNodeNameAlreadyTaken", ... where AWS answers 404 NotFoundException / 409 ConflictException).
+- CreateMesh on an existing name raises ConflictException instead of silently replacing the mesh.
+- ECS deployments: UpdateService with a new task definition starts a new PRIMARY deployment that is
+  IN_PROGRESS when first described and COMPLETED on the next DescribeServices. A service tagged
+  ``mesh-rollout:emulator/next-deployment = FAILED`` instead sees its next deployment FAILED (the tag
+  is consumed, so the rollback deployment that follows succeeds).
+
+``install()`` is idempotent and must run before any request reaches moto.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import uuid
+from typing import Any
+
+from moto.appmesh import exceptions as appmesh_exceptions
+from moto.appmesh import urls as appmesh_urls
+from moto.appmesh.models import AppMeshBackend, appmesh_backends
+from moto.appmesh.responses import AppMeshResponse
+from moto.core.exceptions import JsonRESTError
+from moto.ecs.models import EC2ContainerServiceBackend
+
+FAIL_NEXT_DEPLOYMENT_TAG = "mesh-rollout:emulator/next-deployment"
+_installed = False
+_lock = threading.Lock()
+
+
+class NotFoundException(JsonRESTError):
+    code = 404
+
+    def __init__(self, message: str) -> None:
+        super().__init__("NotFoundException", message)
+
+
+class ConflictException(JsonRESTError):
+    code = 409
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ConflictException", message)
+
+
+class BadRequestException(JsonRESTError):
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("BadRequestException", message)
+
+
+# --- App Mesh virtual services ------------------------------------------------------------------
+
+
+def _now() -> float:
+    return dt.datetime.now(dt.timezone.utc).timestamp()
+
+
+def _services(backend: AppMeshBackend, mesh_name: str) -> dict[str, dict[str, Any]]:
+    if mesh_name not in backend.meshes:
+        raise NotFoundException(f"There are no meshes with the name {mesh_name}.")
+    mesh = backend.meshes[mesh_name]
+    store: dict[str, dict[str, Any]] = mesh.__dict__.setdefault("_virtual_services", {})
+    return store
+
+
+def _check_provider(backend: AppMeshBackend, mesh_name: str, spec: dict[str, Any]) -> None:
+    provider = spec.get("provider") or {}
+    if len(provider) > 1:
+        raise BadRequestException("A virtual service provider must be exactly one of virtualNode, virtualRouter.")
+    mesh = backend.meshes[mesh_name]
+    if "virtualRouter" in provider:
+        name = provider["virtualRouter"]["virtualRouterName"]
+        if name not in mesh.virtual_routers:
+            raise NotFoundException(f"The mesh {mesh_name} does not have a virtual router named {name}.")
+    if "virtualNode" in provider:
+        name = provider["virtualNode"]["virtualNodeName"]
+        if name not in mesh.virtual_nodes:
+            raise NotFoundException(f"The mesh {mesh_name} does not have a virtual node named {name}.")
+
+
+def _service_data(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record[k] for k in ("meshName", "metadata", "spec", "status", "virtualServiceName")}
+
+
+class VirtualServiceResponse(AppMeshResponse):
+    """The five virtual service operations, shaped as botocore's appmesh model declares them (data is the payload)."""
+
+    @property
+    def _backend(self) -> AppMeshBackend:
+        return appmesh_backends[self.current_account][self.region]
+
+    def _mesh(self) -> str:
+        return str(self._get_param("meshName"))
+
+    def _record(self, name: str) -> dict[str, Any]:
+        services = _services(self._backend, self._mesh())
+        if name not in services:
+            raise NotFoundException(f"There is no virtual service named {name} in mesh {self._mesh()}.")
+        return services[name]
+
+    def create_virtual_service(self) -> str:
+        params = json.loads(self.body or "{}")
+        mesh_name, name = self._mesh(), params["virtualServiceName"]
+        services = _services(self._backend, mesh_name)
+        if name in services:
+            raise ConflictException(f"There is already a virtual service named {name} in mesh {mesh_name}.")
+        spec = params.get("spec") or {}
+        _check_provider(self._backend, mesh_name, spec)
+        owner = self.current_account
+        now = _now()
+        services[name] = {
+            "meshName": mesh_name,
+            "virtualServiceName": name,
+            "spec": spec,
+            "status": {"status": "ACTIVE"},
+            "tags": params.get("tags") or [],
+            "metadata": {
+                "arn": f"arn:aws:appmesh:{self.region}:{owner}:mesh/{mesh_name}/virtualService/{name}",
+                "createdAt": now,
+                "lastUpdatedAt": now,
+                "meshOwner": owner,
+                "resourceOwner": owner,
+                "uid": str(uuid.uuid4()),
+                "version": 1,
+            },
+        }
+        return json.dumps(_service_data(services[name]))
+
+    def describe_virtual_service(self) -> str:
+        return json.dumps(_service_data(self._record(str(self._get_param("virtualServiceName")))))
+
+    def update_virtual_service(self) -> str:
+        params = json.loads(self.body or "{}")
+        record = self._record(str(self._get_param("virtualServiceName")))
+        spec = params.get("spec") or {}
+        _check_provider(self._backend, self._mesh(), spec)
+        record["spec"] = spec
+        record["metadata"]["version"] += 1
+        record["metadata"]["lastUpdatedAt"] = _now()
+        return json.dumps(_service_data(record))
+
+    def delete_virtual_service(self) -> str:
+        name = str(self._get_param("virtualServiceName"))
+        record = self._record(name)
+        del _services(self._backend, self._mesh())[name]
+        record["status"] = {"status": "DELETED"}
+        return json.dumps(_service_data(record))
+
+    def list_virtual_services(self) -> str:
+        limit = self._get_int_param("limit") or 100
+        start = int(self._get_param("nextToken") or 0)
+        records = list(_services(self._backend, self._mesh()).values())
+        page = records[start : start + limit]
+        refs = [
+            {
+                "arn": r["metadata"]["arn"],
+                "createdAt": r["metadata"]["createdAt"],
+                "lastUpdatedAt": r["metadata"]["lastUpdatedAt"],
+                "meshName": r["meshName"],
+                "meshOwner": r["metadata"]["meshOwner"],
+                "resourceOwner": r["metadata"]["resourceOwner"],
+                "version": r["metadata"]["version"],
+                "virtualServiceName": r["virtualServiceName"],
+            }
+            for r in page
+        ]
+        body: dict[str, Any] = {"virtualServices": refs}
+        if start + limit < len(records):
+            body["nextToken"] = str(start + limit)
+        return json.dumps(body)
+
+
+# --- App Mesh error codes and CreateMesh ----------------------------------------------------------
+
+
+def _model_error_init(self: JsonRESTError, error_type: str, message: str, *args: Any, **kwargs: Any) -> None:
+    if error_type.endswith("NotFound"):
+        error_type, self.code = "NotFoundException", 404
+    elif error_type.endswith("AlreadyTaken"):
+        error_type, self.code = "ConflictException", 409
+    elif error_type == "MeshOwnerDoesNotMatch":
+        error_type, self.code = "ForbiddenException", 403
+    JsonRESTError.__init__(self, error_type, message, *args, **kwargs)
+
+
+def _create_mesh_without_replacing(original: Any) -> Any:
+    def create_mesh(self: AppMeshBackend, **kwargs: Any) -> Any:
+        if kwargs.get("mesh_name") in self.meshes:
+            raise ConflictException(f"There is already a mesh named {kwargs['mesh_name']}.")
+        mesh = original(self, **kwargs)
+        # AWS stores the default egress filter (moto: None), names the mesh "mesh/<name>" in its ARN
+        # and reports the account as owner (moto: the caller's access key).
+        if not mesh.spec.egress_filter.get("type"):
+            mesh.spec.egress_filter["type"] = "DROP_ALL"
+        mesh.metadata.arn = f"arn:aws:appmesh:{self.region_name}:{self.account_id}:mesh/{mesh.mesh_name}"
+        mesh.metadata.mesh_owner = mesh.metadata.resource_owner = self.account_id
+        return mesh
+
+    return create_mesh
+
+
+# --- ECS deployments --------------------------------------------------------------------------------
+
+
+def _new_deployment(service: Any, task_definition: str, fail: bool) -> dict[str, Any]:
+    now = dt.datetime.now(dt.timezone.utc)
+    deployment_id = f"ecs-svc/{uuid.uuid4().int % 10**19:019d}"
+    return {
+        "id": deployment_id,
+        "status": "PRIMARY",
+        "taskDefinition": task_definition,
+        "desiredCount": service.desired_count,
+        "pendingCount": service.desired_count,
+        "runningCount": 0,
+        "failedTasks": 0,
+        "createdAt": now,
+        "updatedAt": now,
+        "launchType": service.launch_type,
+        "rolloutState": "IN_PROGRESS",
+        "rolloutStateReason": f"ECS deployment {deployment_id} in progress.",
+        "_observed": 0,
+        "_fail": fail,
+    }
+
+
+def _advance(service: Any) -> None:
+    """Move the PRIMARY deployment one step: IN_PROGRESS is seen once, then COMPLETED or FAILED."""
+    primary = next((d for d in service.deployments if d.get("status") == "PRIMARY"), None)
+    if primary is None or primary.get("rolloutState") != "IN_PROGRESS" or "_observed" not in primary:
+        return
+    primary["_observed"] += 1
+    if primary["_observed"] < 2:
+        return
+    primary["updatedAt"] = dt.datetime.now(dt.timezone.utc)
+    if primary["_fail"]:
+        primary.update(
+            rolloutState="FAILED",
+            rolloutStateReason="ECS deployment circuit breaker: tasks failed to start.",
+            failedTasks=max(primary["desiredCount"], 1),
+            pendingCount=0,
+        )
+        return
+    primary.update(
+        rolloutState="COMPLETED",
+        rolloutStateReason=f"ECS deployment {primary['id']} completed.",
+        runningCount=primary["desiredCount"],
+        pendingCount=0,
+    )
+    service.deployments = [primary]
+    service.running_count, service.pending_count = primary["desiredCount"], 0
+
+
+def _update_service_with_deployment(original: Any) -> Any:
+    def update_service(self: EC2ContainerServiceBackend, service_properties: dict[str, Any]) -> Any:
+        cluster = service_properties.get("cluster", "default")
+        name = service_properties["service"].split("/")[-1]
+        before = self._get_service(cluster, name).task_definition
+        service = original(self, service_properties)
+        if service.task_definition != before:
+            service.task_definition = self.describe_task_definition(service.task_definition).arn
+            tags = {t["key"]: t["value"] for t in service.tags or []}
+            fail = tags.get(FAIL_NEXT_DEPLOYMENT_TAG) == "FAILED"
+            if fail:
+                service.tags = [t for t in service.tags if t["key"] != FAIL_NEXT_DEPLOYMENT_TAG]
+            for deployment in service.deployments:
+                if deployment.get("status") == "PRIMARY":
+                    deployment["status"] = "ACTIVE"
+            service.deployments.insert(0, _new_deployment(service, service.task_definition, fail))
+        return service
+
+    return update_service
+
+
+def _describe_services_advancing(original: Any) -> Any:
+    def describe_services(self: EC2ContainerServiceBackend, cluster_str: str, service_names_or_arns: list[str]) -> Any:
+        services, failures = original(self, cluster_str, service_names_or_arns)
+        for service in services:
+            _advance(service)
+        return services, failures
+
+    return describe_services
+
+
+def install() -> None:
+    """Patch moto once per process."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        base = "{0}/v20190125/meshes/(?P<meshName>[^/]+)/virtualServices"
+        appmesh_urls.url_paths[base + "$"] = VirtualServiceResponse.dispatch
+        appmesh_urls.url_paths[base + "/(?P<virtualServiceName>[^/]+)$"] = VirtualServiceResponse.dispatch
+        appmesh_exceptions.MeshError.__init__ = _model_error_init  # type: ignore[method-assign]
+        AppMeshBackend.create_mesh = _create_mesh_without_replacing(AppMeshBackend.create_mesh)  # type: ignore[method-assign]
+        EC2ContainerServiceBackend.update_service = _update_service_with_deployment(  # type: ignore[method-assign]
+            EC2ContainerServiceBackend.update_service
+        )
+        EC2ContainerServiceBackend.describe_services = _describe_services_advancing(  # type: ignore[method-assign]
+            EC2ContainerServiceBackend.describe_services
+        )
+        _installed = True
