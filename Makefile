@@ -1,0 +1,53 @@
+# Every target bootstraps what it needs: a new machine needs python3 (3.11+), node/npm and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: demo test lint unit bench build clean
+
+$(STAMP): requirements-dev.txt constraints.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
+## demo: run the AWS guide's App Mesh + ECS scenario end to end, offline
+demo: $(STAMP)
+	$(BIN)/mesh-rollout local MeshRolloutStateMachine \
+		--input events/mesh-rollout-apps.json --given events/local/apps-given.json --dump demo-dump.json
+
+## lint: ruff, mypy, cfn-lint, sam validate --lint and an independent ASL validator
+lint: $(STAMP) $(NODE_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint
+	npx --no-install asl-validator --no-arn-check $(foreach f,$(wildcard statemachine/*.asl.json),--json-path $(f))
+
+## test: lint, then the tests (pytest's "no tests collected", exit 5, fails too)
+test: lint
+	$(BIN)/pytest -q -p no:cacheprovider; status=$$?; \
+		if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; fi; exit $$status
+
+unit: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider
+
+## bench: AWS calls, states, Lambda invocations and wall time of the reference scenario
+bench: $(STAMP)
+	$(BIN)/python bench/bench_reference.py
+
+## build: package the application as `sam deploy` ships it
+build: $(STAMP)
+	$(BIN)/sam build
+
+clean:
+	rm -rf $(VENV) node_modules .aws-sam demo-dump.json

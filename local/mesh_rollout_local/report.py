@@ -1,0 +1,115 @@
+"""What the emulated account holds after a run: the --dump document and the summary tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mesh_rollout_local.runner import OfflineAccount, RunResult
+
+
+def _pages(client: Any, operation: str, key: str, **params: Any) -> list[Any]:
+    return [item for page in client.get_paginator(operation).paginate(**params) for item in page[key]]
+
+
+def snapshot(account: OfflineAccount) -> dict[str, Any]:
+    """Every App Mesh resource and ECS task definition/service, each as its describe_* call returns it."""
+    appmesh, ecs = account.client("appmesh"), account.client("ecs")
+    mesh_doc: dict[str, list[Any]] = {k: [] for k in ("meshes", "virtualServices", "virtualNodes", "virtualRouters", "routes")}
+    for ref in _pages(appmesh, "list_meshes", "meshes"):
+        mesh = ref["meshName"]
+        mesh_doc["meshes"].append(appmesh.describe_mesh(meshName=mesh)["mesh"])
+        for item in _pages(appmesh, "list_virtual_services", "virtualServices", meshName=mesh):
+            name = item["virtualServiceName"]
+            mesh_doc["virtualServices"].append(appmesh.describe_virtual_service(meshName=mesh, virtualServiceName=name)["virtualService"])
+        for item in _pages(appmesh, "list_virtual_nodes", "virtualNodes", meshName=mesh):
+            name = item["virtualNodeName"]
+            mesh_doc["virtualNodes"].append(appmesh.describe_virtual_node(meshName=mesh, virtualNodeName=name)["virtualNode"])
+        for item in _pages(appmesh, "list_virtual_routers", "virtualRouters", meshName=mesh):
+            router = item["virtualRouterName"]
+            mesh_doc["virtualRouters"].append(appmesh.describe_virtual_router(meshName=mesh, virtualRouterName=router)["virtualRouter"])
+            for route in _pages(appmesh, "list_routes", "routes", meshName=mesh, virtualRouterName=router):
+                mesh_doc["routes"].append(
+                    appmesh.describe_route(meshName=mesh, virtualRouterName=router, routeName=route["routeName"])["route"]
+                )
+    task_definitions = [
+        ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        for arn in _pages(ecs, "list_task_definitions", "taskDefinitionArns", status="ACTIVE")
+    ]
+    services = []
+    for cluster in _pages(ecs, "list_clusters", "clusterArns"):
+        arns = _pages(ecs, "list_services", "serviceArns", cluster=cluster)
+        for start in range(0, len(arns), 10):
+            services += ecs.describe_services(cluster=cluster, services=arns[start : start + 10])["services"]
+    return {"appmesh": mesh_doc, "ecs": {"taskDefinitions": task_definitions, "services": services}}
+
+
+def dump_document(runs: list[RunResult], world: dict[str, Any]) -> dict[str, Any]:
+    last = runs[-1]
+    return {
+        "status": last.status,
+        "output": last.output,
+        "error": last.error,
+        "cause": last.cause,
+        **world,
+        "apiCalls": [
+            {"run": r.run, "service": service, "operation": operation, "count": count}
+            for r in runs
+            for (service, operation), count in sorted(r.api_calls.items())
+        ],
+        "states": [r.states for r in runs],
+    }
+
+
+def _weights(route: dict[str, Any]) -> str:
+    for kind, action in ((k, v.get("action", {})) for k, v in route["spec"].items() if isinstance(v, dict)):
+        targets = action.get("weightedTargets", [])
+        if targets:
+            return f"{kind}: " + ", ".join(f"{t['virtualNode']} {t['weight']}" for t in targets)
+    return "(no weighted targets)"
+
+
+def _provider(service: dict[str, Any]) -> str:
+    provider = service["spec"].get("provider") or {}
+    if "virtualRouter" in provider:
+        return f"router {provider['virtualRouter']['virtualRouterName']}"
+    if "virtualNode" in provider:
+        return f"node {provider['virtualNode']['virtualNodeName']}"
+    return "(no provider)"
+
+
+def summary(world: dict[str, Any]) -> str:
+    """Plain-text tables of the mesh and the ECS services."""
+    mesh, ecs = world["appmesh"], world["ecs"]
+    lines: list[str] = []
+    for m in mesh["meshes"]:
+        name = m["meshName"]
+        lines.append(f"Mesh {name} (egress {m['spec'].get('egressFilter', {}).get('type', '-')})")
+        lines.append(f"  {'virtual service':<28} provider")
+        lines += [f"  {s['virtualServiceName']:<28} {_provider(s)}" for s in mesh["virtualServices"] if s["meshName"] == name]
+        lines.append(f"  {'virtual node':<28} {'dns hostname':<26} {'listeners':<12} backends")
+        for n in (n for n in mesh["virtualNodes"] if n["meshName"] == name):
+            spec = n["spec"]
+            dns = spec.get("serviceDiscovery", {}).get("dns", {}).get("hostname", "-")
+            listeners = ",".join(f"{x['portMapping']['protocol']}:{x['portMapping']['port']}" for x in spec.get("listeners", []))
+            backends = ",".join(b["virtualService"]["virtualServiceName"] for b in spec.get("backends", []) if "virtualService" in b)
+            lines.append(f"  {n['virtualNodeName']:<28} {dns:<26} {listeners:<12} {backends or '-'}")
+        lines.append(f"  {'router / route':<28} weights")
+        for r in (r for r in mesh["virtualRouters"] if r["meshName"] == name):
+            lines.append(f"  {r['virtualRouterName']:<28}")
+            for route in (x for x in mesh["routes"] if x["meshName"] == name and x["virtualRouterName"] == r["virtualRouterName"]):
+                lines.append(f"    {route['routeName']:<26} {_weights(route)}")
+    by_arn = {td["taskDefinitionArn"]: td for td in ecs["taskDefinitions"]}
+    lines.append("ECS services")
+    lines.append(f"  {'cluster/service':<28} {'task definition':<16} {'envoy (virtual node)':<40} deployment")
+    for s in ecs["services"]:
+        td = by_arn.get(s["taskDefinition"], {})
+        envoy = next((c for c in td.get("containerDefinitions", []) if c["name"] == td.get("proxyConfiguration", {}).get("containerName")), None)
+        node = next((e["value"] for e in (envoy or {}).get("environment", []) if e["name"] == "APPMESH_VIRTUAL_NODE_NAME"), None)
+        primary = next((d for d in s.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+        cluster = s["clusterArn"].rsplit("/", 1)[-1]
+        revision = s["taskDefinition"].rsplit("/", 1)[-1]
+        lines.append(
+            f"  {cluster + '/' + s['serviceName']:<28} {revision:<16} {('yes (' + node + ')') if node else 'no':<40} "
+            f"{primary.get('rolloutState', '-')}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,332 @@
+"""Deploy template.yaml into an emulated AWS account (moto) and run its real state machines offline."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import os
+import re
+import sys
+import threading
+import time
+import traceback
+import types
+import uuid
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import boto3
+import botocore.client
+from moto import mock_aws
+from moto.awslambda.models import LambdaFunction
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+from mesh_rollout_local import emulator
+from mesh_rollout_local.template import Template
+
+ACCOUNT_ID = "123456789012"
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+MUTATING = re.compile(r"^(Create|Update|Register|Delete|Deregister|Put|Tag|Untag|Start|Stop|Send)")
+
+_calls = threading.local()
+_recording_installed = False
+
+
+def _install_call_recording() -> None:
+    """Count every AWS call made while a handler runs (per thread, so the runner's own calls are not)."""
+    global _recording_installed
+    if _recording_installed:
+        return
+    original = botocore.client.BaseClient._make_api_call
+
+    def _make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
+        sink = getattr(_calls, "sink", None)
+        if sink is not None:
+            sink.append((self.meta.service_model.service_name, operation_name))
+        return original(self, operation_name, api_params)
+
+    botocore.client.BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+    _recording_installed = True
+
+
+@dataclass
+class LambdaContext:
+    """What Powertools reads from the Lambda context object."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 256
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = ""
+    log_stream_name: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@dataclass
+class RunResult:
+    """One execution: its outcome, the states it entered and the AWS calls our handlers made."""
+
+    run: int
+    execution_arn: str
+    status: str
+    output: Any
+    error: str | None
+    cause: str | None
+    states: list[str]
+    api_calls: Counter[tuple[str, str]]
+    history: list[dict[str, Any]]
+    seconds: float
+    lambda_invocations: int
+
+    def mutating_calls(self) -> dict[str, int]:
+        return {f"{s}:{op}": n for (s, op), n in sorted(self.api_calls.items()) if MUTATING.match(op)}
+
+
+def resolve_refs(value: Any, saved: dict[str, Any]) -> Any:
+    """Replace "${name.path[0].key}" in strings with values from earlier --given responses."""
+
+    def lookup(expr: str) -> Any:
+        name, _, rest = expr.partition(".")
+        current = saved[name]
+        for part in re.findall(r"[^.\[\]]+|\[\d+\]", rest):
+            current = current[int(part[1:-1])] if part.startswith("[") else current[part]
+        return current
+
+    if isinstance(value, str):
+        whole = re.fullmatch(r"\$\{([^}]+)\}", value)
+        if whole:
+            return lookup(whole.group(1))
+        return re.sub(r"\$\{([^}]+)\}", lambda m: str(lookup(m.group(1))), value)
+    if isinstance(value, dict):
+        return {k: resolve_refs(v, saved) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_refs(v, saved) for v in value]
+    return value
+
+
+class OfflineAccount:
+    """An emulated AWS account with the template's functions and state machines deployed in it."""
+
+    def __init__(
+        self,
+        template: str | Path = "template.yaml",
+        region: str = "us-west-2",
+        real_time: bool = False,
+        handler_output: io.TextIOBase | None = None,
+    ) -> None:
+        self.template = Template(template)
+        self.region = region
+        self.real_time = real_time
+        self.handler_output = handler_output
+        self.session: boto3.session.Session | None = None
+        self.function_arns: dict[str, str] = {}
+        self.state_machine_arns: dict[str, str] = {}
+        self.saved: dict[str, Any] = {}
+        self._handlers: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {}
+        self._invoke_lock = threading.Lock()
+        self._runs = 0
+        self._current_calls: list[tuple[str, str]] = []
+        self._invocations = 0
+        self._stack = ExitStack()
+        # Lambda puts CodeUri on sys.path; so do we (tests already have it there via pytest's pythonpath).
+        for code_uri in {str(fn.code_uri) for fn in self.template.functions.values()}:
+            if code_uri not in sys.path:
+                sys.path.insert(0, code_uri)
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def __enter__(self) -> OfflineAccount:
+        emulator.install()
+        _install_call_recording()
+        env = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
+        self._stack.enter_context(mock.patch.dict(os.environ, env))
+        self._stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
+        self._stack.enter_context(mock.patch.object(LambdaFunction, "invoke", self._invoke_patch()))
+        if not self.real_time:
+            self._stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", lambda *a, **k: None))
+            self._stack.enter_context(
+                mock.patch.object(retrier_decl, "time", types.SimpleNamespace(sleep=lambda seconds: None))
+            )
+        self.session = boto3.session.Session(region_name=self.region)
+        from mesh_rollout.aws import reset_clients
+
+        reset_clients()
+        self._deploy()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from mesh_rollout.aws import reset_clients
+
+        reset_clients()
+        self._stack.close()
+
+    def client(self, service: str) -> Any:
+        assert self.session is not None, "use OfflineAccount as a context manager"
+        return self.session.client(service)
+
+    # --- deployment ------------------------------------------------------------------------------
+
+    def _deploy(self) -> None:
+        iam = self.client("iam")
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        role_arn = iam.create_role(RoleName="mesh-rollout-local", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        context = {
+            **self.template.parameter_defaults(),
+            "AWS::Region": self.region,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": "mesh-rollout-local",
+        }
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as archive:
+            archive.writestr("placeholder.py", "# code runs in-process offline\n")
+        lam = self.client("lambda")
+        for logical_id, fn in self.template.functions.items():
+            env = {k: str(v) for k, v in self.template.resolve(fn.environment, context).items()}
+            arn = lam.create_function(
+                FunctionName=logical_id,
+                Runtime="python3.13",
+                Role=role_arn,
+                Handler=fn.handler,
+                Code={"ZipFile": code.getvalue()},
+                Environment={"Variables": env},
+            )["FunctionArn"]
+            self.function_arns[logical_id] = arn
+            context[logical_id] = logical_id
+            context[f"{logical_id}.Arn"] = arn
+            self._handlers[logical_id] = (self._load_handler(fn.handler), {**env, "AWS_LAMBDA_FUNCTION_NAME": logical_id})
+        if self.handler_output is not None:
+            # Powertools' Logger holds the stream it was created with; point it at handler_output.
+            from mesh_rollout.observability import logger
+
+            logger.registered_handler.setStream(self.handler_output)  # type: ignore[attr-defined]
+        sfn = self.client("stepfunctions")
+        for logical_id, machine in self.template.state_machines.items():
+            subs = {k: str(self.template.resolve(v, context)) for k, v in machine.substitutions.items()}
+            definition = re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda m: subs[m.group(1)], machine.definition_uri.read_text())
+            arn = sfn.create_state_machine(name=logical_id, definition=definition, roleArn=role_arn)["stateMachineArn"]
+            self.state_machine_arns[logical_id] = arn
+
+    @staticmethod
+    def _load_handler(handler: str) -> Callable[..., Any]:
+        module_name, _, function_name = handler.rpartition(".")
+        return getattr(importlib.import_module(module_name), function_name)  # type: ignore[no-any-return]
+
+    def _invoke_patch(self) -> Callable[..., bytes]:
+        account = self
+
+        def invoke(fn: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+            return account._invoke(fn.function_name, body, response_headers)
+
+        return invoke
+
+    def _invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
+        handler, env = self._handlers[function_name]
+        event = json.loads(body) if body else {}
+        context = LambdaContext(function_name, self.function_arns[function_name])
+        # One handler at a time: handlers read os.environ, which is process-wide.
+        with self._invoke_lock, mock.patch.dict(os.environ, env), self._handler_output():
+            _calls.sink = self._current_calls
+            self._invocations += 1
+            try:
+                return json.dumps(handler(event, context)).encode()
+            except Exception as exc:  # every error must reach the ASL under its own name
+                response_headers["x-amz-function-error"] = "Unhandled"
+                return json.dumps(
+                    {
+                        "errorType": type(exc).__name__,
+                        "errorMessage": str(exc),
+                        "stackTrace": traceback.format_exception(exc)[-3:],
+                    }
+                ).encode()
+            finally:
+                _calls.sink = None
+
+    @contextmanager
+    def _handler_output(self) -> Iterator[None]:
+        """Send what handlers print (Powertools logs and metrics) to `handler_output`, if given."""
+        if self.handler_output is None:
+            yield
+            return
+        with redirect_stdout(self.handler_output), redirect_stderr(self.handler_output):  # type: ignore[type-var]
+            yield
+
+    # --- running ---------------------------------------------------------------------------------
+
+    def apply_given(self, calls: list[dict[str, Any]]) -> None:
+        """Create the world before the run: boto3 calls applied in order (see events/local/README.md)."""
+        for index, call in enumerate(calls):
+            params = resolve_refs(call.get("params", {}), self.saved)
+            try:
+                response = getattr(self.client(call["service"]), call["operation"])(**params)
+            except Exception as exc:
+                raise RuntimeError(f"--given call #{index} ({call['service']}.{call['operation']}) failed: {exc}") from exc
+            if "saveAs" in call:
+                self.saved[call["saveAs"]] = response
+
+    def run(
+        self,
+        state_machine: str,
+        execution_input: Any,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        timeout: float = 600.0,
+    ) -> RunResult:
+        """Start one execution with `execution_input` passed unchanged and wait for any terminal status."""
+        if state_machine not in self.state_machine_arns:
+            raise KeyError(f"{state_machine} is not a state machine of {self.template.path.name}: {sorted(self.state_machine_arns)}")
+        self._runs += 1
+        self._current_calls = []
+        self._invocations = 0
+        sfn = self.client("stepfunctions")
+        started = time.monotonic()
+        arn = sfn.start_execution(
+            stateMachineArn=self.state_machine_arns[state_machine],
+            name=f"local-{self._runs}-{uuid.uuid4().hex[:8]}",
+            input=execution_input if isinstance(execution_input, str) else json.dumps(execution_input),
+        )["executionArn"]
+        seen = 0
+        while True:
+            described = sfn.describe_execution(executionArn=arn)
+            history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+            if on_event:
+                for event in history[seen:]:
+                    on_event(event)
+            seen = len(history)
+            if described["status"] in TERMINAL:
+                break
+            if time.monotonic() - started > timeout:
+                sfn.stop_execution(executionArn=arn, error="LocalTimeout", cause=f"no terminal status after {timeout} s")
+                continue
+            time.sleep(0.01)
+        output = described.get("output")
+        return RunResult(
+            run=self._runs,
+            execution_arn=arn,
+            status=described["status"],
+            output=json.loads(output) if output else None,
+            error=described.get("error"),
+            cause=described.get("cause"),
+            states=[e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")],
+            api_calls=Counter(self._current_calls),
+            history=history,
+            seconds=time.monotonic() - started,
+            lambda_invocations=self._invocations,
+        )

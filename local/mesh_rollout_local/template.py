@@ -1,0 +1,93 @@
+"""Read the SAM template: functions, state machines and the intrinsics needed to wire them offline."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that turns !Ref / !GetAtt / !Sub ... into their long JSON forms."""
+
+
+def _intrinsic(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@dataclass(frozen=True)
+class FunctionDef:
+    logical_id: str
+    handler: str
+    code_uri: Path
+    environment: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StateMachineDef:
+    logical_id: str
+    definition_uri: Path
+    substitutions: dict[str, Any]
+
+
+class Template:
+    """The parts of template.yaml that the offline runner deploys into the emulated account."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).resolve()
+        self.root = self.path.parent
+        self.body: dict[str, Any] = yaml.load(self.path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        self.resources: dict[str, Any] = self.body.get("Resources", {})
+        globals_ = self.body.get("Globals", {}).get("Function", {})
+        self.functions: dict[str, FunctionDef] = {}
+        self.state_machines: dict[str, StateMachineDef] = {}
+        for logical_id, resource in self.resources.items():
+            props = resource.get("Properties", {})
+            if resource["Type"] == "AWS::Serverless::Function":
+                env = {
+                    **globals_.get("Environment", {}).get("Variables", {}),
+                    **props.get("Environment", {}).get("Variables", {}),
+                }
+                code_uri = props.get("CodeUri", globals_.get("CodeUri", "."))
+                self.functions[logical_id] = FunctionDef(logical_id, props["Handler"], self.root / code_uri, env)
+            elif resource["Type"] == "AWS::Serverless::StateMachine":
+                self.state_machines[logical_id] = StateMachineDef(
+                    logical_id, self.root / props["DefinitionUri"], props.get("DefinitionSubstitutions", {})
+                )
+
+    def parameter_defaults(self) -> dict[str, str]:
+        return {name: str(p.get("Default", "")) for name, p in self.body.get("Parameters", {}).items()}
+
+    def resolve(self, value: Any, context: dict[str, str]) -> Any:
+        """Resolve Ref, Fn::GetAtt and Fn::Sub against `context` ('Name' and 'Name.Attr' keys)."""
+        if isinstance(value, dict) and len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref":
+                return context[arg]
+            if key == "Fn::GetAtt":
+                return context[".".join(arg)]
+            if key == "Fn::Sub":
+                text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+                names = {**context, **{k: self.resolve(v, context) for k, v in extra.items()}}
+                return re.sub(r"\$\{([^}!]+)\}", lambda m: str(names[m.group(1)]), text)
+        if isinstance(value, dict):
+            return {k: self.resolve(v, context) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v, context) for v in value]
+        return value
