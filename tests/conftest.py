@@ -1,0 +1,79 @@
+"""Shared fixtures: the emulated account with the guide's world, a Lambda context, Powertools settings."""
+
+from __future__ import annotations
+
+import copy
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mesh_rollout_local.runner import LambdaContext, OfflineAccount
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+GUIDE = json.loads((Path(__file__).parent / "data" / "guide.json").read_text())
+
+
+def load_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach the network; AWS credentials are fake; Powertools runs as in Lambda minus X-Ray."""
+
+    def refuse(self: socket.socket, address: Any) -> None:
+        if self.family != socket.AF_UNIX:
+            raise RuntimeError(f"test tried to open a network connection to {address}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-west-2",
+        "AWS_REGION": "us-west-2",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "MeshRolloutTests",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(autouse=True)
+def _reset_metrics() -> Iterator[None]:
+    from mesh_rollout.observability import metrics
+
+    yield
+    metrics.clear_metrics()
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext("test-function", "arn:aws:lambda:us-west-2:123456789012:function:test-function")
+
+
+@pytest.fixture
+def guide() -> dict[str, Any]:
+    return copy.deepcopy(GUIDE)
+
+
+@pytest.fixture
+def scenario() -> dict[str, Any]:
+    """The reference scenario input, as the console and `aws stepfunctions start-execution` take it."""
+    return load_json(EVENTS / "mesh-rollout-apps.json")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def given() -> list[dict[str, Any]]:
+    return load_json(EVENTS / "local" / "apps-given.json")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def account(given: list[dict[str, Any]]) -> Iterator[OfflineAccount]:
+    """An emulated account holding the guide's world (cluster, taskA/taskB/taskBv2, three services)."""
+    with OfflineAccount(ROOT / "template.yaml") as emulated:
+        emulated.apply_given(given)
+        yield emulated

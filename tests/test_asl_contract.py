@@ -1,0 +1,93 @@
+"""The contract between the ASL files, the template and the handlers' named errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mesh_rollout.errors import error_names
+from mesh_rollout_local.template import Template
+from tests.conftest import ROOT
+
+ASL_FILES = sorted((ROOT / "statemachine").glob("*.asl.json"))
+TRANSIENT = {
+    "TransientAwsError",
+    "ResourceConflict",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+
+
+def states(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, state in definition["States"].items():
+        yield name, state
+        for branch in state.get("Branches", []):
+            yield from states(branch)
+        if "ItemProcessor" in state:
+            yield from states(state["ItemProcessor"])
+
+
+def load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def test_there_are_state_machines() -> None:
+    assert [p.name for p in ASL_FILES] == ["mesh_rollout.asl.json"]
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_every_matched_error_name_exists_in_the_code(path: Path) -> None:
+    known = error_names() | TRANSIENT | {"States.ALL"}
+    for name, state in states(load(path)):
+        for rule in state.get("Retry", []) + state.get("Catch", []):
+            unknown = set(rule["ErrorEquals"]) - known
+            assert not unknown, f"{name} matches {unknown}, which no handler raises"
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_every_task_retries_transient_errors_only_with_backoff_and_jitter(path: Path) -> None:
+    tasks = [(n, s) for n, s in states(load(path)) if s["Type"] == "Task"]
+    assert tasks
+    for name, state in tasks:
+        (retry,) = state["Retry"]
+        assert set(retry["ErrorEquals"]) == TRANSIENT, name
+        assert retry["BackoffRate"] >= 2 and retry["JitterStrategy"] == "FULL" and retry["MaxDelaySeconds"] <= 60, name
+        for catch in state.get("Catch", []):
+            assert catch["ErrorEquals"] == ["States.ALL"] or "States.ALL" not in catch["ErrorEquals"], name
+        if state.get("Catch"):
+            assert "States.ALL" not in sum((c["ErrorEquals"] for c in state["Catch"][:-1]), []), f"{name}: States.ALL must be last"
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_fail_state_errors_are_named_errors(path: Path) -> None:
+    fails = {s["Error"] for _, s in states(load(path)) if s["Type"] == "Fail"}
+    assert fails and fails <= error_names()
+
+
+def test_template_substitutions_cover_every_placeholder() -> None:
+    template = Template(ROOT / "template.yaml")
+    for machine in template.state_machines.values():
+        placeholders = set(re.findall(r"\$\{([A-Za-z0-9]+)\}", machine.definition_uri.read_text()))
+        assert placeholders == set(machine.substitutions), machine.logical_id
+        for value in machine.substitutions.values():
+            function, attribute = value["Fn::GetAtt"]
+            assert attribute == "Arn" and function in template.functions
+
+
+def test_every_handler_in_the_template_exists() -> None:
+    template = Template(ROOT / "template.yaml")
+    for function in template.functions.values():
+        module, _, name = function.handler.rpartition(".")
+        assert (ROOT / "functions" / (module.replace(".", "/") + ".py")).exists(), function.handler
+        assert name == "lambda_handler"
+
+
+def test_state_machine_logical_ids() -> None:
+    assert set(Template(ROOT / "template.yaml").state_machines) == {"MeshRolloutStateMachine"}

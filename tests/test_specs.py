@@ -1,0 +1,33 @@
+"""Spec comparison and the model walker."""
+
+from __future__ import annotations
+
+import pytest
+
+from mesh_rollout.errors import InvalidRolloutInput
+from mesh_rollout.specs import check_request, same_spec, strip_empty
+
+
+def test_empty_fields_and_server_defaults_do_not_count_as_differences() -> None:
+    defaults = {"egressFilter": {"type": "DROP_ALL"}}
+    assert same_spec({}, {"egressFilter": {"type": "DROP_ALL"}, "serviceDiscovery": {}}, defaults)
+    assert not same_spec({"egressFilter": {"type": "ALLOW_ALL"}}, {"egressFilter": {"type": "DROP_ALL"}}, defaults)
+
+
+def test_list_order_and_values_count() -> None:
+    a = {"backends": [{"virtualService": {"virtualServiceName": "a"}}, {"virtualService": {"virtualServiceName": "b"}}]}
+    b = {"backends": list(reversed(a["backends"]))}
+    assert not same_spec(a, b)
+    assert same_spec(a, a | {"backendDefaults": {}})
+
+
+def test_strip_empty_keeps_false_and_zero() -> None:
+    assert strip_empty({"a": 0, "b": False, "c": None, "d": [], "e": {"f": {}}}) == {"a": 0, "b": False}
+
+
+def test_every_problem_is_counted_but_the_first_is_named() -> None:
+    with pytest.raises(InvalidRolloutInput) as caught:
+        check_request("appmesh", "CreateVirtualRouter", {"meshName": "apps", "spec": {"listeners": [{}]}}, "virtualRouters[0]")
+    assert str(caught.value) == (
+        "virtualRouters[0].virtualRouterName: is required [CreateVirtualRouter request] (and 1 more problem)"
+    )
