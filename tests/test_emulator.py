@@ -37,10 +37,17 @@ def test_virtual_service_lifecycle_follows_the_model(emulated: OfflineAccount) -
         "NotFoundException",
         404,
     )
-    appmesh.create_virtual_router(meshName="apps", virtualRouterName="serviceB", spec={"listeners": [{"portMapping": {"port": 80, "protocol": "http2"}}]})
-    updated = appmesh.update_virtual_service(meshName="apps", virtualServiceName="serviceb.apps.local", spec=router)["virtualService"]
+    appmesh.create_virtual_router(
+        meshName="apps", virtualRouterName="serviceB", spec={"listeners": [{"portMapping": {"port": 80, "protocol": "http2"}}]}
+    )
+    updated = appmesh.update_virtual_service(meshName="apps", virtualServiceName="serviceb.apps.local", spec=router)[
+        "virtualService"
+    ]
     assert (updated["spec"], updated["metadata"]["version"]) == (router, 2)
-    assert appmesh.describe_virtual_service(meshName="apps", virtualServiceName="serviceb.apps.local")["virtualService"]["spec"] == router
+    assert (
+        appmesh.describe_virtual_service(meshName="apps", virtualServiceName="serviceb.apps.local")["virtualService"]["spec"]
+        == router
+    )
 
     assert error_of(appmesh.create_virtual_service, meshName="apps", virtualServiceName="serviceb.apps.local", spec={}) == (
         "ConflictException",
@@ -48,7 +55,10 @@ def test_virtual_service_lifecycle_follows_the_model(emulated: OfflineAccount) -
     )
     deleted = appmesh.delete_virtual_service(meshName="apps", virtualServiceName="serviceb.apps.local")["virtualService"]
     assert deleted["status"] == {"status": "DELETED"}
-    assert error_of(appmesh.describe_virtual_service, meshName="apps", virtualServiceName="serviceb.apps.local") == ("NotFoundException", 404)
+    assert error_of(appmesh.describe_virtual_service, meshName="apps", virtualServiceName="serviceb.apps.local") == (
+        "NotFoundException",
+        404,
+    )
     assert error_of(appmesh.list_virtual_services, meshName="nomesh") == ("NotFoundException", 404)
 
 
@@ -70,7 +80,10 @@ def test_app_mesh_errors_carry_the_model_codes(emulated: OfflineAccount) -> None
     appmesh.create_mesh(meshName="apps")
     spec = {"listeners": [{"portMapping": {"port": 80, "protocol": "http2"}}]}
     appmesh.create_virtual_router(meshName="apps", virtualRouterName="r", spec=spec)
-    assert error_of(appmesh.create_virtual_router, meshName="apps", virtualRouterName="r", spec=spec) == ("ConflictException", 409)
+    assert error_of(appmesh.create_virtual_router, meshName="apps", virtualRouterName="r", spec=spec) == (
+        "ConflictException",
+        409,
+    )
     assert error_of(appmesh.describe_virtual_node, meshName="apps", virtualNodeName="n") == ("NotFoundException", 404)
 
 
@@ -113,7 +126,11 @@ def test_a_tagged_service_fails_its_next_deployment_only(emulated: OfflineAccoun
     ecs.create_cluster(clusterName="apps")
     v1 = register(ecs, "v1")
     ecs.create_service(
-        cluster="apps", serviceName="s", taskDefinition=v1, desiredCount=2, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}]
+        cluster="apps",
+        serviceName="s",
+        taskDefinition=v1,
+        desiredCount=2,
+        tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}],
     )
     ecs.update_service(cluster="apps", service="s", taskDefinition=register(ecs, "v2"))
     deployments(ecs)

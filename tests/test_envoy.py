@@ -63,7 +63,9 @@ def test_injection_is_idempotent(guide: dict[str, Any], variant: str) -> None:
 
 def test_overrides_replace_the_guide_defaults_and_keep_other_environment(guide: dict[str, Any]) -> None:
     td = before_mesh(guide["taskDefinitions"]["ec2"])
-    td["containerDefinitions"].append({"name": "envoy", "image": "old", "environment": [{"name": "ENVOY_LOG_LEVEL", "value": "debug"}]})
+    td["containerDefinitions"].append(
+        {"name": "envoy", "image": "old", "environment": [{"name": "ENVOY_LOG_LEVEL", "value": "debug"}]}
+    )
     custom = settings(
         xray=False,
         app_ports=(9080, 9443),

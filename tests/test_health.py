@@ -25,7 +25,9 @@ def test_completed_failed_and_in_progress() -> None:
         service(deployment(NEW, rolloutState="FAILED", rolloutStateReason="circuit breaker", failedTasks=3)), NEW
     )
     assert (failed.state, failed.reason, failed.failedTasks) == ("FAILED", "circuit breaker", 3)
-    running = deployment_verdict(service(deployment(NEW, rolloutState="IN_PROGRESS", runningCount=1), deployment(OLD, "ACTIVE")), NEW)
+    running = deployment_verdict(
+        service(deployment(NEW, rolloutState="IN_PROGRESS", runningCount=1), deployment(OLD, "ACTIVE")), NEW
+    )
     assert running.state == "IN_PROGRESS"
 
 

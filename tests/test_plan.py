@@ -21,7 +21,9 @@ def test_reference_scenario_plan_orders_and_breaks_the_cycle(scenario: dict[str,
     # serviceA's backend serviceb.apps.local must exist before serviceA: it is created first, provider-less
     assert result["virtualServicePlaceholders"] == [{"meshName": "apps", "virtualServiceName": "serviceb.apps.local", "spec": {}}]
     assert [n["virtualNodeName"] for n in result["virtualNodes"]] == ["serviceB", "serviceBv2", "serviceA"]
-    assert all(r["meshName"] == "apps" for key in ("virtualNodes", "virtualRouters", "routes", "virtualServices") for r in result[key])
+    assert all(
+        r["meshName"] == "apps" for key in ("virtualNodes", "virtualRouters", "routes", "virtualServices") for r in result[key]
+    )
     assert result["mesh"] == {"meshName": "apps", "spec": {}}
     assert result["ecsServices"][1] == {
         "cluster": "apps",
@@ -52,7 +54,9 @@ def test_only_the_mesh_is_required() -> None:
 
 def test_references_to_existing_resources_are_accepted(scenario: dict[str, Any]) -> None:
     raw = {"mesh": {"meshName": "apps"}, "routes": scenario["routes"]}
-    inventory = MeshInventory(exists=True, virtualNodes=frozenset({"serviceB", "serviceBv2"}), virtualRouters=frozenset({"serviceB"}))
+    inventory = MeshInventory(
+        exists=True, virtualNodes=frozenset({"serviceB", "serviceBv2"}), virtualRouters=frozenset({"serviceB"})
+    )
     assert plan(raw, inventory)["routes"][0]["routeName"] == "serviceB"
 
 
@@ -87,7 +91,13 @@ BAD_INPUTS = [
         UnknownReference,
         "routes[0].spec.http2Route.action.weightedTargets[1].virtualNode: 'serviceBv3' is neither",
     ),
-    ("unknown mesh reference", "virtualRouters/0/meshName", "other", UnknownReference, "virtualRouters[0].meshName: 'other' is not"),
+    (
+        "unknown mesh reference",
+        "virtualRouters/0/meshName",
+        "other",
+        UnknownReference,
+        "virtualRouters[0].meshName: 'other' is not",
+    ),
     (
         "malformed spec: port as text",
         "virtualNodes/1/spec/listeners/0/portMapping/port",
@@ -123,8 +133,20 @@ BAD_INPUTS = [
         UnknownReference,
         "virtualNodes[2].spec.backends[0].virtualService.virtualServiceName: 'servicec.apps.local'",
     ),
-    ("ecs node unknown", "ecsServices/0/virtualNodeName", "serviceC", UnknownReference, "ecsServices[0].virtualNodeName: 'serviceC'"),
-    ("ecs field of wrong type", "ecsServices/0/xray", "yes", InvalidRolloutInput, "ecsServices[0].xray: Input should be a valid boolean"),
+    (
+        "ecs node unknown",
+        "ecsServices/0/virtualNodeName",
+        "serviceC",
+        UnknownReference,
+        "ecsServices[0].virtualNodeName: 'serviceC'",
+    ),
+    (
+        "ecs field of wrong type",
+        "ecsServices/0/xray",
+        "yes",
+        InvalidRolloutInput,
+        "ecsServices[0].xray: Input should be a valid boolean",
+    ),
     ("unknown top-level field", "virtualGateways", [], InvalidRolloutInput, "virtualGateways: Extra inputs are not permitted"),
     ("shared mesh", "virtualNodes/0/meshOwner", "111122223333", InvalidRolloutInput, "virtualNodes[0].meshOwner: shared meshes"),
 ]

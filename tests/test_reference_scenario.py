@@ -48,7 +48,11 @@ def test_mesh_resources_equal_what_the_guides_cli_steps_produce(reference: tuple
 
     nodes = by_name(mesh["virtualNodes"], "virtualNodeName")
     assert set(nodes) == {"serviceA", "serviceB", "serviceBv2"}
-    for request in ("create-virtual-node-serviceb.json", "create-virtual-node-servicebv2.json", "create-virtual-node-servicea.json"):
+    for request in (
+        "create-virtual-node-serviceb.json",
+        "create-virtual-node-servicebv2.json",
+        "create-virtual-node-servicea.json",
+    ):
         expected = cli[request]
         node = nodes[expected["virtualNodeName"]]
         assert (node["meshName"], node["spec"]) == (expected["meshName"], expected["spec"])
@@ -139,14 +143,16 @@ def test_a_second_run_changes_nothing(reference: tuple[list[RunResult], dict[str
     assert second.mutating_calls() == {}
     assert second.api_calls  # it did look
     results = second.output["results"]
-    assert {results["mesh"]["action"]} | {r["action"] for key in ("routes", "virtualServices") for r in results[key]} == {"unchanged"}
+    assert {results["mesh"]["action"]} | {r["action"] for key in ("routes", "virtualServices") for r in results[key]} == {
+        "unchanged"
+    }
     assert [s["action"] for s in results["ecsServices"]] == ["unchanged"] * 3
     assert "UpdateService" not in second.states and "WaitForDeployment" not in second.states
 
 
 def test_states_run_in_the_safe_order(reference: tuple[list[RunResult], dict[str, Any]]) -> None:
     (first, _), _ = reference
-    order = [s for s in first.states if s.startswith("Ensure") and s.endswith("s") or s in ("ValidateRollout", "EnsureMesh")]
+    order = [s for s in first.states if (s.startswith("Ensure") and s.endswith("s")) or s in ("ValidateRollout", "EnsureMesh")]
     assert order[:3] == ["ValidateRollout", "EnsureMesh", "EnsureVirtualServicePlaceholders"]
     assert order.index("EnsureRoutes") > max(order.index("EnsureVirtualNodes"), order.index("EnsureVirtualRouters"))
     assert order.index("EnsureVirtualServices") > order.index("EnsureRoutes")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import boto3
 from botocore.config import Config
@@ -20,7 +20,7 @@ from mesh_rollout.errors import (
 
 # botocore's own retries stay on (standard mode) for the short blips; what survives them becomes a
 # TransientAwsError that the state machine retries with backoff and jitter.
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, user_agent_appid="mesh-rollout")
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, user_agent_extra="mesh-rollout")
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 
@@ -47,7 +47,7 @@ def client(service: str) -> Any:
     """One boto3 client per service per process (clients are thread-safe, creating them is not)."""
     with _lock:
         if service not in _clients:
-            _clients[service] = boto3.session.Session().client(service, config=_CONFIG)
+            _clients[service] = cast(Any, boto3.session.Session()).client(service, config=_CONFIG)
         return _clients[service]
 
 

@@ -89,4 +89,3 @@ def point_service_at(ecs: Any, cluster: str, service: str, task_definition: str)
 
 def deployment_status(ecs: Any, cluster: str, service: str, task_definition: str) -> HealthVerdict:
     return deployment_verdict(describe_service(ecs, cluster, service, "service"), task_definition)
-

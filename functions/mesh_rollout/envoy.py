@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mesh_rollout.errors import IncompatibleTaskDefinition, InvalidRolloutInput
-from mesh_rollout.specs import operation_model, strip_empty
+from mesh_rollout.specs import input_shape, strip_empty
 
 ENVOY_VERSION = "v1.39.1.0-prod"
 # App Mesh publishes its Envoy image from one account in most regions and from these in the others.
@@ -74,9 +74,7 @@ class SidecarSettings:
         )
 
 
-REGISTRABLE_FIELDS = tuple(
-    name for name in operation_model("ecs", "RegisterTaskDefinition").input_shape.members if name != "tags"
-)
+REGISTRABLE_FIELDS = tuple(name for name in input_shape("ecs", "RegisterTaskDefinition").members if name != "tags")
 
 
 def registrable(task_definition: dict[str, Any]) -> dict[str, Any]:

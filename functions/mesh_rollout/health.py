@@ -36,7 +36,9 @@ def deployment_verdict(service: dict[str, Any], task_definition_arn: str) -> Hea
         "failedTasks": int(ours.get("failedTasks", 0)),
     }
     if ours.get("status") != "PRIMARY":
-        return HealthVerdict("FAILED", f"deployment {ours.get('id')} is no longer PRIMARY (status {ours.get('status')})", **counts)
+        return HealthVerdict(
+            "FAILED", f"deployment {ours.get('id')} is no longer PRIMARY (status {ours.get('status')})", **counts
+        )
     rollout = ours.get("rolloutState")
     reason = ours.get("rolloutStateReason") or ""
     if rollout == "FAILED":

@@ -60,7 +60,11 @@ def provider_reference(spec: dict[str, Any], path: str = "spec") -> tuple[str, s
     """(field, section key, name) of a VirtualServiceSpec's provider, if it has one."""
     provider = spec.get("provider", {})
     if "virtualRouter" in provider:
-        return f"{path}.provider.virtualRouter.virtualRouterName", "virtualRouters", provider["virtualRouter"]["virtualRouterName"]
+        return (
+            f"{path}.provider.virtualRouter.virtualRouterName",
+            "virtualRouters",
+            provider["virtualRouter"]["virtualRouterName"],
+        )
     if "virtualNode" in provider:
         return f"{path}.provider.virtualNode.virtualNodeName", "virtualNodes", provider["virtualNode"]["virtualNodeName"]
     return None
@@ -121,19 +125,19 @@ def plan_rollout(spec: RolloutSpec, requests: dict[str, list[dict[str, Any]]], i
     for index, route in enumerate(requests["routes"]):
         where = f"routes[{index}]"
         require("virtualRouters", route["virtualRouterName"], f"{where}.virtualRouterName")
-        for path, node in route_targets(route["spec"], f"{where}.spec"):
-            require("virtualNodes", node, path)
+        for path, target in route_targets(route["spec"], f"{where}.spec"):
+            require("virtualNodes", target, path)
     backends: set[str] = set()
     for index, node in enumerate(requests["virtualNodes"]):
-        for path, service in backend_services(node["spec"], f"virtualNodes[{index}].spec"):
-            require("virtualServices", service, path)
-            backends.add(service)
+        for path, backend in backend_services(node["spec"], f"virtualNodes[{index}].spec"):
+            require("virtualServices", backend, path)
+            backends.add(backend)
     for index, service in enumerate(requests["virtualServices"]):
         ref = provider_reference(service["spec"], f"virtualServices[{index}].spec")
         if ref:
             require(ref[1], ref[2], ref[0])
-    for index, target in enumerate(spec.ecsServices):
-        require("virtualNodes", target.virtualNodeName, f"ecsServices[{index}].virtualNodeName")
+    for index, ecs_target in enumerate(spec.ecsServices):
+        require("virtualNodes", ecs_target.virtualNodeName, f"ecsServices[{index}].virtualNodeName")
 
     # A node's backend must exist before the node; the service's provider must exist before the
     # service. Creating such services first without a provider (as the AWS guide does) breaks the cycle.
@@ -150,7 +154,5 @@ def plan_rollout(spec: RolloutSpec, requests: dict[str, list[dict[str, Any]]], i
         "virtualRouters": requests["virtualRouters"],
         "routes": requests["routes"],
         "virtualServices": requests["virtualServices"],
-        "ecsServices": [
-            {**target.model_dump(mode="json"), "meshName": spec.mesh.meshName} for target in spec.ecsServices
-        ],
+        "ecsServices": [{**target.model_dump(mode="json"), "meshName": spec.mesh.meshName} for target in spec.ecsServices],
     }

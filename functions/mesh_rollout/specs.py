@@ -27,6 +27,12 @@ def operation_model(service: str, operation: str) -> OperationModel:
     return botocore.session.get_session().get_service_model(service).operation_model(operation)
 
 
+def input_shape(service: str, operation: str) -> StructureShape:
+    shape = operation_model(service, operation).input_shape
+    assert shape is not None, f"{service}.{operation} has no input"
+    return shape
+
+
 def model_problems(value: Any, shape: Shape, path: str) -> list[tuple[str, str]]:
     """Every (field, problem) where value breaks the shape: type, required, unknown, enum, bounds, union."""
     problems: list[tuple[str, str]] = []
@@ -39,53 +45,57 @@ def _join(path: str, key: str) -> str:
 
 
 def _walk(value: Any, shape: Shape, path: str, out: list[tuple[str, str]]) -> None:
-    kind = shape.type_name
     if isinstance(shape, StructureShape):
-        if not isinstance(value, dict):
-            out.append((path, f"must be an object, got {type(value).__name__}"))
-            return
-        members = shape.members
-        for name in shape.required_members:
-            if name not in value:
-                out.append((_join(path, name), "is required"))
-        for key, item in value.items():
-            if key not in members:
-                out.append((_join(path, key), f"is not a field of {shape.name}; expected one of {sorted(members)}"))
-            else:
-                _walk(item, members[key], _join(path, key), out)
-        if shape.metadata.get("union") and len(value) != 1:
-            out.append((path, f"must set exactly one of {sorted(members)}, got {sorted(value)}"))
-        return
-    if isinstance(shape, ListShape):
+        _walk_structure(value, shape, path, out)
+    elif isinstance(shape, ListShape):
         if not isinstance(value, list):
             out.append((path, f"must be a list, got {type(value).__name__}"))
             return
         _check_bounds(len(value), shape, path, "items", out)
         for index, item in enumerate(value):
             _walk(item, shape.member, f"{path}[{index}]", out)
-        return
-    if isinstance(shape, MapShape):
+    elif isinstance(shape, MapShape):
         if not isinstance(value, dict):
             out.append((path, f"must be an object, got {type(value).__name__}"))
             return
         for key, item in value.items():
             _walk(item, shape.value, f"{path}.{key}", out)
+    else:
+        _walk_scalar(value, shape, path, out)
+
+
+def _walk_structure(value: Any, shape: StructureShape, path: str, out: list[tuple[str, str]]) -> None:
+    if not isinstance(value, dict):
+        out.append((path, f"must be an object, got {type(value).__name__}"))
         return
+    members = shape.members
+    out.extend((_join(path, name), "is required") for name in shape.required_members if name not in value)
+    for key, item in value.items():
+        if key not in members:
+            out.append((_join(path, key), f"is not a field of {shape.name}; expected one of {sorted(members)}"))
+        else:
+            _walk(item, members[key], _join(path, key), out)
+    if shape.metadata.get("union") and len(value) != 1:
+        out.append((path, f"must set exactly one of {sorted(members)}, got {sorted(value)}"))
+
+
+def _walk_scalar(value: Any, shape: Any, path: str, out: list[tuple[str, str]]) -> None:
+    kind = shape.type_name
     expected = _PY_TYPES.get(kind)
     if expected is None:
         return
-    if isinstance(value, bool) and kind != "boolean" or not isinstance(value, expected):
+    if (isinstance(value, bool) and kind != "boolean") or not isinstance(value, expected):
         out.append((path, f"must be a {kind}, got {value!r}"))
         return
     if kind == "string":
         if shape.enum and value not in shape.enum:
             out.append((path, f"must be one of {shape.enum}, got {value!r}"))
-        _check_bounds(len(value), shape, path, "characters", out)
+        _check_bounds(len(str(value)), shape, path, "characters", out)
     elif kind in ("integer", "long", "double", "float"):
         _check_bounds(value, shape, path, None, out)
 
 
-def _check_bounds(amount: int | float, shape: Shape, path: str, unit: str | None, out: list[tuple[str, str]]) -> None:
+def _check_bounds(amount: Any, shape: Shape, path: str, unit: str | None, out: list[tuple[str, str]]) -> None:
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
     what = f"{amount} {unit}" if unit else str(amount)
     if low is not None and amount < low:
@@ -96,7 +106,7 @@ def _check_bounds(amount: int | float, shape: Shape, path: str, unit: str | None
 
 def check_request(service: str, operation: str, request: dict[str, Any], field: str) -> None:
     """Raise InvalidRolloutInput naming the first field of `request` that the API model rejects."""
-    problems = model_problems(request, operation_model(service, operation).input_shape, field)
+    problems = model_problems(request, input_shape(service, operation), field)
     if problems:
         (first, problem), more = problems[0], len(problems) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mesh_rollout_local.report import dump_document, snapshot, summary
-from mesh_rollout_local.runner import OfflineAccount
+from mesh_rollout_local.runner import OfflineAccount, RunResult
 
 
 def _event_printer(out: TextIO) -> Any:
@@ -36,7 +36,7 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
     execution_input = Path(args.input).read_text()
     given = json.loads(Path(args.given).read_text()) if args.given else []
     handler_log = open(args.handler_log or os.devnull, "a")  # noqa: SIM115 - closed below
-    runs = []
+    runs: list[RunResult] = []
     try:
         with OfflineAccount(args.template, region=args.region, real_time=args.real_time, handler_output=handler_log) as account:
             account.apply_given(given)

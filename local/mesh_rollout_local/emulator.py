@@ -57,7 +57,7 @@ class BadRequestException(JsonRESTError):
 
 
 def _now() -> float:
-    return dt.datetime.now(dt.timezone.utc).timestamp()
+    return dt.datetime.now(dt.UTC).timestamp()
 
 
 def _services(backend: AppMeshBackend, mesh_name: str) -> dict[str, dict[str, Any]]:
@@ -208,7 +208,7 @@ def _create_mesh_without_replacing(original: Any) -> Any:
 
 
 def _new_deployment(service: Any, task_definition: str, fail: bool) -> dict[str, Any]:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     deployment_id = f"ecs-svc/{uuid.uuid4().int % 10**19:019d}"
     return {
         "id": deployment_id,
@@ -236,7 +236,7 @@ def _advance(service: Any) -> None:
     primary["_observed"] += 1
     if primary["_observed"] < 2:
         return
-    primary["updatedAt"] = dt.datetime.now(dt.timezone.utc)
+    primary["updatedAt"] = dt.datetime.now(dt.UTC)
     if primary["_fail"]:
         primary.update(
             rolloutState="FAILED",

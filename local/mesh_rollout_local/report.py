@@ -20,13 +20,17 @@ def snapshot(account: OfflineAccount) -> dict[str, Any]:
         mesh_doc["meshes"].append(appmesh.describe_mesh(meshName=mesh)["mesh"])
         for item in _pages(appmesh, "list_virtual_services", "virtualServices", meshName=mesh):
             name = item["virtualServiceName"]
-            mesh_doc["virtualServices"].append(appmesh.describe_virtual_service(meshName=mesh, virtualServiceName=name)["virtualService"])
+            mesh_doc["virtualServices"].append(
+                appmesh.describe_virtual_service(meshName=mesh, virtualServiceName=name)["virtualService"]
+            )
         for item in _pages(appmesh, "list_virtual_nodes", "virtualNodes", meshName=mesh):
             name = item["virtualNodeName"]
             mesh_doc["virtualNodes"].append(appmesh.describe_virtual_node(meshName=mesh, virtualNodeName=name)["virtualNode"])
         for item in _pages(appmesh, "list_virtual_routers", "virtualRouters", meshName=mesh):
             router = item["virtualRouterName"]
-            mesh_doc["virtualRouters"].append(appmesh.describe_virtual_router(meshName=mesh, virtualRouterName=router)["virtualRouter"])
+            mesh_doc["virtualRouters"].append(
+                appmesh.describe_virtual_router(meshName=mesh, virtualRouterName=router)["virtualRouter"]
+            )
             for route in _pages(appmesh, "list_routes", "routes", meshName=mesh, virtualRouterName=router):
                 mesh_doc["routes"].append(
                     appmesh.describe_route(meshName=mesh, virtualRouterName=router, routeName=route["routeName"])["route"]
@@ -91,21 +95,28 @@ def summary(world: dict[str, Any]) -> str:
             spec = n["spec"]
             dns = spec.get("serviceDiscovery", {}).get("dns", {}).get("hostname", "-")
             listeners = ",".join(f"{x['portMapping']['protocol']}:{x['portMapping']['port']}" for x in spec.get("listeners", []))
-            backends = ",".join(b["virtualService"]["virtualServiceName"] for b in spec.get("backends", []) if "virtualService" in b)
+            backends = ",".join(
+                b["virtualService"]["virtualServiceName"] for b in spec.get("backends", []) if "virtualService" in b
+            )
             lines.append(f"  {n['virtualNodeName']:<28} {dns:<26} {listeners:<12} {backends or '-'}")
         lines.append(f"  {'router / route':<28} weights")
         for r in (r for r in mesh["virtualRouters"] if r["meshName"] == name):
             lines.append(f"  {r['virtualRouterName']:<28}")
-            for route in (x for x in mesh["routes"] if x["meshName"] == name and x["virtualRouterName"] == r["virtualRouterName"]):
+            for route in (
+                x for x in mesh["routes"] if x["meshName"] == name and x["virtualRouterName"] == r["virtualRouterName"]
+            ):
                 lines.append(f"    {route['routeName']:<26} {_weights(route)}")
     by_arn = {td["taskDefinitionArn"]: td for td in ecs["taskDefinitions"]}
     lines.append("ECS services")
     lines.append(f"  {'cluster/service':<28} {'task definition':<16} {'envoy (virtual node)':<40} deployment")
     for s in ecs["services"]:
         td = by_arn.get(s["taskDefinition"], {})
-        envoy = next((c for c in td.get("containerDefinitions", []) if c["name"] == td.get("proxyConfiguration", {}).get("containerName")), None)
+        envoy = next(
+            (c for c in td.get("containerDefinitions", []) if c["name"] == td.get("proxyConfiguration", {}).get("containerName")),
+            None,
+        )
         node = next((e["value"] for e in (envoy or {}).get("environment", []) if e["name"] == "APPMESH_VIRTUAL_NODE_NAME"), None)
-        primary = next((d for d in s.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+        primary: dict[str, Any] = next((d for d in s.get("deployments", []) if d.get("status") == "PRIMARY"), {})
         cluster = s["clusterArn"].rsplit("/", 1)[-1]
         revision = s["taskDefinition"].rsplit("/", 1)[-1]
         lines.append(

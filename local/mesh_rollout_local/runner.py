@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from unittest import mock
 
 import boto3
@@ -45,7 +45,7 @@ def _install_call_recording() -> None:
     global _recording_installed
     if _recording_installed:
         return
-    original = botocore.client.BaseClient._make_api_call
+    original = getattr(botocore.client.BaseClient, "_make_api_call")  # noqa: B009 - private, untyped
 
     def _make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
         sink = getattr(_calls, "sink", None)
@@ -53,7 +53,7 @@ def _install_call_recording() -> None:
             sink.append((self.meta.service_model.service_name, operation_name))
         return original(self, operation_name, api_params)
 
-    botocore.client.BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+    setattr(botocore.client.BaseClient, "_make_api_call", _make_api_call)  # noqa: B010 - private, untyped
     _recording_installed = True
 
 
@@ -115,6 +115,11 @@ def resolve_refs(value: Any, saved: dict[str, Any]) -> Any:
     return value
 
 
+def substitute(definition: str, substitutions: dict[str, str]) -> str:
+    """Apply DefinitionSubstitutions the way CloudFormation does: ${Name} -> value."""
+    return re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda m: substitutions[m.group(1)], definition)
+
+
 class OfflineAccount:
     """An emulated AWS account with the template's functions and state machines deployed in it."""
 
@@ -161,9 +166,7 @@ class OfflineAccount:
         self._stack.enter_context(mock.patch.object(LambdaFunction, "invoke", self._invoke_patch()))
         if not self.real_time:
             self._stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", lambda *a, **k: None))
-            self._stack.enter_context(
-                mock.patch.object(retrier_decl, "time", types.SimpleNamespace(sleep=lambda seconds: None))
-            )
+            self._stack.enter_context(mock.patch.object(retrier_decl, "time", types.SimpleNamespace(sleep=lambda seconds: None)))
         self.session = boto3.session.Session(region_name=self.region)
         from mesh_rollout.aws import reset_clients
 
@@ -179,13 +182,16 @@ class OfflineAccount:
 
     def client(self, service: str) -> Any:
         assert self.session is not None, "use OfflineAccount as a context manager"
-        return self.session.client(service)
+        return cast(Any, self.session).client(service)
 
     # --- deployment ------------------------------------------------------------------------------
 
     def _deploy(self) -> None:
         iam = self.client("iam")
-        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        }
         role_arn = iam.create_role(RoleName="mesh-rollout-local", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
         context = {
             **self.template.parameter_defaults(),
@@ -217,11 +223,13 @@ class OfflineAccount:
             # Powertools' Logger holds the stream it was created with; point it at handler_output.
             from mesh_rollout.observability import logger
 
-            logger.registered_handler.setStream(self.handler_output)  # type: ignore[attr-defined]
+            handler = logger.registered_handler
+            previous = handler.setStream(self.handler_output)  # type: ignore[attr-defined]
+            self._stack.callback(handler.setStream, previous)  # type: ignore[attr-defined]
         sfn = self.client("stepfunctions")
         for logical_id, machine in self.template.state_machines.items():
             subs = {k: str(self.template.resolve(v, context)) for k, v in machine.substitutions.items()}
-            definition = re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda m: subs[m.group(1)], machine.definition_uri.read_text())
+            definition = substitute(machine.definition_uri.read_text(), subs)
             arn = sfn.create_state_machine(name=logical_id, definition=definition, roleArn=role_arn)["stateMachineArn"]
             self.state_machine_arns[logical_id] = arn
 
@@ -291,7 +299,9 @@ class OfflineAccount:
     ) -> RunResult:
         """Start one execution with `execution_input` passed unchanged and wait for any terminal status."""
         if state_machine not in self.state_machine_arns:
-            raise KeyError(f"{state_machine} is not a state machine of {self.template.path.name}: {sorted(self.state_machine_arns)}")
+            raise KeyError(
+                f"{state_machine} is not a state machine of {self.template.path.name}: {sorted(self.state_machine_arns)}"
+            )
         self._runs += 1
         self._current_calls = []
         self._invocations = 0
