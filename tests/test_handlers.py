@@ -1,0 +1,68 @@
+"""Each handler, called as Lambda calls it, with the events/handlers/ event that `sam local invoke -e` uses."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pytest
+
+from mesh_rollout.errors import InvalidRolloutInput
+from mesh_rollout_local.runner import LambdaContext, OfflineAccount
+from tests.conftest import EVENTS, load_json
+
+
+def invoke(module: str, event: Any, context: LambdaContext) -> Any:
+    return importlib.import_module(f"handlers.{module}").lambda_handler(event, context)
+
+
+def event(name: str) -> dict[str, Any]:
+    return load_json(EVENTS / "handlers" / f"{name}.json")  # type: ignore[no-any-return]
+
+
+def test_the_handler_events_walk_the_guide_step_by_step(account: OfflineAccount, lambda_context: LambdaContext) -> None:
+    plan = invoke("validate_rollout", event("validate_rollout"), lambda_context)
+    assert [s["virtualServiceName"] for s in plan["virtualServicePlaceholders"]] == ["serviceb.apps.local"]
+
+    assert invoke("ensure_mesh", event("ensure_mesh"), lambda_context)["action"] == "created"
+    assert invoke("ensure_mesh", event("ensure_mesh"), lambda_context)["action"] == "unchanged"
+    for name in ("ensure_virtual_node", "ensure_virtual_router"):
+        assert invoke(name.replace("ensure_virtual_router", "ensure_router"), event(name), lambda_context)["action"] == "created"
+    node_b2 = {**event("ensure_virtual_node")["request"], "virtualNodeName": "serviceBv2"}
+    invoke("ensure_virtual_node", {"request": node_b2}, lambda_context)
+    assert invoke("ensure_router", event("ensure_route"), lambda_context)["action"] == "created"
+
+    revision = invoke("register_task_definition", event("register_task_definition"), lambda_context)
+    assert revision["taskDefinition"].endswith("taskB:2") and revision["registered"] and revision["needsUpdate"]
+    assert invoke("update_service", event("update_service"), lambda_context)["updated"] is True
+    first = invoke("deployment_health", event("deployment_health"), lambda_context)
+    second = invoke("deployment_health", event("deployment_health") | {"checks": first["checks"]}, lambda_context)
+    assert (first["verdict"]["state"], second["verdict"]["state"], second["checks"]) == ("IN_PROGRESS", "COMPLETED", 2)
+    assert invoke("update_service", event("update_service"), lambda_context)["updated"] is False
+    rolled = invoke("rollback_service", event("rollback_service"), lambda_context)
+    assert rolled["cause"] == (
+        "apps/serviceB: the deployment of taskB:2 failed (ECS deployment circuit breaker: tasks failed to start.); "
+        "the service was put back on taskB:1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("module", "bad", "field"),
+    [
+        ("ensure_mesh", {"kind": "gateway", "request": {}}, "kind"),
+        (
+            "ensure_virtual_node",
+            {"request": {"meshName": "apps", "virtualNodeName": "x", "spec": {"listeners": 1}}},
+            "request.spec.listeners",
+        ),
+        ("update_service", {"cluster": "apps", "service": "serviceB"}, "taskDefinition"),
+        ("deployment_health", {"cluster": "apps", "service": "s", "taskDefinition": "t", "checks": -1}, "checks"),
+        ("register_task_definition", {"index": 0, "target": {}, "extra": 1}, "extra"),
+    ],
+)
+def test_handlers_reject_bad_events_before_any_aws_call(
+    account: OfflineAccount, lambda_context: LambdaContext, module: str, bad: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidRolloutInput) as caught:
+        invoke(module, bad, lambda_context)
+    assert str(caught.value).startswith(f"{field}:")
