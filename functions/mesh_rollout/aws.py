@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -88,12 +88,6 @@ def aws_errors(action: str) -> Iterator[None]:
         yield
     except (ClientError, BotoCoreError) as exc:
         raise classify(exc, action) from exc
-
-
-def call(operation: Callable[..., Any], action: str, **params: Any) -> Any:
-    """Call one AWS operation with its errors classified."""
-    with aws_errors(action):
-        return operation(**params)
 
 
 def is_not_found(exc: ClientError) -> bool:
