@@ -49,9 +49,8 @@ class DeploymentHealthEvent(ServiceRevisionEvent):
     maxChecks: StrictInt = Field(default=120, ge=1)
 
 
-class RollbackServiceEvent(HandlerEvent):
-    cluster: StrictStr = Field(min_length=1)
-    service: StrictStr = Field(min_length=1)
+class RollbackServiceEvent(ServiceRevisionEvent):
+    """taskDefinition is the revision whose deployment failed; previousTaskDefinition is restored."""
+
     previousTaskDefinition: StrictStr = Field(min_length=1)
-    taskDefinition: StrictStr = Field(min_length=1)
     verdict: dict[str, Any]
