@@ -168,16 +168,14 @@ class OfflineAccount:
             self._stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", lambda *a, **k: None))
             self._stack.enter_context(mock.patch.object(retrier_decl, "time", types.SimpleNamespace(sleep=lambda seconds: None)))
         self.session = boto3.session.Session(region_name=self.region)
-        from mesh_rollout.aws import reset_clients
+        from mesh_rollout.aws import reset_clients  # importable only once CodeUri is on sys.path
 
         reset_clients()
+        self._stack.callback(reset_clients)
         self._deploy()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        from mesh_rollout.aws import reset_clients
-
-        reset_clients()
         self._stack.close()
 
     def client(self, service: str) -> Any:
@@ -315,12 +313,15 @@ class OfflineAccount:
         seen = 0
         while True:
             described = sfn.describe_execution(executionArn=arn)
-            history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-            if on_event:
-                for event in history[seen:]:
-                    on_event(event)
-            seen = len(history)
-            if described["status"] in TERMINAL:
+            terminal = described["status"] in TERMINAL
+            # The history is read while running only for a live printer; otherwise once, at the end.
+            if on_event or terminal:
+                history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+                if on_event:
+                    for event in history[seen:]:
+                        on_event(event)
+                seen = len(history)
+            if terminal:
                 break
             if time.monotonic() - started > timeout:
                 sfn.stop_execution(executionArn=arn, error="LocalTimeout", cause=f"no terminal status after {timeout} s")
