@@ -37,6 +37,8 @@ TRANSIENT_CODES = frozenset(
         "ServerException",
         "RequestTimeout",
         "RequestTimeoutException",
+        "ProvisionedThroughputExceededException",
+        "KMSThrottlingException",
     }
 )
 CONFLICT_CODES = frozenset({"ConflictException", "ResourceInUseException", "UpdateInProgressException"})

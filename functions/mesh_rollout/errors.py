@@ -64,6 +64,37 @@ class RollbackFailed(MeshRolloutError):
     """Putting a service back on its previous revision failed too; the cause says where it was left."""
 
 
+# --- Weight shift (canary) outcomes -----------------------------------------------------------------
+
+
+class RolloutInProgress(MeshRolloutError):
+    """Another execution holds the route's lock; this one changed nothing."""
+
+
+class RouteDrifted(MeshRolloutError):
+    """The route's weights are not what this rollout last wrote (changed by hand): they are left alone."""
+
+
+class WeightsNotApplied(MeshRolloutError):
+    """UpdateRoute succeeded but reading the route back shows other weights than were written."""
+
+
+class CanaryUnhealthy(MeshRolloutError):
+    """The health gate found the canary UNHEALTHY (or still PENDING after its re-checks): rolled back."""
+
+
+class ApprovalRejected(MeshRolloutError):
+    """An approver rejected the next step: rolled back."""
+
+
+class ApprovalTimedOut(MeshRolloutError):
+    """Nobody answered the approval request in time: rolled back."""
+
+
+class FinalizeFailed(MeshRolloutError):
+    """The canary holds all the traffic but retiring the stable target, node or service failed."""
+
+
 def error_names() -> frozenset[str]:
     """Every named error a handler can raise (what the ASL may match)."""
     found: set[str] = set()

@@ -54,3 +54,65 @@ class RollbackServiceEvent(ServiceRevisionEvent):
 
     previousTaskDefinition: StrictStr = Field(min_length=1)
     verdict: dict[str, Any]
+
+
+# --- WeightShiftStateMachine ------------------------------------------------------------------------
+
+
+class PlanWeightShiftEvent(HandlerEvent):
+    rollout: Any
+
+
+class AcquireRouteLockEvent(HandlerEvent):
+    lockId: StrictStr = Field(min_length=1)
+    seconds: StrictInt = Field(ge=60)
+
+
+class RouteEvent(HandlerEvent):
+    """A route (as PlanWeightShift returned it) and the two targets being shifted."""
+
+    route: dict[str, Any]
+    stable: StrictStr = Field(min_length=1)
+    canary: StrictStr = Field(min_length=1)
+
+
+class SnapshotRouteEvent(RouteEvent):
+    action: Literal["snapshot"]
+    plannedWeights: dict[str, StrictInt]
+
+
+class ApplyStepEvent(RouteEvent):
+    action: Literal["apply"]
+    snapshot: dict[str, Any]
+    step: dict[str, Any]
+
+
+class RestoreRouteEvent(RouteEvent):
+    action: Literal["restore"]
+    snapshot: dict[str, Any]
+    steps: list[dict[str, Any]]
+    mode: Literal["plan", "increment"]
+
+
+class CanaryHealthEvent(HandlerEvent):
+    healthGate: dict[str, Any]
+    windowSeconds: StrictInt = Field(ge=0)
+    checks: StrictInt = Field(default=0, ge=0)
+
+
+class RequestApprovalEvent(HandlerEvent):
+    """taskToken is required by .waitForTaskToken; it is never logged, published or used here."""
+
+    taskToken: StrictStr = Field(min_length=1, repr=False)
+    item: dict[str, Any]
+
+
+class FinalizeCanaryEvent(RouteEvent):
+    finalize: dict[str, Any]
+
+
+class FinishRolloutEvent(HandlerEvent):
+    route: dict[str, Any]
+    lockId: StrictStr
+    locked: StrictBool
+    outcome: dict[str, Any] = Field(default_factory=dict)

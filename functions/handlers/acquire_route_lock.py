@@ -1,0 +1,23 @@
+"""AcquireRouteLock: take the route's lock (DynamoDB conditional write with an expiry) or fail RolloutInProgress."""
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mesh_rollout.aws import client
+from mesh_rollout.events import AcquireRouteLockEvent
+from mesh_rollout.models import parse_input
+from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
+from mesh_rollout.weight_shift import acquire_lock
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = parse_input(event, AcquireRouteLockEvent)
+    owner = request.executionArn or context.aws_request_id
+    result = acquire_lock(client("dynamodb"), os.environ["ROUTE_LOCK_TABLE"], request.lockId, owner, request.seconds)
+    metrics.add_metric(name="RouteLocksAcquired", unit="Count", value=1)
+    return result

@@ -1,0 +1,22 @@
+"""CanaryHealth: the health gate's verdict on the canary (HEALTHY, PENDING or UNHEALTHY, with reasons)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mesh_rollout.aws import client
+from mesh_rollout.events import CanaryHealthEvent
+from mesh_rollout.gate import health_verdict
+from mesh_rollout.models import parse_input
+from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = parse_input(event, CanaryHealthEvent)
+    verdict = health_verdict(request.healthGate, client("cloudwatch"), client("ecs"), request.windowSeconds, request.checks)
+    logger.info("health verdict", extra=verdict)
+    metrics.add_metric(name=f"HealthVerdict{verdict['state'].title()}", unit="Count", value=1)
+    return verdict

@@ -1,0 +1,30 @@
+"""FinishRollout: on every way out, release the route lock and publish how the rollout ended."""
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mesh_rollout.aws import client
+from mesh_rollout.events import FinishRolloutEvent
+from mesh_rollout.models import parse_input
+from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
+from mesh_rollout.weight_shift import finish_rollout
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = parse_input(event, FinishRolloutEvent)
+    result = finish_rollout(
+        client("dynamodb"),
+        os.environ["ROUTE_LOCK_TABLE"],
+        client("sns"),
+        os.environ["NOTIFICATION_TOPIC_ARN"],
+        request.executionArn or "",
+        request.model_dump(),
+    )
+    logger.info("weight shift finished", extra=result)
+    metrics.add_metric(name="WeightShiftsSucceeded" if result["status"] == "SUCCEEDED" else "WeightShiftsFailed", unit="Count", value=1)
+    return result

@@ -1,0 +1,34 @@
+"""RequestApproval: tell approvers (SNS) what waits for them; the execution waits on its task token.
+
+The token stays in the execution's history, where `mesh-rollout approve|reject` finds it with IAM
+credentials; it is never logged or published.
+"""
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mesh_rollout.aws import client
+from mesh_rollout.events import RequestApprovalEvent
+from mesh_rollout.models import parse_input
+from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
+from mesh_rollout.weight_shift import request_approval
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = parse_input(event, RequestApprovalEvent)
+    result = request_approval(
+        client("sns"),
+        os.environ["NOTIFICATION_TOPIC_ARN"],
+        client("cloudwatch"),
+        client("ecs"),
+        request.executionArn or "",
+        request.item,
+    )
+    logger.info("approval requested", extra=result)
+    metrics.add_metric(name="ApprovalsRequested", unit="Count", value=1)
+    return result

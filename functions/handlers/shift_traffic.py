@@ -1,0 +1,31 @@
+"""ShiftTraffic: snapshot a route, apply one canary step (drift-checked, read back) or restore the snapshot."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mesh_rollout.events import ApplyStepEvent, RestoreRouteEvent, SnapshotRouteEvent
+from mesh_rollout.models import parse_input
+from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
+from mesh_rollout.weight_shift import apply_step, restore_route, take_snapshot
+
+ACTIONS = {"snapshot": SnapshotRouteEvent, "apply": ApplyStepEvent, "restore": RestoreRouteEvent}
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = parse_input(event, ACTIONS.get(str(event.get("action")), SnapshotRouteEvent))
+    if isinstance(request, ApplyStepEvent):
+        result = apply_step(request.route, request.snapshot, request.stable, request.canary, request.step)
+        logger.info("canary step applied", extra=result)
+        metrics.add_metric(name="RolloutStepsApplied", unit="Count", value=1 if result["changed"] else 0)
+    elif isinstance(request, RestoreRouteEvent):
+        result = restore_route(request.route, request.snapshot, request.stable, request.canary, request.steps, request.mode)
+        logger.warning("route rolled back", extra=result)
+        metrics.add_metric(name="RouteRollbacks", unit="Count", value=1 if result["restored"] else 0)
+    else:
+        result = take_snapshot(request.route, request.plannedWeights)
+        metrics.add_metric(name="RouteSnapshots", unit="Count", value=1)
+    return result

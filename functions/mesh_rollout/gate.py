@@ -1,0 +1,123 @@
+"""The canary's health gate: HEALTHY / PENDING / UNHEALTHY with reasons, from alarms, ECS and metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from mesh_rollout.aws import aws_errors
+from mesh_rollout.ecs import describe_service
+from mesh_rollout.health import deployment_verdict
+
+COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    "GreaterThanThreshold": operator.gt,
+    "GreaterThanOrEqualToThreshold": operator.ge,
+    "LessThanThreshold": operator.lt,
+    "LessThanOrEqualToThreshold": operator.le,
+}
+SUMMED_STATS = frozenset({"Sum", "SampleCount"})
+
+
+class Findings:
+    """What each check found, sorted into what makes the canary unhealthy, pending or is just fine."""
+
+    def __init__(self) -> None:
+        self.unhealthy: list[str] = []
+        self.pending: list[str] = []
+        self.fine: list[str] = []
+
+    @property
+    def state(self) -> str:
+        return "UNHEALTHY" if self.unhealthy else "PENDING" if self.pending else "HEALTHY"
+
+
+def check_alarms(cloudwatch: Any, names: list[str], found: Findings) -> None:
+    if not names:
+        return
+    with aws_errors("DescribeAlarms"):
+        response = cloudwatch.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    alarms = {a["AlarmName"]: a for a in response.get("MetricAlarms", []) + response.get("CompositeAlarms", [])}
+    for name in names:
+        alarm = alarms.get(name)
+        if alarm is None:
+            found.unhealthy.append(f"alarm {name} does not exist any more")
+        elif alarm["StateValue"] == "ALARM":
+            found.unhealthy.append(f"alarm {name} is in ALARM ({alarm.get('StateReason', 'no reason given')})")
+        else:
+            found.fine.append(f"alarm {name} {alarm['StateValue']}")
+
+
+def check_ecs_services(ecs: Any, services: list[dict[str, str]], found: Findings) -> None:
+    for index, ref in enumerate(services):
+        label = f"{ref['cluster']}/{ref['service']}"
+        service = describe_service(ecs, ref["cluster"], ref["service"], f"healthGate.ecsServices[{index}]")
+        verdict = deployment_verdict(service, service["taskDefinition"])
+        if verdict.state == "FAILED":
+            found.unhealthy.append(f"ECS service {label}: deployment failed ({verdict.reason})")
+        elif verdict.failedTasks > 0 and verdict.state == "IN_PROGRESS":
+            found.unhealthy.append(f"ECS service {label}: {verdict.failedTasks} tasks failed ({verdict.reason})")
+        elif verdict.state == "IN_PROGRESS":
+            found.pending.append(f"ECS service {label}: deployment in progress ({verdict.reason})")
+        else:
+            found.fine.append(f"ECS service {label}: {verdict.runningCount}/{verdict.desiredCount} tasks running")
+
+
+def _aggregate(values: list[float], stat: str) -> float | None:
+    if not values:
+        return None
+    return float(sum(values)) if stat in SUMMED_STATS else float(max(values))
+
+
+def metric_value(metric: dict[str, Any], results: dict[str, list[float]]) -> float | None:
+    """The metric over the window, or the ratio of two (computed here: no metric math needed)."""
+    value = _aggregate(results.get(metric["id"], []), metric["metricStat"]["Stat"])
+    if metric.get("divideBy") is None or value is None:
+        return value
+    denominator = _aggregate(results.get(f"{metric['id']}_divisor", []), metric["divideBy"]["Stat"])
+    return None if not denominator else value / denominator
+
+
+def check_metrics(cloudwatch: Any, metrics: list[dict[str, Any]], window_seconds: int, now: dt.datetime, found: Findings) -> None:
+    if not metrics:
+        return
+    queries = []
+    for metric in metrics:
+        queries.append({"Id": metric["id"], "MetricStat": metric["metricStat"], "ReturnData": True})
+        if metric.get("divideBy") is not None:
+            queries.append({"Id": f"{metric['id']}_divisor", "MetricStat": metric["divideBy"], "ReturnData": True})
+    start = now - dt.timedelta(seconds=max(window_seconds, 60))
+    results: dict[str, list[float]] = {}
+    with aws_errors("GetMetricData"):
+        for page in cloudwatch.get_paginator("get_metric_data").paginate(MetricDataQueries=queries, StartTime=start, EndTime=now):
+            for result in page["MetricDataResults"]:
+                results.setdefault(result["Id"], []).extend(result.get("Values", []))
+    for metric in metrics:
+        value = metric_value(metric, results)
+        limit = f"{metric['comparisonOperator']} {metric['threshold']}"
+        if value is None:
+            missing = metric.get("treatMissingData", "missing")
+            target = {"missing": found.pending, "breaching": found.unhealthy, "notBreaching": found.fine}[missing]
+            target.append(f"metric {metric['id']}: no data in the last {max(window_seconds, 60)} s (treated as {missing})")
+        elif COMPARISONS[metric["comparisonOperator"]](value, metric["threshold"]):
+            found.unhealthy.append(f"metric {metric['id']} = {value:.6g}, breaches {limit}")
+        else:
+            found.fine.append(f"metric {metric['id']} = {value:.6g} (limit {limit})")
+
+
+def health_verdict(
+    gate: dict[str, Any], cloudwatch: Any, ecs: Any, window_seconds: int, checks: int, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """One look at the canary. PENDING after maxPendingChecks re-checks counts as UNHEALTHY."""
+    found = Findings()
+    check_alarms(cloudwatch, gate.get("alarmNames", []), found)
+    check_ecs_services(ecs, gate.get("ecsServices", []), found)
+    check_metrics(cloudwatch, gate.get("metrics", []), window_seconds, now or dt.datetime.now(dt.UTC), found)
+    checks += 1
+    state = found.state
+    reasons = found.unhealthy or found.pending or found.fine or ["no health checks configured"]
+    if state == "PENDING" and checks > gate.get("maxPendingChecks", 10):
+        state = "UNHEALTHY"
+        reasons = [f"still PENDING after {checks} checks", *reasons]
+    return {"state": state, "reasons": reasons, "checks": checks, "summary": f"{state}: {'; '.join(reasons)}"}

@@ -1,0 +1,141 @@
+"""The traffic-shifting layer: one narrow interface over a weighted route, and its App Mesh backend.
+
+Everything above this module (planning, drift checks, verification, the state machines) sees a route
+only as `read()` -> weights plus an opaque, restorable snapshot, `write(weights)` and `restore(snapshot)`.
+Another weighted-routing backend (ALB weighted target groups, VPC Lattice rules) is one more class
+registered in BACKENDS; the state machines do not change.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from mesh_rollout.aws import aws_errors, classify, client, is_not_found
+from mesh_rollout.errors import UnknownReference
+
+Weights = dict[str, int]
+
+
+@dataclass(frozen=True)
+class RouteState:
+    """A route as read: its weighted targets and a snapshot that `restore` puts back exactly."""
+
+    weights: Weights
+    snapshot: dict[str, Any]
+    version: int | None = None
+
+
+class WeightedRoute(Protocol):
+    """One weighted route of some backend."""
+
+    label: str
+
+    def read(self) -> RouteState: ...
+
+    def write(self, weights: Weights) -> None:
+        """Make the route's weighted targets exactly `weights` (targets not named are removed)."""
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Put back the route exactly as `snapshot` (from `read`) recorded it."""
+
+    def target_exists(self, target: str) -> bool:
+        """Whether `target` (a node, a target group ...) exists, so it can be given weight."""
+
+    def check_exists(self) -> None:
+        """UnknownReference naming the input field if the route or what holds it does not exist."""
+
+
+ROUTE_KINDS = ("httpRoute", "http2Route", "grpcRoute", "tcpRoute")
+
+
+def _route_kind(spec: dict[str, Any], label: str) -> str:
+    kinds = [k for k in ROUTE_KINDS if k in spec]
+    if len(kinds) != 1 or "weightedTargets" not in spec[kinds[0]].get("action", {}):
+        raise UnknownReference("routeName", f"route {label} has no weighted targets to shift")
+    return kinds[0]
+
+
+def weights_of_spec(spec: dict[str, Any], label: str) -> Weights:
+    """{virtualNode: weight} of an App Mesh route spec (pure)."""
+    targets = spec[_route_kind(spec, label)]["action"]["weightedTargets"]
+    weights: Weights = {}
+    for target in targets:
+        if target["virtualNode"] in weights:
+            raise UnknownReference("routeName", f"route {label} lists virtual node {target['virtualNode']} twice")
+        weights[target["virtualNode"]] = int(target["weight"])
+    return weights
+
+
+def spec_with_weights(spec: dict[str, Any], weights: Weights, label: str) -> dict[str, Any]:
+    """The route spec with its weighted targets set to `weights`; every other field kept (pure)."""
+    new = copy.deepcopy(spec)
+    action = new[_route_kind(new, label)]["action"]
+    kept = [dict(t, weight=weights[t["virtualNode"]]) for t in action["weightedTargets"] if t["virtualNode"] in weights]
+    present = {t["virtualNode"] for t in kept}
+    action["weightedTargets"] = kept + [{"virtualNode": n, "weight": w} for n, w in weights.items() if n not in present]
+    return new
+
+
+class AppMeshRoute:
+    """An App Mesh route: weighted targets are virtual nodes; the snapshot is the route's spec."""
+
+    def __init__(self, meshName: str, virtualRouterName: str, routeName: str, appmesh: Any = None) -> None:
+        self.keys = {"meshName": meshName, "virtualRouterName": virtualRouterName, "routeName": routeName}
+        self.label = f"{meshName}/{virtualRouterName}/{routeName}"
+        self.appmesh = appmesh or client("appmesh")
+
+    def read(self) -> RouteState:
+        with aws_errors(f"DescribeRoute {self.label}"):
+            route = self.appmesh.describe_route(**self.keys)["route"]
+        spec = route["spec"]
+        return RouteState(weights_of_spec(spec, self.label), {"spec": spec}, route["metadata"]["version"])
+
+    def write(self, weights: Weights) -> None:
+        spec = spec_with_weights(self.read().snapshot["spec"], weights, self.label)
+        with aws_errors(f"UpdateRoute {self.label}"):
+            self.appmesh.update_route(**self.keys, spec=spec)
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        with aws_errors(f"UpdateRoute {self.label} (restore)"):
+            self.appmesh.update_route(**self.keys, spec=snapshot["spec"])
+
+    def target_exists(self, target: str) -> bool:
+        try:
+            self.appmesh.describe_virtual_node(meshName=self.keys["meshName"], virtualNodeName=target)
+        except ClientError as exc:
+            if is_not_found(exc):
+                return False
+            raise classify(exc, f"DescribeVirtualNode {target}") from exc
+        return True
+
+    def check_exists(self) -> None:
+        mesh, router = self.keys["meshName"], self.keys["virtualRouterName"]
+        checks = [
+            ("meshName", f"mesh {mesh!r} does not exist", "describe_mesh", {"meshName": mesh}),
+            (
+                "virtualRouterName",
+                f"virtual router {router!r} does not exist in mesh {mesh!r}",
+                "describe_virtual_router",
+                {"meshName": mesh, "virtualRouterName": router},
+            ),
+            ("routeName", f"route {self.keys['routeName']!r} does not exist on router {router!r}", "describe_route", self.keys),
+        ]
+        for field, problem, operation, params in checks:
+            try:
+                getattr(self.appmesh, operation)(**params)
+            except ClientError as exc:
+                if is_not_found(exc):
+                    raise UnknownReference(field, problem) from exc
+                raise classify(exc, f"{operation} {self.label}") from exc
+
+
+BACKENDS = {"appmesh": AppMeshRoute}
+
+
+def route_for(route: dict[str, Any]) -> AppMeshRoute:
+    """The backend object for a route reference as the state machine passes it around."""
+    return BACKENDS[route.get("backend", "appmesh")](route["meshName"], route["virtualRouterName"], route["routeName"])

@@ -1,0 +1,281 @@
+"""The steps of the WeightShiftStateMachine, one function each, taking the clients they use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from mesh_rollout import lock
+from mesh_rollout.aws import aws_errors, classify, is_not_found
+from mesh_rollout.canary import (
+    WeightShiftSpec,
+    canary_percent,
+    check_route_weights,
+    check_spec,
+    describe_weights,
+    expect_weights,
+    is_retired,
+    lock_seconds,
+    pending_steps,
+    weights_at,
+)
+from mesh_rollout.ecs import describe_service
+from mesh_rollout.errors import UnknownReference, WeightsNotApplied
+from mesh_rollout.gate import health_verdict
+from mesh_rollout.models import parse_input
+from mesh_rollout.specs import same_spec
+from mesh_rollout.traffic import RouteState, WeightedRoute, Weights, route_for
+
+
+def route_reference(spec: WeightShiftSpec) -> dict[str, str]:
+    return {
+        "backend": spec.backend,
+        "meshName": spec.meshName,
+        "virtualRouterName": spec.virtualRouterName,
+        "routeName": spec.routeName,
+        "label": f"{spec.meshName}/{spec.virtualRouterName}/{spec.routeName}",
+    }
+
+
+def _check_world(spec: WeightShiftSpec, route: WeightedRoute, current: Weights, cloudwatch: Any, ecs: Any) -> None:
+    """Read-only: the nodes, alarms and ECS services the input names exist."""
+    retired = is_retired(current, spec.stable, spec.canary)
+    for field in ("stable", "canary"):
+        name = getattr(spec, field)
+        if not (retired and field == "stable") and not route.target_exists(name):
+            raise UnknownReference(field, f"virtual node {name!r} does not exist in mesh {spec.meshName!r}")
+    if spec.healthGate.alarmNames:
+        with aws_errors("DescribeAlarms"):
+            response = cloudwatch.describe_alarms(
+                AlarmNames=list(spec.healthGate.alarmNames), AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+            )
+        known = {a["AlarmName"] for a in response.get("MetricAlarms", []) + response.get("CompositeAlarms", [])}
+        for index, name in enumerate(spec.healthGate.alarmNames):
+            if name not in known:
+                raise UnknownReference(f"healthGate.alarmNames[{index}]", f"CloudWatch alarm {name!r} does not exist")
+    for index, ref in enumerate(spec.healthGate.ecsServices):
+        describe_service(ecs, ref.cluster, ref.service, f"healthGate.ecsServices[{index}]")
+    if spec.finalize.stableEcsService is not None:
+        ref = spec.finalize.stableEcsService
+        describe_service(ecs, ref.cluster, ref.service, "finalize.stableEcsService")
+
+
+def _finalize_pending(spec: WeightShiftSpec, route: WeightedRoute, current: Weights, ecs: Any) -> bool:
+    settings = spec.finalize
+    if settings.removeStableTarget and spec.stable in current:
+        return True
+    if settings.deleteStableNode and route.target_exists(spec.stable):
+        return True
+    if settings.scaleStableServiceToZero and settings.stableEcsService is not None:
+        ref = settings.stableEcsService
+        return int(describe_service(ecs, ref.cluster, ref.service, "finalize.stableEcsService").get("desiredCount", 0)) > 0
+    return False
+
+
+def plan_weight_shift(raw: Any, cloudwatch: Any, ecs: Any) -> dict[str, Any]:
+    """Check the whole input (shape, then the route, nodes, alarms and services, read-only) and plan it."""
+    spec = parse_input(raw, WeightShiftSpec)
+    check_spec(spec)
+    reference = route_reference(spec)
+    route = route_for(reference)
+    route.check_exists()
+    current = route.read().weights
+    check_route_weights(spec, current)
+    _check_world(spec, route, current, cloudwatch, ecs)
+    steps = pending_steps(spec, current)
+    at = canary_percent(current, spec.stable, spec.canary)
+    reaches_full = is_retired(current, spec.stable, spec.canary) or (
+        (steps[-1]["percent"] == 100 and spec.mode == "plan") if steps else at == 100
+    )
+    finalize = reaches_full and _finalize_pending(spec, route, current, ecs)
+    return {
+        "route": reference,
+        "stable": spec.stable,
+        "canary": spec.canary,
+        "mode": spec.mode,
+        "lockId": f"{spec.backend}:{reference['label']}",
+        "lockSeconds": lock_seconds(spec, steps),
+        "fromPercent": at,
+        "plannedWeights": current,
+        "steps": steps,
+        "bakeSeconds": spec.bakeSeconds,
+        "healthGate": spec.healthGate.model_dump(mode="json"),
+        "approvalTimeoutSeconds": spec.approval.timeoutSeconds if spec.approval else 0,
+        "finalize": {**spec.finalize.model_dump(mode="json"), "pending": finalize},
+        "gateFirst": spec.mode == "increment" and bool(steps or finalize),
+        "nothingToDo": not steps and not finalize,
+    }
+
+
+def acquire_lock(dynamodb: Any, table: str, lock_id: str, owner: str, seconds: int) -> dict[str, Any]:
+    return lock.acquire(dynamodb, table, lock_id, owner, seconds)
+
+
+def take_snapshot(route_ref: dict[str, Any], planned: Weights) -> dict[str, Any]:
+    """Record the route before the first change; it must still be what the plan was made from."""
+    state = route_for(route_ref).read()
+    expect_weights(state.weights, [planned], route_ref["label"])
+    return {"weights": state.weights, **state.snapshot}
+
+
+def _write_verified(route: WeightedRoute, weights: Weights) -> RouteState:
+    route.write(weights)
+    after = route.read()
+    if after.weights != weights:
+        raise WeightsNotApplied(
+            f"route {route.label}: wrote {describe_weights(weights)} but it reads back {describe_weights(after.weights)}"
+        )
+    return after
+
+
+def apply_step(route_ref: dict[str, Any], snapshot: dict[str, Any], stable: str, canary: str, step: dict[str, Any]) -> dict[str, Any]:
+    """Move the canary to step['percent'] if the route still holds what this rollout last wrote."""
+    route = route_for(route_ref)
+    base: Weights = snapshot["weights"]
+    target = weights_at(base, stable, canary, step["percent"])
+    previous = base if step["previousPercent"] == canary_percent(base, stable, canary) else weights_at(base, stable, canary, step["previousPercent"])
+    current = route.read()
+    if current.weights == target:  # a retried call whose write went through
+        return {"percent": step["percent"], "weights": target, "changed": False, "version": current.version}
+    expect_weights(current.weights, [previous], route.label)
+    after = _write_verified(route, target)
+    return {"percent": step["percent"], "weights": target, "changed": True, "version": after.version}
+
+
+def restore_route(
+    route_ref: dict[str, Any], snapshot: dict[str, Any], stable: str, canary: str, steps: list[dict[str, Any]], mode: str
+) -> dict[str, Any]:
+    """Undo this rollout: the snapshot exactly (plan mode), or all traffic to stable (step mode)."""
+    route = route_for(route_ref)
+    base: Weights = snapshot["weights"]
+    current = route.read()
+    ours = [base, *(weights_at(base, stable, canary, s["percent"]) for s in steps)]
+    if mode == "increment":
+        target = weights_at(base, stable, canary, 0)
+        if current.weights == target:
+            return {"restored": False, "weights": target, "route": route.label}
+        expect_weights(current.weights, [*ours, target], route.label)
+        after = _write_verified(route, target)
+        return {"restored": True, "weights": after.weights, "route": route.label}
+    if same_spec(snapshot["spec"], current.snapshot["spec"]) and current.weights == base:
+        return {"restored": False, "weights": base, "route": route.label}
+    expect_weights(current.weights, ours, route.label)
+    route.restore({"spec": snapshot["spec"]})
+    after = route.read()
+    if after.weights != base or not same_spec(snapshot["spec"], after.snapshot["spec"]):
+        raise WeightsNotApplied(f"route {route.label}: restored the snapshot but it reads back {describe_weights(after.weights)}")
+    return {"restored": True, "weights": after.weights, "route": route.label}
+
+
+def finalize_canary(route_ref: dict[str, Any], stable: str, canary: str, settings: dict[str, Any], appmesh: Any, ecs: Any) -> dict[str, Any]:
+    """Retire the stable version once the canary holds everything: target, then service, then node."""
+    route = route_for(route_ref)
+    done: list[str] = []
+    current = route.read().weights
+    if settings.get("removeStableTarget") and stable in current:
+        expect_weights(current, [weights_at(current, stable, canary, 100)], route.label)
+        _write_verified(route, {k: v for k, v in current.items() if k != stable})
+        done.append(f"removed {stable} from route {route.label}")
+    service = settings.get("stableEcsService")
+    if settings.get("scaleStableServiceToZero") and service:
+        found = describe_service(ecs, service["cluster"], service["service"], "finalize.stableEcsService")
+        if int(found.get("desiredCount", 0)) > 0:
+            with aws_errors(f"UpdateService {service['cluster']}/{service['service']}"):
+                ecs.update_service(cluster=service["cluster"], service=service["service"], desiredCount=0)
+            done.append(f"scaled ECS service {service['cluster']}/{service['service']} to 0")
+    if settings.get("deleteStableNode"):
+        try:
+            appmesh.delete_virtual_node(meshName=route_ref["meshName"], virtualNodeName=stable)
+            done.append(f"deleted virtual node {stable}")
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise classify(exc, f"DeleteVirtualNode {stable}") from exc
+    return {"done": done, "weights": route.read().weights}
+
+
+def approval_message(
+    execution_arn: str, route_ref: dict[str, Any], now: Weights, nxt: Weights, health: dict[str, Any], timeout_seconds: int
+) -> tuple[str, str]:
+    """Subject and body of the approval request. No task token: approvers answer with the CLI."""
+    deadline = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=timeout_seconds)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    subject = f"mesh-rollout: approve {route_ref['label']}?"[:100]
+    body = "\n".join(
+        [
+            f"A weight shift on route {route_ref['label']} waits for approval.",
+            "",
+            f"  now:     {describe_weights(now)}",
+            f"  next:    {describe_weights(nxt)}",
+            f"  health:  {health['summary']}",
+            f"  execution: {execution_arn}",
+            "",
+            "Answer with AWS credentials allowed to answer approvals:",
+            f"  mesh-rollout approve {execution_arn} --comment 'why'",
+            f"  mesh-rollout reject {execution_arn} --comment 'why'",
+            f"No answer by {deadline} rolls the route back to where the rollout started.",
+        ]
+    )
+    return subject, body
+
+
+def request_approval(
+    sns: Any, topic_arn: str, cloudwatch: Any, ecs: Any, execution_arn: str, item: dict[str, Any]
+) -> dict[str, Any]:
+    """Publish what waits for approval: route, current -> next weights and a fresh health summary."""
+    route = route_for(item["route"])
+    now = route.read().weights
+    nxt = weights_at(item["snapshot"]["weights"], item["stable"], item["canary"], item["step"]["percent"])
+    health = health_verdict(item["healthGate"], cloudwatch, ecs, item["bakeSeconds"], 0)
+    subject, body = approval_message(execution_arn, item["route"], now, nxt, health, item["approvalTimeoutSeconds"])
+    with aws_errors("Publish approval request"):
+        message_id = sns.publish(TopicArn=topic_arn, Subject=subject, Message=body)["MessageId"]
+    return {"messageId": message_id, "health": health["summary"]}
+
+
+def _readable(failure: dict[str, Any] | None) -> tuple[str, str]:
+    """(error, message) of a Catch result, whose Cause is a Lambda error document or plain text."""
+    if not failure:
+        return "", ""
+    cause = failure.get("Cause") or ""
+    try:
+        cause = json.loads(cause).get("errorMessage", cause)
+    except (ValueError, AttributeError):
+        pass
+    return str(failure.get("Error", "")), str(cause)
+
+
+def outcome_text(outcome: dict[str, Any], route_label: str, weights_now: Weights | None) -> tuple[str, str, str]:
+    """(status, error, cause) of a finished rollout, in words a person can act on."""
+    error, message = _readable(outcome.get("failure"))
+    where = f"route {route_label} is at {describe_weights(weights_now)}" if weights_now is not None else ""
+    if not error:
+        return "SUCCEEDED", "", f"weight shift complete: {where}"
+    if outcome.get("rollbackFailure"):
+        rb_error, rb_message = _readable(outcome["rollbackFailure"])
+        if rb_error == "RouteDrifted":
+            return "FAILED", "RouteDrifted", f"{error}: {message}. Not rolled back: {rb_message}"
+        return "FAILED", "RollbackFailed", f"{error}: {message}. Rollback failed ({rb_error}: {rb_message}); {where}"
+    if error == "RouteDrifted":
+        return "FAILED", error, f"{message}; {where}"
+    if outcome.get("rollback"):
+        return "FAILED", error, f"{message}. Rolled back: {where}"
+    return "FAILED", error, f"{message}. Nothing was changed: {where}"
+
+
+def finish_rollout(
+    dynamodb: Any, table: str, sns: Any, topic_arn: str, execution_arn: str, state: dict[str, Any]
+) -> dict[str, Any]:
+    """Release the route lock (if this execution holds it), then tell people how the rollout ended."""
+    released = lock.release(dynamodb, table, state["lockId"], execution_arn) if state.get("locked") else False
+    try:
+        weights_now: Weights | None = route_for(state["route"]).read().weights
+    except Exception:  # the notification must go out even if the route cannot be read
+        weights_now = None
+    status, error, cause = outcome_text(state.get("outcome", {}), state["route"]["label"], weights_now)
+    subject = f"mesh-rollout: {state['route']['label']} {'succeeded' if status == 'SUCCEEDED' else error}"[:100]
+    with aws_errors("Publish rollout outcome"):
+        sns.publish(TopicArn=topic_arn, Subject=subject, Message=f"{cause}\n\nexecution: {execution_arn}")
+    return {"status": status, "error": error, "cause": cause, "lockReleased": released, "weights": weights_now}
+
