@@ -29,7 +29,7 @@ from moto.awslambda.models import LambdaFunction
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
-from mesh_rollout_local import emulator
+from mesh_rollout_local import approvals, emulator
 from mesh_rollout_local.template import Template
 
 ACCOUNT_ID = "123456789012"
@@ -37,6 +37,7 @@ TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 MUTATING = re.compile(r"^(Create|Update|Register|Delete|Deregister|Put|Tag|Untag|Start|Stop|Send)")
 
 _calls = threading.local()
+Approver = Callable[[approvals.PendingApproval], "tuple[bool, str] | None"]
 _recording_installed = False
 
 
@@ -137,6 +138,7 @@ class OfflineAccount:
         self.session: boto3.session.Session | None = None
         self.function_arns: dict[str, str] = {}
         self.state_machine_arns: dict[str, str] = {}
+        self.topic_arns: dict[str, str] = {}
         self.saved: dict[str, Any] = {}
         self._handlers: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {}
         self._invoke_lock = threading.Lock()
@@ -199,6 +201,7 @@ class OfflineAccount:
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": "mesh-rollout-local",
         }
+        self._deploy_data_resources(context)
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as archive:
             archive.writestr("placeholder.py", "# code runs in-process offline\n")
@@ -230,6 +233,31 @@ class OfflineAccount:
             definition = substitute(machine.definition_uri.read_text(), subs)
             arn = sfn.create_state_machine(name=logical_id, definition=definition, roleArn=role_arn)["stateMachineArn"]
             self.state_machine_arns[logical_id] = arn
+
+    def _deploy_data_resources(self, context: dict[str, str]) -> None:
+        """The template's DynamoDB tables and SNS topics, so !Ref and !GetAtt to them resolve."""
+        dynamodb, sns = self.client("dynamodb"), self.client("sns")
+        for logical_id, props in self.template.resources_of("AWS::DynamoDB::Table").items():
+            table = dynamodb.create_table(
+                TableName=f"mesh-rollout-local-{logical_id}",
+                AttributeDefinitions=props["AttributeDefinitions"],
+                KeySchema=props["KeySchema"],
+                BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+            )["TableDescription"]
+            context[logical_id] = table["TableName"]
+            context[f"{logical_id}.Arn"] = table["TableArn"]
+        for logical_id in self.template.resources_of("AWS::SNS::Topic"):
+            arn = sns.create_topic(Name=f"mesh-rollout-local-{logical_id}")["TopicArn"]
+            context[logical_id] = arn
+            context[f"{logical_id}.TopicArn"] = arn
+            self.topic_arns[logical_id] = arn
+
+    def notifications(self, topic: str = "NotificationTopic") -> list[dict[str, str]]:
+        """What the template's topic received: {"subject", "message"} in order (read from the emulator)."""
+        from moto.sns.models import sns_backends
+
+        found = sns_backends[ACCOUNT_ID][self.region].topics[self.topic_arns[topic]].sent_notifications
+        return [{"subject": entry[2] or "", "message": entry[1]} for entry in found]
 
     @staticmethod
     def _load_handler(handler: str) -> Callable[..., Any]:
@@ -277,9 +305,21 @@ class OfflineAccount:
 
     # --- running ---------------------------------------------------------------------------------
 
-    def apply_given(self, calls: list[dict[str, Any]]) -> None:
-        """Create the world before the run: boto3 calls applied in order (see events/local/README.md)."""
+    def apply_given(self, calls: list[dict[str, Any]], base: Path | None = None) -> None:
+        """Create the world before the run, in order (see events/local/README.md): boto3 calls
+        (`service`, `operation`, `params`, `saveAs`), other given files (`include`) and executions
+        of the template's state machines that must succeed (`run`, `input`); paths are relative to `base`."""
+        base = base or Path.cwd()
         for index, call in enumerate(calls):
+            if "include" in call:
+                path = base / call["include"]
+                self.apply_given(json.loads(path.read_text()), path.parent)
+                continue
+            if "run" in call:
+                result = self.run(call["run"], (base / call["input"]).read_text())
+                if result.status != "SUCCEEDED":
+                    raise RuntimeError(f"--given entry #{index} ({call['run']}) ended {result.status}: {result.cause}")
+                continue
             params = resolve_refs(call.get("params", {}), self.saved)
             try:
                 response = getattr(self.client(call["service"]), call["operation"])(**params)
@@ -294,16 +334,22 @@ class OfflineAccount:
         execution_input: Any,
         on_event: Callable[[dict[str, Any]], None] | None = None,
         timeout: float = 600.0,
+        approver: Approver | None = None,
     ) -> RunResult:
-        """Start one execution with `execution_input` passed unchanged and wait for any terminal status."""
+        """Start one execution with `execution_input` passed unchanged and wait for any terminal status.
+
+        `approver` is asked about each approval request the execution waits on and returns
+        (approved, comment), or None to leave it unanswered (it then times out)."""
         if state_machine not in self.state_machine_arns:
             raise KeyError(
                 f"{state_machine} is not a state machine of {self.template.path.name}: {sorted(self.state_machine_arns)}"
             )
         self._runs += 1
+        outer = (self._current_calls, self._invocations)  # a run started from an approver nests
         self._current_calls = []
         self._invocations = 0
         sfn = self.client("stepfunctions")
+        answered: set[int] = set()
         started = time.monotonic()
         arn = sfn.start_execution(
             stateMachineArn=self.state_machine_arns[state_machine],
@@ -314,8 +360,8 @@ class OfflineAccount:
         while True:
             described = sfn.describe_execution(executionArn=arn)
             terminal = described["status"] in TERMINAL
-            # The history is read while running only for a live printer; otherwise once, at the end.
-            if on_event or terminal:
+            # The history is read while running only for a live printer or an approver; otherwise once, at the end.
+            if on_event or approver or terminal:
                 history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
                 if on_event:
                     for event in history[seen:]:
@@ -323,11 +369,15 @@ class OfflineAccount:
                 seen = len(history)
             if terminal:
                 break
+            if approver is not None:
+                self._answer(sfn, arn, history, approver, answered)
             if time.monotonic() - started > timeout:
                 sfn.stop_execution(executionArn=arn, error="LocalTimeout", cause=f"no terminal status after {timeout} s")
                 continue
             time.sleep(0.01)
         output = described.get("output")
+        calls, invocations = Counter(self._current_calls), self._invocations
+        self._current_calls, self._invocations = outer
         return RunResult(
             run=self._runs,
             execution_arn=arn,
@@ -336,8 +386,18 @@ class OfflineAccount:
             error=described.get("error"),
             cause=described.get("cause"),
             states=[e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")],
-            api_calls=Counter(self._current_calls),
+            api_calls=calls,
             history=history,
             seconds=time.monotonic() - started,
-            lambda_invocations=self._invocations,
+            lambda_invocations=invocations,
         )
+
+    def _answer(self, sfn: Any, arn: str, history: list[dict[str, Any]], approver: Approver, answered: set[int]) -> None:
+        pending = approvals.pending_approval(history)
+        if pending is None or pending.scheduled_event_id in answered:
+            return
+        answered.add(pending.scheduled_event_id)
+        choice = approver(pending)
+        if choice is not None:
+            identity = self.client("sts").get_caller_identity()["Arn"]
+            approvals.send(sfn, pending, approvals.decision(choice[0], identity, choice[1]))

@@ -71,6 +71,14 @@ class Template:
                     logical_id, self.root / props["DefinitionUri"], props.get("DefinitionSubstitutions", {})
                 )
 
+    def resources_of(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        """{logical id: Properties} of every resource of one type (tables, topics ...)."""
+        return {
+            logical_id: resource.get("Properties", {})
+            for logical_id, resource in self.resources.items()
+            if resource["Type"] == resource_type
+        }
+
     def parameter_defaults(self) -> dict[str, str]:
         return {name: str(p.get("Default", "")) for name, p in self.body.get("Parameters", {}).items()}
 

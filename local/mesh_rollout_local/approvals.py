@@ -1,0 +1,80 @@
+"""Answer a weight shift's approval request with IAM credentials (`mesh-rollout approve|reject`).
+
+The execution waits on a task token that only its history holds (the parameters of the
+RequestApproval task). Whoever may read that history and call SendTaskSuccess can answer; the
+answer records who they are (STS GetCallerIdentity) and their comment, and becomes part of the
+execution's output. Tokens are never printed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+WAIT_RESOURCE = "invoke.waitForTaskToken"
+ENDED = {"TaskSucceeded", "TaskFailed", "TaskTimedOut"}
+
+
+class NoPendingApproval(Exception):
+    """The execution is not waiting for an approval."""
+
+
+@dataclass(frozen=True)
+class PendingApproval:
+    """One approval request an execution waits on. `token` is kept out of repr and printing."""
+
+    scheduled_event_id: int
+    item: dict[str, Any]
+    token: str = field(repr=False)
+
+    def describe(self) -> str:
+        route = self.item.get("route", {}).get("label", "?")
+        return f"the step to {self.item.get('step', {}).get('percent', '?')}% on route {route}"
+
+
+def pending_approval(history: list[dict[str, Any]]) -> PendingApproval | None:
+    """The approval request still waiting in an execution history (events in order), if any."""
+    waiting: list[dict[str, Any]] = []
+    for event in history:
+        details = event.get("taskScheduledEventDetails") or {}
+        if event["type"] == "TaskScheduled" and details.get("resource") == WAIT_RESOURCE:
+            waiting.append(event)
+        elif event["type"] in ENDED and waiting:
+            ended = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            if ended.get("resource") == WAIT_RESOURCE:
+                waiting.pop(0)
+    if not waiting:
+        return None
+    event = waiting[-1]
+    payload = json.loads(event["taskScheduledEventDetails"]["parameters"])["Payload"]
+    return PendingApproval(event["id"], payload.get("item", {}), payload["taskToken"])
+
+
+def read_history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+    pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+    return [event for page in pages for event in page["events"]]
+
+
+def decision(approved: bool, approver: str, comment: str) -> dict[str, Any]:
+    return {
+        "approved": approved,
+        "approver": approver,
+        "comment": comment,
+        "answeredAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def answer(sfn: Any, sts: Any, execution_arn: str, approved: bool, comment: str = "") -> dict[str, Any]:
+    """Approve or reject the step the execution waits on; NoPendingApproval if it waits on none."""
+    pending = pending_approval(read_history(sfn, execution_arn))
+    if pending is None:
+        raise NoPendingApproval(f"{execution_arn} is not waiting for an approval")
+    return send(sfn, pending, decision(approved, sts.get_caller_identity()["Arn"], comment))
+
+
+def send(sfn: Any, pending: PendingApproval, answer: dict[str, Any]) -> dict[str, Any]:
+    """Both answers are task successes; the state machine reads `approved` (a rejection rolls back)."""
+    sfn.send_task_success(taskToken=pending.token, output=json.dumps(answer))
+    return {"step": pending.describe(), **answer}
