@@ -19,10 +19,13 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	touch $@
 
-## demo: run the AWS guide's App Mesh + ECS scenario end to end, offline
+## demo: run the AWS guide's App Mesh + ECS scenario end to end, offline: build the mesh and put the
+## services on it, then shift serviceB 75 / serviceBv2 25 -> 50/50 -> 100 to serviceBv2 (approved) and retire serviceB
 demo: $(STAMP)
 	$(BIN)/mesh-rollout local MeshRolloutStateMachine \
 		--input events/mesh-rollout-apps.json --given events/local/apps-given.json --dump demo-dump.json
+	$(BIN)/mesh-rollout local WeightShiftStateMachine --approve --comment "make demo" \
+		--input events/weight-shift-apps.json --given events/local/weight-shift-given.json --dump demo-weight-shift-dump.json
 
 ## lint: ruff, mypy, cfn-lint, sam validate --lint and an independent ASL validator
 lint: $(STAMP) $(NODE_STAMP)
@@ -50,4 +53,4 @@ build: $(STAMP)
 	$(BIN)/sam build
 
 clean:
-	rm -rf $(VENV) node_modules .aws-sam demo-dump.json
+	rm -rf $(VENV) node_modules .aws-sam demo-dump.json demo-weight-shift-dump.json

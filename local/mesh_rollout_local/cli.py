@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from mesh_rollout_local import approvals
 from mesh_rollout_local.report import dump_document, snapshot, summary
-from mesh_rollout_local.runner import OfflineAccount, RunResult
+from mesh_rollout_local.runner import Approver, OfflineAccount, RunResult
 
 
 def _event_printer(out: TextIO) -> Any:
@@ -32,19 +33,39 @@ def _message(cause: str | None) -> str:
         return cause or ""
 
 
+def local_approver(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> Approver:
+    """--approve / --reject answer every approval request; otherwise ask on a terminal, or reject."""
+
+    def answer(pending: approvals.PendingApproval) -> tuple[bool, str]:
+        if args.approve or args.reject:
+            verdict = bool(args.approve)
+            print(f"     ? approval for {pending.describe()}: {'approved' if verdict else 'rejected'}", file=out, flush=True)
+            return verdict, args.comment
+        if stdin.isatty():
+            print(f"     ? approve {pending.describe()}? [y/N] ", end="", file=out, flush=True)
+            return stdin.readline().strip().lower() in ("y", "yes"), args.comment or "answered on the terminal"
+        print(f"     ? approval for {pending.describe()}: rejected (no terminal; pass --approve or --reject)", file=out)
+        return False, "non-interactive run without --approve or --reject"
+
+    return answer
+
+
 def run_local(args: argparse.Namespace, out: TextIO) -> int:
     execution_input = Path(args.input).read_text()
     given = json.loads(Path(args.given).read_text()) if args.given else []
+    approver = local_approver(args, out, sys.stdin)
     handler_log = open(args.handler_log or os.devnull, "a")  # noqa: SIM115 - closed below
     runs: list[RunResult] = []
     try:
         with OfflineAccount(args.template, region=args.region, real_time=args.real_time, handler_output=handler_log) as account:
-            account.apply_given(given)
+            account.apply_given(given, Path(args.given).parent if args.given else None)
             for _ in range(args.repeat):
                 print(f"run {len(runs) + 1}: {args.state_machine}", file=out, flush=True)
-                result = account.run(args.state_machine, execution_input, on_event=_event_printer(out))
+                result = account.run(args.state_machine, execution_input, on_event=_event_printer(out), approver=approver)
                 runs.append(result)
-                print(f"run {result.run}: {result.status} in {result.seconds:.2f} s", file=out)
+                print(f"run {len(runs)}: {result.status} in {result.seconds:.2f} s", file=out)
+                if isinstance(result.output, dict) and "summary" in result.output:
+                    print(f"  {result.output['summary']}", file=out)
                 if result.error:
                     print(f"  error: {result.error}\n  cause: {_message(result.cause)}", file=out)
                 mutating = result.mutating_calls()
@@ -72,11 +93,39 @@ def parser() -> argparse.ArgumentParser:
     local.add_argument("--template", default="template.yaml")
     local.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-west-2"))
     local.add_argument("--handler-log", help="append the handlers' Powertools logs and metrics here")
+    answers = local.add_mutually_exclusive_group()
+    answers.add_argument("--approve", action="store_true", help="approve every approval request of the run")
+    answers.add_argument("--reject", action="store_true", help="reject every approval request of the run")
+    local.add_argument("--comment", default="", help="comment recorded with --approve / --reject")
+    for verb in ("approve", "reject"):
+        command = commands.add_parser(verb, help=f"{verb} the step a weight shift waits on (uses your AWS credentials)")
+        command.add_argument("execution_arn", metavar="EXECUTION_ARN")
+        command.add_argument("--comment", default="", help="why; recorded in the execution's output")
+        command.add_argument("--region", help="defaults to the execution ARN's Region")
     return top
+
+
+def run_answer(args: argparse.Namespace, out: TextIO) -> int:
+    """`mesh-rollout approve|reject EXECUTION_ARN`: find the pending token, record who answered, send it."""
+    import boto3
+
+    region = args.region or args.execution_arn.split(":")[3]
+    session = boto3.session.Session(region_name=region)
+    try:
+        result = approvals.answer(
+            session.client("stepfunctions"), session.client("sts"), args.execution_arn, args.command == "approve", args.comment
+        )
+    except approvals.NoPendingApproval as exc:
+        print(f"mesh-rollout: {exc}", file=sys.stderr)
+        return 1
+    print(f"{'approved' if result['approved'] else 'rejected'} {result['step']} as {result['approver']}", file=out)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command in ("approve", "reject"):
+        return run_answer(args, sys.stdout)
     if args.repeat < 1:
         parser().error("--repeat must be at least 1")
     return run_local(args, sys.stdout)

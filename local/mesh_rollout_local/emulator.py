@@ -4,7 +4,7 @@
 - App Mesh errors with the codes and HTTP statuses of the API model (moto answers 400 "MeshNotFound",
   "VirtualNodeNameAlreadyTaken", ... where AWS answers 404 NotFoundException / 409 ConflictException).
 - CreateMesh on an existing name raises ConflictException instead of silently replacing the mesh.
-- ECS deployments: UpdateService with a new task definition starts a new PRIMARY deployment that is
+- ECS deployments: UpdateService with a new task definition (or forceNewDeployment) starts a new PRIMARY deployment that is
   IN_PROGRESS when first described and COMPLETED on the next DescribeServices. A service tagged
   ``mesh-rollout:emulator/next-deployment = FAILED`` instead sees its next deployment FAILED (the tag
   is consumed, so the rollback deployment that follows succeeds).
@@ -261,7 +261,8 @@ def _update_service_with_deployment(original: Any) -> Any:
         name = service_properties["service"].split("/")[-1]
         before = self._get_service(cluster, name).task_definition
         service = original(self, service_properties)
-        if service.task_definition != before:
+        # As on AWS, a new task definition or forceNewDeployment starts a new deployment.
+        if service.task_definition != before or service_properties.get("force_new_deployment"):
             service.task_definition = self.describe_task_definition(service.task_definition).arn
             tags = {t["key"]: t["value"] for t in service.tags or []}
             fail = tags.get(FAIL_NEXT_DEPLOYMENT_TAG) == "FAILED"

@@ -34,7 +34,7 @@ from mesh_rollout_local.template import Template
 
 ACCOUNT_ID = "123456789012"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
-MUTATING = re.compile(r"^(Create|Update|Register|Delete|Deregister|Put|Tag|Untag|Start|Stop|Send)")
+MUTATING = re.compile(r"^(Create|Update|Register|Delete|Deregister|Put|Tag|Untag|Start|Stop|Send|Publish)")
 
 _calls = threading.local()
 Approver = Callable[[approvals.PendingApproval], "tuple[bool, str] | None"]
