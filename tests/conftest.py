@@ -77,3 +77,17 @@ def account(given: list[dict[str, Any]]) -> Iterator[OfflineAccount]:
     with OfflineAccount(ROOT / "template.yaml") as emulated:
         emulated.apply_given(given)
         yield emulated
+
+
+@pytest.fixture
+def shift_input() -> dict[str, Any]:
+    """The guide's shift: serviceB 75 / serviceBv2 25 -> 50/50 -> 100 serviceBv2, approval before 100."""
+    return load_json(EVENTS / "weight-shift-apps.json")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def shift_account() -> Iterator[OfflineAccount]:
+    """The guide's world after the MeshRolloutStateMachine ran (route at 75/25), plus the canary's alarm."""
+    with OfflineAccount(ROOT / "template.yaml") as emulated:
+        emulated.apply_given(load_json(EVENTS / "local" / "weight-shift-given.json"), EVENTS / "local")
+        yield emulated

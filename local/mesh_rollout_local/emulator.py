@@ -260,9 +260,10 @@ def _update_service_with_deployment(original: Any) -> Any:
         cluster = service_properties.get("cluster", "default")
         name = service_properties["service"].split("/")[-1]
         before = self._get_service(cluster, name).task_definition
+        forced = bool(service_properties.get("force_new_deployment"))  # moto pops the keys it reads
         service = original(self, service_properties)
         # As on AWS, a new task definition or forceNewDeployment starts a new deployment.
-        if service.task_definition != before or service_properties.get("force_new_deployment"):
+        if service.task_definition != before or forced:
             service.task_definition = self.describe_task_definition(service.task_definition).arn
             tags = {t["key"]: t["value"] for t in service.tags or []}
             fail = tags.get(FAIL_NEXT_DEPLOYMENT_TAG) == "FAILED"

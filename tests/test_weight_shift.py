@@ -1,0 +1,284 @@
+"""WeightShiftStateMachine end to end, offline: steps, approval, health gate, rollback, lock, drift, step mode."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from mesh_rollout_local.approvals import PendingApproval
+from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
+from mesh_rollout_local.runner import OfflineAccount, RunResult
+
+ROUTE = {"meshName": "apps", "virtualRouterName": "serviceB", "routeName": "serviceB"}
+LOCK_ID = "appmesh:apps/serviceB/serviceB"
+SM = "WeightShiftStateMachine"
+
+
+def route_spec(account: OfflineAccount) -> dict[str, Any]:
+    return account.client("appmesh").describe_route(**ROUTE)["route"]["spec"]  # type: ignore[no-any-return]
+
+
+def weights(account: OfflineAccount) -> dict[str, int]:
+    return {t["virtualNode"]: t["weight"] for t in route_spec(account)["http2Route"]["action"]["weightedTargets"]}
+
+
+def set_weights(account: OfflineAccount, new: dict[str, int]) -> None:
+    spec = route_spec(account)
+    spec["http2Route"]["action"]["weightedTargets"] = [{"virtualNode": n, "weight": w} for n, w in new.items()]
+    account.client("appmesh").update_route(**ROUTE, spec=spec)
+
+
+def lock_item(account: OfflineAccount) -> Any:
+    table = account.client("dynamodb").list_tables()["TableNames"][0]
+    return account.client("dynamodb").get_item(TableName=table, Key={"lockId": {"S": LOCK_ID}}).get("Item")
+
+
+def set_alarm(account: OfflineAccount, state: str) -> None:
+    account.client("cloudwatch").set_alarm_state(AlarmName="serviceBv2-5xx", StateValue=state, StateReason=f"test: {state}")
+
+
+def approve(pending: PendingApproval) -> tuple[bool, str]:
+    return True, "looks good"
+
+
+def applied_weights(result: RunResult) -> list[dict[str, int]]:
+    """The weights each ApplyStep wrote, from the execution history."""
+    found = []
+    for event in result.history:
+        if event["type"] == "LambdaFunctionSucceeded":
+            output = json.loads(event["lambdaFunctionSucceededEventDetails"]["output"])
+            if "changed" in output:
+                found.append(output["weights"])
+    return found
+
+
+def test_happy_path_shifts_75_25_to_50_50_to_100_with_approval(shift_account: OfflineAccount, shift_input: dict[str, Any]) -> None:
+    assert weights(shift_account) == {"serviceB": 75, "serviceBv2": 25}
+    asked: list[str] = []
+
+    def approver(pending: PendingApproval) -> tuple[bool, str]:
+        asked.append(pending.describe())
+        assert weights(shift_account) == {"serviceB": 50, "serviceBv2": 50}  # approval comes after the 50% step
+        return True, "latency fine"
+
+    result = shift_account.run(SM, shift_input, approver=approver)
+
+    assert result.status == "SUCCEEDED", result.cause
+    assert asked == ["the step to 100% on route apps/serviceB/serviceB"]
+    assert applied_weights(result) == [{"serviceB": 50, "serviceBv2": 50}, {"serviceB": 0, "serviceBv2": 100}]
+    assert route_spec(shift_account) == {
+        "http2Route": {"action": {"weightedTargets": [{"virtualNode": "serviceBv2", "weight": 100}]}, "match": {"prefix": "/"}}
+    }
+    assert lock_item(shift_account) is None
+    output = result.output
+    assert output["status"] == "SUCCEEDED" and output["weights"] == {"serviceBv2": 100} and output["lockReleased"] is True
+    assert [s["percent"] for s in output["steps"]] == [50, 100]
+    decision = output["steps"][1]["decision"]
+    assert decision["approved"] is True and decision["comment"] == "latency fine" and decision["approver"].startswith("arn:aws:")
+    assert output["steps"][0]["health"]["state"] == "HEALTHY"
+    assert result.mutating_calls() == {
+        "appmesh:UpdateRoute": 3,
+        "dynamodb:DeleteItem": 1,
+        "dynamodb:PutItem": 1,
+        "sns:Publish": 2,
+    }
+
+
+def test_approval_request_says_what_waits_and_never_contains_the_token(
+    shift_account: OfflineAccount, shift_input: dict[str, Any]
+) -> None:
+    tokens: list[str] = []
+
+    def approver(pending: PendingApproval) -> tuple[bool, str]:
+        tokens.append(pending.token)
+        return True, ""
+
+    result = shift_account.run(SM, shift_input, approver=approver)
+    assert result.status == "SUCCEEDED"
+    request, outcome = shift_account.notifications()
+    assert "apps/serviceB/serviceB" in request["subject"]
+    assert "now:     serviceB 50 / serviceBv2 50" in request["message"]
+    assert "next:    serviceB 0 / serviceBv2 100" in request["message"]
+    assert "health:  HEALTHY: alarm serviceBv2-5xx OK" in request["message"]
+    assert f"mesh-rollout approve {result.execution_arn}" in request["message"]
+    assert "succeeded" in outcome["subject"]
+    assert tokens and all(t not in n["message"] + n["subject"] for t in tokens for n in shift_account.notifications())
+    assert tokens[0] not in json.dumps(result.output)
+
+
+def test_rerun_after_success_changes_nothing(shift_account: OfflineAccount, shift_input: dict[str, Any]) -> None:
+    assert shift_account.run(SM, shift_input, approver=approve).status == "SUCCEEDED"
+    again = shift_account.run(SM, shift_input, approver=approve)
+    assert again.status == "SUCCEEDED"
+    assert again.output["status"] == "NOTHING_TO_DO"
+    assert again.mutating_calls() == {}
+    assert weights(shift_account) == {"serviceBv2": 100}
+
+
+def _alarm_before_start(account: OfflineAccount, shift_input: dict[str, Any]) -> RunResult:
+    set_alarm(account, "ALARM")
+    return account.run(SM, shift_input, approver=approve)
+
+
+def _alarm_at_second_step(account: OfflineAccount, shift_input: dict[str, Any]) -> RunResult:
+    def approver(pending: PendingApproval) -> tuple[bool, str]:
+        set_alarm(account, "ALARM")
+        return True, "go"
+
+    return account.run(SM, shift_input, approver=approver)
+
+
+def _rejected(account: OfflineAccount, shift_input: dict[str, Any]) -> RunResult:
+    return account.run(SM, shift_input, approver=lambda pending: (False, "p99 too high"))
+
+
+def _approval_timeout(account: OfflineAccount, shift_input: dict[str, Any]) -> RunResult:
+    shift_input["approval"]["timeoutSeconds"] = 1
+    return account.run(SM, shift_input, approver=lambda pending: None)
+
+
+def _failing_canary_deployment(account: OfflineAccount, shift_input: dict[str, Any]) -> RunResult:
+    ecs = account.client("ecs")
+    arn = ecs.describe_services(cluster="apps", services=["serviceBv2"])["services"][0]["serviceArn"]
+    ecs.tag_resource(resourceArn=arn, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}])
+    ecs.update_service(cluster="apps", service="serviceBv2", forceNewDeployment=True)
+    return account.run(SM, shift_input, approver=approve)
+
+
+ROLLBACKS = [
+    ("alarm before the first step", _alarm_before_start, "CanaryUnhealthy", "at 50%: UNHEALTHY: alarm serviceBv2-5xx is in ALARM"),
+    ("alarm at the 100% step", _alarm_at_second_step, "CanaryUnhealthy", "at 100%: UNHEALTHY: alarm serviceBv2-5xx is in ALARM"),
+    ("rejection", _rejected, "ApprovalRejected", "the step to 100% was rejected"),
+    ("approval timeout", _approval_timeout, "ApprovalTimedOut", "nobody answered the approval request for the step to 100%"),
+    ("failing canary deployment", _failing_canary_deployment, "CanaryUnhealthy", "at 50%: UNHEALTHY: ECS service apps/serviceBv2"),
+]
+
+
+@pytest.mark.parametrize(("case", "scenario", "error", "cause"), ROLLBACKS, ids=[r[0] for r in ROLLBACKS])
+def test_rollback_restores_the_snapshot_and_frees_the_lock(
+    shift_account: OfflineAccount, shift_input: dict[str, Any], case: str, scenario: Any, error: str, cause: str
+) -> None:
+    snapshot = route_spec(shift_account)
+    result = scenario(shift_account, shift_input)
+    assert (result.status, result.error) == ("FAILED", error), result.cause
+    assert result.cause and result.cause.startswith(cause), result.cause
+    assert "Rolled back: route apps/serviceB/serviceB is at serviceB 75 / serviceBv2 25" in result.cause
+    assert route_spec(shift_account) == snapshot
+    assert lock_item(shift_account) is None
+    assert "RestoreRoute" in result.states
+    assert shift_account.notifications()[-1]["subject"].endswith(error)
+
+
+def test_rejection_records_the_approver_and_comment(shift_account: OfflineAccount, shift_input: dict[str, Any]) -> None:
+    result = _rejected(shift_account, shift_input)
+    assert '"approved":false' in (result.cause or "")
+    assert '"comment":"p99 too high"' in (result.cause or "")
+    assert '"approver":"arn:aws:' in (result.cause or "")
+
+
+def test_second_rollout_of_the_route_fails_fast_and_the_first_is_unaffected(
+    shift_account: OfflineAccount, shift_input: dict[str, Any]
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def approver(pending: PendingApproval) -> tuple[bool, str]:
+        before = route_spec(shift_account)
+        seen["lock"] = lock_item(shift_account)["owner"]["S"]
+        seen["second"] = shift_account.run(SM, shift_input, approver=approve)
+        seen["unchanged"] = route_spec(shift_account) == before
+        seen["lock after"] = lock_item(shift_account)["owner"]["S"]
+        return True, "first"
+
+    first = shift_account.run(SM, shift_input, approver=approver)
+    second: RunResult = seen["second"]
+    assert (second.status, second.error) == ("FAILED", "RolloutInProgress")
+    assert f"locked by {first.execution_arn}" in (second.cause or "")
+    assert second.states[:3] == ["PlanWeightShift", "AnythingToDo", "AcquireRouteLock"]
+    assert "appmesh:UpdateRoute" not in second.mutating_calls()
+    assert seen["unchanged"] and seen["lock"] == seen["lock after"] == first.execution_arn
+    assert first.status == "SUCCEEDED"
+    assert weights(shift_account) == {"serviceBv2": 100}
+    assert lock_item(shift_account) is None
+
+
+def test_weights_changed_by_hand_mid_rollout_stop_it_and_survive(
+    shift_account: OfflineAccount, shift_input: dict[str, Any]
+) -> None:
+    def approver(pending: PendingApproval) -> tuple[bool, str]:
+        set_weights(shift_account, {"serviceB": 90, "serviceBv2": 10})  # someone pulls back by hand
+        return True, "go"
+
+    result = shift_account.run(SM, shift_input, approver=approver)
+    assert (result.status, result.error) == ("FAILED", "RouteDrifted")
+    assert "serviceB 90 / serviceBv2 10, which this rollout did not write" in (result.cause or "")
+    assert "RestoreRoute" not in result.states
+    assert weights(shift_account) == {"serviceB": 90, "serviceBv2": 10}
+    assert lock_item(shift_account) is None
+
+
+def test_drift_found_during_rollback_is_left_alone(shift_account: OfflineAccount, shift_input: dict[str, Any]) -> None:
+    def approver(pending: PendingApproval) -> tuple[bool, str]:
+        set_weights(shift_account, {"serviceB": 10, "serviceBv2": 90})
+        return False, "no"
+
+    result = shift_account.run(SM, shift_input, approver=approver)
+    assert (result.status, result.error) == ("FAILED", "RouteDrifted")
+    assert (result.cause or "").startswith("ApprovalRejected:")
+    assert weights(shift_account) == {"serviceB": 10, "serviceBv2": 90}
+    assert lock_item(shift_account) is None
+
+
+def step_input(shift_input: dict[str, Any]) -> dict[str, Any]:
+    tick = {k: v for k, v in shift_input.items() if k not in ("steps", "approval")}
+    return {**tick, "mode": "increment", "stepPercent": 25}
+
+
+def test_step_mode_walks_up_one_step_per_execution_then_finalizes_then_does_nothing(
+    shift_account: OfflineAccount, shift_input: dict[str, Any]
+) -> None:
+    tick = step_input(shift_input)
+    seen = []
+    for _ in range(5):
+        result = shift_account.run(SM, tick)
+        assert result.status == "SUCCEEDED", result.cause
+        seen.append((weights(shift_account), sum(result.mutating_calls().get(k, 0) for k in ["appmesh:UpdateRoute"])))
+        assert lock_item(shift_account) is None
+    assert seen == [
+        ({"serviceB": 50, "serviceBv2": 50}, 1),
+        ({"serviceB": 25, "serviceBv2": 75}, 1),
+        ({"serviceB": 0, "serviceBv2": 100}, 1),
+        ({"serviceBv2": 100}, 1),  # the tick that finds 100% gates, then retires serviceB
+        ({"serviceBv2": 100}, 0),
+    ]
+    assert result.output["status"] == "NOTHING_TO_DO" and result.mutating_calls() == {}
+
+
+def test_step_mode_gates_before_stepping_and_sends_everything_to_stable_when_unhealthy(
+    shift_account: OfflineAccount, shift_input: dict[str, Any]
+) -> None:
+    set_alarm(shift_account, "ALARM")
+    result = shift_account.run(SM, step_input(shift_input))
+    assert (result.status, result.error) == ("FAILED", "CanaryUnhealthy")
+    assert "ApplyStep" not in result.states
+    assert weights(shift_account) == {"serviceB": 100, "serviceBv2": 0}
+    assert lock_item(shift_account) is None
+
+
+def test_finalize_can_scale_the_stable_service_to_zero_and_delete_its_node(
+    shift_account: OfflineAccount, shift_input: dict[str, Any]
+) -> None:
+    shift_input["finalize"] = {
+        "removeStableTarget": True,
+        "deleteStableNode": True,
+        "scaleStableServiceToZero": True,
+        "stableEcsService": {"cluster": "apps", "service": "serviceB"},
+    }
+    result = shift_account.run(SM, shift_input, approver=approve)
+    assert result.status == "SUCCEEDED", result.cause
+    nodes = shift_account.client("appmesh").list_virtual_nodes(meshName="apps")["virtualNodes"]
+    assert sorted(n["virtualNodeName"] for n in nodes) == ["serviceA", "serviceBv2"]
+    service = shift_account.client("ecs").describe_services(cluster="apps", services=["serviceB"])["services"][0]
+    assert service["desiredCount"] == 0
+    assert shift_account.run(SM, shift_input, approver=approve).mutating_calls() == {}
