@@ -39,12 +39,12 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def test_there_are_state_machines() -> None:
-    assert [p.name for p in ASL_FILES] == ["mesh_rollout.asl.json"]
+    assert [p.name for p in ASL_FILES] == ["mesh_rollout.asl.json", "weight_shift.asl.json"]
 
 
 @pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
 def test_every_matched_error_name_exists_in_the_code(path: Path) -> None:
-    known = error_names() | TRANSIENT | {"States.ALL"}
+    known = error_names() | TRANSIENT | {"States.ALL", "States.Timeout"}
     for name, state in states(load(path)):
         for rule in state.get("Retry", []) + state.get("Catch", []):
             unknown = set(rule["ErrorEquals"]) - known
@@ -67,8 +67,10 @@ def test_every_task_retries_transient_errors_only_with_backoff_and_jitter(path: 
 
 @pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
 def test_fail_state_errors_are_named_errors(path: Path) -> None:
-    fails = {s["Error"] for _, s in states(load(path)) if s["Type"] == "Fail"}
-    assert fails and fails <= error_names()
+    fails = [s for _, s in states(load(path)) if s["Type"] == "Fail"]
+    assert fails
+    for state in fails:
+        assert state.get("Error") in error_names() or state.get("ErrorPath"), state
 
 
 def test_template_substitutions_cover_every_placeholder() -> None:
@@ -76,7 +78,10 @@ def test_template_substitutions_cover_every_placeholder() -> None:
     for machine in template.state_machines.values():
         placeholders = set(re.findall(r"\$\{([A-Za-z0-9]+)\}", machine.definition_uri.read_text()))
         assert placeholders == set(machine.substitutions), machine.logical_id
-        for value in machine.substitutions.values():
+        for name, value in machine.substitutions.items():
+            if "Fn::Sub" in value:  # service integrations, in the stack's partition
+                assert value["Fn::Sub"] == f"arn:${{AWS::Partition}}:states:::lambda:invoke.waitForTaskToken", name
+                continue
             function, attribute = value["Fn::GetAtt"]
             assert attribute == "Arn" and function in template.functions
 
@@ -90,4 +95,20 @@ def test_every_handler_in_the_template_exists() -> None:
 
 
 def test_state_machine_logical_ids() -> None:
-    assert set(Template(ROOT / "template.yaml").state_machines) == {"MeshRolloutStateMachine"}
+    assert set(Template(ROOT / "template.yaml").state_machines) == {"MeshRolloutStateMachine", "WeightShiftStateMachine"}
+
+
+def test_weight_shift_fails_only_through_finish_rollout_once_the_lock_is_held() -> None:
+    """Every Catch after AcquireRouteLock leads, through a Pass that says whether the lock is held, to FinishRollout."""
+    definition = load(ROOT / "statemachine" / "weight_shift.asl.json")
+    top = definition["States"]
+    for name, state in top.items():
+        for catch in state.get("Catch", []):
+            target = top[catch["Next"]]
+            if name == "FinishRollout":
+                assert target["Type"] == "Fail"
+                continue
+            assert target["Type"] in ("Pass", "Choice"), name
+    preparing = {n: s for n, s in top.items() if s["Type"] == "Pass" and s.get("ResultPath") == "$.finish"}
+    assert {s["Next"] for s in preparing.values()} == {"FinishRollout"}
+    assert {n for n, s in preparing.items() if s["Parameters"]["locked"] is False} == {"NotLocked"}

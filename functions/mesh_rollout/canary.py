@@ -136,8 +136,10 @@ def describe_weights(weights: Weights) -> str:
 
 
 def is_retired(weights: Weights, stable: str, canary: str) -> bool:
-    """The stable target is gone from the route and the canary is on it: the shift is complete."""
-    return stable not in weights and canary in weights
+    """The shift is complete: the stable target is gone and the canary carries all the route's traffic.
+
+    (A stable name that was never on the route, next to other weighted targets, is an input error instead.)"""
+    return stable not in weights and weights.get(canary, 0) > 0 and all(w == 0 for n, w in weights.items() if n != canary)
 
 
 def pending_steps(spec: WeightShiftSpec, current: Weights) -> list[dict[str, Any]]:
