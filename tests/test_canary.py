@@ -1,0 +1,120 @@
+"""Weight arithmetic, plans and the App Mesh route spec editing behind the traffic interface (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mesh_rollout.canary import (
+    WeightShiftSpec,
+    canary_percent,
+    expect_weights,
+    lock_seconds,
+    pending_steps,
+    step_list,
+    weights_at,
+)
+from mesh_rollout.errors import RouteDrifted, UnknownReference
+from mesh_rollout.traffic import spec_with_weights, weights_of_spec
+
+NAMES = {"meshName": "apps", "virtualRouterName": "serviceB", "routeName": "serviceB", "stable": "serviceB", "canary": "serviceBv2"}
+
+
+def spec(**extra: Any) -> WeightShiftSpec:
+    return WeightShiftSpec(**NAMES, **extra)
+
+
+@pytest.mark.parametrize(
+    ("base", "percent", "expected"),
+    [
+        ({"serviceB": 75, "serviceBv2": 25}, 50, {"serviceB": 50, "serviceBv2": 50}),
+        ({"serviceB": 75, "serviceBv2": 25}, 100, {"serviceB": 0, "serviceBv2": 100}),
+        ({"serviceB": 100}, 10, {"serviceB": 90, "serviceBv2": 10}),
+        # other targets keep their weight; only the pool stable + canary (60) is split
+        ({"legacy": 40, "serviceB": 60}, 50, {"legacy": 40, "serviceB": 30, "serviceBv2": 30}),
+        ({"serviceB": 3, "serviceBv2": 0}, 50, {"serviceB": 1, "serviceBv2": 2}),  # half up
+    ],
+)
+def test_weights_at_splits_the_pool_and_keeps_other_targets(base: dict[str, int], percent: int, expected: dict[str, int]) -> None:
+    assert weights_at(base, "serviceB", "serviceBv2", percent) == expected
+    assert sum(expected.values()) == sum(base.values())
+
+
+def test_canary_percent() -> None:
+    assert canary_percent({"serviceB": 75, "serviceBv2": 25}, "serviceB", "serviceBv2") == 25
+    assert canary_percent({"serviceB": 2, "serviceBv2": 1}, "serviceB", "serviceBv2") == 33
+    assert canary_percent({"serviceB": 100}, "serviceB", "serviceBv2") == 0
+
+
+def test_step_list_defaults_and_step_percent() -> None:
+    assert step_list(spec()) == [25, 50, 75, 100]
+    assert step_list(spec(stepPercent=30)) == [30, 60, 90, 100]
+    assert step_list(spec(steps=[10, 20])) == [10, 20]
+
+
+def test_plan_mode_skips_steps_already_reached_and_marks_approvals() -> None:
+    steps = pending_steps(spec(steps=[10, 50, 100], approval={"beforeSteps": [100]}), {"serviceB": 75, "serviceBv2": 25})
+    assert steps == [
+        {"percent": 50, "previousPercent": 25, "approval": False, "gateAfter": True},
+        {"percent": 100, "previousPercent": 50, "approval": True, "gateAfter": True},
+    ]
+
+
+def test_increment_mode_makes_one_step_and_gates_before_it() -> None:
+    assert pending_steps(spec(mode="increment", stepPercent=25), {"serviceB": 75, "serviceBv2": 25}) == [
+        {"percent": 50, "previousPercent": 25, "approval": False, "gateAfter": False}
+    ]
+    assert pending_steps(spec(mode="increment"), {"serviceB": 0, "serviceBv2": 100}) == []
+    assert pending_steps(spec(mode="increment"), {"serviceBv2": 100}) == []
+
+
+def test_lock_lives_longer_than_the_longest_run() -> None:
+    plan = spec(steps=[50, 100], bakeSeconds=300, approval={"beforeSteps": [100], "timeoutSeconds": 600})
+    steps = pending_steps(plan, {"serviceB": 100})
+    gate = 60 * 10
+    assert lock_seconds(plan, steps) == 2 * (300 + gate) + 600 + 3600
+
+
+def test_expect_weights_names_what_was_found_and_expected() -> None:
+    expect_weights({"a": 1}, [{"a": 1}], "r")
+    with pytest.raises(RouteDrifted, match="route r has a 2, which this rollout did not write \\(expected a 1\\)"):
+        expect_weights({"a": 2}, [{"a": 1}], "r")
+
+
+ROUTE_SPEC = {
+    "priority": 5,
+    "http2Route": {
+        "match": {"prefix": "/", "headers": [{"name": "x-canary", "match": {"exact": "1"}}]},
+        "action": {"weightedTargets": [{"virtualNode": "serviceB", "weight": 75, "port": 80}, {"virtualNode": "serviceBv2", "weight": 25}]},
+        "retryPolicy": {"maxRetries": 2, "perRetryTimeout": {"unit": "s", "value": 1}, "httpRetryEvents": ["server-error"]},
+    },
+}
+
+
+def test_spec_with_weights_changes_only_the_weights() -> None:
+    new = spec_with_weights(ROUTE_SPEC, {"serviceB": 50, "serviceBv2": 50}, "r")
+    assert new["http2Route"]["action"]["weightedTargets"] == [
+        {"virtualNode": "serviceB", "weight": 50, "port": 80},
+        {"virtualNode": "serviceBv2", "weight": 50},
+    ]
+    assert {k: v for k, v in new["http2Route"].items() if k != "action"} == {
+        k: v for k, v in ROUTE_SPEC["http2Route"].items() if k != "action"
+    }
+    assert new["priority"] == 5 and ROUTE_SPEC["http2Route"]["action"]["weightedTargets"][0]["weight"] == 75  # not mutated
+
+
+def test_spec_with_weights_adds_and_removes_targets() -> None:
+    added = spec_with_weights({"tcpRoute": {"action": {"weightedTargets": [{"virtualNode": "a", "weight": 100}]}}}, {"a": 90, "b": 10}, "r")
+    assert added["tcpRoute"]["action"]["weightedTargets"] == [{"virtualNode": "a", "weight": 90}, {"virtualNode": "b", "weight": 10}]
+    removed = spec_with_weights(ROUTE_SPEC, {"serviceBv2": 100}, "r")
+    assert removed["http2Route"]["action"]["weightedTargets"] == [{"virtualNode": "serviceBv2", "weight": 100}]
+
+
+def test_weights_of_spec_rejects_routes_it_cannot_shift() -> None:
+    assert weights_of_spec(ROUTE_SPEC, "r") == {"serviceB": 75, "serviceBv2": 25}
+    with pytest.raises(UnknownReference, match="routeName: route r has no weighted targets"):
+        weights_of_spec({"httpRoute": {"match": {"prefix": "/"}}}, "r")
+    twice = {"grpcRoute": {"action": {"weightedTargets": [{"virtualNode": "a", "weight": 1}, {"virtualNode": "a", "weight": 2}]}}}
+    with pytest.raises(UnknownReference, match="lists virtual node a twice"):
+        weights_of_spec(twice, "r")
