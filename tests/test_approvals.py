@@ -16,7 +16,11 @@ from tests.conftest import EVENTS, ROOT, load_json
 
 
 def scheduled(event_id: int, token: str, percent: int) -> dict[str, Any]:
-    payload = {"executionArn": "e", "taskToken": token, "item": {"route": {"label": "apps/serviceB/serviceB"}, "step": {"percent": percent}}}
+    payload = {
+        "executionArn": "e",
+        "taskToken": token,
+        "item": {"route": {"label": "apps/serviceB/serviceB"}, "step": {"percent": percent}},
+    }
     return {
         "id": event_id,
         "type": "TaskScheduled",
@@ -32,7 +36,9 @@ def ended(event_id: int, kind: str = "TaskSucceeded") -> dict[str, Any]:
 def test_pending_approval_is_the_last_unanswered_request() -> None:
     assert pending_approval([]) is None
     first = scheduled(3, "token-1", 50)
-    assert pending_approval([first]) == PendingApproval(3, json.loads(first["taskScheduledEventDetails"]["parameters"])["Payload"]["item"], "token-1")
+    assert pending_approval([first]) == PendingApproval(
+        3, json.loads(first["taskScheduledEventDetails"]["parameters"])["Payload"]["item"], "token-1"
+    )
     assert pending_approval([first, ended(5)]) is None
     assert pending_approval([first, ended(5, "TaskTimedOut")]) is None
     pending = pending_approval([first, ended(5), scheduled(9, "token-2", 100)])
@@ -43,7 +49,9 @@ def test_pending_approval_is_the_last_unanswered_request() -> None:
 
 def running_execution(account: OfflineAccount) -> str:
     sfn = account.client("stepfunctions")
-    executions = sfn.list_executions(stateMachineArn=account.state_machine_arns["WeightShiftStateMachine"], statusFilter="RUNNING")
+    executions = sfn.list_executions(
+        stateMachineArn=account.state_machine_arns["WeightShiftStateMachine"], statusFilter="RUNNING"
+    )
     (execution,) = executions["executions"]
     return str(execution["executionArn"])
 

@@ -80,7 +80,7 @@ def test_template_substitutions_cover_every_placeholder() -> None:
         assert placeholders == set(machine.substitutions), machine.logical_id
         for name, value in machine.substitutions.items():
             if "Fn::Sub" in value:  # service integrations, in the stack's partition
-                assert value["Fn::Sub"] == f"arn:${{AWS::Partition}}:states:::lambda:invoke.waitForTaskToken", name
+                assert value["Fn::Sub"] == "arn:${AWS::Partition}:states:::lambda:invoke.waitForTaskToken", name
                 continue
             function, attribute = value["Fn::GetAtt"]
             assert attribute == "Arn" and function in template.functions

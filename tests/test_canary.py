@@ -18,7 +18,13 @@ from mesh_rollout.canary import (
 from mesh_rollout.errors import RouteDrifted, UnknownReference
 from mesh_rollout.traffic import spec_with_weights, weights_of_spec
 
-NAMES = {"meshName": "apps", "virtualRouterName": "serviceB", "routeName": "serviceB", "stable": "serviceB", "canary": "serviceBv2"}
+NAMES = {
+    "meshName": "apps",
+    "virtualRouterName": "serviceB",
+    "routeName": "serviceB",
+    "stable": "serviceB",
+    "canary": "serviceBv2",
+}
 
 
 def spec(**extra: Any) -> WeightShiftSpec:
@@ -86,7 +92,12 @@ ROUTE_SPEC = {
     "priority": 5,
     "http2Route": {
         "match": {"prefix": "/", "headers": [{"name": "x-canary", "match": {"exact": "1"}}]},
-        "action": {"weightedTargets": [{"virtualNode": "serviceB", "weight": 75, "port": 80}, {"virtualNode": "serviceBv2", "weight": 25}]},
+        "action": {
+            "weightedTargets": [
+                {"virtualNode": "serviceB", "weight": 75, "port": 80},
+                {"virtualNode": "serviceBv2", "weight": 25},
+            ]
+        },
         "retryPolicy": {"maxRetries": 2, "perRetryTimeout": {"unit": "s", "value": 1}, "httpRetryEvents": ["server-error"]},
     },
 }
@@ -105,8 +116,13 @@ def test_spec_with_weights_changes_only_the_weights() -> None:
 
 
 def test_spec_with_weights_adds_and_removes_targets() -> None:
-    added = spec_with_weights({"tcpRoute": {"action": {"weightedTargets": [{"virtualNode": "a", "weight": 100}]}}}, {"a": 90, "b": 10}, "r")
-    assert added["tcpRoute"]["action"]["weightedTargets"] == [{"virtualNode": "a", "weight": 90}, {"virtualNode": "b", "weight": 10}]
+    added = spec_with_weights(
+        {"tcpRoute": {"action": {"weightedTargets": [{"virtualNode": "a", "weight": 100}]}}}, {"a": 90, "b": 10}, "r"
+    )
+    assert added["tcpRoute"]["action"]["weightedTargets"] == [
+        {"virtualNode": "a", "weight": 90},
+        {"virtualNode": "b", "weight": 10},
+    ]
     removed = spec_with_weights(ROUTE_SPEC, {"serviceBv2": 100}, "r")
     assert removed["http2Route"]["action"]["weightedTargets"] == [{"virtualNode": "serviceBv2", "weight": 100}]
 

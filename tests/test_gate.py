@@ -17,7 +17,11 @@ DIMENSIONS = [{"Name": "TargetGroup", "Value": "targetgroup/serviceBv2/012345678
 
 
 def stat(metric: str, statistic: str = "Sum") -> dict[str, Any]:
-    return {"Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": metric, "Dimensions": DIMENSIONS}, "Period": 60, "Stat": statistic}
+    return {
+        "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": metric, "Dimensions": DIMENSIONS},
+        "Period": 60,
+        "Stat": statistic,
+    }
 
 
 ERROR_RATIO = {
@@ -57,7 +61,10 @@ def test_error_ratio_over_the_threshold_is_unhealthy(cloudwatch: Any) -> None:
     put(cloudwatch, "HTTPCode_Target_5XX_Count", 30, 20)
     put(cloudwatch, "RequestCount", 1000)
     verdict = health_verdict({"metrics": [ERROR_RATIO]}, cloudwatch, None, 300, 0, NOW)
-    assert (verdict["state"], verdict["reasons"]) == ("UNHEALTHY", ["metric errorRatio = 0.05, breaches GreaterThanThreshold 0.01"])
+    assert (verdict["state"], verdict["reasons"]) == (
+        "UNHEALTHY",
+        ["metric errorRatio = 0.05, breaches GreaterThanThreshold 0.01"],
+    )
 
 
 def test_no_data_is_pending_then_unhealthy_after_the_rechecks(cloudwatch: Any) -> None:
@@ -84,7 +91,13 @@ def test_latency_uses_the_worst_datapoint_not_the_sum() -> None:
 def test_alarm_in_alarm_is_unhealthy_and_names_it(cloudwatch: Any) -> None:
     for name in ("latency", "errors"):
         cloudwatch.put_metric_alarm(
-            AlarmName=name, MetricName="m", Namespace="n", Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+            AlarmName=name,
+            MetricName="m",
+            Namespace="n",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
             ComparisonOperator="GreaterThanThreshold",
         )
     cloudwatch.set_alarm_state(AlarmName="errors", StateValue="ALARM", StateReason="5xx spike")

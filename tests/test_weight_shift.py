@@ -54,7 +54,9 @@ def applied_weights(result: RunResult) -> list[dict[str, int]]:
     return found
 
 
-def test_happy_path_shifts_75_25_to_50_50_to_100_with_approval(shift_account: OfflineAccount, shift_input: dict[str, Any]) -> None:
+def test_happy_path_shifts_75_25_to_50_50_to_100_with_approval(
+    shift_account: OfflineAccount, shift_input: dict[str, Any]
+) -> None:
     assert weights(shift_account) == {"serviceB": 75, "serviceBv2": 25}
     asked: list[str] = []
 
@@ -148,11 +150,21 @@ def _failing_canary_deployment(account: OfflineAccount, shift_input: dict[str, A
 
 
 ROLLBACKS = [
-    ("alarm before the first step", _alarm_before_start, "CanaryUnhealthy", "at 50%: UNHEALTHY: alarm serviceBv2-5xx is in ALARM"),
+    (
+        "alarm before the first step",
+        _alarm_before_start,
+        "CanaryUnhealthy",
+        "at 50%: UNHEALTHY: alarm serviceBv2-5xx is in ALARM",
+    ),
     ("alarm at the 100% step", _alarm_at_second_step, "CanaryUnhealthy", "at 100%: UNHEALTHY: alarm serviceBv2-5xx is in ALARM"),
     ("rejection", _rejected, "ApprovalRejected", "the step to 100% was rejected"),
     ("approval timeout", _approval_timeout, "ApprovalTimedOut", "nobody answered the approval request for the step to 100%"),
-    ("failing canary deployment", _failing_canary_deployment, "CanaryUnhealthy", "at 50%: UNHEALTHY: ECS service apps/serviceBv2"),
+    (
+        "failing canary deployment",
+        _failing_canary_deployment,
+        "CanaryUnhealthy",
+        "at 50%: UNHEALTHY: ECS service apps/serviceBv2",
+    ),
 ]
 
 

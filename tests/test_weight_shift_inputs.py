@@ -38,11 +38,21 @@ BAD = [
     ("unknown canary node", changed(canary="serviceBv3"), "UnknownReference", "canary: virtual node 'serviceBv3' does not exist"),
     ("stable not on the route", changed(stable="serviceA"), "InvalidRolloutInput", "stable: 'serviceA' is not a weighted target"),
     ("canary equal to stable", changed(canary="serviceB"), "InvalidRolloutInput", "canary: must differ from stable"),
-    ("steps not increasing", changed(steps=[50, 40, 100]), "InvalidRolloutInput", "steps[1]: 40 must be above the step before it"),
+    (
+        "steps not increasing",
+        changed(steps=[50, 40, 100]),
+        "InvalidRolloutInput",
+        "steps[1]: 40 must be above the step before it",
+    ),
     ("step above 100", changed(steps=[50, 101]), "InvalidRolloutInput", "steps[1]: Input should be less than or equal to 100"),
     ("step of 0", changed(steps=[0, 100]), "InvalidRolloutInput", "steps[0]: Input should be greater than or equal to 1"),
     ("steps and stepPercent", changed(stepPercent=10), "InvalidRolloutInput", "stepPercent: give steps or stepPercent, not both"),
-    ("negative bake time", changed(bakeSeconds=-1), "InvalidRolloutInput", "bakeSeconds: Input should be greater than or equal to 0"),
+    (
+        "negative bake time",
+        changed(bakeSeconds=-1),
+        "InvalidRolloutInput",
+        "bakeSeconds: Input should be greater than or equal to 0",
+    ),
     (
         "approval at a step not in the plan",
         changed(approval__beforeSteps=[75]),
@@ -53,7 +63,12 @@ BAD = [
     ("missing route name", changed(routeName=DELETE), "InvalidRolloutInput", "routeName: Field required"),
     ("misspelt field", changed(bakeSecond=60), "InvalidRolloutInput", "bakeSecond: Extra inputs are not permitted"),
     ("unknown mode", changed(mode="all-at-once"), "InvalidRolloutInput", "mode: Input should be 'plan' or 'increment'"),
-    ("unknown alarm", changed(healthGate__alarmNames=["nope"]), "UnknownReference", "healthGate.alarmNames[0]: CloudWatch alarm 'nope'"),
+    (
+        "unknown alarm",
+        changed(healthGate__alarmNames=["nope"]),
+        "UnknownReference",
+        "healthGate.alarmNames[0]: CloudWatch alarm 'nope'",
+    ),
     (
         "unknown ECS service",
         changed(healthGate__ecsServices=[{"cluster": "apps", "service": "serviceC"}]),

@@ -26,5 +26,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         request.model_dump(),
     )
     logger.info("weight shift finished", extra=result)
-    metrics.add_metric(name="WeightShiftsSucceeded" if result["status"] == "SUCCEEDED" else "WeightShiftsFailed", unit="Count", value=1)
+    metrics.add_metric(
+        name="WeightShiftsSucceeded" if result["status"] == "SUCCEEDED" else "WeightShiftsFailed", unit="Count", value=1
+    )
     return result

@@ -9,14 +9,21 @@ from mesh_rollout.models import parse_input
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.weight_shift import apply_step, restore_route, take_snapshot
 
-ACTIONS = {"snapshot": SnapshotRouteEvent, "apply": ApplyStepEvent, "restore": RestoreRouteEvent}
+ACTIONS: dict[str, type[SnapshotRouteEvent | ApplyStepEvent | RestoreRouteEvent]] = {
+    "snapshot": SnapshotRouteEvent,
+    "apply": ApplyStepEvent,
+    "restore": RestoreRouteEvent,
+}
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse_input(event, ACTIONS.get(str(event.get("action")), SnapshotRouteEvent))
+    model: type[SnapshotRouteEvent | ApplyStepEvent | RestoreRouteEvent] = ACTIONS.get(
+        str(event.get("action")), SnapshotRouteEvent
+    )
+    request = parse_input(event, model)
     if isinstance(request, ApplyStepEvent):
         result = apply_step(request.route, request.snapshot, request.stable, request.canary, request.step)
         logger.info("canary step applied", extra=result)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from mesh_rollout.errors import InvalidRolloutInput, RouteDrifted
-from mesh_rollout.specs import model_problems, operation_model
+from mesh_rollout.specs import input_shape, model_problems
 from mesh_rollout.traffic import Weights
 
 Percent = Annotated[StrictInt, Field(ge=1, le=100)]
@@ -96,13 +96,21 @@ def check_spec(spec: WeightShiftSpec) -> None:
     if spec.approval is not None:
         for index, percent in enumerate(spec.approval.beforeSteps):
             if percent not in step_list(spec):
-                raise InvalidRolloutInput(f"approval.beforeSteps[{index}]", f"{percent} is not a step of the plan {step_list(spec)}")
+                raise InvalidRolloutInput(
+                    f"approval.beforeSteps[{index}]", f"{percent} is not a step of the plan {step_list(spec)}"
+                )
     if spec.finalize.deleteStableNode and not spec.finalize.removeStableTarget:
         raise InvalidRolloutInput("finalize.deleteStableNode", "needs removeStableTarget: a node still on the route cannot go")
     if spec.finalize.scaleStableServiceToZero and spec.finalize.stableEcsService is None:
         raise InvalidRolloutInput("finalize.stableEcsService", "is required when scaleStableServiceToZero is true")
-    metric_stat = operation_model("cloudwatch", "GetMetricData").input_shape.members["MetricDataQueries"].member.members["MetricStat"]
-    for index, metric in enumerate(spec.healthGate.metrics):
+    _check_metrics(spec.healthGate.metrics)
+
+
+def _check_metrics(metrics: list[MetricCheck]) -> None:
+    """Each metricStat / divideBy against CloudWatch's own MetricStat shape."""
+    queries: Any = input_shape("cloudwatch", "GetMetricData").members["MetricDataQueries"]
+    metric_stat = queries.member.members["MetricStat"]
+    for index, metric in enumerate(metrics):
         for key in ("metricStat", "divideBy"):
             value = getattr(metric, key)
             problems = model_problems(value, metric_stat, f"healthGate.metrics[{index}].{key}") if value is not None else []

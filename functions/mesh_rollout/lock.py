@@ -32,7 +32,8 @@ def acquire(dynamodb: Any, table: str, lock_id: str, owner: str, seconds: int, n
     except ClientError as exc:
         if error_code(exc) != "ConditionalCheckFailedException":
             raise classify(exc, f"PutItem lock {lock_id}") from exc
-        holder = exc.response.get("Item", {})
+        response: dict[str, Any] = dict(exc.response)
+        holder: dict[str, Any] = response.get("Item", {})
         raise RolloutInProgress(
             f"{lock_id} is locked by {holder.get('owner', {}).get('S', 'another rollout')} "
             f"until {holder.get('expiresAt', {}).get('N', '?')} (epoch seconds); this execution changed nothing"

@@ -131,12 +131,18 @@ def _write_verified(route: WeightedRoute, weights: Weights) -> RouteState:
     return after
 
 
-def apply_step(route_ref: dict[str, Any], snapshot: dict[str, Any], stable: str, canary: str, step: dict[str, Any]) -> dict[str, Any]:
+def apply_step(
+    route_ref: dict[str, Any], snapshot: dict[str, Any], stable: str, canary: str, step: dict[str, Any]
+) -> dict[str, Any]:
     """Move the canary to step['percent'] if the route still holds what this rollout last wrote."""
     route = route_for(route_ref)
     base: Weights = snapshot["weights"]
     target = weights_at(base, stable, canary, step["percent"])
-    previous = base if step["previousPercent"] == canary_percent(base, stable, canary) else weights_at(base, stable, canary, step["previousPercent"])
+    previous = (
+        base
+        if step["previousPercent"] == canary_percent(base, stable, canary)
+        else weights_at(base, stable, canary, step["previousPercent"])
+    )
     current = route.read()
     if current.weights == target:  # a retried call whose write went through
         return {"percent": step["percent"], "weights": target, "changed": False, "version": current.version}
@@ -170,7 +176,9 @@ def restore_route(
     return {"restored": True, "weights": after.weights, "route": route.label}
 
 
-def finalize_canary(route_ref: dict[str, Any], stable: str, canary: str, settings: dict[str, Any], appmesh: Any, ecs: Any) -> dict[str, Any]:
+def finalize_canary(
+    route_ref: dict[str, Any], stable: str, canary: str, settings: dict[str, Any], appmesh: Any, ecs: Any
+) -> dict[str, Any]:
     """Retire the stable version once the canary holds everything: target, then service, then node."""
     route = route_for(route_ref)
     done: list[str] = []
@@ -238,12 +246,14 @@ def _readable(failure: dict[str, Any] | None) -> tuple[str, str]:
     """(error, message) of a Catch result, whose Cause is a Lambda error document or plain text."""
     if not failure:
         return "", ""
-    cause = failure.get("Cause") or ""
+    cause = str(failure.get("Cause") or "")
     try:
-        cause = json.loads(cause).get("errorMessage", cause)
-    except (ValueError, AttributeError):
-        pass
-    return str(failure.get("Error", "")), str(cause)
+        document = json.loads(cause)
+    except ValueError:
+        document = None
+    if isinstance(document, dict) and "errorMessage" in document:
+        cause = str(document["errorMessage"])
+    return str(failure.get("Error", "")), cause
 
 
 def outcome_text(outcome: dict[str, Any], route_label: str, weights_now: Weights | None) -> tuple[str, str, str]:
@@ -278,4 +288,3 @@ def finish_rollout(
     with aws_errors("Publish rollout outcome"):
         sns.publish(TopicArn=topic_arn, Subject=subject, Message=f"{cause}\n\nexecution: {execution_arn}")
     return {"status": status, "error": error, "cause": cause, "lockReleased": released, "weights": weights_now}
-

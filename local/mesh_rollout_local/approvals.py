@@ -42,7 +42,7 @@ def pending_approval(history: list[dict[str, Any]]) -> PendingApproval | None:
         if event["type"] == "TaskScheduled" and details.get("resource") == WAIT_RESOURCE:
             waiting.append(event)
         elif event["type"] in ENDED and waiting:
-            ended = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            ended: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             if ended.get("resource") == WAIT_RESOURCE:
                 waiting.pop(0)
     if not waiting:
