@@ -66,3 +66,65 @@ def test_handlers_reject_bad_events_before_any_aws_call(
     with pytest.raises(InvalidRolloutInput) as caught:
         invoke(module, bad, lambda_context)
     assert str(caught.value).startswith(f"{field}:")
+
+
+def test_the_weight_shift_handler_events_walk_a_canary_step_and_its_rollback(
+    shift_account: OfflineAccount, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in shift_account.environment("FinishRolloutFunction").items():
+        monkeypatch.setenv(name, value)
+    appmesh = shift_account.client("appmesh")
+
+    def route_weights() -> dict[str, int]:
+        spec = appmesh.describe_route(meshName="apps", virtualRouterName="serviceB", routeName="serviceB")["route"]["spec"]
+        return {t["virtualNode"]: t["weight"] for t in spec["http2Route"]["action"]["weightedTargets"]}
+
+    plan = invoke("plan_weight_shift", event("plan_weight_shift"), lambda_context)
+    assert [s["percent"] for s in plan["steps"]] == [50, 100] and plan["lockId"] == event("acquire_route_lock")["lockId"]
+    assert (
+        invoke("acquire_route_lock", event("acquire_route_lock"), lambda_context)["owner"]
+        == event("acquire_route_lock")["executionArn"]
+    )
+    assert invoke("acquire_route_lock", event("acquire_route_lock"), lambda_context)  # the same owner again: a retry
+    snapshot = invoke("shift_traffic", event("shift_traffic_snapshot"), lambda_context)
+    assert snapshot == event("shift_traffic_apply")["snapshot"]
+    applied = invoke("shift_traffic", event("shift_traffic_apply"), lambda_context)
+    assert (applied["changed"], route_weights()) == (True, {"serviceB": 50, "serviceBv2": 50})
+    assert invoke("shift_traffic", event("shift_traffic_apply"), lambda_context)["changed"] is False  # idempotent
+    assert invoke("canary_health", event("canary_health"), lambda_context)["state"] == "HEALTHY"
+    assert invoke("request_approval", event("request_approval"), lambda_context)["messageId"]
+    assert "EXAMPLE-TOKEN" not in shift_account.notifications()[-1]["message"]
+    restored = invoke("shift_traffic", event("shift_traffic_restore"), lambda_context)
+    assert (restored["restored"], route_weights()) == (True, {"serviceB": 75, "serviceBv2": 25})
+    assert invoke("shift_traffic", event("shift_traffic_restore"), lambda_context)["restored"] is False  # idempotent
+    finished = invoke("finish_rollout", event("finish_rollout"), lambda_context)
+    assert (finished["status"], finished["error"], finished["lockReleased"]) == ("FAILED", "ApprovalRejected", True)
+    assert invoke("finish_rollout", event("finish_rollout"), lambda_context)["lockReleased"] is False  # idempotent
+
+
+def test_finalize_event_retires_the_stable_target(shift_account: OfflineAccount, lambda_context: LambdaContext) -> None:
+    snapshot = event("shift_traffic_apply")
+    invoke("shift_traffic", {**snapshot, "step": {"percent": 100, "previousPercent": 25}}, lambda_context)
+    result = invoke("finalize_canary", event("finalize_canary"), lambda_context)
+    assert result == {"done": ["removed serviceB from route apps/serviceB/serviceB"], "weights": {"serviceBv2": 100}}
+    assert invoke("finalize_canary", event("finalize_canary"), lambda_context)["done"] == []
+
+
+@pytest.mark.parametrize(
+    ("module", "bad", "field"),
+    [
+        ("acquire_route_lock", {"lockId": "x", "seconds": 5}, "seconds"),
+        ("shift_traffic", {"action": "apply", "route": {}, "stable": "a", "canary": "b", "snapshot": {}}, "step"),
+        ("shift_traffic", {"action": "restore", "route": {}, "stable": "a", "canary": "b", "snapshot": {}, "steps": []}, "mode"),
+        ("canary_health", {"healthGate": {}, "windowSeconds": -1}, "windowSeconds"),
+        ("request_approval", {"item": {}}, "taskToken"),
+        ("finish_rollout", {"route": {}, "lockId": "x"}, "locked"),
+        ("plan_weight_shift", {"rollout": {"meshName": "apps"}}, "virtualRouterName"),
+    ],
+)
+def test_weight_shift_handlers_reject_bad_events_before_any_aws_call(
+    lambda_context: LambdaContext, module: str, bad: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidRolloutInput) as caught:
+        invoke(module, bad, lambda_context)
+    assert str(caught.value).startswith(f"{field}:")

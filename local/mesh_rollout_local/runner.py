@@ -252,6 +252,10 @@ class OfflineAccount:
             context[f"{logical_id}.TopicArn"] = arn
             self.topic_arns[logical_id] = arn
 
+    def environment(self, function: str) -> dict[str, str]:
+        """The environment the template gives `function` (table names, topic ARNs ...), resolved."""
+        return dict(self._handlers[function][1])
+
     def notifications(self, topic: str = "NotificationTopic") -> list[dict[str, str]]:
         """What the template's topic received: {"subject", "message"} in order (read from the emulator)."""
         from moto.sns.models import sns_backends
