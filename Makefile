@@ -44,9 +44,10 @@ test: lint
 unit: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider
 
-## bench: AWS calls, states, Lambda invocations and wall time of the reference scenario
+## bench: AWS calls, states, Lambda invocations and wall time of the reference scenario and of a canary, with its cost
 bench: $(STAMP)
 	$(BIN)/python bench/bench_reference.py
+	$(BIN)/python bench/bench_canary.py
 
 ## build: package the application as `sam deploy` ships it
 build: $(STAMP)

@@ -36,8 +36,9 @@ class WeightedRoute(Protocol):
 
     def read(self) -> RouteState: ...
 
-    def write(self, weights: Weights) -> None:
-        """Make the route's weighted targets exactly `weights` (targets not named are removed)."""
+    def write(self, weights: Weights, based_on: RouteState | None = None) -> None:
+        """Make the route's weighted targets exactly `weights` (targets not named are removed);
+        `based_on` is the route as just read, to spare reading it again."""
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         """Put back the route exactly as `snapshot` (from `read`) recorded it."""
@@ -94,8 +95,8 @@ class AppMeshRoute:
         spec = route["spec"]
         return RouteState(weights_of_spec(spec, self.label), {"spec": spec}, route["metadata"]["version"])
 
-    def write(self, weights: Weights) -> None:
-        spec = spec_with_weights(self.read().snapshot["spec"], weights, self.label)
+    def write(self, weights: Weights, based_on: RouteState | None = None) -> None:
+        spec = spec_with_weights((based_on or self.read()).snapshot["spec"], weights, self.label)
         with aws_errors(f"UpdateRoute {self.label}"):
             self.appmesh.update_route(**self.keys, spec=spec)
 

@@ -121,8 +121,8 @@ def take_snapshot(route_ref: dict[str, Any], planned: Weights) -> dict[str, Any]
     return {"weights": state.weights, **state.snapshot}
 
 
-def _write_verified(route: WeightedRoute, weights: Weights) -> RouteState:
-    route.write(weights)
+def _write_verified(route: WeightedRoute, weights: Weights, based_on: RouteState) -> RouteState:
+    route.write(weights, based_on)
     after = route.read()
     if after.weights != weights:
         raise WeightsNotApplied(
@@ -147,7 +147,7 @@ def apply_step(
     if current.weights == target:  # a retried call whose write went through
         return {"percent": step["percent"], "weights": target, "changed": False, "version": current.version}
     expect_weights(current.weights, [previous], route.label)
-    after = _write_verified(route, target)
+    after = _write_verified(route, target, current)
     return {"percent": step["percent"], "weights": target, "changed": True, "version": after.version}
 
 
@@ -164,7 +164,7 @@ def restore_route(
         if current.weights == target:
             return {"restored": False, "weights": target, "route": route.label}
         expect_weights(current.weights, [*ours, target], route.label)
-        after = _write_verified(route, target)
+        after = _write_verified(route, target, current)
         return {"restored": True, "weights": after.weights, "route": route.label}
     if same_spec(snapshot["spec"], current.snapshot["spec"]) and current.weights == base:
         return {"restored": False, "weights": base, "route": route.label}
@@ -182,10 +182,11 @@ def finalize_canary(
     """Retire the stable version once the canary holds everything: target, then service, then node."""
     route = route_for(route_ref)
     done: list[str] = []
-    current = route.read().weights
+    state = route.read()
+    current = state.weights
     if settings.get("removeStableTarget") and stable in current:
         expect_weights(current, [weights_at(current, stable, canary, 100)], route.label)
-        _write_verified(route, {k: v for k, v in current.items() if k != stable})
+        current = _write_verified(route, {k: v for k, v in current.items() if k != stable}, state).weights
         done.append(f"removed {stable} from route {route.label}")
     service = settings.get("stableEcsService")
     if settings.get("scaleStableServiceToZero") and service:
@@ -201,7 +202,7 @@ def finalize_canary(
         except ClientError as exc:
             if not is_not_found(exc):
                 raise classify(exc, f"DeleteVirtualNode {stable}") from exc
-    return {"done": done, "weights": route.read().weights}
+    return {"done": done, "weights": current}
 
 
 def approval_message(
