@@ -294,3 +294,26 @@ def test_finalize_can_scale_the_stable_service_to_zero_and_delete_its_node(
     service = shift_account.client("ecs").describe_services(cluster="apps", services=["serviceB"])["services"][0]
     assert service["desiredCount"] == 0
     assert shift_account.run(SM, shift_input, approver=approve).mutating_calls() == {}
+
+
+def test_a_rollback_that_cannot_complete_says_where_the_route_was_left(
+    shift_account: OfflineAccount, shift_input: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mesh_rollout.errors import TransientAwsError
+    from mesh_rollout.traffic import AppMeshRoute
+
+    def broken_restore(self: AppMeshRoute, snapshot: dict[str, Any]) -> None:
+        raise TransientAwsError("UpdateRoute apps/serviceB/serviceB (restore): ThrottlingException: Rate exceeded")
+
+    monkeypatch.setattr(AppMeshRoute, "restore", broken_restore)
+    result = _rejected(shift_account, shift_input)
+    assert (result.status, result.error) == ("FAILED", "RollbackFailed")
+    assert result.states.count("RestoreRoute") == 1
+    retries = [e for e in result.history if e["type"] == "LambdaFunctionFailed"]
+    assert len(retries) == 1 + 8  # the first try, then MaxAttempts 8 retries with backoff
+    assert "Rollback failed (TransientAwsError: UpdateRoute apps/serviceB/serviceB (restore): ThrottlingException" in (
+        result.cause or ""
+    )
+    assert (result.cause or "").endswith("route apps/serviceB/serviceB is at serviceB 50 / serviceBv2 50")
+    assert weights(shift_account) == {"serviceB": 50, "serviceBv2": 50}
+    assert lock_item(shift_account) is None

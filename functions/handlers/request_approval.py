@@ -16,7 +16,8 @@ from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.weight_shift import request_approval
 
 
-@logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
+# log_event=False even if POWERTOOLS_LOGGER_LOG_EVENT is set: the event carries the task token.
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH, log_event=False)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

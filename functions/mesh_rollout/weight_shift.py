@@ -260,7 +260,11 @@ def _readable(failure: dict[str, Any] | None) -> tuple[str, str]:
 def outcome_text(outcome: dict[str, Any], route_label: str, weights_now: Weights | None) -> tuple[str, str, str]:
     """(status, error, cause) of a finished rollout, in words a person can act on."""
     error, message = _readable(outcome.get("failure"))
-    where = f"route {route_label} is at {describe_weights(weights_now)}" if weights_now is not None else ""
+    where = (
+        f"route {route_label} is at {describe_weights(weights_now)}"
+        if weights_now is not None
+        else f"route {route_label} could not be read"
+    )
     if not error:
         return "SUCCEEDED", "", f"weight shift complete: {where}"
     if outcome.get("rollbackFailure"):
