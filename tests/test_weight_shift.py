@@ -317,3 +317,21 @@ def test_a_rollback_that_cannot_complete_says_where_the_route_was_left(
     assert (result.cause or "").endswith("route apps/serviceB/serviceB is at serviceB 50 / serviceBv2 50")
     assert weights(shift_account) == {"serviceB": 50, "serviceBv2": 50}
     assert lock_item(shift_account) is None
+
+
+def test_a_schedule_tick_during_another_rollout_is_a_quiet_no_op(
+    shift_account: OfflineAccount, shift_input: dict[str, Any]
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def approver(pending: PendingApproval) -> tuple[bool, str]:
+        seen["tick"] = shift_account.run(SM, {**step_input(shift_input), "whenLocked": "skip"})
+        return True, "first"
+
+    first = shift_account.run(SM, shift_input, approver=approver)
+    tick: RunResult = seen["tick"]
+    assert tick.status == "SUCCEEDED" and tick.output["status"] == "SKIPPED_LOCKED"
+    assert f"locked by {first.execution_arn}" in tick.output["reason"]
+    assert tick.mutating_calls() == {"dynamodb:PutItem": 1}  # the refused conditional write, nothing else
+    assert not [n for n in shift_account.notifications() if tick.execution_arn in n["message"]]
+    assert first.status == "SUCCEEDED" and weights(shift_account) == {"serviceBv2": 100}

@@ -73,6 +73,7 @@ class WeightShiftSpec(_Strict):
     approval: Approval | None = None
     finalize: Finalize = Field(default_factory=Finalize)
     mode: Literal["plan", "increment"] = "plan"
+    whenLocked: Literal["fail", "skip"] = "fail"
     backend: Literal["appmesh"] = "appmesh"
 
 

@@ -96,6 +96,7 @@ def plan_weight_shift(raw: Any, cloudwatch: Any, ecs: Any) -> dict[str, Any]:
         "stable": spec.stable,
         "canary": spec.canary,
         "mode": spec.mode,
+        "whenLocked": spec.whenLocked,
         "lockId": f"{spec.backend}:{reference['label']}",
         "lockSeconds": lock_seconds(spec, steps),
         "fromPercent": at,
