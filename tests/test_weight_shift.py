@@ -335,3 +335,90 @@ def test_a_schedule_tick_during_another_rollout_is_a_quiet_no_op(
     assert tick.mutating_calls() == {"dynamodb:PutItem": 1}  # the refused conditional write, nothing else
     assert not [n for n in shift_account.notifications() if tick.execution_arn in n["message"]]
     assert first.status == "SUCCEEDED" and weights(shift_account) == {"serviceBv2": 100}
+
+
+def status_change_event(execution_arn: str, state_machine_arn: str, status: str, **detail: Any) -> dict[str, Any]:
+    """The EventBridge event, in its real shape (events/handlers/execution_status_change.json)."""
+    from tests.conftest import EVENTS, load_json
+
+    event = load_json(EVENTS / "handlers" / "execution_status_change.json")
+    event["resources"] = [execution_arn]
+    event["detail"].update(
+        executionArn=execution_arn, stateMachineArn=state_machine_arn, name=execution_arn.split(":")[-1], status=status, **detail
+    )
+    return event  # type: ignore[no-any-return]
+
+
+def handle(account: OfflineAccount, event: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    from handlers.execution_status_change import lambda_handler
+    from mesh_rollout_local.runner import LambdaContext
+
+    for name, value in account.environment("ExecutionStatusChangeFunction").items():
+        monkeypatch.setenv(name, value)
+    return lambda_handler(event, LambdaContext("ExecutionStatusChangeFunction", "arn"))
+
+
+def test_a_weight_shift_stopped_mid_way_is_restored_by_the_status_change_handler(
+    shift_account: OfflineAccount, shift_input: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshot = route_spec(shift_account)
+    sfn = shift_account.client("stepfunctions")
+
+    def stop_instead_of_answering(pending: PendingApproval) -> None:
+        (running,) = sfn.list_executions(stateMachineArn=shift_account.state_machine_arns[SM], statusFilter="RUNNING")[
+            "executions"
+        ]
+        sfn.stop_execution(executionArn=running["executionArn"], error="Operator", cause="stopped by hand")
+        return None
+
+    stopped = shift_account.run(SM, shift_input, approver=stop_instead_of_answering)
+    assert stopped.status == "ABORTED"
+    assert weights(shift_account) == {"serviceB": 50, "serviceBv2": 50}  # StopExecution runs no Catch
+    assert lock_item(shift_account)["owner"]["S"] == stopped.execution_arn
+
+    event = status_change_event(stopped.execution_arn, shift_account.state_machine_arns[SM], "ABORTED")
+    result = handle(shift_account, event, monkeypatch)
+    assert result["done"] == [
+        "route apps/serviceB/serviceB restored to its snapshot serviceB 75 / serviceBv2 25",
+        "lock appmesh:apps/serviceB/serviceB released",
+    ]
+    assert route_spec(shift_account) == snapshot
+    assert lock_item(shift_account) is None
+    assert f"execution {stopped.execution_arn} ended ABORTED." in shift_account.notifications()[-1]["message"]
+    again = handle(shift_account, event, monkeypatch)  # EventBridge may deliver twice
+    assert again["done"][0].endswith("already at its snapshot serviceB 75 / serviceBv2 25")
+
+
+def test_status_change_handler_leaves_hand_set_weights_and_reports_other_failures(
+    shift_account: OfflineAccount, shift_input: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sfn = shift_account.client("stepfunctions")
+
+    def hand_edit_then_stop(pending: PendingApproval) -> None:
+        set_weights(shift_account, {"serviceB": 95, "serviceBv2": 5})
+        (running,) = sfn.list_executions(stateMachineArn=shift_account.state_machine_arns[SM], statusFilter="RUNNING")[
+            "executions"
+        ]
+        sfn.stop_execution(executionArn=running["executionArn"])
+
+    stopped = shift_account.run(SM, shift_input, approver=hand_edit_then_stop)
+    result = handle(
+        shift_account, status_change_event(stopped.execution_arn, shift_account.state_machine_arns[SM], "TIMED_OUT"), monkeypatch
+    )
+    assert result["done"][0].startswith("route not restored: route apps/serviceB/serviceB has serviceB 95 / serviceBv2 5")
+    assert weights(shift_account) == {"serviceB": 95, "serviceBv2": 5}
+    assert lock_item(shift_account) is None
+
+    failed = status_change_event(
+        "arn:aws:states:us-west-2:123456789012:execution:MeshRolloutStateMachine:x",
+        shift_account.state_machine_arns["MeshRolloutStateMachine"],
+        "FAILED",
+        error="DeploymentFailed",
+        cause=json.dumps({"errorType": "DeploymentFailed", "errorMessage": "apps/serviceB: the deployment of taskB:3 failed"}),
+    )
+    assert handle(shift_account, failed, monkeypatch)["done"] == []
+    message = shift_account.notifications()[-1]["message"]
+    assert message == (
+        "execution arn:aws:states:us-west-2:123456789012:execution:MeshRolloutStateMachine:x ended FAILED: "
+        "DeploymentFailed: apps/serviceB: the deployment of taskB:3 failed"
+    )

@@ -116,3 +116,20 @@ class FinishRolloutEvent(HandlerEvent):
     lockId: StrictStr
     locked: StrictBool
     outcome: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExecutionStatusDetail(BaseModel):
+    """The `detail` of EventBridge's "Step Functions Execution Status Change" event (the fields used)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    executionArn: StrictStr
+    stateMachineArn: StrictStr
+    status: Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
+    error: StrictStr | None = None
+    cause: StrictStr | None = None
+
+
+class ExecutionStatusChangeEvent(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    source: Literal["aws.states"]
+    detail: ExecutionStatusDetail

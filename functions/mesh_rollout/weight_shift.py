@@ -23,7 +23,7 @@ from mesh_rollout.canary import (
     weights_at,
 )
 from mesh_rollout.ecs import describe_service
-from mesh_rollout.errors import UnknownReference, WeightsNotApplied
+from mesh_rollout.errors import RouteDrifted, UnknownReference, WeightsNotApplied
 from mesh_rollout.gate import health_verdict
 from mesh_rollout.models import parse_input
 from mesh_rollout.specs import same_spec
@@ -294,3 +294,62 @@ def finish_rollout(
     with aws_errors("Publish rollout outcome"):
         sns.publish(TopicArn=topic_arn, Subject=subject, Message=f"{cause}\n\nexecution: {execution_arn}")
     return {"status": status, "error": error, "cause": cause, "lockReleased": released, "weights": weights_now}
+
+
+# --- executions that ended without passing FinishRollout (StopExecution, execution timeout) -----------
+
+
+def state_output(history: list[dict[str, Any]], state: str) -> dict[str, Any] | None:
+    """The state data as `state` last exited (TaskStateExited carries it), or None if it never did."""
+    found = None
+    for event in history:
+        details = event.get("stateExitedEventDetails")
+        if details and details.get("name") == state and details.get("output") is not None:
+            found = details["output"]
+    return json.loads(found) if found else None
+
+
+def recover_stopped_shift(dynamodb: Any, table: str, execution_arn: str, history: list[dict[str, Any]]) -> list[str]:
+    """Undo what an aborted or timed-out weight shift left: restore its snapshot (unless the route drifted),
+    release its lock. Idempotent; returns what was done, in words."""
+    done: list[str] = []
+    snapshotted = state_output(history, "TakeSnapshot")
+    locked = snapshotted or state_output(history, "AcquireRouteLock")
+    if snapshotted:
+        try:
+            result = restore_route(
+                snapshotted["route"],
+                snapshotted["snapshot"],
+                snapshotted["stable"],
+                snapshotted["canary"],
+                snapshotted["steps"],
+                "plan",
+            )
+            state = "restored to" if result["restored"] else "already at"
+            done.append(f"route {result['route']} {state} its snapshot {describe_weights(result['weights'])}")
+        except RouteDrifted as exc:
+            done.append(f"route not restored: {exc}")
+    if locked:
+        released = lock.release(dynamodb, table, locked["lockId"], execution_arn)
+        done.append(f"lock {locked['lockId']} {'released' if released else 'was not held any more'}")
+    return done or ["it stopped before taking the route's lock: nothing to undo"]
+
+
+def handle_status_change(
+    detail: dict[str, Any], sfn: Any, dynamodb: Any, table: str, sns: Any, topic_arn: str, weight_shift_arn: str
+) -> dict[str, Any]:
+    """An execution of ours ended ABORTED, TIMED_OUT or FAILED: clean up after a stopped weight shift, notify."""
+    status, execution_arn = detail["status"], detail["executionArn"]
+    name = execution_arn.split(":")[-1]
+    done: list[str] = []
+    if detail["stateMachineArn"] == weight_shift_arn and status in ("ABORTED", "TIMED_OUT"):
+        with aws_errors(f"GetExecutionHistory {name}"):
+            pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn, includeExecutionData=True)
+            history = [event for page in pages for event in page["events"]]
+        done = recover_stopped_shift(dynamodb, table, execution_arn, history)
+    error, cause = _readable({"Error": detail.get("error") or "", "Cause": detail.get("cause") or ""})
+    lines = [f"execution {execution_arn} ended {status}" + (f": {error}: {cause}" if error else "."), *done]
+    machine = detail["stateMachineArn"].split(":")[-1]
+    with aws_errors("Publish status change"):
+        sns.publish(TopicArn=topic_arn, Subject=f"mesh-rollout: {machine} {status}"[:100], Message="\n".join(lines))
+    return {"executionArn": execution_arn, "status": status, "done": done}

@@ -8,6 +8,8 @@
   IN_PROGRESS when first described and COMPLETED on the next DescribeServices. A service tagged
   ``mesh-rollout:emulator/next-deployment = FAILED`` instead sees its next deployment FAILED (the tag
   is consumed, so the rollback deployment that follows succeeds).
+- StopExecution ends the execution ABORTED (moto lets a Task waiting on a task token fail the execution
+  with States.Runtime instead); as on AWS, no Catch runs.
 
 ``install()`` is idempotent and must run before any request reaches moto.
 """
@@ -26,6 +28,8 @@ from moto.appmesh.models import AppMeshBackend, appmesh_backends
 from moto.appmesh.responses import AppMeshResponse
 from moto.core.exceptions import JsonRESTError
 from moto.ecs.models import EC2ContainerServiceBackend
+from moto.stepfunctions.parser.api import ExecutionStatus
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
 
 FAIL_NEXT_DEPLOYMENT_TAG = "mesh-rollout:emulator/next-deployment"
 _installed = False
@@ -288,6 +292,27 @@ def _describe_services_advancing(original: Any) -> Any:
     return describe_services
 
 
+# --- Step Functions: StopExecution -------------------------------------------------------------------
+
+
+def _remember_stop(original: Any) -> Any:
+    def stop(self: Execution, stop_date: Any, error: str | None, cause: str | None) -> None:
+        self._mesh_rollout_stopped = True  # type: ignore[attr-defined]
+        original(self, stop_date, error, cause)
+
+    return stop
+
+
+def _aborted_when_stopped(original: Any) -> Any:
+    def reflect(self: BaseExecutionWorkerCommunication) -> None:
+        original(self)
+        if getattr(self.execution, "_mesh_rollout_stopped", False):
+            self.execution.exec_status = ExecutionStatus.ABORTED
+            self.execution.error = self.execution.cause = None
+
+    return reflect
+
+
 def install() -> None:
     """Patch moto once per process."""
     global _installed
@@ -304,5 +329,9 @@ def install() -> None:
         )
         EC2ContainerServiceBackend.describe_services = _describe_services_advancing(  # type: ignore[method-assign]
             EC2ContainerServiceBackend.describe_services
+        )
+        Execution.stop = _remember_stop(Execution.stop)  # type: ignore[method-assign]
+        BaseExecutionWorkerCommunication._reflect_execution_status = _aborted_when_stopped(  # type: ignore[method-assign]
+            BaseExecutionWorkerCommunication._reflect_execution_status
         )
         _installed = True

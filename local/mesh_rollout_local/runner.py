@@ -202,6 +202,15 @@ class OfflineAccount:
             "AWS::StackName": "mesh-rollout-local",
         }
         self._deploy_data_resources(context)
+        # Functions and state machines may refer to each other (a handler's environment names a state
+        # machine): their ARNs are known before anything is created, as CloudFormation would resolve them.
+        for logical_id in self.template.functions:
+            context[logical_id] = logical_id
+            context[f"{logical_id}.Arn"] = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{logical_id}"
+        for logical_id in self.template.state_machines:
+            context[logical_id] = f"arn:aws:states:{self.region}:{ACCOUNT_ID}:stateMachine:{logical_id}"
+            context[f"{logical_id}.Arn"] = context[logical_id]
+            context[f"{logical_id}.Name"] = logical_id
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as archive:
             archive.writestr("placeholder.py", "# code runs in-process offline\n")
@@ -216,9 +225,8 @@ class OfflineAccount:
                 Code={"ZipFile": code.getvalue()},
                 Environment={"Variables": env},
             )["FunctionArn"]
+            assert arn == context[f"{logical_id}.Arn"], arn
             self.function_arns[logical_id] = arn
-            context[logical_id] = logical_id
-            context[f"{logical_id}.Arn"] = arn
             self._handlers[logical_id] = (self._load_handler(fn.handler), {**env, "AWS_LAMBDA_FUNCTION_NAME": logical_id})
         if self.handler_output is not None:
             # Powertools' Logger holds the stream it was created with; point it at handler_output.
@@ -232,6 +240,7 @@ class OfflineAccount:
             subs = {k: str(self.template.resolve(v, context)) for k, v in machine.substitutions.items()}
             definition = substitute(machine.definition_uri.read_text(), subs)
             arn = sfn.create_state_machine(name=logical_id, definition=definition, roleArn=role_arn)["stateMachineArn"]
+            assert arn == context[logical_id], arn
             self.state_machine_arns[logical_id] = arn
 
     def _deploy_data_resources(self, context: dict[str, str]) -> None:

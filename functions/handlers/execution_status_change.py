@@ -1,0 +1,36 @@
+"""ExecutionStatusChange: EventBridge tells us an execution was aborted, timed out or failed.
+
+StopExecution and execution timeouts run no Catch, so a stopped weight shift would leave its weights
+and lock behind: this restores the snapshot (if the route still shows this rollout's weights) and
+releases the lock. Every failure is published, readably.
+"""
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mesh_rollout.aws import client
+from mesh_rollout.events import ExecutionStatusChangeEvent
+from mesh_rollout.models import parse_input
+from mesh_rollout.observability import logger, metrics, tracer
+from mesh_rollout.weight_shift import handle_status_change
+
+
+@logger.inject_lambda_context(correlation_id_path="detail.executionArn")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = parse_input(event, ExecutionStatusChangeEvent)
+    result = handle_status_change(
+        request.detail.model_dump(),
+        client("stepfunctions"),
+        client("dynamodb"),
+        os.environ["ROUTE_LOCK_TABLE"],
+        client("sns"),
+        os.environ["NOTIFICATION_TOPIC_ARN"],
+        os.environ["WEIGHT_SHIFT_STATE_MACHINE_ARN"],
+    )
+    logger.warning("execution ended unsuccessfully", extra=result)
+    metrics.add_metric(name=f"Executions{request.detail.status.title().replace('_', '')}", unit="Count", value=1)
+    return result
