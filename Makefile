@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+CHECKOV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -13,6 +15,12 @@ $(STAMP): requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+# checkov pins packaging 23.2, which pytest 9 cannot use: it gets a virtual environment of its own.
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -27,13 +35,15 @@ demo: $(STAMP)
 	$(BIN)/mesh-rollout local WeightShiftStateMachine --approve --comment "make demo" \
 		--input events/weight-shift-apps.json --given events/local/weight-shift-given.json --dump demo-weight-shift-dump.json
 
-## lint: ruff, mypy, cfn-lint, sam validate --lint and an independent ASL validator
-lint: $(STAMP) $(NODE_STAMP)
+## lint: ruff, mypy, cfn-lint, sam validate --lint, checkov, bandit and an independent ASL validator
+lint: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint
+	$(CHECKOV)/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
+	$(BIN)/bandit --quiet --recursive functions
 	npx --no-install asl-validator --no-arn-check $(foreach f,$(wildcard statemachine/*.asl.json),--json-path $(f))
 
 ## test: lint, then the tests (pytest's "no tests collected", exit 5, fails too)
@@ -54,4 +64,4 @@ build: $(STAMP)
 	$(BIN)/sam build
 
 clean:
-	rm -rf $(VENV) node_modules .aws-sam demo-dump.json demo-weight-shift-dump.json
+	rm -rf $(VENV) $(CHECKOV) node_modules .aws-sam demo-dump.json demo-weight-shift-dump.json

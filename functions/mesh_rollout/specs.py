@@ -29,7 +29,8 @@ def operation_model(service: str, operation: str) -> OperationModel:
 
 def input_shape(service: str, operation: str) -> StructureShape:
     shape = operation_model(service, operation).input_shape
-    assert shape is not None, f"{service}.{operation} has no input"
+    if shape is None:
+        raise ValueError(f"{service}.{operation} has no input")
     return shape
 
 
