@@ -79,17 +79,43 @@ class Template:
             if resource["Type"] == resource_type
         }
 
-    def parameter_defaults(self) -> dict[str, str]:
-        return {name: str(p.get("Default", "")) for name, p in self.body.get("Parameters", {}).items()}
+    def parameter_defaults(self) -> dict[str, Any]:
+        """Each parameter's default; a CommaDelimitedList is a list, as CloudFormation passes it."""
+        defaults: dict[str, Any] = {}
+        for name, parameter in self.body.get("Parameters", {}).items():
+            value = str(parameter.get("Default", ""))
+            defaults[name] = value.split(",") if parameter.get("Type") == "CommaDelimitedList" else value
+        return defaults
 
-    def resolve(self, value: Any, context: dict[str, str]) -> Any:
-        """Resolve Ref, Fn::GetAtt and Fn::Sub against `context` ('Name' and 'Name.Attr' keys)."""
+    def condition(self, name: str, context: dict[str, Any]) -> bool:
+        return self._truth(self.body.get("Conditions", {})[name], context)
+
+    def _truth(self, expression: Any, context: dict[str, Any]) -> bool:
+        ((key, arg),) = expression.items()
+        if key == "Condition":
+            return self.condition(arg, context)
+        if key == "Fn::Equals":
+            return bool(self.resolve(arg[0], context) == self.resolve(arg[1], context))
+        if key == "Fn::Not":
+            return not self._truth(arg[0], context)
+        if key == "Fn::And":
+            return all(self._truth(a, context) for a in arg)
+        if key == "Fn::Or":
+            return any(self._truth(a, context) for a in arg)
+        raise ValueError(f"unsupported condition function {key}")
+
+    def resolve(self, value: Any, context: dict[str, Any]) -> Any:
+        """Resolve Ref, Fn::GetAtt, Fn::Sub, Fn::Join and Fn::If against `context` ('Name' and 'Name.Attr' keys)."""
         if isinstance(value, dict) and len(value) == 1:
             ((key, arg),) = value.items()
             if key == "Ref":
                 return context[arg]
             if key == "Fn::GetAtt":
                 return context[".".join(arg)]
+            if key == "Fn::Join":
+                return str(self.resolve(arg[0], context)).join(str(v) for v in self.resolve(arg[1], context))
+            if key == "Fn::If":
+                return self.resolve(arg[1] if self.condition(arg[0], context) else arg[2], context)
             if key == "Fn::Sub":
                 text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
                 names = {**context, **{k: self.resolve(v, context) for k, v in extra.items()}}

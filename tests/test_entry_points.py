@@ -1,0 +1,75 @@
+"""What the shipped schedule (and pipeline) send, read from template.yaml, run offline to the expected result."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mesh_rollout_local.runner import OfflineAccount
+from mesh_rollout_local.template import Template
+from tests.conftest import ROOT
+
+SM = "WeightShiftStateMachine"
+GUIDE_ROUTE = {
+    "CanaryMeshName": "apps",
+    "CanaryRouterName": "serviceB",
+    "CanaryRouteName": "serviceB",
+    "CanaryStableNode": "serviceB",
+    "CanaryNode": "serviceBv2",
+    "CanaryStepPercent": "25",
+    "CanaryAlarmNames": ["serviceBv2-5xx"],
+}
+
+
+def schedule_input(account: OfflineAccount, **parameters: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the schedule's properties, the execution input it sends), with these stack parameters."""
+    template = Template(ROOT / "template.yaml")
+    context = {
+        **template.parameter_defaults(),
+        **parameters,
+        SM: account.state_machine_arns[SM],
+        "CanaryScheduleRole.Arn": "arn:aws:iam::123456789012:role/schedule",
+    }
+    schedule = template.resources["CanarySchedule"]
+    assert schedule["Condition"] == "HasCanarySchedule"
+    assert template.condition("HasCanarySchedule", context)
+    properties = template.resolve(schedule["Properties"], context)
+    return properties, json.loads(properties["Target"]["Input"])
+
+
+def weights(account: OfflineAccount) -> dict[str, int]:
+    route = account.client("appmesh").describe_route(meshName="apps", virtualRouterName="serviceB", routeName="serviceB")
+    return {t["virtualNode"]: t["weight"] for t in route["route"]["spec"]["http2Route"]["action"]["weightedTargets"]}
+
+
+def test_the_schedule_is_disabled_by_default_and_absent_without_a_route(shift_account: OfflineAccount) -> None:
+    template = Template(ROOT / "template.yaml")
+    assert not template.condition("HasCanarySchedule", template.parameter_defaults())
+    properties, _ = schedule_input(shift_account, **GUIDE_ROUTE)
+    assert properties["State"] == "DISABLED" and properties["ScheduleExpression"] == "rate(1 hour)"
+    assert properties["Target"]["Arn"] == shift_account.state_machine_arns[SM]
+
+
+def test_the_schedule_walks_the_guides_canary_up_then_its_ticks_do_nothing(shift_account: OfflineAccount) -> None:
+    _, tick = schedule_input(shift_account, **GUIDE_ROUTE)
+    assert tick["healthGate"] == {"alarmNames": ["serviceBv2-5xx"]} and tick["whenLocked"] == "skip"
+    seen = []
+    for _ in range(5):
+        result = shift_account.run(SM, tick)
+        assert result.status == "SUCCEEDED", result.cause
+        seen.append(weights(shift_account))
+    assert seen == [
+        {"serviceB": 50, "serviceBv2": 50},
+        {"serviceB": 25, "serviceBv2": 75},
+        {"serviceB": 0, "serviceBv2": 100},
+        {"serviceBv2": 100},
+        {"serviceBv2": 100},
+    ]
+    assert result.output["status"] == "NOTHING_TO_DO" and result.mutating_calls() == {}
+
+
+def test_the_schedule_without_alarms_sends_an_empty_gate(shift_account: OfflineAccount) -> None:
+    _, tick = schedule_input(shift_account, **{**GUIDE_ROUTE, "CanaryAlarmNames": [""]})
+    assert tick["healthGate"] == {"alarmNames": []}
+    assert shift_account.run(SM, tick).status == "SUCCEEDED"
+    assert weights(shift_account) == {"serviceB": 50, "serviceBv2": 50}
