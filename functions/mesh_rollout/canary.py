@@ -58,6 +58,13 @@ class Finalize(_Strict):
     stableEcsService: EcsServiceRef | None = None
 
 
+class ImageDefinition(_Strict):
+    """One entry of CodePipeline's imagedefinitions.json."""
+
+    name: Name
+    imageUri: StrictStr = Field(min_length=1, max_length=1024)
+
+
 class WeightShiftSpec(_Strict):
     """Move a route's traffic from `stable` to `canary`, in App Mesh's own naming."""
 
@@ -73,6 +80,12 @@ class WeightShiftSpec(_Strict):
     approval: Approval | None = None
     finalize: Finalize = Field(default_factory=Finalize)
     mode: Literal["plan", "increment"] = "plan"
+    canaryEcsService: EcsServiceRef | None = None
+    imageDefinitions: list[ImageDefinition] | None = Field(default=None, min_length=1, max_length=10)
+    canaryImage: StrictStr | None = Field(default=None, min_length=1, max_length=1024)
+    canaryContainer: Name | None = None
+    deploymentTimeoutSeconds: StrictInt = Field(default=1800, ge=60, le=86400)
+    deploymentPollSeconds: StrictInt = Field(default=15, ge=1, le=300)
     whenLocked: Literal["fail", "skip"] = "fail"
     backend: Literal["appmesh"] = "appmesh"
 
@@ -102,9 +115,19 @@ def check_spec(spec: WeightShiftSpec) -> None:
                 )
     if spec.finalize.deleteStableNode and not spec.finalize.removeStableTarget:
         raise InvalidRolloutInput("finalize.deleteStableNode", "needs removeStableTarget: a node still on the route cannot go")
+    _check_release(spec)
     if spec.finalize.scaleStableServiceToZero and spec.finalize.stableEcsService is None:
         raise InvalidRolloutInput("finalize.stableEcsService", "is required when scaleStableServiceToZero is true")
     _check_metrics(spec.healthGate.metrics)
+
+
+def _check_release(spec: WeightShiftSpec) -> None:
+    if spec.imageDefinitions is not None and spec.canaryImage is not None:
+        raise InvalidRolloutInput("canaryImage", "give imageDefinitions or canaryImage, not both")
+    if spec.canaryContainer is not None and spec.canaryImage is None:
+        raise InvalidRolloutInput("canaryContainer", "only applies with canaryImage")
+    if (spec.imageDefinitions is not None or spec.canaryImage is not None) and spec.canaryEcsService is None:
+        raise InvalidRolloutInput("canaryEcsService", "is required to release a new image: the canary's ECS service")
 
 
 def _check_metrics(metrics: list[MetricCheck]) -> None:

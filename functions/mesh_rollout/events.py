@@ -133,3 +133,7 @@ class ExecutionStatusChangeEvent(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
     source: Literal["aws.states"]
     detail: ExecutionStatusDetail
+
+
+class RegisterReleaseEvent(HandlerEvent):
+    release: dict[str, Any]

@@ -22,10 +22,11 @@ from mesh_rollout.canary import (
     pending_steps,
     weights_at,
 )
-from mesh_rollout.ecs import describe_service
+from mesh_rollout.ecs import describe_service, describe_task_definition
 from mesh_rollout.errors import RouteDrifted, UnknownReference, WeightsNotApplied
 from mesh_rollout.gate import health_verdict
 from mesh_rollout.models import parse_input
+from mesh_rollout.release import release_revision, wanted_images
 from mesh_rollout.specs import same_spec
 from mesh_rollout.traffic import RouteState, WeightedRoute, Weights, route_for
 
@@ -56,6 +57,8 @@ def _check_world(spec: WeightShiftSpec, route: WeightedRoute, current: Weights, 
         for index, name in enumerate(spec.healthGate.alarmNames):
             if name not in known:
                 raise UnknownReference(f"healthGate.alarmNames[{index}]", f"CloudWatch alarm {name!r} does not exist")
+    if spec.canaryEcsService is not None:
+        describe_service(ecs, spec.canaryEcsService.cluster, spec.canaryEcsService.service, "canaryEcsService")
     for index, ref in enumerate(spec.healthGate.ecsServices):
         describe_service(ecs, ref.cluster, ref.service, f"healthGate.ecsServices[{index}]")
     if spec.finalize.stableEcsService is not None:
@@ -75,10 +78,33 @@ def _finalize_pending(spec: WeightShiftSpec, route: WeightedRoute, current: Weig
     return False
 
 
+def plan_release(spec: WeightShiftSpec, ecs: Any) -> dict[str, Any] | None:
+    """The image release to do before the steps (read-only), or None."""
+    if spec.canaryEcsService is None or (spec.imageDefinitions is None and spec.canaryImage is None):
+        return None
+    ref = spec.canaryEcsService
+    current, _ = describe_task_definition(
+        ecs, describe_service(ecs, ref.cluster, ref.service, "canaryEcsService")["taskDefinition"]
+    )
+    definitions = [d.model_dump() for d in spec.imageDefinitions] if spec.imageDefinitions is not None else None
+    images = wanted_images(current, definitions, spec.canaryImage, spec.canaryContainer)
+    running = {c["name"]: c.get("image") for c in current["containerDefinitions"]}
+    return {
+        "cluster": ref.cluster,
+        "service": ref.service,
+        "images": images,
+        "pending": any(running.get(name) != image for name, image in images.items()),
+        "pollSeconds": spec.deploymentPollSeconds,
+        "maxChecks": -(-spec.deploymentTimeoutSeconds // spec.deploymentPollSeconds),
+    }
+
+
 def plan_weight_shift(raw: Any, cloudwatch: Any, ecs: Any) -> dict[str, Any]:
     """Check the whole input (shape, then the route, nodes, alarms and services, read-only) and plan it."""
     spec = parse_input(raw, WeightShiftSpec)
     check_spec(spec)
+    if spec.canaryEcsService is not None and not spec.healthGate.ecsServices:  # gate on the canary's service
+        spec = spec.model_copy(update={"healthGate": spec.healthGate.model_copy(update={"ecsServices": [spec.canaryEcsService]})})
     reference = route_reference(spec)
     route = route_for(reference)
     route.check_exists()
@@ -91,6 +117,7 @@ def plan_weight_shift(raw: Any, cloudwatch: Any, ecs: Any) -> dict[str, Any]:
         (steps[-1]["percent"] == 100 and spec.mode == "plan") if steps else at == 100
     )
     finalize = reaches_full and _finalize_pending(spec, route, current, ecs)
+    release = plan_release(spec, ecs) or {"pending": False}
     return {
         "route": reference,
         "stable": spec.stable,
@@ -106,8 +133,9 @@ def plan_weight_shift(raw: Any, cloudwatch: Any, ecs: Any) -> dict[str, Any]:
         "healthGate": spec.healthGate.model_dump(mode="json"),
         "approvalTimeoutSeconds": spec.approval.timeoutSeconds if spec.approval else 0,
         "finalize": {**spec.finalize.model_dump(mode="json"), "pending": finalize},
+        "release": release,
         "gateFirst": spec.mode == "increment" and bool(steps or finalize),
-        "nothingToDo": not steps and not finalize,
+        "nothingToDo": not steps and not finalize and not release["pending"],
     }
 
 
@@ -276,7 +304,8 @@ def outcome_text(outcome: dict[str, Any], route_label: str, weights_now: Weights
     if error == "RouteDrifted":
         return "FAILED", error, f"{message}; {where}"
     if outcome.get("rollback"):
-        return "FAILED", error, f"{message}. Rolled back: {where}"
+        service = f" {outcome['releaseRollback']['cause']}" if outcome.get("releaseRollback") else ""
+        return "FAILED", error, f"{message}. Rolled back: {where}.{service}".rstrip(".")
     return "FAILED", error, f"{message}. Nothing was changed: {where}"
 
 
@@ -353,3 +382,9 @@ def handle_status_change(
     with aws_errors("Publish status change"):
         sns.publish(TopicArn=topic_arn, Subject=f"mesh-rollout: {machine} {status}"[:100], Message="\n".join(lines))
     return {"executionArn": execution_arn, "status": status, "done": done}
+
+
+def register_release(ecs: Any, release: dict[str, Any]) -> dict[str, Any]:
+    """The canary service's new revision (image only); the gate loop reads pollSeconds and maxChecks."""
+    revision = release_revision(ecs, release["cluster"], release["service"], release["images"])
+    return {**revision, "pollSeconds": release["pollSeconds"], "maxChecks": release["maxChecks"]}

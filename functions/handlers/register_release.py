@@ -1,0 +1,22 @@
+"""RegisterRelease: register the canary service's task definition again with the released image(s) only."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mesh_rollout.aws import client
+from mesh_rollout.events import RegisterReleaseEvent
+from mesh_rollout.models import parse_input
+from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
+from mesh_rollout.weight_shift import register_release
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = parse_input(event, RegisterReleaseEvent)
+    result = register_release(client("ecs"), request.release)
+    logger.info("release revision", extra=result)
+    metrics.add_metric(name="ReleaseRevisionsRegistered", unit="Count", value=1 if result["registered"] else 0)
+    return result

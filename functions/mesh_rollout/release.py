@@ -1,0 +1,82 @@
+"""A release before the canary steps: a new image for the canary service, keeping its sidecar exactly.
+
+The image comes as CodePipeline's ECS actions write it (imagedefinitions.json: [{"name", "imageUri"}])
+or as `canaryImage` (for the one application container, or `canaryContainer`). Only `image` changes;
+the Envoy sidecar, proxyConfiguration, dependsOn and everything else are copied from the running revision.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mesh_rollout.aws import aws_errors
+from mesh_rollout.ecs import describe_service, describe_task_definition
+from mesh_rollout.envoy import XRAY_CONTAINER, registrable, same_task_definition
+from mesh_rollout.errors import InvalidRolloutInput
+
+SIDECARS = frozenset({"envoy", XRAY_CONTAINER})
+
+
+def wanted_images(
+    task_definition: dict[str, Any],
+    image_definitions: list[dict[str, str]] | None,
+    canary_image: str | None,
+    canary_container: str | None,
+) -> dict[str, str]:
+    """{container: image} the release asks for, checked against the task definition's containers (pure)."""
+    containers = [c["name"] for c in task_definition.get("containerDefinitions", [])]
+    family = task_definition.get("family")
+    if image_definitions is not None:
+        images = {}
+        for index, item in enumerate(image_definitions):
+            if item["name"] not in containers:
+                raise InvalidRolloutInput(
+                    f"imageDefinitions[{index}].name", f"{item['name']!r} is not a container of {family} (has {containers})"
+                )
+            images[item["name"]] = item["imageUri"]
+        return images
+    if canary_container is not None:
+        if canary_container not in containers:
+            raise InvalidRolloutInput(
+                "canaryContainer", f"{canary_container!r} is not a container of {family} (has {containers})"
+            )
+        return {canary_container: str(canary_image)}
+    apps = [name for name in containers if name not in SIDECARS]
+    if len(apps) != 1:
+        raise InvalidRolloutInput("canaryContainer", f"{family} has application containers {apps}: name the one to update")
+    return {apps[0]: str(canary_image)}
+
+
+def with_images(task_definition: dict[str, Any], images: dict[str, str]) -> dict[str, Any]:
+    """The RegisterTaskDefinition request for the same task definition with new images (pure)."""
+    body = registrable(task_definition)
+    for container in body["containerDefinitions"]:
+        if container["name"] in images:
+            container["image"] = images[container["name"]]
+    return body
+
+
+def release_revision(ecs: Any, cluster: str, service: str, images: dict[str, str]) -> dict[str, Any]:
+    """Find or register the revision of the service's task definition with `images`."""
+    current_arn = describe_service(ecs, cluster, service, "canaryEcsService")["taskDefinition"]
+    current, tags = describe_task_definition(ecs, current_arn)
+    desired = with_images(current, images)
+    registered = False
+    if same_task_definition(desired, current):
+        arn = current_arn
+    else:
+        latest, _ = describe_task_definition(ecs, current["family"])  # a revision left by an interrupted run
+        if same_task_definition(desired, latest):
+            arn = latest["taskDefinitionArn"]
+        else:
+            with aws_errors(f"RegisterTaskDefinition {current['family']}"):
+                response = ecs.register_task_definition(**desired, **({"tags": tags} if tags else {}))
+            arn, registered = response["taskDefinition"]["taskDefinitionArn"], True
+    return {
+        "cluster": cluster,
+        "service": service,
+        "previousTaskDefinition": current_arn,
+        "taskDefinition": arn,
+        "registered": registered,
+        "needsUpdate": arn != current_arn,
+    }

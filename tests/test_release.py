@@ -1,0 +1,132 @@
+"""A release before the steps: a new canary image, sidecar kept exactly; a failed deployment rolls back both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mesh_rollout.errors import InvalidRolloutInput
+from mesh_rollout.release import wanted_images, with_images
+from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
+from mesh_rollout_local.runner import OfflineAccount
+from tests.conftest import EVENTS, load_json
+
+SM = "WeightShiftStateMachine"
+
+
+@pytest.fixture
+def release_input() -> dict[str, Any]:
+    return load_json(EVENTS / "weight-shift-release.json")  # type: ignore[no-any-return]
+
+
+def canary_task_definition(account: OfflineAccount) -> dict[str, Any]:
+    ecs = account.client("ecs")
+    arn = ecs.describe_services(cluster="apps", services=["serviceBv2"])["services"][0]["taskDefinition"]
+    return ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]  # type: ignore[no-any-return]
+
+
+def containers(task_definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in task_definition["containerDefinitions"]}
+
+
+def weights(account: OfflineAccount) -> dict[str, int]:
+    route = account.client("appmesh").describe_route(meshName="apps", virtualRouterName="serviceB", routeName="serviceB")
+    return {t["virtualNode"]: t["weight"] for t in route["route"]["spec"]["http2Route"]["action"]["weightedTargets"]}
+
+
+def test_release_deploys_the_new_image_then_shifts_traffic(shift_account: OfflineAccount, release_input: dict[str, Any]) -> None:
+    before = canary_task_definition(shift_account)
+    result = shift_account.run(SM, release_input, approver=lambda pending: (True, "ok"))
+    assert result.status == "SUCCEEDED", result.cause
+    after = canary_task_definition(shift_account)
+    assert after["revision"] == before["revision"] + 1
+    assert containers(after)["app"]["image"] == "example/servicebv2:1.1"
+    assert containers(after)["envoy"] == containers(before)["envoy"]
+    assert after["proxyConfiguration"] == before["proxyConfiguration"]
+    assert (
+        containers(after)["app"]["dependsOn"]
+        == containers(before)["app"]["dependsOn"]
+        == [{"containerName": "envoy", "condition": "HEALTHY"}]
+    )
+    assert {k: v for k, v in containers(after)["app"].items() if k != "image"} == {
+        k: v for k, v in containers(before)["app"].items() if k != "image"
+    }
+    assert weights(shift_account) == {"serviceBv2": 100}
+    states = result.states
+    assert states.index("CheckRelease") < states.index("CanarySteps")  # traffic moves only after the deployment
+    again = shift_account.run(SM, release_input)
+    assert again.output["status"] == "NOTHING_TO_DO" and again.mutating_calls() == {}
+
+
+def test_a_failing_canary_deployment_rolls_back_the_revision_and_the_weights(
+    shift_account: OfflineAccount, release_input: dict[str, Any]
+) -> None:
+    ecs = shift_account.client("ecs")
+    service_arn = ecs.describe_services(cluster="apps", services=["serviceBv2"])["services"][0]["serviceArn"]
+    ecs.tag_resource(resourceArn=service_arn, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}])
+    before = canary_task_definition(shift_account)
+    route_before = shift_account.client("appmesh").describe_route(
+        meshName="apps", virtualRouterName="serviceB", routeName="serviceB"
+    )
+    result = shift_account.run(SM, release_input, approver=lambda pending: (True, "ok"))
+    assert (result.status, result.error) == ("FAILED", "DeploymentFailed")
+    assert "ApplyStep" not in result.states and "RollbackRelease" in result.states
+    assert canary_task_definition(shift_account)["taskDefinitionArn"] == before["taskDefinitionArn"]
+    route_after = shift_account.client("appmesh").describe_route(
+        meshName="apps", virtualRouterName="serviceB", routeName="serviceB"
+    )
+    assert route_after["route"]["spec"] == route_before["route"]["spec"]
+    assert "the service was put back on taskBv2:2" in (result.cause or "")
+
+
+def test_a_canary_unhealthy_after_the_release_rolls_back_the_revision_too(
+    shift_account: OfflineAccount, release_input: dict[str, Any]
+) -> None:
+    before = canary_task_definition(shift_account)
+
+    def alarm_then_approve(pending: Any) -> tuple[bool, str]:
+        shift_account.client("cloudwatch").set_alarm_state(AlarmName="serviceBv2-5xx", StateValue="ALARM", StateReason="5xx")
+        return True, "go"
+
+    result = shift_account.run(SM, release_input, approver=alarm_then_approve)
+    assert (result.status, result.error) == ("FAILED", "CanaryUnhealthy")
+    assert canary_task_definition(shift_account)["taskDefinitionArn"] == before["taskDefinitionArn"]
+    assert weights(shift_account) == {"serviceB": 75, "serviceBv2": 25}
+
+
+TASK_DEFINITION = {
+    "family": "taskBv2",
+    "containerDefinitions": [{"name": "app", "image": "a:1"}, {"name": "envoy", "image": "e"}],
+}
+
+
+def test_wanted_images_checks_container_names() -> None:
+    assert wanted_images(TASK_DEFINITION, [{"name": "app", "imageUri": "a:2"}], None, None) == {"app": "a:2"}
+    assert wanted_images(TASK_DEFINITION, None, "a:3", None) == {"app": "a:3"}
+    with pytest.raises(InvalidRolloutInput, match=r"imageDefinitions\[0\].name: 'web' is not a container of taskBv2"):
+        wanted_images(TASK_DEFINITION, [{"name": "web", "imageUri": "a:2"}], None, None)
+    two_apps = {"family": "t", "containerDefinitions": [{"name": "a"}, {"name": "b"}]}
+    with pytest.raises(InvalidRolloutInput, match="canaryContainer: t has application containers"):
+        wanted_images(two_apps, None, "x", None)
+    assert with_images(TASK_DEFINITION, {"app": "a:9"})["containerDefinitions"][1] == {"name": "envoy", "image": "e"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"canaryEcsService": None}, "canaryEcsService: is required"),
+        ({"canaryImage": "x:1"}, "canaryImage: give imageDefinitions or canaryImage, not both"),
+        ({"imageDefinitions": [{"name": "web", "imageUri": "x"}]}, "imageDefinitions[0].name: 'web' is not a container"),
+        ({"canaryEcsService": {"cluster": "apps", "service": "nope"}}, "canaryEcsService.service:"),
+    ],
+)
+def test_bad_release_inputs_fail_before_any_change(
+    shift_account: OfflineAccount, release_input: dict[str, Any], change: dict[str, Any], field: str
+) -> None:
+    import json
+
+    bad = {k: v for k, v in {**release_input, **change}.items() if v is not None}
+    result = shift_account.run(SM, bad)
+    assert result.status == "FAILED" and result.states == ["PlanWeightShift"] and result.mutating_calls() == {}
+    assert json.loads(result.cause or "{}")["errorMessage"].startswith(field)
