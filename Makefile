@@ -40,9 +40,9 @@ lint: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml pipeline/template.yaml
 	$(BIN)/sam validate --lint
-	$(CHECKOV)/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
+	$(CHECKOV)/bin/checkov --file template.yaml --file pipeline/template.yaml --framework cloudformation --skip-download --compact --quiet
 	$(BIN)/bandit --quiet --recursive functions
 	npx --no-install asl-validator --no-arn-check $(foreach f,$(wildcard statemachine/*.asl.json),--json-path $(f))
 

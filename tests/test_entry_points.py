@@ -73,3 +73,52 @@ def test_the_schedule_without_alarms_sends_an_empty_gate(shift_account: OfflineA
     assert tick["healthGate"] == {"alarmNames": []}
     assert shift_account.run(SM, tick).status == "SUCCEEDED"
     assert weights(shift_account) == {"serviceB": 50, "serviceBv2": 50}
+
+
+def test_the_pipeline_release_action_sends_what_its_build_writes_and_it_deploys(
+    shift_account: OfflineAccount, tmp_path: Any
+) -> None:
+    """The pipeline's own build commands (read from pipeline/template.yaml) write the input its action sends."""
+    import os
+    import shutil
+    import subprocess
+
+    import yaml
+
+    pipeline = Template(ROOT / "pipeline" / "template.yaml")
+    stages = {s["Name"]: s for s in pipeline.resources["Pipeline"]["Properties"]["Stages"]}
+    (action,) = stages["Release"]["Actions"]
+    assert action["ActionTypeId"] == {"Category": "Invoke", "Owner": "AWS", "Provider": "StepFunctions", "Version": "1"}
+    assert action["Configuration"]["InputType"] == "FilePath"
+    project = pipeline.resources["Build"]["Properties"]
+    buildspec = yaml.safe_load(project["Source"]["BuildSpec"])
+    assert action["Configuration"]["Input"] in buildspec["artifacts"]["files"]
+    commands = [c for c in buildspec["phases"]["build"]["commands"] if not c.startswith("docker ")]
+    defaults = pipeline.parameter_defaults()
+    env = {
+        v["Name"]: str(
+            pipeline.resolve(
+                v["Value"],
+                {**defaults, "AWS::AccountId": "123456789012", "AWS::Region": "us-west-2", "AWS::URLSuffix": "amazonaws.com"},
+            )
+        )
+        for v in project["Environment"]["EnvironmentVariables"]
+    }
+    shutil.copytree(ROOT / "pipeline", tmp_path / "pipeline")
+    subprocess.run(
+        ["bash", "-euc", "\n".join(commands)],
+        cwd=tmp_path,
+        env={**os.environ, **env, "TAG": "0123456789ab"},
+        check=True,
+    )
+    sent = json.loads((tmp_path / action["Configuration"]["Input"]).read_text())
+    image = "123456789012.dkr.ecr.us-west-2.amazonaws.com/servicebv2:0123456789ab"
+    assert sent["imageDefinitions"] == [{"name": "app", "imageUri": image}]
+
+    result = shift_account.run(SM, sent, approver=lambda pending: (True, "release"))
+    assert result.status == "SUCCEEDED", result.cause  # the pipeline action succeeds only then
+    ecs = shift_account.client("ecs")
+    arn = ecs.describe_services(cluster="apps", services=["serviceBv2"])["services"][0]["taskDefinition"]
+    task_definition = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    assert {c["name"]: c["image"] for c in task_definition["containerDefinitions"]}["app"] == image
+    assert weights(shift_account) == {"serviceBv2": 100}
