@@ -97,12 +97,49 @@ def parser() -> argparse.ArgumentParser:
     answers.add_argument("--approve", action="store_true", help="approve every approval request of the run")
     answers.add_argument("--reject", action="store_true", help="reject every approval request of the run")
     local.add_argument("--comment", default="", help="comment recorded with --approve / --reject")
+    start = commands.add_parser("start", help="start an execution in your account (uses your AWS credentials)")
+    start.add_argument(
+        "state_machine", metavar="STATE_MACHINE_LOGICAL_ID", help="MeshRolloutStateMachine or WeightShiftStateMachine"
+    )
+    start.add_argument("--input", required=True, help="execution input (JSON file), passed unchanged")
+    where = start.add_mutually_exclusive_group(required=True)
+    where.add_argument("--stack", help="the deployed mesh-rollout stack (its <LogicalId>Arn output)")
+    where.add_argument("--state-machine-arn")
+    start.add_argument("--follow", action="store_true", help="print each state as it happens; exit with the outcome")
+    start.add_argument("--region")
+    status = commands.add_parser("status", help="where an execution stands: route weights, steps, waiting approval")
+    status.add_argument("execution_arn", metavar="EXECUTION_ARN")
+    status.add_argument("--region", help="defaults to the execution ARN's Region")
     for verb in ("approve", "reject"):
         command = commands.add_parser(verb, help=f"{verb} the step a weight shift waits on (uses your AWS credentials)")
         command.add_argument("execution_arn", metavar="EXECUTION_ARN")
         command.add_argument("--comment", default="", help="why; recorded in the execution's output")
         command.add_argument("--region", help="defaults to the execution ARN's Region")
     return top
+
+
+def run_start(args: argparse.Namespace, out: TextIO) -> int:
+    import boto3
+
+    from mesh_rollout_local import remote
+
+    session = boto3.session.Session(region_name=args.region) if args.region else boto3.session.Session()
+    arn = args.state_machine_arn or remote.state_machine_arn(session.client("cloudformation"), args.stack, args.state_machine)
+    execution_arn = remote.start(session.client("stepfunctions"), arn, Path(args.input).read_text())
+    print(f"started {execution_arn}", file=out, flush=True)
+    if not args.follow:
+        return 0
+    return 0 if remote.follow(session.client("stepfunctions"), execution_arn, out) == "SUCCEEDED" else 1
+
+
+def run_status(args: argparse.Namespace, out: TextIO) -> int:
+    import boto3
+
+    from mesh_rollout_local import remote
+
+    session = boto3.session.Session(region_name=args.region or args.execution_arn.split(":")[3])
+    remote.status(session.client("stepfunctions"), session.client("appmesh"), args.execution_arn, out)
+    return 0
 
 
 def run_answer(args: argparse.Namespace, out: TextIO) -> int:
@@ -126,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command in ("approve", "reject"):
         return run_answer(args, sys.stdout)
+    if args.command == "start":
+        return run_start(args, sys.stdout)
+    if args.command == "status":
+        return run_status(args, sys.stdout)
     if args.repeat < 1:
         parser().error("--repeat must be at least 1")
     return run_local(args, sys.stdout)

@@ -1,0 +1,114 @@
+"""`mesh-rollout start` and `mesh-rollout status` against a real account (or any endpoint boto3 is given)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from mesh_rollout_local import approvals
+
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+def state_machine_arn(cloudformation: Any, stack: str, state_machine: str) -> str:
+    """The ARN the stack's `<LogicalId>Arn` output gives (template.yaml declares one per state machine)."""
+    stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    key = f"{state_machine}Arn"
+    if key not in outputs:
+        raise KeyError(f"stack {stack} has no output {key} (has {sorted(outputs)})")
+    return outputs[key]
+
+
+def start(sfn: Any, arn: str, execution_input: str, prefix: str = "cli") -> str:
+    json.loads(execution_input)  # fail here, not in the console, on a file that is not JSON
+    name = f"{prefix}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    return str(sfn.start_execution(stateMachineArn=arn, name=name, input=execution_input)["executionArn"])
+
+
+def describe_event(event: dict[str, Any]) -> str | None:
+    """One line for the events a person follows: states entered, failures, the end."""
+    kind = event["type"]
+    if kind.endswith("StateEntered"):
+        return f"  -> {event['stateEnteredEventDetails']['name']}"
+    details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+    if kind.endswith("Failed") and kind != "ExecutionFailed" and details.get("error"):
+        return f"     ! {details['error']}: {_message(details.get('cause'))}"
+    if kind.startswith("Execution") and kind != "ExecutionStarted":
+        return f"  == {kind.removeprefix('Execution').upper()}" + (f" {details.get('error')}" if details.get("error") else "")
+    return None
+
+
+def _message(cause: str | None) -> str:
+    try:
+        return str(json.loads(cause or "")["errorMessage"])
+    except (ValueError, KeyError, TypeError):
+        return cause or ""
+
+
+def follow(sfn: Any, execution_arn: str, out: TextIO, poll: float = 2.0, sleep: Callable[[float], None] = time.sleep) -> str:
+    """Print each state as it happens until the execution ends; return its status."""
+    seen, told = 0, set()
+    while True:
+        status = sfn.describe_execution(executionArn=execution_arn)["status"]
+        history = approvals.read_history(sfn, execution_arn)
+        for event in history[seen:]:
+            line = describe_event(event)
+            if line:
+                print(line, file=out, flush=True)
+        seen = len(history)
+        pending = approvals.pending_approval(history)
+        if pending is not None and pending.scheduled_event_id not in told:
+            told.add(pending.scheduled_event_id)
+            print(f"     ? waiting for approval of {pending.describe()}:", file=out)
+            print(f"       mesh-rollout approve|reject {execution_arn} --comment TEXT", file=out, flush=True)
+        if status in TERMINAL:
+            described = sfn.describe_execution(executionArn=execution_arn)
+            print(f"{execution_arn}: {status}", file=out)
+            if described.get("cause"):
+                print(f"  cause: {_message(described['cause'])}", file=out)
+            return str(status)
+        sleep(poll)
+
+
+def _exited(history: list[dict[str, Any]], state: str) -> list[dict[str, Any]]:
+    return [
+        json.loads(e["stateExitedEventDetails"]["output"])
+        for e in history
+        if e.get("stateExitedEventDetails", {}).get("name") == state and e["stateExitedEventDetails"].get("output")
+    ]
+
+
+def status(sfn: Any, appmesh: Any, execution_arn: str, out: TextIO) -> str:
+    """Where an execution stands: status, last state, and for a weight shift the route, steps and approval."""
+    described = sfn.describe_execution(executionArn=execution_arn)
+    history = approvals.read_history(sfn, execution_arn)
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
+    print(f"execution {execution_arn}", file=out)
+    print(f"  status: {described['status']} (started {described['startDate']})", file=out)
+    if entered:
+        print(f"  last state: {entered[-1]}", file=out)
+    plans = _exited(history, "PlanWeightShift")
+    if plans and "route" in plans[-1]:
+        plan = plans[-1]
+        route = plan["route"]
+        keys = {k: route[k] for k in ("meshName", "virtualRouterName", "routeName")}
+        spec = appmesh.describe_route(**keys)["route"]["spec"]
+        kind = next(k for k in ("httpRoute", "http2Route", "grpcRoute", "tcpRoute") if k in spec)
+        now = " / ".join(f"{t['virtualNode']} {t['weight']}" for t in spec[kind]["action"]["weightedTargets"])
+        print(f"  route {route['label']}: {now}", file=out)
+        applied = [a["applied"]["percent"] for a in _exited(history, "ApplyStep")]
+        planned = [s["percent"] for s in plan.get("steps", [])]
+        print(
+            f"  canary {plan['canary']}: steps {planned or 'none'}, applied {applied or 'none'} (started at {plan['fromPercent']}%)",
+            file=out,
+        )
+        pending = approvals.pending_approval(history)
+        if pending is not None and described["status"] == "RUNNING":
+            print(f"  waiting for approval of {pending.describe()}: mesh-rollout approve|reject {execution_arn}", file=out)
+    if described.get("error"):
+        print(f"  error: {described['error']}: {_message(described.get('cause'))}", file=out)
+    return str(described["status"])
