@@ -34,7 +34,7 @@ def describe_event(event: dict[str, Any]) -> str | None:
     kind = event["type"]
     if kind.endswith("StateEntered"):
         return f"  -> {event['stateEnteredEventDetails']['name']}"
-    details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+    details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
     if kind.endswith("Failed") and kind != "ExecutionFailed" and details.get("error"):
         return f"     ! {details['error']}: {_message(details.get('cause'))}"
     if kind.startswith("Execution") and kind != "ExecutionStarted":
@@ -103,7 +103,8 @@ def status(sfn: Any, appmesh: Any, execution_arn: str, out: TextIO) -> str:
         applied = [a["applied"]["percent"] for a in _exited(history, "ApplyStep")]
         planned = [s["percent"] for s in plan.get("steps", [])]
         print(
-            f"  canary {plan['canary']}: steps {planned or 'none'}, applied {applied or 'none'} (started at {plan['fromPercent']}%)",
+            f"  canary {plan['canary']}: steps {planned or 'none'}, applied {applied or 'none'} "
+            f"(started at {plan['fromPercent']}%)",
             file=out,
         )
         pending = approvals.pending_approval(history)
