@@ -134,3 +134,12 @@ def test_weights_of_spec_rejects_routes_it_cannot_shift() -> None:
     twice = {"grpcRoute": {"action": {"weightedTargets": [{"virtualNode": "a", "weight": 1}, {"virtualNode": "a", "weight": 2}]}}}
     with pytest.raises(UnknownReference, match="lists virtual node a twice"):
         weights_of_spec(twice, "r")
+
+
+def test_approval_wait_seconds() -> None:
+    from mesh_rollout.weight_shift import approval_wait_seconds
+
+    asked = {"at": "2026-11-25T10:00:00.000Z"}
+    assert approval_wait_seconds(asked, {"answeredAt": "2026-11-25T10:05:30+00:00"}) == 330.0
+    assert approval_wait_seconds(None, None) is None
+    assert approval_wait_seconds(asked, {"approved": True}) is None  # answered from the console without a time

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.events import ApplyStepEvent, RestoreRouteEvent, SnapshotRouteEvent
 from mesh_rollout.models import parse_input
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.weight_shift import apply_step, restore_route, take_snapshot
+from mesh_rollout.weight_shift import apply_step, approval_wait_seconds, restore_route, take_snapshot
 
 ACTIONS: dict[str, type[SnapshotRouteEvent | ApplyStepEvent | RestoreRouteEvent]] = {
     "snapshot": SnapshotRouteEvent,
@@ -28,6 +28,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         result = apply_step(request.route, request.snapshot, request.stable, request.canary, request.step)
         logger.info("canary step applied", extra=result)
         metrics.add_metric(name="RolloutStepsApplied", unit="Count", value=1 if result["changed"] else 0)
+        waited = approval_wait_seconds(request.approvalRequested, request.decision)
+        if waited is not None:
+            metrics.add_metric(name="ApprovalWaitTime", unit="Seconds", value=waited)
     elif isinstance(request, RestoreRouteEvent):
         result = restore_route(request.route, request.snapshot, request.stable, request.canary, request.steps, request.mode)
         logger.warning("route rolled back", extra=result)

@@ -85,6 +85,8 @@ class ApplyStepEvent(RouteEvent):
     action: Literal["apply"]
     snapshot: dict[str, Any]
     step: dict[str, Any]
+    decision: dict[str, Any] | None = None
+    approvalRequested: dict[str, Any] | None = None
 
 
 class RestoreRouteEvent(RouteEvent):

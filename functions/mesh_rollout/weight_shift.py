@@ -150,6 +150,16 @@ def take_snapshot(route_ref: dict[str, Any], planned: Weights) -> dict[str, Any]
     return {"weights": state.weights, **state.snapshot}
 
 
+def approval_wait_seconds(requested: dict[str, Any] | None, decision: dict[str, Any] | None) -> float | None:
+    """Seconds between the approval request and its answer, or None (no approval, or an answer without a time)."""
+    try:
+        asked = dt.datetime.fromisoformat(str((requested or {})["at"]).replace("Z", "+00:00"))
+        answered = dt.datetime.fromisoformat(str((decision or {})["answeredAt"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return None
+    return max(0.0, (answered - asked).total_seconds())
+
+
 def _write_verified(route: WeightedRoute, weights: Weights, based_on: RouteState) -> RouteState:
     route.write(weights, based_on)
     after = route.read()
