@@ -1,0 +1,59 @@
+"""The README's pictures match the ASL files; every execution input in events/ is valid as-is."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from mesh_rollout.canary import WeightShiftSpec, check_spec
+from mesh_rollout.models import parse_input
+from mesh_rollout.plan import build_requests
+from tests.conftest import EVENTS, ROOT
+
+
+def renderer() -> object:
+    spec = importlib.util.spec_from_file_location("render_state_machines", ROOT / "tools" / "render_state_machines.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_state_machine_pictures_are_up_to_date() -> None:
+    pictures = renderer().pictures()  # type: ignore[attr-defined]
+    assert {p.name for p in pictures} == {"mesh_rollout.svg", "weight_shift.svg"}
+    for path, svg in pictures.items():
+        assert path.exists() and path.read_text() == svg, f"{path.name}: run python tools/render_state_machines.py"
+        assert path.name in (ROOT / "README.md").read_text()
+
+
+def test_every_state_in_the_asl_is_drawn() -> None:
+    for asl in (ROOT / "statemachine").glob("*.asl.json"):
+        svg = (ROOT / "docs" / asl.name.replace(".asl.json", ".svg")).read_text()
+        for name in json.loads(asl.read_text())["States"]:
+            assert f">{name}</text>" in svg, name
+
+
+CONSOLE_INPUTS = sorted(EVENTS.glob("*.json"))
+
+
+@pytest.mark.parametrize("path", CONSOLE_INPUTS, ids=lambda p: p.name)
+def test_every_execution_input_in_events_is_valid_as_is(path: Path) -> None:
+    raw = json.loads(path.read_text())
+    if path.name.startswith("mesh-rollout"):
+        build_requests(raw)
+    else:
+        assert path.name.startswith("weight-shift")
+        check_spec(parse_input(raw, WeightShiftSpec))
+
+
+def test_there_are_console_inputs_for_both_state_machines() -> None:
+    assert [p.name for p in CONSOLE_INPUTS] == [
+        "mesh-rollout-apps.json",
+        "weight-shift-apps.json",
+        "weight-shift-release.json",
+        "weight-shift-step.json",
+    ]
