@@ -128,3 +128,12 @@ def test_weight_shift_handlers_reject_bad_events_before_any_aws_call(
     with pytest.raises(InvalidRolloutInput) as caught:
         invoke(module, bad, lambda_context)
     assert str(caught.value).startswith(f"{field}:")
+
+
+def test_register_release_event_registers_the_image_only_once(
+    shift_account: OfflineAccount, lambda_context: LambdaContext
+) -> None:
+    first = invoke("register_release", event("register_release"), lambda_context)
+    assert first["registered"] and first["needsUpdate"] and first["taskDefinition"].endswith("taskBv2:3")
+    again = invoke("register_release", event("register_release"), lambda_context)  # an interrupted run's revision is reused
+    assert (again["registered"], again["taskDefinition"]) == (False, first["taskDefinition"])
