@@ -128,7 +128,7 @@ def test_local_approve_runs_the_guides_shift_to_the_end(tmp_path: Path, capsys: 
     code, out = run_local(tmp_path, capsys, "--approve", "--comment", "ok")
     assert code == 0
     assert "? approval for the step to 100% on route apps/serviceB/serviceB: approved" in out
-    assert "weight shift complete: route apps/serviceB/serviceB is at serviceBv2 100" in out
+    assert "weight shift succeeded: route apps/serviceB/serviceB is at serviceBv2 100" in out
 
 
 def test_local_reject_rolls_back_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -305,7 +305,7 @@ def outcome_text(outcome: dict[str, Any], route_label: str, weights_now: Weights
         else f"route {route_label} could not be read"
     )
     if not error:
-        return "SUCCEEDED", "", f"weight shift complete: {where}"
+        return "SUCCEEDED", "", f"weight shift succeeded: {where}"
     if outcome.get("rollbackFailure"):
         rb_error, rb_message = _readable(outcome["rollbackFailure"])
         if rb_error == "RouteDrifted":
