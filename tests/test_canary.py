@@ -17,6 +17,7 @@ from mesh_rollout.canary import (
 )
 from mesh_rollout.errors import RouteDrifted, UnknownReference
 from mesh_rollout.traffic import spec_with_weights, weights_of_spec
+from mesh_rollout.weight_shift import pre_step_gate
 
 NAMES = {
     "meshName": "apps",
@@ -75,6 +76,38 @@ def test_increment_mode_makes_one_step_and_gates_before_it() -> None:
     assert pending_steps(spec(mode="increment"), {"serviceBv2": 100}) == []
 
 
+@pytest.mark.parametrize(("pool_size", "step_percent"), [(77, 10), (21, 10), (49, 25), (3, 25), (100, 30)])
+def test_step_mode_ticks_always_move_the_canary_until_it_has_the_whole_pool(pool_size: int, step_percent: int) -> None:
+    """Each tick must raise the canary's weight: a percentage that rounds back to the current weights would
+    make every later tick a silent no-op (the stable and canary share a pool smaller than 100 here)."""
+    plan = spec(mode="increment", stepPercent=step_percent)
+    weights = {"serviceB": pool_size, "other": 100 - pool_size}
+    for _tick in range(100):
+        steps = pending_steps(plan, weights)
+        if not steps:
+            break
+        moved = weights_at(weights, "serviceB", "serviceBv2", steps[0]["percent"])
+        assert moved["serviceBv2"] > weights.get("serviceBv2", 0), (weights, steps)
+        weights = moved
+    assert weights == {"serviceB": 0, "serviceBv2": pool_size, "other": 100 - pool_size}
+
+
+def test_a_step_that_rounds_to_the_weights_before_it_is_folded_into_the_next_with_its_approval() -> None:
+    # a pool of 4: 10% and 20% both give the canary 0 or 1 of it
+    plan = spec(steps=[10, 20, 30, 100], approval={"beforeSteps": [20]})
+    assert pending_steps(plan, {"serviceB": 4, "other": 96}) == [
+        {"percent": 20, "previousPercent": 0, "approval": True, "gateAfter": True},
+        {"percent": 100, "previousPercent": 20, "approval": False, "gateAfter": True},
+    ]
+    # steps already passed do not hand their approval on
+    assert (
+        pending_steps(spec(steps=[10, 50, 100], approval={"beforeSteps": [10]}), {"serviceB": 75, "serviceBv2": 25})[0][
+            "approval"
+        ]
+        is False
+    )
+
+
 def test_lock_lives_longer_than_the_longest_run() -> None:
     plan = spec(steps=[50, 100], bakeSeconds=300, approval={"beforeSteps": [100], "timeoutSeconds": 600})
     steps = pending_steps(plan, {"serviceB": 100})
@@ -123,6 +156,13 @@ def test_spec_with_weights_adds_and_removes_targets() -> None:
         {"virtualNode": "a", "weight": 90},
         {"virtualNode": "b", "weight": 10},
     ]
+    on_port = {"httpRoute": {"action": {"weightedTargets": [{"virtualNode": "a", "weight": 100, "port": 8080}]}}}
+    assert spec_with_weights(on_port, {"a": 90, "b": 10}, "r")["httpRoute"]["action"]["weightedTargets"] == [
+        {"virtualNode": "a", "weight": 90, "port": 8080},
+        {"virtualNode": "b", "weight": 10, "port": 8080},  # the port the route's targets use
+    ]
+    mixed = spec_with_weights(ROUTE_SPEC, {"serviceB": 75, "serviceBv2": 20, "c": 5}, "r")  # no port agreed: none given
+    assert mixed["http2Route"]["action"]["weightedTargets"][2] == {"virtualNode": "c", "weight": 5}
     removed = spec_with_weights(ROUTE_SPEC, {"serviceBv2": 100}, "r")
     assert removed["http2Route"]["action"]["weightedTargets"] == [{"virtualNode": "serviceBv2", "weight": 100}]
 
@@ -143,3 +183,11 @@ def test_approval_wait_seconds() -> None:
     assert approval_wait_seconds(asked, {"answeredAt": "2026-11-25T10:05:30+00:00"}) == 330.0
     assert approval_wait_seconds(None, None) is None
     assert approval_wait_seconds(asked, {"approved": True}) is None  # answered from the console without a time
+
+
+def test_a_step_mode_tick_gates_a_canary_without_traffic_on_alarms_and_ecs_only() -> None:
+    metric = {"id": "errors", "metricStat": {"Metric": {"MetricName": "5xx"}, "Period": 60, "Stat": "Sum"}, "threshold": 1}
+    plan = spec(mode="increment", healthGate={"alarmNames": ["serviceBv2-5xx"], "metrics": [metric]})
+    before_first_tick = pre_step_gate(plan, {"serviceB": 100})
+    assert (before_first_tick["metrics"], before_first_tick["alarmNames"]) == ([], ["serviceBv2-5xx"])
+    assert [m["id"] for m in pre_step_gate(plan, {"serviceB": 75, "serviceBv2": 25})["metrics"]] == ["errors"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from mesh_rollout.gate import health_verdict, metric_value
@@ -109,3 +110,51 @@ def test_alarm_in_alarm_is_unhealthy_and_names_it(cloudwatch: Any) -> None:
 
 def test_no_checks_configured_is_healthy_and_says_so(cloudwatch: Any) -> None:
     assert health_verdict({}, cloudwatch, None, 300, 0, NOW)["reasons"] == ["no health checks configured"]
+
+
+def test_an_error_count_with_no_datapoints_is_zero_errors_when_requests_were_served(cloudwatch: Any) -> None:
+    """ALB publishes no HTTPCode_Target_5XX_Count while there are no 5xx: a clean canary is HEALTHY, not PENDING."""
+    put(cloudwatch, "RequestCount", 500)
+    verdict = health_verdict({"metrics": [ERROR_RATIO]}, cloudwatch, None, 300, 0, NOW)
+    assert verdict["reasons"] == ["metric errorRatio = 0 (limit GreaterThanThreshold 0.01)"]
+    assert verdict["state"] == "HEALTHY"
+
+
+def test_a_less_than_limit_is_judged_on_the_lowest_period() -> None:
+    availability = {"id": "ok", "metricStat": stat("Availability", "Average"), "threshold": 0.99}
+    values = {"ok": [0.999, 0.95, 0.998]}
+    assert metric_value({**availability, "comparisonOperator": "LessThanThreshold"}, values) == 0.95
+    assert metric_value({**availability, "comparisonOperator": "GreaterThanThreshold"}, values) == 0.999
+
+
+def _service(rollout: str, running: int, desired: int, failed: int) -> dict[str, Any]:
+    deployment = {
+        "id": "ecs-svc/1",
+        "status": "PRIMARY",
+        "taskDefinition": "arn:aws:ecs:us-west-2:123456789012:task-definition/taskBv2:3",
+        "desiredCount": desired,
+        "runningCount": running,
+        "failedTasks": failed,
+        "rolloutState": rollout,
+    }
+    service = {"serviceName": "serviceBv2", "status": "ACTIVE", "taskDefinition": deployment["taskDefinition"]}
+    return {"services": [{**service, "deployments": [deployment]}]}
+
+
+@pytest.mark.parametrize(
+    ("rollout", "running", "failed", "state", "reason"),
+    [
+        ("COMPLETED", 3, 0, "HEALTHY", "ECS service apps/serviceBv2: 3/3 tasks running"),
+        ("COMPLETED", 0, 7, "PENDING", "ECS service apps/serviceBv2: only 0/3 tasks running, 7 failed"),
+        ("IN_PROGRESS", 1, 2, "UNHEALTHY", "ECS service apps/serviceBv2: 2 tasks failed"),
+        ("FAILED", 0, 3, "UNHEALTHY", "ECS service apps/serviceBv2: deployment failed"),
+    ],
+)
+def test_ecs_service_verdicts(rollout: str, running: int, failed: int, state: str, reason: str) -> None:
+    ecs = boto3.client("ecs", region_name="us-west-2", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(ecs) as stub:
+        expected = {"cluster": "apps", "services": ["serviceBv2"]}
+        stub.add_response("describe_services", _service(rollout, running, 3, failed), expected)
+        verdict = health_verdict({"ecsServices": [{"cluster": "apps", "service": "serviceBv2"}]}, None, ecs, 300, 0, NOW)
+    assert verdict["state"] == state
+    assert verdict["reasons"][0].startswith(reason)

@@ -422,3 +422,51 @@ def test_status_change_handler_leaves_hand_set_weights_and_reports_other_failure
         "execution arn:aws:states:us-west-2:123456789012:execution:MeshRolloutStateMachine:x ended FAILED: "
         "DeploymentFailed: apps/serviceB: the deployment of taskB:3 failed"
     )
+
+
+def test_status_change_handler_leaves_a_route_that_another_rollout_holds_now(
+    shift_account: OfflineAccount, shift_input: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sfn = shift_account.client("stepfunctions")
+
+    def stop(pending: PendingApproval) -> None:
+        (running,) = sfn.list_executions(stateMachineArn=shift_account.state_machine_arns[SM], statusFilter="RUNNING")[
+            "executions"
+        ]
+        sfn.stop_execution(executionArn=running["executionArn"])
+
+    stopped = shift_account.run(SM, shift_input, approver=stop)
+    # the stopped rollout's lock expired and a newer rollout took the route before the event was handled
+    newer = "arn:aws:states:us-west-2:123456789012:execution:WeightShiftStateMachine:newer"
+    item = {**lock_item(shift_account), "owner": {"S": newer}, "expiresAt": {"N": "4102444800"}}
+    table = shift_account.client("dynamodb").list_tables()["TableNames"][0]
+    shift_account.client("dynamodb").put_item(TableName=table, Item=item)
+
+    result = handle(
+        shift_account, status_change_event(stopped.execution_arn, shift_account.state_machine_arns[SM], "ABORTED"), monkeypatch
+    )
+    assert result["done"] == [f"route left alone: lock {LOCK_ID} is held by {newer}, another rollout of the route"]
+    assert weights(shift_account) == {"serviceB": 50, "serviceBv2": 50}
+    assert lock_item(shift_account)["owner"]["S"] == newer
+
+
+def test_a_shift_that_failed_to_finish_after_succeeding_keeps_its_weights_and_loses_its_lock(
+    shift_account: OfflineAccount, shift_input: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FinishRollout failing (here: its topic does not exist) ends the execution FAILED without the usual
+    clean-up; the status-change handler releases what is left and does not undo a shift that had succeeded."""
+    shift_input["finalize"] = {"removeStableTarget": False}
+    finish_environment = shift_account._handlers["FinishRolloutFunction"][1]
+    monkeypatch.setitem(finish_environment, "NOTIFICATION_TOPIC_ARN", finish_environment["NOTIFICATION_TOPIC_ARN"] + "-gone")
+    failed = shift_account.run(SM, shift_input, approver=approve)
+    assert (failed.status, failed.states[-1]) == ("FAILED", "FinishDidNotComplete")
+    table = shift_account.client("dynamodb").list_tables()["TableNames"][0]
+    shift_account.client("dynamodb").put_item(  # as if FinishRollout had failed before it released the lock
+        TableName=table,
+        Item={"lockId": {"S": LOCK_ID}, "owner": {"S": failed.execution_arn}, "expiresAt": {"N": "4102444800"}},
+    )
+
+    event = status_change_event(failed.execution_arn, shift_account.state_machine_arns[SM], "FAILED", error=failed.error)
+    assert handle(shift_account, event, monkeypatch)["done"] == [f"lock {LOCK_ID} released"]
+    assert weights(shift_account) == {"serviceB": 0, "serviceBv2": 100}
+    assert lock_item(shift_account) is None

@@ -179,13 +179,25 @@ def pending_steps(spec: WeightShiftSpec, current: Weights) -> list[dict[str, Any
     if is_retired(current, spec.stable, spec.canary):
         return []
     at = canary_percent(current, spec.stable, spec.canary)
-    todo = [p for p in step_list(spec) if p > at]
+    approvals = set(spec.approval.beforeSteps) if spec.approval else set()
+    # Compared by weight, not by rounded percentage: a step counts only if it gives the canary more weight
+    # than it has now (else it is already reached) or than the step before gave it (else it is folded into
+    # the next step, its approval with it).
+    weight = current.get(spec.canary, 0)
+    todo: list[tuple[int, bool]] = []
+    approval = False
+    for percent in step_list(spec):
+        approval = (bool(todo) and approval) or percent in approvals
+        step_weight = weights_at(current, spec.stable, spec.canary, percent)[spec.canary]
+        if step_weight > weight:
+            todo.append((percent, approval))
+            weight, approval = step_weight, False
     if spec.mode == "increment":
         todo = todo[:1]
-    approvals = set(spec.approval.beforeSteps) if spec.approval else set()
+    previous = [at, *(percent for percent, _ in todo)]
     return [
-        {"percent": p, "previousPercent": prev, "approval": p in approvals, "gateAfter": spec.mode == "plan"}
-        for prev, p in zip([at, *todo], todo, strict=False)
+        {"percent": percent, "previousPercent": prev, "approval": approval, "gateAfter": spec.mode == "plan"}
+        for prev, (percent, approval) in zip(previous, todo, strict=False)
     ]
 
 

@@ -60,23 +60,36 @@ def check_ecs_services(ecs: Any, services: list[dict[str, str]], found: Findings
             found.unhealthy.append(f"ECS service {label}: {verdict.failedTasks} tasks failed ({verdict.reason})")
         elif verdict.state == "IN_PROGRESS":
             found.pending.append(f"ECS service {label}: deployment in progress ({verdict.reason})")
+        elif verdict.runningCount < verdict.desiredCount:  # a completed deployment whose tasks have since stopped
+            found.pending.append(
+                f"ECS service {label}: only {verdict.runningCount}/{verdict.desiredCount} tasks running"
+                + (f", {verdict.failedTasks} failed" if verdict.failedTasks else "")
+            )
         else:
             found.fine.append(f"ECS service {label}: {verdict.runningCount}/{verdict.desiredCount} tasks running")
 
 
-def _aggregate(values: list[float], stat: str) -> float | None:
+def _aggregate(values: list[float], stat: str, worst: Callable[..., float] = max) -> float | None:
+    """Summed stats add up over the window; any other stat counts its worst period."""
     if not values:
         return None
-    return float(sum(values)) if stat in SUMMED_STATS else float(max(values))
+    return float(sum(values)) if stat in SUMMED_STATS else float(worst(values))
 
 
 def metric_value(metric: dict[str, Any], results: dict[str, list[float]]) -> float | None:
-    """The metric over the window, or the ratio of two (computed here: no metric math needed)."""
-    value = _aggregate(results.get(metric["id"], []), metric["metricStat"]["Stat"])
-    if metric.get("divideBy") is None or value is None:
+    """The metric over the window, or the ratio of two (computed here: no metric math needed). The worst
+    period is the highest for Greater* limits and the lowest for Less* ones."""
+    worst = min if metric.get("comparisonOperator", "").startswith("Less") else max
+    stat = metric["metricStat"]["Stat"]
+    value = _aggregate(results.get(metric["id"], []), stat, worst)
+    if metric.get("divideBy") is None:
         return value
     denominator = _aggregate(results.get(f"{metric['id']}_divisor", []), metric["divideBy"]["Stat"])
-    return None if not denominator else value / denominator
+    if not denominator:
+        return None
+    if value is None and stat in SUMMED_STATS:  # error counts publish nothing while there are no errors
+        value = 0.0
+    return None if value is None else value / denominator
 
 
 def check_metrics(cloudwatch: Any, metrics: list[dict[str, Any]], window_seconds: int, now: dt.datetime, found: Findings) -> None:

@@ -77,7 +77,10 @@ def spec_with_weights(spec: dict[str, Any], weights: Weights, label: str) -> dic
     action = new[_route_kind(new, label)]["action"]
     kept = [dict(t, weight=weights[t["virtualNode"]]) for t in action["weightedTargets"] if t["virtualNode"] in weights]
     present = {t["virtualNode"] for t in kept}
-    action["weightedTargets"] = kept + [{"virtualNode": n, "weight": w} for n, w in weights.items() if n not in present]
+    # A new target gets the port the route's targets agree on (nodes with several listeners need one).
+    ports = {t.get("port") for t in action["weightedTargets"]}
+    port = {"port": ports.pop()} if len(ports) == 1 and None not in ports else {}
+    action["weightedTargets"] = kept + [{"virtualNode": n, "weight": w, **port} for n, w in weights.items() if n not in present]
     return new
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -99,6 +100,13 @@ def plan_release(spec: WeightShiftSpec, ecs: Any) -> dict[str, Any] | None:
     }
 
 
+def pre_step_gate(spec: WeightShiftSpec, current: Weights) -> dict[str, Any]:
+    """The gate a step-mode tick passes before it moves the canary. A canary without traffic has no
+    request metrics yet (they would only ever be missing), so it is judged on alarms and ECS alone."""
+    gate = spec.healthGate.model_dump(mode="json")
+    return gate if current.get(spec.canary, 0) > 0 else {**gate, "metrics": []}
+
+
 def plan_weight_shift(raw: Any, cloudwatch: Any, ecs: Any) -> dict[str, Any]:
     """Check the whole input (shape, then the route, nodes, alarms and services, read-only) and plan it."""
     spec = parse_input(raw, WeightShiftSpec)
@@ -131,6 +139,7 @@ def plan_weight_shift(raw: Any, cloudwatch: Any, ecs: Any) -> dict[str, Any]:
         "steps": steps,
         "bakeSeconds": spec.bakeSeconds,
         "healthGate": spec.healthGate.model_dump(mode="json"),
+        "preStepGate": pre_step_gate(spec, current),
         "approvalTimeoutSeconds": spec.approval.timeoutSeconds if spec.approval else 0,
         "finalize": {**spec.finalize.model_dump(mode="json"), "pending": finalize},
         "release": release,
@@ -338,23 +347,34 @@ def finish_rollout(
 # --- executions that ended without passing FinishRollout (StopExecution, execution timeout) -----------
 
 
-def state_output(history: list[dict[str, Any]], state: str) -> dict[str, Any] | None:
-    """The state data as `state` last exited (TaskStateExited carries it), or None if it never did."""
+def state_output(history: list[dict[str, Any]], state: str, when: str = "Exited") -> dict[str, Any] | None:
+    """The state data as `state` last exited (or, with when="Entered", as it last entered), or None."""
     found = None
     for event in history:
-        details = event.get("stateExitedEventDetails")
-        if details and details.get("name") == state and details.get("output") is not None:
-            found = details["output"]
+        details = event.get(f"state{when}EventDetails")
+        key = "output" if when == "Exited" else "input"
+        if details and details.get("name") == state and details.get(key) is not None:
+            found = details[key]
     return json.loads(found) if found else None
 
 
-def recover_stopped_shift(dynamodb: Any, table: str, execution_arn: str, history: list[dict[str, Any]]) -> list[str]:
-    """Undo what an aborted or timed-out weight shift left: restore its snapshot (unless the route drifted),
-    release its lock. Idempotent; returns what was done, in words."""
+def recover_stopped_shift(
+    dynamodb: Any,
+    table: str,
+    execution_arn: str,
+    history: list[dict[str, Any]],
+    now: float | None = None,
+    restore: bool = True,
+) -> list[str]:
+    """Undo what a weight shift that ended without FinishRollout left: restore its snapshot (unless the route
+    drifted or another rollout holds the route now), release its lock. Idempotent; returns what was done."""
     done: list[str] = []
     snapshotted = state_output(history, "TakeSnapshot")
     locked = snapshotted or state_output(history, "AcquireRouteLock")
-    if snapshotted:
+    held = lock.holder(dynamodb, table, locked["lockId"]) if locked else None
+    if held and held["owner"] != execution_arn and held["expiresAt"] > (now if now is not None else time.time()):
+        return [f"route left alone: lock {held['lockId']} is held by {held['owner']}, another rollout of the route"]
+    if snapshotted and restore:
         try:
             result = restore_route(
                 snapshotted["route"],
@@ -381,11 +401,18 @@ def handle_status_change(
     status, execution_arn = detail["status"], detail["executionArn"]
     name = execution_arn.split(":")[-1]
     done: list[str] = []
-    if detail["stateMachineArn"] == weight_shift_arn and status in ("ABORTED", "TIMED_OUT"):
+    if detail["stateMachineArn"] == weight_shift_arn:
         with aws_errors(f"GetExecutionHistory {name}"):
             pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn, includeExecutionData=True)
             history = [event for page in pages for event in page["events"]]
-        done = recover_stopped_shift(dynamodb, table, execution_arn, history)
+        # A FAILED shift normally passed FinishRollout (lock released, route restored, people told); one that
+        # failed around it (FinishRollout itself failing, a runtime error) is cleaned up like a stopped one.
+        finished = "result" in (state_output(history, "FinishRollout") or {})
+        finishing = state_output(history, "FinishRollout", "Entered")
+        succeeded = finishing is not None and not finishing.get("finish", {}).get("outcome", {}).get("failure")
+        if status in ("ABORTED", "TIMED_OUT") or not finished:
+            # a shift that succeeded and then failed to finish keeps its weights; only its lock goes
+            done = recover_stopped_shift(dynamodb, table, execution_arn, history, restore=not succeeded)
     error, cause = _readable({"Error": detail.get("error") or "", "Cause": detail.get("cause") or ""})
     lines = [f"execution {execution_arn} ended {status}" + (f": {error}: {cause}" if error else "."), *done]
     machine = detail["stateMachineArn"].split(":")[-1]
