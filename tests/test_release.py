@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
+from mesh_rollout.canary import WeightShiftSpec, lock_seconds
 from mesh_rollout.errors import InvalidRolloutInput
 from mesh_rollout.release import wanted_images, with_images
+from mesh_rollout.weight_shift import state_output
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.runner import OfflineAccount
 from tests.conftest import EVENTS, load_json
@@ -53,6 +55,10 @@ def test_release_deploys_the_new_image_then_shifts_traffic(shift_account: Offlin
         k: v for k, v in containers(before)["app"].items() if k != "image"
     }
     assert weights(shift_account) == {"serviceBv2": 100}
+    plan = state_output(result.history, "PlanWeightShift")
+    assert plan is not None  # the lock outlives the release's deployment wait as well as the steps
+    spec = WeightShiftSpec(**release_input)
+    assert plan["lockSeconds"] == lock_seconds(spec, plan["steps"]) + spec.deploymentTimeoutSeconds
     states = result.states
     assert states.index("CheckRelease") < states.index("CanarySteps")  # traffic moves only after the deployment
     again = shift_account.run(SM, release_input)

@@ -133,7 +133,7 @@ def plan_weight_shift(raw: Any, cloudwatch: Any, ecs: Any) -> dict[str, Any]:
         "mode": spec.mode,
         "whenLocked": spec.whenLocked,
         "lockId": f"{spec.backend}:{reference['label']}",
-        "lockSeconds": lock_seconds(spec, steps),
+        "lockSeconds": lock_seconds(spec, steps) + (spec.deploymentTimeoutSeconds if release["pending"] else 0),
         "fromPercent": at,
         "plannedWeights": current,
         "steps": steps,
