@@ -41,6 +41,8 @@ lint: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml pipeline/template.yaml
+	$(BIN)/python tools/transform_template.py template.yaml .aws-sam/transformed.json
+	$(BIN)/cfn-lint .aws-sam/transformed.json
 	$(BIN)/sam validate --lint
 	$(CHECKOV)/bin/checkov --file template.yaml --file pipeline/template.yaml --framework cloudformation --skip-download --compact --quiet
 	$(BIN)/bandit --quiet --recursive functions

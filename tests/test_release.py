@@ -64,6 +64,12 @@ def test_release_deploys_the_new_image_then_shifts_traffic(shift_account: Offlin
     again = shift_account.run(SM, release_input)
     assert again.output["status"] == "NOTHING_TO_DO" and again.mutating_calls() == {}
 
+    # the next image for the same canary, which already has all the traffic, would skip every step and gate
+    release_input["imageDefinitions"][0]["imageUri"] = "example/servicebv2:1.2"
+    refused = shift_account.run(SM, release_input)
+    assert (refused.status, refused.states, refused.mutating_calls()) == ("FAILED", ["PlanWeightShift"], {})
+    assert "canary: 'serviceBv2' already carries all of the traffic" in (refused.cause or "")
+
 
 def test_a_failing_canary_deployment_rolls_back_the_revision_and_the_weights(
     shift_account: OfflineAccount, release_input: dict[str, Any]

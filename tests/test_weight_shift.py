@@ -183,6 +183,25 @@ def test_rollback_restores_the_snapshot_and_frees_the_lock(
     assert shift_account.notifications()[-1]["subject"].endswith(error)
 
 
+def test_rollback_puts_back_the_weights_and_keeps_what_someone_else_changed(
+    shift_account: OfflineAccount, shift_input: dict[str, Any]
+) -> None:
+    snapshot = route_spec(shift_account)
+    timeout = {"perRequest": {"unit": "s", "value": 15}}
+
+    def edit_timeout_then_reject(pending: PendingApproval) -> tuple[bool, str]:
+        spec = route_spec(shift_account)
+        spec["http2Route"]["timeout"] = timeout
+        shift_account.client("appmesh").update_route(**ROUTE, spec=spec)
+        return False, "not yet"
+
+    result = shift_account.run(SM, shift_input, approver=edit_timeout_then_reject)
+    assert (result.status, result.error) == ("FAILED", "ApprovalRejected")
+    restored = route_spec(shift_account)
+    assert restored["http2Route"]["timeout"] == timeout
+    assert restored["http2Route"]["action"] == snapshot["http2Route"]["action"]
+
+
 def test_rejection_records_the_approver_and_comment(shift_account: OfflineAccount, shift_input: dict[str, Any]) -> None:
     result = _rejected(shift_account, shift_input)
     assert '"approved":false' in (result.cause or "")
@@ -302,18 +321,19 @@ def test_a_rollback_that_cannot_complete_says_where_the_route_was_left(
     from mesh_rollout.errors import TransientAwsError
     from mesh_rollout.traffic import AppMeshRoute
 
-    def broken_restore(self: AppMeshRoute, snapshot: dict[str, Any]) -> None:
-        raise TransientAwsError("UpdateRoute apps/serviceB/serviceB (restore): ThrottlingException: Rate exceeded")
+    def broken_write(self: AppMeshRoute, weights: dict[str, int], based_on: Any = None) -> None:
+        raise TransientAwsError("UpdateRoute apps/serviceB/serviceB: ThrottlingException: Rate exceeded")
 
-    monkeypatch.setattr(AppMeshRoute, "restore", broken_restore)
-    result = _rejected(shift_account, shift_input)
+    def break_updates_then_reject(pending: PendingApproval) -> tuple[bool, str]:
+        monkeypatch.setattr(AppMeshRoute, "write", broken_write)
+        return False, "p99 too high"
+
+    result = shift_account.run(SM, shift_input, approver=break_updates_then_reject)
     assert (result.status, result.error) == ("FAILED", "RollbackFailed")
     assert result.states.count("RestoreRoute") == 1
     retries = [e for e in result.history if e["type"] == "LambdaFunctionFailed"]
     assert len(retries) == 1 + 8  # the first try, then MaxAttempts 8 retries with backoff
-    assert "Rollback failed (TransientAwsError: UpdateRoute apps/serviceB/serviceB (restore): ThrottlingException" in (
-        result.cause or ""
-    )
+    assert "Rollback failed (TransientAwsError: UpdateRoute apps/serviceB/serviceB: ThrottlingException" in (result.cause or "")
     assert (result.cause or "").endswith("route apps/serviceB/serviceB is at serviceB 50 / serviceBv2 50")
     assert weights(shift_account) == {"serviceB": 50, "serviceBv2": 50}
     assert lock_item(shift_account) is None

@@ -1,7 +1,7 @@
 """The traffic-shifting layer: one narrow interface over a weighted route, and its App Mesh backend.
 
 Everything above this module (planning, drift checks, verification, the state machines) sees a route
-only as `read()` -> weights plus an opaque, restorable snapshot, `write(weights)` and `restore(snapshot)`.
+only as `read()` -> weights plus an opaque snapshot (what the route was, for the record) and `write(weights)`.
 Another weighted-routing backend (ALB weighted target groups, VPC Lattice rules) is one more class
 registered in BACKENDS; the state machines do not change.
 """
@@ -22,7 +22,7 @@ Weights = dict[str, int]
 
 @dataclass(frozen=True)
 class RouteState:
-    """A route as read: its weighted targets and a snapshot that `restore` puts back exactly."""
+    """A route as read: its weighted targets and a snapshot of the whole route (kept in the execution)."""
 
     weights: Weights
     snapshot: dict[str, Any]
@@ -39,9 +39,6 @@ class WeightedRoute(Protocol):
     def write(self, weights: Weights, based_on: RouteState | None = None) -> None:
         """Make the route's weighted targets exactly `weights` (targets not named are removed);
         `based_on` is the route as just read, to spare reading it again."""
-
-    def restore(self, snapshot: dict[str, Any]) -> None:
-        """Put back the route exactly as `snapshot` (from `read`) recorded it."""
 
     def target_exists(self, target: str) -> bool:
         """Whether `target` (a node, a target group ...) exists, so it can be given weight."""
@@ -102,10 +99,6 @@ class AppMeshRoute:
         spec = spec_with_weights((based_on or self.read()).snapshot["spec"], weights, self.label)
         with aws_errors(f"UpdateRoute {self.label}"):
             self.appmesh.update_route(**self.keys, spec=spec)
-
-    def restore(self, snapshot: dict[str, Any]) -> None:
-        with aws_errors(f"UpdateRoute {self.label} (restore)"):
-            self.appmesh.update_route(**self.keys, spec=snapshot["spec"])
 
     def target_exists(self, target: str) -> bool:
         try:

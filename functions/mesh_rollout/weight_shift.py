@@ -24,11 +24,10 @@ from mesh_rollout.canary import (
     weights_at,
 )
 from mesh_rollout.ecs import describe_service, describe_task_definition
-from mesh_rollout.errors import RouteDrifted, UnknownReference, WeightsNotApplied
+from mesh_rollout.errors import InvalidRolloutInput, RouteDrifted, UnknownReference, WeightsNotApplied
 from mesh_rollout.gate import health_verdict
 from mesh_rollout.models import parse_input
 from mesh_rollout.release import release_revision, wanted_images
-from mesh_rollout.specs import same_spec
 from mesh_rollout.traffic import RouteState, WeightedRoute, Weights, route_for
 
 
@@ -126,6 +125,12 @@ def plan_weight_shift(raw: Any, cloudwatch: Any, ecs: Any) -> dict[str, Any]:
     )
     finalize = reaches_full and _finalize_pending(spec, route, current, ecs)
     release = plan_release(spec, ecs) or {"pending": False}
+    if release["pending"] and not steps:
+        raise InvalidRolloutInput(
+            "canary",
+            f"{spec.canary!r} already carries all of the traffic {spec.stable!r} shared with it: a new image would go"
+            " live with no step, bake or gate. Release to the node without traffic (swap stable and canary)",
+        )
     return {
         "route": reference,
         "stable": spec.stable,
@@ -202,25 +207,18 @@ def apply_step(
 def restore_route(
     route_ref: dict[str, Any], snapshot: dict[str, Any], stable: str, canary: str, steps: list[dict[str, Any]], mode: str
 ) -> dict[str, Any]:
-    """Undo this rollout: the snapshot exactly (plan mode), or all traffic to stable (step mode)."""
+    """Undo this rollout: the snapshot's weighted targets (plan mode), or all traffic to stable (step mode).
+    Only the weights are put back: this rollout changed nothing else, so anything else that differs from the
+    snapshot (a retry policy, a timeout) was changed by someone else and stays."""
     route = route_for(route_ref)
     base: Weights = snapshot["weights"]
     current = route.read()
     ours = [base, *(weights_at(base, stable, canary, s["percent"]) for s in steps)]
-    if mode == "increment":
-        target = weights_at(base, stable, canary, 0)
-        if current.weights == target:
-            return {"restored": False, "weights": target, "route": route.label}
-        expect_weights(current.weights, [*ours, target], route.label)
-        after = _write_verified(route, target, current)
-        return {"restored": True, "weights": after.weights, "route": route.label}
-    if same_spec(snapshot["spec"], current.snapshot["spec"]) and current.weights == base:
-        return {"restored": False, "weights": base, "route": route.label}
-    expect_weights(current.weights, ours, route.label)
-    route.restore({"spec": snapshot["spec"]})
-    after = route.read()
-    if after.weights != base or not same_spec(snapshot["spec"], after.snapshot["spec"]):
-        raise WeightsNotApplied(f"route {route.label}: restored the snapshot but it reads back {describe_weights(after.weights)}")
+    target = weights_at(base, stable, canary, 0) if mode == "increment" else base
+    if current.weights == target:
+        return {"restored": False, "weights": target, "route": route.label}
+    expect_weights(current.weights, [*ours, target], route.label)
+    after = _write_verified(route, target, current)
     return {"restored": True, "weights": after.weights, "route": route.label}
 
 

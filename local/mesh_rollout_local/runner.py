@@ -144,6 +144,8 @@ class OfflineAccount:
         self._invoke_lock = threading.Lock()
         self._runs = 0
         self._current_calls: list[tuple[str, str]] = []
+        # every (service, operation) each function's handler called, over all runs: what its role must allow
+        self.calls_by_function: dict[str, set[tuple[str, str]]] = {}
         self._invocations = 0
         self._stack = ExitStack()
         # Lambda puts CodeUri on sys.path; so do we (tests already have it there via pytest's pythonpath).
@@ -293,6 +295,7 @@ class OfflineAccount:
         with self._invoke_lock, mock.patch.dict(os.environ, env), self._handler_output():
             _calls.sink = self._current_calls
             self._invocations += 1
+            first_call = len(self._current_calls)
             try:
                 return json.dumps(handler(event, context)).encode()
             except Exception as exc:  # every error must reach the ASL under its own name
@@ -306,6 +309,7 @@ class OfflineAccount:
                 ).encode()
             finally:
                 _calls.sink = None
+                self.calls_by_function.setdefault(function_name, set()).update(self._current_calls[first_call:])
 
     @contextmanager
     def _handler_output(self) -> Iterator[None]:
