@@ -295,6 +295,20 @@ def test_step_mode_gates_before_stepping_and_sends_everything_to_stable_when_unh
     assert "ApplyStep" not in result.states
     assert weights(shift_account) == {"serviceB": 100, "serviceBv2": 0}
     assert lock_item(shift_account) is None
+    assert "Step-mode runs towards serviceBv2 are halted" in (result.cause or "")
+
+    # the alarm clears once the canary has no traffic: the next ticks must not send it traffic again
+    set_alarm(shift_account, "OK")
+    tick = shift_account.run(SM, step_input(shift_input))
+    assert (tick.status, tick.output["status"], tick.mutating_calls()) == ("SUCCEEDED", "HALTED", {})
+    assert tick.output["reason"].startswith("CanaryUnhealthy: before the next step: UNHEALTHY: alarm serviceBv2-5xx is in ALARM")
+    assert weights(shift_account) == {"serviceB": 100, "serviceBv2": 0}
+
+    # a person resumes it with a plan-mode run; that success clears the halt, and ticks step again
+    resumed = shift_account.run(SM, {**shift_input, "steps": [10], "approval": None}, approver=approve)
+    assert resumed.status == "SUCCEEDED" and "halt of step-mode runs on this route is cleared" in resumed.output["summary"]
+    assert shift_account.run(SM, step_input(shift_input)).output["status"] == "SUCCEEDED"
+    assert weights(shift_account) == {"serviceB": 75, "serviceBv2": 25}  # 10% -> the next step of 25
 
 
 def test_finalize_can_scale_the_stable_service_to_zero_and_delete_its_node(

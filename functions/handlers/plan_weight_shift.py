@@ -1,11 +1,13 @@
 """PlanWeightShift: check a weight-shift input (read-only) and plan its steps, before anything changes."""
 
+import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client
 from mesh_rollout.events import PlanWeightShiftEvent
+from mesh_rollout.lock import halted
 from mesh_rollout.models import parse_input
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.weight_shift import plan_weight_shift
@@ -16,7 +18,12 @@ from mesh_rollout.weight_shift import plan_weight_shift
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_input(event, PlanWeightShiftEvent)
-    plan = plan_weight_shift(request.rollout, client("cloudwatch"), client("ecs"))
+    plan = plan_weight_shift(
+        request.rollout,
+        client("cloudwatch"),
+        client("ecs"),
+        lambda lock_id: halted(client("dynamodb"), os.environ["ROUTE_LOCK_TABLE"], lock_id),
+    )
     logger.info("weight shift planned", extra={"route": plan["route"]["label"], "steps": plan["steps"]})
     metrics.add_metric(name="WeightShiftsPlanned", unit="Count", value=1)
     return plan

@@ -118,6 +118,8 @@ class FinishRolloutEvent(HandlerEvent):
     lockId: StrictStr
     locked: StrictBool
     outcome: dict[str, Any] = Field(default_factory=dict)
+    mode: Literal["plan", "increment"] = "plan"
+    canary: StrictStr | None = None
 
 
 class ExecutionStatusDetail(BaseModel):

@@ -65,3 +65,37 @@ def holder(dynamodb: Any, table: str, lock_id: str) -> dict[str, Any] | None:
     if not item:
         return None
     return {"lockId": lock_id, "owner": item["owner"]["S"], "expiresAt": int(item["expiresAt"]["N"])}
+
+
+# --- halts: a step-mode rollout that rolled back stays stopped until someone clears it ---------------------
+
+
+def halt_key(lock_id: str) -> dict[str, Any]:
+    return {"lockId": {"S": f"halted:{lock_id}"}}
+
+
+def halt(dynamodb: Any, table: str, lock_id: str, canary: str, reason: str, by: str, now: float | None = None) -> None:
+    """Record that scheduled steps towards `canary` on this route must stop (a rollback happened)."""
+    item = {
+        **halt_key(lock_id),
+        "canary": {"S": canary},
+        "reason": {"S": reason[:2000]},
+        "haltedBy": {"S": by},
+        "haltedAt": {"N": str(int(now if now is not None else time.time()))},
+    }
+    with aws_errors(f"PutItem halt {lock_id}"):
+        dynamodb.put_item(TableName=table, Item=item)
+
+
+def halted(dynamodb: Any, table: str, lock_id: str) -> dict[str, str] | None:
+    """The halt recorded for this route ({"canary", "reason", "haltedBy"}), or None."""
+    with aws_errors(f"GetItem halt {lock_id}"):
+        item = dynamodb.get_item(TableName=table, Key=halt_key(lock_id), ConsistentRead=True).get("Item")
+    if not item:
+        return None
+    return {"canary": item["canary"]["S"], "reason": item["reason"]["S"], "haltedBy": item["haltedBy"]["S"]}
+
+
+def clear_halt(dynamodb: Any, table: str, lock_id: str) -> None:
+    with aws_errors(f"DeleteItem halt {lock_id}"):
+        dynamodb.delete_item(TableName=table, Key=halt_key(lock_id))

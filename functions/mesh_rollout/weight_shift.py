@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -106,8 +107,12 @@ def pre_step_gate(spec: WeightShiftSpec, current: Weights) -> dict[str, Any]:
     return gate if current.get(spec.canary, 0) > 0 else {**gate, "metrics": []}
 
 
-def plan_weight_shift(raw: Any, cloudwatch: Any, ecs: Any) -> dict[str, Any]:
-    """Check the whole input (shape, then the route, nodes, alarms and services, read-only) and plan it."""
+def plan_weight_shift(
+    raw: Any, cloudwatch: Any, ecs: Any, halt_of: Callable[[str], dict[str, str] | None] = lambda lock_id: None
+) -> dict[str, Any]:
+    """Check the whole input (shape, then the route, nodes, alarms and services, read-only) and plan it.
+    A step-mode tick towards a canary whose last step-mode run rolled back (`halt_of(lockId)`, read only
+    once the input is valid) does nothing (HALTED)."""
     spec = parse_input(raw, WeightShiftSpec)
     check_spec(spec)
     if spec.canaryEcsService is not None and not spec.healthGate.ecsServices:  # gate on the canary's service
@@ -131,13 +136,21 @@ def plan_weight_shift(raw: Any, cloudwatch: Any, ecs: Any) -> dict[str, Any]:
             f"{spec.canary!r} already carries all of the traffic {spec.stable!r} shared with it: a new image would go"
             " live with no step, bake or gate. Release to the node without traffic (swap stable and canary)",
         )
+    lock_id = f"{spec.backend}:{reference['label']}"
+    stopped = halt_of(lock_id) if spec.mode == "increment" else None
+    halted = stopped is not None and stopped["canary"] == spec.canary and not release["pending"]
+    idle = (
+        {"status": "HALTED", "reason": f"{stopped['reason']} (halted by {stopped['haltedBy']})"}
+        if halted and stopped
+        else {"status": "NOTHING_TO_DO", "reason": "already at the end of the plan"}
+    )
     return {
         "route": reference,
         "stable": spec.stable,
         "canary": spec.canary,
         "mode": spec.mode,
         "whenLocked": spec.whenLocked,
-        "lockId": f"{spec.backend}:{reference['label']}",
+        "lockId": lock_id,
         "lockSeconds": lock_seconds(spec, steps) + (spec.deploymentTimeoutSeconds if release["pending"] else 0),
         "fromPercent": at,
         "plannedWeights": current,
@@ -149,7 +162,8 @@ def plan_weight_shift(raw: Any, cloudwatch: Any, ecs: Any) -> dict[str, Any]:
         "finalize": {**spec.finalize.model_dump(mode="json"), "pending": finalize},
         "release": release,
         "gateFirst": spec.mode == "increment" and bool(steps or finalize),
-        "nothingToDo": not steps and not finalize and not release["pending"],
+        "nothingToDo": halted or (not steps and not finalize and not release["pending"]),
+        "idle": idle,
     }
 
 
@@ -326,16 +340,31 @@ def outcome_text(outcome: dict[str, Any], route_label: str, weights_now: Weights
     return "FAILED", error, f"{message}. Nothing was changed: {where}"
 
 
+HALT_HELP = (
+    "a run in plan mode that succeeds, or a new canary image (a release), resumes them; or delete the"
+    " lock table's item 'halted:<lockId>'"
+)
+
+
 def finish_rollout(
     dynamodb: Any, table: str, sns: Any, topic_arn: str, execution_arn: str, state: dict[str, Any]
 ) -> dict[str, Any]:
-    """Release the route lock (if this execution holds it), then tell people how the rollout ended."""
-    released = lock.release(dynamodb, table, state["lockId"], execution_arn) if state.get("locked") else False
+    """Release the route lock (if this execution holds it), then tell people how the rollout ended.
+    A step-mode rollback halts later step-mode runs towards the same canary (a schedule would otherwise
+    send traffic to it again once its alarms clear); a successful run that held the lock clears a halt."""
     try:
         weights_now: Weights | None = route_for(state["route"]).read().weights
     except Exception:  # the notification must go out even if the route cannot be read
         weights_now = None
-    status, error, cause = outcome_text(state.get("outcome", {}), state["route"]["label"], weights_now)
+    outcome = state.get("outcome", {})
+    status, error, cause = outcome_text(outcome, state["route"]["label"], weights_now)
+    if state.get("mode") == "increment" and outcome.get("rollback") and state.get("canary"):
+        lock.halt(dynamodb, table, state["lockId"], state["canary"], f"{error}: {cause}", execution_arn)
+        cause += f". Step-mode runs towards {state['canary']} are halted: {HALT_HELP}"
+    elif status == "SUCCEEDED" and state.get("locked") and lock.halted(dynamodb, table, state["lockId"]):
+        lock.clear_halt(dynamodb, table, state["lockId"])
+        cause += "; the earlier halt of step-mode runs on this route is cleared"
+    released = lock.release(dynamodb, table, state["lockId"], execution_arn) if state.get("locked") else False
     subject = f"mesh-rollout: {state['route']['label']} {'succeeded' if status == 'SUCCEEDED' else error}"[:100]
     with aws_errors("Publish rollout outcome"):
         sns.publish(TopicArn=topic_arn, Subject=subject, Message=f"{cause}\n\nexecution: {execution_arn}")
