@@ -55,18 +55,7 @@ def prepare_revision(ecs: Any, target: dict[str, Any], default_image: str, field
     check_envoy_compatibility(current, service, settings)
     desired = inject_envoy_sidecar(current, settings, service)
 
-    registered = False
-    if same_task_definition(desired, current):
-        arn = current_arn
-    else:
-        # A revision left by an earlier run that stopped before updating the service is reused.
-        latest, _ = describe_task_definition(ecs, current["family"])
-        if same_task_definition(desired, latest):
-            arn = latest["taskDefinitionArn"]
-        else:
-            with aws_errors(f"RegisterTaskDefinition {current['family']}"):
-                response = ecs.register_task_definition(**desired, **({"tags": tags} if tags else {}))
-            arn, registered = response["taskDefinition"]["taskDefinitionArn"], True
+    arn, registered = find_or_register(ecs, desired, current, tags)
     return {
         "cluster": target["cluster"],
         "service": target["service"],
@@ -89,3 +78,16 @@ def point_service_at(ecs: Any, cluster: str, service: str, task_definition: str)
 
 def deployment_status(ecs: Any, cluster: str, service: str, task_definition: str) -> HealthVerdict:
     return deployment_verdict(describe_service(ecs, cluster, service, "service"), task_definition)
+
+
+def find_or_register(ecs: Any, desired: dict[str, Any], current: dict[str, Any], tags: list[dict[str, str]]) -> tuple[str, bool]:
+    """(ARN, registered?) of a revision equal to `desired`: the current one, the family's latest (left by an
+    earlier run that stopped before updating the service), or a newly registered one with `current`'s tags."""
+    if same_task_definition(desired, current):
+        return str(current["taskDefinitionArn"]), False
+    latest, _ = describe_task_definition(ecs, current["family"])
+    if same_task_definition(desired, latest):
+        return str(latest["taskDefinitionArn"]), False
+    with aws_errors(f"RegisterTaskDefinition {current['family']}"):
+        response = ecs.register_task_definition(**desired, **({"tags": tags} if tags else {}))
+    return str(response["taskDefinition"]["taskDefinitionArn"]), True

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mesh_rollout.aws import aws_errors
-from mesh_rollout.ecs import describe_service, describe_task_definition
-from mesh_rollout.envoy import XRAY_CONTAINER, registrable, same_task_definition
+from mesh_rollout.ecs import describe_service, describe_task_definition, find_or_register
+from mesh_rollout.envoy import XRAY_CONTAINER, registrable
 from mesh_rollout.errors import InvalidRolloutInput
 
 SIDECARS = frozenset({"envoy", XRAY_CONTAINER})
@@ -61,17 +60,7 @@ def release_revision(ecs: Any, cluster: str, service: str, images: dict[str, str
     current_arn = describe_service(ecs, cluster, service, "canaryEcsService")["taskDefinition"]
     current, tags = describe_task_definition(ecs, current_arn)
     desired = with_images(current, images)
-    registered = False
-    if same_task_definition(desired, current):
-        arn = current_arn
-    else:
-        latest, _ = describe_task_definition(ecs, current["family"])  # a revision left by an interrupted run
-        if same_task_definition(desired, latest):
-            arn = latest["taskDefinitionArn"]
-        else:
-            with aws_errors(f"RegisterTaskDefinition {current['family']}"):
-                response = ecs.register_task_definition(**desired, **({"tags": tags} if tags else {}))
-            arn, registered = response["taskDefinition"]["taskDefinitionArn"], True
+    arn, registered = find_or_register(ecs, desired, current, tags)
     return {
         "cluster": cluster,
         "service": service,
