@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mesh_rollout_local import approvals
+from mesh_rollout_local.remote import cause_message
 from mesh_rollout_local.report import dump_document, snapshot, summary
 from mesh_rollout_local.runner import Approver, OfflineAccount, RunResult
 
@@ -21,16 +22,9 @@ def _event_printer(out: TextIO) -> Any:
             print(f"  -> {event['stateEnteredEventDetails']['name']}", file=out, flush=True)
         elif kind in ("TaskFailed", "LambdaFunctionFailed"):
             details = event.get("taskFailedEventDetails") or event.get("lambdaFunctionFailedEventDetails") or {}
-            print(f"     ! {details.get('error')}: {_message(details.get('cause'))}", file=out, flush=True)
+            print(f"     ! {details.get('error')}: {cause_message(details.get('cause'))}", file=out, flush=True)
 
     return on_event
-
-
-def _message(cause: str | None) -> str:
-    try:
-        return str(json.loads(cause or "")["errorMessage"])
-    except (ValueError, KeyError, TypeError):
-        return cause or ""
 
 
 def local_approver(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> Approver:
@@ -67,7 +61,7 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
                 if isinstance(result.output, dict) and "summary" in result.output:
                     print(f"  {result.output['summary']}", file=out)
                 if result.error:
-                    print(f"  error: {result.error}\n  cause: {_message(result.cause)}", file=out)
+                    print(f"  error: {result.error}\n  cause: {cause_message(result.cause)}", file=out)
                 mutating = result.mutating_calls()
                 print(f"  AWS calls by our handlers: {sum(result.api_calls.values())}, mutating: {mutating or 'none'}", file=out)
             world = snapshot(account)

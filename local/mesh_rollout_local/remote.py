@@ -36,13 +36,14 @@ def describe_event(event: dict[str, Any]) -> str | None:
         return f"  -> {event['stateEnteredEventDetails']['name']}"
     details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
     if kind.endswith("Failed") and kind != "ExecutionFailed" and details.get("error"):
-        return f"     ! {details['error']}: {_message(details.get('cause'))}"
+        return f"     ! {details['error']}: {cause_message(details.get('cause'))}"
     if kind.startswith("Execution") and kind != "ExecutionStarted":
         return f"  == {kind.removeprefix('Execution').upper()}" + (f" {details.get('error')}" if details.get("error") else "")
     return None
 
 
-def _message(cause: str | None) -> str:
+def cause_message(cause: str | None) -> str:
+    """The errorMessage of a Lambda error document, or the cause as it is."""
     try:
         return str(json.loads(cause or "")["errorMessage"])
     except (ValueError, KeyError, TypeError):
@@ -69,7 +70,7 @@ def follow(sfn: Any, execution_arn: str, out: TextIO, poll: float = 2.0, sleep: 
             described = sfn.describe_execution(executionArn=execution_arn)
             print(f"{execution_arn}: {status}", file=out)
             if described.get("cause"):
-                print(f"  cause: {_message(described['cause'])}", file=out)
+                print(f"  cause: {cause_message(described['cause'])}", file=out)
             return str(status)
         sleep(poll)
 
@@ -111,5 +112,5 @@ def status(sfn: Any, appmesh: Any, execution_arn: str, out: TextIO) -> str:
         if pending is not None and described["status"] == "RUNNING":
             print(f"  waiting for approval of {pending.describe()}: mesh-rollout approve|reject {execution_arn}", file=out)
     if described.get("error"):
-        print(f"  error: {described['error']}: {_message(described.get('cause'))}", file=out)
+        print(f"  error: {described['error']}: {cause_message(described.get('cause'))}", file=out)
     return str(described["status"])
