@@ -371,6 +371,13 @@ def test_a_schedule_tick_during_another_rollout_is_a_quiet_no_op(
     assert first.status == "SUCCEEDED" and weights(shift_account) == {"serviceBv2": 100}
 
 
+def stop_running(account: OfflineAccount, **reason: str) -> None:
+    """StopExecution on the one running weight shift (from an approver: the execution waits for an answer)."""
+    sfn = account.client("stepfunctions")
+    (running,) = sfn.list_executions(stateMachineArn=account.state_machine_arns[SM], statusFilter="RUNNING")["executions"]
+    sfn.stop_execution(executionArn=running["executionArn"], **reason)
+
+
 def status_change_event(execution_arn: str, state_machine_arn: str, status: str, **detail: Any) -> dict[str, Any]:
     """The EventBridge event, in its real shape (events/handlers/execution_status_change.json)."""
     from tests.conftest import EVENTS, load_json
@@ -396,14 +403,9 @@ def test_a_weight_shift_stopped_mid_way_is_restored_by_the_status_change_handler
     shift_account: OfflineAccount, shift_input: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     snapshot = route_spec(shift_account)
-    sfn = shift_account.client("stepfunctions")
 
     def stop_instead_of_answering(pending: PendingApproval) -> None:
-        (running,) = sfn.list_executions(stateMachineArn=shift_account.state_machine_arns[SM], statusFilter="RUNNING")[
-            "executions"
-        ]
-        sfn.stop_execution(executionArn=running["executionArn"], error="Operator", cause="stopped by hand")
-        return None
+        stop_running(shift_account, error="Operator", cause="stopped by hand")
 
     stopped = shift_account.run(SM, shift_input, approver=stop_instead_of_answering)
     assert stopped.status == "ABORTED"
@@ -426,14 +428,10 @@ def test_a_weight_shift_stopped_mid_way_is_restored_by_the_status_change_handler
 def test_status_change_handler_leaves_hand_set_weights_and_reports_other_failures(
     shift_account: OfflineAccount, shift_input: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sfn = shift_account.client("stepfunctions")
 
     def hand_edit_then_stop(pending: PendingApproval) -> None:
         set_weights(shift_account, {"serviceB": 95, "serviceBv2": 5})
-        (running,) = sfn.list_executions(stateMachineArn=shift_account.state_machine_arns[SM], statusFilter="RUNNING")[
-            "executions"
-        ]
-        sfn.stop_execution(executionArn=running["executionArn"])
+        stop_running(shift_account)
 
     stopped = shift_account.run(SM, shift_input, approver=hand_edit_then_stop)
     result = handle(
@@ -461,13 +459,9 @@ def test_status_change_handler_leaves_hand_set_weights_and_reports_other_failure
 def test_status_change_handler_leaves_a_route_that_another_rollout_holds_now(
     shift_account: OfflineAccount, shift_input: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sfn = shift_account.client("stepfunctions")
 
     def stop(pending: PendingApproval) -> None:
-        (running,) = sfn.list_executions(stateMachineArn=shift_account.state_machine_arns[SM], statusFilter="RUNNING")[
-            "executions"
-        ]
-        sfn.stop_execution(executionArn=running["executionArn"])
+        stop_running(shift_account)
 
     stopped = shift_account.run(SM, shift_input, approver=stop)
     # the stopped rollout's lock expired and a newer rollout took the route before the event was handled
