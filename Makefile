@@ -9,7 +9,7 @@ CHECKOV_STAMP := $(CHECKOV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint unit bench build clean
+.PHONY: demo test lint unit bench stress build clean
 
 $(STAMP): requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_reference.py
 	$(BIN)/python bench/bench_canary.py
+
+## stress: the offline runner under load: 100 services, every Map at its MaxConcurrency, 20 runs, none may fail
+stress: $(STAMP)
+	$(BIN)/python bench/stress_runner.py
 
 ## build: package the application as `sam deploy` ships it
 build: $(STAMP)

@@ -15,8 +15,8 @@ import types
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -30,6 +30,7 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 from mesh_rollout_local import approvals, emulator
+from mesh_rollout_local.isolation import HandlerIsolation
 from mesh_rollout_local.template import Template
 
 ACCOUNT_ID = "123456789012"
@@ -142,6 +143,7 @@ class OfflineAccount:
         self.saved: dict[str, Any] = {}
         self._handlers: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {}
         self._invoke_lock = threading.Lock()
+        self._isolation = HandlerIsolation()
         self._runs = 0
         self._current_calls: list[tuple[str, str]] = []
         # every (service, operation) each function's handler called, over all runs: what its role must allow
@@ -167,6 +169,7 @@ class OfflineAccount:
         }
         self._stack.enter_context(mock.patch.dict(os.environ, env))
         self._stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
+        self._stack.enter_context(self._isolation)
         self._stack.enter_context(mock.patch.object(LambdaFunction, "invoke", self._invoke_patch()))
         if not self.real_time:
             self._stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", lambda *a, **k: None))
@@ -291,8 +294,10 @@ class OfflineAccount:
         handler, env = self._handlers[function_name]
         event = json.loads(body) if body else {}
         context = LambdaContext(function_name, self.function_arns[function_name])
-        # One handler at a time: handlers read os.environ, which is process-wide.
-        with self._invoke_lock, mock.patch.dict(os.environ, env), self._handler_output():
+        # One handler at a time: on AWS each function runs in a process of its own, here they share
+        # Powertools' module-level Logger and Metrics. The environment and output are per thread
+        # (HandlerIsolation), so moto's worker threads never see them change.
+        with self._invoke_lock, self._isolation.handler(env, self.handler_output):  # type: ignore[arg-type]
             _calls.sink = self._current_calls
             self._invocations += 1
             first_call = len(self._current_calls)
@@ -310,15 +315,6 @@ class OfflineAccount:
             finally:
                 _calls.sink = None
                 self.calls_by_function.setdefault(function_name, set()).update(self._current_calls[first_call:])
-
-    @contextmanager
-    def _handler_output(self) -> Iterator[None]:
-        """Send what handlers print (Powertools logs and metrics) to `handler_output`, if given."""
-        if self.handler_output is None:
-            yield
-            return
-        with redirect_stdout(self.handler_output), redirect_stderr(self.handler_output):  # type: ignore[type-var]
-            yield
 
     # --- running ---------------------------------------------------------------------------------
 
