@@ -10,19 +10,12 @@ from typing import Any
 
 import pytest
 
-from mesh_rollout.errors import error_names
+from mesh_rollout.errors import LAMBDA_SERVICE_ERRORS, error_names
 from mesh_rollout_local.template import Template
 from tests.conftest import ROOT
 
 ASL_FILES = sorted((ROOT / "statemachine").glob("*.asl.json"))
-TRANSIENT = {
-    "TransientAwsError",
-    "ResourceConflict",
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-}
+TRANSIENT = {"TransientAwsError", "ResourceConflict", *LAMBDA_SERVICE_ERRORS}
 
 
 def states(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -65,12 +58,29 @@ def test_every_task_retries_transient_errors_only_with_backoff_and_jitter(path: 
             assert not any("States.ALL" in c["ErrorEquals"] for c in state["Catch"][:-1]), f"{name}: States.ALL must be last"
 
 
+def scopes(definition: dict[str, Any], covered: bool = False) -> Iterator[tuple[dict[str, Any], bool]]:
+    """Each list of states that can refer to each other (the top level, each branch, each Map's processor), and
+    whether an enclosing Parallel or Map catches everything that fails inside it."""
+    yield definition["States"], covered
+    for state in definition["States"].values():
+        catches_all = covered or any(c["ErrorEquals"] == ["States.ALL"] for c in state.get("Catch", []))
+        for inner in [*state.get("Branches", []), *([state["ItemProcessor"]] if "ItemProcessor" in state else [])]:
+            yield from scopes(inner, catches_all)
+
+
 @pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
-def test_fail_state_errors_are_named_errors(path: Path) -> None:
-    fails = [s for _, s in states(load(path)) if s["Type"] == "Fail"]
-    assert fails
-    for state in fails:
-        assert state.get("Error") in error_names() or state.get("ErrorPath"), state
+def test_lambda_service_errors_that_outlast_the_retries_get_a_project_name(path: Path) -> None:
+    """Every Task catches everything (and reports through its own path), or sits in a Map that does, or catches
+    the Lambda service errors into a Fail named LambdaServiceError: no execution ends with AWS's `Lambda.*` name."""
+    for scope, covered in scopes(load(path)):
+        for name, state in scope.items():
+            catches = state.get("Catch", [])
+            if state["Type"] != "Task" or covered or any(c["ErrorEquals"] == ["States.ALL"] for c in catches):
+                continue
+            (lambda_catch,) = [c for c in catches if set(c["ErrorEquals"]) == set(LAMBDA_SERVICE_ERRORS)]
+            describe = scope[lambda_catch["Next"]]
+            assert describe["Type"] == "Pass", name
+            assert scope[describe["Next"]] == {"Type": "Fail", "Error": "LambdaServiceError", "CausePath": "$.cause"}, name
 
 
 def test_template_substitutions_cover_every_placeholder() -> None:
@@ -99,14 +109,18 @@ def test_state_machine_logical_ids() -> None:
 
 
 def test_weight_shift_fails_only_through_finish_rollout_once_the_lock_is_held() -> None:
-    """Every Catch after AcquireRouteLock leads, through a Pass that says whether the lock is held, to FinishRollout."""
+    """Every Catch after AcquireRouteLock leads, through a Pass that says whether the lock is held, to FinishRollout;
+    if FinishRollout itself cannot run, the outcome it was given stands (failure: the rollout's own error)."""
     definition = load(ROOT / "statemachine" / "weight_shift.asl.json")
     top = definition["States"]
     for name, state in top.items():
         for catch in state.get("Catch", []):
             target = top[catch["Next"]]
             if name == "FinishRollout":
-                assert target["Type"] == "Fail"
+                assert target["Type"] == "Choice"
+                failed, succeeded = top[target["Choices"][0]["Next"]], top[target["Default"]]
+                assert failed == {**failed, "Type": "Fail", "ErrorPath": "$.finish.outcome.failure.Error"}
+                assert succeeded["Parameters"]["status"] == "SUCCEEDED" and succeeded["Parameters"]["lockReleased"] is False
                 continue
             assert target["Type"] in ("Pass", "Choice"), name
     preparing = {n: s for n, s in top.items() if s["Type"] == "Pass" and s.get("ResultPath") == "$.finish"}

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+import importlib
 
-from mesh_rollout.aws import classify
+import botocore.session
+import pytest
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
+
+from mesh_rollout.aws import SERVICES_CALLED, classify, named_aws_errors, transient_codes
 from mesh_rollout.errors import AwsRequestRejected, MeshResourceNotFound, ResourceConflict, TransientAwsError
+from tests.conftest import ROOT
 
 
 def client_error(code: str, status: int) -> ClientError:
@@ -18,14 +29,24 @@ def client_error(code: str, status: int) -> ClientError:
     [
         ("TooManyRequestsException", 429, TransientAwsError),
         ("ThrottlingException", 400, TransientAwsError),
+        ("Throttling", 400, TransientAwsError),  # CloudWatch
+        ("Throttled", 429, TransientAwsError),  # SNS
+        ("KMSThrottling", 400, TransientAwsError),  # SNS publishing to a KMS-encrypted topic
+        ("ProvisionedThroughputExceededException", 400, TransientAwsError),  # DynamoDB
+        ("RequestLimitExceeded", 400, TransientAwsError),
+        ("SlowDown", 503, TransientAwsError),
+        ("KmsThrottlingException", 400, TransientAwsError),  # Step Functions
+        ("AnyCodeAtAll", 429, TransientAwsError),
         ("InternalServerErrorException", 500, TransientAwsError),
         ("ServiceUnavailableException", 503, TransientAwsError),
+        ("InternalFailure", 502, TransientAwsError),
+        ("RequestTimeout", 408, TransientAwsError),
         ("ConflictException", 409, ResourceConflict),
         ("NotFoundException", 404, MeshResourceNotFound),
         ("ForbiddenException", 403, AwsRequestRejected),
         ("AccessDeniedException", 400, AwsRequestRejected),
         ("BadRequestException", 400, AwsRequestRejected),
-        ("LimitExceededException", 400, AwsRequestRejected),
+        ("LimitExceededException", 400, AwsRequestRejected),  # an account quota in the APIs we call: retrying won't help
     ],
 )
 def test_client_errors_are_classified(code: str, status: int, named: type) -> None:
@@ -34,10 +55,60 @@ def test_client_errors_are_classified(code: str, status: int, named: type) -> No
     assert str(error) == f"UpdateRoute apps/serviceB/serviceB: {code}: m"
 
 
-def test_connection_errors_are_transient() -> None:
-    assert type(classify(EndpointConnectionError(endpoint_url="https://appmesh"), "x")) is TransientAwsError
+@pytest.mark.parametrize("service", SERVICES_CALLED)
+def test_every_throttle_and_server_error_the_called_services_model_is_transient(service: str) -> None:
+    """Derived from botocore's own models, so a service's own throttling name is never missed."""
+    for shape in botocore.session.get_session().get_service_model(service).error_shapes:
+        error = shape.metadata.get("error", {})
+        code, status = error.get("code", shape.name), error.get("httpStatusCode", 0)
+        if "hrottl" in code or status == 429 or status >= 500:
+            assert code in transient_codes(), (service, code)
+            assert type(classify(client_error(code, status or 400), "x")) is TransientAwsError, (service, code)
 
 
-def test_other_exceptions_pass_through() -> None:
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ReadTimeoutError(endpoint_url="https://dynamodb"),
+        ConnectTimeoutError(endpoint_url="https://dynamodb"),
+        EndpointConnectionError(endpoint_url="https://appmesh"),
+        ConnectionClosedError(endpoint_url="https://sns"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_connection_errors_are_transient(exc: Exception) -> None:
+    error = classify(exc, "PutItem lock")
+    assert type(error) is TransientAwsError
+    assert str(error).startswith(f"PutItem lock: {type(exc).__name__}: ")
+
+
+def test_other_botocore_errors_are_rejected_and_other_exceptions_pass_through() -> None:
+    assert type(classify(ParamValidationError(report="bad"), "x")) is AwsRequestRejected
     error = KeyError("x")
     assert classify(error, "x") is error
+
+
+def test_a_botocore_error_a_handler_lets_through_reaches_the_state_machine_named() -> None:
+    @named_aws_errors
+    def handler(event: object, context: object) -> None:
+        raise ReadTimeoutError(endpoint_url="https://dynamodb.us-west-2.amazonaws.com/")
+
+    with pytest.raises(TransientAwsError, match="ReadTimeoutError: Read timeout on endpoint URL"):
+        handler({}, None)
+
+
+HANDLERS = sorted(p.stem for p in (ROOT / "functions" / "handlers").glob("[a-z]*.py"))
+
+
+@pytest.mark.parametrize("module", HANDLERS)
+def test_every_handler_names_the_aws_errors_that_escape_it(module: str) -> None:
+    function = importlib.import_module(f"handlers.{module}").lambda_handler
+    wrapped = []
+    while function is not None:
+        wrapped.append(function.__code__ is named_aws_errors(lambda: None).__code__)
+        function = getattr(function, "__wrapped__", None)
+    assert any(wrapped), f"handlers.{module}.lambda_handler is not decorated with @named_aws_errors"
+
+
+def test_the_handler_list_is_not_empty() -> None:
+    assert len(HANDLERS) == 17

@@ -102,7 +102,12 @@ def test_the_weight_shift_handler_events_walk_a_canary_step_and_its_rollback(
     assert invoke("finish_rollout", event("finish_rollout"), lambda_context)["lockReleased"] is False  # idempotent
 
 
-def test_finalize_event_retires_the_stable_target(shift_account: OfflineAccount, lambda_context: LambdaContext) -> None:
+def test_finalize_event_retires_the_stable_target(
+    shift_account: OfflineAccount, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in shift_account.environment("FinalizeCanaryFunction").items():
+        monkeypatch.setenv(name, value)
+    invoke("acquire_route_lock", event("acquire_route_lock"), lambda_context)
     snapshot = event("shift_traffic_apply")
     invoke("shift_traffic", {**snapshot, "step": {"percent": 100, "previousPercent": 25}}, lambda_context)
     result = invoke("finalize_canary", event("finalize_canary"), lambda_context)

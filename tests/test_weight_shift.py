@@ -156,7 +156,12 @@ ROLLBACKS = [
         "CanaryUnhealthy",
         "at 50%: UNHEALTHY: alarm serviceBv2-5xx is in ALARM",
     ),
-    ("alarm at the 100% step", _alarm_at_second_step, "CanaryUnhealthy", "at 100%: UNHEALTHY: alarm serviceBv2-5xx is in ALARM"),
+    (
+        "alarm when the 100% step is approved",
+        _alarm_at_second_step,
+        "CanaryUnhealthy",
+        "approved, but before the step to 100%: UNHEALTHY: alarm serviceBv2-5xx is in ALARM",
+    ),
     ("rejection", _rejected, "ApprovalRejected", "the step to 100% was rejected"),
     ("approval timeout", _approval_timeout, "ApprovalTimedOut", "nobody answered the approval request for the step to 100%"),
     (
@@ -476,25 +481,3 @@ def test_status_change_handler_leaves_a_route_that_another_rollout_holds_now(
     assert result["done"] == [f"route left alone: lock {LOCK_ID} is held by {newer}, another rollout of the route"]
     assert weights(shift_account) == {"serviceB": 50, "serviceBv2": 50}
     assert lock_item(shift_account)["owner"]["S"] == newer
-
-
-def test_a_shift_that_failed_to_finish_after_succeeding_keeps_its_weights_and_loses_its_lock(
-    shift_account: OfflineAccount, shift_input: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """FinishRollout failing (here: its topic does not exist) ends the execution FAILED without the usual
-    clean-up; the status-change handler releases what is left and does not undo a shift that had succeeded."""
-    shift_input["finalize"] = {"removeStableTarget": False}
-    finish_environment = shift_account._handlers["FinishRolloutFunction"][1]
-    monkeypatch.setitem(finish_environment, "NOTIFICATION_TOPIC_ARN", finish_environment["NOTIFICATION_TOPIC_ARN"] + "-gone")
-    failed = shift_account.run(SM, shift_input, approver=approve)
-    assert (failed.status, failed.states[-1]) == ("FAILED", "FinishDidNotComplete")
-    table = shift_account.client("dynamodb").list_tables()["TableNames"][0]
-    shift_account.client("dynamodb").put_item(  # as if FinishRollout had failed before it released the lock
-        TableName=table,
-        Item={"lockId": {"S": LOCK_ID}, "owner": {"S": failed.execution_arn}, "expiresAt": {"N": "4102444800"}},
-    )
-
-    event = status_change_event(failed.execution_arn, shift_account.state_machine_arns[SM], "FAILED", error=failed.error)
-    assert handle(shift_account, event, monkeypatch)["done"] == [f"lock {LOCK_ID} released"]
-    assert weights(shift_account) == {"serviceB": 0, "serviceBv2": 100}
-    assert lock_item(shift_account) is None

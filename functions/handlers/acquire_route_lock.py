@@ -5,7 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mesh_rollout.aws import client
+from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events import AcquireRouteLockEvent
 from mesh_rollout.models import parse_input
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
@@ -15,6 +15,7 @@ from mesh_rollout.weight_shift import acquire_lock
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_input(event, AcquireRouteLockEvent)
     owner = request.executionArn or context.aws_request_id

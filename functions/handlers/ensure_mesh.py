@@ -4,7 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mesh_rollout.aws import client
+from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events import EnsureMeshEvent
 from mesh_rollout.models import parse_input
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
@@ -14,6 +14,7 @@ from mesh_rollout.rollout import ensure_mesh_or_service
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_input(event, EnsureMeshEvent)
     result = ensure_mesh_or_service(client("appmesh"), request.kind, request.request, request.placeholder)

@@ -1,8 +1,8 @@
-"""ExecutionStatusChange: EventBridge tells us an execution was aborted, timed out or failed.
+"""ExecutionStatusChange: EventBridge tells us an execution ended (succeeded, failed, aborted or timed out).
 
 StopExecution and execution timeouts run no Catch, so a stopped weight shift would leave its weights
 and lock behind: this restores the snapshot (if the route still shows this rollout's weights) and
-releases the lock. Every failure is published, readably.
+releases the lock, as it releases a lock a finished shift could not. Every failure is published, readably.
 """
 
 import os
@@ -10,16 +10,17 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mesh_rollout.aws import client
+from mesh_rollout.aws import client, named_aws_errors
+from mesh_rollout.cleanup import handle_status_change
 from mesh_rollout.events import ExecutionStatusChangeEvent
 from mesh_rollout.models import parse_input
 from mesh_rollout.observability import logger, metrics, tracer
-from mesh_rollout.weight_shift import handle_status_change
 
 
 @logger.inject_lambda_context(correlation_id_path="detail.executionArn")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_input(event, ExecutionStatusChangeEvent)
     result = handle_status_change(
@@ -31,6 +32,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         os.environ["NOTIFICATION_TOPIC_ARN"],
         os.environ["WEIGHT_SHIFT_STATE_MACHINE_ARN"],
     )
-    logger.warning("execution ended unsuccessfully", extra=result)
+    logger.info("execution ended", extra=result)
     metrics.add_metric(name=f"Executions{request.detail.status.title().replace('_', '')}", unit="Count", value=1)
+    if result.get("notified") is False:
+        logger.warning("notification not sent", extra={"error": result["notificationError"]})
+        metrics.add_metric(name="NotificationsFailed", unit="Count", value=1)
     return result

@@ -5,7 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mesh_rollout.aws import client
+from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events import FinishRolloutEvent
 from mesh_rollout.models import parse_input
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
@@ -15,6 +15,7 @@ from mesh_rollout.weight_shift import finish_rollout
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_input(event, FinishRolloutEvent)
     result = finish_rollout(
@@ -26,6 +27,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         request.model_dump(),
     )
     logger.info("weight shift finished", extra=result)
+    if not result["notified"]:  # the outcome stands; the missing notification is logged and counted
+        logger.warning("outcome notification not sent", extra={"error": result["notificationError"]})
+        metrics.add_metric(name="NotificationsFailed", unit="Count", value=1)
     metrics.add_metric(
         name="WeightShiftsSucceeded" if result["status"] == "SUCCEEDED" else "WeightShiftsFailed", unit="Count", value=1
     )

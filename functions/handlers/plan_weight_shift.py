@@ -5,7 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mesh_rollout.aws import client
+from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events import PlanWeightShiftEvent
 from mesh_rollout.lock import halted
 from mesh_rollout.models import parse_input
@@ -16,6 +16,7 @@ from mesh_rollout.weight_shift import plan_weight_shift
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_input(event, PlanWeightShiftEvent)
     plan = plan_weight_shift(

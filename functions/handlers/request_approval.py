@@ -9,7 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mesh_rollout.aws import client
+from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events import RequestApprovalEvent
 from mesh_rollout.models import parse_input
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
@@ -20,6 +20,7 @@ from mesh_rollout.weight_shift import request_approval
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH, log_event=False)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_input(event, RequestApprovalEvent)
     result = request_approval(

@@ -1,10 +1,13 @@
-"""ShiftTraffic: snapshot a route, apply one canary step (drift-checked, read back) or restore the snapshot."""
+"""ShiftTraffic: snapshot a route, apply one canary step (drift-checked, fenced by the lock) or restore the snapshot."""
 
+import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events import ApplyStepEvent, RestoreRouteEvent, SnapshotRouteEvent
+from mesh_rollout.lock import LockFence
 from mesh_rollout.models import parse_input
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.weight_shift import apply_step, approval_wait_seconds, restore_route, take_snapshot
@@ -19,23 +22,27 @@ ACTIONS: dict[str, type[SnapshotRouteEvent | ApplyStepEvent | RestoreRouteEvent]
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     model: type[SnapshotRouteEvent | ApplyStepEvent | RestoreRouteEvent] = ACTIONS.get(
         str(event.get("action")), SnapshotRouteEvent
     )
     request = parse_input(event, model)
+    if isinstance(request, SnapshotRouteEvent):
+        metrics.add_metric(name="RouteSnapshots", unit="Count", value=1)
+        return take_snapshot(request.route, request.plannedWeights)
+    fence = LockFence(client("dynamodb"), os.environ["ROUTE_LOCK_TABLE"], request.lockId, request.executionArn or "")
     if isinstance(request, ApplyStepEvent):
-        result = apply_step(request.route, request.snapshot, request.stable, request.canary, request.step)
+        result = apply_step(request.route, request.snapshot, request.stable, request.canary, request.step, fence)
         logger.info("canary step applied", extra=result)
         metrics.add_metric(name="RolloutStepsApplied", unit="Count", value=1 if result["changed"] else 0)
         waited = approval_wait_seconds(request.approvalRequested, request.decision)
         if waited is not None:
             metrics.add_metric(name="ApprovalWaitTime", unit="Seconds", value=waited)
-    elif isinstance(request, RestoreRouteEvent):
-        result = restore_route(request.route, request.snapshot, request.stable, request.canary, request.steps, request.mode)
-        logger.warning("route rolled back", extra=result)
-        metrics.add_metric(name="RouteRollbacks", unit="Count", value=1 if result["restored"] else 0)
-    else:
-        result = take_snapshot(request.route, request.plannedWeights)
-        metrics.add_metric(name="RouteSnapshots", unit="Count", value=1)
+        return result
+    result = restore_route(
+        request.route, request.snapshot, request.stable, request.canary, request.steps, request.mode, fence, request.finalize
+    )
+    logger.warning("route rolled back", extra=result)
+    metrics.add_metric(name="RouteRollbacks", unit="Count", value=1 if result["restored"] else 0)
     return result

@@ -6,14 +6,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from mesh_rollout.aws import aws_errors, classify, error_code
+from mesh_rollout.aws import aws_errors, classify, error_code, single_attempt
 from mesh_rollout.envoy import (
     SidecarSettings,
     check_envoy_compatibility,
     inject_envoy_sidecar,
     same_task_definition,
 )
-from mesh_rollout.errors import EcsServiceNotFound
+from mesh_rollout.errors import EcsServiceNotFound, MeshRolloutError
 from mesh_rollout.health import HealthVerdict, deployment_verdict
 
 
@@ -82,12 +82,20 @@ def deployment_status(ecs: Any, cluster: str, service: str, task_definition: str
 
 def find_or_register(ecs: Any, desired: dict[str, Any], current: dict[str, Any], tags: list[dict[str, str]]) -> tuple[str, bool]:
     """(ARN, registered?) of a revision equal to `desired`: the current one, the family's latest (left by an
-    earlier run that stopped before updating the service), or a newly registered one with `current`'s tags."""
+    earlier run that stopped before updating the service), or a newly registered one with `current`'s tags.
+    RegisterTaskDefinition is not idempotent: it is sent once (no botocore retry), and after an error the
+    family's latest revision is read again, since a call whose response was lost may have registered it."""
     if same_task_definition(desired, current):
         return str(current["taskDefinitionArn"]), False
     latest, _ = describe_task_definition(ecs, current["family"])
     if same_task_definition(desired, latest):
         return str(latest["taskDefinitionArn"]), False
-    with aws_errors(f"RegisterTaskDefinition {current['family']}"):
-        response = ecs.register_task_definition(**desired, **({"tags": tags} if tags else {}))
+    try:
+        with aws_errors(f"RegisterTaskDefinition {current['family']}"):
+            response = single_attempt(ecs).register_task_definition(**desired, **({"tags": tags} if tags else {}))
+    except MeshRolloutError:
+        latest, _ = describe_task_definition(ecs, current["family"])
+        if same_task_definition(desired, latest):
+            return str(latest["taskDefinitionArn"]), True
+        raise
     return str(response["taskDefinition"]["taskDefinitionArn"]), True

@@ -41,6 +41,22 @@ class ResourceConflict(MeshRolloutError):
     """A concurrent create or update won the race: retried, and the retry converges."""
 
 
+class LambdaServiceError(MeshRolloutError):
+    """The Lambda service kept failing to run a step's function (throttled, unavailable) past the state
+    machine's retries; the cause starts with AWS's own error name (Lambda.TooManyRequestsException ...)."""
+
+
+# What Step Functions reports when the Lambda service (not our code) fails a task's invocation; AWS's
+# documentation recommends retrying them, and the state machines do, then name what outlasts the retries.
+LAMBDA_SERVICE_ERRORS = (
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+)
+
+
 class AwsRequestRejected(MeshRolloutError):
     """AWS refused the request for good (access denied, bad request, limit): not retried."""
 
@@ -73,6 +89,11 @@ class RolloutInProgress(MeshRolloutError):
 
 class RouteDrifted(MeshRolloutError):
     """The route's weights are not what this rollout last wrote (changed by hand): they are left alone."""
+
+
+class LockLost(MeshRolloutError):
+    """A weight write found this execution no longer holding the route's lock (it was stopped and its clean-up
+    took the route over): the write was undone, back to the snapshot the clean-up restores."""
 
 
 class WeightsNotApplied(MeshRolloutError):

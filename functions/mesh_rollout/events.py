@@ -85,6 +85,7 @@ class ApplyStepEvent(RouteEvent):
     action: Literal["apply"]
     snapshot: dict[str, Any]
     step: dict[str, Any]
+    lockId: StrictStr = Field(min_length=1)  # the write is fenced by this execution holding it
     decision: dict[str, Any] | None = None
     approvalRequested: dict[str, Any] | None = None
 
@@ -94,6 +95,8 @@ class RestoreRouteEvent(RouteEvent):
     snapshot: dict[str, Any]
     steps: list[dict[str, Any]]
     mode: Literal["plan", "increment"]
+    lockId: StrictStr = Field(min_length=1)
+    finalize: dict[str, Any] | None = None  # the plan's: finalize's own write counts as this rollout's
 
 
 class CanaryHealthEvent(HandlerEvent):
@@ -111,6 +114,8 @@ class RequestApprovalEvent(HandlerEvent):
 
 class FinalizeCanaryEvent(RouteEvent):
     finalize: dict[str, Any]
+    snapshot: dict[str, Any]  # where a write that lost the lock is undone to
+    lockId: StrictStr = Field(min_length=1)
 
 
 class FinishRolloutEvent(HandlerEvent):

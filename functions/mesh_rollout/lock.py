@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from mesh_rollout.aws import aws_errors, classify, error_code
+from mesh_rollout.aws import aws_errors, error_code
 from mesh_rollout.errors import RolloutInProgress
 
 
@@ -20,41 +21,43 @@ def acquire(dynamodb: Any, table: str, lock_id: str, owner: str, seconds: int, n
         "acquiredAt": {"N": str(now)},
         "expiresAt": {"N": str(now + seconds)},
     }
-    try:
-        dynamodb.put_item(
-            TableName=table,
-            Item=item,
-            ConditionExpression="attribute_not_exists(lockId) OR expiresAt < :now OR #owner = :owner",
-            ExpressionAttributeNames={"#owner": "owner"},
-            ExpressionAttributeValues={":now": {"N": str(now)}, ":owner": {"S": owner}},
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except ClientError as exc:
-        if error_code(exc) != "ConditionalCheckFailedException":
-            raise classify(exc, f"PutItem lock {lock_id}") from exc
-        response: dict[str, Any] = dict(exc.response)
-        holder: dict[str, Any] = response.get("Item", {})
-        raise RolloutInProgress(
-            f"{lock_id} is locked by {holder.get('owner', {}).get('S', 'another rollout')} "
-            f"until {holder.get('expiresAt', {}).get('N', '?')} (epoch seconds); this execution changed nothing"
-        ) from exc
+    with aws_errors(f"PutItem lock {lock_id}"):
+        try:
+            # A retry of a call whose answer was lost finds its own item: `#owner = :owner` lets it through.
+            dynamodb.put_item(
+                TableName=table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(lockId) OR expiresAt < :now OR #owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":now": {"N": str(now)}, ":owner": {"S": owner}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            holder: dict[str, Any] = dict(exc.response.get("Item", {}))  # type: ignore[call-overload]
+            raise RolloutInProgress(
+                f"{lock_id} is locked by {holder.get('owner', {}).get('S', 'another rollout')} "
+                f"until {holder.get('expiresAt', {}).get('N', '?')} (epoch seconds); this execution changed nothing"
+            ) from exc
     return {"lockId": lock_id, "owner": owner, "expiresAt": now + seconds}
 
 
 def release(dynamodb: Any, table: str, lock_id: str, owner: str) -> bool:
     """Release the lock if this owner holds it; True if released, False if it was not ours (or gone)."""
-    try:
-        dynamodb.delete_item(
-            TableName=table,
-            Key={"lockId": {"S": lock_id}},
-            ConditionExpression="#owner = :owner",
-            ExpressionAttributeNames={"#owner": "owner"},
-            ExpressionAttributeValues={":owner": {"S": owner}},
-        )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise classify(exc, f"DeleteItem lock {lock_id}") from exc
+    with aws_errors(f"DeleteItem lock {lock_id}"):
+        try:
+            dynamodb.delete_item(
+                TableName=table,
+                Key={"lockId": {"S": lock_id}},
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": {"S": owner}},
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
     return True
 
 
@@ -65,6 +68,50 @@ def holder(dynamodb: Any, table: str, lock_id: str) -> dict[str, Any] | None:
     if not item:
         return None
     return {"lockId": lock_id, "owner": item["owner"]["S"], "expiresAt": int(item["expiresAt"]["N"])}
+
+
+def take_over(dynamodb: Any, table: str, lock_id: str, from_owner: str, to_owner: str, seconds: int) -> str | None:
+    """Move the lock from `from_owner` (a stopped execution) to `to_owner` (its clean-up), or take it if it is
+    free or expired. Returns the previous owner ("" if free); None if another live rollout holds it."""
+    now = int(time.time())
+    item = {
+        "lockId": {"S": lock_id},
+        "owner": {"S": to_owner},
+        "acquiredAt": {"N": str(now)},
+        "expiresAt": {"N": str(now + seconds)},
+    }
+    with aws_errors(f"PutItem lock {lock_id}"):
+        try:
+            response = dynamodb.put_item(
+                TableName=table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(lockId) OR expiresAt < :now OR #owner IN (:from, :to)",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":now": {"N": str(now)}, ":from": {"S": from_owner}, ":to": {"S": to_owner}},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise
+    return str(response.get("Attributes", {}).get("owner", {}).get("S", ""))
+
+
+@dataclass(frozen=True)
+class LockFence:
+    """Checks, right after a weight write, that the writing execution still holds the route's lock."""
+
+    dynamodb: Any
+    table: str
+    lock_id: str
+    owner: str
+
+    def lost(self) -> str | None:
+        """None while `owner` holds the lock; else who holds it now ("nobody" if it is free)."""
+        held = holder(self.dynamodb, self.table, self.lock_id)
+        if held is not None and held["owner"] == self.owner:
+            return None
+        return held["owner"] if held else "nobody"
 
 
 # --- halts: a step-mode rollout that rolled back stays stopped until someone clears it ---------------------

@@ -36,9 +36,9 @@ class WeightedRoute(Protocol):
 
     def read(self) -> RouteState: ...
 
-    def write(self, weights: Weights, based_on: RouteState | None = None) -> None:
-        """Make the route's weighted targets exactly `weights` (targets not named are removed);
-        `based_on` is the route as just read, to spare reading it again."""
+    def write(self, weights: Weights, based_on: RouteState | None = None) -> RouteState:
+        """Make the route's weighted targets exactly `weights` (targets not named are removed) and return the
+        route as the write left it (from the write's own response); `based_on` is the route as just read."""
 
     def target_exists(self, target: str) -> bool:
         """Whether `target` (a node, a target group ...) exists, so it can be given weight."""
@@ -69,15 +69,17 @@ def weights_of_spec(spec: dict[str, Any], label: str) -> Weights:
 
 
 def spec_with_weights(spec: dict[str, Any], weights: Weights, label: str) -> dict[str, Any]:
-    """The route spec with its weighted targets set to `weights`; every other field kept (pure)."""
+    """The route spec with its weighted targets set to `weights`, in the order of `weights` (so a restore puts the
+    snapshot back byte for byte); each target keeps its other fields, and every other field of the spec is kept."""
     new = copy.deepcopy(spec)
     action = new[_route_kind(new, label)]["action"]
-    kept = [dict(t, weight=weights[t["virtualNode"]]) for t in action["weightedTargets"] if t["virtualNode"] in weights]
-    present = {t["virtualNode"] for t in kept}
+    existing = {t["virtualNode"]: t for t in action["weightedTargets"]}
     # A new target gets the port the route's targets agree on (nodes with several listeners need one).
     ports = {t.get("port") for t in action["weightedTargets"]}
     port = {"port": ports.pop()} if len(ports) == 1 and None not in ports else {}
-    action["weightedTargets"] = kept + [{"virtualNode": n, "weight": w, **port} for n, w in weights.items() if n not in present]
+    action["weightedTargets"] = [
+        dict(existing[n], weight=w) if n in existing else {"virtualNode": n, "weight": w, **port} for n, w in weights.items()
+    ]
     return new
 
 
@@ -89,16 +91,17 @@ class AppMeshRoute:
         self.label = f"{meshName}/{virtualRouterName}/{routeName}"
         self.appmesh = appmesh or client("appmesh")
 
+    def _state(self, route: dict[str, Any]) -> RouteState:
+        return RouteState(weights_of_spec(route["spec"], self.label), {"spec": route["spec"]}, route["metadata"]["version"])
+
     def read(self) -> RouteState:
         with aws_errors(f"DescribeRoute {self.label}"):
-            route = self.appmesh.describe_route(**self.keys)["route"]
-        spec = route["spec"]
-        return RouteState(weights_of_spec(spec, self.label), {"spec": spec}, route["metadata"]["version"])
+            return self._state(self.appmesh.describe_route(**self.keys)["route"])
 
-    def write(self, weights: Weights, based_on: RouteState | None = None) -> None:
+    def write(self, weights: Weights, based_on: RouteState | None = None) -> RouteState:
         spec = spec_with_weights((based_on or self.read()).snapshot["spec"], weights, self.label)
         with aws_errors(f"UpdateRoute {self.label}"):
-            self.appmesh.update_route(**self.keys, spec=spec)
+            return self._state(self.appmesh.update_route(**self.keys, spec=spec)["route"])
 
     def target_exists(self, target: str) -> bool:
         try:

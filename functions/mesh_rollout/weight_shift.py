@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,8 +24,17 @@ from mesh_rollout.canary import (
     weights_at,
 )
 from mesh_rollout.ecs import describe_service, describe_task_definition
-from mesh_rollout.errors import InvalidRolloutInput, RouteDrifted, UnknownReference, WeightsNotApplied
+from mesh_rollout.errors import (
+    LAMBDA_SERVICE_ERRORS,
+    InvalidRolloutInput,
+    LambdaServiceError,
+    LockLost,
+    MeshRolloutError,
+    UnknownReference,
+    WeightsNotApplied,
+)
 from mesh_rollout.gate import health_verdict
+from mesh_rollout.lock import LockFence
 from mesh_rollout.models import parse_input
 from mesh_rollout.release import release_revision, wanted_images
 from mesh_rollout.traffic import RouteState, WeightedRoute, Weights, route_for
@@ -188,9 +196,21 @@ def approval_wait_seconds(requested: dict[str, Any] | None, decision: dict[str, 
     return max(0.0, (answered - asked).total_seconds())
 
 
-def _write_verified(route: WeightedRoute, weights: Weights, based_on: RouteState) -> RouteState:
-    route.write(weights, based_on)
-    after = route.read()
+def _write_verified(
+    route: WeightedRoute, weights: Weights, based_on: RouteState, fence: LockFence, snapshot: Weights
+) -> RouteState:
+    """Write `weights`, then make sure this execution still held the route's lock when it wrote: a write that was
+    in flight while the execution was stopped (and its clean-up took the lock) is undone, back to the snapshot,
+    which is where the clean-up puts the route. Then check the write took (from the write's own response)."""
+    after = route.write(weights, based_on)
+    holder = fence.lost()
+    if holder is not None:
+        undone = after.weights == weights and route.write(snapshot, after).weights == snapshot
+        what = f"undone, back to the snapshot {describe_weights(snapshot)}" if undone else "overtaken by another write"
+        raise LockLost(
+            f"route {route.label}: this execution no longer holds lock {fence.lock_id} (now {holder}); "
+            f"its write of {describe_weights(weights)} was {what}"
+        )
     if after.weights != weights:
         raise WeightsNotApplied(
             f"route {route.label}: wrote {describe_weights(weights)} but it reads back {describe_weights(after.weights)}"
@@ -199,7 +219,7 @@ def _write_verified(route: WeightedRoute, weights: Weights, based_on: RouteState
 
 
 def apply_step(
-    route_ref: dict[str, Any], snapshot: dict[str, Any], stable: str, canary: str, step: dict[str, Any]
+    route_ref: dict[str, Any], snapshot: dict[str, Any], stable: str, canary: str, step: dict[str, Any], fence: LockFence
 ) -> dict[str, Any]:
     """Move the canary to step['percent'] if the route still holds what this rollout last wrote."""
     route = route_for(route_ref)
@@ -214,12 +234,34 @@ def apply_step(
     if current.weights == target:  # a retried call whose write went through
         return {"percent": step["percent"], "weights": target, "changed": False, "version": current.version}
     expect_weights(current.weights, [previous], route.label)
-    after = _write_verified(route, target, current)
+    after = _write_verified(route, target, current, fence, base)
     return {"percent": step["percent"], "weights": target, "changed": True, "version": after.version}
 
 
+def retired_weights(base: Weights, stable: str, canary: str) -> Weights:
+    """The weights finalize leaves when it removes the stable target (canary at 100%)."""
+    return {k: v for k, v in weights_at(base, stable, canary, 100).items() if k != stable}
+
+
+def weights_written(
+    base: Weights, stable: str, canary: str, steps: list[dict[str, Any]], finalize: dict[str, Any] | None
+) -> list[Weights]:
+    """Every weight set this rollout could have left on the route: the snapshot, each step, and finalize's."""
+    ours = [base, *(weights_at(base, stable, canary, s["percent"]) for s in steps)]
+    if finalize and finalize.get("pending") and finalize.get("removeStableTarget"):
+        ours.append(retired_weights(base, stable, canary))
+    return ours
+
+
 def restore_route(
-    route_ref: dict[str, Any], snapshot: dict[str, Any], stable: str, canary: str, steps: list[dict[str, Any]], mode: str
+    route_ref: dict[str, Any],
+    snapshot: dict[str, Any],
+    stable: str,
+    canary: str,
+    steps: list[dict[str, Any]],
+    mode: str,
+    fence: LockFence,
+    finalize: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Undo this rollout: the snapshot's weighted targets (plan mode), or all traffic to stable (step mode).
     Only the weights are put back: this rollout changed nothing else, so anything else that differs from the
@@ -227,26 +269,34 @@ def restore_route(
     route = route_for(route_ref)
     base: Weights = snapshot["weights"]
     current = route.read()
-    ours = [base, *(weights_at(base, stable, canary, s["percent"]) for s in steps)]
     target = weights_at(base, stable, canary, 0) if mode == "increment" else base
     if current.weights == target:
         return {"restored": False, "weights": target, "route": route.label}
-    expect_weights(current.weights, [*ours, target], route.label)
-    after = _write_verified(route, target, current)
+    expect_weights(current.weights, [*weights_written(base, stable, canary, steps, finalize), target], route.label)
+    after = _write_verified(route, target, current, fence, base)
     return {"restored": True, "weights": after.weights, "route": route.label}
 
 
 def finalize_canary(
-    route_ref: dict[str, Any], stable: str, canary: str, settings: dict[str, Any], appmesh: Any, ecs: Any
+    route_ref: dict[str, Any],
+    snapshot: dict[str, Any],
+    stable: str,
+    canary: str,
+    settings: dict[str, Any],
+    clients: tuple[Any, Any],
+    fence: LockFence,
 ) -> dict[str, Any]:
-    """Retire the stable version once the canary holds everything: target, then service, then node."""
+    """Retire the stable version once the canary holds everything: target, then service, then node.
+    `clients` are App Mesh and ECS."""
+    appmesh, ecs = clients
     route = route_for(route_ref)
     done: list[str] = []
     state = route.read()
     current = state.weights
     if settings.get("removeStableTarget") and stable in current:
         expect_weights(current, [weights_at(current, stable, canary, 100)], route.label)
-        current = _write_verified(route, {k: v for k, v in current.items() if k != stable}, state).weights
+        retired = retired_weights(current, stable, canary)
+        current = _write_verified(route, retired, state, fence, snapshot["weights"]).weights
         done.append(f"removed {stable} from route {route.label}")
     service = settings.get("stableEcsService")
     if settings.get("scaleStableServiceToZero") and service:
@@ -303,23 +353,26 @@ def request_approval(
     return {"messageId": message_id, "health": health["summary"]}
 
 
-def _readable(failure: dict[str, Any] | None) -> tuple[str, str]:
-    """(error, message) of a Catch result, whose Cause is a Lambda error document or plain text."""
+def readable_failure(failure: dict[str, Any] | None) -> tuple[str, str]:
+    """(error, message) of a Catch result, whose Cause is a Lambda error document or plain text. A Lambda
+    service error that outlasted the retries (`Lambda.TooManyRequestsException` ...) gets our own name."""
     if not failure:
         return "", ""
-    cause = str(failure.get("Cause") or "")
+    error, cause = str(failure.get("Error", "")), str(failure.get("Cause") or "")
     try:
         document = json.loads(cause)
     except ValueError:
         document = None
     if isinstance(document, dict) and "errorMessage" in document:
         cause = str(document["errorMessage"])
-    return str(failure.get("Error", "")), cause
+    if error in LAMBDA_SERVICE_ERRORS:
+        return LambdaServiceError.__name__, f"{error}: {cause}"
+    return error, cause
 
 
 def outcome_text(outcome: dict[str, Any], route_label: str, weights_now: Weights | None) -> tuple[str, str, str]:
     """(status, error, cause) of a finished rollout, in words a person can act on."""
-    error, message = _readable(outcome.get("failure"))
+    error, message = readable_failure(outcome.get("failure"))
     where = (
         f"route {route_label} is at {describe_weights(weights_now)}"
         if weights_now is not None
@@ -328,7 +381,7 @@ def outcome_text(outcome: dict[str, Any], route_label: str, weights_now: Weights
     if not error:
         return "SUCCEEDED", "", f"weight shift succeeded: {where}"
     if outcome.get("rollbackFailure"):
-        rb_error, rb_message = _readable(outcome["rollbackFailure"])
+        rb_error, rb_message = readable_failure(outcome["rollbackFailure"])
         if rb_error == "RouteDrifted":
             return "FAILED", "RouteDrifted", f"{error}: {message}. Not rolled back: {rb_message}"
         return "FAILED", "RollbackFailed", f"{error}: {message}. Rollback failed ({rb_error}: {rb_message}); {where}"
@@ -346,12 +399,25 @@ HALT_HELP = (
 )
 
 
+def notify(sns: Any, topic_arn: str, subject: str, message: str) -> str | None:
+    """Publish; a notification never changes an outcome, so a failure (after botocore's retries) is returned
+    as text for the caller to log and count, never raised."""
+    try:
+        with aws_errors("Publish"):
+            sns.publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)
+    except MeshRolloutError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def finish_rollout(
     dynamodb: Any, table: str, sns: Any, topic_arn: str, execution_arn: str, state: dict[str, Any]
 ) -> dict[str, Any]:
-    """Release the route lock (if this execution holds it), then tell people how the rollout ended.
+    """Release the route lock (if this execution may hold it), then tell people how the rollout ended.
     A step-mode rollback halts later step-mode runs towards the same canary (a schedule would otherwise
-    send traffic to it again once its alarms clear); a successful run that held the lock clears a halt."""
+    send traffic to it again once its alarms clear); a successful run that held the lock clears a halt.
+    The lock is released even when the execution thinks it never got it: an acquire whose answer was lost
+    may have taken it (the conditional delete only removes this execution's own lock)."""
     try:
         weights_now: Weights | None = route_for(state["route"]).read().weights
     except Exception:  # the notification must go out even if the route cannot be read
@@ -364,88 +430,18 @@ def finish_rollout(
     elif status == "SUCCEEDED" and state.get("locked") and lock.halted(dynamodb, table, state["lockId"]):
         lock.clear_halt(dynamodb, table, state["lockId"])
         cause += "; the earlier halt of step-mode runs on this route is cleared"
-    released = lock.release(dynamodb, table, state["lockId"], execution_arn) if state.get("locked") else False
-    subject = f"mesh-rollout: {state['route']['label']} {'succeeded' if status == 'SUCCEEDED' else error}"[:100]
-    with aws_errors("Publish rollout outcome"):
-        sns.publish(TopicArn=topic_arn, Subject=subject, Message=f"{cause}\n\nexecution: {execution_arn}")
-    return {"status": status, "error": error, "cause": cause, "lockReleased": released, "weights": weights_now}
-
-
-# --- executions that ended without passing FinishRollout (StopExecution, execution timeout) -----------
-
-
-def state_output(history: list[dict[str, Any]], state: str, when: str = "Exited") -> dict[str, Any] | None:
-    """The state data as `state` last exited (or, with when="Entered", as it last entered), or None."""
-    found = None
-    for event in history:
-        details = event.get(f"state{when}EventDetails")
-        key = "output" if when == "Exited" else "input"
-        if details and details.get("name") == state and details.get(key) is not None:
-            found = details[key]
-    return json.loads(found) if found else None
-
-
-def recover_stopped_shift(
-    dynamodb: Any,
-    table: str,
-    execution_arn: str,
-    history: list[dict[str, Any]],
-    now: float | None = None,
-    restore: bool = True,
-) -> list[str]:
-    """Undo what a weight shift that ended without FinishRollout left: restore its snapshot (unless the route
-    drifted or another rollout holds the route now), release its lock. Idempotent; returns what was done."""
-    done: list[str] = []
-    snapshotted = state_output(history, "TakeSnapshot")
-    locked = snapshotted or state_output(history, "AcquireRouteLock")
-    held = lock.holder(dynamodb, table, locked["lockId"]) if locked else None
-    if held and held["owner"] != execution_arn and held["expiresAt"] > (now if now is not None else time.time()):
-        return [f"route left alone: lock {held['lockId']} is held by {held['owner']}, another rollout of the route"]
-    if snapshotted and restore:
-        try:
-            result = restore_route(
-                snapshotted["route"],
-                snapshotted["snapshot"],
-                snapshotted["stable"],
-                snapshotted["canary"],
-                snapshotted["steps"],
-                "plan",
-            )
-            state = "restored to" if result["restored"] else "already at"
-            done.append(f"route {result['route']} {state} its snapshot {describe_weights(result['weights'])}")
-        except RouteDrifted as exc:
-            done.append(f"route not restored: {exc}")
-    if locked:
-        released = lock.release(dynamodb, table, locked["lockId"], execution_arn)
-        done.append(f"lock {locked['lockId']} {'released' if released else 'was not held any more'}")
-    return done or ["it stopped before taking the route's lock: nothing to undo"]
-
-
-def handle_status_change(
-    detail: dict[str, Any], sfn: Any, dynamodb: Any, table: str, sns: Any, topic_arn: str, weight_shift_arn: str
-) -> dict[str, Any]:
-    """An execution of ours ended ABORTED, TIMED_OUT or FAILED: clean up after a stopped weight shift, notify."""
-    status, execution_arn = detail["status"], detail["executionArn"]
-    name = execution_arn.split(":")[-1]
-    done: list[str] = []
-    if detail["stateMachineArn"] == weight_shift_arn:
-        with aws_errors(f"GetExecutionHistory {name}"):
-            pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn, includeExecutionData=True)
-            history = [event for page in pages for event in page["events"]]
-        # A FAILED shift normally passed FinishRollout (lock released, route restored, people told); one that
-        # failed around it (FinishRollout itself failing, a runtime error) is cleaned up like a stopped one.
-        finished = "result" in (state_output(history, "FinishRollout") or {})
-        finishing = state_output(history, "FinishRollout", "Entered")
-        succeeded = finishing is not None and not finishing.get("finish", {}).get("outcome", {}).get("failure")
-        if status in ("ABORTED", "TIMED_OUT") or not finished:
-            # a shift that succeeded and then failed to finish keeps its weights; only its lock goes
-            done = recover_stopped_shift(dynamodb, table, execution_arn, history, restore=not succeeded)
-    error, cause = _readable({"Error": detail.get("error") or "", "Cause": detail.get("cause") or ""})
-    lines = [f"execution {execution_arn} ended {status}" + (f": {error}: {cause}" if error else "."), *done]
-    machine = detail["stateMachineArn"].split(":")[-1]
-    with aws_errors("Publish status change"):
-        sns.publish(TopicArn=topic_arn, Subject=f"mesh-rollout: {machine} {status}"[:100], Message="\n".join(lines))
-    return {"executionArn": execution_arn, "status": status, "done": done}
+    released = lock.release(dynamodb, table, state["lockId"], execution_arn)
+    subject = f"mesh-rollout: {state['route']['label']} {'succeeded' if status == 'SUCCEEDED' else error}"
+    not_sent = notify(sns, topic_arn, subject, f"{cause}\n\nexecution: {execution_arn}")
+    return {
+        "status": status,
+        "error": error,
+        "cause": cause,
+        "lockReleased": released,
+        "weights": weights_now,
+        "notified": not_sent is None,
+        **({"notificationError": not_sent} if not_sent else {}),
+    }
 
 
 def register_release(ecs: Any, release: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,8 @@
   is consumed, so the rollback deployment that follows succeeds).
 - StopExecution ends the execution ABORTED (moto lets a Task waiting on a task token fail the execution
   with States.Runtime instead); as on AWS, no Catch runs.
+- A Lambda service error (throttling, 5xx) of a Task whose Resource is a function ARN is named as AWS
+  names it, `Lambda.<code>` (moto names it `Exception`, which no Retry or Catch of ours matches).
 
 ``install()`` is idempotent and must run before any request reaches moto.
 """
@@ -22,13 +24,18 @@ import threading
 import uuid
 from typing import Any
 
+from botocore.exceptions import ClientError
 from moto.appmesh import exceptions as appmesh_exceptions
 from moto.appmesh import urls as appmesh_urls
 from moto.appmesh.models import AppMeshBackend, appmesh_backends
 from moto.appmesh.responses import AppMeshResponse
 from moto.core.exceptions import JsonRESTError
 from moto.ecs.models import EC2ContainerServiceBackend
-from moto.stepfunctions.parser.api import ExecutionStatus
+from moto.stepfunctions.parser.api import ExecutionStatus, HistoryEventType, LambdaFunctionFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
 
 FAIL_NEXT_DEPLOYMENT_TAG = "mesh-rollout:emulator/next-deployment"
@@ -313,6 +320,32 @@ def _aborted_when_stopped(original: Any) -> Any:
     return reflect
 
 
+# --- Step Functions: Lambda service errors of function-ARN tasks ------------------------------------
+
+
+def _lambda_service_errors_named(original: Any) -> Any:
+    def from_error(self: StateTaskLambda, env: Any, ex: Exception) -> FailureEvent:
+        if not isinstance(ex, ClientError):
+            return original(self, env, ex)  # type: ignore[no-any-return]
+        # As AWS reports it: "Lambda.TooManyRequestsException", the message and the response details.
+        code, metadata = ex.response["Error"]["Code"], ex.response.get("ResponseMetadata", {})
+        error = f"Lambda.{code}"
+        cause = (
+            f"{ex.response['Error'].get('Message', '')} (Service: AWSLambda; Status Code: {metadata.get('HTTPStatusCode')}; "
+            f"Error Code: {code}; Request ID: {metadata.get('RequestId', '')}; Proxy: null)"
+        )
+        return FailureEvent(
+            env=env,
+            error_name=CustomErrorName(error),
+            event_type=HistoryEventType.LambdaFunctionFailed,
+            event_details=EventDetails(  # type: ignore[typeddict-item]
+                lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(error=error, cause=cause)
+            ),
+        )
+
+    return from_error
+
+
 def install() -> None:
     """Patch moto once per process."""
     global _installed
@@ -334,4 +367,5 @@ def install() -> None:
         BaseExecutionWorkerCommunication._reflect_execution_status = _aborted_when_stopped(  # type: ignore[method-assign]
             BaseExecutionWorkerCommunication._reflect_execution_status
         )
+        StateTaskLambda._from_error = _lambda_service_errors_named(StateTaskLambda._from_error)  # type: ignore[method-assign]
         _installed = True

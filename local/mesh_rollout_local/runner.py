@@ -26,10 +26,12 @@ import boto3
 import botocore.client
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
+from moto.core.botocore_stubber import BotocoreStubber
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 from mesh_rollout_local import approvals, emulator
+from mesh_rollout_local.faults import FaultPlan
 from mesh_rollout_local.isolation import HandlerIsolation
 from mesh_rollout_local.template import Template
 
@@ -144,6 +146,7 @@ class OfflineAccount:
         self._handlers: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {}
         self._invoke_lock = threading.Lock()
         self._isolation = HandlerIsolation()
+        self.faults = FaultPlan()  # AWS faults to inject under botocore's retries (see faults.py)
         self._runs = 0
         self._current_calls: list[tuple[str, str]] = []
         # every (service, operation) each function's handler called, over all runs: what its role must allow
@@ -171,6 +174,7 @@ class OfflineAccount:
         self._stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
         self._stack.enter_context(self._isolation)
         self._stack.enter_context(mock.patch.object(LambdaFunction, "invoke", self._invoke_patch()))
+        self._stack.enter_context(mock.patch.object(BotocoreStubber, "__call__", self._faulty_stubber()))
         if not self.real_time:
             self._stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", lambda *a, **k: None))
             self._stack.enter_context(mock.patch.object(retrier_decl, "time", types.SimpleNamespace(sleep=lambda seconds: None)))
@@ -277,10 +281,30 @@ class OfflineAccount:
         found = sns_backends[ACCOUNT_ID][self.region].topics[self.topic_arns[topic]].sent_notifications
         return [{"subject": entry[2] or "", "message": entry[1]} for entry in found]
 
+    def intercept(self, function: str, before: Callable[[dict[str, Any]], None]) -> None:
+        """Call `before(event)` in the handler's own thread right before `function`'s handler runs (tests act at
+        a precise moment of an execution this way: stop it, change the world under it)."""
+        handler, env = self._handlers[function]
+
+        def intercepted(event: dict[str, Any], context: Any) -> Any:
+            before(event)
+            return handler(event, context)
+
+        self._handlers[function] = (intercepted, env)
+
     @staticmethod
     def _load_handler(handler: str) -> Callable[..., Any]:
         module_name, _, function_name = handler.rpartition(".")
         return getattr(importlib.import_module(module_name), function_name)  # type: ignore[no-any-return]
+
+    def _faulty_stubber(self) -> Callable[..., Any]:
+        original = BotocoreStubber.__call__
+        faults = self.faults
+
+        def call(stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
+            return faults.intercept(lambda: original(stubber, event_name, request, **kwargs), event_name, request)
+
+        return call
 
     def _invoke_patch(self) -> Callable[..., bytes]:
         account = self

@@ -1,0 +1,115 @@
+"""After an execution ends: undo what a weight shift that did not finish left behind, free its lock, notify.
+
+EventBridge sends every end of an execution here. StopExecution and execution timeouts run no Catch, so a
+stopped weight shift would leave its weights and its lock behind; a shift whose FinishRollout could not
+release the lock would keep it until it expires. Whatever state was running when it stopped, the route goes
+back to its snapshot (unless someone changed it by hand, or another rollout holds the route now).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mesh_rollout import lock
+from mesh_rollout.aws import aws_errors
+from mesh_rollout.canary import describe_weights
+from mesh_rollout.errors import RouteDrifted
+from mesh_rollout.weight_shift import notify, readable_failure, restore_route
+
+CLEANUP_LOCK_SECONDS = 900
+
+
+def state_output(history: list[dict[str, Any]], state: str, when: str = "Exited") -> dict[str, Any] | None:
+    """The state data as `state` last exited (or, with when="Entered", as it last entered), or None."""
+    found = None
+    for event in history:
+        details = event.get(f"state{when}EventDetails")
+        key = "output" if when == "Exited" else "input"
+        if details and details.get("name") == state and details.get(key) is not None:
+            found = details[key]
+    return json.loads(found) if found else None
+
+
+def _restore_taken_over(dynamodb: Any, table: str, execution_arn: str, lock_id: str, snapshotted: dict[str, Any]) -> list[str]:
+    """Take the lock over from the stopped execution (so a write of its still in flight undoes itself), put the
+    snapshot back, release."""
+    cleaner = f"{execution_arn}#cleanup"
+    previous = lock.take_over(dynamodb, table, lock_id, execution_arn, cleaner, CLEANUP_LOCK_SECONDS)
+    if previous is None:
+        held = lock.holder(dynamodb, table, lock_id)
+        return [f"route left alone: lock {lock_id} is held by {held['owner'] if held else '?'}, another rollout of the route"]
+    done = []
+    try:
+        result = restore_route(
+            snapshotted["route"],
+            snapshotted["snapshot"],
+            snapshotted["stable"],
+            snapshotted["canary"],
+            snapshotted["steps"],
+            "plan",
+            lock.LockFence(dynamodb, table, lock_id, cleaner),
+            snapshotted.get("finalize"),
+        )
+        state = "restored to" if result["restored"] else "already at"
+        done.append(f"route {result['route']} {state} its snapshot {describe_weights(result['weights'])}")
+    except RouteDrifted as exc:
+        done.append(f"route not restored: {exc}")
+    finally:
+        lock.release(dynamodb, table, lock_id, cleaner)
+    return [*done, f"lock {lock_id} {'released' if previous == execution_arn else 'was not held any more'}"]
+
+
+def recover_unfinished_shift(
+    dynamodb: Any, table: str, execution_arn: str, history: list[dict[str, Any]], status: str
+) -> list[str]:
+    """Undo what a weight shift that ended ABORTED, TIMED_OUT or FAILED left. Idempotent; returns what was done."""
+    plan = state_output(history, "PlanWeightShift")
+    if not plan or "lockId" not in plan or plan.get("nothingToDo"):
+        return ["it stopped before taking the route's lock: nothing to undo"]
+    lock_id = plan["lockId"]
+    snapshotted = state_output(history, "TakeSnapshot")
+    finished = "result" in (state_output(history, "FinishRollout") or {})
+    finishing = state_output(history, "FinishRollout", "Entered")
+    succeeded = finishing is not None and not finishing.get("finish", {}).get("outcome", {}).get("failure")
+    # A stop undoes the shift wherever it was; a shift that FAILED only while finishing a success keeps its weights.
+    if snapshotted is not None and not finished and not (status == "FAILED" and succeeded):
+        return _restore_taken_over(dynamodb, table, execution_arn, lock_id, snapshotted)
+    released = lock.release(dynamodb, table, lock_id, execution_arn)
+    return [f"lock {lock_id} {'released' if released else 'was not held any more'}"]
+
+
+def release_leftover_lock(dynamodb: Any, table: str, execution_arn: str, output: Any) -> list[str]:
+    """A weight shift that SUCCEEDED but could not release its lock (its output says so) releases it now."""
+    if not isinstance(output, dict) or "lockId" not in output or output.get("lockReleased") is True:
+        return []
+    if not lock.release(dynamodb, table, output["lockId"], execution_arn):
+        return []
+    return [f"lock {output['lockId']} released (the execution could not release it itself)"]
+
+
+def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+    with aws_errors(f"GetExecutionHistory {execution_arn.split(':')[-1]}"):
+        pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn, includeExecutionData=True)
+        return [event for page in pages for event in page["events"]]
+
+
+def handle_status_change(
+    detail: dict[str, Any], sfn: Any, dynamodb: Any, table: str, sns: Any, topic_arn: str, weight_shift_arn: str
+) -> dict[str, Any]:
+    """An execution of ours ended: clean up after a weight shift that did not finish; notify failures and clean-ups."""
+    status, execution_arn = detail["status"], detail["executionArn"]
+    done: list[str] = []
+    if detail["stateMachineArn"] == weight_shift_arn:
+        if status == "SUCCEEDED":
+            done = release_leftover_lock(dynamodb, table, execution_arn, json.loads(detail.get("output") or "null"))
+        else:
+            done = recover_unfinished_shift(dynamodb, table, execution_arn, _history(sfn, execution_arn), status)
+    result: dict[str, Any] = {"executionArn": execution_arn, "status": status, "done": done}
+    if status == "SUCCEEDED" and not done:
+        return result  # nothing to say
+    error, cause = readable_failure({"Error": detail.get("error") or "", "Cause": detail.get("cause") or ""})
+    lines = [f"execution {execution_arn} ended {status}" + (f": {error}: {cause}" if error else "."), *done]
+    machine = detail["stateMachineArn"].split(":")[-1]
+    not_sent = notify(sns, topic_arn, f"mesh-rollout: {machine} {status}", "\n".join(lines))
+    return {**result, "notified": not_sent is None, **({"notificationError": not_sent} if not_sent else {})}
