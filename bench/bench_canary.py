@@ -27,22 +27,37 @@ MEMORY_GB = 256 / 1024
 BILLED_SECONDS = 0.3  # assumed average billed duration of a handler on AWS (a few API calls each)
 
 
-def segments(result: RunResult) -> list[tuple[str, int, int]]:
-    """(segment, states entered, Lambda invocations): before the steps, each step, after the steps."""
-    rows: list[list[Any]] = [["before the steps (plan, lock, snapshot)", 0, 0]]
+def segments(result: RunResult) -> list[tuple[str, int, int, Counter[str]]]:
+    """(segment, states entered, Lambda invocations, traffic API reads/writes and other AWS calls): before the
+    steps, each step, after the steps. Invocations run one at a time, in the order the history schedules them."""
+    rows: list[list[Any]] = [["before the steps (plan, lock, snapshot)", 0, 0, Counter()]]
+    calls = iter(result.invocation_calls)
     step = 0
     for event in result.history:
         if event["type"].endswith("StateEntered"):
             name = event["stateEnteredEventDetails"]["name"]
             if name == "NeedsApproval":
                 step += 1
-                rows.append([f"step {step}", 0, 0])
+                rows.append([f"step {step}", 0, 0, Counter()])
             elif name == "FinalizeWanted":
-                rows.append(["after the steps (finalize, release, notify)", 0, 0])
+                rows.append(["after the steps (finalize, release, notify)", 0, 0, Counter()])
             rows[-1][1] += 1
         elif event["type"] in ("LambdaFunctionScheduled", "TaskScheduled"):
             rows[-1][2] += 1
-    return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+            rows[-1][3].update(kind(service, operation) for service, operation in next(calls, []))
+    return [(str(r[0]), int(r[1]), int(r[2]), r[3]) for r in rows]
+
+
+TRAFFIC_READS = {("appmesh", "DescribeRoute")}
+TRAFFIC_WRITES = {("appmesh", "UpdateRoute")}
+
+
+def kind(service: str, operation: str) -> str:
+    if (service, operation) in TRAFFIC_READS:
+        return "traffic reads"
+    if (service, operation) in TRAFFIC_WRITES:
+        return "traffic writes"
+    return "other calls"
 
 
 def cost(states: int, invocations: int) -> tuple[float, float]:
@@ -61,11 +76,12 @@ def main() -> int:
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     print("Canary weight shift (events/weight-shift-apps.json with steps [50, 75, 100]), offline")
     print(f"  serviceB 75 / serviceBv2 25 -> 50 -> 75 -> 100, approval before 100: {result.status} in {result.seconds:.2f} s")
-    print(f"\n  {'segment':<46} {'states':>6} {'Lambda':>7}")
-    for name, states, invocations in segments(result):
-        print(f"  {name:<46} {states:>6} {invocations:>7}")
+    print(f"\n  {'segment':<46} {'states':>6} {'Lambda':>7} {'route reads':>11} {'route writes':>12} {'other AWS calls':>15}")
+    for name, states, invocations, made in segments(result):
+        reads, writes, other = made["traffic reads"], made["traffic writes"], made["other calls"]
+        print(f"  {name:<46} {states:>6} {invocations:>7} {reads:>11} {writes:>12} {other:>15}")
     states, invocations = len(result.states), result.lambda_invocations
-    print(f"  {'total':<46} {states:>6} {invocations:>7}")
+    print(f"  {'total':<46} {states:>6} {invocations:>7} {sum(result.api_calls.values()):>40} AWS calls")
     print("\n  AWS calls by operation:")
     print("\n".join(table(Counter(result.api_calls))))
     sfn_cost, lambda_cost = cost(states, invocations)

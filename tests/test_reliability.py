@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -331,3 +332,23 @@ def test_an_approval_given_while_the_canary_is_unhealthy_sends_it_no_traffic(
     assert (result.status, result.error) == ("FAILED", "CanaryUnhealthy")
     assert applied_weights(result) == [{"serviceB": 50, "serviceBv2": 50}]  # never 100%, not even for a bake
     assert (weights(shift_account), lock_item(shift_account)) == (GUIDE_SNAPSHOT, None)
+
+
+def test_a_stop_while_the_approval_task_waits_on_its_token_ends_the_execution_at_once(
+    shift_account: OfflineAccount, shift_input: dict[str, Any]
+) -> None:
+    """The approval Lambda has run and the task waits on its token (TaskSubmitted): a stop must end it now,
+    not when the approval times out (moto alone sleeps through the whole wait)."""
+    sfn = shift_account.client("stepfunctions")
+
+    def stop_once_waiting(pending: PendingApproval) -> None:
+        execution_arn = lock_item(shift_account)["owner"]["S"]
+        for _ in range(500):
+            events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+            if any(e["type"] == "TaskSubmitted" for e in events):
+                break
+            time.sleep(0.01)
+        stop(shift_account, execution_arn)
+
+    stopped = shift_account.run(SM, shift_input, approver=stop_once_waiting, timeout=20)
+    assert stopped.status == "ABORTED"

@@ -29,6 +29,7 @@ from mesh_rollout.errors import (
     InvalidRolloutInput,
     LambdaServiceError,
     LockLost,
+    MeshResourceNotFound,
     MeshRolloutError,
     UnknownReference,
     WeightsNotApplied,
@@ -127,8 +128,12 @@ def plan_weight_shift(
         spec = spec.model_copy(update={"healthGate": spec.healthGate.model_copy(update={"ecsServices": [spec.canaryEcsService]})})
     reference = route_reference(spec)
     route = route_for(reference)
-    route.check_exists()
-    current = route.read().weights
+    try:
+        current = route.read().weights
+    except MeshResourceNotFound:
+        route.check_exists()  # UnknownReference naming what is missing: the mesh, the router or the route
+        raise
+
     check_route_weights(spec, current)
     _check_world(spec, route, current, cloudwatch, ecs)
     steps = pending_steps(spec, current)
@@ -218,6 +223,13 @@ def _write_verified(
     return after
 
 
+def previous_weights(base: Weights, stable: str, canary: str, step: dict[str, Any]) -> Weights:
+    """What the route holds before `step`: the snapshot for the first step, else the step before's weights."""
+    if step["previousPercent"] == canary_percent(base, stable, canary):
+        return base
+    return weights_at(base, stable, canary, step["previousPercent"])
+
+
 def apply_step(
     route_ref: dict[str, Any], snapshot: dict[str, Any], stable: str, canary: str, step: dict[str, Any], fence: LockFence
 ) -> dict[str, Any]:
@@ -225,11 +237,7 @@ def apply_step(
     route = route_for(route_ref)
     base: Weights = snapshot["weights"]
     target = weights_at(base, stable, canary, step["percent"])
-    previous = (
-        base
-        if step["previousPercent"] == canary_percent(base, stable, canary)
-        else weights_at(base, stable, canary, step["previousPercent"])
-    )
+    previous = previous_weights(base, stable, canary, step)
     current = route.read()
     if current.weights == target:  # a retried call whose write went through
         return {"percent": step["percent"], "weights": target, "changed": False, "version": current.version}
@@ -343,9 +351,9 @@ def request_approval(
     sns: Any, topic_arn: str, cloudwatch: Any, ecs: Any, execution_arn: str, item: dict[str, Any]
 ) -> dict[str, Any]:
     """Publish what waits for approval: route, current -> next weights and a fresh health summary."""
-    route = route_for(item["route"])
-    now = route.read().weights
-    nxt = weights_at(item["snapshot"]["weights"], item["stable"], item["canary"], item["step"]["percent"])
+    base = item["snapshot"]["weights"]
+    now = previous_weights(base, item["stable"], item["canary"], item["step"])  # ApplyStep refuses any other
+    nxt = weights_at(base, item["stable"], item["canary"], item["step"]["percent"])
     health = health_verdict(item["healthGate"], cloudwatch, ecs, item["bakeSeconds"], 0)
     subject, body = approval_message(execution_arn, item["route"], now, nxt, health, item["approvalTimeoutSeconds"])
     with aws_errors("Publish approval request"):

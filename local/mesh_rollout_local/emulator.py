@@ -8,8 +8,8 @@
   IN_PROGRESS when first described and COMPLETED on the next DescribeServices. A service tagged
   ``mesh-rollout:emulator/next-deployment = FAILED`` instead sees its next deployment FAILED (the tag
   is consumed, so the rollback deployment that follows succeeds).
-- StopExecution ends the execution ABORTED (moto lets a Task waiting on a task token fail the execution
-  with States.Runtime instead); as on AWS, no Catch runs.
+- StopExecution ends the execution ABORTED at once (moto lets a Task waiting on a task token either fail the
+  execution with States.Runtime or, now and then, wait out its whole timeout); as on AWS, no Catch runs.
 - A Lambda service error (throttling, 5xx) of a Task whose Resource is a function ARN is named as AWS
   names it, `Lambda.<code>` (moto names it `Exception`, which no Retry or Catch of ours matches).
 
@@ -306,6 +306,12 @@ def _remember_stop(original: Any) -> Any:
     def stop(self: Execution, stop_date: Any, error: str | None, cause: str | None) -> None:
         self._mesh_rollout_stopped = True  # type: ignore[attr-defined]
         original(self, stop_date, error, cause)
+        # moto only marks the program stopped: a Task waiting on a task token (or inside a Map waiting for such a
+        # Task) would sleep for its whole timeout. As on AWS, a stop ends the waits at once.
+        worker = self.exec_worker
+        pool = getattr(getattr(worker, "env", None), "callback_pool_manager", None)
+        for endpoint in list(getattr(pool, "_pool", {}).values()):
+            endpoint.interrupt_all()
 
     return stop
 

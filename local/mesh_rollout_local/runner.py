@@ -37,6 +37,7 @@ from mesh_rollout_local.template import Template
 
 ACCOUNT_ID = "123456789012"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+STOP_GRACE_SECONDS = 30
 MUTATING = re.compile(r"^(Create|Update|Register|Delete|Deregister|Put|Tag|Untag|Start|Stop|Send|Publish)")
 
 _calls = threading.local()
@@ -92,6 +93,8 @@ class RunResult:
     history: list[dict[str, Any]]
     seconds: float
     lambda_invocations: int
+    # the AWS calls of each Lambda invocation, in the order they ran (one list per invocation)
+    invocation_calls: list[list[tuple[str, str]]] = field(default_factory=list)
 
     def mutating_calls(self) -> dict[str, int]:
         return {f"{s}:{op}": n for (s, op), n in sorted(self.api_calls.items()) if MUTATING.match(op)}
@@ -149,6 +152,7 @@ class OfflineAccount:
         self.faults = FaultPlan()  # AWS faults to inject under botocore's retries (see faults.py)
         self._runs = 0
         self._current_calls: list[tuple[str, str]] = []
+        self._invocation_calls: list[list[tuple[str, str]]] = []
         # every (service, operation) each function's handler called, over all runs: what its role must allow
         self.calls_by_function: dict[str, set[tuple[str, str]]] = {}
         self._invocations = 0
@@ -338,6 +342,7 @@ class OfflineAccount:
                 ).encode()
             finally:
                 _calls.sink = None
+                self._invocation_calls.append(self._current_calls[first_call:])
                 self.calls_by_function.setdefault(function_name, set()).update(self._current_calls[first_call:])
 
     # --- running ---------------------------------------------------------------------------------
@@ -382,9 +387,8 @@ class OfflineAccount:
                 f"{state_machine} is not a state machine of {self.template.path.name}: {sorted(self.state_machine_arns)}"
             )
         self._runs += 1
-        outer = (self._current_calls, self._invocations)  # a run started from an approver nests
-        self._current_calls = []
-        self._invocations = 0
+        outer = (self._current_calls, self._invocations, self._invocation_calls)  # a run started from an approver nests
+        self._current_calls, self._invocations, self._invocation_calls = [], 0, []
         sfn = self.client("stepfunctions")
         answered: set[int] = set()
         started = time.monotonic()
@@ -393,7 +397,7 @@ class OfflineAccount:
             name=f"local-{self._runs}-{uuid.uuid4().hex[:8]}",
             input=execution_input if isinstance(execution_input, str) else json.dumps(execution_input),
         )["executionArn"]
-        seen = 0
+        seen, stopped = 0, False
         while True:
             described = sfn.describe_execution(executionArn=arn)
             terminal = described["status"] in TERMINAL
@@ -408,13 +412,16 @@ class OfflineAccount:
                 break
             if approver is not None:
                 self._answer(sfn, arn, history, approver, answered)
-            if time.monotonic() - started > timeout:
+            waited = time.monotonic() - started
+            if waited > timeout + STOP_GRACE_SECONDS:  # never poll forever, even if the stop did not take
+                raise TimeoutError(f"{arn} still {described['status']} {STOP_GRACE_SECONDS} s after stopping it")
+            if waited > timeout and not stopped:
                 sfn.stop_execution(executionArn=arn, error="LocalTimeout", cause=f"no terminal status after {timeout} s")
-                continue
+                stopped = True
             time.sleep(0.01)
         output = described.get("output")
-        calls, invocations = Counter(self._current_calls), self._invocations
-        self._current_calls, self._invocations = outer
+        calls, invocations, per_invocation = Counter(self._current_calls), self._invocations, self._invocation_calls
+        self._current_calls, self._invocations, self._invocation_calls = outer
         return RunResult(
             run=self._runs,
             execution_arn=arn,
@@ -427,6 +434,7 @@ class OfflineAccount:
             history=history,
             seconds=time.monotonic() - started,
             lambda_invocations=invocations,
+            invocation_calls=per_invocation,
         )
 
     def _answer(self, sfn: Any, arn: str, history: list[dict[str, Any]], approver: Approver, answered: set[int]) -> None:
