@@ -4,6 +4,15 @@
 - App Mesh errors with the codes and HTTP statuses of the API model (moto answers 400 "MeshNotFound",
   "VirtualNodeNameAlreadyTaken", ... where AWS answers 404 NotFoundException / 409 ConflictException).
 - CreateMesh on an existing name raises ConflictException instead of silently replacing the mesh.
+- App Mesh requests follow botocore's appmesh model, not moto, where the two differ:
+  - moto is stricter: it rejects a virtual node whose ``serviceDiscovery.awsCloudMap`` has no ``attributes``
+    or whose ``listeners[].timeout.tcp`` has no ``idle`` ("MissingRequiredField ... must be defined"); the model
+    makes both optional, so both are accepted and described back as given.
+  - moto is looser: it accepts what the model forbids. Create*/Update* bodies are checked against the model's
+    required members, unions (exactly one member), enums and min/max, and answer 400 BadRequestException as
+    AWS does (botocore checks only minimums on the client: moto stored a route weight of 150).
+  - moto stores a route whose weighted target names a virtual node the mesh lacks; AWS answers 404
+    NotFoundException ("VirtualNode with name ... is missing"), and so does the emulator.
 - ECS deployments: UpdateService with a new task definition (or forceNewDeployment) starts a new PRIMARY deployment that is
   IN_PROGRESS when first described and COMPLETED on the next DescribeServices. A service tagged
   ``mesh-rollout:emulator/next-deployment = FAILED`` instead sees its next deployment FAILED (the tag
@@ -18,15 +27,22 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import json
 import threading
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import botocore.session
 from botocore.exceptions import ClientError
+from botocore.model import ListShape, Shape, StructureShape
 from moto.appmesh import exceptions as appmesh_exceptions
+from moto.appmesh import responses as appmesh_responses
 from moto.appmesh import urls as appmesh_urls
+from moto.appmesh.dataclasses.shared import Timeout
 from moto.appmesh.models import AppMeshBackend, appmesh_backends
 from moto.appmesh.responses import AppMeshResponse
 from moto.core.exceptions import JsonRESTError
@@ -81,8 +97,6 @@ def _services(backend: AppMeshBackend, mesh_name: str) -> dict[str, dict[str, An
 
 def _check_provider(backend: AppMeshBackend, mesh_name: str, spec: dict[str, Any]) -> None:
     provider = spec.get("provider") or {}
-    if len(provider) > 1:
-        raise BadRequestException("A virtual service provider must be exactly one of virtualNode, virtualRouter.")
     mesh = backend.meshes[mesh_name]
     if "virtualRouter" in provider:
         name = provider["virtualRouter"]["virtualRouterName"]
@@ -213,6 +227,88 @@ def _create_mesh_without_replacing(original: Any) -> Any:
         return mesh
 
     return create_mesh
+
+
+# --- App Mesh requests against botocore's model -----------------------------------------------------
+
+
+@functools.cache
+def _appmesh_input(operation: str) -> StructureShape:
+    shape = botocore.session.get_session().get_service_model("appmesh").operation_model(operation).input_shape
+    assert shape is not None  # every Create*/Update* operation has an input
+    return shape
+
+
+def _model_problems(value: Any, shape: Shape, path: str) -> Iterator[str]:
+    """Where `value` breaks a rule of the model that AWS checks: required, union, enum, min/max (botocore checks types)."""
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    counted = isinstance(value, str | list)  # min/max bound a string's or a list's length
+    size = len(value) if counted else value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if size is not None and ((low is not None and size < low) or (high is not None and size > high)):
+        yield f"{path}: {'length ' if counted else ''}{size} is outside [{low}, {high}]"
+    enum = getattr(shape, "enum", None)
+    if enum and value not in enum:
+        yield f"{path}: {value!r} is not one of {enum}"
+    if isinstance(shape, StructureShape) and isinstance(value, dict):
+        yield from (f"{path}.{name}: is required" for name in shape.required_members if name not in value)
+        if shape.is_tagged_union and len(value) != 1:
+            yield f"{path}: must set exactly one of {sorted(shape.members)}"
+        for name, item in value.items():
+            if name in shape.members:
+                yield from _model_problems(item, shape.members[name], f"{path}.{name}")
+    elif isinstance(shape, ListShape) and isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _model_problems(item, shape.member, f"{path}[{index}]")
+
+
+def _checked_against_model(operation: str, original: Any) -> Any:
+    def handler(self: AppMeshResponse) -> Any:
+        shape, body = _appmesh_input(operation), json.loads(self.body or "{}")
+        payload = {name: member for name, member in shape.members.items() if "location" not in member.serialization}
+        problems = [f"{name}: is required" for name in shape.required_members if name in payload and name not in body]
+        for name, value in body.items():
+            if name in payload:
+                problems += _model_problems(value, payload[name], name)
+        if problems:
+            raise BadRequestException(problems[0])
+        return original(self)
+
+    return handler
+
+
+def _virtual_node_spec_with_optional_members(original: Any) -> Any:
+    """moto requires awsCloudMap.attributes and timeout.tcp.idle, which the model leaves optional."""
+
+    def build(spec: dict[str, Any]) -> Any:
+        spec = copy.deepcopy(spec)
+        cloud_map = (spec.get("serviceDiscovery") or {}).get("awsCloudMap")
+        if cloud_map is not None:
+            cloud_map.setdefault("attributes", [])  # moto describes an empty list back as absent
+        tcp_without_idle = []
+        for index, listener in enumerate(spec.get("listeners") or []):
+            timeout = listener.get("timeout") or {}
+            if "tcp" in timeout and "idle" not in (timeout["tcp"] or {}):
+                del timeout["tcp"]
+                tcp_without_idle.append(index)
+        built = original(spec)
+        for index in tcp_without_idle:
+            built.listeners[index].timeout.tcp = Timeout()  # no idle, no perRequest: described back as {}
+        return built
+
+    return build
+
+
+def _route_targets_must_exist(original: Any) -> Any:
+    def handler(self: AppMeshBackend, **kwargs: Any) -> Any:
+        mesh, spec = self.meshes.get(kwargs["mesh_name"]), kwargs["spec"]
+        if mesh is not None and kwargs["virtual_router_name"] in mesh.virtual_routers:
+            routes = (spec.grpc_route, spec.http_route, spec.http2_route, spec.tcp_route)
+            for target in (t for route in routes if route for t in route.action.weighted_targets):
+                if target.virtual_node not in mesh.virtual_nodes:
+                    raise NotFoundException(f"VirtualNode with name {target.virtual_node} is missing")
+        return original(self, **kwargs)
+
+    return handler
 
 
 # --- ECS deployments --------------------------------------------------------------------------------
@@ -363,6 +459,15 @@ def install() -> None:
         appmesh_urls.url_paths[base + "/(?P<virtualServiceName>[^/]+)$"] = VirtualServiceResponse.dispatch
         appmesh_exceptions.MeshError.__init__ = _model_error_init  # type: ignore[method-assign]
         AppMeshBackend.create_mesh = _create_mesh_without_replacing(AppMeshBackend.create_mesh)  # type: ignore[method-assign]
+        for cls in (AppMeshResponse, VirtualServiceResponse):
+            for name in [n for n in vars(cls) if n.startswith(("create_", "update_"))]:
+                operation = "".join(word.capitalize() for word in name.split("_"))
+                setattr(cls, name, _checked_against_model(operation, getattr(cls, name)))
+        appmesh_responses.build_virtual_node_spec = _virtual_node_spec_with_optional_members(
+            appmesh_responses.build_virtual_node_spec
+        )
+        for name in ("create_route", "update_route"):
+            setattr(AppMeshBackend, name, _route_targets_must_exist(getattr(AppMeshBackend, name)))
         EC2ContainerServiceBackend.update_service = _update_service_with_deployment(  # type: ignore[method-assign]
             EC2ContainerServiceBackend.update_service
         )
