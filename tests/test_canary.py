@@ -9,13 +9,14 @@ import pytest
 from mesh_rollout.canary import (
     WeightShiftSpec,
     canary_percent,
+    check_route_weights,
     expect_weights,
     lock_seconds,
     pending_steps,
     step_list,
     weights_at,
 )
-from mesh_rollout.errors import RouteDrifted, UnknownReference
+from mesh_rollout.errors import InvalidRolloutInput, RouteDrifted, UnknownReference
 from mesh_rollout.traffic import spec_with_weights, weights_of_spec
 from mesh_rollout.weight_shift import pre_step_gate
 
@@ -191,3 +192,12 @@ def test_a_step_mode_tick_gates_a_canary_without_traffic_on_alarms_and_ecs_only(
     before_first_tick = pre_step_gate(plan, {"serviceB": 100})
     assert (before_first_tick["metrics"], before_first_tick["alarmNames"]) == ([], ["serviceBv2-5xx"])
     assert [m["id"] for m in pre_step_gate(plan, {"serviceB": 75, "serviceBv2": 25})["metrics"]] == ["errors"]
+
+
+@pytest.mark.parametrize(
+    ("current", "total"),
+    [({"serviceB": 100, "serviceBv2": 50}, 150), ({"legacy": 40, "serviceB": 50, "serviceBv2": 20}, 110)],
+)
+def test_a_route_above_a_total_weight_of_100_is_refused(current: dict[str, int], total: int) -> None:
+    with pytest.raises(InvalidRolloutInput, match=rf"^routeName: route 'serviceB' has .*: its weights sum to {total}, above"):
+        check_route_weights(spec(), current)

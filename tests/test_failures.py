@@ -44,6 +44,27 @@ BAD_EXECUTIONS = [
         "virtualRouters[0].spec.listeners: must be a list",
     ),
     ("unknown app container", "ecsServices/1/appContainer", "web", "InvalidRolloutInput", "ecsServices[1].appContainer:"),
+    (
+        "weights summing to 150",
+        "routes/0/spec/http2Route/action/weightedTargets/1/weight",
+        75,
+        "InvalidRolloutInput",
+        "routes[0].spec.http2Route.action.weightedTargets: the weights sum to 150, above App Mesh's maximum total of 100",
+    ),
+    (
+        "same node twice in a route",
+        "routes/0/spec/http2Route/action/weightedTargets/1/virtualNode",
+        "serviceB",
+        "InvalidRolloutInput",
+        "routes[0].spec.http2Route.action.weightedTargets[1].virtualNode: duplicates weightedTargets[0] (serviceB)",
+    ),
+    (
+        "same ECS service twice",
+        "ecsServices/2/service",
+        "serviceB",
+        "InvalidRolloutInput",
+        "ecsServices[2]: duplicates ecsServices[0] (apps/serviceB)",
+    ),
 ]
 
 
@@ -63,6 +84,29 @@ def test_bad_input_fails_fast_and_changes_nothing(
 def test_input_of_the_wrong_shape_fails_as_invalid_input(account: OfflineAccount, raw: str) -> None:
     result = account.run("MeshRolloutStateMachine", raw)
     assert (result.status, result.error, result.mutating_calls()) == ("FAILED", "InvalidRolloutInput", {})
+
+
+def test_a_json_string_holding_an_object_gets_the_same_named_error_from_both_machines(
+    shift_account: OfflineAccount, scenario: dict[str, Any], shift_input: dict[str, Any]
+) -> None:
+    # Given each machine's valid input, JSON-encoded twice: the execution input is a string holding the object
+    # (the shift without its approval, so that a machine that runs it ends instead of waiting for an answer)
+    shift_input.pop("approval")
+    results = {
+        machine: shift_account.run(machine, json.dumps(json.dumps(raw)))
+        for machine, raw in (("MeshRolloutStateMachine", scenario), ("WeightShiftStateMachine", shift_input))
+    }
+    # Then both fail in their first state, with the same named error and message, before any change
+    answers = {(r.status, r.error, lambda_message(r.cause)) for r in results.values()}
+    assert answers == {
+        (
+            "FAILED",
+            "InvalidRolloutInput",
+            "(input): must be a JSON object, got a string holding a JSON object: pass the object itself, not a string of it",
+        )
+    }
+    assert [r.states for r in results.values()] == [["ValidateRollout"], ["PlanWeightShift"]]
+    assert [r.mutating_calls() for r in results.values()] == [{}, {}]
 
 
 def make_incompatible(account: OfflineAccount, family: str, **changes: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -149,6 +150,27 @@ BAD_INPUTS = [
     ),
     ("unknown top-level field", "virtualGateways", [], InvalidRolloutInput, "virtualGateways: Extra inputs are not permitted"),
     ("shared mesh", "virtualNodes/0/meshOwner", "111122223333", InvalidRolloutInput, "virtualNodes[0].meshOwner: shared meshes"),
+    (
+        "weights summing to 150",
+        "routes/0/spec/http2Route/action/weightedTargets/1/weight",
+        75,
+        InvalidRolloutInput,
+        "routes[0].spec.http2Route.action.weightedTargets: the weights sum to 150, above App Mesh's maximum total of 100",
+    ),
+    (
+        "same node twice in a route",
+        "routes/0/spec/http2Route/action/weightedTargets/1/virtualNode",
+        "serviceB",
+        InvalidRolloutInput,
+        "routes[0].spec.http2Route.action.weightedTargets[1].virtualNode: duplicates weightedTargets[0] (serviceB)",
+    ),
+    (
+        "same ECS service twice",
+        "ecsServices/2/service",
+        "serviceB",
+        InvalidRolloutInput,
+        "ecsServices[2]: duplicates ecsServices[0] (apps/serviceB)",
+    ),
 ]
 
 
@@ -164,6 +186,39 @@ def test_duplicate_names_are_rejected(scenario: dict[str, Any]) -> None:
     scenario["virtualNodes"].append(copy.deepcopy(scenario["virtualNodes"][0]))
     with pytest.raises(InvalidRolloutInput, match=r"^virtualNodes\[3\]: duplicates virtualNodes\[0\] \(serviceB\)"):
         plan(scenario)
+
+
+def test_the_same_ecs_service_by_name_and_by_arn_is_a_duplicate(scenario: dict[str, Any]) -> None:
+    scenario["ecsServices"][2] |= {
+        "cluster": "arn:aws:ecs:us-west-2:123456789012:cluster/apps",
+        "service": "arn:aws:ecs:us-west-2:123456789012:service/apps/serviceBv2",
+    }
+    with pytest.raises(InvalidRolloutInput, match=r"^ecsServices\[2\]: duplicates ecsServices\[1\] \(apps/serviceBv2\)$"):
+        plan(scenario)
+
+
+def test_the_same_backend_twice_is_rejected(scenario: dict[str, Any]) -> None:
+    backends = scenario["virtualNodes"][2]["spec"]["backends"]
+    backends.append(copy.deepcopy(backends[0]))
+    with pytest.raises(
+        InvalidRolloutInput,
+        match=r"^virtualNodes\[2\]\.spec\.backends\[1\]\.virtualService\.virtualServiceName: duplicates backends\[0\]",
+    ):
+        plan(scenario)
+
+
+@pytest.mark.parametrize("weights", [(100, 0), (60, 40), (0, 0)])
+def test_route_weights_summing_to_at_most_100_are_accepted(scenario: dict[str, Any], weights: tuple[int, int]) -> None:
+    # App Mesh only bounds the total from above; a route whose targets all weigh 0 is valid
+    for target, weight in zip(scenario["routes"][0]["spec"]["http2Route"]["action"]["weightedTargets"], weights, strict=True):
+        target["weight"] = weight
+    assert plan(scenario)["routes"][0]["spec"] == scenario["routes"][0]["spec"]
+
+
+def test_a_json_string_holding_an_object_is_rejected(scenario: dict[str, Any]) -> None:
+    with pytest.raises(InvalidRolloutInput) as caught:
+        build_requests(json.dumps(scenario))
+    assert str(caught.value).startswith("(input): must be a JSON object, got a string holding a JSON object")
 
 
 @pytest.mark.parametrize("raw", [[], "apps", None, {"mesh": "apps"}])

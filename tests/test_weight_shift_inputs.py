@@ -120,3 +120,33 @@ def test_bad_input_fails_before_any_change(
     assert result.lambda_invocations == 1  # input errors are not retried
     after = world.client("appmesh").describe_route(meshName="apps", virtualRouterName="serviceB", routeName="serviceB")
     assert after["route"]["metadata"]["version"] == route["route"]["metadata"]["version"]
+
+
+@pytest.mark.parametrize(("stable", "canary", "total"), [(100, 50, 150), (100, 100, 200)])
+def test_a_route_whose_weights_sum_above_100_is_refused_before_any_change(
+    world: OfflineAccount, stable: int, canary: int, total: int
+) -> None:
+    # Given the route holds weights App Mesh documents as invalid (a total above 100)
+    appmesh = world.client("appmesh")
+    keys = {"meshName": "apps", "virtualRouterName": "serviceB", "routeName": "serviceB"}
+    original = appmesh.describe_route(**keys)["route"]["spec"]
+    spec = copy.deepcopy(original)
+    spec["http2Route"]["action"]["weightedTargets"] = [
+        {"virtualNode": "serviceB", "weight": stable},
+        {"virtualNode": "serviceBv2", "weight": canary},
+    ]
+    version = appmesh.update_route(**keys, spec=spec)["route"]["metadata"]["version"]
+    try:
+        # When a shift starts from it (without an approval, so that a shift that runs ends instead of waiting)
+        result = world.run("WeightShiftStateMachine", changed(approval=DELETE))
+        # Then PlanWeightShift refuses it, naming routeName, instead of giving the canary a weight of `total`
+        assert (result.status, result.error) == ("FAILED", "InvalidRolloutInput")
+        assert json.loads(result.cause or "{}")["errorMessage"].startswith(
+            f"routeName: route 'serviceB' has serviceB {stable} / serviceBv2 {canary}: its weights sum to {total},"
+            " above App Mesh's maximum total of 100"
+        )
+        assert result.states == ["PlanWeightShift"]
+        assert result.mutating_calls() == {}
+        assert appmesh.describe_route(**keys)["route"]["metadata"]["version"] == version
+    finally:
+        appmesh.update_route(**keys, spec=original)  # the module's other tests start from the guide's route

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 
 from mesh_rollout.errors import InvalidRolloutInput, RouteDrifted
 from mesh_rollout.specs import input_shape, model_problems
-from mesh_rollout.traffic import Weights
+from mesh_rollout.traffic import MAX_TOTAL_WEIGHT, Weights
 
 Percent = Annotated[StrictInt, Field(ge=1, le=100)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=255)]
@@ -202,7 +202,16 @@ def pending_steps(spec: WeightShiftSpec, current: Weights) -> list[dict[str, Any
 
 
 def check_route_weights(spec: WeightShiftSpec, current: Weights) -> None:
-    """The route must hold the stable target, with weight to shift."""
+    """The route must hold the stable target, with weight to shift, and weigh at most 100 in total as App Mesh
+    requires: a step keeps the total, so it would write a total App Mesh refuses (and give the canary up to
+    the whole stable + canary pool, a weight above 100 if that pool is)."""
+    total = sum(current.values())
+    if total > MAX_TOTAL_WEIGHT:
+        raise InvalidRolloutInput(
+            "routeName",
+            f"route {spec.routeName!r} has {describe_weights(current)}: its weights sum to {total}, above App Mesh's"
+            f" maximum total of {MAX_TOTAL_WEIGHT}; correct the route's weights before shifting them",
+        )
     if is_retired(current, spec.stable, spec.canary):
         return
     if spec.stable not in current:

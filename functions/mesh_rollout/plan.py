@@ -9,6 +9,7 @@ from typing import Any
 from mesh_rollout.errors import InvalidRolloutInput, UnknownReference
 from mesh_rollout.models import RolloutSpec, parse_input
 from mesh_rollout.specs import check_request
+from mesh_rollout.traffic import MAX_TOTAL_WEIGHT
 
 ROUTE_KINDS = ("httpRoute", "http2Route", "grpcRoute", "tcpRoute")
 
@@ -46,6 +47,34 @@ def route_targets(spec: dict[str, Any], path: str = "spec") -> Iterator[tuple[st
         targets = spec.get(kind, {}).get("action", {}).get("weightedTargets", [])
         for index, target in enumerate(targets):
             yield f"{path}.{kind}.action.weightedTargets[{index}].virtualNode", target["virtualNode"]
+
+
+def check_weighted_targets(spec: dict[str, Any], path: str = "spec") -> None:
+    """A RouteSpec's weighted targets name each virtual node once and weigh at most 100 together."""
+    for kind in ROUTE_KINDS:
+        where = f"{path}.{kind}.action.weightedTargets"
+        targets = spec.get(kind, {}).get("action", {}).get("weightedTargets", [])
+        again = first_repeat([target["virtualNode"] for target in targets])
+        if again:
+            index, first = again
+            raise InvalidRolloutInput(
+                f"{where}[{index}].virtualNode", f"duplicates weightedTargets[{first}] ({targets[index]['virtualNode']})"
+            )
+        total = sum(target["weight"] for target in targets)
+        if total > MAX_TOTAL_WEIGHT:  # App Mesh's documented limit (see MAX_TOTAL_WEIGHT); a total of 0 is valid
+            raise InvalidRolloutInput(where, f"the weights sum to {total}, above App Mesh's maximum total of {MAX_TOTAL_WEIGHT}")
+
+
+def first_repeat(keys: list[Any]) -> tuple[int, int] | None:
+    """(index, index of its first occurrence) of the first key seen before, or None; None keys never repeat."""
+    seen: dict[Any, int] = {}
+    for index, key in enumerate(keys):
+        if key is None:
+            continue
+        if key in seen:
+            return index, seen[key]
+        seen[key] = index
+    return None
 
 
 def backend_services(spec: dict[str, Any], path: str = "spec") -> Iterator[tuple[str, str]]:
@@ -91,13 +120,33 @@ def build_requests(raw: Any) -> tuple[RolloutSpec, dict[str, list[dict[str, Any]
             _reject_unsupported(item, where)
             request = {**item, "meshName": mesh_name}
             check_request("appmesh", section.operation, request, where)
+            _check_lists(section.key, request, where)
             key = tuple(str(request[k]) for k in section.name_keys)
             if key in seen:
                 raise InvalidRolloutInput(where, f"duplicates {section.key}[{seen[key]}] ({'/'.join(key)})")
             seen[key] = index
             requests.append(request)
         out[section.key] = requests
+    # A cluster or service may be given by name or by ARN; the name is the last part of the ARN.
+    services = [f"{t.cluster.rsplit('/', 1)[-1]}/{t.service.rsplit('/', 1)[-1]}" for t in spec.ecsServices]
+    again = first_repeat(services)
+    if again:
+        index, first = again
+        raise InvalidRolloutInput(f"ecsServices[{index}]", f"duplicates ecsServices[{first}] ({services[index]})")
     return spec, out
+
+
+def _check_lists(section: str, request: dict[str, Any], where: str) -> None:
+    """What the API model cannot say about an item's lists: no entry twice, route weights within 100."""
+    if section == "routes":
+        check_weighted_targets(request["spec"], f"{where}.spec")
+    if section == "virtualNodes":
+        names = [b.get("virtualService", {}).get("virtualServiceName") for b in request["spec"].get("backends", [])]
+        again = first_repeat(names)
+        if again:
+            index, first = again
+            field = f"{where}.spec.backends[{index}].virtualService.virtualServiceName"
+            raise InvalidRolloutInput(field, f"duplicates backends[{first}] ({names[index]})")
 
 
 def _reject_unsupported(item: dict[str, Any], where: str) -> None:

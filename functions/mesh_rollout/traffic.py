@@ -48,6 +48,9 @@ class WeightedRoute(Protocol):
 
 
 ROUTE_KINDS = ("httpRoute", "http2Route", "grpcRoute", "tcpRoute")
+# App Mesh: "The total weight for all targets combined must be less than or equal to 100", each weight 0..100
+# (so all-zero weights are valid). https://docs.aws.amazon.com/app-mesh/latest/APIReference/API_WeightedTarget.html
+MAX_TOTAL_WEIGHT = 100
 
 
 def _route_kind(spec: dict[str, Any], label: str) -> str:
