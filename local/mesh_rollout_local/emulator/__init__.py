@@ -1,0 +1,32 @@
+"""Fill the gaps of moto 5.2.5 that mesh-rollout depends on, following botocore's service models.
+
+One module per service, each with what moto lacks or does differently from the model and from AWS:
+- `appmesh`: virtual services; the model's error codes; CreateMesh that does not replace; requests checked
+  against the model (Cloud Map without attributes accepted, a weight of 150 refused); missing route targets.
+- `ecs`: deployments that go IN_PROGRESS -> COMPLETED (or FAILED, on request) over DescribeServices calls.
+- `stepfunctions`: StopExecution ends ABORTED at once; Lambda service errors named `Lambda.<code>`.
+
+``install()`` is idempotent and must run before any request reaches moto.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from mesh_rollout_local.emulator import appmesh, ecs, stepfunctions
+from mesh_rollout_local.emulator.ecs import FAIL_NEXT_DEPLOYMENT_TAG
+
+__all__ = ["FAIL_NEXT_DEPLOYMENT_TAG", "install"]
+_installed = False
+_lock = threading.Lock()
+
+
+def install() -> None:
+    """Patch moto once per process."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        for service in (appmesh, ecs, stepfunctions):
+            service.install()
+        _installed = True
