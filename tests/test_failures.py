@@ -134,6 +134,23 @@ def make_incompatible(account: OfflineAccount, family: str, **changes: Any) -> N
     [
         ({"taskRoleArn": None}, "runs on Fargate without a task role"),
         ({"networkMode": "bridge", "requiresCompatibilities": ["EC2"]}, "uses networkMode 'bridge'"),
+        (
+            # a 0.25 vCPU / 512 MiB Fargate task whose app reserves 128 MiB has no room for Envoy's 500 MiB
+            {
+                "cpu": "256",
+                "memory": "512",
+                "containerDefinitions": [
+                    {
+                        "name": "app",
+                        "image": "example/serviceb:1.0",
+                        "memoryReservation": 128,
+                        "portMappings": [{"containerPort": 9080, "protocol": "tcp"}],
+                        "essential": True,
+                    }
+                ],
+            },
+            "on Fargate has 512 MiB; its containers would need 628 MiB (app 128 reserved, envoy 500)",
+        ),
     ],
 )
 def test_what_the_guide_says_cannot_work_is_rejected_before_any_change(

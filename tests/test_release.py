@@ -124,6 +124,20 @@ def test_wanted_images_checks_container_names() -> None:
     assert with_images(TASK_DEFINITION, {"app": "a:9"})["containerDefinitions"][1] == {"name": "envoy", "image": "e"}
 
 
+def test_a_release_updates_the_application_not_the_sidecars_it_recognises() -> None:
+    td = {
+        "family": "orders",
+        "proxyConfiguration": {"type": "APPMESH", "containerName": "appmesh-envoy"},
+        "containerDefinitions": [
+            {"name": "orders-api", "image": "123456789012.dkr.ecr.us-west-2.amazonaws.com/orders-api:1.4.2"},
+            {"name": "xray", "image": "amazon/aws-xray-daemon"},
+            {"name": "cloudwatch-agent", "image": "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:latest"},
+            {"name": "appmesh-envoy", "image": "public.ecr.aws/appmesh/aws-appmesh-envoy:v1.27.3.0-prod"},
+        ],
+    }
+    assert wanted_images(td, None, "orders-api:1.5.0", None) == {"orders-api": "orders-api:1.5.0"}
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

@@ -43,6 +43,7 @@ def check_target(ecs: Any, target: dict[str, Any], default_image: str, field: st
     task_definition, _ = describe_task_definition(ecs, service["taskDefinition"])
     settings = SidecarSettings.from_target(target, default_image, field)
     check_envoy_compatibility(task_definition, service, settings)
+    # the rewrite itself refuses a dependsOn cycle and Fargate containers beyond the task's memory or CPU
     inject_envoy_sidecar(task_definition, settings, service)
 
 

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mesh_rollout.errors import IncompatibleTaskDefinition, InvalidRolloutInput
+from mesh_rollout.sidecars import Role, container_roles, ensure_xray_daemon, image_path
 from mesh_rollout.specs import input_shape, strip_empty
+from mesh_rollout.startup_order import depends_on_graph, find_cycle, wire_envoy
+from mesh_rollout.task_size import shortfall
 
 ENVOY_VERSION = "v1.39.1.0-prod"
 # App Mesh publishes its Envoy image from one account in most regions and from these in the others.
@@ -30,7 +33,6 @@ ENVOY_HEALTH_CHECK = {
     "timeout": 2,
     "retries": 3,
 }
-XRAY_CONTAINER = "xray-daemon"
 FARGATE_ENVOY_MEMORY = 500
 METADATA_IPS = "169.254.170.2,169.254.169.254"
 
@@ -49,11 +51,11 @@ class SidecarSettings:
     mesh_name: str
     virtual_node_name: str
     envoy_image: str
-    xray: bool = False
+    xray: bool | None = None  # None keeps the tracing the task definition has
     xray_image: str = "amazon/aws-xray-daemon"
     app_container: str | None = None
     app_ports: tuple[int, ...] | None = None
-    envoy_container: str = "envoy"
+    envoy_container: str | None = None  # None: the task definition's own Envoy if it has one, else "envoy"
     proxy_overrides: tuple[tuple[str, str], ...] = ()
     field: str = "ecsServices[0]"
 
@@ -64,11 +66,11 @@ class SidecarSettings:
             mesh_name=target["meshName"],
             virtual_node_name=target["virtualNodeName"],
             envoy_image=target.get("envoyImage") or default_image,
-            xray=bool(target.get("xray")),
+            xray=target.get("xray"),
             xray_image=target.get("xrayImage") or "amazon/aws-xray-daemon",
             app_container=target.get("appContainer"),
             app_ports=tuple(target["appPorts"]) if target.get("appPorts") else None,
-            envoy_container=proxy.get("containerName", "envoy"),
+            envoy_container=proxy.get("containerName"),
             proxy_overrides=tuple((p["name"], p["value"]) for p in proxy.get("properties", [])),
             field=field,
         )
@@ -105,8 +107,34 @@ def is_fargate(task_definition: dict[str, Any], service: dict[str, Any] | None =
     )
 
 
+def label(task_definition: dict[str, Any]) -> str:
+    """'family:revision', or the family alone for a task definition not registered yet."""
+    revision = task_definition.get("revision")
+    return f"{task_definition.get('family')}:{revision}" if revision else str(task_definition.get("family"))
+
+
+def envoy_container(task_definition: dict[str, Any], settings: SidecarSettings) -> str:
+    """The Envoy container's name: the input's, else the task definition's own Envoy, else 'envoy'."""
+    roles = container_roles(task_definition, settings.envoy_container, settings.app_container)
+    envoys = [name for name, role in roles.items() if role is Role.ENVOY]
+    wanted = settings.envoy_container or (envoys[0] if envoys else "envoy")
+    others = [name for name in envoys if name != wanted]
+    if others:
+        # Two Envoys in one awsvpc task would both bind 15000, 15001 and 9901
+        raise IncompatibleTaskDefinition(
+            settings.field,
+            f"task definition {label(task_definition)} already has Envoy container(s) {others}; the proxy container "
+            f"would be {wanted!r}: give proxyConfiguration.containerName {others[0]!r} or remove the other Envoy",
+        )
+    return wanted
+
+
+def roles_of(task_definition: dict[str, Any], settings: SidecarSettings) -> dict[str, Role]:
+    return container_roles(task_definition, envoy_container(task_definition, settings), settings.app_container)
+
+
 def app_containers(task_definition: dict[str, Any], settings: SidecarSettings) -> list[str]:
-    """Names of the application containers that must wait for Envoy."""
+    """Names of the application containers that must wait for Envoy (sidecars are recognised by sidecars.py)."""
     names = [c["name"] for c in task_definition.get("containerDefinitions", [])]
     if settings.app_container is not None:
         if settings.app_container not in names:
@@ -115,7 +143,7 @@ def app_containers(task_definition: dict[str, Any], settings: SidecarSettings) -
                 f"{settings.app_container!r} is not a container of {task_definition.get('family')} (has {names})",
             )
         return [settings.app_container]
-    apps = [n for n in names if n not in (settings.envoy_container, XRAY_CONTAINER)]
+    apps = [name for name, role in roles_of(task_definition, settings).items() if role is Role.APP]
     if not apps:
         raise IncompatibleTaskDefinition(settings.field, f"{task_definition.get('family')} has no application container")
     return apps
@@ -144,7 +172,7 @@ def app_ports(task_definition: dict[str, Any], settings: SidecarSettings) -> str
 
 def check_envoy_compatibility(task_definition: dict[str, Any], service: dict[str, Any], settings: SidecarSettings) -> None:
     """Reject, before any change, what the guide says cannot work."""
-    name = f"{task_definition.get('family')}:{task_definition.get('revision')}"
+    name = label(task_definition)
     mode = task_definition.get("networkMode", "bridge")
     if mode != "awsvpc":
         raise IncompatibleTaskDefinition(
@@ -191,42 +219,61 @@ def inject_envoy_sidecar(
     task_definition: dict[str, Any], settings: SidecarSettings, service: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The RegisterTaskDefinition request for the same task with the guide's Envoy setup applied."""
-    request = registrable(task_definition)
-    properties = proxy_properties(request, settings)
+    properties = proxy_properties(task_definition, settings)
     uid = next(p["value"] for p in properties if p["name"] == "IgnoredUID")
-    apps = set(app_containers(request, settings))
+    apps = set(app_containers(task_definition, settings))
+    envoy_name = envoy_container(task_definition, settings)
+    request = registrable(task_definition)
     containers = request.setdefault("containerDefinitions", [])
 
-    for container in containers:
-        if container["name"] in apps:
-            depends = [d for d in container.get("dependsOn", []) if d.get("containerName") != settings.envoy_container]
-            container["dependsOn"] = [*depends, {"containerName": settings.envoy_container, "condition": "HEALTHY"}]
-
-    envoy = next((c for c in containers if c["name"] == settings.envoy_container), None)
+    envoy = next((c for c in containers if c["name"] == envoy_name), None)
     if envoy is None:
-        envoy = {"name": settings.envoy_container}
+        envoy = {"name": envoy_name}
         containers.append(envoy)
-    envoy.update(image=settings.envoy_image, essential=True, healthCheck=copy.deepcopy(ENVOY_HEALTH_CHECK), user=uid)
+    _check_own_bootstrap(envoy, task_definition, settings)
+    # The stack's image always wins: it is the App Mesh Envoy version this stack was tested with
+    envoy.update(image=settings.envoy_image, essential=True, user=uid)
+    envoy.setdefault("healthCheck", copy.deepcopy(ENVOY_HEALTH_CHECK))  # a tuned check of a hand-made Envoy stays
     _set_env(envoy, "APPMESH_VIRTUAL_NODE_NAME", f"mesh/{settings.mesh_name}/virtualNode/{settings.virtual_node_name}")
-    _set_env(envoy, "ENABLE_ENVOY_XRAY_TRACING", "1" if settings.xray else None)
-    if is_fargate(request, service) and "memory" not in envoy and "memoryReservation" not in envoy:
+    if settings.xray is not None:
+        _set_env(envoy, "ENABLE_ENVOY_XRAY_TRACING", "1" if settings.xray else None)
+    fargate = is_fargate(request, service)
+    if fargate and "memory" not in envoy and "memoryReservation" not in envoy:
         envoy["memory"] = FARGATE_ENVOY_MEMORY
-
     if settings.xray:
-        daemon = {
-            "name": XRAY_CONTAINER,
-            "image": settings.xray_image,
-            "user": uid,
-            "essential": True,
-            "cpu": 32,
-            "memoryReservation": 256,
-            "portMappings": [{"containerPort": 2000, "protocol": "udp"}],
-        }
-        index = next((i for i, c in enumerate(containers) if c["name"] == XRAY_CONTAINER), None)
-        if index is None:
-            containers.append(daemon)
-        else:
-            containers[index] = {**containers[index], **daemon}
+        ensure_xray_daemon(request, roles_of(request, settings), settings.xray_image, uid, settings.field, label(task_definition))
 
-    request["proxyConfiguration"] = {"type": "APPMESH", "containerName": settings.envoy_container, "properties": properties}
+    wire_envoy(containers, envoy_name, apps)
+    request["proxyConfiguration"] = {"type": "APPMESH", "containerName": envoy_name, "properties": properties}
+    _check_result(request, task_definition, settings, fargate)
     return request
+
+
+def _check_own_bootstrap(envoy: dict[str, Any], task_definition: dict[str, Any], settings: SidecarSettings) -> None:
+    """An Envoy started with its own command (upstream envoyproxy/envoy) cannot become App Mesh's by a new image."""
+    image = envoy.get("image", "")
+    own = [key for key in ("command", "entryPoint") if envoy.get(key)]
+    if own and image != settings.envoy_image and image_path(image)[-1] != "aws-appmesh-envoy":
+        raise IncompatibleTaskDefinition(
+            settings.field,
+            f"task definition {label(task_definition)}: container {envoy['name']!r} runs {image} with its own "
+            f"{' and '.join(own)}; App Mesh's Envoy image bootstraps itself: remove them or the container",
+        )
+
+
+def _check_result(request: dict[str, Any], task_definition: dict[str, Any], settings: SidecarSettings, fargate: bool) -> None:
+    """Refuse a rewrite ECS could not start: a dependsOn cycle, or Fargate containers beyond the task size."""
+    name = label(task_definition)
+    cycle = find_cycle(depends_on_graph(request["containerDefinitions"]))
+    if cycle:
+        raise IncompatibleTaskDefinition(
+            settings.field, f"task definition {name} has a dependsOn cycle {' -> '.join(cycle)}; none of them could start"
+        )
+    if not fargate:
+        return
+    try:
+        problem = shortfall(request)
+    except ValueError as exc:
+        raise IncompatibleTaskDefinition(settings.field, f"task definition {name}: {exc}") from exc
+    if problem:
+        raise IncompatibleTaskDefinition(settings.field, f"task definition {name} on Fargate {problem}")

@@ -34,7 +34,8 @@ class ProxyConfigurationOverrides(_Strict):
     """ECS's own ProxyConfiguration shape; each property given here replaces the guide's default."""
 
     type: Literal["APPMESH"] = "APPMESH"
-    containerName: StrictStr = Field(default="envoy", min_length=1, max_length=255)
+    # None: the task definition's own Envoy (by image or proxyConfiguration) if it has one, else "envoy"
+    containerName: StrictStr | None = Field(default=None, min_length=1, max_length=255)
     properties: list[ProxyProperty] = Field(default_factory=list)
 
 
@@ -47,7 +48,8 @@ class EcsServiceTarget(_Strict):
     appContainer: StrictStr | None = Field(default=None, min_length=1)
     appPorts: list[StrictInt] | None = Field(default=None, min_length=1)
     envoyImage: StrictStr | None = Field(default=None, min_length=1)
-    xray: StrictBool = False
+    # None keeps the task definition's tracing; true ensures it; false turns Envoy's off (a daemon stays)
+    xray: StrictBool | None = None
     xrayImage: StrictStr = Field(default="amazon/aws-xray-daemon", min_length=1)
     proxyConfiguration: ProxyConfigurationOverrides = Field(default_factory=ProxyConfigurationOverrides)
     deploymentTimeoutSeconds: StrictInt = Field(default=1800, ge=60, le=86400)

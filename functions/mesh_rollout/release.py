@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from mesh_rollout.ecs import describe_service, describe_task_definition, find_or_register
-from mesh_rollout.envoy import XRAY_CONTAINER, registrable
+from mesh_rollout.envoy import registrable
 from mesh_rollout.errors import InvalidRolloutInput
-
-SIDECARS = frozenset({"envoy", XRAY_CONTAINER})
+from mesh_rollout.sidecars import Role, container_roles
 
 
 def wanted_images(
@@ -40,7 +39,7 @@ def wanted_images(
                 "canaryContainer", f"{canary_container!r} is not a container of {family} (has {containers})"
             )
         return {canary_container: str(canary_image)}
-    apps = [name for name in containers if name not in SIDECARS]
+    apps = [name for name, role in container_roles(task_definition).items() if role is Role.APP]
     if len(apps) != 1:
         raise InvalidRolloutInput("canaryContainer", f"{family} has application containers {apps}: name the one to update")
     return {apps[0]: str(canary_image)}
