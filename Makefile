@@ -48,13 +48,13 @@ lint: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 	$(BIN)/bandit --quiet --recursive functions
 	npx --no-install asl-validator --no-arn-check $(foreach f,$(wildcard statemachine/*.asl.json),--json-path $(f))
 
-## test: lint, then the tests (pytest's "no tests collected", exit 5, fails too)
+## test: lint, then the tests on every core (pytest-xdist; pytest's "no tests collected", exit 5, fails too)
 test: lint
-	$(BIN)/pytest -q -p no:cacheprovider; status=$$?; \
+	$(BIN)/pytest -q -p no:cacheprovider -n auto; status=$$?; \
 		if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; fi; exit $$status
 
 unit: $(STAMP)
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n auto
 
 ## bench: AWS calls, states, Lambda invocations and wall time of the reference scenario and of a canary, with its cost
 bench: $(STAMP)

@@ -24,6 +24,7 @@ from unittest import mock
 
 import boto3
 import botocore.client
+import botocore.endpoint
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 from moto.core.botocore_stubber import BotocoreStubber
@@ -181,7 +182,10 @@ class OfflineAccount:
         self._stack.enter_context(mock.patch.object(BotocoreStubber, "__call__", self._faulty_stubber()))
         if not self.real_time:
             self._stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", lambda *a, **k: None))
-            self._stack.enter_context(mock.patch.object(retrier_decl, "time", types.SimpleNamespace(sleep=lambda seconds: None)))
+            # the state machines' retry back-offs, and botocore's own between attempts (faults make it retry)
+            no_sleep = types.SimpleNamespace(sleep=lambda seconds: None)
+            self._stack.enter_context(mock.patch.object(retrier_decl, "time", no_sleep))
+            self._stack.enter_context(mock.patch.object(botocore.endpoint, "time", no_sleep))
         self.session = boto3.session.Session(region_name=self.region)
         from mesh_rollout.aws import reset_clients  # importable only once CodeUri is on sys.path
 
