@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from mesh_rollout.canary import (
+from mesh_rollout.errors import InvalidRolloutInput, RouteDrifted, UnknownReference
+from mesh_rollout.shifting.canary import (
     WeightShiftSpec,
     canary_percent,
     check_route_weights,
@@ -16,9 +17,8 @@ from mesh_rollout.canary import (
     step_list,
     weights_at,
 )
-from mesh_rollout.errors import InvalidRolloutInput, RouteDrifted, UnknownReference
-from mesh_rollout.traffic import spec_with_weights, weights_of_spec
-from mesh_rollout.weight_shift import pre_step_gate
+from mesh_rollout.shifting.weight_shift import pre_step_gate
+from mesh_rollout.traffic.appmesh import spec_with_weights, weights_of_spec
 
 NAMES = {
     "meshName": "apps",
@@ -178,7 +178,7 @@ def test_weights_of_spec_rejects_routes_it_cannot_shift() -> None:
 
 
 def test_approval_wait_seconds() -> None:
-    from mesh_rollout.weight_shift import approval_wait_seconds
+    from mesh_rollout.shifting.weight_shift import approval_wait_seconds
 
     asked = {"at": "2026-11-25T10:00:00.000Z"}
     assert approval_wait_seconds(asked, {"answeredAt": "2026-11-25T10:05:30+00:00"}) == 330.0

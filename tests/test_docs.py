@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mesh_rollout.canary import WeightShiftSpec, check_spec
-from mesh_rollout.models import parse_input
-from mesh_rollout.plan import build_requests
+from mesh_rollout.onboarding.plan import build_requests
+from mesh_rollout.parsing import parse_input
+from mesh_rollout.shifting.canary import WeightShiftSpec, check_spec
 from tests.conftest import EVENTS, ROOT
 
 

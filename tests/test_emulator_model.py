@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 from moto import mock_aws
 
-from mesh_rollout.specs import check_request, strip_empty
+from mesh_rollout.aws.specs import check_request, strip_empty
 from mesh_rollout_local import emulator
 
 MODEL = botocore.session.get_session().get_service_model("appmesh")

@@ -9,14 +9,9 @@ from typing import Any
 
 import pytest
 
-from mesh_rollout.envoy import (
-    SidecarSettings,
-    check_envoy_compatibility,
-    default_envoy_image,
-    inject_envoy_sidecar,
-    same_task_definition,
-)
+from mesh_rollout.aws.ecs import same_task_definition
 from mesh_rollout.errors import IncompatibleTaskDefinition, InvalidRolloutInput
+from mesh_rollout.onboarding.envoy import SidecarSettings, check_envoy_compatibility, default_envoy_image, inject_envoy_sidecar
 
 GUIDE_IMAGE = "840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy:v1.12.1.0-prod"
 INT_FIELDS = {"cpu", "memory", "memoryReservation"}

@@ -11,7 +11,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from mesh_rollout.gate import health_verdict, metric_value
+from mesh_rollout.shifting.gate import health_verdict, metric_value
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 DIMENSIONS = [{"Name": "TargetGroup", "Value": "targetgroup/serviceBv2/0123456789abcdef"}]

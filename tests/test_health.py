@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mesh_rollout.health import deployment_verdict
-from mesh_rollout.rollout import check_deployment
+from mesh_rollout.aws.deployments import deployment_verdict
+from mesh_rollout.onboarding.rollout import check_deployment
 
 NEW = "arn:aws:ecs:us-west-2:123456789012:task-definition/taskB:2"
 OLD = "arn:aws:ecs:us-west-2:123456789012:task-definition/taskB:1"

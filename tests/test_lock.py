@@ -9,8 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mesh_rollout import lock
 from mesh_rollout.errors import RolloutInProgress
+from mesh_rollout.shifting import lock
 
 TABLE = "locks"
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mesh_rollout.errors import InvalidRolloutInput, UnknownReference
-from mesh_rollout.plan import MeshInventory, build_requests, plan_rollout
+from mesh_rollout.onboarding.plan import MeshInventory, build_requests, plan_rollout
 
 
 def plan(raw: dict[str, Any], inventory: MeshInventory | None = None) -> dict[str, Any]:

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from mesh_rollout.canary import WeightShiftSpec, lock_seconds
-from mesh_rollout.cleanup import state_output
 from mesh_rollout.errors import InvalidRolloutInput
-from mesh_rollout.release import wanted_images, with_images
+from mesh_rollout.shifting.canary import WeightShiftSpec, lock_seconds
+from mesh_rollout.shifting.cleanup import state_output
+from mesh_rollout.shifting.release import wanted_images, with_images
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.runner import OfflineAccount
 from tests.conftest import EVENTS, load_json

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from mesh_rollout.cleanup import handle_status_change
-from mesh_rollout.traffic import AppMeshRoute
+from mesh_rollout.shifting.cleanup import handle_status_change
+from mesh_rollout.traffic.appmesh import AppMeshRoute
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.runner import OfflineAccount, RunResult
 from tests.conftest import EVENTS, ROOT, load_json

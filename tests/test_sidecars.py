@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from mesh_rollout.sidecars import Role, container_roles, image_role
-from mesh_rollout.startup_order import find_cycle
+from mesh_rollout.onboarding.sidecars import Role, container_roles, image_role
+from mesh_rollout.onboarding.startup_order import find_cycle
 
 
 @pytest.mark.parametrize(

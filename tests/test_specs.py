@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from mesh_rollout.aws.specs import check_request, same_spec, strip_empty
 from mesh_rollout.errors import InvalidRolloutInput
-from mesh_rollout.specs import check_request, same_spec, strip_empty
 
 
 def test_empty_fields_and_server_defaults_do_not_count_as_differences() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mesh_rollout.task_size import shortfall, task_cpu_units, task_memory_mib
+from mesh_rollout.onboarding.task_size import shortfall, task_cpu_units, task_memory_mib
 
 
 @pytest.mark.parametrize(

@@ -338,7 +338,7 @@ def test_a_rollback_that_cannot_complete_says_where_the_route_was_left(
     shift_account: OfflineAccount, shift_input: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from mesh_rollout.errors import TransientAwsError
-    from mesh_rollout.traffic import AppMeshRoute
+    from mesh_rollout.traffic.appmesh import AppMeshRoute
 
     def broken_write(self: AppMeshRoute, weights: dict[str, int], based_on: Any = None) -> None:
         raise TransientAwsError("UpdateRoute apps/serviceB/serviceB: ThrottlingException: Rate exceeded")

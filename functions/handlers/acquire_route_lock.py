@@ -7,9 +7,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events import AcquireRouteLockEvent
-from mesh_rollout.models import parse_input
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.weight_shift import acquire_lock
+from mesh_rollout.parsing import parse_input
+from mesh_rollout.shifting.weight_shift import acquire_lock
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)

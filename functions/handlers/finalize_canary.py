@@ -7,10 +7,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events import FinalizeCanaryEvent
-from mesh_rollout.lock import LockFence
-from mesh_rollout.models import parse_input
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.weight_shift import finalize_canary
+from mesh_rollout.parsing import parse_input
+from mesh_rollout.shifting.lock import LockFence
+from mesh_rollout.shifting.weight_shift import finalize_canary
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)

@@ -6,9 +6,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events import RegisterTaskDefinitionEvent
-from mesh_rollout.models import parse_input
 from mesh_rollout.observability import CORRELATION_PATH, envoy_image, logger, metrics, tracer
-from mesh_rollout.rollout import register_task_definition
+from mesh_rollout.onboarding.rollout import register_task_definition
+from mesh_rollout.parsing import parse_input
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)

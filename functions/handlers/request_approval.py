@@ -11,9 +11,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events import RequestApprovalEvent
-from mesh_rollout.models import parse_input
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.weight_shift import request_approval
+from mesh_rollout.parsing import parse_input
+from mesh_rollout.shifting.weight_shift import request_approval
 
 
 # log_event=False even if POWERTOOLS_LOGGER_LOG_EVENT is set: the event carries the task token.

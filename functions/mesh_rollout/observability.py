@@ -16,6 +16,6 @@ CORRELATION_PATH = "executionArn"
 
 def envoy_image() -> str:
     """The stack's EnvoyImage parameter, or the current App Mesh image for this region."""
-    from mesh_rollout.envoy import default_envoy_image
+    from mesh_rollout.onboarding.envoy import default_envoy_image
 
     return os.environ.get("ENVOY_IMAGE") or default_envoy_image(os.environ.get("AWS_REGION", "us-east-1"))

@@ -6,9 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
+from mesh_rollout.aws.specs import input_shape, model_problems
 from mesh_rollout.errors import InvalidRolloutInput, RouteDrifted
-from mesh_rollout.specs import input_shape, model_problems
-from mesh_rollout.traffic import MAX_TOTAL_WEIGHT, Weights
+from mesh_rollout.traffic import Weights
+from mesh_rollout.traffic.appmesh import MAX_TOTAL_WEIGHT
 
 Percent = Annotated[StrictInt, Field(ge=1, le=100)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=255)]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mesh_rollout.appmesh import ensure_resource, inventory
-from mesh_rollout.ecs import check_target, deployment_status, point_service_at, prepare_revision
-from mesh_rollout.plan import build_requests, plan_rollout
+from mesh_rollout.aws.ecs import deployment_status, point_service_at
+from mesh_rollout.onboarding.appmesh import ensure_resource, inventory
+from mesh_rollout.onboarding.plan import build_requests, plan_rollout
+from mesh_rollout.onboarding.services import check_target, prepare_revision
 
 
 def validate_rollout(raw: Any, appmesh: Any, ecs: Any, default_image: str) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from mesh_rollout.aws import aws_errors, classify, is_not_found
-from mesh_rollout.plan import MeshInventory
-from mesh_rollout.specs import check_request, same_spec
+from mesh_rollout.aws.specs import check_request, same_spec
+from mesh_rollout.onboarding.plan import MeshInventory
 
 
 @dataclass(frozen=True)

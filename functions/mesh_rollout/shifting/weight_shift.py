@@ -9,9 +9,21 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from mesh_rollout import lock
 from mesh_rollout.aws import aws_errors, classify, is_not_found
-from mesh_rollout.canary import (
+from mesh_rollout.aws.ecs import describe_service, describe_task_definition
+from mesh_rollout.errors import (
+    LAMBDA_SERVICE_ERRORS,
+    InvalidRolloutInput,
+    LambdaServiceError,
+    LockLost,
+    MeshResourceNotFound,
+    MeshRolloutError,
+    UnknownReference,
+    WeightsNotApplied,
+)
+from mesh_rollout.parsing import parse_input
+from mesh_rollout.shifting import lock
+from mesh_rollout.shifting.canary import (
     WeightShiftSpec,
     canary_percent,
     check_route_weights,
@@ -23,21 +35,9 @@ from mesh_rollout.canary import (
     pending_steps,
     weights_at,
 )
-from mesh_rollout.ecs import describe_service, describe_task_definition
-from mesh_rollout.errors import (
-    LAMBDA_SERVICE_ERRORS,
-    InvalidRolloutInput,
-    LambdaServiceError,
-    LockLost,
-    MeshResourceNotFound,
-    MeshRolloutError,
-    UnknownReference,
-    WeightsNotApplied,
-)
-from mesh_rollout.gate import health_verdict
-from mesh_rollout.lock import LockFence
-from mesh_rollout.models import parse_input
-from mesh_rollout.release import release_revision, wanted_images
+from mesh_rollout.shifting.gate import health_verdict
+from mesh_rollout.shifting.lock import LockFence
+from mesh_rollout.shifting.release import release_revision, wanted_images
 from mesh_rollout.traffic import RouteState, WeightedRoute, Weights, route_for
 
 

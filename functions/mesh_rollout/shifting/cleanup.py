@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mesh_rollout import lock
 from mesh_rollout.aws import aws_errors
-from mesh_rollout.canary import describe_weights
 from mesh_rollout.errors import RouteDrifted
-from mesh_rollout.weight_shift import notify, readable_failure, restore_route
+from mesh_rollout.shifting import lock
+from mesh_rollout.shifting.canary import describe_weights
+from mesh_rollout.shifting.weight_shift import notify, readable_failure, restore_route
 
 CLEANUP_LOCK_SECONDS = 900
 

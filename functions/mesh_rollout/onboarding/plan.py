@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from mesh_rollout.aws.specs import check_request
 from mesh_rollout.errors import InvalidRolloutInput, UnknownReference
-from mesh_rollout.models import RolloutSpec, parse_input
-from mesh_rollout.specs import check_request
-from mesh_rollout.traffic import MAX_TOTAL_WEIGHT
+from mesh_rollout.onboarding.inputs import RolloutSpec
+from mesh_rollout.parsing import parse_input
+from mesh_rollout.traffic.appmesh import MAX_TOTAL_WEIGHT
 
 ROUTE_KINDS = ("httpRoute", "http2Route", "grpcRoute", "tcpRoute")
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mesh_rollout.ecs import describe_service, describe_task_definition, find_or_register
-from mesh_rollout.envoy import registrable
+from mesh_rollout.aws.ecs import describe_service, describe_task_definition, find_or_register, registrable
 from mesh_rollout.errors import InvalidRolloutInput
-from mesh_rollout.sidecars import Role, container_roles
+from mesh_rollout.onboarding.sidecars import Role, container_roles
 
 
 def wanted_images(

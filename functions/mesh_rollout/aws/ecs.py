@@ -1,20 +1,17 @@
-"""ECS adapters: read services and task definitions, register Envoy-enabled revisions, roll services."""
+"""ECS adapters every workflow shares: services, task definitions (find or register a revision), deployments."""
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from mesh_rollout.aws import aws_errors, classify, error_code, single_attempt
-from mesh_rollout.envoy import (
-    SidecarSettings,
-    check_envoy_compatibility,
-    inject_envoy_sidecar,
-    same_task_definition,
-)
+from mesh_rollout.aws.deployments import HealthVerdict, deployment_verdict
+from mesh_rollout.aws.specs import input_shape, strip_empty
 from mesh_rollout.errors import EcsServiceNotFound, MeshRolloutError
-from mesh_rollout.health import HealthVerdict, deployment_verdict
 
 
 def describe_service(ecs: Any, cluster: str, service: str, field: str) -> dict[str, Any]:
@@ -35,36 +32,6 @@ def describe_task_definition(ecs: Any, reference: str) -> tuple[dict[str, Any], 
     with aws_errors(f"DescribeTaskDefinition {reference}"):
         response = ecs.describe_task_definition(taskDefinition=reference, include=["TAGS"])
     return dict(response["taskDefinition"]), list(response.get("tags", []))
-
-
-def check_target(ecs: Any, target: dict[str, Any], default_image: str, field: str) -> None:
-    """Read-only check that the service exists and its task definition can take the sidecar."""
-    service = describe_service(ecs, target["cluster"], target["service"], field)
-    task_definition, _ = describe_task_definition(ecs, service["taskDefinition"])
-    settings = SidecarSettings.from_target(target, default_image, field)
-    check_envoy_compatibility(task_definition, service, settings)
-    # the rewrite itself refuses a dependsOn cycle and Fargate containers beyond the task's memory or CPU
-    inject_envoy_sidecar(task_definition, settings, service)
-
-
-def prepare_revision(ecs: Any, target: dict[str, Any], default_image: str, field: str) -> dict[str, Any]:
-    """Find or register the Envoy-enabled revision of the service's task definition."""
-    service = describe_service(ecs, target["cluster"], target["service"], field)
-    current_arn = service["taskDefinition"]
-    current, tags = describe_task_definition(ecs, current_arn)
-    settings = SidecarSettings.from_target(target, default_image, field)
-    check_envoy_compatibility(current, service, settings)
-    desired = inject_envoy_sidecar(current, settings, service)
-
-    arn, registered = find_or_register(ecs, desired, current, tags)
-    return {
-        "cluster": target["cluster"],
-        "service": target["service"],
-        "previousTaskDefinition": current_arn,
-        "taskDefinition": arn,
-        "registered": registered,
-        "needsUpdate": arn != current_arn,
-    }
 
 
 def point_service_at(ecs: Any, cluster: str, service: str, task_definition: str) -> dict[str, Any]:
@@ -100,3 +67,27 @@ def find_or_register(ecs: Any, desired: dict[str, Any], current: dict[str, Any],
             return str(latest["taskDefinitionArn"]), True
         raise
     return str(response["taskDefinition"]["taskDefinitionArn"]), True
+
+
+@functools.cache
+def registrable_fields() -> tuple[str, ...]:
+    """RegisterTaskDefinition's members but tags (read from botocore's model on first use, not at import)."""
+    return tuple(name for name in input_shape("ecs", "RegisterTaskDefinition").members if name != "tags")
+
+
+def registrable(task_definition: dict[str, Any]) -> dict[str, Any]:
+    """The part of a described task definition that RegisterTaskDefinition accepts back."""
+    return {k: copy.deepcopy(task_definition[k]) for k in registrable_fields() if k in task_definition}
+
+
+def same_task_definition(desired: dict[str, Any], current: dict[str, Any]) -> bool:
+    """Registrable equality, ignoring the empty lists and zero cpu ECS fills into container definitions."""
+
+    def normal(td: dict[str, Any]) -> Any:
+        body = registrable(td)
+        for container in body.get("containerDefinitions", []):
+            if container.get("cpu") == 0:
+                del container["cpu"]
+        return strip_empty(body)
+
+    return bool(normal(desired) == normal(current))

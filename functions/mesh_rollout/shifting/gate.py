@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from mesh_rollout.aws import aws_errors
-from mesh_rollout.ecs import describe_service
-from mesh_rollout.health import deployment_verdict
+from mesh_rollout.aws.deployments import deployment_verdict
+from mesh_rollout.aws.ecs import describe_service
 
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "GreaterThanThreshold": operator.gt,

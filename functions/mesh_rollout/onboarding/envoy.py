@@ -6,11 +6,11 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from mesh_rollout.aws.ecs import registrable
 from mesh_rollout.errors import IncompatibleTaskDefinition, InvalidRolloutInput
-from mesh_rollout.sidecars import Role, container_roles, ensure_xray_daemon, image_path
-from mesh_rollout.specs import input_shape, strip_empty
-from mesh_rollout.startup_order import depends_on_graph, find_cycle, wire_envoy
-from mesh_rollout.task_size import shortfall
+from mesh_rollout.onboarding.sidecars import Role, container_roles, ensure_xray_daemon, image_path
+from mesh_rollout.onboarding.startup_order import depends_on_graph, find_cycle, wire_envoy
+from mesh_rollout.onboarding.task_size import shortfall
 
 ENVOY_VERSION = "v1.39.1.0-prod"
 # App Mesh publishes its Envoy image from one account in most regions and from these in the others.
@@ -74,27 +74,6 @@ class SidecarSettings:
             proxy_overrides=tuple((p["name"], p["value"]) for p in proxy.get("properties", [])),
             field=field,
         )
-
-
-REGISTRABLE_FIELDS = tuple(name for name in input_shape("ecs", "RegisterTaskDefinition").members if name != "tags")
-
-
-def registrable(task_definition: dict[str, Any]) -> dict[str, Any]:
-    """The part of a described task definition that RegisterTaskDefinition accepts back."""
-    return {k: copy.deepcopy(task_definition[k]) for k in REGISTRABLE_FIELDS if k in task_definition}
-
-
-def same_task_definition(desired: dict[str, Any], current: dict[str, Any]) -> bool:
-    """Registrable equality, ignoring the empty lists and zero cpu ECS fills into container definitions."""
-
-    def normal(td: dict[str, Any]) -> Any:
-        body = registrable(td)
-        for container in body.get("containerDefinitions", []):
-            if container.get("cpu") == 0:
-                del container["cpu"]
-        return strip_empty(body)
-
-    return bool(normal(desired) == normal(current))
 
 
 def is_fargate(task_definition: dict[str, Any], service: dict[str, Any] | None = None) -> bool:

@@ -1,51 +1,15 @@
-"""The traffic-shifting layer: one narrow interface over a weighted route, and its App Mesh backend.
-
-Everything above this module (planning, drift checks, verification, the state machines) sees a route
-only as `read()` -> weights plus an opaque snapshot (what the route was, for the record) and `write(weights)`.
-Another weighted-routing backend (ALB weighted target groups, VPC Lattice rules) is one more class
-registered in BACKENDS; the state machines do not change.
-"""
+"""The App Mesh backend of the traffic interface: a route's weighted targets are virtual nodes (weights 0-100)."""
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from mesh_rollout.aws import aws_errors, classify, client, is_not_found
 from mesh_rollout.errors import UnknownReference
-
-Weights = dict[str, int]
-
-
-@dataclass(frozen=True)
-class RouteState:
-    """A route as read: its weighted targets and a snapshot of the whole route (kept in the execution)."""
-
-    weights: Weights
-    snapshot: dict[str, Any]
-    version: int | None = None
-
-
-class WeightedRoute(Protocol):
-    """One weighted route of some backend."""
-
-    label: str
-
-    def read(self) -> RouteState: ...
-
-    def write(self, weights: Weights, based_on: RouteState | None = None) -> RouteState:
-        """Make the route's weighted targets exactly `weights` (targets not named are removed) and return the
-        route as the write left it (from the write's own response); `based_on` is the route as just read."""
-
-    def target_exists(self, target: str) -> bool:
-        """Whether `target` (a node, a target group ...) exists, so it can be given weight."""
-
-    def check_exists(self) -> None:
-        """UnknownReference naming the input field if the route or what holds it does not exist."""
-
+from mesh_rollout.traffic import RouteState, Weights, WeightScale
 
 ROUTE_KINDS = ("httpRoute", "http2Route", "grpcRoute", "tcpRoute")
 # App Mesh: "The total weight for all targets combined must be less than or equal to 100", each weight 0..100
@@ -88,6 +52,9 @@ def spec_with_weights(spec: dict[str, Any], weights: Weights, label: str) -> dic
 
 class AppMeshRoute:
     """An App Mesh route: weighted targets are virtual nodes; the snapshot is the route's spec."""
+
+    # weights 0-100 each, at most 100 in total, up to 10 targets (API_WeightedTarget.html, API_HttpRouteAction)
+    scale = WeightScale(max_weight=100, max_total=MAX_TOTAL_WEIGHT, max_targets=10, relative=False)
 
     def __init__(self, meshName: str, virtualRouterName: str, routeName: str, appmesh: Any = None) -> None:
         self.keys = {"meshName": meshName, "virtualRouterName": virtualRouterName, "routeName": routeName}
@@ -136,9 +103,5 @@ class AppMeshRoute:
                 raise classify(exc, f"{operation} {self.label}") from exc
 
 
-BACKENDS = {"appmesh": AppMeshRoute}
-
-
-def route_for(route: dict[str, Any]) -> AppMeshRoute:
-    """The backend object for a route reference as the state machine passes it around."""
-    return BACKENDS[route.get("backend", "appmesh")](route["meshName"], route["virtualRouterName"], route["routeName"])
+def from_reference(reference: dict[str, Any]) -> AppMeshRoute:
+    return AppMeshRoute(reference["meshName"], reference["virtualRouterName"], reference["routeName"])

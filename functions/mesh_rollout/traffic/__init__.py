@@ -1,0 +1,67 @@
+"""The traffic-shifting layer: one narrow interface over a weighted route, one module per backend.
+
+Everything above this package (planning, drift checks, fencing, the state machines) sees a route only as
+`read()` -> weights plus an opaque snapshot (what the route was, for the record), `write(weights)` and the
+limits of its weight scale. A backend is a module here with a `from_reference(reference)` that builds its
+route from the reference the plan passes around (`{"backend": "appmesh", ...}`); the state machines do
+not know which backend they drive.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+Weights = dict[str, int]
+
+
+@dataclass(frozen=True)
+class RouteState:
+    """A route as read: its weighted targets and a snapshot of the whole route (kept in the execution)."""
+
+    weights: Weights
+    snapshot: dict[str, Any]
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class WeightScale:
+    """What weights a backend accepts: per target, in total, how many targets, and whether the scale is relative
+    (weights only matter in proportion, so all of them may be multiplied to express a step exactly)."""
+
+    max_weight: int
+    max_total: int | None
+    max_targets: int
+    relative: bool
+
+
+class WeightedRoute(Protocol):
+    """One weighted route of some backend."""
+
+    label: str
+    scale: WeightScale
+
+    def read(self) -> RouteState: ...
+
+    def write(self, weights: Weights, based_on: RouteState | None = None) -> RouteState:
+        """Make the route's weighted targets exactly `weights` (targets not named are removed) and return the
+        route as the write left it (from the write's own response); `based_on` is the route as just read."""
+
+    def target_exists(self, target: str) -> bool:
+        """Whether `target` (a node, a target group ...) exists, so it can be given weight."""
+
+    def check_exists(self) -> None:
+        """UnknownReference naming the input field if the route or what holds it does not exist."""
+
+
+BACKENDS = ("appmesh",)
+
+
+def route_for(reference: dict[str, Any]) -> WeightedRoute:
+    """The backend object for a route reference as the state machine passes it around."""
+    backend = str(reference.get("backend", "appmesh"))
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown traffic backend {backend!r}; known: {BACKENDS}")
+    route: WeightedRoute = importlib.import_module(f"mesh_rollout.traffic.{backend}").from_reference(reference)
+    return route
