@@ -1,0 +1,191 @@
+"""VPC Lattice in the emulated account: listener rules and default actions that can be read and changed.
+
+moto 5.2.5 stores a listener's `defaultAction` and CreateRule's `action` and nothing more: it has no GetRule,
+ListRules, UpdateRule or UpdateListener, checks nothing a rule says, and builds rule ARNs with a doubled
+`listener-`. Here, following botocore's vpc-lattice model and the Lattice documentation:
+- GetRule, ListRules (the listener's default rule included, `isDefault: true`, as AWS lists it), UpdateRule
+  (not on the default rule: "use UpdateListener", a ValidationException) and UpdateListener (`defaultAction`).
+- CreateRule, UpdateRule, CreateListener and UpdateListener bodies are checked against the model (a forward
+  action takes 1-10 target groups with weights 0-999, priority 1-2000 ...; botocore checks only minimums) and
+  every target group they forward to must exist (ResourceNotFoundException, 404 as in the model; moto: 400).
+- Identifiers are an ID or an ARN, as the API accepts them, in the path and in the body.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from urllib.parse import unquote
+
+from moto.vpclattice import exceptions as lattice_exceptions
+from moto.vpclattice import urls as lattice_urls
+from moto.vpclattice.models import VPCLatticeBackend, VPCLatticeListener, VPCLatticeRule
+from moto.vpclattice.responses import VPCLatticeResponse
+
+from mesh_rollout_local.emulator.common import ResourceNotFoundException, ValidationException, checked_against_model
+
+RULES = "{0}/services/(?P<serviceIdentifier>[^/]+)/listeners/(?P<listenerIdentifier>[^/]+)/rules"
+
+
+def _id(identifier: str) -> str:
+    """'arn:aws:vpc-lattice:...:service/svc-1/listener/listener-2' -> 'listener-2'; an ID stays as it is."""
+    return identifier.rsplit("/", 1)[-1]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+def _path_identifiers(response: VPCLatticeResponse) -> list[str]:
+    """The path's identifiers, each unquoted on its own (an ARN's own slashes arrive percent-encoded)."""
+    return [_id(unquote(part)) for part in response.path.split("/") if part]
+
+
+def _check_targets(backend: VPCLatticeBackend, action: dict[str, Any] | None) -> None:
+    for target in ((action or {}).get("forward") or {}).get("targetGroups", []):
+        if _id(target["targetGroupIdentifier"]) not in backend.target_groups:
+            raise ResourceNotFoundException(f"Target group {target['targetGroupIdentifier']} not found")
+
+
+def _listener(backend: VPCLatticeBackend, service: str, listener: str) -> VPCLatticeListener:
+    found: VPCLatticeListener = backend.get_listener(service_identifier=_id(service), listener_identifier=_id(listener))
+    return found
+
+
+def _default_rule(listener: VPCLatticeListener) -> dict[str, Any]:
+    """The listener's default rule as GetRule/ListRules show it (its action is the listener's defaultAction)."""
+    rule_id = f"rule-{listener.id.removeprefix('listener-')}"
+    return {
+        "arn": f"{listener.arn}/rule/{rule_id}",
+        "id": rule_id,
+        "name": "default",
+        "isDefault": True,
+        "action": listener.default_action,
+        "createdAt": listener.createdAt,
+        "lastUpdatedAt": listener.last_updated_at,
+    }
+
+
+def _rule_data(rule: VPCLatticeRule) -> dict[str, Any]:
+    return {
+        "arn": rule.arn,
+        "id": rule.id,
+        "name": rule.name,
+        "isDefault": False,
+        "priority": rule.priority,
+        "match": rule.match,
+        "action": rule.action,
+        "createdAt": getattr(rule, "created_at", _now()),
+        "lastUpdatedAt": getattr(rule, "last_updated_at", _now()),
+    }
+
+
+def _rules_of(backend: VPCLatticeBackend, listener: VPCLatticeListener) -> list[VPCLatticeRule]:
+    return [r for r in backend.rules.values() if _id(r.listener_identifier) == listener.id]
+
+
+def _find_rule(backend: VPCLatticeBackend, listener: VPCLatticeListener, rule_identifier: str) -> VPCLatticeRule | None:
+    """The rule, or None for the listener's default rule; ResourceNotFoundException if neither."""
+    wanted = _id(rule_identifier)
+    if wanted == _default_rule(listener)["id"]:
+        return None
+    for rule in _rules_of(backend, listener):
+        if rule.id == wanted:
+            return rule
+    raise ResourceNotFoundException(f"Rule {rule_identifier} not found in listener {listener.id}")
+
+
+# --- the operations moto lacks, as methods of its response class ------------------------------------
+
+
+def get_rule(self: VPCLatticeResponse) -> str:
+    service, listener_id, rule_id = (_path_identifiers(self)[i] for i in (1, 3, 5))
+    listener = _listener(self.backend, service, listener_id)
+    rule = _find_rule(self.backend, listener, rule_id)
+    return json.dumps(_default_rule(listener) if rule is None else _rule_data(rule))
+
+
+def list_rules(self: VPCLatticeResponse) -> str:
+    service, listener_id = (_path_identifiers(self)[i] for i in (1, 3))
+    listener = _listener(self.backend, service, listener_id)
+    summary = ("arn", "id", "name", "isDefault", "priority", "createdAt", "lastUpdatedAt")
+    rules = [_default_rule(listener), *(_rule_data(r) for r in _rules_of(self.backend, listener))]
+    return json.dumps({"items": [{k: r[k] for k in summary if k in r} for r in rules]})
+
+
+def update_rule(self: VPCLatticeResponse) -> str:
+    service, listener_id, rule_id = (_path_identifiers(self)[i] for i in (1, 3, 5))
+    listener = _listener(self.backend, service, listener_id)
+    rule = _find_rule(self.backend, listener, rule_id)
+    if rule is None:
+        raise ValidationException(
+            "You can't modify a default listener rule. To modify a default listener rule, use UpdateListener."
+        )
+    body = json.loads(self.body or "{}")
+    _check_targets(self.backend, body.get("action"))
+    _check_priority(self.backend, listener, body.get("priority"), rule.id)
+    for key in ("action", "match", "priority"):
+        if key in body:
+            setattr(rule, key, body[key])
+    rule.last_updated_at = _now()  # type: ignore[attr-defined]
+    data = _rule_data(rule)
+    return json.dumps({k: data[k] for k in ("arn", "id", "name", "isDefault", "match", "priority", "action")})
+
+
+def update_listener(self: VPCLatticeResponse) -> str:
+    service, listener_id = (_path_identifiers(self)[i] for i in (1, 3))
+    listener = _listener(self.backend, service, listener_id)
+    body = json.loads(self.body or "{}")
+    _check_targets(self.backend, body["defaultAction"])
+    listener.default_action = body["defaultAction"]
+    listener.last_updated_at = _now()
+    data = listener.to_dict()
+    return json.dumps({k: data[k] for k in ("arn", "id", "name", "protocol", "port", "serviceArn", "serviceId", "defaultAction")})
+
+
+def _check_priority(backend: VPCLatticeBackend, listener: VPCLatticeListener, priority: int | None, own: str | None) -> None:
+    if priority is not None and any(r.priority == priority and r.id != own for r in _rules_of(backend, listener)):
+        raise ValidationException(f"Priority {priority} is already used by another rule of listener {listener.id}")
+
+
+def _create_rule_checked(original: Any) -> Any:
+    def create_rule(self: VPCLatticeBackend, **kwargs: Any) -> VPCLatticeRule:
+        listener = _listener(self, kwargs["service_identifier"], kwargs["listener_identifier"])
+        _check_targets(self, kwargs.get("action"))
+        _check_priority(self, listener, kwargs.get("priority"), None)
+        rule: VPCLatticeRule = original(
+            self, **{**kwargs, "service_identifier": listener.service_identifier, "listener_identifier": listener.id}
+        )
+        rule.arn = f"{listener.arn}/rule/{rule.id}"  # moto writes "listener/listener-listener-..."
+        rule.created_at = rule.last_updated_at = _now()  # type: ignore[attr-defined]
+        return rule
+
+    return create_rule
+
+
+def _create_listener_checked(original: Any) -> Any:
+    def create_listener(self: VPCLatticeBackend, **kwargs: Any) -> VPCLatticeListener:
+        _check_targets(self, kwargs.get("default_action"))
+        listener: VPCLatticeListener = original(self, **{**kwargs, "service_identifier": _id(kwargs["service_identifier"])})
+        return listener
+
+    return create_listener
+
+
+def install() -> None:
+    lattice_urls.url_paths[RULES + "$"] = VPCLatticeResponse.dispatch
+    lattice_urls.url_paths[RULES + "/(?P<ruleIdentifier>[^/]+)$"] = VPCLatticeResponse.dispatch
+    for name, method in (("get_rule", get_rule), ("list_rules", list_rules), ("update_rule", update_rule)):
+        setattr(VPCLatticeResponse, name, method)
+    VPCLatticeResponse.update_listener = update_listener  # type: ignore[attr-defined]
+    for operation in ("CreateRule", "UpdateRule", "CreateListener", "UpdateListener", "CreateTargetGroup"):
+        name = "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
+        setattr(
+            VPCLatticeResponse,
+            name,
+            checked_against_model("vpc-lattice", operation, getattr(VPCLatticeResponse, name), ValidationException),
+        )
+    VPCLatticeBackend.create_rule = _create_rule_checked(VPCLatticeBackend.create_rule)  # type: ignore[method-assign]
+    VPCLatticeBackend.create_listener = _create_listener_checked(VPCLatticeBackend.create_listener)  # type: ignore[method-assign]
+    lattice_exceptions.ResourceNotFoundException.code = 404  # the model's status; moto answers 400
