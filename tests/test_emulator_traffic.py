@@ -167,3 +167,37 @@ def test_alb_default_rule_and_default_actions_are_one(alb: dict[str, Any]) -> No
     elb.modify_listener(ListenerArn=listener, DefaultActions=alb_forward(groups, b=75, b2=25))
     rule = next(r for r in elb.describe_rules(ListenerArn=listener)["Rules"] if r["IsDefault"])
     assert [t["Weight"] for t in rule["Actions"][0]["ForwardConfig"]["TargetGroups"]] == [75, 25]
+
+
+def test_ecs_keeps_vpc_lattice_configurations_on_each_deployment(emulated: OfflineAccount) -> None:
+    ec2, ecs = emulated.client("ec2"), emulated.client("ecs")
+    vpc = ec2.create_vpc(CidrBlock="10.3.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.3.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="lattice", Description="d", VpcId=vpc)["GroupId"]
+    ecs.create_cluster(clusterName="lattice")
+    ecs.register_task_definition(
+        family="web",
+        networkMode="awsvpc",
+        containerDefinitions=[
+            {"name": "app", "image": "a", "memory": 256, "portMappings": [{"containerPort": 80, "name": "http"}]}
+        ],
+    )
+    first = [
+        {"roleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRole", "targetGroupArn": "arn:tg/1", "portName": "http"}
+    ]
+    network = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}
+    created = ecs.create_service(
+        cluster="lattice",
+        serviceName="web",
+        taskDefinition="web",
+        desiredCount=1,
+        networkConfiguration=network,
+        vpcLatticeConfigurations=first,
+    )["service"]
+    assert created["deployments"][0]["vpcLatticeConfigurations"] == first
+    second = [{**first[0], "targetGroupArn": "arn:tg/2"}]
+    ecs.update_service(cluster="lattice", service="web", vpcLatticeConfigurations=second)
+    (service,) = ecs.describe_services(cluster="lattice", services=["web"])["services"]
+    primary = next(d for d in service["deployments"] if d["status"] == "PRIMARY")
+    assert primary["vpcLatticeConfigurations"] == second  # a new deployment, as the UpdateService docs say
+    assert len(service["deployments"]) == 2

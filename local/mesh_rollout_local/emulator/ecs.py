@@ -1,9 +1,11 @@
 """ECS in the emulated account: deployments that move, as they do on AWS.
 
-UpdateService with a new task definition (or forceNewDeployment) starts a new PRIMARY deployment that is
-IN_PROGRESS when first described and COMPLETED on the next DescribeServices. A service tagged
-``mesh-rollout:emulator/next-deployment = FAILED`` instead sees its next deployment FAILED (the tag is consumed,
-so the rollback deployment that follows succeeds).
+- UpdateService with a new task definition, new `vpcLatticeConfigurations` or forceNewDeployment starts a new
+  PRIMARY deployment that is IN_PROGRESS when first described and COMPLETED on the next DescribeServices. A
+  service tagged ``mesh-rollout:emulator/next-deployment = FAILED`` instead sees its next deployment FAILED (the
+  tag is consumed, so the rollback deployment that follows succeeds).
+- `vpcLatticeConfigurations` given to CreateService or UpdateService are kept and described back where the
+  model puts them, on each deployment (`deployments[].vpcLatticeConfigurations`); moto drops them.
 """
 
 from __future__ import annotations
@@ -13,8 +15,14 @@ import uuid
 from typing import Any
 
 from moto.ecs.models import EC2ContainerServiceBackend
+from moto.ecs.responses import EC2ContainerServiceResponse
 
 FAIL_NEXT_DEPLOYMENT_TAG = "mesh-rollout:emulator/next-deployment"
+
+
+def _lattice(service: Any) -> dict[str, Any]:
+    configurations = getattr(service, "vpc_lattice_configurations", None)
+    return {"vpcLatticeConfigurations": configurations} if configurations else {}
 
 
 def _new_deployment(service: Any, task_definition: str, fail: bool) -> dict[str, Any]:
@@ -35,6 +43,7 @@ def _new_deployment(service: Any, task_definition: str, fail: bool) -> dict[str,
         "rolloutStateReason": f"ECS deployment {deployment_id} in progress.",
         "_observed": 0,
         "_fail": fail,
+        **_lattice(service),
     }
 
 
@@ -70,7 +79,8 @@ def _update_service_with_deployment(original: Any) -> Any:
         cluster = service_properties.get("cluster", "default")
         name = service_properties["service"].split("/")[-1]
         before = self._get_service(cluster, name).task_definition
-        forced = bool(service_properties.get("force_new_deployment"))  # moto pops the keys it reads
+        # moto pops the keys it reads; new Lattice configurations start a deployment too (UpdateService docs)
+        forced = bool(service_properties.get("force_new_deployment") or service_properties.get("vpc_lattice_configurations"))
         service = original(self, service_properties)
         # As on AWS, a new task definition or forceNewDeployment starts a new deployment.
         if service.task_definition != before or forced:
@@ -98,7 +108,24 @@ def _describe_services_advancing(original: Any) -> Any:
     return describe_services
 
 
+def _create_service_keeping_lattice(original: Any) -> Any:
+    def create_service(self: EC2ContainerServiceResponse) -> Any:
+        result = original(self)
+        configurations = self._get_param("vpcLatticeConfigurations")
+        if configurations:
+            service = result.result["service"]
+            service.vpc_lattice_configurations = configurations
+            for deployment in service.deployments:
+                deployment["vpcLatticeConfigurations"] = configurations
+        return result
+
+    return create_service
+
+
 def install() -> None:
+    EC2ContainerServiceResponse.create_service = _create_service_keeping_lattice(  # type: ignore[method-assign]
+        EC2ContainerServiceResponse.create_service
+    )
     EC2ContainerServiceBackend.update_service = _update_service_with_deployment(  # type: ignore[method-assign]
         EC2ContainerServiceBackend.update_service
     )
