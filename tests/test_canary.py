@@ -7,18 +7,21 @@ from typing import Any
 import pytest
 
 from mesh_rollout.errors import InvalidRolloutInput, RouteDrifted, UnknownReference
-from mesh_rollout.shifting.canary import (
-    WeightShiftSpec,
+from mesh_rollout.shifting.inputs import WeightShiftSpec, step_list
+from mesh_rollout.shifting.plan import lock_seconds
+from mesh_rollout.shifting.weights import (
     canary_percent,
     check_route_weights,
+    exact_factor,
     expect_weights,
-    lock_seconds,
-    pending_steps,
-    step_list,
+    plan_steps,
     weights_at,
 )
-from mesh_rollout.shifting.weight_shift import pre_step_gate
-from mesh_rollout.traffic.appmesh import spec_with_weights, weights_of_spec
+from mesh_rollout.traffic import WeightScale
+from mesh_rollout.traffic.appmesh import AppMeshRoute, spec_with_weights, weights_of_spec
+from mesh_rollout.traffic.lattice import SCALE as LATTICE
+
+APPMESH = AppMeshRoute.scale
 
 NAMES = {
     "meshName": "apps",
@@ -31,6 +34,15 @@ NAMES = {
 
 def spec(**extra: Any) -> WeightShiftSpec:
     return WeightShiftSpec(**NAMES, **extra)
+
+
+def pending_steps(plan: WeightShiftSpec, current: dict[str, int], scale: WeightScale = APPMESH) -> list[dict[str, Any]]:
+    """The plan's steps in short: percent, percent before and approval (the weights are checked separately)."""
+    approvals = set(plan.approval.beforeSteps) if plan.approval else set()
+    steps = plan_steps(current, "serviceB", "serviceBv2", step_list(plan), approvals, scale, plan.mode == "increment")
+    return [
+        {k: step[k] for k in ("percent", "previousPercent", "approval")} | {"gateAfter": plan.mode == "plan"} for step in steps
+    ]
 
 
 @pytest.mark.parametrize(
@@ -87,7 +99,7 @@ def test_step_mode_ticks_always_move_the_canary_until_it_has_the_whole_pool(pool
         steps = pending_steps(plan, weights)
         if not steps:
             break
-        moved = weights_at(weights, "serviceB", "serviceBv2", steps[0]["percent"])
+        moved = weights_at(weights, "serviceB", "serviceBv2", steps[0]["percent"])  # App Mesh: factor 1, rounded
         assert moved["serviceBv2"] > weights.get("serviceBv2", 0), (weights, steps)
         weights = moved
     assert weights == {"serviceB": 0, "serviceBv2": pool_size, "other": 100 - pool_size}
@@ -107,6 +119,45 @@ def test_a_step_that_rounds_to_the_weights_before_it_is_folded_into_the_next_wit
         ]
         is False
     )
+
+
+def test_each_step_carries_its_weights_and_the_weights_before_it() -> None:
+    steps = plan_steps({"serviceB": 75, "serviceBv2": 25}, "serviceB", "serviceBv2", [50, 100], set(), APPMESH)
+    assert [(s["previous"], s["weights"]) for s in steps] == [
+        ({"serviceB": 75, "serviceBv2": 25}, {"serviceB": 50, "serviceBv2": 50}),
+        ({"serviceB": 50, "serviceBv2": 50}, {"serviceB": 0, "serviceBv2": 100}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("current", "percents", "factor", "first"),
+    [
+        ({"b": 75, "b2": 25}, [50, 100], 1, {"b": 50, "b2": 50}),  # the guide's weights divide already
+        ({"b": 1, "b2": 0}, [25, 50, 100], 4, {"b": 3, "b2": 1}),  # a target group's default weight of 1
+        ({"legacy": 2, "b": 1, "b2": 0}, [50, 100], 2, {"legacy": 4, "b": 1, "b2": 1}),  # others keep their share
+        ({"b": 3, "b2": 0}, [10, 100], 10, {"b": 27, "b2": 3}),  # 10% of 3 needs a pool of 30
+    ],
+)
+def test_a_relative_scale_writes_every_step_exactly(
+    current: dict[str, int], percents: list[int], factor: int, first: dict[str, int]
+) -> None:
+    found = exact_factor(current, "b", "b2", percents, LATTICE)
+    total = (current["b"] + current["b2"]) * found
+    assert all(total * p % 100 == 0 for p in percents)
+    steps = plan_steps(current, "b", "b2", percents, set(), LATTICE)
+    for step, percent in zip(steps, percents, strict=True):
+        assert step["weights"]["b2"] * 100 == total * percent  # exactly the percentage of the pool
+        assert {k: v for k, v in step["weights"].items() if k not in ("b", "b2")} == {
+            k: v * found for k, v in current.items() if k not in ("b", "b2")
+        }
+    assert (found, steps[0]["weights"]) == (factor, first)
+
+
+def test_a_step_the_scale_cannot_express_is_refused_before_any_change() -> None:
+    # the other target group weighs 999 already: nothing can be multiplied, and 50% of 3 is 1.5
+    with pytest.raises(InvalidRolloutInput, match=r"^steps: 50% of the 3 that 'b' and 'b2' weigh together cannot be written"):
+        exact_factor({"other": 999, "b": 3, "b2": 0}, "b", "b2", [50, 100], LATTICE)
+    assert exact_factor({"b": 75, "b2": 25}, "b", "b2", [33], APPMESH) == 1  # App Mesh rounds, as it always did
 
 
 def test_lock_lives_longer_than_the_longest_run() -> None:
@@ -187,11 +238,14 @@ def test_approval_wait_seconds() -> None:
 
 
 def test_a_step_mode_tick_gates_a_canary_without_traffic_on_alarms_and_ecs_only() -> None:
+    from mesh_rollout.shifting.plan import _gates
+
     metric = {"id": "errors", "metricStat": {"Metric": {"MetricName": "5xx"}, "Period": 60, "Stat": "Sum"}, "threshold": 1}
     plan = spec(mode="increment", healthGate={"alarmNames": ["serviceBv2-5xx"], "metrics": [metric]})
-    before_first_tick = pre_step_gate(plan, {"serviceB": 100})
+    resolved = {"stable": "serviceB", "canary": "serviceBv2", "arns": {}}
+    _, before_first_tick = _gates(plan, resolved, {"serviceB": 100}, None)
     assert (before_first_tick["metrics"], before_first_tick["alarmNames"]) == ([], ["serviceBv2-5xx"])
-    assert [m["id"] for m in pre_step_gate(plan, {"serviceB": 75, "serviceBv2": 25})["metrics"]] == ["errors"]
+    assert [m["id"] for m in _gates(plan, resolved, {"serviceB": 75, "serviceBv2": 25}, None)[1]["metrics"]] == ["errors"]
 
 
 @pytest.mark.parametrize(
@@ -200,4 +254,4 @@ def test_a_step_mode_tick_gates_a_canary_without_traffic_on_alarms_and_ecs_only(
 )
 def test_a_route_above_a_total_weight_of_100_is_refused(current: dict[str, int], total: int) -> None:
     with pytest.raises(InvalidRolloutInput, match=rf"^routeName: route 'serviceB' has .*: its weights sum to {total}, above"):
-        check_route_weights(spec(), current)
+        check_route_weights(current, "serviceB", "serviceBv2", "serviceB", APPMESH)

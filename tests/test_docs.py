@@ -10,7 +10,7 @@ import pytest
 
 from mesh_rollout.onboarding.plan import build_requests
 from mesh_rollout.parsing import parse_input
-from mesh_rollout.shifting.canary import WeightShiftSpec, check_spec
+from mesh_rollout.shifting.inputs import WeightShiftSpec, check_spec
 from tests.conftest import EVENTS, ROOT
 
 

@@ -109,7 +109,9 @@ def test_finalize_event_retires_the_stable_target(
         monkeypatch.setenv(name, value)
     invoke("acquire_route_lock", event("acquire_route_lock"), lambda_context)
     snapshot = event("shift_traffic_apply")
-    invoke("shift_traffic", {**snapshot, "step": {"percent": 100, "previousPercent": 25}}, lambda_context)
+    weights = {"weights": {"serviceB": 0, "serviceBv2": 100}, "previous": snapshot["snapshot"]["weights"]}
+    last = {"percent": 100, "previousPercent": 25, **weights}
+    invoke("shift_traffic", {**snapshot, "step": last}, lambda_context)
     result = invoke("finalize_canary", event("finalize_canary"), lambda_context)
     assert result == {"done": ["removed serviceB from route apps/serviceB/serviceB"], "weights": {"serviceBv2": 100}}
     assert invoke("finalize_canary", event("finalize_canary"), lambda_context)["done"] == []
@@ -124,7 +126,8 @@ def test_finalize_event_retires_the_stable_target(
         ("canary_health", {"healthGate": {}, "windowSeconds": -1}, "windowSeconds"),
         ("request_approval", {"item": {}}, "taskToken"),
         ("finish_rollout", {"route": {}, "lockId": "x"}, "locked"),
-        ("plan_weight_shift", {"rollout": {"meshName": "apps"}}, "virtualRouterName"),
+        ("plan_weight_shift", {"rollout": {"meshName": "apps", "stable": "a", "canary": "b"}}, "virtualRouterName"),
+        ("plan_weight_shift", {"rollout": {"listenerArn": "arn:aws:x", "stable": "a", "canary": "b"}}, "listenerArn"),
     ],
 )
 def test_weight_shift_handlers_reject_bad_events_before_any_aws_call(

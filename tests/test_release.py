@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from mesh_rollout.errors import InvalidRolloutInput
-from mesh_rollout.shifting.canary import WeightShiftSpec, lock_seconds
 from mesh_rollout.shifting.cleanup import state_output
+from mesh_rollout.shifting.inputs import WeightShiftSpec
+from mesh_rollout.shifting.plan import lock_seconds
 from mesh_rollout.shifting.release import wanted_images, with_images
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.runner import OfflineAccount

@@ -60,7 +60,7 @@ BAD = [
         "approval.beforeSteps[0]: 75 is not a step of the plan [50, 100]",
     ),
     ("approval timeout of 0", changed(approval__timeoutSeconds=0), "InvalidRolloutInput", "approval.timeoutSeconds:"),
-    ("missing route name", changed(routeName=DELETE), "InvalidRolloutInput", "routeName: Field required"),
+    ("missing route name", changed(routeName=DELETE), "InvalidRolloutInput", "routeName: is required for an App Mesh route"),
     ("misspelt field", changed(bakeSecond=60), "InvalidRolloutInput", "bakeSecond: Extra inputs are not permitted"),
     ("unknown mode", changed(mode="all-at-once"), "InvalidRolloutInput", "mode: Input should be 'plan' or 'increment'"),
     (
@@ -142,7 +142,7 @@ def test_a_route_whose_weights_sum_above_100_is_refused_before_any_change(
         # Then PlanWeightShift refuses it, naming routeName, instead of giving the canary a weight of `total`
         assert (result.status, result.error) == ("FAILED", "InvalidRolloutInput")
         assert json.loads(result.cause or "{}")["errorMessage"].startswith(
-            f"routeName: route 'serviceB' has serviceB {stable} / serviceBv2 {canary}: its weights sum to {total},"
+            f"routeName: route 'apps/serviceB/serviceB' has serviceB {stable} / serviceBv2 {canary}: its weights sum to {total},"
             " above App Mesh's maximum total of 100"
         )
         assert result.states == ["PlanWeightShift"]

@@ -10,7 +10,7 @@ from mesh_rollout.events import PlanWeightShiftEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.parsing import parse_input
 from mesh_rollout.shifting.lock import halted
-from mesh_rollout.shifting.weight_shift import plan_weight_shift
+from mesh_rollout.shifting.plan import plan_weight_shift
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)

@@ -91,3 +91,24 @@ def same_task_definition(desired: dict[str, Any], current: dict[str, Any]) -> bo
         return strip_empty(body)
 
     return bool(normal(desired) == normal(current))
+
+
+def service_of_target_group(ecs: Any, target_group_arn: str) -> dict[str, str] | None:
+    """{"cluster", "service"} of the ECS service whose tasks register in the target group: through an ALB
+    (`loadBalancers[].targetGroupArn`) or VPC Lattice (`deployments[].vpcLatticeConfigurations[].targetGroupArn`);
+    None if no service of the account and Region does."""
+    with aws_errors("ListClusters / ListServices / DescribeServices"):
+        for cluster in (c for page in ecs.get_paginator("list_clusters").paginate() for c in page["clusterArns"]):
+            arns = [s for page in ecs.get_paginator("list_services").paginate(cluster=cluster) for s in page["serviceArns"]]
+            for start in range(0, len(arns), 10):  # DescribeServices takes up to 10
+                for service in ecs.describe_services(cluster=cluster, services=arns[start : start + 10])["services"]:
+                    if service.get("status") == "ACTIVE" and target_group_arn in _registered_in(service):
+                        return {"cluster": cluster.rsplit("/", 1)[-1], "service": str(service["serviceName"])}
+    return None
+
+
+def _registered_in(service: dict[str, Any]) -> set[str]:
+    groups = {str(b.get("targetGroupArn")) for b in service.get("loadBalancers", [])}
+    for deployment in service.get("deployments", []):
+        groups |= {str(c.get("targetGroupArn")) for c in deployment.get("vpcLatticeConfigurations", [])}
+    return groups

@@ -14,8 +14,8 @@ from typing import Any
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.errors import RouteDrifted
 from mesh_rollout.shifting import lock
-from mesh_rollout.shifting.canary import describe_weights
 from mesh_rollout.shifting.weight_shift import notify, readable_failure, restore_route
+from mesh_rollout.shifting.weights import describe_weights
 
 CLEANUP_LOCK_SECONDS = 900
 

@@ -1,183 +1,28 @@
-"""The steps of the WeightShiftStateMachine, one function each, taking the clients they use."""
+"""The steps of the WeightShiftStateMachine after its plan, one function each, taking the clients they use."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from mesh_rollout.aws import aws_errors, classify, is_not_found
-from mesh_rollout.aws.ecs import describe_service, describe_task_definition
+from mesh_rollout.aws.ecs import describe_service
 from mesh_rollout.errors import (
     LAMBDA_SERVICE_ERRORS,
-    InvalidRolloutInput,
     LambdaServiceError,
     LockLost,
-    MeshResourceNotFound,
     MeshRolloutError,
-    UnknownReference,
     WeightsNotApplied,
 )
-from mesh_rollout.parsing import parse_input
 from mesh_rollout.shifting import lock
-from mesh_rollout.shifting.canary import (
-    WeightShiftSpec,
-    canary_percent,
-    check_route_weights,
-    check_spec,
-    describe_weights,
-    expect_weights,
-    is_retired,
-    lock_seconds,
-    pending_steps,
-    weights_at,
-)
 from mesh_rollout.shifting.gate import health_verdict
 from mesh_rollout.shifting.lock import LockFence
-from mesh_rollout.shifting.release import release_revision, wanted_images
+from mesh_rollout.shifting.release import release_revision
+from mesh_rollout.shifting.weights import describe_weights, expect_weights, retired_weights, weights_at
 from mesh_rollout.traffic import RouteState, WeightedRoute, Weights, route_for
-
-
-def route_reference(spec: WeightShiftSpec) -> dict[str, str]:
-    return {
-        "backend": spec.backend,
-        "meshName": spec.meshName,
-        "virtualRouterName": spec.virtualRouterName,
-        "routeName": spec.routeName,
-        "label": f"{spec.meshName}/{spec.virtualRouterName}/{spec.routeName}",
-    }
-
-
-def _check_world(spec: WeightShiftSpec, route: WeightedRoute, current: Weights, cloudwatch: Any, ecs: Any) -> None:
-    """Read-only: the nodes, alarms and ECS services the input names exist."""
-    retired = is_retired(current, spec.stable, spec.canary)
-    for field in ("stable", "canary"):
-        name = getattr(spec, field)
-        if not (retired and field == "stable") and not route.target_exists(name):
-            raise UnknownReference(field, f"virtual node {name!r} does not exist in mesh {spec.meshName!r}")
-    if spec.healthGate.alarmNames:
-        with aws_errors("DescribeAlarms"):
-            response = cloudwatch.describe_alarms(
-                AlarmNames=list(spec.healthGate.alarmNames), AlarmTypes=["MetricAlarm", "CompositeAlarm"]
-            )
-        known = {a["AlarmName"] for a in response.get("MetricAlarms", []) + response.get("CompositeAlarms", [])}
-        for index, name in enumerate(spec.healthGate.alarmNames):
-            if name not in known:
-                raise UnknownReference(f"healthGate.alarmNames[{index}]", f"CloudWatch alarm {name!r} does not exist")
-    if spec.canaryEcsService is not None:
-        describe_service(ecs, spec.canaryEcsService.cluster, spec.canaryEcsService.service, "canaryEcsService")
-    for index, ref in enumerate(spec.healthGate.ecsServices):
-        describe_service(ecs, ref.cluster, ref.service, f"healthGate.ecsServices[{index}]")
-    if spec.finalize.stableEcsService is not None:
-        ref = spec.finalize.stableEcsService
-        describe_service(ecs, ref.cluster, ref.service, "finalize.stableEcsService")
-
-
-def _finalize_pending(spec: WeightShiftSpec, route: WeightedRoute, current: Weights, ecs: Any) -> bool:
-    settings = spec.finalize
-    if settings.removeStableTarget and spec.stable in current:
-        return True
-    if settings.deleteStableNode and route.target_exists(spec.stable):
-        return True
-    if settings.scaleStableServiceToZero and settings.stableEcsService is not None:
-        ref = settings.stableEcsService
-        return int(describe_service(ecs, ref.cluster, ref.service, "finalize.stableEcsService").get("desiredCount", 0)) > 0
-    return False
-
-
-def plan_release(spec: WeightShiftSpec, ecs: Any) -> dict[str, Any] | None:
-    """The image release to do before the steps (read-only), or None."""
-    if spec.canaryEcsService is None or (spec.imageDefinitions is None and spec.canaryImage is None):
-        return None
-    ref = spec.canaryEcsService
-    current, _ = describe_task_definition(
-        ecs, describe_service(ecs, ref.cluster, ref.service, "canaryEcsService")["taskDefinition"]
-    )
-    definitions = [d.model_dump() for d in spec.imageDefinitions] if spec.imageDefinitions is not None else None
-    images = wanted_images(current, definitions, spec.canaryImage, spec.canaryContainer)
-    running = {c["name"]: c.get("image") for c in current["containerDefinitions"]}
-    return {
-        "cluster": ref.cluster,
-        "service": ref.service,
-        "images": images,
-        "pending": any(running.get(name) != image for name, image in images.items()),
-        "pollSeconds": spec.deploymentPollSeconds,
-        "maxChecks": -(-spec.deploymentTimeoutSeconds // spec.deploymentPollSeconds),
-    }
-
-
-def pre_step_gate(spec: WeightShiftSpec, current: Weights) -> dict[str, Any]:
-    """The gate a step-mode tick passes before it moves the canary. A canary without traffic has no
-    request metrics yet (they would only ever be missing), so it is judged on alarms and ECS alone."""
-    gate = spec.healthGate.model_dump(mode="json")
-    return gate if current.get(spec.canary, 0) > 0 else {**gate, "metrics": []}
-
-
-def plan_weight_shift(
-    raw: Any, cloudwatch: Any, ecs: Any, halt_of: Callable[[str], dict[str, str] | None] = lambda lock_id: None
-) -> dict[str, Any]:
-    """Check the whole input (shape, then the route, nodes, alarms and services, read-only) and plan it.
-    A step-mode tick towards a canary whose last step-mode run rolled back (`halt_of(lockId)`, read only
-    once the input is valid) does nothing (HALTED)."""
-    spec = parse_input(raw, WeightShiftSpec)
-    check_spec(spec)
-    if spec.canaryEcsService is not None and not spec.healthGate.ecsServices:  # gate on the canary's service
-        spec = spec.model_copy(update={"healthGate": spec.healthGate.model_copy(update={"ecsServices": [spec.canaryEcsService]})})
-    reference = route_reference(spec)
-    route = route_for(reference)
-    try:
-        current = route.read().weights
-    except MeshResourceNotFound:
-        route.check_exists()  # UnknownReference naming what is missing: the mesh, the router or the route
-        raise
-
-    check_route_weights(spec, current)
-    _check_world(spec, route, current, cloudwatch, ecs)
-    steps = pending_steps(spec, current)
-    at = canary_percent(current, spec.stable, spec.canary)
-    reaches_full = is_retired(current, spec.stable, spec.canary) or (
-        (steps[-1]["percent"] == 100 and spec.mode == "plan") if steps else at == 100
-    )
-    finalize = reaches_full and _finalize_pending(spec, route, current, ecs)
-    release = plan_release(spec, ecs) or {"pending": False}
-    if release["pending"] and not steps:
-        raise InvalidRolloutInput(
-            "canary",
-            f"{spec.canary!r} already carries all of the traffic {spec.stable!r} shared with it: a new image would go"
-            " live with no step, bake or gate. Release to the node without traffic (swap stable and canary)",
-        )
-    lock_id = f"{spec.backend}:{reference['label']}"
-    stopped = halt_of(lock_id) if spec.mode == "increment" else None
-    halted = stopped is not None and stopped["canary"] == spec.canary and not release["pending"]
-    idle = (
-        {"status": "HALTED", "reason": f"{stopped['reason']} (halted by {stopped['haltedBy']})"}
-        if halted and stopped
-        else {"status": "NOTHING_TO_DO", "reason": "already at the end of the plan"}
-    )
-    return {
-        "route": reference,
-        "stable": spec.stable,
-        "canary": spec.canary,
-        "mode": spec.mode,
-        "whenLocked": spec.whenLocked,
-        "lockId": lock_id,
-        "lockSeconds": lock_seconds(spec, steps) + (spec.deploymentTimeoutSeconds if release["pending"] else 0),
-        "fromPercent": at,
-        "plannedWeights": current,
-        "steps": steps,
-        "bakeSeconds": spec.bakeSeconds,
-        "healthGate": spec.healthGate.model_dump(mode="json"),
-        "preStepGate": pre_step_gate(spec, current),
-        "approvalTimeoutSeconds": spec.approval.timeoutSeconds if spec.approval else 0,
-        "finalize": {**spec.finalize.model_dump(mode="json"), "pending": finalize},
-        "release": release,
-        "gateFirst": spec.mode == "increment" and bool(steps or finalize),
-        "nothingToDo": halted or (not steps and not finalize and not release["pending"]),
-        "idle": idle,
-    }
 
 
 def acquire_lock(dynamodb: Any, table: str, lock_id: str, owner: str, seconds: int) -> dict[str, Any]:
@@ -223,41 +68,25 @@ def _write_verified(
     return after
 
 
-def previous_weights(base: Weights, stable: str, canary: str, step: dict[str, Any]) -> Weights:
-    """What the route holds before `step`: the snapshot for the first step, else the step before's weights."""
-    if step["previousPercent"] == canary_percent(base, stable, canary):
-        return base
-    return weights_at(base, stable, canary, step["previousPercent"])
-
-
 def apply_step(
     route_ref: dict[str, Any], snapshot: dict[str, Any], stable: str, canary: str, step: dict[str, Any], fence: LockFence
 ) -> dict[str, Any]:
-    """Move the canary to step['percent'] if the route still holds what this rollout last wrote."""
+    """Write the step's weights if the route still holds what this rollout last wrote (the plan's weights before it)."""
     route = route_for(route_ref)
-    base: Weights = snapshot["weights"]
-    target = weights_at(base, stable, canary, step["percent"])
-    previous = previous_weights(base, stable, canary, step)
+    target: Weights = step["weights"]
     current = route.read()
     if current.weights == target:  # a retried call whose write went through
         return {"percent": step["percent"], "weights": target, "changed": False, "version": current.version}
-    expect_weights(current.weights, [previous], route.label)
-    after = _write_verified(route, target, current, fence, base)
+    expect_weights(current.weights, [step["previous"]], route.label)
+    after = _write_verified(route, target, current, fence, snapshot["weights"])
     return {"percent": step["percent"], "weights": target, "changed": True, "version": after.version}
 
 
-def retired_weights(base: Weights, stable: str, canary: str) -> Weights:
-    """The weights finalize leaves when it removes the stable target (canary at 100%)."""
-    return {k: v for k, v in weights_at(base, stable, canary, 100).items() if k != stable}
-
-
-def weights_written(
-    base: Weights, stable: str, canary: str, steps: list[dict[str, Any]], finalize: dict[str, Any] | None
-) -> list[Weights]:
+def weights_written(base: Weights, steps: list[dict[str, Any]], finalize: dict[str, Any] | None) -> list[Weights]:
     """Every weight set this rollout could have left on the route: the snapshot, each step, and finalize's."""
-    ours = [base, *(weights_at(base, stable, canary, s["percent"]) for s in steps)]
-    if finalize and finalize.get("pending") and finalize.get("removeStableTarget"):
-        ours.append(retired_weights(base, stable, canary))
+    ours = [base, *(s["weights"] for s in steps)]
+    if finalize and finalize.get("pending") and finalize.get("weights"):
+        ours.append(finalize["weights"])
     return ours
 
 
@@ -280,7 +109,7 @@ def restore_route(
     target = weights_at(base, stable, canary, 0) if mode == "increment" else base
     if current.weights == target:
         return {"restored": False, "weights": target, "route": route.label}
-    expect_weights(current.weights, [*weights_written(base, stable, canary, steps, finalize), target], route.label)
+    expect_weights(current.weights, [*weights_written(base, steps, finalize), target], route.label)
     after = _write_verified(route, target, current, fence, base)
     return {"restored": True, "weights": after.weights, "route": route.label}
 
@@ -303,7 +132,7 @@ def finalize_canary(
     current = state.weights
     if settings.get("removeStableTarget") and stable in current:
         expect_weights(current, [weights_at(current, stable, canary, 100)], route.label)
-        retired = retired_weights(current, stable, canary)
+        retired = retired_weights(current, stable)
         current = _write_verified(route, retired, state, fence, snapshot["weights"]).weights
         done.append(f"removed {stable} from route {route.label}")
     service = settings.get("stableEcsService")
@@ -351,9 +180,7 @@ def request_approval(
     sns: Any, topic_arn: str, cloudwatch: Any, ecs: Any, execution_arn: str, item: dict[str, Any]
 ) -> dict[str, Any]:
     """Publish what waits for approval: route, current -> next weights and a fresh health summary."""
-    base = item["snapshot"]["weights"]
-    now = previous_weights(base, item["stable"], item["canary"], item["step"])  # ApplyStep refuses any other
-    nxt = weights_at(base, item["stable"], item["canary"], item["step"]["percent"])
+    now, nxt = item["step"]["previous"], item["step"]["weights"]  # ApplyStep refuses any other "now"
     health = health_verdict(item["healthGate"], cloudwatch, ecs, item["bakeSeconds"], 0)
     subject, body = approval_message(execution_arn, item["route"], now, nxt, health, item["approvalTimeoutSeconds"])
     with aws_errors("Publish approval request"):

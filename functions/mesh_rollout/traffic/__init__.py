@@ -55,13 +55,18 @@ class WeightedRoute(Protocol):
         """UnknownReference naming the input field if the route or what holds it does not exist."""
 
 
-BACKENDS = ("appmesh",)
+BACKENDS = ("appmesh", "lattice", "alb")
+
+
+def backend_module(backend: str) -> Any:
+    """The module of a backend: `from_reference(reference)`, `resolve(fields, stable, canary)` (the input's names
+    made into a reference, read-only) and `metric_presets(resolved, gate, cloudwatch)`."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown traffic backend {backend!r}; known: {BACKENDS}")
+    return importlib.import_module(f"mesh_rollout.traffic.{backend}")
 
 
 def route_for(reference: dict[str, Any]) -> WeightedRoute:
     """The backend object for a route reference as the state machine passes it around."""
-    backend = str(reference.get("backend", "appmesh"))
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown traffic backend {backend!r}; known: {BACKENDS}")
-    route: WeightedRoute = importlib.import_module(f"mesh_rollout.traffic.{backend}").from_reference(reference)
+    route: WeightedRoute = backend_module(str(reference.get("backend", "appmesh"))).from_reference(reference)
     return route

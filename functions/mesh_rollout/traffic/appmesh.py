@@ -105,3 +105,20 @@ class AppMeshRoute:
 
 def from_reference(reference: dict[str, Any]) -> AppMeshRoute:
     return AppMeshRoute(reference["meshName"], reference["virtualRouterName"], reference["routeName"])
+
+
+def resolve(fields: dict[str, Any], stable: str, canary: str) -> dict[str, Any]:
+    """The route reference (nodes keep their names); UnknownReference naming the mesh, router or route if missing."""
+    reference = {
+        "backend": "appmesh",
+        "meshName": fields["meshName"],
+        "virtualRouterName": fields["virtualRouterName"],
+        "routeName": fields["routeName"],
+        "label": f"{fields['meshName']}/{fields['virtualRouterName']}/{fields['routeName']}",
+    }
+    return {"reference": reference, "stable": stable, "canary": canary, "arns": {}}
+
+
+def metric_presets(resolved: dict[str, Any], gate: dict[str, Any], cloudwatch: Any) -> list[dict[str, Any]]:
+    """App Mesh publishes no metrics per virtual node (the input check refuses presets here)."""
+    return []

@@ -1,0 +1,221 @@
+"""The WeightShiftStateMachine input and its cross-field checks (pure, no AWS calls).
+
+The route is named in its service's own vocabulary, and the fields given choose the backend:
+- App Mesh: `meshName`, `virtualRouterName`, `routeName`; `stable` and `canary` are virtual nodes.
+- VPC Lattice: `serviceIdentifier`, `listenerIdentifier` and `ruleIdentifier` (each a name, ID or ARN; no rule: the
+  listener's default action); `stable` and `canary` are target groups (name, ID or ARN).
+- ALB: `listenerArn` and `ruleArn` (no rule: the listener's default actions); `stable` and `canary` are target
+  groups (name or ARN).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+from mesh_rollout.aws.specs import input_shape, model_problems
+from mesh_rollout.errors import InvalidRolloutInput
+from mesh_rollout.parsing import Strict
+
+Percent = Annotated[StrictInt, Field(ge=1, le=100)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+Arn = Annotated[StrictStr, Field(min_length=20, max_length=2048)]
+DEFAULT_STEP_PERCENT = 25
+ROUTE_FIELDS = {
+    "appmesh": ("meshName", "virtualRouterName", "routeName"),
+    "lattice": ("serviceIdentifier", "listenerIdentifier", "ruleIdentifier"),
+    "alb": ("listenerArn", "ruleArn"),
+}
+REQUIRED_ROUTE_FIELDS = {
+    "appmesh": ("meshName", "virtualRouterName", "routeName"),
+    "lattice": ("serviceIdentifier", "listenerIdentifier"),
+    "alb": ("listenerArn",),
+}
+# Lattice and ALB publish 1-minute metrics and document no propagation time for a weight change: one full metric
+# period passes before the gate's window starts. App Mesh pushes a route change to Envoy in seconds.
+BACKEND_NAMES = {"appmesh": "an App Mesh", "lattice": "a VPC Lattice", "alb": "an ALB"}
+DEFAULT_SETTLE_SECONDS = {"appmesh": 0, "lattice": 60, "alb": 60}
+
+
+class EcsServiceRef(Strict):
+    cluster: Name
+    service: Name
+
+
+class MetricCheck(Strict):
+    """A CloudWatch metric (or the ratio of two) over the bake window, compared with a threshold."""
+
+    id: StrictStr = Field(pattern=r"^[a-z][a-zA-Z0-9_]{0,254}$")
+    metricStat: dict[str, Any]
+    divideBy: dict[str, Any] | None = None
+    threshold: StrictInt | StrictFloat
+    comparisonOperator: Literal[
+        "GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"
+    ] = "GreaterThanThreshold"
+    treatMissingData: Literal["missing", "notBreaching", "breaching"] = "missing"
+
+
+class HealthGate(Strict):
+    alarmNames: list[Name] = Field(default_factory=list, max_length=100)
+    ecsServices: list[EcsServiceRef] = Field(default_factory=list, max_length=10)
+    metrics: list[MetricCheck] = Field(default_factory=list, max_length=10)
+    # one line each for the canary target group's own metrics (VPC Lattice, ALB): 5xx / requests, and latency
+    maxErrorRate: StrictInt | StrictFloat | None = Field(default=None, ge=0, le=1)
+    maxLatencyMs: StrictInt | StrictFloat | None = Field(default=None, gt=0)
+    latencyStatistic: StrictStr = Field(default="p99", pattern=r"^(Average|Maximum|p\d{1,2}(\.\d{1,2})?)$")
+    recheckSeconds: StrictInt = Field(default=60, ge=1, le=3600)
+    maxPendingChecks: StrictInt = Field(default=10, ge=0, le=100)
+
+
+class Approval(Strict):
+    beforeSteps: list[Percent] = Field(default_factory=lambda: [100], min_length=1)
+    timeoutSeconds: StrictInt = Field(default=86400, ge=1, le=31_536_000)
+
+
+class Finalize(Strict):
+    removeStableTarget: StrictBool = True
+    deleteStableNode: StrictBool = False  # App Mesh
+    deleteStableTargetGroup: StrictBool = False  # VPC Lattice, ALB
+    scaleStableServiceToZero: StrictBool = False
+    stableEcsService: EcsServiceRef | None = None
+
+
+class ImageDefinition(Strict):
+    """One entry of CodePipeline's imagedefinitions.json."""
+
+    name: Name
+    imageUri: StrictStr = Field(min_length=1, max_length=1024)
+
+
+class WeightShiftSpec(Strict):
+    """Move a route's traffic from `stable` to `canary`, in the route's own service's vocabulary."""
+
+    backend: Literal["appmesh", "lattice", "alb"] | None = None
+    meshName: Name | None = None
+    virtualRouterName: Name | None = None
+    routeName: Name | None = None
+    serviceIdentifier: StrictStr | None = Field(default=None, min_length=3, max_length=2048)
+    listenerIdentifier: StrictStr | None = Field(default=None, min_length=3, max_length=2048)
+    ruleIdentifier: StrictStr | None = Field(default=None, min_length=3, max_length=2048)
+    listenerArn: Arn | None = None
+    ruleArn: Arn | None = None
+    stable: Name
+    canary: Name
+    steps: list[Percent] | None = Field(default=None, min_length=1, max_length=100)
+    stepPercent: Percent | None = None
+    bakeSeconds: StrictInt = Field(default=300, ge=0, le=604_800)
+    settleSeconds: StrictInt | None = Field(default=None, ge=0, le=3600)
+    healthGate: HealthGate = Field(default_factory=HealthGate)
+    approval: Approval | None = None
+    finalize: Finalize = Field(default_factory=Finalize)
+    mode: Literal["plan", "increment"] = "plan"
+    canaryEcsService: EcsServiceRef | None = None
+    imageDefinitions: list[ImageDefinition] | None = Field(default=None, min_length=1, max_length=10)
+    canaryImage: StrictStr | None = Field(default=None, min_length=1, max_length=1024)
+    canaryContainer: Name | None = None
+    deploymentTimeoutSeconds: StrictInt = Field(default=1800, ge=60, le=86400)
+    deploymentPollSeconds: StrictInt = Field(default=15, ge=1, le=300)
+    whenLocked: Literal["fail", "skip"] = "fail"
+
+    @property
+    def route_backend(self) -> str:
+        """The backend the input's route fields name (check_spec has made sure there is exactly one)."""
+        return self.backend or next(b for b, fields in ROUTE_FIELDS.items() if any(getattr(self, f) for f in fields))
+
+    @property
+    def settle_seconds(self) -> int:
+        return DEFAULT_SETTLE_SECONDS[self.route_backend] if self.settleSeconds is None else self.settleSeconds
+
+
+def step_list(spec: WeightShiftSpec) -> list[int]:
+    """The canary percentages of the whole plan: `steps`, or +stepPercent up to 100."""
+    if spec.steps is not None:
+        return list(spec.steps)
+    size = spec.stepPercent or DEFAULT_STEP_PERCENT
+    return [min(size * k, 100) for k in range(1, -(-100 // size) + 1)]
+
+
+def check_spec(spec: WeightShiftSpec) -> None:
+    """Cross-field rules pydantic cannot express; each error names its field."""
+    _check_route_fields(spec)
+    if spec.canary == spec.stable:
+        raise InvalidRolloutInput("canary", f"must differ from stable ({spec.stable!r})")
+    if spec.steps is not None and spec.stepPercent is not None:
+        raise InvalidRolloutInput("stepPercent", "give steps or stepPercent, not both")
+    for index, (before, after) in enumerate(zip(step_list(spec), step_list(spec)[1:], strict=False)):
+        if after <= before:
+            raise InvalidRolloutInput(f"steps[{index + 1}]", f"{after} must be above the step before it ({before})")
+    if spec.approval is not None:
+        for index, percent in enumerate(spec.approval.beforeSteps):
+            if percent not in step_list(spec):
+                raise InvalidRolloutInput(
+                    f"approval.beforeSteps[{index}]", f"{percent} is not a step of the plan {step_list(spec)}"
+                )
+    _check_finalize(spec)
+    _check_release(spec)
+    _check_metrics(spec.healthGate.metrics)
+    if spec.route_backend == "appmesh" and (spec.healthGate.maxErrorRate is not None or spec.healthGate.maxLatencyMs):
+        field = "healthGate.maxErrorRate" if spec.healthGate.maxErrorRate is not None else "healthGate.maxLatencyMs"
+        raise InvalidRolloutInput(
+            field, "App Mesh publishes no metrics per virtual node; give healthGate.metrics (your Envoy stats) or alarmNames"
+        )
+
+
+def _check_route_fields(spec: WeightShiftSpec) -> None:
+    named = [b for b, fields in ROUTE_FIELDS.items() if any(getattr(spec, f) is not None for f in fields)]
+    if len(named) > 1:
+        fields = [f for b in named for f in ROUTE_FIELDS[b] if getattr(spec, f) is not None]
+        raise InvalidRolloutInput(
+            fields[-1],
+            f"names {BACKEND_NAMES[named[-1]]} route, but {fields[0]} names {BACKEND_NAMES[named[0]]} one: give one route",
+        )
+    backend = spec.backend or (named[0] if named else None)
+    if backend is None:
+        raise InvalidRolloutInput(
+            "(input)",
+            "name the route: meshName/virtualRouterName/routeName (App Mesh), serviceIdentifier/"
+            "listenerIdentifier[/ruleIdentifier] (VPC Lattice) or listenerArn[/ruleArn] (ALB)",
+        )
+    if named and named[0] != backend:
+        raise InvalidRolloutInput("backend", f"is {backend!r}, but the route fields name {BACKEND_NAMES[named[0]]} route")
+    for field in REQUIRED_ROUTE_FIELDS[backend]:
+        if getattr(spec, field) is None:
+            raise InvalidRolloutInput(field, f"is required for {BACKEND_NAMES[backend]} route")
+
+
+def _check_finalize(spec: WeightShiftSpec) -> None:
+    backend, finalize = spec.route_backend, spec.finalize
+    if finalize.deleteStableNode and backend != "appmesh":
+        raise InvalidRolloutInput("finalize.deleteStableNode", f"applies to App Mesh; on {backend} use deleteStableTargetGroup")
+    if finalize.deleteStableTargetGroup and backend == "appmesh":
+        raise InvalidRolloutInput(
+            "finalize.deleteStableTargetGroup", "applies to VPC Lattice and ALB; on App Mesh use deleteStableNode"
+        )
+    for field in ("deleteStableNode", "deleteStableTargetGroup"):
+        if getattr(finalize, field) and not finalize.removeStableTarget:
+            raise InvalidRolloutInput(f"finalize.{field}", "needs removeStableTarget: a target still on the route cannot go")
+    if finalize.scaleStableServiceToZero and finalize.stableEcsService is None and backend == "appmesh":
+        raise InvalidRolloutInput("finalize.stableEcsService", "is required when scaleStableServiceToZero is true")
+
+
+def _check_release(spec: WeightShiftSpec) -> None:
+    if spec.imageDefinitions is not None and spec.canaryImage is not None:
+        raise InvalidRolloutInput("canaryImage", "give imageDefinitions or canaryImage, not both")
+    if spec.canaryContainer is not None and spec.canaryImage is None:
+        raise InvalidRolloutInput("canaryContainer", "only applies with canaryImage")
+    releasing = spec.imageDefinitions is not None or spec.canaryImage is not None
+    if releasing and spec.canaryEcsService is None and spec.route_backend == "appmesh":
+        raise InvalidRolloutInput("canaryEcsService", "is required to release a new image: the canary's ECS service")
+
+
+def _check_metrics(metrics: list[MetricCheck]) -> None:
+    """Each metricStat / divideBy against CloudWatch's own MetricStat shape."""
+    queries: Any = input_shape("cloudwatch", "GetMetricData").members["MetricDataQueries"]
+    metric_stat = queries.member.members["MetricStat"]
+    for index, metric in enumerate(metrics):
+        for key in ("metricStat", "divideBy"):
+            value = getattr(metric, key)
+            problems = model_problems(value, metric_stat, f"healthGate.metrics[{index}].{key}") if value is not None else []
+            if problems:
+                raise InvalidRolloutInput(*problems[0])

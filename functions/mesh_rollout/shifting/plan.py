@@ -1,0 +1,221 @@
+"""PlanWeightShift: check the whole input and the world it names (read-only), and compute every step's weights."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mesh_rollout.aws import aws_errors
+from mesh_rollout.aws.ecs import describe_service, describe_task_definition, service_of_target_group
+from mesh_rollout.errors import InvalidRolloutInput, MeshResourceNotFound, UnknownReference
+from mesh_rollout.parsing import parse_input
+from mesh_rollout.shifting.inputs import ROUTE_FIELDS, WeightShiftSpec, check_spec, step_list
+from mesh_rollout.shifting.release import wanted_images
+from mesh_rollout.shifting.weights import (
+    canary_percent,
+    check_route_weights,
+    is_retired,
+    plan_steps,
+    retired_weights,
+)
+from mesh_rollout.traffic import WeightedRoute, Weights, backend_module, route_for
+
+LOCK_MARGIN_SECONDS = 3600
+TARGET_KIND = {"appmesh": "virtual node", "lattice": "VPC Lattice target group", "alb": "target group"}
+
+
+def lock_seconds(spec: WeightShiftSpec, steps: list[dict[str, Any]]) -> int:
+    """How long the route lock lives: the longest this execution can take, plus a margin."""
+    gate = spec.healthGate.recheckSeconds * spec.healthGate.maxPendingChecks
+    total = gate if spec.mode == "increment" else 0
+    for step in steps:
+        total += (spec.settle_seconds + spec.bakeSeconds + gate) if step["gateAfter"] else 0
+        total += spec.approval.timeoutSeconds if (step["approval"] and spec.approval) else 0
+    return total + LOCK_MARGIN_SECONDS
+
+
+def _read_route(route: WeightedRoute) -> Weights:
+    try:
+        return route.read().weights
+    except MeshResourceNotFound:
+        route.check_exists()  # UnknownReference naming what is missing (mesh, router, route; service, listener, rule)
+        raise
+
+
+def _check_world(spec: WeightShiftSpec, resolved: dict[str, Any], route: WeightedRoute, current: Weights, clients: Any) -> None:
+    """Read-only: the targets, alarms and ECS services the input names exist."""
+    cloudwatch, ecs = clients
+    retired = is_retired(current, resolved["stable"], resolved["canary"])
+    for field in ("stable", "canary"):
+        name = resolved[field]
+        if not (retired and field == "stable") and not route.target_exists(name):
+            raise UnknownReference(field, f"{TARGET_KIND[spec.route_backend]} {name!r} does not exist")
+    if spec.healthGate.alarmNames:
+        with aws_errors("DescribeAlarms"):
+            response = cloudwatch.describe_alarms(
+                AlarmNames=list(spec.healthGate.alarmNames), AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+            )
+        known = {a["AlarmName"] for a in response.get("MetricAlarms", []) + response.get("CompositeAlarms", [])}
+        for index, name in enumerate(spec.healthGate.alarmNames):
+            if name not in known:
+                raise UnknownReference(f"healthGate.alarmNames[{index}]", f"CloudWatch alarm {name!r} does not exist")
+    if spec.canaryEcsService is not None:
+        describe_service(ecs, spec.canaryEcsService.cluster, spec.canaryEcsService.service, "canaryEcsService")
+    for index, ref in enumerate(spec.healthGate.ecsServices):
+        describe_service(ecs, ref.cluster, ref.service, f"healthGate.ecsServices[{index}]")
+    if spec.finalize.stableEcsService is not None:
+        ref = spec.finalize.stableEcsService
+        describe_service(ecs, ref.cluster, ref.service, "finalize.stableEcsService")
+
+
+def _with_ecs_services(spec: WeightShiftSpec, resolved: dict[str, Any], ecs: Any) -> WeightShiftSpec:
+    """The canary's service (gate, release) and the stable's (finalize), found from their target groups when not
+    given (give them to spare the search); App Mesh nodes name no service, so there they must be given."""
+    arns: dict[str, str] = resolved["arns"]
+    updates: dict[str, Any] = {}
+    releasing = spec.imageDefinitions is not None or spec.canaryImage is not None
+    if spec.canaryEcsService is None and arns and (releasing or not spec.healthGate.ecsServices):
+        found = service_of_target_group(ecs, arns[resolved["canary"]])
+        if found is None and releasing:
+            raise InvalidRolloutInput(
+                "canaryEcsService", f"no ECS service registers in target group {resolved['canary']!r}; name it"
+            )
+        if found is not None:
+            updates["canaryEcsService"] = found
+    if spec.finalize.scaleStableServiceToZero and spec.finalize.stableEcsService is None and arns:
+        found = service_of_target_group(ecs, arns[resolved["stable"]])
+        if found is None:
+            raise InvalidRolloutInput(
+                "finalize.stableEcsService", f"no ECS service registers in target group {resolved['stable']!r}; name it"
+            )
+        updates["finalize"] = {**spec.finalize.model_dump(exclude_none=True), "stableEcsService": found}
+    merged = WeightShiftSpec.model_validate({**spec.model_dump(exclude_none=True), **updates}) if updates else spec
+    if merged.canaryEcsService is not None and not merged.healthGate.ecsServices:  # gate on the canary's service
+        gate = merged.healthGate.model_copy(update={"ecsServices": [merged.canaryEcsService]})
+        merged = merged.model_copy(update={"healthGate": gate})
+    return merged
+
+
+def _finalize(
+    spec: WeightShiftSpec, resolved: dict[str, Any], route: WeightedRoute, current: Weights, ecs: Any
+) -> dict[str, Any]:
+    settings = spec.finalize
+    stable = resolved["stable"]
+    pending = settings.removeStableTarget and stable in current
+    pending = pending or ((settings.deleteStableNode or settings.deleteStableTargetGroup) and route.target_exists(stable))
+    if not pending and settings.scaleStableServiceToZero and settings.stableEcsService is not None:
+        ref = settings.stableEcsService
+        pending = int(describe_service(ecs, ref.cluster, ref.service, "finalize.stableEcsService").get("desiredCount", 0)) > 0
+    return {**settings.model_dump(mode="json"), "pending": bool(pending)}
+
+
+def plan_release(spec: WeightShiftSpec, ecs: Any) -> dict[str, Any] | None:
+    """The image release to do before the steps (read-only), or None."""
+    if spec.canaryEcsService is None or (spec.imageDefinitions is None and spec.canaryImage is None):
+        return None
+    ref = spec.canaryEcsService
+    current, _ = describe_task_definition(
+        ecs, describe_service(ecs, ref.cluster, ref.service, "canaryEcsService")["taskDefinition"]
+    )
+    definitions = [d.model_dump() for d in spec.imageDefinitions] if spec.imageDefinitions is not None else None
+    images = wanted_images(current, definitions, spec.canaryImage, spec.canaryContainer)
+    running = {c["name"]: c.get("image") for c in current["containerDefinitions"]}
+    return {
+        "cluster": ref.cluster,
+        "service": ref.service,
+        "images": images,
+        "pending": any(running.get(name) != image for name, image in images.items()),
+        "pollSeconds": spec.deploymentPollSeconds,
+        "maxChecks": -(-spec.deploymentTimeoutSeconds // spec.deploymentPollSeconds),
+    }
+
+
+def _gates(
+    spec: WeightShiftSpec, resolved: dict[str, Any], current: Weights, cloudwatch: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The gate after each step, and the one a step-mode tick passes before it moves the canary. A canary without
+    traffic has no request metrics yet (they would only ever be missing), so that one judges alarms and ECS alone."""
+    gate = spec.healthGate.model_dump(mode="json", exclude={"maxErrorRate", "maxLatencyMs", "latencyStatistic"})
+    presets = backend_module(spec.route_backend).metric_presets(resolved, spec.healthGate.model_dump(), cloudwatch)
+    gate["metrics"] = [*gate["metrics"], *presets]
+    return gate, (gate if current.get(resolved["canary"], 0) > 0 else {**gate, "metrics": []})
+
+
+def plan_weight_shift(
+    raw: Any, cloudwatch: Any, ecs: Any, halt_of: Callable[[str], dict[str, str] | None] = lambda lock_id: None
+) -> dict[str, Any]:
+    """Check the whole input (shape, then the route, targets, alarms and services, read-only) and plan it.
+    A step-mode tick towards a canary whose last step-mode run rolled back (`halt_of(lockId)`, read only
+    once the input is valid) does nothing (HALTED)."""
+    spec = parse_input(raw, WeightShiftSpec)
+    check_spec(spec)
+    backend = spec.route_backend
+    fields = {f: getattr(spec, f) for f in ROUTE_FIELDS[backend]}
+    resolved = backend_module(backend).resolve(fields, spec.stable, spec.canary)
+    stable, canary, reference = resolved["stable"], resolved["canary"], resolved["reference"]
+    route = route_for(reference)
+    current = _read_route(route)
+    check_route_weights(current, stable, canary, reference["label"], route.scale)
+    spec = _with_ecs_services(spec, resolved, ecs)
+    _check_world(spec, resolved, route, current, (cloudwatch, ecs))
+    approvals = set(spec.approval.beforeSteps) if spec.approval else set()
+    steps = [
+        {**step, "gateAfter": spec.mode == "plan"}
+        for step in plan_steps(current, stable, canary, step_list(spec), approvals, route.scale, spec.mode == "increment")
+    ]
+    at = canary_percent(current, stable, canary)
+    reaches_full = is_retired(current, stable, canary) or (
+        (steps[-1]["percent"] == 100 and spec.mode == "plan") if steps else at == 100
+    )
+    finalize = (
+        _finalize(spec, resolved, route, current, ecs)
+        if reaches_full
+        else {**spec.finalize.model_dump(mode="json"), "pending": False}
+    )
+    full = steps[-1]["weights"] if steps else current
+    finalize["weights"] = retired_weights(full, stable) if finalize["pending"] and spec.finalize.removeStableTarget else full
+    release = plan_release(spec, ecs) or {"pending": False}
+    if release["pending"] and not steps:
+        raise InvalidRolloutInput(
+            "canary",
+            f"{canary!r} already carries all of the traffic {stable!r} shared with it: a new image would go"
+            " live with no step, bake or gate. Release to the target without traffic (swap stable and canary)",
+        )
+    lock_id = f"{backend}:{reference['label']}" if backend == "appmesh" else _lock_id(reference)
+    stopped = halt_of(lock_id) if spec.mode == "increment" else None
+    halted = stopped is not None and stopped["canary"] == canary and not release["pending"]
+    idle = (
+        {"status": "HALTED", "reason": f"{stopped['reason']} (halted by {stopped['haltedBy']})"}
+        if halted and stopped
+        else {"status": "NOTHING_TO_DO", "reason": "already at the end of the plan"}
+    )
+    gate, pre_step_gate = _gates(spec, resolved, current, cloudwatch)
+    return {
+        "route": reference,
+        "stable": stable,
+        "canary": canary,
+        "mode": spec.mode,
+        "whenLocked": spec.whenLocked,
+        "lockId": lock_id,
+        "lockSeconds": lock_seconds(spec, steps) + (spec.deploymentTimeoutSeconds if release["pending"] else 0),
+        "fromPercent": at,
+        "plannedWeights": current,
+        "steps": steps,
+        "bakeSeconds": spec.bakeSeconds,
+        "waitSeconds": spec.settle_seconds + spec.bakeSeconds,
+        "healthGate": gate,
+        "preStepGate": pre_step_gate,
+        "approvalTimeoutSeconds": spec.approval.timeoutSeconds if spec.approval else 0,
+        "finalize": finalize,
+        "release": release,
+        "gateFirst": spec.mode == "increment" and bool(steps or finalize["pending"]),
+        "nothingToDo": halted or (not steps and not finalize["pending"] and not release["pending"]),
+        "idle": idle,
+    }
+
+
+def _lock_id(reference: dict[str, Any]) -> str:
+    """One lock per listener rule or default action (IDs and ARNs: a rename does not free it)."""
+    if reference["backend"] == "lattice":
+        return f"lattice:{reference['service']}/{reference['listener']}/{reference['rule'] or 'default'}"
+    return f"alb:{reference['ruleArn'] or reference['listenerArn'] + '/default'}"

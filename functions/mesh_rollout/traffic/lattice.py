@@ -1,0 +1,266 @@
+"""The VPC Lattice backend: a listener rule's (or the listener's default) forward action, target groups weighted 0-999.
+
+Weights are keyed by target group name. The reference the plan passes around holds the IDs (service, listener,
+rule or None for the default action) and, per target group name, the identifier the action uses for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from mesh_rollout.aws import aws_errors, classify, client, is_not_found
+from mesh_rollout.errors import InvalidRolloutInput, UnknownReference
+from mesh_rollout.traffic import RouteState, Weights, WeightScale
+
+# ForwardAction: 1-10 target groups, each weight 0-999 (vpc-lattice API, WeightedTargetGroupList, TargetGroupWeight)
+SCALE = WeightScale(max_weight=999, max_total=None, max_targets=10, relative=True)
+HTTP_LISTENERS = ("HTTP", "HTTPS")
+
+
+def _id(identifier: str) -> str:
+    return identifier.rsplit("/", 1)[-1]
+
+
+def forward_targets(action: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    if "forward" not in action:
+        kind = next(iter(action), "none")
+        raise InvalidRolloutInput(where, f"its action is {kind}, not forward: there are no weighted target groups to shift")
+    return list(action["forward"]["targetGroups"])
+
+
+@dataclass
+class LatticeRoute:
+    reference: dict[str, Any]
+    lattice: Any = None
+    scale: WeightScale = SCALE
+
+    def __post_init__(self) -> None:
+        self.lattice = self.lattice or client("vpc-lattice")
+        self.label = str(self.reference["label"])
+        self.keys = {"serviceIdentifier": self.reference["service"], "listenerIdentifier": self.reference["listener"]}
+        self.names = {_id(identifier): name for name, identifier in self.reference["targets"].items()}
+
+    def _state(self, action: dict[str, Any]) -> RouteState:
+        where = "ruleIdentifier" if self.reference.get("rule") else "listenerIdentifier"
+        weights: Weights = {}
+        for target in forward_targets(action, where):
+            name = self.names.get(_id(target["targetGroupIdentifier"]), target["targetGroupIdentifier"])
+            weights[name] = int(target.get("weight", 100))
+        return RouteState(weights, {"action": action})
+
+    def read(self) -> RouteState:
+        with aws_errors(f"Get{'Rule' if self.reference.get('rule') else 'Listener'} {self.label}"):
+            if self.reference.get("rule"):
+                return self._state(self.lattice.get_rule(**self.keys, ruleIdentifier=self.reference["rule"])["action"])
+            return self._state(self.lattice.get_listener(**self.keys)["defaultAction"])
+
+    def write(self, weights: Weights, based_on: RouteState | None = None) -> RouteState:
+        current = (based_on or self.read()).snapshot["action"]
+        used = {
+            self.names.get(_id(t["targetGroupIdentifier"]), t["targetGroupIdentifier"]): t
+            for t in current["forward"]["targetGroups"]
+        }
+        targets = [
+            {**used.get(name, {"targetGroupIdentifier": self.reference["targets"].get(name, name)}), "weight": weight}
+            for name, weight in weights.items()
+        ]
+        action = {**current, "forward": {**current["forward"], "targetGroups": targets}}
+        with aws_errors(f"Update{'Rule' if self.reference.get('rule') else 'Listener'} {self.label}"):
+            if self.reference.get("rule"):
+                return self._state(
+                    self.lattice.update_rule(**self.keys, ruleIdentifier=self.reference["rule"], action=action)["action"]
+                )
+            return self._state(self.lattice.update_listener(**self.keys, defaultAction=action)["defaultAction"])
+
+    def target_exists(self, target: str) -> bool:
+        try:
+            self.lattice.get_target_group(targetGroupIdentifier=self.reference["targets"].get(target, target))
+        except ClientError as exc:
+            if is_not_found(exc):
+                return False
+            raise classify(exc, f"GetTargetGroup {target}") from exc
+        return True
+
+    def check_exists(self) -> None:
+        resolve_route(self.lattice, self.reference["service"], self.reference["listener"], self.reference.get("rule"))
+
+
+def from_reference(reference: dict[str, Any]) -> LatticeRoute:
+    return LatticeRoute(reference)
+
+
+# --- resolving the input's names, IDs and ARNs ------------------------------------------------------
+
+
+def _get(call: Any, action: str, **params: Any) -> dict[str, Any] | None:
+    """The resource, or None if it does not exist."""
+    try:
+        found: dict[str, Any] = call(**params)
+    except ClientError as exc:
+        if is_not_found(exc):
+            return None
+        raise classify(exc, action) from exc
+    return found
+
+
+def _find(lattice: Any, field: str, what: str, identifier: str, listing: str, **keys: str) -> dict[str, Any]:
+    """A service, listener or rule by ID or ARN (Get*), else by name (List*); UnknownReference naming `field`."""
+    get = getattr(lattice, f"get_{what}")
+    prefix = {"service": "svc-", "listener": "listener-", "rule": "rule-"}[what]
+    found = None
+    if identifier.startswith(("arn:", prefix)):
+        found = _get(get, f"Get {what} {identifier}", **keys, **{f"{what}Identifier": identifier})
+    else:
+        with aws_errors(f"List {what}s"):
+            items = [i for page in lattice.get_paginator(listing).paginate(**keys) for i in page["items"]]
+        match = next((i for i in items if i["name"] == identifier), None)
+        if match is not None:
+            found = _get(get, f"Get {what} {identifier}", **keys, **{f"{what}Identifier": match["id"]})
+    if found is None:
+        raise UnknownReference(field, f"VPC Lattice {what} {identifier!r} does not exist")
+    return found
+
+
+def resolve_route(lattice: Any, service: str, listener: str, rule: str | None) -> dict[str, Any]:
+    """The service, listener and rule (None: the default action) the input names, with the action they forward."""
+    found_service = _find(lattice, "serviceIdentifier", "service", service, "list_services")
+    keys = {"serviceIdentifier": found_service["id"]}
+    found_listener = _find(lattice, "listenerIdentifier", "listener", listener, "list_listeners", **keys)
+    keys["listenerIdentifier"] = found_listener["id"]
+    found_rule = None
+    if rule is not None:
+        found_rule = _find(lattice, "ruleIdentifier", "rule", rule, "list_rules", **keys)
+        if found_rule.get("isDefault"):
+            found_rule = None  # the default rule's action is the listener's default action
+    action = found_rule["action"] if found_rule else found_listener["defaultAction"]
+    forward_targets(action, "ruleIdentifier" if found_rule else "listenerIdentifier")
+    return {"service": found_service, "listener": found_listener, "rule": found_rule, "action": action}
+
+
+def _target_group(lattice: Any, identifier: str) -> dict[str, Any] | None:
+    return _get(lattice.get_target_group, f"GetTargetGroup {identifier}", targetGroupIdentifier=identifier)
+
+
+def _target_group_exists(lattice: Any, given: str) -> bool:
+    if given.startswith(("tg-", "arn:")):
+        return _target_group(lattice, given) is not None
+    with aws_errors("ListTargetGroups"):
+        return any(g["name"] == given for page in lattice.get_paginator("list_target_groups").paginate() for g in page["items"])
+
+
+def resolve(fields: dict[str, Any], stable: str, canary: str, lattice: Any = None) -> dict[str, Any]:
+    """The route reference, and stable and canary as the target group names the weights use (read-only)."""
+    lattice = lattice or client("vpc-lattice")
+    route = resolve_route(lattice, fields["serviceIdentifier"], fields["listenerIdentifier"], fields.get("ruleIdentifier"))
+    on_action = {}
+    for target in route["action"]["forward"]["targetGroups"]:
+        group = _target_group(lattice, target["targetGroupIdentifier"])
+        if group is not None:
+            on_action[group["name"]] = {**group, "used": target["targetGroupIdentifier"]}
+    names = {}
+    for field, given in (("stable", stable), ("canary", canary)):
+        match = [n for n, g in on_action.items() if given in (n, g["id"], g["arn"])]
+        if not match:
+            if not _target_group_exists(lattice, given):
+                raise UnknownReference(field, f"VPC Lattice target group {given!r} does not exist")
+            raise InvalidRolloutInput(
+                field, f"target group {given!r} is not forwarded to by {_where(route)}; add it to the action (weight 0) first"
+            )
+        names[field] = match[0]
+    _check_compatible(route, on_action[names["stable"]], on_action[names["canary"]])
+    service, listener, rule = route["service"], route["listener"], route["rule"]
+    return {
+        "reference": {
+            "backend": "lattice",
+            "service": service["id"],
+            "listener": listener["id"],
+            "rule": rule["id"] if rule else None,
+            "label": f"{service['name']}/{listener['name']}/{rule['name'] if rule else 'default'}",
+            "targets": {name: group["used"] for name, group in on_action.items()},
+        },
+        "stable": names["stable"],
+        "canary": names["canary"],
+        "arns": {name: group["arn"] for name, group in on_action.items()},
+        "ids": {name: group["id"] for name, group in on_action.items()},
+    }
+
+
+def _where(route: dict[str, Any]) -> str:
+    rule = route["rule"]
+    return f"rule {rule['name']!r}" if rule else f"listener {route['listener']['name']!r}'s default action"
+
+
+def _check_compatible(route: dict[str, Any], stable: dict[str, Any], canary: dict[str, Any]) -> None:
+    """The canary must be reachable as stable is: same VPC, a protocol the listener can forward to."""
+    config, stable_config = canary.get("config", {}), stable.get("config", {})
+    if config.get("vpcIdentifier") != stable_config.get("vpcIdentifier"):
+        raise InvalidRolloutInput(
+            "canary",
+            f"target group {canary['name']!r} is in {config.get('vpcIdentifier')}, stable {stable['name']!r} in"
+            f" {stable_config.get('vpcIdentifier')}: a shift moves traffic between target groups of one VPC",
+        )
+    protocol, listener = config.get("protocol"), route["listener"]["protocol"]
+    if (listener in HTTP_LISTENERS) != (protocol in HTTP_LISTENERS):
+        raise InvalidRolloutInput(
+            "canary", f"target group {canary['name']!r} speaks {protocol}; the {listener} listener cannot forward to it"
+        )
+
+
+# --- the canary's own metrics -------------------------------------------------------------------------
+
+
+def metric_presets(resolved: dict[str, Any], gate: dict[str, Any], cloudwatch: Any) -> list[dict[str, Any]]:
+    """healthGate.maxErrorRate / maxLatencyMs as metrics of the canary target group in AWS/VpcLattice
+    (monitoring-cloudwatch.html: HTTPCode_5XX_Count, TotalRequestCount, RequestTime in ms, dimension TargetGroup,
+    reported from the first request on). The dimension's value is taken as CloudWatch holds it."""
+    canary = resolved["canary"]
+    value = _dimension_value(cloudwatch, resolved["ids"][canary], resolved["arns"][canary])
+    dimensions = [{"Name": "TargetGroup", "Value": value}]
+
+    def stat(name: str, statistic: str) -> dict[str, Any]:
+        return {
+            "Metric": {"Namespace": "AWS/VpcLattice", "MetricName": name, "Dimensions": dimensions},
+            "Period": 60,
+            "Stat": statistic,
+        }
+
+    presets = []
+    if gate.get("maxErrorRate") is not None:
+        presets.append(
+            {
+                "id": "canaryErrorRate",
+                "metricStat": stat("HTTPCode_5XX_Count", "Sum"),
+                "divideBy": stat("TotalRequestCount", "Sum"),
+                "threshold": gate["maxErrorRate"],
+                "comparisonOperator": "GreaterThanThreshold",
+                "treatMissingData": "missing",
+            }
+        )
+    if gate.get("maxLatencyMs") is not None:
+        presets.append(
+            {
+                "id": "canaryLatency",
+                "metricStat": stat("RequestTime", gate.get("latencyStatistic", "p99")),
+                "threshold": gate["maxLatencyMs"],
+                "comparisonOperator": "GreaterThanThreshold",
+                "treatMissingData": "missing",
+            }
+        )
+    return presets
+
+
+def _dimension_value(cloudwatch: Any, group_id: str, group_arn: str) -> str:
+    """The TargetGroup dimension of the canary's metrics as CloudWatch lists it (its ID or its ARN: the Lattice
+    documentation does not say which); its ID while it has no metrics yet."""
+    with aws_errors("ListMetrics AWS/VpcLattice"):
+        pages = cloudwatch.get_paginator("list_metrics").paginate(
+            Namespace="AWS/VpcLattice", MetricName="TotalRequestCount", Dimensions=[{"Name": "TargetGroup"}]
+        )
+        for metric in (m for page in pages for m in page["Metrics"]):
+            for dimension in metric["Dimensions"]:
+                if dimension["Name"] == "TargetGroup" and dimension["Value"] in (group_id, group_arn):
+                    return str(dimension["Value"])
+    return group_id
