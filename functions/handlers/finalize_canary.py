@@ -26,7 +26,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         request.stable,
         request.canary,
         request.finalize,
-        (client("appmesh"), client("ecs")),
+        client("ecs"),
         fence,
     )
     logger.info("canary finalized", extra=result)

@@ -53,6 +53,7 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
     try:
         with OfflineAccount(args.template, region=args.region, real_time=args.real_time, handler_output=handler_log) as account:
             account.apply_given(given, Path(args.given).parent if args.given else None)
+            execution_input = account.resolve_input(execution_input)
             for _ in range(args.repeat):
                 print(f"run {len(runs) + 1}: {args.state_machine}", file=out, flush=True)
                 result = account.run(args.state_machine, execution_input, on_event=_event_printer(out), approver=approver)

@@ -39,7 +39,7 @@ from mesh_rollout_local.template import Template
 ACCOUNT_ID = "123456789012"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 STOP_GRACE_SECONDS = 30
-MUTATING = re.compile(r"^(Create|Update|Register|Delete|Deregister|Put|Tag|Untag|Start|Stop|Send|Publish)")
+MUTATING = re.compile(r"^(Create|Update|Modify|Register|Delete|Deregister|Put|Tag|Untag|Start|Stop|Send|Publish|Set|Add|Remove)")
 
 _calls = threading.local()
 Approver = Callable[[approvals.PendingApproval], "tuple[bool, str] | None"]
@@ -102,9 +102,13 @@ class RunResult:
 
 
 def resolve_refs(value: Any, saved: dict[str, Any]) -> Any:
-    """Replace "${name.path[0].key}" in strings with values from earlier --given responses."""
+    """Replace "${name.path[0].key}" in strings with values from earlier --given responses;
+    "${name.path|after:TEXT}" is the part of the value after the first TEXT (an ARN's resource part)."""
 
     def lookup(expr: str) -> Any:
+        expr, _, after = expr.partition("|after:")
+        if after:
+            return str(lookup(expr)).split(after, 1)[1]
         name, _, rest = expr.partition(".")
         current = saved[name]
         for part in re.findall(r"[^.\[\]]+|\[\d+\]", rest):
@@ -373,6 +377,13 @@ class OfflineAccount:
                 raise RuntimeError(f"--given call #{index} ({call['service']}.{call['operation']}) failed: {exc}") from exc
             if "saveAs" in call:
                 self.saved[call["saveAs"]] = response
+
+    def resolve_input(self, text: str) -> str:
+        """An execution input with "${name.path}" references to the given world's responses filled in (an example
+        that must name ARNs the emulator makes up, such as an ALB listener's); other inputs unchanged."""
+        if "${" not in text:
+            return text
+        return json.dumps(resolve_refs(json.loads(text), self.saved))
 
     def run(
         self,

@@ -11,9 +11,9 @@ ROLE = "arn:aws:iam::123456789012:role/{}"
 
 
 def _world_base() -> list[dict[str, Any]]:
-    """The guide's roles, VPC, subnet, security group and cluster (the first entries of apps-given.json)."""
-    given: list[dict[str, Any]] = json.loads((ROOT / "events" / "local" / "apps-given.json").read_text())
-    return [call for call in given if call["operation"] not in ("register_task_definition", "create_service")]
+    """The guide's roles, VPC, subnet, security group and cluster (base-given.json)."""
+    given: list[dict[str, Any]] = json.loads((ROOT / "events" / "local" / "base-given.json").read_text())
+    return given
 
 
 def mesh_of(n: int, routes: int = 0) -> tuple[dict[str, Any], list[dict[str, Any]]]:

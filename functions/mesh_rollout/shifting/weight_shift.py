@@ -6,9 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from mesh_rollout.aws import aws_errors, classify, is_not_found
+from mesh_rollout.aws import aws_errors
 from mesh_rollout.aws.ecs import describe_service
 from mesh_rollout.errors import (
     LAMBDA_SERVICE_ERRORS,
@@ -120,12 +118,11 @@ def finalize_canary(
     stable: str,
     canary: str,
     settings: dict[str, Any],
-    clients: tuple[Any, Any],
+    ecs: Any,
     fence: LockFence,
 ) -> dict[str, Any]:
-    """Retire the stable version once the canary holds everything: target, then service, then node.
-    `clients` are App Mesh and ECS."""
-    appmesh, ecs = clients
+    """Retire the stable version once the canary holds everything: off the route, then (opt-in) its ECS service
+    to 0, then its virtual node or target group deleted."""
     route = route_for(route_ref)
     done: list[str] = []
     state = route.read()
@@ -142,13 +139,8 @@ def finalize_canary(
             with aws_errors(f"UpdateService {service['cluster']}/{service['service']}"):
                 ecs.update_service(cluster=service["cluster"], service=service["service"], desiredCount=0)
             done.append(f"scaled ECS service {service['cluster']}/{service['service']} to 0")
-    if settings.get("deleteStableNode"):
-        try:
-            appmesh.delete_virtual_node(meshName=route_ref["meshName"], virtualNodeName=stable)
-            done.append(f"deleted virtual node {stable}")
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise classify(exc, f"DeleteVirtualNode {stable}") from exc
+    if (settings.get("deleteStableNode") or settings.get("deleteStableTargetGroup")) and route.delete_target(stable):
+        done.append(f"deleted {'virtual node' if settings.get('deleteStableNode') else 'target group'} {stable}")
     return {"done": done, "weights": current}
 
 

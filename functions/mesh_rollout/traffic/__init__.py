@@ -54,6 +54,9 @@ class WeightedRoute(Protocol):
     def check_exists(self) -> None:
         """UnknownReference naming the input field if the route or what holds it does not exist."""
 
+    def delete_target(self, target: str) -> bool:
+        """Delete a target no route uses any more (a virtual node, a target group); False if it was already gone."""
+
 
 BACKENDS = ("appmesh", "lattice", "alb")
 

@@ -88,6 +88,13 @@ class AlbRoute:
     def target_exists(self, target: str) -> bool:
         return _target_groups(self.elbv2, [self.reference["targets"].get(target, target)]) is not None
 
+    def delete_target(self, target: str) -> bool:
+        if not self.target_exists(target):  # DeleteTargetGroup answers success for a group that is gone
+            return False
+        with aws_errors(f"DeleteTargetGroup {target}"):
+            self.elbv2.delete_target_group(TargetGroupArn=self.reference["targets"].get(target, target))
+        return True
+
     def check_exists(self) -> None:
         resolve_route(self.elbv2, self.reference["listenerArn"], self.reference.get("ruleArn"))
 

@@ -82,6 +82,15 @@ class AppMeshRoute:
             raise classify(exc, f"DescribeVirtualNode {target}") from exc
         return True
 
+    def delete_target(self, target: str) -> bool:
+        try:
+            self.appmesh.delete_virtual_node(meshName=self.keys["meshName"], virtualNodeName=target)
+        except ClientError as exc:
+            if is_not_found(exc):
+                return False
+            raise classify(exc, f"DeleteVirtualNode {target}") from exc
+        return True
+
     def check_exists(self) -> None:
         mesh, router = self.keys["meshName"], self.keys["virtualRouterName"]
         checks = [

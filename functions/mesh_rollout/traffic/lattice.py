@@ -84,6 +84,15 @@ class LatticeRoute:
             raise classify(exc, f"GetTargetGroup {target}") from exc
         return True
 
+    def delete_target(self, target: str) -> bool:
+        try:
+            self.lattice.delete_target_group(targetGroupIdentifier=self.reference["targets"].get(target, target))
+        except ClientError as exc:
+            if is_not_found(exc):
+                return False
+            raise classify(exc, f"DeleteTargetGroup {target}") from exc
+        return True
+
     def check_exists(self) -> None:
         resolve_route(self.lattice, self.reference["service"], self.reference["listener"], self.reference.get("rule"))
 

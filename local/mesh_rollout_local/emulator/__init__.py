@@ -3,11 +3,12 @@
 One module per service, each with what moto lacks or does differently from the model and from AWS:
 - `appmesh`: virtual services; the model's error codes; CreateMesh that does not replace; requests checked
   against the model (Cloud Map without attributes accepted, a weight of 150 refused); missing route targets.
+- `cloudwatch`: percentile statistics (`p99`) in GetMetricData.
 - `elbv2`: an ALB's weighted forward actions as AWS takes them (<= 5 target groups, weights 0-999, in the load
   balancer's VPC, HTTP/HTTPS); the default rule and the listener's default actions kept as one.
 - `ecs`: deployments that go IN_PROGRESS -> COMPLETED (or FAILED, on request) over DescribeServices calls.
 - `lattice`: listener rules and default actions that can be read and changed (GetRule, ListRules, UpdateRule,
-  UpdateListener), checked against the model; target groups that exist.
+  UpdateListener, DeleteTargetGroup), checked against the model; target groups that exist.
 - `stepfunctions`: StopExecution ends ABORTED at once; Lambda service errors named `Lambda.<code>`.
 
 ``install()`` is idempotent and must run before any request reaches moto.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import threading
 
-from mesh_rollout_local.emulator import appmesh, ecs, elbv2, lattice, stepfunctions
+from mesh_rollout_local.emulator import appmesh, cloudwatch, ecs, elbv2, lattice, stepfunctions
 from mesh_rollout_local.emulator.ecs import FAIL_NEXT_DEPLOYMENT_TAG
 
 __all__ = ["FAIL_NEXT_DEPLOYMENT_TAG", "install"]
@@ -31,6 +32,6 @@ def install() -> None:
     with _lock:
         if _installed:
             return
-        for service in (appmesh, ecs, elbv2, lattice, stepfunctions):
+        for service in (appmesh, cloudwatch, ecs, elbv2, lattice, stepfunctions):
             service.install()
         _installed = True

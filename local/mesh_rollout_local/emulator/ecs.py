@@ -4,6 +4,7 @@
   PRIMARY deployment that is IN_PROGRESS when first described and COMPLETED on the next DescribeServices. A
   service tagged ``mesh-rollout:emulator/next-deployment = FAILED`` instead sees its next deployment FAILED (the
   tag is consumed, so the rollback deployment that follows succeeds).
+- CreateService's first deployment completes the same way (moto's stays IN_PROGRESS for ever).
 - `vpcLatticeConfigurations` given to CreateService or UpdateService are kept and described back where the
   model puts them, on each deployment (`deployments[].vpcLatticeConfigurations`); moto drops them.
 """
@@ -111,11 +112,14 @@ def _describe_services_advancing(original: Any) -> Any:
 def _create_service_keeping_lattice(original: Any) -> Any:
     def create_service(self: EC2ContainerServiceResponse) -> Any:
         result = original(self)
+        service = result.result["service"]
         configurations = self._get_param("vpcLatticeConfigurations")
         if configurations:
-            service = result.result["service"]
             service.vpc_lattice_configurations = configurations
-            for deployment in service.deployments:
+        for deployment in service.deployments:
+            if deployment.get("rolloutState") == "IN_PROGRESS":  # the first deployment completes as any other
+                deployment.update(_observed=0, _fail=False)
+            if configurations:
                 deployment["vpcLatticeConfigurations"] = configurations
         return result
 

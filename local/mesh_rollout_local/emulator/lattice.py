@@ -8,6 +8,7 @@ ListRules, UpdateRule or UpdateListener, checks nothing a rule says, and builds 
 - CreateRule, UpdateRule, CreateListener and UpdateListener bodies are checked against the model (a forward
   action takes 1-10 target groups with weights 0-999, priority 1-2000 ...; botocore checks only minimums) and
   every target group they forward to must exist (ResourceNotFoundException, 404 as in the model; moto: 400).
+- DeleteTargetGroup (not while a listener or rule forwards to the group: ConflictException).
 - Identifiers are an ID or an ARN, as the API accepts them, in the path and in the body.
 """
 
@@ -23,7 +24,12 @@ from moto.vpclattice import urls as lattice_urls
 from moto.vpclattice.models import VPCLatticeBackend, VPCLatticeListener, VPCLatticeRule
 from moto.vpclattice.responses import VPCLatticeResponse
 
-from mesh_rollout_local.emulator.common import ResourceNotFoundException, ValidationException, checked_against_model
+from mesh_rollout_local.emulator.common import (
+    ConflictException,
+    ResourceNotFoundException,
+    ValidationException,
+    checked_against_model,
+)
 
 RULES = "{0}/services/(?P<serviceIdentifier>[^/]+)/listeners/(?P<listenerIdentifier>[^/]+)/rules"
 
@@ -144,6 +150,23 @@ def update_listener(self: VPCLatticeResponse) -> str:
     return json.dumps({k: data[k] for k in ("arn", "id", "name", "protocol", "port", "serviceArn", "serviceId", "defaultAction")})
 
 
+def delete_target_group(self: VPCLatticeResponse) -> str:
+    """DeleteTargetGroup: refused (ConflictException) while a listener's default action or a rule forwards to it."""
+    group_id = _path_identifiers(self)[-1]
+    group = self.backend.target_groups.get(group_id)
+    if group is None:
+        raise ResourceNotFoundException(f"Target group {group_id} not found")
+    actions = [listener.default_action for listener in self.backend.listeners.values()]
+    actions += [rule.action for rule in self.backend.rules.values()]
+    for action in actions:
+        if any(
+            _id(t["targetGroupIdentifier"]) == group_id for t in ((action or {}).get("forward") or {}).get("targetGroups", [])
+        ):
+            raise ConflictException(f"Target group {group_id} is in use by a listener or rule")
+    del self.backend.target_groups[group_id]
+    return json.dumps({"id": group.id, "arn": group.arn, "status": "DELETE_IN_PROGRESS"})
+
+
 def _check_priority(backend: VPCLatticeBackend, listener: VPCLatticeListener, priority: int | None, own: str | None) -> None:
     if priority is not None and any(r.priority == priority and r.id != own for r in _rules_of(backend, listener)):
         raise ValidationException(f"Priority {priority} is already used by another rule of listener {listener.id}")
@@ -179,6 +202,7 @@ def install() -> None:
     for name, method in (("get_rule", get_rule), ("list_rules", list_rules), ("update_rule", update_rule)):
         setattr(VPCLatticeResponse, name, method)
     VPCLatticeResponse.update_listener = update_listener  # type: ignore[attr-defined]
+    VPCLatticeResponse.delete_target_group = delete_target_group  # type: ignore[attr-defined]
     for operation in ("CreateRule", "UpdateRule", "CreateListener", "UpdateListener", "CreateTargetGroup"):
         name = "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
         setattr(
