@@ -152,25 +152,33 @@ def resolve(fields: dict[str, Any], stable: str, canary: str, elbv2: Any = None)
     route = resolve_route(elbv2, fields["listenerArn"], fields.get("ruleArn"))
     arns = [t["TargetGroupArn"] for t in forwarded(forward_action(route["actions"], "ruleArn"))]
     on_action = {g["TargetGroupName"]: g for g in _target_groups(elbv2, arns) or []}
-    names = {}
-    for field, given in (("stable", stable), ("canary", canary)):
+    weights = {t["TargetGroupArn"]: t["Weight"] for t in forwarded(forward_action(route["actions"], "ruleArn"))}
+    names: dict[str, str] = {}
+    off_action: dict[str, dict[str, Any]] = {}
+    for field, given in (("canary", canary), ("stable", stable)):
         match = [n for n, g in on_action.items() if given in (n, g["TargetGroupArn"])]
-        if not match:
-            found = _describe(
-                elbv2.describe_target_groups,
-                "TargetGroups",
-                "DescribeTargetGroups",
-                **({"TargetGroupArns": [given]} if given.startswith("arn:") else {"Names": [given]}),
-            )
-            if not found:
-                raise UnknownReference(field, f"target group {given!r} does not exist")
+        if match:
+            names[field] = match[0]
+            continue
+        found = _describe(
+            elbv2.describe_target_groups,
+            "TargetGroups",
+            "DescribeTargetGroups",
+            **({"TargetGroupArns": [given]} if given.startswith("arn:") else {"Names": [given]}),
+        )
+        if not found:
+            raise UnknownReference(field, f"target group {given!r} does not exist")
+        canary_arn = on_action[names["canary"]]["TargetGroupArn"] if "canary" in names else None
+        retired = field == "stable" and canary_arn and all(w == 0 for a, w in weights.items() if a != canary_arn)
+        if not retired:  # a stable already taken off the action, by this tool's finalize, is where a shift ends
             where = f"rule {route['rule']['Priority']}" if route["rule"] else "the listener's default actions"
             raise InvalidRolloutInput(
                 field, f"target group {given!r} is not forwarded to by {where}; add it to the action (weight 0) first"
             )
-        names[field] = match[0]
+        names[field] = found[0]["TargetGroupName"]
+        off_action[names[field]] = found[0]
     balancer = route["balancer"]
-    for field in ("stable", "canary"):
+    for field in [f for f in ("stable", "canary") if names[f] in on_action]:
         group = on_action[names[field]]
         if group["VpcId"] != balancer["VpcId"]:
             raise InvalidRolloutInput(
@@ -194,7 +202,7 @@ def resolve(fields: dict[str, Any], stable: str, canary: str, elbv2: Any = None)
         },
         "stable": names["stable"],
         "canary": names["canary"],
-        "arns": {name: group["TargetGroupArn"] for name, group in on_action.items()},
+        "arns": {name: group["TargetGroupArn"] for name, group in (on_action | off_action).items()},
     }
 
 

@@ -153,11 +153,14 @@ def _target_group(lattice: Any, identifier: str) -> dict[str, Any] | None:
     return _get(lattice.get_target_group, f"GetTargetGroup {identifier}", targetGroupIdentifier=identifier)
 
 
-def _target_group_exists(lattice: Any, given: str) -> bool:
+def _find_target_group(lattice: Any, given: str) -> dict[str, Any] | None:
+    """A target group by ID or ARN, else by name; None if there is none."""
     if given.startswith(("tg-", "arn:")):
-        return _target_group(lattice, given) is not None
+        return _target_group(lattice, given)
     with aws_errors("ListTargetGroups"):
-        return any(g["name"] == given for page in lattice.get_paginator("list_target_groups").paginate() for g in page["items"])
+        pages = lattice.get_paginator("list_target_groups").paginate()
+        match = next((g for page in pages for g in page["items"] if g["name"] == given), None)
+    return _target_group(lattice, match["id"]) if match else None
 
 
 def resolve(fields: dict[str, Any], stable: str, canary: str, lattice: Any = None) -> dict[str, Any]:
@@ -169,17 +172,27 @@ def resolve(fields: dict[str, Any], stable: str, canary: str, lattice: Any = Non
         group = _target_group(lattice, target["targetGroupIdentifier"])
         if group is not None:
             on_action[group["name"]] = {**group, "used": target["targetGroupIdentifier"]}
-    names = {}
-    for field, given in (("stable", stable), ("canary", canary)):
+    weights = {_id(t["targetGroupIdentifier"]): int(t.get("weight", 100)) for t in route["action"]["forward"]["targetGroups"]}
+    names: dict[str, str] = {}
+    off_action: dict[str, dict[str, Any]] = {}
+    for field, given in (("canary", canary), ("stable", stable)):
         match = [n for n, g in on_action.items() if given in (n, g["id"], g["arn"])]
-        if not match:
-            if not _target_group_exists(lattice, given):
-                raise UnknownReference(field, f"VPC Lattice target group {given!r} does not exist")
+        if match:
+            names[field] = match[0]
+            continue
+        group = _find_target_group(lattice, given)
+        if group is None:
+            raise UnknownReference(field, f"VPC Lattice target group {given!r} does not exist")
+        canary_id = on_action[names["canary"]]["id"] if "canary" in names else None
+        retired = field == "stable" and canary_id and all(w == 0 for i, w in weights.items() if i != canary_id)
+        if not retired:  # a stable already taken off the action, by this tool's finalize, is where a shift ends
             raise InvalidRolloutInput(
                 field, f"target group {given!r} is not forwarded to by {_where(route)}; add it to the action (weight 0) first"
             )
-        names[field] = match[0]
-    _check_compatible(route, on_action[names["stable"]], on_action[names["canary"]])
+        names[field] = group["name"]
+        off_action[group["name"]] = {**group, "used": group["id"]}
+    if names["stable"] in on_action:
+        _check_compatible(route, on_action[names["stable"]], on_action[names["canary"]])
     service, listener, rule = route["service"], route["listener"], route["rule"]
     return {
         "reference": {
@@ -192,8 +205,8 @@ def resolve(fields: dict[str, Any], stable: str, canary: str, lattice: Any = Non
         },
         "stable": names["stable"],
         "canary": names["canary"],
-        "arns": {name: group["arn"] for name, group in on_action.items()},
-        "ids": {name: group["id"] for name, group in on_action.items()},
+        "arns": {name: group["arn"] for name, group in (on_action | off_action).items()},
+        "ids": {name: group["id"] for name, group in (on_action | off_action).items()},
     }
 
 

@@ -1,0 +1,444 @@
+"""The guide's shift (75/25 -> 50/50 -> 100, approval before 100) on every traffic backend, offline.
+
+The same scenarios as tests/test_weight_shift.py (App Mesh), run through the one WeightShiftStateMachine on a
+VPC Lattice listener rule and an ALB listener rule: the outcome and the error are the same on every backend; the
+rule's weights are checked after every step, and after every rollback the rule is byte-equal to its snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from mesh_rollout.shifting.cleanup import handle_status_change
+from mesh_rollout_local.approvals import PendingApproval
+from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
+from mesh_rollout_local.runner import OfflineAccount, RunResult
+from tests.conftest import EVENTS, ROOT, load_json
+
+SM = "WeightShiftStateMachine"
+
+
+@dataclass
+class Backend:
+    """One backend's world (the guide's serviceB / serviceBv2 behind one weighted action) and how to look at it."""
+
+    name: str
+    account: OfflineAccount
+    stable: str
+    canary: str
+    alarm: str
+    label: str
+
+    # --- the rule as its own service shows it ---------------------------------------------------------
+    def raw(self) -> Any:
+        """The weighted route exactly as the service returns it (compared byte for byte after a rollback)."""
+        saved = self.account.saved
+        if self.name == "appmesh":
+            route = self.account.client("appmesh").describe_route(**APPMESH_ROUTE)["route"]
+            return route["spec"]
+        if self.name == "lattice":
+            rule = self.account.client("vpc-lattice").get_rule(
+                serviceIdentifier=saved["serviceb"]["id"],
+                listenerIdentifier=saved["listener"]["id"],
+                ruleIdentifier=saved["rule"]["id"],
+            )
+            return {k: rule[k] for k in ("action", "match", "priority", "name", "isDefault")}
+        (rule,) = self.account.client("elbv2").describe_rules(RuleArns=[saved["rule"]["Rules"][0]["RuleArn"]])["Rules"]
+        return rule
+
+    def group_names(self) -> dict[str, str]:
+        saved = self.account.saved
+        if self.name == "lattice":
+            return {saved["servicebGroup"]["id"]: "serviceb", saved["servicebV2Group"]["id"]: "servicebv2"}
+        return {saved[f"{n}Group"]["TargetGroups"][0]["TargetGroupArn"]: n for n in ("serviceB", "serviceBv2")}
+
+    def weights(self) -> dict[str, int]:
+        raw = self.raw()
+        if self.name == "appmesh":
+            return {t["virtualNode"]: t["weight"] for t in raw["http2Route"]["action"]["weightedTargets"]}
+        names = self.group_names()
+        if self.name == "lattice":
+            return {names[t["targetGroupIdentifier"]]: t["weight"] for t in raw["action"]["forward"]["targetGroups"]}
+        (forward,) = [a for a in raw["Actions"] if a["Type"] == "forward"]
+        return {names[t["TargetGroupArn"]]: t["Weight"] for t in forward["ForwardConfig"]["TargetGroups"]}
+
+    def set_weights(self, new: dict[str, int]) -> None:
+        """Someone changes the weights by hand, with the service's own API."""
+        ids = {name: identifier for identifier, name in self.group_names().items()} if self.name != "appmesh" else {}
+        saved = self.account.saved
+        if self.name == "appmesh":
+            spec = self.raw()
+            spec["http2Route"]["action"]["weightedTargets"] = [{"virtualNode": n, "weight": w} for n, w in new.items()]
+            self.account.client("appmesh").update_route(**APPMESH_ROUTE, spec=spec)
+        elif self.name == "lattice":
+            self.account.client("vpc-lattice").update_rule(
+                serviceIdentifier=saved["serviceb"]["id"],
+                listenerIdentifier=saved["listener"]["id"],
+                ruleIdentifier=saved["rule"]["id"],
+                action={"forward": {"targetGroups": [{"targetGroupIdentifier": ids[n], "weight": w} for n, w in new.items()]}},
+            )
+        else:
+            targets = [{"TargetGroupArn": ids[n], "Weight": w} for n, w in new.items()]
+            self.account.client("elbv2").modify_rule(
+                RuleArn=saved["rule"]["Rules"][0]["RuleArn"],
+                Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": targets}}],
+            )
+
+    # --- the shift's input and state --------------------------------------------------------------------
+    def shift_input(self) -> dict[str, Any]:
+        text = (EVENTS / INPUTS[self.name]).read_text()
+        return json.loads(self.account.resolve_input(text))  # type: ignore[no-any-return]
+
+    def w(self, stable: int, canary: int) -> dict[str, int]:
+        return {self.stable: stable, self.canary: canary}
+
+    def lock(self) -> Any:
+        table = self.account.client("dynamodb").list_tables()["TableNames"][0]
+        items = self.account.client("dynamodb").scan(TableName=table)["Items"]
+        return items[0] if items else None
+
+    def set_alarm(self, state: str) -> None:
+        self.account.client("cloudwatch").set_alarm_state(AlarmName=self.alarm, StateValue=state, StateReason=f"test: {state}")
+
+    def traffic_writes(self, result: RunResult) -> int:
+        return sum(n for call, n in result.mutating_calls().items() if call in WRITES[self.name])
+
+
+APPMESH_ROUTE = {"meshName": "apps", "virtualRouterName": "serviceB", "routeName": "serviceB"}
+INPUTS = {"appmesh": "weight-shift-apps.json", "lattice": "weight-shift-lattice.json", "alb": "weight-shift-alb.json"}
+GIVEN = {"appmesh": "weight-shift-given.json", "lattice": "lattice-given.json", "alb": "alb-given.json"}
+WRITES = {
+    "appmesh": ("appmesh:UpdateRoute",),
+    "lattice": ("vpc-lattice:UpdateRule", "vpc-lattice:UpdateListener"),
+    "alb": ("elbv2:ModifyRule", "elbv2:ModifyListener"),
+}
+SHAPES = {
+    "appmesh": ("serviceB", "serviceBv2", "serviceBv2-5xx", "apps/serviceB/serviceB"),
+    "lattice": ("serviceb", "servicebv2", "servicebv2-5xx", "serviceb/http-80/serviceb"),
+    "alb": ("serviceB", "serviceBv2", "serviceBv2-5xx", "apps:80/rule 10"),
+}
+
+
+@pytest.fixture(params=["appmesh", "lattice", "alb"])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    with OfflineAccount(ROOT / "template.yaml") as account:
+        account.apply_given(load_json(EVENTS / "local" / GIVEN[request.param]), EVENTS / "local")
+        yield Backend(request.param, account, *SHAPES[request.param])
+
+
+@pytest.fixture(params=["lattice", "alb"])
+def new_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """Lattice and ALB only: what App Mesh has no equivalent of (target groups, metric presets)."""
+    with OfflineAccount(ROOT / "template.yaml") as account:
+        account.apply_given(load_json(EVENTS / "local" / GIVEN[request.param]), EVENTS / "local")
+        yield Backend(request.param, account, *SHAPES[request.param])
+
+
+def approve(pending: PendingApproval) -> tuple[bool, str]:
+    return True, "looks good"
+
+
+def test_the_guides_shift_runs_with_the_same_steps_on_every_backend(backend: Backend) -> None:
+    b = backend
+    assert b.weights() == b.w(75, 25)
+    seen: list[dict[str, int]] = []
+
+    def approver(pending: PendingApproval) -> tuple[bool, str]:
+        seen.append(b.weights())  # approval comes after the 50% step
+        assert pending.describe() == f"the step to 100% on route {b.label}"
+        return True, "fine"
+
+    result = b.account.run(SM, b.shift_input(), approver=approver)
+    assert result.status == "SUCCEEDED", result.cause
+    assert seen == [b.w(50, 50)]
+    assert b.weights() == {b.canary: 100}  # finalize took stable off the action
+    assert result.output["summary"] == f"weight shift succeeded: route {b.label} is at {b.canary} 100"
+    assert [s["weights"] for s in result.output["steps"]] == [b.w(50, 50), b.w(0, 100)]
+    assert all(s["health"]["state"] == "HEALTHY" for s in result.output["steps"])
+    assert b.traffic_writes(result) == 3  # one per step, one to finalize
+    assert b.lock() is None
+    again = b.account.run(SM, b.shift_input())
+    assert again.output["status"] == "NOTHING_TO_DO" and again.mutating_calls() == {}
+
+
+def _alarm_before_start(b: Backend) -> RunResult:
+    b.set_alarm("ALARM")
+    return b.account.run(SM, b.shift_input(), approver=approve)
+
+
+def _alarm_at_second_step(b: Backend) -> RunResult:
+    def approver(pending: PendingApproval) -> tuple[bool, str]:
+        b.set_alarm("ALARM")
+        return True, "go"
+
+    return b.account.run(SM, b.shift_input(), approver=approver)
+
+
+def _rejected(b: Backend) -> RunResult:
+    return b.account.run(SM, b.shift_input(), approver=lambda pending: (False, "p99 too high"))
+
+
+def _approval_timeout(b: Backend) -> RunResult:
+    shift = b.shift_input()
+    shift["approval"]["timeoutSeconds"] = 1
+    return b.account.run(SM, shift, approver=lambda pending: None)
+
+
+def _failing_canary_deployment(b: Backend) -> RunResult:
+    ecs = b.account.client("ecs")
+    arn = ecs.describe_services(cluster="apps", services=["serviceBv2"])["services"][0]["serviceArn"]
+    ecs.tag_resource(resourceArn=arn, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}])
+    ecs.update_service(cluster="apps", service="serviceBv2", forceNewDeployment=True)
+    return b.account.run(SM, b.shift_input(), approver=approve)
+
+
+ROLLBACKS = [
+    ("alarm before the first step", _alarm_before_start, "CanaryUnhealthy", "at 50%: UNHEALTHY: alarm {alarm} is in ALARM"),
+    (
+        "alarm when the 100% step is approved",
+        _alarm_at_second_step,
+        "CanaryUnhealthy",
+        "approved, but before the step to 100%: UNHEALTHY: alarm {alarm} is in ALARM",
+    ),
+    ("rejection", _rejected, "ApprovalRejected", "the step to 100% was rejected"),
+    ("approval timeout", _approval_timeout, "ApprovalTimedOut", "nobody answered the approval request for the step to 100%"),
+    (
+        "failing canary deployment",
+        _failing_canary_deployment,
+        "CanaryUnhealthy",
+        "at 50%: UNHEALTHY: ECS service apps/serviceBv2",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "scenario", "error", "cause"), ROLLBACKS, ids=[r[0] for r in ROLLBACKS])
+def test_a_rollback_puts_the_rule_back_byte_for_byte_on_every_backend(
+    backend: Backend, case: str, scenario: Any, error: str, cause: str
+) -> None:
+    b = backend
+    snapshot = json.dumps(b.raw(), sort_keys=True)
+    result = scenario(b)
+    assert (result.status, result.error) == ("FAILED", error), result.cause
+    assert (result.cause or "").startswith(cause.format(alarm=b.alarm)), result.cause
+    assert f"Rolled back: route {b.label} is at {b.stable} 75 / {b.canary} 25" in (result.cause or "")
+    assert json.dumps(b.raw(), sort_keys=True) == snapshot
+    assert b.lock() is None
+
+
+def test_weights_changed_by_hand_mid_rollout_stop_it_and_survive_on_every_backend(backend: Backend) -> None:
+    b = backend
+
+    def approver(pending: PendingApproval) -> tuple[bool, str]:
+        b.set_weights(b.w(90, 10))
+        return True, "go"
+
+    result = b.account.run(SM, b.shift_input(), approver=approver)
+    assert (result.status, result.error) == ("FAILED", "RouteDrifted")
+    assert f"{b.stable} 90 / {b.canary} 10, which this rollout did not write" in (result.cause or "")
+    assert "RestoreRoute" not in result.states
+    assert b.weights() == b.w(90, 10)
+    assert b.lock() is None
+
+
+def test_a_second_rollout_of_the_rule_fails_fast_on_every_backend(backend: Backend) -> None:
+    b = backend
+    seen: dict[str, Any] = {}
+
+    def approver(pending: PendingApproval) -> tuple[bool, str]:
+        before = b.raw()
+        seen["second"] = b.account.run(SM, b.shift_input(), approver=approve)
+        seen["unchanged"] = b.raw() == before
+        return True, "first"
+
+    first = b.account.run(SM, b.shift_input(), approver=approver)
+    second: RunResult = seen["second"]
+    assert (second.status, second.error) == ("FAILED", "RolloutInProgress")
+    assert f"locked by {first.execution_arn}" in (second.cause or "")
+    assert b.traffic_writes(second) == 0 and seen["unchanged"]
+    assert first.status == "SUCCEEDED" and b.weights() == {b.canary: 100}
+
+
+def clean_up(b: Backend, execution_arn: str) -> dict[str, Any]:
+    """What the ExecutionStatusChange function does when EventBridge delivers the execution's end."""
+    env = b.account.environment("ExecutionStatusChangeFunction")
+    detail = {"executionArn": execution_arn, "stateMachineArn": b.account.state_machine_arns[SM], "status": "ABORTED"}
+    return handle_status_change(
+        detail,
+        b.account.client("stepfunctions"),
+        b.account.client("dynamodb"),
+        env["ROUTE_LOCK_TABLE"],
+        b.account.client("sns"),
+        env["NOTIFICATION_TOPIC_ARN"],
+        env["WEIGHT_SHIFT_STATE_MACHINE_ARN"],
+    )
+
+
+def test_a_shift_stopped_when_its_bake_ends_is_restored_by_the_status_change_handler(backend: Backend) -> None:
+    b = backend
+    snapshot = json.dumps(b.raw(), sort_keys=True)
+    stopped_at: list[dict[str, int]] = []
+
+    def stop_before_the_gate(event: dict[str, Any]) -> None:
+        if not stopped_at:  # the first health check comes right after the 50% step's bake
+            stopped_at.append(b.weights())
+            b.account.client("stepfunctions").stop_execution(executionArn=event["executionArn"], error="Operator")
+
+    b.account.intercept("CanaryHealthFunction", stop_before_the_gate)
+    stopped = b.account.run(SM, b.shift_input(), approver=approve)
+    assert stopped.status == "ABORTED"
+    assert stopped_at == [b.w(50, 50)]
+    done = clean_up(b, stopped.execution_arn)["done"]
+    assert done[0] == f"route {b.label} restored to its snapshot {b.stable} 75 / {b.canary} 25", done
+    assert json.dumps(b.raw(), sort_keys=True) == snapshot
+    assert b.lock() is None
+
+
+def test_step_mode_walks_up_one_step_per_tick_then_finalizes_on_every_backend(backend: Backend) -> None:
+    b = backend
+    tick = {k: v for k, v in b.shift_input().items() if k not in ("steps", "approval")}
+    tick.update(mode="increment", stepPercent=25)
+    seen = []
+    for _ in range(5):
+        result = b.account.run(SM, tick)
+        assert result.status == "SUCCEEDED", result.cause
+        seen.append((b.weights(), b.traffic_writes(result)))
+    assert seen == [
+        (b.w(50, 50), 1),
+        (b.w(25, 75), 1),
+        (b.w(0, 100), 1),
+        ({b.canary: 100}, 1),
+        ({b.canary: 100}, 0),
+    ]
+
+
+def test_a_release_deploys_the_canary_image_then_moves_traffic_on_every_backend(backend: Backend) -> None:
+    b = backend
+    shift = {**b.shift_input(), "canaryImage": "example/servicebv2:1.1", "canaryContainer": "app"}
+    if b.name == "appmesh":  # a virtual node names no ECS service; a target group's service is found from it
+        shift["canaryEcsService"] = {"cluster": "apps", "service": "serviceBv2"}
+    result = b.account.run(SM, shift, approver=approve)
+    assert result.status == "SUCCEEDED", result.cause
+    ecs = b.account.client("ecs")
+    arn = ecs.describe_services(cluster="apps", services=["serviceBv2"])["services"][0]["taskDefinition"]
+    task = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    assert {c["name"]: c["image"] for c in task["containerDefinitions"]}["app"] == "example/servicebv2:1.1"
+    assert result.states.index("CheckRelease") < result.states.index("CanarySteps")
+    assert b.weights() == {b.canary: 100}
+
+
+def _other_vpc_group(b: Backend) -> str:
+    """A target group of the right protocol in another VPC, put on the action with weight 0; returns its name."""
+    vpc = b.account.client("ec2").create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    if b.name == "lattice":
+        lattice = b.account.client("vpc-lattice")
+        group = lattice.create_target_group(
+            name="elsewhere", type="IP", config={"port": 9080, "protocol": "HTTP", "vpcIdentifier": vpc}
+        )
+        rule = b.raw()["action"]
+        rule["forward"]["targetGroups"].append({"targetGroupIdentifier": group["id"], "weight": 0})
+        saved = b.account.saved
+        lattice.update_rule(
+            serviceIdentifier=saved["serviceb"]["id"],
+            listenerIdentifier=saved["listener"]["id"],
+            ruleIdentifier=saved["rule"]["id"],
+            action=rule,
+        )
+    else:  # an ALB cannot forward to another VPC's target group at all (its own API refuses)
+        b.account.client("elbv2").create_target_group(Name="elsewhere", Protocol="HTTP", Port=9080, VpcId=vpc, TargetType="ip")
+    return "elsewhere"
+
+
+def _spare_group(b: Backend) -> str:
+    """A target group of the same VPC that no rule forwards to."""
+    if b.name == "lattice":
+        vpc = b.account.saved["vpc"]["Vpc"]["VpcId"]
+        config = {"port": 9080, "protocol": "HTTP", "vpcIdentifier": vpc}
+        b.account.client("vpc-lattice").create_target_group(name="servicebv3", type="IP", config=config)
+        return "servicebv3"
+    vpc = b.account.saved["vpc"]["Vpc"]["VpcId"]
+    b.account.client("elbv2").create_target_group(Name="serviceBv3", Protocol="HTTP", Port=9080, VpcId=vpc, TargetType="ip")
+    return "serviceBv3"
+
+
+def test_bad_input_is_refused_naming_the_field_before_any_change(new_backend: Backend) -> None:
+    b = new_backend
+    lattice = b.name == "lattice"
+    good = b.shift_input()
+    other_listener = good["listenerArn"][:-4] + "0000" if not lattice else ""
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        ({"canary": "nosuchgroup"}, "UnknownReference", "canary: "),
+        ({"stable": "nosuchgroup"}, "UnknownReference", "stable: "),
+        ({"canary": b.stable}, "InvalidRolloutInput", "canary: must differ from stable"),
+    ]
+    if lattice:
+        cases += [
+            (
+                {"serviceIdentifier": "nosuch"},
+                "UnknownReference",
+                "serviceIdentifier: VPC Lattice service 'nosuch' does not exist",
+            ),
+            ({"listenerIdentifier": "http-81"}, "UnknownReference", "listenerIdentifier: VPC Lattice listener 'http-81'"),
+            ({"ruleIdentifier": "nosuch"}, "UnknownReference", "ruleIdentifier: VPC Lattice rule 'nosuch' does not exist"),
+            ({"ruleIdentifier": None}, "InvalidRolloutInput", "listenerIdentifier: its action is fixedResponse, not forward"),
+        ]
+    else:
+        cases += [
+            ({"listenerArn": other_listener}, "UnknownReference", "listenerArn: listener "),
+            ({"ruleArn": good["ruleArn"][:-4] + "0000"}, "UnknownReference", "ruleArn: rule "),
+            ({"ruleArn": None}, "InvalidRolloutInput", "listenerArn: its action is fixed-response, not forward"),
+        ]
+    spare = _spare_group(b)
+    cases.append(({"canary": spare}, "InvalidRolloutInput", f"canary: target group {spare!r} is not forwarded to by"))
+    elsewhere = _other_vpc_group(b)
+    cases.append(
+        ({"canary": elsewhere}, "InvalidRolloutInput", "canary: target group 'elsewhere' is in vpc-")
+        if lattice
+        else ({"canary": elsewhere}, "InvalidRolloutInput", "canary: target group 'elsewhere' is not forwarded to by rule 10")
+    )
+    before = json.dumps(b.raw(), sort_keys=True)
+    for change, error, message in cases:
+        result = b.account.run(SM, {k: v for k, v in {**good, **change}.items() if v is not None})
+        assert (result.status, result.error) == ("FAILED", error), (change, result.cause)
+        assert json.loads(result.cause or "{}")["errorMessage"].startswith(message), (change, result.cause)
+        assert result.states == ["PlanWeightShift"] and result.mutating_calls() == {}, change
+        assert json.dumps(b.raw(), sort_keys=True) == before, change
+
+
+def test_steps_the_0_999_scale_cannot_express_are_refused_and_others_are_written_exactly(new_backend: Backend) -> None:
+    b = new_backend
+    shift = {**b.shift_input(), "steps": [33, 100], "bakeSeconds": 0}
+    shift.pop("approval")
+    b.set_weights(b.w(700, 299))  # they share 999: 33% of it is 329.67, and 2 x 999 is past the scale
+    refused = b.account.run(SM, shift)
+    assert (refused.status, refused.error) == ("FAILED", "InvalidRolloutInput")
+    assert json.loads(refused.cause or "{}")["errorMessage"].startswith(
+        f"steps: 33% of the 999 that '{b.stable}' and '{b.canary}' weigh together cannot be written exactly"
+    )
+    assert refused.mutating_calls() == {}
+    b.set_weights(b.w(3, 1))  # 4 together: x25 gives 33% exactly (67 / 33), the same traffic split as 3 / 1
+    seen: list[dict[str, int]] = []
+    b.account.intercept("CanaryHealthFunction", lambda event: seen.append(b.weights()))
+    result = b.account.run(SM, shift)
+    assert result.status == "SUCCEEDED", result.cause
+    assert seen[0] == b.w(67, 33)
+    assert b.weights() == {b.canary: 100}
+
+
+def test_the_canary_target_groups_own_metrics_roll_it_back_with_one_input_line(new_backend: Backend) -> None:
+    b = new_backend
+    snapshot = json.dumps(b.raw(), sort_keys=True)
+    given = load_json(EVENTS / "local" / GIVEN[b.name])
+    (canary_metrics,) = [c for c in given if c.get("operation") == "put_metric_data"][:1]
+    # 300 more 5xx of the canary in the same minute: 302 of its 1,200 requests (25%, above healthGate.maxErrorRate 1%)
+    errors = [{**d, "Value": 300} for d in canary_metrics["params"]["MetricData"] if "5XX" in d["MetricName"]]
+    b.account.apply_given([{**canary_metrics, "params": {**canary_metrics["params"], "MetricData": errors}}])
+    result = b.account.run(SM, b.shift_input(), approver=approve)
+    assert (result.status, result.error) == ("FAILED", "CanaryUnhealthy"), result.cause
+    assert (result.cause or "").startswith("at 50%: UNHEALTHY: metric canaryErrorRate = 0.251667, breaches")
+    assert json.dumps(b.raw(), sort_keys=True) == snapshot
+    assert b.lock() is None
