@@ -6,6 +6,7 @@ statements are read from the template. A call the role does not allow would be A
 from __future__ import annotations
 
 import fnmatch
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +16,10 @@ from mesh_rollout_local.runner import OfflineAccount
 from mesh_rollout_local.template import Template
 from tests.conftest import EVENTS, ROOT, load_json
 
-IAM_PREFIX = {"stepfunctions": "states"}  # botocore service name -> IAM action prefix, where they differ
+IAM_PREFIX = {
+    "stepfunctions": "states",
+    "elbv2": "elasticloadbalancing",
+}  # botocore service name -> IAM action prefix, where they differ
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 SM = "WeightShiftStateMachine"
 
@@ -33,29 +37,78 @@ def allowed_actions(function: str) -> list[str]:
     return actions
 
 
+def _app_mesh_paths(account: OfflineAccount) -> None:
+    """The guide's world after the mesh rollout: a rejection, a release whose deployment fails, and a release
+    that succeeds and finalizes (scale to zero, delete the node)."""
+    account.apply_given(load_json(EVENTS / "local" / "weight-shift-given.json"), EVENTS / "local")
+    shift = load_json(EVENTS / "weight-shift-apps.json")
+    release = load_json(EVENTS / "weight-shift-release.json")
+    assert account.run(SM, shift, approver=lambda pending: (False, "no")).error == "ApprovalRejected"
+    _fail_next_deployment(account)
+    assert account.run(SM, release).error == "DeploymentFailed"
+    release["finalize"] = {
+        "removeStableTarget": True,
+        "deleteStableNode": True,
+        "scaleStableServiceToZero": True,
+        "stableEcsService": {"cluster": "apps", "service": "serviceB"},
+    }
+    assert account.run(SM, release, approver=lambda pending: (True, "ok")).status == "SUCCEEDED"
+
+
+def _target_group_paths(account: OfflineAccount, backend: str) -> None:
+    """The same paths on a VPC Lattice or ALB rule, the services found from their target groups, and a finalize
+    that scales the stable service to zero and deletes its target group."""
+    account.apply_given(load_json(EVENTS / "local" / f"{backend}-given.json"), EVENTS / "local")
+    shift = json.loads(account.resolve_input((EVENTS / f"weight-shift-{backend}.json").read_text()))
+    assert account.run(SM, shift, approver=lambda pending: (False, "no")).error == "ApprovalRejected"
+    release = {**shift, "canaryImage": "example/servicebv2:1.1", "canaryContainer": "app"}
+    _fail_next_deployment(account)
+    assert account.run(SM, release).error == "DeploymentFailed"
+    release["finalize"] = {"removeStableTarget": True, "deleteStableTargetGroup": True, "scaleStableServiceToZero": True}
+    result = account.run(SM, release, approver=lambda pending: (True, "ok"))
+    assert result.status == "SUCCEEDED", result.cause
+
+
+def _fail_next_deployment(account: OfflineAccount) -> None:
+    ecs = account.client("ecs")
+    arn = ecs.describe_services(cluster="apps", services=["serviceBv2"])["services"][0]["serviceArn"]
+    ecs.tag_resource(resourceArn=arn, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}])
+
+
 @pytest.fixture(scope="module")
 def calls() -> Iterator[dict[str, set[tuple[str, str]]]]:
-    """The guide's mesh rollout, then weight shifts down every path: rejection, a release whose deployment
-    fails, and a release that succeeds and finalizes (scale to zero, delete the node)."""
-    with OfflineAccount(ROOT / "template.yaml") as account:
-        account.apply_given(load_json(EVENTS / "local" / "weight-shift-given.json"), EVENTS / "local")
-        shift = load_json(EVENTS / "weight-shift-apps.json")
-        release = load_json(EVENTS / "weight-shift-release.json")
-        assert account.run(SM, shift, approver=lambda pending: (False, "no")).error == "ApprovalRejected"
+    """Every function's calls over the guide's mesh rollout and weight shifts down every path, on each backend."""
+    merged: dict[str, set[tuple[str, str]]] = {}
+    for backend in ("appmesh", "lattice", "alb"):
+        with OfflineAccount(ROOT / "template.yaml") as account:
+            _app_mesh_paths(account) if backend == "appmesh" else _target_group_paths(account, backend)
+            for function, made in account.calls_by_function.items():
+                merged.setdefault(function, set()).update(made)
+    yield merged
 
-        ecs = account.client("ecs")
-        arn = ecs.describe_services(cluster="apps", services=["serviceBv2"])["services"][0]["serviceArn"]
-        ecs.tag_resource(resourceArn=arn, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}])
-        assert account.run(SM, release).error == "DeploymentFailed"
 
-        release["finalize"] = {
-            "removeStableTarget": True,
-            "deleteStableNode": True,
-            "scaleStableServiceToZero": True,
-            "stableEcsService": {"cluster": "apps", "service": "serviceB"},
-        }
-        assert account.run(SM, release, approver=lambda pending: (True, "ok")).status == "SUCCEEDED"
-        yield account.calls_by_function
+def test_the_target_group_paths_reach_the_lattice_and_load_balancer_apis(calls: dict[str, set[tuple[str, str]]]) -> None:
+    assert {("vpc-lattice", "UpdateRule"), ("elbv2", "ModifyRule")} <= calls["ShiftTrafficFunction"]
+    assert {("vpc-lattice", "DeleteTargetGroup"), ("elbv2", "DeleteTargetGroup"), ("ecs", "UpdateService")} <= calls[
+        "FinalizeCanaryFunction"
+    ]
+    assert {("ecs", "ListServices"), ("cloudwatch", "ListMetrics")} <= calls["PlanWeightShiftFunction"]
+
+
+def test_traffic_writes_are_scoped_by_the_stacks_parameters() -> None:
+    """Rule and listener changes name the parameter-scoped service or load balancer, never every resource."""
+    template = Template(ROOT / "template.yaml")
+    for function in template.functions:
+        for policy in template.resources[function]["Properties"].get("Policies", []):
+            for statement in policy["Statement"]:
+                actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+                writes = [a for a in actions if a.split(":")[1].startswith(("Update", "Modify", "Delete"))]
+                if any(a.startswith(("vpc-lattice:", "elasticloadbalancing:")) for a in writes):
+                    resources = json.dumps(statement["Resource"])
+                    assert statement["Resource"] != "*", (function, statement["Sid"])
+                    assert (
+                        "${LatticeServiceId}" in resources or "${LoadBalancerName}" in resources or "targetgroup/" in (resources)
+                    ), (function, statement["Sid"])
 
 
 def test_the_runs_reach_every_function_a_state_machine_calls(calls: dict[str, set[tuple[str, str]]]) -> None:

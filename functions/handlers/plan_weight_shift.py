@@ -24,6 +24,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         client("cloudwatch"),
         client("ecs"),
         lambda lock_id: halted(client("dynamodb"), os.environ["ROUTE_LOCK_TABLE"], lock_id),
+        os.environ.get("ECS_CLUSTERS", "*"),
     )
     logger.info("weight shift planned", extra={"route": plan["route"]["label"], "steps": plan["steps"]})
     metrics.add_metric(name="WeightShiftsPlanned", unit="Count", value=1)

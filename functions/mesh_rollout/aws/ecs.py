@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import fnmatch
 import functools
 from typing import Any
 
@@ -93,12 +94,20 @@ def same_task_definition(desired: dict[str, Any], current: dict[str, Any]) -> bo
     return bool(normal(desired) == normal(current))
 
 
-def service_of_target_group(ecs: Any, target_group_arn: str) -> dict[str, str] | None:
+def _clusters(ecs: Any, pattern: str) -> list[str]:
+    """The clusters whose names match `pattern` (a name, or a pattern with * as IAM ARNs take it)."""
+    if "*" not in pattern:
+        return [pattern]
+    found = [c for page in ecs.get_paginator("list_clusters").paginate() for c in page["clusterArns"]]
+    return [c for c in found if fnmatch.fnmatchcase(c.rsplit("/", 1)[-1], pattern)]
+
+
+def service_of_target_group(ecs: Any, target_group_arn: str, clusters: str = "*") -> dict[str, str] | None:
     """{"cluster", "service"} of the ECS service whose tasks register in the target group: through an ALB
     (`loadBalancers[].targetGroupArn`) or VPC Lattice (`deployments[].vpcLatticeConfigurations[].targetGroupArn`);
-    None if no service of the account and Region does."""
+    None if no service of the clusters matching `clusters` does."""
     with aws_errors("ListClusters / ListServices / DescribeServices"):
-        for cluster in (c for page in ecs.get_paginator("list_clusters").paginate() for c in page["clusterArns"]):
+        for cluster in _clusters(ecs, clusters):
             arns = [s for page in ecs.get_paginator("list_services").paginate(cluster=cluster) for s in page["serviceArns"]]
             for start in range(0, len(arns), 10):  # DescribeServices takes up to 10
                 for service in ecs.describe_services(cluster=cluster, services=arns[start : start + 10])["services"]:

@@ -68,14 +68,14 @@ def _check_world(spec: WeightShiftSpec, resolved: dict[str, Any], route: Weighte
         describe_service(ecs, ref.cluster, ref.service, "finalize.stableEcsService")
 
 
-def _with_ecs_services(spec: WeightShiftSpec, resolved: dict[str, Any], ecs: Any) -> WeightShiftSpec:
+def _with_ecs_services(spec: WeightShiftSpec, resolved: dict[str, Any], ecs: Any, clusters: str) -> WeightShiftSpec:
     """The canary's service (gate, release) and the stable's (finalize), found from their target groups when not
     given (give them to spare the search); App Mesh nodes name no service, so there they must be given."""
     arns: dict[str, str] = resolved["arns"]
     updates: dict[str, Any] = {}
     releasing = spec.imageDefinitions is not None or spec.canaryImage is not None
     if spec.canaryEcsService is None and arns and (releasing or not spec.healthGate.ecsServices):
-        found = service_of_target_group(ecs, arns[resolved["canary"]])
+        found = service_of_target_group(ecs, arns[resolved["canary"]], clusters)
         if found is None and releasing:
             raise InvalidRolloutInput(
                 "canaryEcsService", f"no ECS service registers in target group {resolved['canary']!r}; name it"
@@ -83,7 +83,7 @@ def _with_ecs_services(spec: WeightShiftSpec, resolved: dict[str, Any], ecs: Any
         if found is not None:
             updates["canaryEcsService"] = found
     if spec.finalize.scaleStableServiceToZero and spec.finalize.stableEcsService is None and arns:
-        found = service_of_target_group(ecs, arns[resolved["stable"]])
+        found = service_of_target_group(ecs, arns[resolved["stable"]], clusters)
         if found is None:
             raise InvalidRolloutInput(
                 "finalize.stableEcsService", f"no ECS service registers in target group {resolved['stable']!r}; name it"
@@ -142,11 +142,16 @@ def _gates(
 
 
 def plan_weight_shift(
-    raw: Any, cloudwatch: Any, ecs: Any, halt_of: Callable[[str], dict[str, str] | None] = lambda lock_id: None
+    raw: Any,
+    cloudwatch: Any,
+    ecs: Any,
+    halt_of: Callable[[str], dict[str, str] | None] = lambda lock_id: None,
+    clusters: str = "*",
 ) -> dict[str, Any]:
     """Check the whole input (shape, then the route, targets, alarms and services, read-only) and plan it.
     A step-mode tick towards a canary whose last step-mode run rolled back (`halt_of(lockId)`, read only
-    once the input is valid) does nothing (HALTED)."""
+    once the input is valid) does nothing (HALTED). The ECS services of target groups are looked for in the
+    clusters whose names match `clusters` (the stack's ClusterName: where the functions may act)."""
     spec = parse_input(raw, WeightShiftSpec)
     check_spec(spec)
     backend = spec.route_backend
@@ -156,7 +161,7 @@ def plan_weight_shift(
     route = route_for(reference)
     current = _read_route(route)
     check_route_weights(current, stable, canary, reference["label"], route.scale)
-    spec = _with_ecs_services(spec, resolved, ecs)
+    spec = _with_ecs_services(spec, resolved, ecs, clusters)
     _check_world(spec, resolved, route, current, (cloudwatch, ecs))
     approvals = set(spec.approval.beforeSteps) if spec.approval else set()
     steps = [
