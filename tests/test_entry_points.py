@@ -7,18 +7,11 @@ from typing import Any
 
 from mesh_rollout_local.runner import OfflineAccount
 from mesh_rollout_local.template import Template
-from tests.conftest import ROOT
+from tests.conftest import EVENTS, ROOT
 
 SM = "WeightShiftStateMachine"
-GUIDE_ROUTE = {
-    "CanaryMeshName": "apps",
-    "CanaryRouterName": "serviceB",
-    "CanaryRouteName": "serviceB",
-    "CanaryStableNode": "serviceB",
-    "CanaryNode": "serviceBv2",
-    "CanaryStepPercent": "25",
-    "CanaryAlarmNames": ["serviceBv2-5xx"],
-}
+TICK = (EVENTS / "weight-shift-step.json").read_text()
+GUIDE_ROUTE = {"CanaryTickInput": TICK}
 
 
 def schedule_input(account: OfflineAccount, **parameters: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -51,8 +44,9 @@ def test_the_schedule_is_disabled_by_default_and_absent_without_a_route(shift_ac
 
 
 def test_the_schedule_walks_the_guides_canary_up_then_its_ticks_do_nothing(shift_account: OfflineAccount) -> None:
-    _, tick = schedule_input(shift_account, **GUIDE_ROUTE)
-    assert tick["healthGate"] == {"alarmNames": ["serviceBv2-5xx"]} and tick["whenLocked"] == "skip"
+    properties, tick = schedule_input(shift_account, **GUIDE_ROUTE)
+    assert properties["Target"]["Input"] == TICK  # sent as given
+    assert tick["mode"] == "increment" and tick["whenLocked"] == "skip" and tick["stepPercent"] == 25
     seen = []
     for _ in range(5):
         result = shift_account.run(SM, tick)
@@ -68,11 +62,19 @@ def test_the_schedule_walks_the_guides_canary_up_then_its_ticks_do_nothing(shift
     assert result.output["status"] == "NOTHING_TO_DO" and result.mutating_calls() == {}
 
 
-def test_the_schedule_without_alarms_sends_an_empty_gate(shift_account: OfflineAccount) -> None:
-    _, tick = schedule_input(shift_account, **{**GUIDE_ROUTE, "CanaryAlarmNames": [""]})
-    assert tick["healthGate"] == {"alarmNames": []}
-    assert shift_account.run(SM, tick).status == "SUCCEEDED"
-    assert weights(shift_account) == {"serviceB": 50, "serviceBv2": 50}
+def test_the_schedule_drives_a_vpc_lattice_rule_with_the_same_parameter() -> None:
+    from tests.conftest import load_json
+
+    with OfflineAccount(ROOT / "template.yaml") as account:
+        account.apply_given(load_json(EVENTS / "local" / "lattice-given.json"), EVENTS / "local")
+        tick = {**json.loads(TICK), "serviceIdentifier": "serviceb", "listenerIdentifier": "http-80"}
+        tick.update(ruleIdentifier="serviceb", stable="serviceb", canary="servicebv2", healthGate={"maxErrorRate": 0.01})
+        for field in ("meshName", "virtualRouterName", "routeName"):
+            tick.pop(field)
+        _, sent = schedule_input(account, CanaryTickInput=json.dumps(tick))
+        result = account.run(SM, sent)
+        assert result.status == "SUCCEEDED", result.cause
+        assert [s["weights"] for s in result.output["steps"]] == [{"serviceb": 50, "servicebv2": 50}]
 
 
 def test_the_pipeline_release_action_sends_what_its_build_writes_and_it_deploys(
