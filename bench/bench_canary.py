@@ -1,4 +1,5 @@
-"""Benchmark of one canary weight shift offline: states and Lambda invocations per step, AWS calls, cost.
+"""Benchmark of one canary weight shift offline, per traffic backend (App Mesh, VPC Lattice, ALB): states,
+Lambda invocations, reads and writes of the traffic API per step, AWS calls, cost.
 
 Run with `make bench`. Numbers are printed, never asserted. The cost uses list prices (us-east-1,
 as published when this was written; check the pricing pages before relying on them):
@@ -48,8 +49,25 @@ def segments(result: RunResult) -> list[tuple[str, int, int, Counter[str]]]:
     return [(str(r[0]), int(r[1]), int(r[2]), r[3]) for r in rows]
 
 
-TRAFFIC_READS = {("appmesh", "DescribeRoute")}
-TRAFFIC_WRITES = {("appmesh", "UpdateRoute")}
+TRAFFIC_READS = {
+    ("appmesh", "DescribeRoute"),
+    ("vpc-lattice", "GetRule"),
+    ("vpc-lattice", "GetListener"),
+    ("elbv2", "DescribeRules"),
+    ("elbv2", "DescribeListeners"),
+}
+TRAFFIC_WRITES = {
+    ("appmesh", "UpdateRoute"),
+    ("vpc-lattice", "UpdateRule"),
+    ("vpc-lattice", "UpdateListener"),
+    ("elbv2", "ModifyRule"),
+    ("elbv2", "ModifyListener"),
+}
+BACKENDS = {
+    "App Mesh": ("weight-shift-apps.json", "weight-shift-given.json", "serviceB 75 / serviceBv2 25"),
+    "VPC Lattice": ("weight-shift-lattice.json", "lattice-given.json", "serviceb 75 / servicebv2 25"),
+    "ALB": ("weight-shift-alb.json", "alb-given.json", "serviceB 75 / serviceBv2 25"),
+}
 
 
 def kind(service: str, operation: str) -> str:
@@ -65,17 +83,18 @@ def cost(states: int, invocations: int) -> tuple[float, float]:
     return states * SFN_PER_TRANSITION, lambda_cost
 
 
-def main() -> int:
-    shift = json.loads((ROOT / "events" / "weight-shift-apps.json").read_text())
-    shift["steps"] = [50, 75, 100]  # three steps from the guide's 75/25, approval before 100
-    given = json.loads((ROOT / "events" / "local" / "weight-shift-given.json").read_text())
+def bench(backend: str) -> None:
+    input_file, given_file, start = BACKENDS[backend]
+    given = json.loads((ROOT / "events" / "local" / given_file).read_text())
     with open(os.devnull, "w") as quiet, OfflineAccount(ROOT / "template.yaml", handler_output=quiet) as account:
         account.apply_given(given, ROOT / "events" / "local")
+        shift = json.loads(account.resolve_input((ROOT / "events" / input_file).read_text()))
+        shift["steps"] = [50, 75, 100]  # three steps from the guide's 75/25, approval before 100
         result = account.run("WeightShiftStateMachine", shift, approver=lambda pending: (True, "bench"))
         again = account.run("WeightShiftStateMachine", shift)
     assert result.status == "SUCCEEDED", (result.error, result.cause)
-    print("Canary weight shift (events/weight-shift-apps.json with steps [50, 75, 100]), offline")
-    print(f"  serviceB 75 / serviceBv2 25 -> 50 -> 75 -> 100, approval before 100: {result.status} in {result.seconds:.2f} s")
+    print(f"\n{backend}: canary weight shift (events/{input_file} with steps [50, 75, 100]), offline")
+    print(f"  {start} -> 50 -> 75 -> 100, approval before 100: {result.status} in {result.seconds:.2f} s")
     print(f"\n  {'segment':<46} {'states':>6} {'Lambda':>7} {'route reads':>11} {'route writes':>12} {'other AWS calls':>15}")
     for name, states, invocations, made in segments(result):
         reads, writes, other = made["traffic reads"], made["traffic writes"], made["other calls"]
@@ -93,6 +112,11 @@ def main() -> int:
     print(
         f"  re-run of the finished shift: {again.output['status']}, {len(again.states)} states, {again.lambda_invocations} Lambda"
     )
+
+
+def main() -> int:
+    for backend in sys.argv[1:] or BACKENDS:
+        bench(backend)
     return 0
 
 
