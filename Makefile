@@ -28,12 +28,15 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $@
 
 ## demo: run the AWS guide's App Mesh + ECS scenario end to end, offline: build the mesh and put the
-## services on it, then shift serviceB 75 / serviceBv2 25 -> 50/50 -> 100 to serviceBv2 (approved) and retire serviceB
+## services on it, then shift serviceB 75 / serviceBv2 25 -> 50/50 -> 100 to serviceBv2 (approved) and retire serviceB;
+## then the same shift on VPC Lattice, what replaced App Mesh (a listener rule's weighted target groups)
 demo: $(STAMP)
 	$(BIN)/mesh-rollout local MeshRolloutStateMachine \
 		--input events/mesh-rollout-apps.json --given events/local/apps-given.json --dump demo-dump.json
 	$(BIN)/mesh-rollout local WeightShiftStateMachine --approve --comment "make demo" \
 		--input events/weight-shift-apps.json --given events/local/weight-shift-given.json --dump demo-weight-shift-dump.json
+	$(BIN)/mesh-rollout local WeightShiftStateMachine --approve --comment "make demo" \
+		--input events/weight-shift-lattice.json --given events/local/lattice-given.json --dump demo-lattice-dump.json
 
 ## lint: ruff, mypy, cfn-lint, sam validate --lint, checkov, bandit and an independent ASL validator
 lint: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
@@ -70,4 +73,4 @@ build: $(STAMP)
 	$(BIN)/sam build
 
 clean:
-	rm -rf $(VENV) $(CHECKOV) node_modules .aws-sam demo-dump.json demo-weight-shift-dump.json
+	rm -rf $(VENV) $(CHECKOV) node_modules .aws-sam demo-dump.json demo-weight-shift-dump.json demo-lattice-dump.json

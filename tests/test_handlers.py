@@ -145,3 +145,36 @@ def test_register_release_event_registers_the_image_only_once(
     assert first["registered"] and first["needsUpdate"] and first["taskDefinition"].endswith("taskBv2:3")
     again = invoke("register_release", event("register_release"), lambda_context)  # an interrupted run's revision is reused
     assert (again["registered"], again["taskDefinition"]) == (False, first["taskDefinition"])
+
+
+def test_the_lattice_plan_event_plans_by_names_and_its_steps_walk_the_rule(
+    lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import ROOT
+
+    with OfflineAccount(ROOT / "template.yaml") as account:
+        account.apply_given(load_json(EVENTS / "local" / "lattice-given.json"), EVENTS / "local")
+        for name, value in account.environment("ShiftTrafficFunction").items():
+            monkeypatch.setenv(name, value)
+        plan = invoke("plan_weight_shift", event("plan_weight_shift_lattice"), lambda_context)
+        assert plan["route"]["label"] == "serviceb/http-80/serviceb" and plan["lockId"].startswith("lattice:svc-")
+        assert plan["healthGate"]["ecsServices"] == [{"cluster": "apps", "service": "serviceBv2"}]  # found from its group
+        assert [m["id"] for m in plan["healthGate"]["metrics"]] == ["canaryErrorRate", "canaryLatency"]
+        common = {"executionArn": event("plan_weight_shift_lattice")["executionArn"], "route": plan["route"]}
+        common |= {"stable": plan["stable"], "canary": plan["canary"], "lockId": plan["lockId"]}
+        lock = {"executionArn": common["executionArn"], "lockId": plan["lockId"], "seconds": plan["lockSeconds"]}
+        invoke("acquire_route_lock", lock, lambda_context)
+        take = {k: v for k, v in common.items() if k != "lockId"} | {
+            "action": "snapshot",
+            "plannedWeights": plan["plannedWeights"],
+        }
+        snapshot = invoke("shift_traffic", take, lambda_context)
+        assert snapshot["weights"] == {"serviceb": 75, "servicebv2": 25}
+        applied = invoke(
+            "shift_traffic", {**common, "action": "apply", "snapshot": snapshot, "step": plan["steps"][0]}, lambda_context
+        )
+        assert (applied["changed"], applied["weights"]) == (True, {"serviceb": 50, "servicebv2": 50})
+        restore = {**common, "action": "restore", "snapshot": snapshot, "steps": plan["steps"], "mode": "plan"}
+        restore["finalize"] = plan["finalize"]
+        assert invoke("shift_traffic", restore, lambda_context)["restored"] is True
+        assert invoke("shift_traffic", take, lambda_context) == snapshot  # byte-equal again

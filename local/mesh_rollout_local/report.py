@@ -44,7 +44,57 @@ def snapshot(account: OfflineAccount) -> dict[str, Any]:
         arns = _pages(ecs, "list_services", "serviceArns", cluster=cluster)
         for start in range(0, len(arns), 10):
             services += ecs.describe_services(cluster=cluster, services=arns[start : start + 10])["services"]
-    return {"appmesh": mesh_doc, "ecs": {"taskDefinitions": task_definitions, "services": services}}
+    return {
+        "appmesh": mesh_doc,
+        "ecs": {"taskDefinitions": task_definitions, "services": services},
+        "vpcLattice": _lattice(account.client("vpc-lattice")),
+        "elbv2": _elbv2(account.client("elbv2")),
+    }
+
+
+def _lattice(lattice: Any) -> dict[str, list[Any]]:
+    """Lattice target groups and, per service and listener, every rule (the default one included) via GetRule."""
+    doc: dict[str, list[Any]] = {"targetGroups": _pages(lattice, "list_target_groups", "items"), "rules": []}
+    for service in _pages(lattice, "list_services", "items"):
+        for listener in _pages(lattice, "list_listeners", "items", serviceIdentifier=service["id"]):
+            keys = {"serviceIdentifier": service["id"], "listenerIdentifier": listener["id"]}
+            for rule in _pages(lattice, "list_rules", "items", **keys):
+                found = lattice.get_rule(**keys, ruleIdentifier=rule["id"])
+                found.pop("ResponseMetadata", None)
+                doc["rules"].append({"service": service["name"], "listener": listener["name"], **found})
+    return doc
+
+
+def _elbv2(elbv2: Any) -> dict[str, list[Any]]:
+    """ALB target groups and every listener's rules (the default one included)."""
+    doc: dict[str, list[Any]] = {"targetGroups": _pages(elbv2, "describe_target_groups", "TargetGroups"), "rules": []}
+    for balancer in _pages(elbv2, "describe_load_balancers", "LoadBalancers"):
+        for listener in _pages(elbv2, "describe_listeners", "Listeners", LoadBalancerArn=balancer["LoadBalancerArn"]):
+            for rule in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
+                doc["rules"].append({"loadBalancer": balancer["LoadBalancerName"], "port": listener["Port"], **rule})
+    return doc
+
+
+def _traffic_lines(world: dict[str, Any]) -> list[str]:
+    """One line per Lattice or ALB rule that forwards to weighted target groups."""
+    lines: list[str] = []
+    lattice = world.get("vpcLattice", {"targetGroups": [], "rules": []})
+    names = {g["id"]: g["name"] for g in lattice["targetGroups"]}
+    for rule in lattice["rules"]:
+        targets = (rule.get("action") or {}).get("forward", {}).get("targetGroups", [])
+        if targets:
+            where = f"{rule['service']}/{rule['listener']}/{rule['name']}"
+            weights = ", ".join(f"{names.get(t['targetGroupIdentifier'].rsplit('/', 1)[-1], '?')} {t['weight']}" for t in targets)
+            lines.append(f"  {'Lattice ' + where:<44} {weights}")
+    elbv2 = world.get("elbv2", {"targetGroups": [], "rules": []})
+    names = {g["TargetGroupArn"]: g["TargetGroupName"] for g in elbv2["targetGroups"]}
+    for rule in elbv2["rules"]:
+        for action in (a for a in rule["Actions"] if a["Type"] == "forward" and "ForwardConfig" in a):
+            where = f"{rule['loadBalancer']}:{rule['port']}/{'default' if rule['IsDefault'] else 'rule ' + rule['Priority']}"
+            targets = action["ForwardConfig"]["TargetGroups"]
+            weights = ", ".join(f"{names.get(t['TargetGroupArn'], '?')} {t.get('Weight', 1)}" for t in targets)
+            lines.append(f"  {'ALB ' + where:<44} {weights}")
+    return ["Weighted target groups", f"  {'rule':<44} weights", *lines] if lines else []
 
 
 def dump_document(runs: list[RunResult], world: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +132,7 @@ def _provider(service: dict[str, Any]) -> str:
 
 
 def summary(world: dict[str, Any]) -> str:
-    """Plain-text tables of the mesh and the ECS services."""
+    """Plain-text tables of the mesh, the Lattice and ALB rules with weighted target groups, and the ECS services."""
     mesh, ecs = world["appmesh"], world["ecs"]
     lines: list[str] = []
     for m in mesh["meshes"]:
@@ -106,6 +156,7 @@ def summary(world: dict[str, Any]) -> str:
                 x for x in mesh["routes"] if x["meshName"] == name and x["virtualRouterName"] == r["virtualRouterName"]
             ):
                 lines.append(f"    {route['routeName']:<26} {_weights(route)}")
+    lines += _traffic_lines(world)
     by_arn = {td["taskDefinitionArn"]: td for td in ecs["taskDefinitions"]}
     lines.append("ECS services")
     lines.append(f"  {'cluster/service':<28} {'task definition':<16} {'envoy (virtual node)':<40} deployment")
