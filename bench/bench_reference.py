@@ -36,7 +36,7 @@ def main() -> int:
     for _ in range(ROUNDS):
         started = time.perf_counter()
         with open(os.devnull, "w") as quiet, OfflineAccount(ROOT / "template.yaml", handler_output=quiet) as account:
-            account.apply_given(given)
+            account.apply_given(given, ROOT / "events" / "local")
             setups.append(time.perf_counter() - started)
             last = [account.run("MeshRolloutStateMachine", scenario) for _ in (1, 2)]
             for result in last:

@@ -75,7 +75,7 @@ def given() -> list[dict[str, Any]]:
 def account(given: list[dict[str, Any]]) -> Iterator[OfflineAccount]:
     """An emulated account holding the guide's world (cluster, taskA/taskB/taskBv2, three services)."""
     with OfflineAccount(ROOT / "template.yaml") as emulated:
-        emulated.apply_given(given)
+        emulated.apply_given(given, EVENTS / "local")
         yield emulated
 
 

@@ -41,7 +41,7 @@ def test_repeat_dumps_every_run(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert code == 0
     assert "  -> ValidateRollout" in out and "run 2: SUCCEEDED" in out
     assert "serviceB                   http2Route: serviceB 75, serviceBv2 25" in out
-    assert set(dump) == {"status", "output", "error", "cause", "appmesh", "ecs", "apiCalls", "states"}
+    assert set(dump) == {"status", "output", "error", "cause", "appmesh", "ecs", "vpcLattice", "elbv2", "apiCalls", "states"}
     assert (dump["status"], dump["error"], dump["cause"]) == ("SUCCEEDED", None, None)
     assert {k: len(v) for k, v in dump["appmesh"].items()} == {
         "meshes": 1,

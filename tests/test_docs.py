@@ -53,7 +53,9 @@ def test_every_execution_input_in_events_is_valid_as_is(path: Path) -> None:
 def test_there_are_console_inputs_for_both_state_machines() -> None:
     assert [p.name for p in CONSOLE_INPUTS] == [
         "mesh-rollout-apps.json",
+        "weight-shift-alb.json",
         "weight-shift-apps.json",
+        "weight-shift-lattice.json",
         "weight-shift-release.json",
         "weight-shift-step.json",
     ]

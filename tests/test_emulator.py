@@ -145,6 +145,15 @@ def test_an_unchanged_task_definition_starts_no_deployment(emulated: OfflineAcco
     ecs.create_cluster(clusterName="apps")
     v1 = register(ecs, "v1")
     ecs.create_service(cluster="apps", serviceName="s", taskDefinition=v1, desiredCount=1)
-    before = deployments(ecs)
+    ids = lambda: [d["id"] for d in ecs.describe_services(cluster="apps", services=["s"])["services"][0]["deployments"]]  # noqa: E731
+    before = ids()
     ecs.update_service(cluster="apps", service="s", desiredCount=1)
-    assert deployments(ecs) == before
+    assert ids() == before
+
+
+def test_a_new_services_first_deployment_completes_as_any_other(emulated: OfflineAccount) -> None:
+    ecs = emulated.client("ecs")
+    ecs.create_cluster(clusterName="apps")
+    ecs.create_service(cluster="apps", serviceName="s", taskDefinition=register(ecs, "v1"), desiredCount=1)
+    assert deployments(ecs) == [("PRIMARY", "IN_PROGRESS", "t:1")]
+    assert deployments(ecs) == [("PRIMARY", "COMPLETED", "t:1")]

@@ -20,7 +20,7 @@ ENVOY_IMAGE = "840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy:v1
 def reference() -> Iterator[tuple[list[RunResult], dict[str, Any]]]:
     """The scenario run twice in the guide's world; the world as it is after the first run."""
     with OfflineAccount(ROOT / "template.yaml") as account:
-        account.apply_given(load_json(EVENTS / "local" / "apps-given.json"))
+        account.apply_given(load_json(EVENTS / "local" / "apps-given.json"), EVENTS / "local")
         scenario = load_json(EVENTS / "mesh-rollout-apps.json")
         first = account.run("MeshRolloutStateMachine", scenario)
         world = snapshot(account)
