@@ -153,9 +153,13 @@ def test_the_guides_shift_runs_with_the_same_steps_on_every_backend(backend: Bac
         assert pending.describe() == f"the step to 100% on route {b.label}"
         return True, "fine"
 
+    judged: list[dict[str, int]] = []
+    b.account.intercept("CanaryHealthFunction", lambda event: judged.append(b.weights()))
     result = b.account.run(SM, b.shift_input(), approver=approver)
     assert result.status == "SUCCEEDED", result.cause
     assert seen == [b.w(50, 50)]
+    # the rule as each gate saw it: after the 50% step, once more after the approval, after the 100% step
+    assert judged == [b.w(50, 50), b.w(50, 50), b.w(0, 100)]
     assert b.weights() == {b.canary: 100}  # finalize took stable off the action
     assert result.output["summary"] == f"weight shift succeeded: route {b.label} is at {b.canary} 100"
     assert [s["weights"] for s in result.output["steps"]] == [b.w(50, 50), b.w(0, 100)]
@@ -442,3 +446,29 @@ def test_the_canary_target_groups_own_metrics_roll_it_back_with_one_input_line(n
     assert (result.cause or "").startswith("at 50%: UNHEALTHY: metric canaryErrorRate = 0.251667, breaches")
     assert json.dumps(b.raw(), sort_keys=True) == snapshot
     assert b.lock() is None
+
+
+def test_step_mode_sends_the_pool_back_to_stable_and_halts_when_unhealthy_on_every_backend(backend: Backend) -> None:
+    b = backend
+    tick = {k: v for k, v in b.shift_input().items() if k not in ("steps", "approval")}
+    tick.update(mode="increment", stepPercent=25, whenLocked="skip")
+    b.set_alarm("ALARM")
+    failed = b.account.run(SM, tick)
+    assert (failed.status, failed.error) == ("FAILED", "CanaryUnhealthy")
+    assert b.weights() == b.w(100, 0)  # no traffic to the canary until someone resumes it
+    b.set_alarm("OK")
+    halted = b.account.run(SM, tick)
+    assert halted.status == "SUCCEEDED" and halted.output["status"] == "HALTED", halted.output
+    assert b.traffic_writes(halted) == 0 and b.weights() == b.w(100, 0)
+
+
+def test_a_canary_the_listener_cannot_forward_to_is_refused_naming_it() -> None:
+    """Lattice: a TCP target group behind an HTTP listener (AWS itself refuses an ALB forward to one)."""
+    from mesh_rollout.errors import InvalidRolloutInput
+    from mesh_rollout.traffic.lattice import _check_compatible
+
+    route = {"listener": {"protocol": "HTTP"}}
+    stable = {"name": "serviceb", "config": {"vpcIdentifier": "vpc-1", "protocol": "HTTP"}}
+    with pytest.raises(InvalidRolloutInput, match=r"^canary: target group 'tcp' speaks TCP; the HTTP listener cannot"):
+        _check_compatible(route, stable, {"name": "tcp", "config": {"vpcIdentifier": "vpc-1", "protocol": "TCP"}})
+    _check_compatible(route, stable, {"name": "https", "config": {"vpcIdentifier": "vpc-1", "protocol": "HTTPS"}})
