@@ -1,0 +1,1 @@
+"""Migration off App Mesh: the same topology on VPC Lattice (LatticeRolloutStateMachine)."""

@@ -1,0 +1,222 @@
+"""The App Mesh definition as VPC Lattice (pure): what each App Mesh field becomes, and what has no equivalent."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from mesh_rollout.aws.ecs import registrable
+from mesh_rollout.errors import IncompatibleTaskDefinition, InvalidRolloutInput
+from mesh_rollout.migration.offmesh import app_port, off_mesh
+from mesh_rollout.migration.translate import lattice_name, refuse_unaccepted, requests_of, translate
+from mesh_rollout.onboarding.plan import build_requests
+from mesh_rollout_local.runner import OfflineAccount
+from tests.conftest import EVENTS, ROOT, load_json
+
+LATTICE = {"serviceNetworkName": "apps", "vpcs": ["vpc-0123456789abcdef0"]}
+
+
+def topology_of(raw: dict[str, Any], lattice: dict[str, Any] = LATTICE) -> dict[str, Any]:
+    _, requests = build_requests(raw)
+    return translate(requests, lattice)
+
+
+def test_the_guides_mesh_becomes_a_service_network_two_services_three_target_groups_and_one_weighted_rule(
+    scenario: dict[str, Any],
+) -> None:
+    topology = topology_of(scenario)
+    assert topology["serviceNetwork"] == {"name": "apps", "authType": "NONE", "vpcs": LATTICE["vpcs"], "from": "mesh"}
+    groups = {g["virtualNodeName"]: (g["name"], g["config"]) for g in topology["targetGroups"]}
+    http2 = {"port": 80, "protocol": "HTTP", "protocolVersion": "HTTP2", "vpcIdentifier": LATTICE["vpcs"][0]}
+    assert groups == {"serviceB": ("serviceb", http2), "serviceBv2": ("servicebv2", http2), "serviceA": ("servicea", http2)}
+    services = {s["customDomainName"]: s for s in topology["services"]}
+    assert set(services) == {"serviceb.apps.local", "servicea.apps.local"}
+    (listener,) = services["serviceb.apps.local"]["listeners"]
+    assert (listener["protocol"], listener["port"], listener["defaultAction"]) == (
+        "HTTP",
+        80,
+        {"fixedResponse": {"statusCode": 404}},
+    )
+    (rule,) = listener["rules"]
+    assert rule["match"] == {"httpMatch": {"pathMatch": {"match": {"prefix": "/"}, "caseSensitive": True}}}
+    assert rule["action"] == {
+        "forward": {"targetGroups": [{"targetGroup": "serviceb", "weight": 75}, {"targetGroup": "servicebv2", "weight": 25}]}
+    }
+    (by_node,) = services["servicea.apps.local"]["listeners"]
+    assert by_node["defaultAction"] == {"forward": {"targetGroups": [{"targetGroup": "servicea", "weight": 100}]}}
+    # App Mesh's default egress filter is the guide's only loss
+    assert [loss["path"] for loss in topology["losses"]] == ["mesh.spec.egressFilter"]
+
+
+def test_the_plans_requests_follow_the_lattice_api_model_in_the_order_they_must_run(scenario: dict[str, Any]) -> None:
+    operations = [r["operation"] for r in requests_of(topology_of(scenario))]
+    assert operations[:2] == ["CreateServiceNetwork", "CreateServiceNetworkVpcAssociation"]
+    assert operations.count("CreateTargetGroup") == 3 and operations.count("CreateRule") == 1
+    assert operations.index("CreateTargetGroup") < operations.index("CreateListener") < operations.index("CreateRule")
+
+
+def _route(spec: dict[str, Any], name: str = "serviceB") -> dict[str, Any]:
+    return {"virtualRouterName": "serviceB", "routeName": name, "spec": spec}
+
+
+def test_route_matches_priorities_and_what_lattice_cannot_match(scenario: dict[str, Any]) -> None:
+    scenario["routes"] = [
+        _route(
+            {
+                "priority": 5,
+                "httpRoute": {
+                    "match": {
+                        "path": {"exact": "/cart"},
+                        "method": "POST",
+                        "headers": [
+                            {"name": "x-canary", "match": {"exact": "1"}},
+                            {"name": "x-user", "match": {"regex": "^a"}},
+                        ],
+                        "queryParameters": [{"name": "debug"}],
+                    },
+                    "action": {"weightedTargets": [{"virtualNode": "serviceBv2", "weight": 1}]},
+                    "retryPolicy": {
+                        "maxRetries": 2,
+                        "perRetryTimeout": {"unit": "ms", "value": 500},
+                        "httpRetryEvents": ["server-error"],
+                    },
+                },
+            },
+            "cart",
+        ),
+        _route(
+            {
+                "httpRoute": {
+                    "match": {"path": {"regex": "/v[0-9]+/.*"}},
+                    "action": {"weightedTargets": [{"virtualNode": "serviceB", "weight": 1}]},
+                }
+            },
+            "versions",
+        ),
+    ]
+    topology = topology_of(scenario)
+    (listener,) = next(s for s in topology["services"] if s["customDomainName"] == "serviceb.apps.local")["listeners"]
+    cart, versions = listener["rules"]
+    assert cart["priority"] == 6  # App Mesh 0-1000, Lattice from 1
+    assert cart["match"]["httpMatch"] == {
+        "pathMatch": {"match": {"exact": "/cart"}, "caseSensitive": True},
+        "method": "POST",
+        "headerMatches": [{"name": "x-canary", "match": {"exact": "1"}, "caseSensitive": True}],
+    }
+    assert versions["priority"] == 1002 and versions["match"] == {"httpMatch": {}}  # after every explicit priority
+    assert [loss["path"] for loss in topology["losses"]] == [
+        "mesh.spec.egressFilter",
+        "routes[0].spec.httpRoute.retryPolicy",
+        "routes[0].spec.httpRoute.match.headers[1]",
+        "routes[0].spec.httpRoute.match.queryParameters",
+        "routes[1].spec.httpRoute.match.path",
+    ]
+
+
+def test_grpc_routes_match_on_the_grpc_path_and_tcp_routes_are_a_loss(scenario: dict[str, Any]) -> None:
+    targets = {"weightedTargets": [{"virtualNode": "serviceB", "weight": 1}]}
+    scenario["routes"] = [
+        _route(
+            {"grpcRoute": {"match": {"serviceName": "color.ColorService", "methodName": "GetColor"}, "action": targets}}, "get"
+        ),
+        _route({"grpcRoute": {"match": {"serviceName": "color.ColorService"}, "action": targets}}, "any"),
+        _route({"tcpRoute": {"action": targets}}, "raw"),
+    ]
+    topology = topology_of(scenario)
+    (listener,) = next(s for s in topology["services"] if s["customDomainName"] == "serviceb.apps.local")["listeners"]
+    assert [r["match"]["httpMatch"]["pathMatch"]["match"] for r in listener["rules"]] == [
+        {"exact": "/color.ColorService/GetColor"},
+        {"prefix": "/color.ColorService/"},
+    ]
+    assert "routes[2].spec.tcpRoute" in [loss["path"] for loss in topology["losses"]]
+
+
+def test_node_features_without_a_lattice_equivalent_are_listed_with_their_paths(scenario: dict[str, Any]) -> None:
+    node = scenario["virtualNodes"][0]["spec"]
+    node["listeners"][0]["outlierDetection"] = {
+        "maxServerErrors": 5,
+        "interval": {"unit": "s", "value": 10},
+        "baseEjectionDuration": {"unit": "s", "value": 30},
+        "maxEjectionPercent": 50,
+    }
+    node["listeners"][0]["healthCheck"] = {
+        "protocol": "http2",
+        "path": "/ping",
+        "intervalMillis": 5000,
+        "timeoutMillis": 2000,
+        "healthyThreshold": 2,
+        "unhealthyThreshold": 3,
+    }
+    node["backendDefaults"] = {"clientPolicy": {"tls": {"validation": {"trust": {"file": {"certificateChain": "/ca.pem"}}}}}}
+    scenario["mesh"]["spec"] = {"egressFilter": {"type": "ALLOW_ALL"}}
+    topology = topology_of(scenario)
+    assert [loss["path"] for loss in topology["losses"]] == [
+        "virtualNodes[0].spec.backendDefaults",
+        "virtualNodes[0].spec.listeners[0].outlierDetection",
+    ]
+    serviceb = next(g for g in topology["targetGroups"] if g["name"] == "serviceb")
+    assert serviceb["config"]["healthCheck"] == {
+        "enabled": True,
+        "protocol": "HTTP",
+        "protocolVersion": "HTTP2",
+        "path": "/ping",
+        "healthCheckIntervalSeconds": 5,
+        "healthCheckTimeoutSeconds": 2,
+        "healthyThresholdCount": 2,
+        "unhealthyThresholdCount": 3,
+    }
+
+
+def test_awss_own_walkthrough_nodes_translate_or_name_what_they_lose() -> None:
+    nodes = list(load_json(ROOT / "tests" / "data" / "appmesh-walkthrough-nodes.json").values())
+    nodes = [n for i, n in enumerate(nodes) if n["virtualNodeName"] not in [m["virtualNodeName"] for m in nodes[:i]]]
+    raw = {"mesh": {"meshName": "walk", "spec": {"egressFilter": {"type": "ALLOW_ALL"}}}, "virtualNodes": nodes}
+    topology = topology_of(raw)
+    assert {g["name"]: g["config"]["protocolVersion"] for g in topology["targetGroups"]} == {
+        "color-client": "HTTP1",
+        "color-server": "GRPC",
+    }
+    assert [loss["path"] for loss in topology["losses"]] == ["virtualNodes[1].spec.listeners[0].healthCheck.protocol"]
+
+
+def test_losses_are_refused_all_at_once_until_each_path_is_accepted() -> None:
+    losses = [{"path": "mesh.spec.egressFilter", "what": "x"}, {"path": "routes[0].spec.httpRoute.retryPolicy", "what": "y"}]
+    with pytest.raises(InvalidRolloutInput) as caught:
+        refuse_unaccepted(losses, ["mesh.spec.egressFilter"])
+    assert str(caught.value).startswith("lattice.acceptLosses: 1 part(s) of the mesh have no VPC Lattice equivalent:")
+    assert "routes[0].spec.httpRoute.retryPolicy (y)" in str(caught.value)
+    refuse_unaccepted(losses, [loss["path"] for loss in losses])
+
+
+def test_names_that_collide_on_lattice_are_refused(scenario: dict[str, Any]) -> None:
+    twin = copy.deepcopy(scenario["virtualNodes"][0])
+    twin["virtualNodeName"] = "SERVICEB"
+    scenario["virtualNodes"].append(twin)
+    with pytest.raises(InvalidRolloutInput, match="both become the Lattice name 'serviceb'"):
+        topology_of(scenario)
+    assert lattice_name("serviceb.apps.local", 40, "x") == "serviceb-apps-local"
+    with pytest.raises(InvalidRolloutInput, match=r"^x: 'a' makes the Lattice name 'a'"):
+        lattice_name("a", 40, "x")
+
+
+def test_a_meshed_task_definition_comes_off_the_mesh_byte_for_byte_but_for_its_port_name() -> None:
+    """The guide's taskBv2 after the mesh rollout (Envoy, APPMESH proxy, dependsOn, X-Ray daemon) back to what it was."""
+    with OfflineAccount(ROOT / "template.yaml") as account:
+        account.apply_given(load_json(EVENTS / "local" / "weight-shift-given.json"), EVENTS / "local")
+        ecs = account.client("ecs")
+        before = ecs.describe_task_definition(taskDefinition="taskBv2:1")["taskDefinition"]
+        meshed = ecs.describe_task_definition(taskDefinition="taskBv2:2")["taskDefinition"]
+    assert app_port(meshed) == 9080
+    request, port_name = off_mesh(meshed, 9080, keep_xray=False)
+    expected = registrable(before)
+    expected["containerDefinitions"][0]["portMappings"][0]["name"] = "http"
+    assert port_name == "http"
+    assert json.dumps(request, sort_keys=True) == json.dumps(expected, sort_keys=True)
+    kept, _ = off_mesh(meshed, 9080)  # the X-Ray daemon stays unless asked
+    assert [c["name"] for c in kept["containerDefinitions"]] == ["app", "xray-daemon"]
+    assert "proxyConfiguration" not in kept and all("dependsOn" not in c for c in kept["containerDefinitions"])
+    with pytest.raises(IncompatibleTaskDefinition, match="no application container maps TCP port 80"):
+        off_mesh(meshed, 80)
