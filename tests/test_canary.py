@@ -255,3 +255,12 @@ def test_a_step_mode_tick_gates_a_canary_without_traffic_on_alarms_and_ecs_only(
 def test_a_route_above_a_total_weight_of_100_is_refused(current: dict[str, int], total: int) -> None:
     with pytest.raises(InvalidRolloutInput, match=rf"^routeName: route 'serviceB' has .*: its weights sum to {total}, above"):
         check_route_weights(current, "serviceB", "serviceBv2", "serviceB", APPMESH)
+
+
+def test_a_pool_the_0_999_scale_cannot_hold_at_100_percent_is_an_input_error() -> None:
+    from mesh_rollout.errors import InvalidRolloutInput
+    from mesh_rollout.shifting.weights import plan_steps
+    from mesh_rollout.traffic.lattice import SCALE
+
+    with pytest.raises(InvalidRolloutInput, match=r"^steps: 'a' and 'b' weigh 1200 together: at 100% the canary would need 1200"):
+        plan_steps({"a": 600, "b": 600}, "a", "b", [50, 100], set(), SCALE)

@@ -126,3 +126,31 @@ def test_every_call_is_allowed_by_the_functions_own_role(calls: dict[str, set[tu
             if action not in NEEDS_NO_PERMISSION and not any(fnmatch.fnmatchcase(action, a) for a in allowed):
                 denied.setdefault(function, []).append(action)
     assert denied == {}
+
+
+NO_RESOURCE_TYPES = (  # the Service Authorization Reference lists no resource type for these: only "*" matches
+    "vpc-lattice:ListServices",
+    "vpc-lattice:ListListeners",
+    "vpc-lattice:ListRules",
+    "vpc-lattice:ListTargetGroups",
+    "ecs:ListClusters",
+    "ecs:ListServices",
+    "cloudwatch:ListMetrics",
+    "elasticloadbalancing:Describe*",
+)
+
+
+def test_actions_without_resource_types_are_granted_on_every_resource() -> None:
+    template = Template(ROOT / "template.yaml")
+    misplaced = []
+    for function in template.functions:
+        for policy in template.resources[function]["Properties"].get("Policies", []):
+            for statement in policy["Statement"]:
+                actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+                for action in actions:
+                    if (
+                        any(fnmatch.fnmatchcase(action, pattern) for pattern in NO_RESOURCE_TYPES)
+                        and statement["Resource"] != "*"
+                    ):
+                        misplaced.append((function, statement["Sid"], action))
+    assert misplaced == []

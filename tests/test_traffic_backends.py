@@ -472,3 +472,62 @@ def test_a_canary_the_listener_cannot_forward_to_is_refused_naming_it() -> None:
     with pytest.raises(InvalidRolloutInput, match=r"^canary: target group 'tcp' speaks TCP; the HTTP listener cannot"):
         _check_compatible(route, stable, {"name": "tcp", "config": {"vpcIdentifier": "vpc-1", "protocol": "TCP"}})
     _check_compatible(route, stable, {"name": "https", "config": {"vpcIdentifier": "vpc-1", "protocol": "HTTPS"}})
+
+
+def test_a_rerun_after_the_shift_deletes_the_retired_stable_target_group_when_asked(new_backend: Backend) -> None:
+    b = new_backend
+    assert b.account.run(SM, b.shift_input(), approver=approve).status == "SUCCEEDED"
+    assert b.weights() == {b.canary: 100}  # the stable group is off the action now
+    again = {**b.shift_input(), "finalize": {"removeStableTarget": True, "deleteStableTargetGroup": True}}
+    result = b.account.run(SM, again)
+    assert result.status == "SUCCEEDED", result.cause
+    deleted = "vpc-lattice:DeleteTargetGroup" if b.name == "lattice" else "elbv2:DeleteTargetGroup"
+    assert result.mutating_calls().get(deleted) == 1
+    assert b.account.run(SM, again).mutating_calls() == {}  # and then there is nothing left to do
+
+
+def test_an_alb_rule_with_oidc_authentication_keeps_its_client_secret_on_every_write() -> None:
+    """Describe* never returns an OIDC action's ClientSecret; a modify that omits it must say to keep it."""
+    from mesh_rollout.traffic.alb import AlbRoute
+
+    oidc = {
+        "Issuer": "https://idp.example.com",
+        "AuthorizationEndpoint": "https://idp.example.com/auth",
+        "TokenEndpoint": "https://idp.example.com/token",
+        "UserInfoEndpoint": "https://idp.example.com/userinfo",
+        "ClientId": "client",
+    }
+    tg = "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/{}/0123456789abcdef"
+    actions = [
+        {"Type": "authenticate-oidc", "Order": 1, "AuthenticateOidcConfig": oidc},
+        {
+            "Type": "forward",
+            "Order": 2,
+            "ForwardConfig": {
+                "TargetGroups": [
+                    {"TargetGroupArn": tg.format("a"), "Weight": 75},
+                    {"TargetGroupArn": tg.format("b"), "Weight": 25},
+                ]
+            },
+        },
+    ]
+    sent: list[list[dict[str, Any]]] = []
+
+    class Elbv2:
+        def describe_rules(self, RuleArns: list[str]) -> dict[str, Any]:
+            return {"Rules": [{"Actions": actions}]}
+
+        def modify_rule(self, RuleArn: str, Actions: list[dict[str, Any]]) -> dict[str, Any]:
+            sent.append(Actions)
+            return {"Rules": [{"Actions": Actions}]}
+
+    reference = {"listenerArn": "l", "ruleArn": "r", "label": "x", "targets": {"a": tg.format("a"), "b": tg.format("b")}}
+    route = AlbRoute(reference, Elbv2())
+    assert route.write({"a": 50, "b": 50}).weights == {"a": 50, "b": 50}
+    (written,) = sent
+    assert written[0] == {
+        "Type": "authenticate-oidc",
+        "Order": 1,
+        "AuthenticateOidcConfig": {**oidc, "UseExistingClientSecret": True},
+    }
+    assert written[1]["Order"] == 2

@@ -44,6 +44,12 @@ def exact_factor(current: Weights, stable: str, canary: str, percents: list[int]
         if all(total * factor * percent % 100 == 0 for percent in percents):
             return factor
         factor += 1
+    if total > scale.max_weight:
+        raise InvalidRolloutInput(
+            "steps",
+            f"{stable!r} and {canary!r} weigh {total} together: at 100% the canary would need {total}, above the"
+            f" 0-{scale.max_weight} scale; give the route's target groups smaller weights (only their proportions count)",
+        )
     inexact = next(p for p in percents if total * p % 100)
     raise InvalidRolloutInput(
         "steps",

@@ -77,6 +77,12 @@ class AlbRoute:
             if action is forward_action(actions, "ruleArn"):
                 config = {**action.get("ForwardConfig", {}), "TargetGroups": targets}
                 action = {k: v for k, v in action.items() if k != "TargetGroupArn"} | {"ForwardConfig": config}
+            elif action.get("Type") == "authenticate-oidc" and "ClientSecret" not in action.get("AuthenticateOidcConfig", {}):
+                # Describe* never returns the client secret; a modify keeps the one the rule has (elbv2 model)
+                action = {
+                    **action,
+                    "AuthenticateOidcConfig": {**action["AuthenticateOidcConfig"], "UseExistingClientSecret": True},
+                }
             new.append(action)
         rule = self.reference.get("ruleArn")
         with aws_errors(f"Modify{'Rule' if rule else 'Listener'} {self.label}"):
@@ -180,6 +186,8 @@ def resolve(fields: dict[str, Any], stable: str, canary: str, elbv2: Any = None)
     balancer = route["balancer"]
     for field in [f for f in ("stable", "canary") if names[f] in on_action]:
         group = on_action[names[field]]
+        if group.get("TargetType") == "lambda":  # a Lambda target group has no VPC and no protocol
+            continue
         if group["VpcId"] != balancer["VpcId"]:
             raise InvalidRolloutInput(
                 field,
@@ -197,7 +205,7 @@ def resolve(fields: dict[str, Any], stable: str, canary: str, elbv2: Any = None)
             "listenerArn": listener["ListenerArn"],
             "ruleArn": rule["RuleArn"] if rule else None,
             "label": f"{balancer['LoadBalancerName']}:{listener['Port']}/{('rule ' + rule['Priority']) if rule else 'default'}",
-            "targets": {name: group["TargetGroupArn"] for name, group in on_action.items()},
+            "targets": {name: group["TargetGroupArn"] for name, group in (on_action | off_action).items()},
             "loadBalancer": balancer["LoadBalancerArn"].split(":loadbalancer/", 1)[-1],
         },
         "stable": names["stable"],

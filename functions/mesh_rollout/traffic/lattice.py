@@ -24,6 +24,12 @@ def _id(identifier: str) -> str:
     return identifier.rsplit("/", 1)[-1]
 
 
+def default_weight(action: dict[str, Any]) -> int:
+    """A weight the API left out: 100 for a lone target group, else 1 (the model documents both; only proportions
+    route traffic, and a lone group gets everything either way)."""
+    return 100 if len(action.get("forward", {}).get("targetGroups", [])) == 1 else 1
+
+
 def forward_targets(action: dict[str, Any], where: str) -> list[dict[str, Any]]:
     if "forward" not in action:
         kind = next(iter(action), "none")
@@ -48,7 +54,7 @@ class LatticeRoute:
         weights: Weights = {}
         for target in forward_targets(action, where):
             name = self.names.get(_id(target["targetGroupIdentifier"]), target["targetGroupIdentifier"])
-            weights[name] = int(target.get("weight", 100))
+            weights[name] = int(target.get("weight", default_weight(action)))
         return RouteState(weights, {"action": action})
 
     def read(self) -> RouteState:
@@ -172,7 +178,10 @@ def resolve(fields: dict[str, Any], stable: str, canary: str, lattice: Any = Non
         group = _target_group(lattice, target["targetGroupIdentifier"])
         if group is not None:
             on_action[group["name"]] = {**group, "used": target["targetGroupIdentifier"]}
-    weights = {_id(t["targetGroupIdentifier"]): int(t.get("weight", 100)) for t in route["action"]["forward"]["targetGroups"]}
+    weights = {
+        _id(t["targetGroupIdentifier"]): int(t.get("weight", default_weight(route["action"])))
+        for t in route["action"]["forward"]["targetGroups"]
+    }
     names: dict[str, str] = {}
     off_action: dict[str, dict[str, Any]] = {}
     for field, given in (("canary", canary), ("stable", stable)):
@@ -201,7 +210,7 @@ def resolve(fields: dict[str, Any], stable: str, canary: str, lattice: Any = Non
             "listener": listener["id"],
             "rule": rule["id"] if rule else None,
             "label": f"{service['name']}/{listener['name']}/{rule['name'] if rule else 'default'}",
-            "targets": {name: group["used"] for name, group in on_action.items()},
+            "targets": {name: group["used"] for name, group in (on_action | off_action).items()},
         },
         "stable": names["stable"],
         "canary": names["canary"],
@@ -217,6 +226,8 @@ def _where(route: dict[str, Any]) -> str:
 
 def _check_compatible(route: dict[str, Any], stable: dict[str, Any], canary: dict[str, Any]) -> None:
     """The canary must be reachable as stable is: same VPC, a protocol the listener can forward to."""
+    if "LAMBDA" in (canary.get("type"), stable.get("type")):  # a Lambda target group has no VPC and no protocol
+        return
     config, stable_config = canary.get("config", {}), stable.get("config", {})
     if config.get("vpcIdentifier") != stable_config.get("vpcIdentifier"):
         raise InvalidRolloutInput(
