@@ -32,7 +32,7 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def test_there_are_state_machines() -> None:
-    assert [p.name for p in ASL_FILES] == ["mesh_rollout.asl.json", "weight_shift.asl.json"]
+    assert [p.name for p in ASL_FILES] == ["lattice_rollout.asl.json", "mesh_rollout.asl.json", "weight_shift.asl.json"]
 
 
 @pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
@@ -105,7 +105,11 @@ def test_every_handler_in_the_template_exists() -> None:
 
 
 def test_state_machine_logical_ids() -> None:
-    assert set(Template(ROOT / "template.yaml").state_machines) == {"MeshRolloutStateMachine", "WeightShiftStateMachine"}
+    assert set(Template(ROOT / "template.yaml").state_machines) == {
+        "LatticeRolloutStateMachine",
+        "MeshRolloutStateMachine",
+        "WeightShiftStateMachine",
+    }
 
 
 def test_weight_shift_fails_only_through_finish_rollout_once_the_lock_is_held() -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from mesh_rollout.migration.plan import LatticeRolloutInput
+from mesh_rollout.migration.translate import refuse_unaccepted, translate
 from mesh_rollout.onboarding.plan import build_requests
 from mesh_rollout.parsing import parse_input
 from mesh_rollout.shifting.inputs import WeightShiftSpec, check_spec
@@ -24,7 +26,7 @@ def renderer() -> object:
 
 def test_state_machine_pictures_are_up_to_date() -> None:
     pictures = renderer().pictures()  # type: ignore[attr-defined]
-    assert {p.name for p in pictures} == {"mesh_rollout.svg", "weight_shift.svg"}
+    assert {p.name for p in pictures} == {"lattice_rollout.svg", "mesh_rollout.svg", "weight_shift.svg"}
     for path, svg in pictures.items():
         assert path.exists() and path.read_text() == svg, f"{path.name}: run python tools/render_state_machines.py"
         assert path.name in (ROOT / "README.md").read_text()
@@ -45,6 +47,10 @@ def test_every_execution_input_in_events_is_valid_as_is(path: Path) -> None:
     raw = json.loads(path.read_text())
     if path.name.startswith("mesh-rollout"):
         build_requests(raw)
+    elif path.name.startswith("lattice-rollout"):
+        lattice = parse_input({"lattice": raw["lattice"]}, LatticeRolloutInput).lattice.model_dump(exclude_none=True)
+        _, requests = build_requests({k: v for k, v in raw.items() if k != "lattice"})
+        refuse_unaccepted(translate(requests, lattice)["losses"], lattice["acceptLosses"])
     else:
         assert path.name.startswith("weight-shift")
         check_spec(parse_input(raw, WeightShiftSpec))
@@ -52,9 +58,11 @@ def test_every_execution_input_in_events_is_valid_as_is(path: Path) -> None:
 
 def test_there_are_console_inputs_for_both_state_machines() -> None:
     assert [p.name for p in CONSOLE_INPUTS] == [
+        "lattice-rollout-apps.json",
         "mesh-rollout-apps.json",
         "weight-shift-alb.json",
         "weight-shift-apps.json",
+        "weight-shift-lattice-migrated.json",
         "weight-shift-lattice.json",
         "weight-shift-release.json",
         "weight-shift-step.json",

@@ -69,6 +69,18 @@ def _target_group_paths(account: OfflineAccount, backend: str) -> None:
     assert result.status == "SUCCEEDED", result.cause
 
 
+def _lattice_rollout_paths(account: OfflineAccount) -> None:
+    """The guide's mesh moved onto VPC Lattice: a plan, a run, and a run whose first deployment fails."""
+    account.apply_given(load_json(EVENTS / "local" / "lattice-rollout-given.json"), EVENTS / "local")
+    rollout = json.loads(account.resolve_input((EVENTS / "lattice-rollout-apps.json").read_text()))
+    assert account.run("LatticeRolloutStateMachine", {**rollout, "mode": "plan"}).status == "SUCCEEDED"
+    ecs = account.client("ecs")
+    arn = ecs.describe_services(cluster="apps", services=["serviceB"])["services"][0]["serviceArn"]
+    ecs.tag_resource(resourceArn=arn, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}])
+    assert account.run("LatticeRolloutStateMachine", rollout).error == "DeploymentFailed"
+    assert account.run("LatticeRolloutStateMachine", rollout).status == "SUCCEEDED"
+
+
 def _fail_next_deployment(account: OfflineAccount) -> None:
     ecs = account.client("ecs")
     arn = ecs.describe_services(cluster="apps", services=["serviceBv2"])["services"][0]["serviceArn"]
@@ -79,9 +91,12 @@ def _fail_next_deployment(account: OfflineAccount) -> None:
 def calls() -> Iterator[dict[str, set[tuple[str, str]]]]:
     """Every function's calls over the guide's mesh rollout and weight shifts down every path, on each backend."""
     merged: dict[str, set[tuple[str, str]]] = {}
-    for backend in ("appmesh", "lattice", "alb"):
+    for backend in ("appmesh", "lattice", "alb", "lattice-rollout"):
         with OfflineAccount(ROOT / "template.yaml") as account:
-            _app_mesh_paths(account) if backend == "appmesh" else _target_group_paths(account, backend)
+            if backend == "lattice-rollout":
+                _lattice_rollout_paths(account)
+            else:
+                _app_mesh_paths(account) if backend == "appmesh" else _target_group_paths(account, backend)
             for function, made in account.calls_by_function.items():
                 merged.setdefault(function, set()).update(made)
     yield merged

@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.aws.ecs import point_service_at
-from mesh_rollout.events import ServiceRevisionEvent
+from mesh_rollout.events import UpdateServiceEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.parsing import parse_input
 
@@ -16,7 +16,9 @@ from mesh_rollout.parsing import parse_input
 @metrics.log_metrics
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse_input(event, ServiceRevisionEvent)
-    result = point_service_at(client("ecs"), request.cluster, request.service, request.taskDefinition)
+    request = parse_input(event, UpdateServiceEvent)
+    result = point_service_at(
+        client("ecs"), request.cluster, request.service, request.taskDefinition, request.vpcLatticeConfigurations
+    )
     metrics.add_metric(name="ServicesUpdated", unit="Count", value=int(result["updated"]))
     return result

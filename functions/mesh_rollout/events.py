@@ -44,6 +44,12 @@ class ServiceRevisionEvent(HandlerEvent):
     taskDefinition: StrictStr = Field(min_length=1)
 
 
+class UpdateServiceEvent(ServiceRevisionEvent):
+    """With `vpcLatticeConfigurations` (ECS's own shape), the service is also attached to those target groups."""
+
+    vpcLatticeConfigurations: list[dict[str, Any]] | None = None
+
+
 class DeploymentHealthEvent(ServiceRevisionEvent):
     checks: StrictInt = Field(default=0, ge=0)
     maxChecks: StrictInt = Field(default=120, ge=1)
@@ -146,3 +152,30 @@ class ExecutionStatusChangeEvent(BaseModel):
 
 class RegisterReleaseEvent(HandlerEvent):
     release: dict[str, Any]
+
+
+# --- LatticeRolloutStateMachine -----------------------------------------------------------------------
+
+
+class PlanLatticeRolloutEvent(HandlerEvent):
+    rollout: Any
+
+
+class EnsureLatticeEvent(HandlerEvent):
+    """One step of converging the topology: the service network, every target group, or one service."""
+
+    kind: Literal["network", "targetGroups", "service"]
+    network: dict[str, Any] | None = None
+    targetGroups: list[dict[str, Any]] | None = None
+    service: dict[str, Any] | None = None
+    networkId: StrictStr | None = None
+    groupIds: dict[str, str] | None = None
+    hostedZoneId: StrictStr | None = None
+
+
+class RegisterLatticeTaskDefinitionEvent(HandlerEvent):
+    """One ECS service of the plan (`ecsServices[]`), its target group's ARN and the ECS infrastructure role."""
+
+    target: dict[str, Any]
+    targetGroupArns: dict[str, str]
+    roleArn: StrictStr = Field(min_length=20)

@@ -39,7 +39,10 @@ from mesh_rollout_local.template import Template
 ACCOUNT_ID = "123456789012"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 STOP_GRACE_SECONDS = 30
-MUTATING = re.compile(r"^(Create|Update|Modify|Register|Delete|Deregister|Put|Tag|Untag|Start|Stop|Send|Publish|Set|Add|Remove)")
+MUTATING = re.compile(
+    r"^(Create|Update|Modify|Register|Delete|Deregister|Put|Tag|Untag|Start|Stop|Send|Publish|Set|Add|Remove|Change"
+    r"|Associate|Disassociate)"
+)
 
 _calls = threading.local()
 Approver = Callable[[approvals.PendingApproval], "tuple[bool, str] | None"]
@@ -366,7 +369,7 @@ class OfflineAccount:
                 self.apply_given(json.loads(path.read_text()), path.parent)
                 continue
             if "run" in call:
-                result = self.run(call["run"], (base / call["input"]).read_text())
+                result = self.run(call["run"], self.resolve_input((base / call["input"]).read_text()))
                 if result.status != "SUCCEEDED":
                     raise RuntimeError(f"--given entry #{index} ({call['run']}) ended {result.status}: {result.cause}")
                 continue

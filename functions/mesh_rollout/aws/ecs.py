@@ -35,14 +35,25 @@ def describe_task_definition(ecs: Any, reference: str) -> tuple[dict[str, Any], 
     return dict(response["taskDefinition"]), list(response.get("tags", []))
 
 
-def point_service_at(ecs: Any, cluster: str, service: str, task_definition: str) -> dict[str, Any]:
-    """UpdateService to `task_definition` unless the service already runs it."""
+def point_service_at(
+    ecs: Any, cluster: str, service: str, task_definition: str, lattice: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """UpdateService to `task_definition` (and, given, these `vpcLatticeConfigurations`) unless the service already
+    runs it (with them)."""
     current = describe_service(ecs, cluster, service, "service")
-    if current["taskDefinition"] == task_definition:
+    attached = lattice is None or lattice_configurations(current) == lattice
+    if current["taskDefinition"] == task_definition and attached:
         return {"cluster": cluster, "service": service, "taskDefinition": task_definition, "updated": False}
+    extra = {} if lattice is None else {"vpcLatticeConfigurations": lattice}
     with aws_errors(f"UpdateService {cluster}/{service}"):
-        ecs.update_service(cluster=cluster, service=service, taskDefinition=task_definition)
+        ecs.update_service(cluster=cluster, service=service, taskDefinition=task_definition, **extra)
     return {"cluster": cluster, "service": service, "taskDefinition": task_definition, "updated": True}
+
+
+def lattice_configurations(service: dict[str, Any]) -> list[dict[str, Any]]:
+    """The `vpcLatticeConfigurations` of the service's PRIMARY deployment (where DescribeServices shows them)."""
+    primary: dict[str, Any] = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+    return list(primary.get("vpcLatticeConfigurations", []))
 
 
 def deployment_status(ecs: Any, cluster: str, service: str, task_definition: str) -> HealthVerdict:

@@ -1,0 +1,23 @@
+"""PlanLatticeRollout: check an App Mesh definition and its `lattice` section (read-only) and plan the move."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mesh_rollout.aws import client, named_aws_errors
+from mesh_rollout.events import PlanLatticeRolloutEvent
+from mesh_rollout.migration.plan import plan_lattice_rollout
+from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
+from mesh_rollout.parsing import parse_input
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@named_aws_errors
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = parse_input(event, PlanLatticeRolloutEvent)
+    plan = plan_lattice_rollout(request.rollout, client("ecs"), client("route53"))
+    logger.info("lattice rollout planned", extra={"mode": plan["mode"], "losses": plan["losses"]})
+    metrics.add_metric(name="LatticeRolloutsPlanned", unit="Count", value=1)
+    return plan

@@ -1,0 +1,157 @@
+"""LatticeRolloutStateMachine end to end, offline: the guide's App Mesh definition converged onto VPC Lattice and ECS."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
+from mesh_rollout_local.runner import OfflineAccount
+from tests.conftest import EVENTS, ROOT, load_json
+
+SM = "LatticeRolloutStateMachine"
+
+
+@pytest.fixture
+def meshed() -> Iterator[OfflineAccount]:
+    """The guide's world after the mesh rollout (three services on Envoy), plus the ECS infrastructure role and the
+    private hosted zone apps.local."""
+    with OfflineAccount(ROOT / "template.yaml") as account:
+        account.apply_given(load_json(EVENTS / "local" / "lattice-rollout-given.json"), EVENTS / "local")
+        yield account
+
+
+def rollout_input(account: OfflineAccount) -> dict[str, Any]:
+    return json.loads(account.resolve_input((EVENTS / "lattice-rollout-apps.json").read_text()))  # type: ignore[no-any-return]
+
+
+def task_definition(account: OfflineAccount, service: str) -> dict[str, Any]:
+    ecs = account.client("ecs")
+    found = ecs.describe_services(cluster="apps", services=[service])["services"][0]
+    return {"service": found, **ecs.describe_task_definition(taskDefinition=found["taskDefinition"])["taskDefinition"]}
+
+
+def test_the_guides_mesh_converges_onto_lattice_and_a_rerun_changes_nothing(meshed: OfflineAccount) -> None:
+    first = meshed.run(SM, rollout_input(meshed))
+    assert first.status == "SUCCEEDED", first.cause
+    assert not [call for call in first.api_calls if call[0] == "appmesh"]  # not one App Mesh call
+    lattice = meshed.client("vpc-lattice")
+    (network,) = lattice.list_service_networks()["items"]
+    assert network["name"] == "apps"
+    services = {s["name"]: s for s in lattice.list_services()["items"]}
+    assert {s["customDomainName"] for s in services.values()} == {"serviceb.apps.local", "servicea.apps.local"}
+    groups = {g["id"]: g["name"] for g in lattice.list_target_groups()["items"]}
+    assert sorted(groups.values()) == ["servicea", "serviceb", "servicebv2"]
+    serviceb = services["serviceb-apps-local"]
+    (listener,) = lattice.list_listeners(serviceIdentifier=serviceb["id"])["items"]
+    rules = [
+        r
+        for r in lattice.list_rules(serviceIdentifier=serviceb["id"], listenerIdentifier=listener["id"])["items"]
+        if not r["isDefault"]
+    ]
+    (rule,) = [
+        lattice.get_rule(serviceIdentifier=serviceb["id"], listenerIdentifier=listener["id"], ruleIdentifier=r["id"])
+        for r in rules
+    ]
+    weights = {groups[t["targetGroupIdentifier"]]: t["weight"] for t in rule["action"]["forward"]["targetGroups"]}
+    assert weights == {"serviceb": 75, "servicebv2": 25}
+    for name in ("serviceA", "serviceB", "serviceBv2"):
+        task = task_definition(meshed, name)
+        assert [c["name"] for c in task["containerDefinitions"] if "envoy" in c["name"]] == []
+        assert "proxyConfiguration" not in task
+        (attached,) = task["service"]["deployments"][0]["vpcLatticeConfigurations"]
+        assert groups[attached["targetGroupArn"].rsplit("/", 1)[-1]] == name.lower()
+        assert attached["portName"] == "http"
+    zone = meshed.saved["zone"]["HostedZone"]["Id"]
+    records = meshed.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+    cnames = {r["Name"].rstrip("."): r["ResourceRecords"][0]["Value"] for r in records if r["Type"] == "CNAME"}
+    assert cnames["serviceb.apps.local"] == lattice.get_service(serviceIdentifier=serviceb["id"])["dnsEntry"]["domainName"]
+    again = meshed.run(SM, rollout_input(meshed))
+    assert again.status == "SUCCEEDED" and again.mutating_calls() == {}
+
+
+def test_plan_mode_lists_every_request_and_changes_nothing(meshed: OfflineAccount) -> None:
+    plan = meshed.run(SM, {**rollout_input(meshed), "mode": "plan"})
+    assert plan.status == "SUCCEEDED", plan.cause
+    assert plan.mutating_calls() == {}
+    operations = [r["operation"] for r in plan.output["requests"]]
+    assert operations.count("CreateTargetGroup") == 3 and operations.count("CreateRule") == 1
+    changes = {f"{s['cluster']}/{s['service']}": s["taskDefinitionChanges"] for s in plan.output["ecsServices"]}
+    assert changes["apps/serviceBv2"] == [
+        "remove container envoy",
+        "remove the APPMESH proxyConfiguration",
+        "name the port mapping Lattice uses",
+    ]
+    assert plan.output["losses"] == [
+        {
+            "path": "mesh.spec.egressFilter",
+            "what": "DROP_ALL (App Mesh's default) has no Lattice equivalent: tasks reach what their security groups allow",
+        }
+    ]
+
+
+def test_what_has_no_lattice_equivalent_is_refused_before_any_change_until_accepted(meshed: OfflineAccount) -> None:
+    refused_input = rollout_input(meshed)
+    refused_input["lattice"]["acceptLosses"] = []
+    refused_input["routes"][0]["spec"]["http2Route"]["retryPolicy"] = {
+        "maxRetries": 2,
+        "perRetryTimeout": {"unit": "ms", "value": 250},
+        "httpRetryEvents": ["server-error"],
+    }
+    refused = meshed.run(SM, refused_input)
+    assert (refused.status, refused.error) == ("FAILED", "InvalidRolloutInput")
+    message = json.loads(refused.cause or "{}")["errorMessage"]
+    assert message.startswith(
+        "lattice.acceptLosses: 2 part(s) of the mesh have no VPC Lattice equivalent: mesh.spec.egressFilter"
+    )
+    assert "routes[0].spec.http2Route.retryPolicy (Lattice listener rules have no retry policy)" in message
+    assert refused.mutating_calls() == {} and refused.states == ["PlanLatticeRollout"]
+
+
+def test_a_failed_deployment_puts_the_service_back_on_its_meshed_revision_and_stops(meshed: OfflineAccount) -> None:
+    ecs = meshed.client("ecs")
+    arn = ecs.describe_services(cluster="apps", services=["serviceB"])["services"][0]["serviceArn"]
+    ecs.tag_resource(resourceArn=arn, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}])
+    meshed_revision = task_definition(meshed, "serviceB")["taskDefinitionArn"]
+    ordered = rollout_input(meshed)
+    ordered["ecsServices"] = sorted(ordered["ecsServices"], key=lambda s: s["service"] != "serviceB")  # serviceB first
+    result = meshed.run(SM, ordered)
+    assert (result.status, result.error) == ("FAILED", "DeploymentFailed")
+    assert (result.cause or "").startswith("apps/serviceB: the deployment of taskB:3 failed")
+    assert task_definition(meshed, "serviceB")["taskDefinitionArn"] == meshed_revision
+    assert task_definition(meshed, "serviceA")["taskDefinitionArn"].endswith("taskA:2")  # never started
+
+
+def test_a_lattice_section_that_is_wrong_is_named(meshed: OfflineAccount) -> None:
+    bad = rollout_input(meshed)
+    bad["lattice"] = {**bad["lattice"], "serviceNetworkName": "Apps"}
+    result = meshed.run(SM, bad)
+    assert (result.status, result.error) == ("FAILED", "InvalidRolloutInput")
+    assert json.loads(result.cause or "{}")["errorMessage"].startswith("lattice.serviceNetworkName:")
+    no_zone = copy.deepcopy(rollout_input(meshed))
+    no_zone["virtualServices"][0]["virtualServiceName"] = "serviceb.other.local"
+    no_zone["virtualNodes"][2]["spec"]["backends"][0]["virtualService"]["virtualServiceName"] = "serviceb.other.local"
+    result = meshed.run(SM, no_zone)
+    assert json.loads(result.cause or "{}")["errorMessage"].startswith(
+        "lattice.hostedZoneId: the virtual services live in several domains"
+    )
+
+
+def test_the_weight_shift_then_moves_the_migrated_rule_to_servicebv2(meshed: OfflineAccount) -> None:
+    assert meshed.run(SM, rollout_input(meshed)).status == "SUCCEEDED"
+    shift = {
+        "serviceIdentifier": "serviceb-apps-local",
+        "listenerIdentifier": "http-80",
+        "ruleIdentifier": "serviceb",
+        "stable": "serviceb",
+        "canary": "servicebv2",
+        "steps": [50, 100],  # gated on serviceBv2's ECS deployment, found from its target group
+    }
+    result = meshed.run("WeightShiftStateMachine", shift)
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output["summary"] == "weight shift succeeded: route serviceb-apps-local/http-80/serviceb is at servicebv2 100"
+    assert result.output["steps"][0]["health"]["reasons"] == ["ECS service apps/serviceBv2: 2/2 tasks running"]
