@@ -531,3 +531,56 @@ def test_an_alb_rule_with_oidc_authentication_keeps_its_client_secret_on_every_w
         "AuthenticateOidcConfig": {**oidc, "UseExistingClientSecret": True},
     }
     assert written[1]["Order"] == 2
+
+
+def test_a_release_refuses_to_pick_one_of_several_services_behind_the_canary_group(new_backend: Backend) -> None:
+    b = new_backend
+    ecs = b.account.client("ecs")
+    twin = ecs.describe_services(cluster="apps", services=["serviceBv2"])["services"][0]
+    registration = (
+        {"vpcLatticeConfigurations": twin["deployments"][0]["vpcLatticeConfigurations"]}
+        if b.name == "lattice"
+        else {"loadBalancers": twin["loadBalancers"]}
+    )
+    ecs.create_service(
+        cluster="apps",
+        serviceName="serviceBv2-extra",
+        taskDefinition=twin["taskDefinition"],
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration=twin["networkConfiguration"],
+        **registration,
+    )
+    result = b.account.run(SM, {**b.shift_input(), "canaryImage": "example/servicebv2:1.1"})
+    assert (result.status, result.error) == ("FAILED", "InvalidRolloutInput")
+    assert json.loads(result.cause or "{}")["errorMessage"].startswith(
+        "canaryEcsService: ECS services apps/serviceBv2, apps/serviceBv2-extra all register in target group"
+    )
+    assert result.mutating_calls() == {}
+
+
+def test_finalize_will_not_retire_a_stable_group_that_still_serves_another_rule(new_backend: Backend) -> None:
+    b = new_backend
+    saved = b.account.saved
+    stable_id = {name: identifier for identifier, name in b.group_names().items()}[b.stable]
+    if b.name == "lattice":  # the listener's default action sends everything else to the stable group
+        b.account.client("vpc-lattice").update_listener(
+            serviceIdentifier=saved["serviceb"]["id"],
+            listenerIdentifier=saved["listener"]["id"],
+            defaultAction={"forward": {"targetGroups": [{"targetGroupIdentifier": stable_id, "weight": 100}]}},
+        )
+        where = "listener http-80 default action"
+    else:
+        b.account.client("elbv2").modify_listener(
+            ListenerArn=saved["listener"]["Listeners"][0]["ListenerArn"],
+            DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": stable_id, "Weight": 1}]}}],
+        )
+        where = "listener 80 default actions"
+    shift = {**b.shift_input(), "finalize": {"removeStableTarget": True, "scaleStableServiceToZero": True}}
+    result = b.account.run(SM, shift)
+    assert (result.status, result.error) == ("FAILED", "InvalidRolloutInput")
+    assert json.loads(result.cause or "{}")["errorMessage"] == (
+        f"finalize.scaleStableServiceToZero: target group {b.stable!r} also receives traffic from {where}:"
+        " retiring it would cut that off"
+    )
+    assert result.mutating_calls() == {}

@@ -116,15 +116,23 @@ def _clusters(ecs: Any, pattern: str) -> list[str]:
 def service_of_target_group(ecs: Any, target_group_arn: str, clusters: str = "*") -> dict[str, str] | None:
     """{"cluster", "service"} of the ECS service whose tasks register in the target group: through an ALB
     (`loadBalancers[].targetGroupArn`) or VPC Lattice (`deployments[].vpcLatticeConfigurations[].targetGroupArn`);
-    None if no service of the clusters matching `clusters` does."""
+    None if no service of the clusters matching `clusters` does. Several services: AmbiguousService (a release or
+    a scale-down must not pick one of them silently)."""
+    found = []
     with aws_errors("ListClusters / ListServices / DescribeServices"):
         for cluster in _clusters(ecs, clusters):
             arns = [s for page in ecs.get_paginator("list_services").paginate(cluster=cluster) for s in page["serviceArns"]]
             for start in range(0, len(arns), 10):  # DescribeServices takes up to 10
                 for service in ecs.describe_services(cluster=cluster, services=arns[start : start + 10])["services"]:
                     if service.get("status") == "ACTIVE" and target_group_arn in _registered_in(service):
-                        return {"cluster": cluster.rsplit("/", 1)[-1], "service": str(service["serviceName"])}
-    return None
+                        found.append({"cluster": cluster.rsplit("/", 1)[-1], "service": str(service["serviceName"])})
+    if len(found) > 1:
+        raise AmbiguousService(", ".join(f"{f['cluster']}/{f['service']}" for f in found))
+    return found[0] if found else None
+
+
+class AmbiguousService(Exception):
+    """More than one ECS service registers in a target group; the message lists them."""
 
 
 def _registered_in(service: dict[str, Any]) -> set[str]:

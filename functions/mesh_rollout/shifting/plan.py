@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mesh_rollout.aws import aws_errors
-from mesh_rollout.aws.ecs import describe_service, describe_task_definition, service_of_target_group
+from mesh_rollout.aws.ecs import AmbiguousService, describe_service, describe_task_definition, service_of_target_group
 from mesh_rollout.errors import InvalidRolloutInput, MeshResourceNotFound, UnknownReference
 from mesh_rollout.parsing import parse_input
 from mesh_rollout.shifting.inputs import ROUTE_FIELDS, WeightShiftSpec, check_spec, step_list
@@ -75,7 +75,7 @@ def _with_ecs_services(spec: WeightShiftSpec, resolved: dict[str, Any], ecs: Any
     updates: dict[str, Any] = {}
     releasing = spec.imageDefinitions is not None or spec.canaryImage is not None
     if spec.canaryEcsService is None and arns and (releasing or not spec.healthGate.ecsServices):
-        found = service_of_target_group(ecs, arns[resolved["canary"]], clusters)
+        found = _service_of(ecs, arns[resolved["canary"]], clusters, "canaryEcsService", resolved["canary"])
         if found is None and releasing:
             raise InvalidRolloutInput(
                 "canaryEcsService", f"no ECS service registers in target group {resolved['canary']!r}; name it"
@@ -83,7 +83,7 @@ def _with_ecs_services(spec: WeightShiftSpec, resolved: dict[str, Any], ecs: Any
         if found is not None:
             updates["canaryEcsService"] = found
     if spec.finalize.scaleStableServiceToZero and spec.finalize.stableEcsService is None and arns:
-        found = service_of_target_group(ecs, arns[resolved["stable"]], clusters)
+        found = _service_of(ecs, arns[resolved["stable"]], clusters, "finalize.stableEcsService", resolved["stable"])
         if found is None:
             raise InvalidRolloutInput(
                 "finalize.stableEcsService", f"no ECS service registers in target group {resolved['stable']!r}; name it"
@@ -96,11 +96,26 @@ def _with_ecs_services(spec: WeightShiftSpec, resolved: dict[str, Any], ecs: Any
     return merged
 
 
+def _service_of(ecs: Any, arn: str, clusters: str, field: str, group: str) -> dict[str, str] | None:
+    try:
+        return service_of_target_group(ecs, arn, clusters)
+    except AmbiguousService as several:
+        raise InvalidRolloutInput(field, f"ECS services {several} all register in target group {group!r}: name the one") from None
+
+
 def _finalize(
     spec: WeightShiftSpec, resolved: dict[str, Any], route: WeightedRoute, current: Weights, ecs: Any
 ) -> dict[str, Any]:
     settings = spec.finalize
     stable = resolved["stable"]
+    retiring = [f for f in ("scaleStableServiceToZero", "deleteStableTargetGroup") if getattr(settings, f)]
+    if retiring and spec.route_backend != "appmesh":
+        uses = route.other_uses(stable)
+        if uses:
+            raise InvalidRolloutInput(
+                f"finalize.{retiring[0]}",
+                f"target group {stable!r} also receives traffic from {', '.join(uses)}: retiring it would cut that off",
+            )
     pending = settings.removeStableTarget and stable in current
     pending = pending or ((settings.deleteStableNode or settings.deleteStableTargetGroup) and route.target_exists(stable))
     if not pending and settings.scaleStableServiceToZero and settings.stableEcsService is not None:

@@ -91,12 +91,13 @@ def plan_steps(
     step, its approval with it)."""
     if is_retired(current, stable, canary):
         return []
-    factor = exact_factor(current, stable, canary, percents, scale)
+    at = canary_percent(current, stable, canary)
+    factor = exact_factor(current, stable, canary, [p for p in percents if p > at] or percents[-1:], scale)
     share = current.get(canary, 0) * factor
     todo: list[tuple[int, bool, Weights]] = []
     approval = False
     for percent in percents:
-        approval = (bool(todo) and approval) or percent in approvals
+        approval = approval or percent in approvals  # a skipped step's approval passes to the next step
         weights = weights_at(current, stable, canary, percent, factor)
         if weights[canary] > share:
             todo.append((percent, approval, weights))

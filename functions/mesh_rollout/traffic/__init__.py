@@ -54,6 +54,10 @@ class WeightedRoute(Protocol):
     def check_exists(self) -> None:
         """UnknownReference naming the input field if the route or what holds it does not exist."""
 
+    def other_uses(self, target: str) -> list[str]:
+        """Where else `target` receives traffic (other rules, default actions, services or load balancers): a
+        finalize must not scale its service to zero or delete it while it does."""
+
     def delete_target(self, target: str) -> bool:
         """Delete a target no route uses any more (a virtual node, a target group); False if it was already gone."""
 

@@ -94,6 +94,28 @@ class AlbRoute:
     def target_exists(self, target: str) -> bool:
         return _target_groups(self.elbv2, [self.reference["targets"].get(target, target)]) is not None
 
+    def other_uses(self, target: str) -> list[str]:
+        arn = self.reference["targets"].get(target, target)
+        (group,) = _target_groups(self.elbv2, [arn]) or [{}]
+        mine = f"loadbalancer/{self.reference['loadBalancer']}"
+        uses = [f"load balancer {b.rsplit('/', 2)[-2]}" for b in group.get("LoadBalancerArns", []) if not b.endswith(mine)]
+        balancer = next((b for b in group.get("LoadBalancerArns", []) if b.endswith(mine)), None)
+        if balancer is None:
+            return uses
+        with aws_errors("DescribeListeners / DescribeRules"):
+            for listener in self.elbv2.describe_listeners(LoadBalancerArn=balancer)["Listeners"]:
+                for rule in self.elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
+                    ours = rule["RuleArn"] == self.reference.get("ruleArn") or (
+                        rule.get("IsDefault")
+                        and not self.reference.get("ruleArn")
+                        and listener["ListenerArn"] == self.reference["listenerArn"]
+                    )
+                    forwards = [a for a in rule["Actions"] if a.get("Type") == "forward"]
+                    if not ours and any(t["TargetGroupArn"] == arn and t["Weight"] > 0 for a in forwards for t in forwarded(a)):
+                        where = "default actions" if rule.get("IsDefault") else f"rule {rule['Priority']}"
+                        uses.append(f"listener {listener['Port']} {where}")
+        return uses
+
     def delete_target(self, target: str) -> bool:
         if not self.target_exists(target):  # DeleteTargetGroup answers success for a group that is gone
             return False

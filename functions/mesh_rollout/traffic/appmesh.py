@@ -82,6 +82,9 @@ class AppMeshRoute:
             raise classify(exc, f"DescribeVirtualNode {target}") from exc
         return True
 
+    def other_uses(self, target: str) -> list[str]:
+        return []  # other routes may target the node too; App Mesh itself refuses to delete a node in use
+
     def delete_target(self, target: str) -> bool:
         try:
             self.appmesh.delete_virtual_node(meshName=self.keys["meshName"], virtualNodeName=target)

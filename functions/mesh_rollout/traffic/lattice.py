@@ -90,6 +90,34 @@ class LatticeRoute:
             raise classify(exc, f"GetTargetGroup {target}") from exc
         return True
 
+    def other_uses(self, target: str) -> list[str]:
+        group_id = _id(self.reference["targets"].get(target, target))
+        uses = []
+        service = self.reference["service"]
+        with aws_errors(f"GetTargetGroup {target}"):
+            group = self.lattice.get_target_group(targetGroupIdentifier=group_id)
+        uses += [f"service {arn.rsplit('/', 1)[-1]}" for arn in group.get("serviceArns", []) if not arn.endswith(f"/{service}")]
+        with aws_errors("ListListeners / ListRules / GetRule"):
+            for listener in (
+                i for p in self.lattice.get_paginator("list_listeners").paginate(serviceIdentifier=service) for i in p["items"]
+            ):
+                keys = {"serviceIdentifier": service, "listenerIdentifier": listener["id"]}
+                actions = {f"listener {listener['name']} default action": self.lattice.get_listener(**keys)["defaultAction"]}
+                for rule in (i for p in self.lattice.get_paginator("list_rules").paginate(**keys) for i in p["items"]):
+                    if not rule.get("isDefault"):
+                        actions[f"rule {rule['name']}"] = self.lattice.get_rule(**keys, ruleIdentifier=rule["id"])["action"]
+                for where, action in actions.items():
+                    mine = (listener["id"] == self.reference["listener"]) and (
+                        where == f"rule {self._rule_name()}" if self.reference.get("rule") else where.endswith("default action")
+                    )
+                    targets = (action or {}).get("forward", {}).get("targetGroups", [])
+                    if not mine and any(_id(t["targetGroupIdentifier"]) == group_id and t.get("weight", 1) > 0 for t in targets):
+                        uses.append(where)
+        return uses
+
+    def _rule_name(self) -> str:
+        return str(self.reference["label"]).rsplit("/", 1)[-1]
+
     def delete_target(self, target: str) -> bool:
         try:
             self.lattice.delete_target_group(targetGroupIdentifier=self.reference["targets"].get(target, target))
@@ -126,6 +154,10 @@ def _find(lattice: Any, field: str, what: str, identifier: str, listing: str, **
     get = getattr(lattice, f"get_{what}")
     prefix = {"service": "svc-", "listener": "listener-", "rule": "rule-"}[what]
     found = None
+    parent = keys.get("listenerIdentifier") if what == "rule" else keys.get("serviceIdentifier") if what == "listener" else None
+    if identifier.startswith("arn:") and parent and f"/{parent}/" not in identifier:
+        owner = "listener" if what == "rule" else "service"
+        raise InvalidRolloutInput(field, f"{identifier!r} is not a {what} of the {owner} {parent!r} the input names")
     if identifier.startswith(("arn:", prefix)):
         found = _get(get, f"Get {what} {identifier}", **keys, **{f"{what}Identifier": identifier})
     else:
