@@ -87,16 +87,14 @@ def ensure_service(
     changes: list[str] = []
     found = _named(_items(lattice, "list_services"), service["name"])
     if found is None:
-        _create(
+        found = _create(
             lattice,
             "create_service",
             name=service["name"],
             customDomainName=service["customDomainName"],
             authType=service["authType"],
         )
-        found = _named(_items(lattice, "list_services"), service["name"])
         changes.append(f"created service {service['name']} ({service['customDomainName']})")
-    assert found is not None
     with aws_errors(f"GetService {service['name']}"):
         current = lattice.get_service(serviceIdentifier=found["id"])
     associations = _items(lattice, "list_service_network_service_associations", serviceIdentifier=found["id"])

@@ -57,25 +57,25 @@ def lattice_name(name: str, max_length: int, path: str) -> str:
     return out
 
 
-def translate(requests: dict[str, list[dict[str, Any]]], lattice: dict[str, Any]) -> dict[str, Any]:
-    """The Lattice topology of an App Mesh definition (`requests` as build_requests returns them) and its losses.
+def translate(mesh_requests: dict[str, list[dict[str, Any]]], lattice: dict[str, Any]) -> dict[str, Any]:
+    """The Lattice topology of an App Mesh definition (`mesh_requests` as build_requests returns them) and its losses.
 
     `lattice`: {"serviceNetworkName", "vpcs": [vpc ids], "targetGroupVpc"?, "authType"?}."""
     losses: list[Loss] = []
-    mesh = requests["mesh"][0]
+    mesh = mesh_requests["mesh"][0]
     losses += _mesh_losses(mesh)
     vpc = lattice.get("targetGroupVpc") or lattice["vpcs"][0]
     groups = {
         node["virtualNodeName"]: _target_group(node, f"virtualNodes[{i}]", vpc, losses)
-        for i, node in enumerate(requests.get("virtualNodes", []))
+        for i, node in enumerate(mesh_requests.get("virtualNodes", []))
     }
     _unique_names({n: g["name"] for n, g in groups.items() if g}, "virtualNodes", "virtualNodeName")
-    routers = {r["virtualRouterName"]: (i, r) for i, r in enumerate(requests.get("virtualRouters", []))}
+    routers = {r["virtualRouterName"]: (i, r) for i, r in enumerate(mesh_requests.get("virtualRouters", []))}
     routes_of: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    for index, route in enumerate(requests.get("routes", [])):
+    for index, route in enumerate(mesh_requests.get("routes", [])):
         routes_of.setdefault(route["virtualRouterName"], []).append((index, route))
     services = []
-    for index, service in enumerate(requests.get("virtualServices", [])):
+    for index, service in enumerate(mesh_requests.get("virtualServices", [])):
         where = f"virtualServices[{index}]"
         provider = (service.get("spec") or {}).get("provider") or {}
         name = service["virtualServiceName"]
