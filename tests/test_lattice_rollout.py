@@ -155,3 +155,21 @@ def test_the_weight_shift_then_moves_the_migrated_rule_to_servicebv2(meshed: Off
     assert result.status == "SUCCEEDED", result.cause
     assert result.output["summary"] == "weight shift succeeded: route serviceb-apps-local/http-80/serviceb is at servicebv2 100"
     assert result.output["steps"][0]["health"]["reasons"] == ["ECS service apps/serviceBv2: 2/2 tasks running"]
+
+
+def test_a_run_stopped_half_way_is_finished_by_the_next(meshed: OfflineAccount) -> None:
+    stopped: list[str] = []
+
+    def stop_at_the_second_service(event: dict[str, Any]) -> None:
+        if event.get("kind") == "service" and event["service"]["name"] == "servicea-apps-local" and not stopped:
+            stopped.append(event["executionArn"])
+            meshed.client("stepfunctions").stop_execution(executionArn=event["executionArn"], error="Operator")
+
+    meshed.intercept("EnsureLatticeFunction", stop_at_the_second_service)
+    first = meshed.run(SM, rollout_input(meshed))
+    assert first.status == "ABORTED" and stopped
+    finished = meshed.run(SM, rollout_input(meshed))
+    assert finished.status == "SUCCEEDED", finished.cause
+    assert "vpc-lattice:CreateServiceNetwork" not in finished.mutating_calls()  # found, not made again
+    assert len(meshed.client("vpc-lattice").list_services()["items"]) == 2
+    assert meshed.run(SM, rollout_input(meshed)).mutating_calls() == {}

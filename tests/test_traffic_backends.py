@@ -415,7 +415,7 @@ def test_bad_input_is_refused_naming_the_field_before_any_change(new_backend: Ba
 
 def test_steps_the_0_999_scale_cannot_express_are_refused_and_others_are_written_exactly(new_backend: Backend) -> None:
     b = new_backend
-    shift = {**b.shift_input(), "steps": [33, 100], "bakeSeconds": 0}
+    shift = {**b.shift_input(), "steps": [33, 100], "bakeSeconds": 0, "healthGate": {}}  # weights only: no metrics window
     shift.pop("approval")
     b.set_weights(b.w(700, 299))  # they share 999: 33% of it is 329.67, and 2 x 999 is past the scale
     refused = b.account.run(SM, shift)
@@ -584,3 +584,12 @@ def test_finalize_will_not_retire_a_stable_group_that_still_serves_another_rule(
         " retiring it would cut that off"
     )
     assert result.mutating_calls() == {}
+
+
+def test_the_given_worlds_publish_their_metrics_in_the_past_not_in_the_second_the_gate_reads_them() -> None:
+    """CloudWatch's EndTime excludes its own second: a datapoint put "now" is missed by a gate that reads in the same
+    second, which made the gate PENDING or UNHEALTHY at random under load. Every given datapoint is a minute old."""
+    for name in ("lattice-given.json", "alb-given.json"):
+        for call in (c for c in load_json(EVENTS / "local" / name) if c.get("operation") == "put_metric_data"):
+            stamps = [d.get("Timestamp", "") for d in call["params"]["MetricData"]]
+            assert all(s.startswith("${now-") and 60 <= int(s[6:-1]) < 240 for s in stamps), (name, stamps)

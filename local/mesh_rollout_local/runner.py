@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import io
 import json
@@ -106,9 +107,13 @@ class RunResult:
 
 def resolve_refs(value: Any, saved: dict[str, Any]) -> Any:
     """Replace "${name.path[0].key}" in strings with values from earlier --given responses;
-    "${name.path|after:TEXT}" is the part of the value after the first TEXT (an ARN's resource part)."""
+    "${name.path|after:TEXT}" is the part of the value after the first TEXT (an ARN's resource part);
+    "${now-90}" is the time 90 seconds before the call."""
 
     def lookup(expr: str) -> Any:
+        ago = re.fullmatch(r"now-(\d+)", expr)
+        if ago:  # a moment before the call, e.g. a datapoint that CloudWatch has already taken in
+            return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=int(ago.group(1)))
         expr, _, after = expr.partition("|after:")
         if after:
             return str(lookup(expr)).split(after, 1)[1]
