@@ -173,3 +173,24 @@ def test_a_run_stopped_half_way_is_finished_by_the_next(meshed: OfflineAccount) 
     assert "vpc-lattice:CreateServiceNetwork" not in finished.mutating_calls()  # found, not made again
     assert len(meshed.client("vpc-lattice").list_services()["items"]) == 2
     assert meshed.run(SM, rollout_input(meshed)).mutating_calls() == {}
+
+
+def test_a_changed_health_check_is_updated_in_place_on_the_next_run(meshed: OfflineAccount) -> None:
+    assert meshed.run(SM, rollout_input(meshed)).status == "SUCCEEDED"
+    changed = rollout_input(meshed)
+    changed["virtualNodes"][0]["spec"]["listeners"][0]["healthCheck"] = {
+        "protocol": "http2",
+        "path": "/ping",
+        "intervalMillis": 10000,
+        "timeoutMillis": 2000,
+        "healthyThreshold": 2,
+        "unhealthyThreshold": 2,
+    }
+    result = meshed.run(SM, changed)
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.mutating_calls() == {"vpc-lattice:UpdateTargetGroup": 1}
+    lattice = meshed.client("vpc-lattice")
+    (group,) = [g for g in lattice.list_target_groups()["items"] if g["name"] == "serviceb"]
+    check = lattice.get_target_group(targetGroupIdentifier=group["id"])["config"]["healthCheck"]
+    assert (check["path"], check["healthCheckIntervalSeconds"], check["protocolVersion"]) == ("/ping", 10, "HTTP2")
+    assert meshed.run(SM, changed).mutating_calls() == {}

@@ -8,7 +8,8 @@ ListRules, UpdateRule or UpdateListener, checks nothing a rule says, and builds 
 - CreateRule, UpdateRule, CreateListener and UpdateListener bodies are checked against the model (a forward
   action takes 1-10 target groups with weights 0-999, priority 1-2000 ...; botocore checks only minimums) and
   every target group they forward to must exist (ResourceNotFoundException, 404 as in the model; moto: 400).
-- DeleteTargetGroup (not while a listener or rule forwards to the group: ConflictException).
+- UpdateTargetGroup (the health check) and DeleteTargetGroup (not while a listener or rule forwards to the
+  group: ConflictException).
 - Identifiers are an ID or an ARN, as the API accepts them, in the path and in the body.
 """
 
@@ -167,6 +168,18 @@ def delete_target_group(self: VPCLatticeResponse) -> str:
     return json.dumps({"id": group.id, "arn": group.arn, "status": "DELETE_IN_PROGRESS"})
 
 
+def update_target_group(self: VPCLatticeResponse) -> str:
+    """UpdateTargetGroup: only the health check can change (the model's only updatable member)."""
+    group_id = _path_identifiers(self)[-1]
+    group = self.backend.target_groups.get(group_id)
+    if group is None:
+        raise ResourceNotFoundException(f"Target group {group_id} not found")
+    group.config = {**group.config, "healthCheck": json.loads(self.body or "{}")["healthCheck"]}
+    group.last_updated_at = _now()
+    data = group.to_dict()
+    return json.dumps({k: data[k] for k in ("arn", "id", "name", "type", "config", "status") if k in data})
+
+
 def _check_priority(backend: VPCLatticeBackend, listener: VPCLatticeListener, priority: int | None, own: str | None) -> None:
     if priority is not None and any(r.priority == priority and r.id != own for r in _rules_of(backend, listener)):
         raise ValidationException(f"Priority {priority} is already used by another rule of listener {listener.id}")
@@ -203,7 +216,8 @@ def install() -> None:
         setattr(VPCLatticeResponse, name, method)
     VPCLatticeResponse.update_listener = update_listener  # type: ignore[attr-defined]
     VPCLatticeResponse.delete_target_group = delete_target_group  # type: ignore[attr-defined]
-    for operation in ("CreateRule", "UpdateRule", "CreateListener", "UpdateListener", "CreateTargetGroup"):
+    VPCLatticeResponse.update_target_group = update_target_group  # type: ignore[attr-defined]
+    for operation in ("CreateRule", "UpdateRule", "CreateListener", "UpdateListener", "CreateTargetGroup", "UpdateTargetGroup"):
         name = "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
         setattr(
             VPCLatticeResponse,
