@@ -69,7 +69,8 @@ def test_the_guides_mesh_converges_onto_lattice_and_a_rerun_changes_nothing(mesh
     zone = meshed.saved["zone"]["HostedZone"]["Id"]
     records = meshed.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
     cnames = {r["Name"].rstrip("."): r["ResourceRecords"][0]["Value"] for r in records if r["Type"] == "CNAME"}
-    assert cnames["serviceb.apps.local"] == lattice.get_service(serviceIdentifier=serviceb["id"])["dnsEntry"]["domainName"]
+    target = lattice.get_service(serviceIdentifier=serviceb["id"])["dnsEntry"]["domainName"]
+    assert cnames["serviceb.apps.local"] == target and target.endswith(".vpc-lattice-svcs.us-west-2.on.aws")
     again = meshed.run(SM, rollout_input(meshed))
     assert again.status == "SUCCEEDED" and again.mutating_calls() == {}
 
@@ -84,7 +85,13 @@ def test_plan_mode_lists_every_request_and_changes_nothing(meshed: OfflineAccoun
     assert changes["apps/serviceBv2"] == [
         "remove container envoy",
         "remove the APPMESH proxyConfiguration",
-        "name the port mapping Lattice uses",
+        "container app no longer waits for envoy",
+        "container app: name its port mapping 'http' for Lattice",
+    ]
+    dns = [r["request"] for r in plan.output["requests"] if r["operation"] == "ChangeResourceRecordSets"]
+    assert [d["ChangeBatch"]["Changes"][0]["ResourceRecordSet"]["Name"] for d in dns] == [
+        "serviceb.apps.local",
+        "servicea.apps.local",
     ]
     assert plan.output["losses"] == [
         {
@@ -135,10 +142,15 @@ def test_a_lattice_section_that_is_wrong_is_named(meshed: OfflineAccount) -> Non
     no_zone = copy.deepcopy(rollout_input(meshed))
     no_zone["virtualServices"][0]["virtualServiceName"] = "serviceb.other.local"
     no_zone["virtualNodes"][2]["spec"]["backends"][0]["virtualService"]["virtualServiceName"] = "serviceb.other.local"
-    result = meshed.run(SM, no_zone)
-    assert json.loads(result.cause or "{}")["errorMessage"].startswith(
-        "lattice.hostedZoneId: the virtual services live in several domains"
+    result = meshed.run(SM, no_zone)  # other.local has no private hosted zone in this account
+    assert json.loads(result.cause or "{}")["errorMessage"].startswith("lattice.hostedZoneId: no private hosted zone other.local")
+    assert result.mutating_calls() == {}
+    zone = meshed.saved["zone"]["HostedZone"]["Id"]
+    result = meshed.run(SM, {**no_zone, "lattice": {**no_zone["lattice"], "hostedZoneId": zone}})
+    assert json.loads(result.cause or "{}")["errorMessage"] == (
+        "lattice.hostedZoneId: zone apps.local cannot hold serviceb.other.local: leave it out"
     )
+    assert result.mutating_calls() == {}
 
 
 def test_the_weight_shift_then_moves_the_migrated_rule_to_servicebv2(meshed: OfflineAccount) -> None:
@@ -194,3 +206,19 @@ def test_a_changed_health_check_is_updated_in_place_on_the_next_run(meshed: Offl
     check = lattice.get_target_group(targetGroupIdentifier=group["id"])["config"]["healthCheck"]
     assert (check["path"], check["healthCheckIntervalSeconds"], check["protocolVersion"]) == ("/ping", 10, "HTTP2")
     assert meshed.run(SM, changed).mutating_calls() == {}
+
+
+def test_virtual_services_of_two_domains_get_a_record_in_each_domains_zone(meshed: OfflineAccount) -> None:
+    vpc = meshed.saved["vpc"]["Vpc"]["VpcId"]
+    other = meshed.client("route53").create_hosted_zone(
+        Name="other.local",
+        CallerReference="other",
+        HostedZoneConfig={"PrivateZone": True},
+        VPC={"VPCRegion": "us-west-2", "VPCId": vpc},
+    )["HostedZone"]["Id"]
+    rollout = rollout_input(meshed)
+    rollout["virtualServices"][1]["virtualServiceName"] = "servicea.other.local"
+    result = meshed.run(SM, rollout)
+    assert result.status == "SUCCEEDED", result.cause
+    records = meshed.client("route53").list_resource_record_sets(HostedZoneId=other)["ResourceRecordSets"]
+    assert [r["Name"].rstrip(".") for r in records if r["Type"] == "CNAME"] == ["servicea.other.local"]

@@ -63,57 +63,61 @@ def _route(spec: dict[str, Any], name: str = "serviceB") -> dict[str, Any]:
 
 
 def test_route_matches_priorities_and_what_lattice_cannot_match(scenario: dict[str, Any]) -> None:
+    to_v2 = {"weightedTargets": [{"virtualNode": "serviceBv2", "weight": 1}]}
+    retries = {"maxRetries": 2, "perRetryTimeout": {"unit": "ms", "value": 500}, "httpRetryEvents": ["server-error"]}
+    cart = {"path": {"exact": "/cart"}, "method": "POST", "headers": [{"name": "x-canary", "match": {"exact": "1"}}]}
     scenario["routes"] = [
+        _route({"priority": 5, "httpRoute": {"match": cart, "action": to_v2, "retryPolicy": retries}}, "cart"),
         _route(
-            {
-                "priority": 5,
-                "httpRoute": {
-                    "match": {
-                        "path": {"exact": "/cart"},
-                        "method": "POST",
-                        "headers": [
-                            {"name": "x-canary", "match": {"exact": "1"}},
-                            {"name": "x-user", "match": {"regex": "^a"}},
-                        ],
-                        "queryParameters": [{"name": "debug"}],
-                    },
-                    "action": {"weightedTargets": [{"virtualNode": "serviceBv2", "weight": 1}]},
-                    "retryPolicy": {
-                        "maxRetries": 2,
-                        "perRetryTimeout": {"unit": "ms", "value": 500},
-                        "httpRetryEvents": ["server-error"],
-                    },
-                },
-            },
-            "cart",
+            {"httpRoute": {"match": {"prefix": "/", "headers": [{"name": "x-user", "match": {"regex": "^a"}}]}, "action": to_v2}},
+            "users",
         ),
+        _route({"httpRoute": {"match": {"path": {"regex": "/v[0-9]+/.*"}}, "action": to_v2}}, "versions"),
         _route(
-            {
-                "httpRoute": {
-                    "match": {"path": {"regex": "/v[0-9]+/.*"}},
-                    "action": {"weightedTargets": [{"virtualNode": "serviceB", "weight": 1}]},
-                }
-            },
-            "versions",
+            {"httpRoute": {"match": {"prefix": "/"}, "action": {"weightedTargets": [{"virtualNode": "serviceB", "weight": 1}]}}}
         ),
     ]
     topology = topology_of(scenario)
     (listener,) = next(s for s in topology["services"] if s["customDomainName"] == "serviceb.apps.local")["listeners"]
-    cart, versions = listener["rules"]
-    assert cart["priority"] == 6  # App Mesh 0-1000, Lattice from 1
-    assert cart["match"]["httpMatch"] == {
+    cart_rule, rest = listener["rules"]
+    assert cart_rule["priority"] == 6  # App Mesh 0-1000, Lattice from 1
+    assert cart_rule["match"]["httpMatch"] == {
         "pathMatch": {"match": {"exact": "/cart"}, "caseSensitive": True},
         "method": "POST",
         "headerMatches": [{"name": "x-canary", "match": {"exact": "1"}, "caseSensitive": True}],
     }
-    assert versions["priority"] == 1002 and versions["match"] == {"httpMatch": {}}  # after every explicit priority
-    assert [loss["path"] for loss in topology["losses"]] == [
-        "mesh.spec.egressFilter",
-        "routes[0].spec.httpRoute.retryPolicy",
-        "routes[0].spec.httpRoute.match.headers[1]",
-        "routes[0].spec.httpRoute.match.queryParameters",
-        "routes[1].spec.httpRoute.match.path",
+    assert (rest["name"], rest["priority"]) == ("serviceb", 1002)  # after every explicit priority, in order
+    # a route whose match loses a condition would match more without it: it gets no rule at all
+    assert {loss["path"]: loss["what"] for loss in topology["losses"][1:]} == {
+        "routes[0].spec.httpRoute.retryPolicy": "Lattice listener rules have no retry policy",
+        "routes[1].spec.httpRoute.match.headers[0]": "Lattice header matches are exact or prefix, not regex;"
+        " accepting it leaves routes[1] out (no rule)",
+        "routes[2].spec.httpRoute.match.path": "Lattice path matches are exact or prefix, not regex; accepting it leaves"
+        " routes[2] out (no rule)",
+    }
+
+
+def test_routes_go_on_the_listener_whose_port_they_match(scenario: dict[str, Any]) -> None:
+    router = scenario["virtualRouters"][0]["spec"]
+    router["listeners"].append({"portMapping": {"port": 8080, "protocol": "http"}})
+    targets = {"weightedTargets": [{"virtualNode": "serviceB", "weight": 1}]}
+    scenario["routes"] = [
+        _route({"httpRoute": {"match": {"prefix": "/", "port": 80}, "action": targets}}, "on-80"),
+        _route({"httpRoute": {"match": {"prefix": "/admin", "port": 8080}, "action": targets}}, "on-8080"),
+        _route({"httpRoute": {"match": {"prefix": "/health"}, "action": targets}}, "anywhere"),
     ]
+    topology = topology_of(scenario)
+    listeners = next(s for s in topology["services"] if s["customDomainName"] == "serviceb.apps.local")["listeners"]
+    assert {x["name"]: [r["name"] for r in x["rules"]] for x in listeners} == {
+        "http-80": ["on-80", "anywhere"],
+        "http-8080": ["on-8080", "anywhere"],
+    }
+    assert [loss["path"] for loss in topology["losses"]] == ["mesh.spec.egressFilter"]
+
+
+def test_an_accepted_path_that_is_no_loss_is_refused() -> None:
+    with pytest.raises(InvalidRolloutInput, match=r"^lattice\.acceptLosses\[1\]: 'mesh\.spec\.egresFilter' is not a loss"):
+        refuse_unaccepted([{"path": "mesh.spec.egressFilter", "what": "x"}], ["mesh.spec.egressFilter", "mesh.spec.egresFilter"])
 
 
 def test_grpc_routes_match_on_the_grpc_path_and_tcp_routes_are_a_loss(scenario: dict[str, Any]) -> None:

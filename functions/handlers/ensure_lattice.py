@@ -22,15 +22,20 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         result = ensure_network(lattice, request.network)
     elif request.kind == "targetGroups" and request.targetGroups is not None:
         result = ensure_target_groups(lattice, request.targetGroups)
-    elif request.kind == "service" and request.service is not None and request.networkId and request.hostedZoneId:
+    elif request.kind == "service" and request.service is not None and request.networkId and request.hostedZones:
         result = ensure_service(
-            lattice, client("route53"), request.service, request.networkId, request.groupIds or {}, request.hostedZoneId
+            lattice,
+            client("route53"),
+            request.service,
+            request.networkId,
+            request.groupIds or {},
+            request.hostedZones[request.service["customDomainName"]],
         )
     else:
         from mesh_rollout.errors import InvalidRolloutInput
 
         raise InvalidRolloutInput(
-            request.kind, "is missing what this kind needs (network / targetGroups / service, networkId, hostedZoneId)"
+            request.kind, "is missing what this kind needs (network / targetGroups / service, networkId, hostedZones)"
         )
     logger.info("lattice converged", extra={"kind": request.kind, "changes": result["changes"]})
     metrics.add_metric(name="LatticeChanges", unit="Count", value=len(result["changes"]))

@@ -170,7 +170,7 @@ class EnsureLatticeEvent(HandlerEvent):
     service: dict[str, Any] | None = None
     networkId: StrictStr | None = None
     groupIds: dict[str, str] | None = None
-    hostedZoneId: StrictStr | None = None
+    hostedZones: dict[str, str] | None = None
 
 
 class RegisterLatticeTaskDefinitionEvent(HandlerEvent):

@@ -44,7 +44,7 @@ def plan_lattice_rollout(raw: Any, ecs: Any, route53: Any) -> dict[str, Any]:
     topology = translate(requests, lattice)
     refuse_unaccepted(topology["losses"], list(ours.lattice.acceptLosses))
     planned = requests_of(topology)
-    zone = _hosted_zone(route53, ours.lattice.hostedZoneId, [s["customDomainName"] for s in topology["services"]])
+    zones = _hosted_zones(route53, ours.lattice.hostedZoneId, [s["customDomainName"] for s in topology["services"]])
     groups = {g["virtualNodeName"]: g["name"] for g in topology["targetGroups"]}
     services = []
     for index, target in enumerate(spec.ecsServices):
@@ -55,7 +55,7 @@ def plan_lattice_rollout(raw: Any, ecs: Any, route53: Any) -> dict[str, Any]:
             )
         found = describe_service(ecs, target.cluster, target.service, field)
         current, _ = describe_task_definition(ecs, found["taskDefinition"])
-        port = target.appPorts[0] if target.appPorts else app_port(current)
+        port = target.appPorts[0] if target.appPorts else (app_port(current) or _attached_port(found, current))
         if port is None:
             raise InvalidRolloutInput(
                 f"{field}.appPorts", f"{label(current)} does not say which port the application serves: give it"
@@ -82,41 +82,68 @@ def plan_lattice_rollout(raw: Any, ecs: Any, route53: Any) -> dict[str, Any]:
         "targetGroups": topology["targetGroups"],
         "services": topology["services"],
         "losses": topology["losses"],
-        "hostedZoneId": zone,
+        "hostedZones": zones,
         "roleArn": ours.lattice.ecsInfrastructureRoleArn,
         "ecsServices": services,
         "requests": planned if ours.mode == "plan" else [],
     }
 
 
+def _attached_port(service: dict[str, Any], task_definition: dict[str, Any]) -> int | None:
+    """On a re-run (the mesh, and with it AppPorts, already gone): the port of the mapping the service's
+    vpcLatticeConfigurations name."""
+    names = {c.get("portName") for d in service.get("deployments", []) for c in d.get("vpcLatticeConfigurations", [])}
+    ports = [
+        m["containerPort"]
+        for c in task_definition["containerDefinitions"]
+        for m in c.get("portMappings", [])
+        if m.get("name") in names
+    ]
+    return ports[0] if ports else None
+
+
 def _changes(current: dict[str, Any], request: dict[str, Any]) -> list[str]:
     """What taking the task definition off the mesh changes, for a person."""
-    kept = {c["name"] for c in request["containerDefinitions"]}
+    kept = {c["name"]: c for c in request["containerDefinitions"]}
     out = [f"remove container {c['name']}" for c in current["containerDefinitions"] if c["name"] not in kept]
     if current.get("proxyConfiguration"):
         out.append("remove the APPMESH proxyConfiguration")
-    return [*out, "name the port mapping Lattice uses"]
+    for container in (c for c in current["containerDefinitions"] if c["name"] in kept):
+        gone = [
+            d["containerName"] for d in container.get("dependsOn", []) if d not in kept[container["name"]].get("dependsOn", [])
+        ]
+        if gone:
+            out.append(f"container {container['name']} no longer waits for {', '.join(gone)}")
+        named = [m.get("name") for m in kept[container["name"]].get("portMappings", [])]
+        if named != [m.get("name") for m in container.get("portMappings", [])]:
+            out.append(f"container {container['name']}: name its port mapping {next(n for n in named if n)!r} for Lattice")
+    return out or ["nothing: the task definition is off the mesh already"]
 
 
-def _hosted_zone(route53: Any, given: str | None, names: list[str]) -> str | None:
-    """The private hosted zone the virtual services' names live in (given, or found by their common parent)."""
-    if not names:
-        return given
+def _hosted_zones(route53: Any, given: str | None, names: list[str]) -> dict[str, str]:
+    """{virtual service name: the private hosted zone it is written in}: the zone given (every name must be in it),
+    else per name the private zone of its parent domain (apps.local for serviceb.apps.local)."""
     if given:
-        return given
-    parents = {name.split(".", 1)[1] if "." in name else name for name in names}
-    if len(parents) != 1:
-        raise InvalidRolloutInput(
-            "lattice.hostedZoneId", f"the virtual services live in several domains {sorted(parents)}: give the zone"
-        )
-    (parent,) = parents
-    with aws_errors("ListHostedZonesByName"):
-        zones = route53.list_hosted_zones_by_name(DNSName=parent, MaxItems="10")["HostedZones"]
-    match = [z for z in zones if z["Name"].rstrip(".") == parent and z.get("Config", {}).get("PrivateZone")]
-    if not match:
-        raise UnknownReference(
-            "lattice.hostedZoneId",
-            f"no private hosted zone {parent} (where {names[0]} must resolve to its Lattice service); create it for your"
-            " VPC (an App Mesh DNS or Cloud Map namespace usually has one) or give its ID",
-        )
-    return str(match[0]["Id"]).rsplit("/", 1)[-1]
+        with aws_errors(f"GetHostedZone {given}"):
+            zone = route53.get_hosted_zone(Id=given)["HostedZone"]["Name"].rstrip(".")
+        outside = [n for n in names if not n.endswith(f".{zone}")]
+        if outside:
+            raise InvalidRolloutInput("lattice.hostedZoneId", f"zone {zone} cannot hold {', '.join(outside)}: leave it out")
+        return dict.fromkeys(names, given)
+    zones: dict[str, str] = {}
+    found: dict[str, str] = {}
+    for name in names:
+        parent = name.split(".", 1)[1] if "." in name else name
+        if parent not in found:
+            with aws_errors("ListHostedZonesByName"):
+                listed = route53.list_hosted_zones_by_name(DNSName=parent, MaxItems="10")["HostedZones"]
+            match = [z for z in listed if z["Name"].rstrip(".") == parent and z.get("Config", {}).get("PrivateZone")]
+            if not match:
+                raise UnknownReference(
+                    "lattice.hostedZoneId",
+                    f"no private hosted zone {parent} (where {name} must resolve to its Lattice service); create it for"
+                    " your VPC (an App Mesh DNS or Cloud Map namespace usually has one) or give its ID",
+                )
+            found[parent] = str(match[0]["Id"]).rsplit("/", 1)[-1]
+        zones[name] = found[parent]
+    return zones

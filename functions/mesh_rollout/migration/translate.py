@@ -97,6 +97,13 @@ def translate(mesh_requests: dict[str, list[dict[str, Any]]], lattice: dict[str,
         else:
             losses.append(Loss(f"{where}.spec.provider", "a virtual service without a provider has no Lattice service"))
             continue
+        if not listeners:
+            losses.append(
+                Loss(
+                    f"{where}.spec.provider", "no listener of it has a Lattice equivalent: no service, its DNS name is left as is"
+                )
+            )
+            continue
         services.append({**base, "listeners": listeners})
     _unique_names({s["customDomainName"]: s["name"] for s in services}, "virtualServices", "virtualServiceName")
     return {
@@ -183,8 +190,12 @@ def _target_group(node: dict[str, Any], where: str, vpc: str, losses: list[Loss]
             **({"port": check["port"]} if check.get("port") else {}),
         }
     elif check:
+        config["healthCheck"] = {"enabled": False}  # Lattice's default (GET /) would fail a gRPC- or TCP-only task
         losses.append(
-            Loss(f"{where}.spec.listeners[0].healthCheck.protocol", f"Lattice health checks are HTTP(S), not {check['protocol']}")
+            Loss(
+                f"{where}.spec.listeners[0].healthCheck.protocol",
+                f"Lattice health checks are HTTP(S), not {check['protocol']}: the target group's health check is turned off",
+            )
         )
     name = lattice_name(node["virtualNodeName"], 128, f"{where}.virtualNodeName")
     return {"name": name, "type": "IP", "config": config, "from": where, "virtualNodeName": node["virtualNodeName"]}
@@ -221,16 +232,18 @@ def _router_listeners(
     losses: list[Loss],
 ) -> list[dict[str, Any]]:
     listeners = []
+    translated: list[dict[str, Any]] = []
+    for route_index, route in routes:
+        rule = _rule(route, f"routes[{route_index}]", groups, losses, len(translated))
+        if rule is not None:
+            translated.append(rule)
     for index, listener in enumerate((router.get("spec") or {}).get("listeners") or []):
         mapping = listener["portMapping"]
         if mapping["protocol"] == "tcp":
             losses.append(Loss(f"{where}.spec.listeners[{index}].portMapping.protocol", "plain TCP listeners have no rules"))
             continue
-        rules: list[dict[str, Any]] = []
-        for route_index, route in routes:
-            rule = _rule(route, f"routes[{route_index}]", groups, losses, len(rules))
-            if rule is not None:
-                rules.append(rule)
+        # a route whose match names a port belongs to that listener only (App Mesh's match.port)
+        rules = [{k: v for k, v in r.items() if k != "port"} for r in translated if r["port"] in (None, mapping["port"])]
         listeners.append(
             {
                 "name": f"{mapping['protocol']}-{mapping['port']}".replace("http2", "http"),
@@ -257,11 +270,16 @@ def _rule(route: dict[str, Any], where: str, groups: dict[str, Any], losses: lis
     if missing:
         losses.append(Loss(f"{where}.spec.{kind}.action", f"targets without a target group: {', '.join(missing)}"))
         return None
+    lost = len(losses)
     match = (
         _grpc_match(body.get("match") or {}, f"{where}.spec.grpcRoute.match", losses)
         if kind == "grpcRoute"
         else (_http_match(body.get("match") or {}, f"{where}.spec.{kind}.match", losses))
     )
+    if len(losses) > lost:  # a rule without that condition would take requests the route never took
+        for index in range(lost, len(losses)):
+            losses[index] = Loss(losses[index].path, f"{losses[index].what}; accepting it leaves {where} out (no rule)")
+        return None
     priority = spec["priority"] + 1 if spec.get("priority") is not None else DEFAULT_PRIORITY_BASE + position
     return {
         "name": lattice_name(route["routeName"], 63, f"{where}.routeName"),
@@ -269,6 +287,7 @@ def _rule(route: dict[str, Any], where: str, groups: dict[str, Any], losses: lis
         "match": {"httpMatch": match},
         "action": _forward(body["action"]["weightedTargets"], groups),
         "from": where,
+        "port": (body.get("match") or {}).get("port"),
     }
 
 
@@ -277,7 +296,10 @@ def _headers(headers: list[dict[str, Any]], where: str, losses: list[Loss]) -> l
     for index, header in enumerate(headers):
         match = header.get("match") or {}
         kind = next(iter(match), None)
-        if header.get("invert") or kind not in HEADER_MATCHES:
+        if header.get("invert"):
+            losses.append(Loss(f"{where}[{index}]", "Lattice header matches cannot be inverted (header absent or different)"))
+            continue
+        if kind not in HEADER_MATCHES:
             losses.append(Loss(f"{where}[{index}]", f"Lattice header matches are exact or prefix, not {kind or 'presence'}"))
             continue
         out.append({"name": header["name"], "match": {HEADER_MATCHES[kind]: str(match[kind])}, "caseSensitive": True})
@@ -302,7 +324,7 @@ def _http_match(match: dict[str, Any], where: str, losses: list[Loss]) -> dict[s
         headers = _headers(match["headers"], f"{where}.headers", losses)
         if headers:
             out["headerMatches"] = headers
-    for key in ("queryParameters", "scheme", "port"):
+    for key in ("queryParameters", "scheme"):
         if match.get(key) is not None:
             losses.append(Loss(f"{where}.{key}", f"Lattice rules cannot match on {key}"))
     return out
@@ -319,13 +341,16 @@ def _grpc_match(match: dict[str, Any], where: str, losses: list[Loss]) -> dict[s
         headers = _headers(match["metadata"], f"{where}.metadata", losses)
         if headers:
             out["headerMatches"] = headers
-    if match.get("port") is not None:
-        losses.append(Loss(f"{where}.port", "Lattice rules cannot match on port"))
     return out
 
 
 def refuse_unaccepted(losses: list[dict[str, str]], accepted: list[str]) -> None:
-    """InvalidRolloutInput naming every loss the input has not accepted (`lattice.acceptLosses`), all at once."""
+    """InvalidRolloutInput naming every loss the input has not accepted (`lattice.acceptLosses`), all at once; and
+    an accepted path that is no loss (a typo would otherwise accept nothing, silently)."""
+    paths = {loss["path"] for loss in losses}
+    for index, path in enumerate(accepted):
+        if path not in paths:
+            raise InvalidRolloutInput(f"lattice.acceptLosses[{index}]", f"{path!r} is not a loss of this mesh: {sorted(paths)}")
     open_losses = [loss for loss in losses if loss["path"] not in accepted]
     if open_losses:
         listed = "; ".join(f"{loss['path']} ({loss['what']})" for loss in open_losses)
@@ -365,7 +390,14 @@ def requests_of(topology: dict[str, Any]) -> list[dict[str, Any]]:
             for rule in listener["rules"]:
                 body = {k: rule[k] for k in ("name", "priority", "match")} | {"action": api_action(rule["action"])}
                 out.append({"operation": "CreateRule", "request": keys | {"listenerIdentifier": listener["name"]} | body})
-    for item in out:  # identifiers are names here (IDs exist once created): checked as an ID-long stand-in
+    for service in topology["services"]:
+        record = {"Name": service["customDomainName"], "Type": "CNAME", "TTL": 300}
+        record["ResourceRecords"] = [{"Value": f"<the DNS name of Lattice service {service['name']}>"}]
+        change = {"ChangeBatch": {"Changes": [{"Action": "UPSERT", "ResourceRecordSet": record}]}}
+        out.append({"operation": "ChangeResourceRecordSets", "service": "route53", "request": change})
+    for item in (
+        i for i in out if i.get("service") != "route53"
+    ):  # identifiers are names here (IDs exist once created): checked as an ID-long stand-in
         check_request("vpc-lattice", item["operation"], _with_stand_in_ids(item["request"]), item["operation"])
     return out
 

@@ -10,6 +10,7 @@ ListRules, UpdateRule or UpdateListener, checks nothing a rule says, and builds 
   every target group they forward to must exist (ResourceNotFoundException, 404 as in the model; moto: 400).
 - UpdateTargetGroup (the health check) and DeleteTargetGroup (not while a listener or rule forwards to the
   group: ConflictException).
+- A service's `dnsEntry` is its own name under `vpc-lattice-svcs.<region>.on.aws`, not its custom domain name.
 - Identifiers are an ID or an ARN, as the API accepts them, in the path and in the body.
 """
 
@@ -209,6 +210,18 @@ def _create_listener_checked(original: Any) -> Any:
     return create_listener
 
 
+def _create_service_named_by_lattice(original: Any) -> Any:
+    def create_service(self: VPCLatticeBackend, **kwargs: Any) -> Any:
+        service = original(self, **kwargs)
+        # AWS gives every service its own name under vpc-lattice-svcs (GetService dnsEntry), whatever the custom
+        # domain name; moto reuses the custom domain name, so a CNAME to it would point at itself
+        suffix = service.id.removeprefix("svc-").replace("-", "")[:17]
+        service.dns_entry.domain_name = f"{service.name}-{suffix}.7d67968.vpc-lattice-svcs.{self.region_name}.on.aws"
+        return service
+
+    return create_service
+
+
 def install() -> None:
     lattice_urls.url_paths[RULES + "$"] = VPCLatticeResponse.dispatch
     lattice_urls.url_paths[RULES + "/(?P<ruleIdentifier>[^/]+)$"] = VPCLatticeResponse.dispatch
@@ -226,4 +239,5 @@ def install() -> None:
         )
     VPCLatticeBackend.create_rule = _create_rule_checked(VPCLatticeBackend.create_rule)  # type: ignore[method-assign]
     VPCLatticeBackend.create_listener = _create_listener_checked(VPCLatticeBackend.create_listener)  # type: ignore[method-assign]
+    VPCLatticeBackend.create_service = _create_service_named_by_lattice(VPCLatticeBackend.create_service)  # type: ignore[method-assign]
     lattice_exceptions.ResourceNotFoundException.code = 404  # the model's status; moto answers 400
