@@ -224,3 +224,18 @@ def test_a_meshed_task_definition_comes_off_the_mesh_byte_for_byte_but_for_its_p
     assert "proxyConfiguration" not in kept and all("dependsOn" not in c for c in kept["containerDefinitions"])
     with pytest.raises(IncompatibleTaskDefinition, match="no application container maps TCP port 80"):
         off_mesh(meshed, 80)
+
+
+def test_a_rerun_finds_the_port_from_the_services_lattice_port_name_once_app_ports_are_gone() -> None:
+    """After the first run the mesh (and its AppPorts) is gone; an application with several ports still converges."""
+    from mesh_rollout.migration.plan import _attached_port
+
+    task = {
+        "containerDefinitions": [
+            {"name": "app", "portMappings": [{"containerPort": 9901}, {"containerPort": 8080, "name": "web"}]}
+        ]
+    }
+    service = {"deployments": [{"status": "PRIMARY", "vpcLatticeConfigurations": [{"portName": "web"}]}]}
+    assert app_port(task) is None  # two ports, no AppPorts: ambiguous on its own
+    assert _attached_port(service, task) == 8080
+    assert _attached_port({"deployments": [{}]}, task) is None
