@@ -20,4 +20,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     verdict = health_verdict(request.healthGate, client("cloudwatch"), client("ecs"), request.windowSeconds, request.checks)
     logger.info("health verdict", extra=verdict)
     metrics.add_metric(name=f"HealthVerdict{verdict['state'].title()}", unit="Count", value=1)
+    if "judge" in verdict:  # the statistical judge's outcome: JudgePass, JudgeFail, JudgeMarginal, JudgeNo_Data
+        metrics.add_metric(name=f"Judge{verdict['judge']['outcome'].title()}", unit="Count", value=1)
     return verdict

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.aws.deployments import deployment_verdict
 from mesh_rollout.aws.ecs import describe_service
+from mesh_rollout.shifting.judge import judge_metric, score
 
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "GreaterThanThreshold": operator.gt,
@@ -119,6 +121,83 @@ def check_metrics(cloudwatch: Any, metrics: list[dict[str, Any]], window_seconds
             found.fine.append(f"metric {metric['id']} = {value:.6g} (limit {limit})")
 
 
+def _series(results: dict[str, dict[dt.datetime, float]], key: str, summed_numerator: bool) -> list[float]:
+    """Per-period values of one side: the metric, or its ratio to the divisor in each period with a non-zero divisor
+    (a Sum numerator with no datapoint in such a period is 0: error counts publish nothing while there are none)."""
+    values = results.get(key, {})
+    divisor = results.get(f"{key}_d")
+    if divisor is None:
+        return [values[t] for t in sorted(values)]
+    return [values.get(t, 0.0 if summed_numerator else math.nan) / d for t, d in sorted(divisor.items()) if d]
+
+
+def check_compare(
+    cloudwatch: Any,
+    compare: dict[str, Any] | None,
+    window_seconds: int,
+    now: dt.datetime,
+    checks: int,
+    bound: int,
+    found: Findings,
+) -> dict[str, Any] | None:
+    """The statistical judge: canary against stable, per period, one GetMetricData call for every metric of both."""
+    if not compare:
+        return None
+    queries = []
+    for index, metric in enumerate(compare["metrics"]):
+        for side in ("canary", "stable"):
+            queries.append({"Id": f"m{index}_{side}", "MetricStat": metric[side]["metricStat"], "ReturnData": True})
+            if metric[side].get("divideBy"):
+                queries.append({"Id": f"m{index}_{side}_d", "MetricStat": metric[side]["divideBy"], "ReturnData": True})
+    start = now - dt.timedelta(seconds=max(window_seconds, 60))
+    results: dict[str, dict[dt.datetime, float]] = {}
+    with aws_errors("GetMetricData"):
+        for page in cloudwatch.get_paginator("get_metric_data").paginate(MetricDataQueries=queries, StartTime=start, EndTime=now):
+            for result in page["MetricDataResults"]:
+                results.setdefault(result["Id"], {}).update(
+                    zip(result.get("Timestamps", []), result.get("Values", []), strict=False)
+                )
+    judged = []
+    for index, metric in enumerate(compare["metrics"]):
+        sides = {}
+        for side in ("canary", "stable"):
+            summed = metric[side]["metricStat"]["Stat"] in SUMMED_STATS
+            sides[side] = [v for v in _series(results, f"m{index}_{side}", summed) if not math.isnan(v)]
+        verdict = judge_metric(
+            metric["id"],
+            sides["canary"],
+            sides["stable"],
+            metric["direction"],
+            compare["alpha"],
+            compare["minEffect"],
+            compare["minPoints"],
+        )
+        judged.append((verdict, float(metric["weight"])))
+    total = score(judged)
+    outcome = (
+        "NO_DATA"
+        if total is None
+        else "PASS"
+        if total >= compare["passScore"]
+        else "FAIL"
+        if total < compare["marginalScore"]
+        else "MARGINAL"
+    )
+    summary = f"judge: {outcome}" + (
+        "" if total is None else f", score {total:.0f} (pass {compare['passScore']}, marginal {compare['marginalScore']})"
+    )
+    lines = [f"{summary}: {'; '.join(v.describe() for v, _ in judged)}"]
+    if outcome == "FAIL":
+        found.unhealthy += lines
+    elif outcome == "PASS":
+        found.fine += lines
+    elif outcome == "NO_DATA" and compare["whenNoData"] == "pass" and checks >= bound:
+        found.fine.append(f"{lines[0]} (passed: no data after {checks + 1} checks, whenNoData pass)")
+    else:
+        found.pending += lines  # MARGINAL, or no data yet: look again; past the bound the gate fails
+    return {"outcome": outcome, "score": total, "metrics": [v.describe() for v, _ in judged]}
+
+
 def health_verdict(
     gate: dict[str, Any], cloudwatch: Any, ecs: Any, window_seconds: int, checks: int, now: dt.datetime | None = None
 ) -> dict[str, Any]:
@@ -126,11 +205,14 @@ def health_verdict(
     found = Findings()
     check_alarms(cloudwatch, gate.get("alarmNames", []), found)
     check_ecs_services(ecs, gate.get("ecsServices", []), found)
-    check_metrics(cloudwatch, gate.get("metrics", []), window_seconds, now or dt.datetime.now(dt.UTC), found)
+    now = now or dt.datetime.now(dt.UTC)
+    check_metrics(cloudwatch, gate.get("metrics", []), window_seconds, now, found)
+    judge = check_compare(cloudwatch, gate.get("compare"), window_seconds, now, checks, gate.get("maxPendingChecks", 10), found)
     checks += 1
     state = found.state
     reasons = found.unhealthy or found.pending or found.fine or ["no health checks configured"]
     if state == "PENDING" and checks > gate.get("maxPendingChecks", 10):
         state = "UNHEALTHY"
         reasons = [f"still PENDING after {checks} checks", *reasons]
-    return {"state": state, "reasons": reasons, "checks": checks, "summary": f"{state}: {'; '.join(reasons)}"}
+    verdict = {"state": state, "reasons": reasons, "checks": checks, "summary": f"{state}: {'; '.join(reasons)}"}
+    return verdict if judge is None else {**verdict, "judge": judge}

@@ -56,6 +56,31 @@ class MetricCheck(Strict):
     treatMissingData: Literal["missing", "notBreaching", "breaching"] = "missing"
 
 
+class CompareMetric(Strict):
+    """One metric the judge compares between canary and stable: a preset of the backend, or a template whose
+    dimension values may say "${target}" (filled in with each side's target group, or virtual node name)."""
+
+    id: StrictStr = Field(pattern=r"^[a-z][a-zA-Z0-9_]{0,40}$")
+    preset: Literal["errorRate", "latency"] | None = None
+    metricStat: dict[str, Any] | None = None
+    divideBy: dict[str, Any] | None = None
+    direction: Literal["higherIsWorse", "lowerIsWorse"] = "higherIsWorse"
+    weight: StrictInt | StrictFloat = Field(default=1, gt=0)
+
+
+class Compare(Strict):
+    """The statistical judge: is the canary worse than stable, per period, over the window since the step?"""
+
+    metrics: list[CompareMetric] = Field(min_length=1, max_length=10)
+    alpha: StrictFloat = Field(default=0.05, gt=0, lt=0.5)
+    minEffect: StrictInt | StrictFloat = Field(default=0.1, ge=0)
+    minPoints: StrictInt = Field(default=5, ge=1, le=1440)
+    passScore: StrictInt | StrictFloat = Field(default=95, ge=0, le=100)
+    marginalScore: StrictInt | StrictFloat = Field(default=75, ge=0, le=100)
+    latencyStatistic: StrictStr = Field(default="p50", pattern=r"^(Average|Maximum|p\d{1,2}(\.\d{1,2})?)$")
+    whenNoData: Literal["fail", "pass"] = "fail"
+
+
 class HealthGate(Strict):
     alarmNames: list[Name] = Field(default_factory=list, max_length=100)
     ecsServices: list[EcsServiceRef] = Field(default_factory=list, max_length=10)
@@ -64,6 +89,7 @@ class HealthGate(Strict):
     maxErrorRate: StrictInt | StrictFloat | None = Field(default=None, ge=0, le=1)
     maxLatencyMs: StrictInt | StrictFloat | None = Field(default=None, gt=0)
     latencyStatistic: StrictStr = Field(default="p99", pattern=r"^(Average|Maximum|p\d{1,2}(\.\d{1,2})?)$")
+    compare: Compare | None = None
     recheckSeconds: StrictInt = Field(default=60, ge=1, le=3600)
     maxPendingChecks: StrictInt = Field(default=10, ge=0, le=100)
 
@@ -155,6 +181,7 @@ def check_spec(spec: WeightShiftSpec) -> None:
     _check_finalize(spec)
     _check_release(spec)
     _check_metrics(spec.healthGate.metrics)
+    _check_compare(spec)
     if spec.route_backend == "appmesh" and (spec.healthGate.maxErrorRate is not None or spec.healthGate.maxLatencyMs):
         field = "healthGate.maxErrorRate" if spec.healthGate.maxErrorRate is not None else "healthGate.maxLatencyMs"
         raise InvalidRolloutInput(
@@ -207,6 +234,31 @@ def _check_release(spec: WeightShiftSpec) -> None:
     releasing = spec.imageDefinitions is not None or spec.canaryImage is not None
     if releasing and spec.canaryEcsService is None and spec.route_backend == "appmesh":
         raise InvalidRolloutInput("canaryEcsService", "is required to release a new image: the canary's ECS service")
+
+
+def _check_compare(spec: WeightShiftSpec) -> None:
+    compare = spec.healthGate.compare
+    if compare is None:
+        return
+    if compare.marginalScore > compare.passScore:
+        raise InvalidRolloutInput(
+            "healthGate.compare.marginalScore", f"{compare.marginalScore} is above passScore {compare.passScore}"
+        )
+    queries: Any = input_shape("cloudwatch", "GetMetricData").members["MetricDataQueries"]
+    metric_stat = queries.member.members["MetricStat"]
+    for index, metric in enumerate(compare.metrics):
+        where = f"healthGate.compare.metrics[{index}]"
+        if (metric.preset is None) == (metric.metricStat is None):
+            raise InvalidRolloutInput(where, "give a preset (errorRate, latency) or a metricStat template, one of them")
+        if metric.preset is not None and spec.route_backend == "appmesh":
+            raise InvalidRolloutInput(
+                f"{where}.preset", "App Mesh publishes no metrics per virtual node: give a metricStat template"
+            )
+        for key in ("metricStat", "divideBy"):
+            value = getattr(metric, key)
+            problems = model_problems(value, metric_stat, f"{where}.{key}") if value is not None else []
+            if problems:
+                raise InvalidRolloutInput(*problems[0])
 
 
 def _check_metrics(metrics: list[MetricCheck]) -> None:

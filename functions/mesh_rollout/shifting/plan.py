@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -150,10 +151,37 @@ def _gates(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The gate after each step, and the one a step-mode tick passes before it moves the canary. A canary without
     traffic has no request metrics yet (they would only ever be missing), so that one judges alarms and ECS alone."""
-    gate = spec.healthGate.model_dump(mode="json", exclude={"maxErrorRate", "maxLatencyMs", "latencyStatistic"})
+    gate = spec.healthGate.model_dump(mode="json", exclude={"maxErrorRate", "maxLatencyMs", "latencyStatistic", "compare"})
     presets = backend_module(spec.route_backend).metric_presets(resolved, spec.healthGate.model_dump(), cloudwatch)
     gate["metrics"] = [*gate["metrics"], *presets]
-    return gate, (gate if current.get(resolved["canary"], 0) > 0 else {**gate, "metrics": []})
+    gate["compare"] = _compare_gate(spec, resolved, cloudwatch)
+    return gate, (gate if current.get(resolved["canary"], 0) > 0 else {**gate, "metrics": [], "compare": None})
+
+
+def _compare_gate(spec: WeightShiftSpec, resolved: dict[str, Any], cloudwatch: Any) -> dict[str, Any] | None:
+    """The judge's metrics, each as one MetricStat (and divisor) per side: presets, or templates with "${target}"
+    filled in with each side's dimension value."""
+    compare = spec.healthGate.compare
+    if compare is None:
+        return None
+    module = backend_module(spec.route_backend)
+    metrics = []
+    for metric in compare.metrics:
+        entry: dict[str, Any] = {"id": metric.id, "direction": metric.direction, "weight": metric.weight}
+        for side in ("canary", "stable"):
+            target = resolved[side]
+            if metric.preset is not None:
+                entry[side] = module.judge_presets(resolved, target, compare.latencyStatistic, cloudwatch)[metric.preset]
+                continue
+            value = module.dimension_value(resolved, target, cloudwatch)
+            filled = {
+                k: json.loads(json.dumps(v).replace("${target}", value))
+                for k, v in (("metricStat", metric.metricStat), ("divideBy", metric.divideBy))
+                if v
+            }
+            entry[side] = filled
+        metrics.append(entry)
+    return {**compare.model_dump(mode="json", exclude={"metrics"}), "metrics": metrics}
 
 
 def plan_weight_shift(

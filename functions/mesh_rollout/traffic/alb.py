@@ -277,3 +277,25 @@ def metric_presets(resolved: dict[str, Any], gate: dict[str, Any], cloudwatch: A
             }
         )
     return presets
+
+
+def dimension_value(resolved: dict[str, Any], target: str, cloudwatch: Any) -> str:
+    """The TargetGroup dimension of `target`'s metrics in AWS/ApplicationELB (the final part of its ARN)."""
+    return str(resolved["arns"][target].split(":", 5)[-1])
+
+
+def judge_presets(resolved: dict[str, Any], target: str, latency_statistic: str, cloudwatch: Any) -> dict[str, Any]:
+    """`target`'s error rate and latency, as the judge compares them per period (same metrics as metric_presets)."""
+    dimensions = [
+        {"Name": "TargetGroup", "Value": dimension_value(resolved, target, cloudwatch)},
+        {"Name": "LoadBalancer", "Value": resolved["reference"]["loadBalancer"]},
+    ]
+
+    def stat(name: str, statistic: str) -> dict[str, Any]:
+        metric = {"Namespace": "AWS/ApplicationELB", "MetricName": name, "Dimensions": dimensions}
+        return {"Metric": metric, "Period": 60, "Stat": statistic}
+
+    return {
+        "errorRate": {"metricStat": stat("HTTPCode_Target_5XX_Count", "Sum"), "divideBy": stat("RequestCount", "Sum")},
+        "latency": {"metricStat": stat("TargetResponseTime", latency_statistic)},
+    }

@@ -329,3 +329,25 @@ def _dimension_value(cloudwatch: Any, group_id: str, group_arn: str) -> str:
                 if dimension["Name"] == "TargetGroup" and dimension["Value"] in (group_id, group_arn):
                     return str(dimension["Value"])
     return group_id
+
+
+def dimension_value(resolved: dict[str, Any], target: str, cloudwatch: Any) -> str:
+    """The TargetGroup dimension of `target`'s metrics in AWS/VpcLattice."""
+    return _dimension_value(cloudwatch, resolved["ids"][target], resolved["arns"][target])
+
+
+def judge_presets(resolved: dict[str, Any], target: str, latency_statistic: str, cloudwatch: Any) -> dict[str, Any]:
+    """`target`'s error rate and latency, as the judge compares them per period (same metrics as metric_presets)."""
+    dimensions = [{"Name": "TargetGroup", "Value": dimension_value(resolved, target, cloudwatch)}]
+
+    def stat(name: str, statistic: str) -> dict[str, Any]:
+        return {
+            "Metric": {"Namespace": "AWS/VpcLattice", "MetricName": name, "Dimensions": dimensions},
+            "Period": 60,
+            "Stat": statistic,
+        }
+
+    return {
+        "errorRate": {"metricStat": stat("HTTPCode_5XX_Count", "Sum"), "divideBy": stat("TotalRequestCount", "Sum")},
+        "latency": {"metricStat": stat("RequestTime", latency_statistic)},
+    }

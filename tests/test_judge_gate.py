@@ -1,0 +1,98 @@
+"""The statistical judge in the weight shift's gate, offline on VPC Lattice: canary against stable, per minute."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mesh_rollout_local.runner import OfflineAccount
+from tests.conftest import EVENTS, ROOT, load_json
+
+SM = "WeightShiftStateMachine"
+
+
+@pytest.fixture
+def lattice() -> Iterator[OfflineAccount]:
+    with OfflineAccount(ROOT / "template.yaml") as account:
+        account.apply_given(load_json(EVENTS / "local" / "lattice-given.json"), EVENTS / "local")
+        yield account
+
+
+def publish(account: OfflineAccount, group: str, minutes: list[tuple[int, int, float]]) -> None:
+    """One datapoint per past minute (requests, 5xx, latency ms) for a target group, as Lattice publishes them."""
+    now = dt.datetime.now(dt.UTC)
+    dimensions = [{"Name": "TargetGroup", "Value": account.saved[group]["id"]}]
+    data = []
+    for age, (requests, errors, latency) in enumerate(minutes, start=2):
+        stamp = now - dt.timedelta(minutes=age)
+        data += [
+            {"MetricName": "TotalRequestCount", "Dimensions": dimensions, "Value": requests, "Timestamp": stamp},
+            {"MetricName": "HTTPCode_5XX_Count", "Dimensions": dimensions, "Value": errors, "Timestamp": stamp},
+            {"MetricName": "RequestTime", "Dimensions": dimensions, "Value": latency, "Timestamp": stamp},
+        ]
+    account.client("cloudwatch").put_metric_data(Namespace="AWS/VpcLattice", MetricData=data)
+
+
+def judged_shift(**compare: Any) -> dict[str, Any]:
+    return {
+        "serviceIdentifier": "serviceb",
+        "listenerIdentifier": "http-80",
+        "ruleIdentifier": "serviceb",
+        "stable": "serviceb",
+        "canary": "servicebv2",
+        "steps": [50, 100],
+        "bakeSeconds": 900,  # fifteen one-minute periods
+        "healthGate": {
+            "maxErrorRate": 0.01,  # the fixed threshold alone would let every canary below pass
+            "compare": {"metrics": [{"id": "errorRate", "preset": "errorRate"}], **compare},
+        },
+    }
+
+
+def rule(account: OfflineAccount) -> Any:
+    saved = account.saved
+    return account.client("vpc-lattice").get_rule(
+        serviceIdentifier=saved["serviceb"]["id"], listenerIdentifier=saved["listener"]["id"], ruleIdentifier=saved["rule"]["id"]
+    )["action"]
+
+
+def test_a_canary_worse_than_stable_but_under_the_threshold_fails_the_judge_and_is_rolled_back(lattice: OfflineAccount) -> None:
+    publish(lattice, "servicebGroup", [(1000, 1 + m % 2, 40.0) for m in range(10)])  # 0.1-0.2% errors
+    publish(lattice, "servicebV2Group", [(1000, 6 + m % 3, 41.0) for m in range(10)])  # 0.6-0.8%: under 1%, worse
+    snapshot = json.dumps(rule(lattice), sort_keys=True)
+    result = lattice.run(SM, judged_shift())
+    assert (result.status, result.error) == ("FAILED", "CanaryUnhealthy")
+    cause = result.cause or ""
+    assert cause.startswith("at 50%: UNHEALTHY: judge: FAIL, score 0 (pass 95, marginal 75): errorRate: canary ")
+    assert "metric canaryErrorRate" not in cause  # the threshold passed: only the judge saw it
+    assert json.dumps(rule(lattice), sort_keys=True) == snapshot
+
+
+def test_a_bad_minute_that_stable_had_too_passes_the_judge(lattice: OfflineAccount) -> None:
+    both = [(1000, 1, 40.0)] * 4 + [(1000, 60, 40.0)] + [(1000, 1, 40.0)] * 5  # one bad minute on both
+    publish(lattice, "servicebGroup", both)
+    publish(lattice, "servicebV2Group", both)
+    result = lattice.run(SM, judged_shift(minEffect=0.1))
+    assert result.status == "SUCCEEDED", result.cause
+    judge = result.output["steps"][0]["health"]["judge"]
+    assert judge["outcome"] == "PASS" and judge["score"] == 100
+    assert judge["metrics"][0].startswith("errorRate: canary ") and judge["metrics"][0].endswith(": PASS")
+
+
+@pytest.mark.parametrize(("when", "status"), [("fail", "FAILED"), ("pass", "SUCCEEDED")])
+def test_no_traffic_keeps_the_gate_pending_then_follows_the_inputs_choice(
+    lattice: OfflineAccount, when: str, status: str
+) -> None:
+    publish(lattice, "servicebGroup", [(1000, 1, 40.0) for _ in range(10)])  # the canary published nothing more
+    shift = judged_shift(whenNoData=when)
+    shift["healthGate"].pop("maxErrorRate")
+    result = lattice.run(SM, shift)
+    assert result.status == status, result.cause
+    checks = [s for s in result.states if s == "CheckHealth"]
+    assert len(checks) >= 11  # PENDING, re-checked up to maxPendingChecks, then the choice
+    if status == "FAILED":
+        assert "judge: NO_DATA: errorRate: not enough data (canary 1, stable" in (result.cause or "")
