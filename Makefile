@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_reference.py
 	$(BIN)/python bench/bench_canary.py
 	$(BIN)/python bench/bench_lattice_rollout.py
+	$(BIN)/python bench/bench_judge.py
 
 ## stress: the offline runner under load: 100 services, every Map at its MaxConcurrency, 20 runs, none may fail
 stress: $(STAMP)

@@ -96,3 +96,35 @@ def test_no_traffic_keeps_the_gate_pending_then_follows_the_inputs_choice(
     assert len(checks) >= 11  # PENDING, re-checked up to maxPendingChecks, then the choice
     if status == "FAILED":
         assert "judge: NO_DATA: errorRate: not enough data (canary 1, stable" in (result.cause or "")
+
+
+def test_on_app_mesh_the_judge_reads_the_users_own_per_node_metrics_through_a_template() -> None:
+    """App Mesh publishes nothing per virtual node; Envoy stats the user publishes per node are compared instead."""
+    with OfflineAccount(ROOT / "template.yaml") as account:
+        account.apply_given(load_json(EVENTS / "local" / "weight-shift-given.json"), EVENTS / "local")
+        now = dt.datetime.now(dt.UTC)
+        data = []
+        for node, base in (("serviceB", 40.0), ("serviceBv2", 80.0)):  # serviceBv2 answers twice as slowly
+            for age in range(2, 12):
+                stamp = now - dt.timedelta(minutes=age)
+                dims = [{"Name": "VirtualNode", "Value": node}]
+                data.append(
+                    {"MetricName": "upstream_rq_time_p50", "Dimensions": dims, "Value": base + age % 3, "Timestamp": stamp}
+                )
+        account.client("cloudwatch").put_metric_data(Namespace="Custom/Envoy", MetricData=data)
+        template = {
+            "Metric": {
+                "Namespace": "Custom/Envoy",
+                "MetricName": "upstream_rq_time_p50",
+                "Dimensions": [{"Name": "VirtualNode", "Value": "${target}"}],
+            },
+            "Period": 60,
+            "Stat": "Average",
+        }
+        shift = load_json(EVENTS / "weight-shift-apps.json")
+        shift.pop("approval")
+        shift.update(bakeSeconds=900)
+        shift["healthGate"] = {"compare": {"metrics": [{"id": "latency", "metricStat": template}]}}
+        result = account.run(SM, shift)
+        assert (result.status, result.error) == ("FAILED", "CanaryUnhealthy")
+        assert "latency: canary 81 vs stable 41 (+98% worse)" in (result.cause or "")
