@@ -62,6 +62,7 @@ def test_there_are_console_inputs_for_both_state_machines() -> None:
         "mesh-rollout-apps.json",
         "weight-shift-alb.json",
         "weight-shift-apps.json",
+        "weight-shift-lattice-judged.json",
         "weight-shift-lattice-migrated.json",
         "weight-shift-lattice.json",
         "weight-shift-release.json",

@@ -128,3 +128,26 @@ def test_on_app_mesh_the_judge_reads_the_users_own_per_node_metrics_through_a_te
         result = account.run(SM, shift)
         assert (result.status, result.error) == ("FAILED", "CanaryUnhealthy")
         assert "latency: canary 81 vs stable 41 (+98% worse)" in (result.cause or "")
+
+
+def test_the_alb_presets_judge_the_canary_target_group_against_stable() -> None:
+    with OfflineAccount(ROOT / "template.yaml") as account:
+        account.apply_given(load_json(EVENTS / "local" / "alb-given.json"), EVENTS / "local")
+        saved, now = account.saved, dt.datetime.now(dt.UTC)
+        balancer = saved["alb"]["LoadBalancers"][0]["LoadBalancerArn"].split(":loadbalancer/", 1)[1]
+        data = []
+        for group, latency in (("serviceBGroup", 0.040), ("serviceBv2Group", 0.090)):  # the canary: more than twice as slow
+            arn = saved[group]["TargetGroups"][0]["TargetGroupArn"]
+            dims = [{"Name": "TargetGroup", "Value": arn.split(":", 5)[-1]}, {"Name": "LoadBalancer", "Value": balancer}]
+            for age in range(2, 12):
+                stamp = now - dt.timedelta(minutes=age)
+                data.append(
+                    {"MetricName": "TargetResponseTime", "Dimensions": dims, "Value": latency + age / 10000, "Timestamp": stamp}
+                )
+        account.client("cloudwatch").put_metric_data(Namespace="AWS/ApplicationELB", MetricData=data)
+        shift = json.loads(account.resolve_input((EVENTS / "weight-shift-alb.json").read_text()))
+        shift.pop("approval")
+        shift.update(bakeSeconds=900, healthGate={"compare": {"metrics": [{"id": "latency", "preset": "latency"}]}})
+        result = account.run(SM, shift)
+        assert (result.status, result.error) == ("FAILED", "CanaryUnhealthy")
+        assert "latency: canary 0.0906 vs stable 0.0406 (+123% worse)" in (result.cause or "")
