@@ -119,7 +119,8 @@ class MetricVerdict:
         """'errorRate: canary 0.008 vs stable 0.007 (+14%), U=31, p=0.41: PASS'."""
         if self.verdict == "NO_DATA":
             return f"{self.id}: not enough data (canary {self.points[0]}, stable {self.points[1]} points)"
-        assert self.effect is not None and self.p_value is not None
+        if self.effect is None or self.p_value is None:  # only NO_DATA lacks them
+            return f"{self.id}: {self.verdict}"
         effect = "n/a" if math.isinf(self.effect) else f"{self.effect:+.0%}"
         return (
             f"{self.id}: canary {self.canary_median:.4g} vs stable {self.stable_median:.4g} ({effect} worse), "
