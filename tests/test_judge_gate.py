@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -150,4 +151,8 @@ def test_the_alb_presets_judge_the_canary_target_group_against_stable() -> None:
         shift.update(bakeSeconds=900, healthGate={"compare": {"metrics": [{"id": "latency", "preset": "latency"}]}})
         result = account.run(SM, shift)
         assert (result.status, result.error) == ("FAILED", "CanaryUnhealthy")
-        assert "latency: canary 0.0906 vs stable 0.0406 (+123% worse)" in (result.cause or "")
+        # the given world's own datapoint (90 s old) shares a minute with one of these or not, as the clock falls:
+        # the medians move in their last digits, the verdict does not
+        assert re.search(
+            r"latency: canary 0\.090\d* vs stable 0\.040\d* \(\+12\d% worse\), U=\d+, p=[0-9.e-]+: FAIL", result.cause or ""
+        )
