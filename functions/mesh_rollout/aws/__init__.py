@@ -120,6 +120,17 @@ def is_not_found(exc: ClientError) -> bool:
     return error_code(exc) in NOT_FOUND_CODES
 
 
+def unless_missing(call: Callable[..., Any], action: str, **params: Any) -> dict[str, Any] | None:
+    """`call(**params)`'s response, or None if AWS answers that the resource does not exist; other errors named."""
+    try:
+        response: dict[str, Any] = call(**params)
+    except ClientError as exc:
+        if is_not_found(exc):
+            return None
+        raise classify(exc, action) from exc
+    return response
+
+
 def named_aws_errors(handler: Handler) -> Handler:
     """Handler decorator: a botocore exception the domain code let through still reaches the state machine as
     a named error (throttling, 5xx and timeouts as TransientAwsError), never under botocore's own name."""

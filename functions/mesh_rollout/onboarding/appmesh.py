@@ -6,9 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from mesh_rollout.aws import aws_errors, classify, is_not_found
+from mesh_rollout.aws import aws_errors, unless_missing
 from mesh_rollout.aws.specs import check_request, same_spec
 from mesh_rollout.onboarding.plan import MeshInventory
 
@@ -41,13 +39,10 @@ KINDS = {
 
 def describe(appmesh: Any, kind: Kind, keys: dict[str, str]) -> dict[str, Any] | None:
     """The resource as AWS holds it, or None if it does not exist."""
-    try:
-        response = getattr(appmesh, f"describe_{kind.snake}")(**keys)
-    except ClientError as exc:
-        if is_not_found(exc):
-            return None
-        raise classify(exc, f"Describe{kind.noun} {'/'.join(keys.values())}") from exc
-    return dict(response[kind.result_key])
+    response = unless_missing(
+        getattr(appmesh, f"describe_{kind.snake}"), f"Describe{kind.noun} {'/'.join(keys.values())}", **keys
+    )
+    return None if response is None else dict(response[kind.result_key])
 
 
 def ensure_resource(appmesh: Any, kind_key: str, request: dict[str, Any], *, create_only: bool = False) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from mesh_rollout.aws import aws_errors, classify, client, is_not_found
+from mesh_rollout.aws import aws_errors, classify, client, is_not_found, unless_missing
 from mesh_rollout.errors import UnknownReference
 from mesh_rollout.traffic import RouteState, Weights, WeightScale
 
@@ -74,25 +74,15 @@ class AppMeshRoute:
             return self._state(self.appmesh.update_route(**self.keys, spec=spec)["route"])
 
     def target_exists(self, target: str) -> bool:
-        try:
-            self.appmesh.describe_virtual_node(meshName=self.keys["meshName"], virtualNodeName=target)
-        except ClientError as exc:
-            if is_not_found(exc):
-                return False
-            raise classify(exc, f"DescribeVirtualNode {target}") from exc
-        return True
+        node = {"meshName": self.keys["meshName"], "virtualNodeName": target}
+        return unless_missing(self.appmesh.describe_virtual_node, f"DescribeVirtualNode {target}", **node) is not None
 
     def other_uses(self, target: str) -> list[str]:
         return []  # other routes may target the node too; App Mesh itself refuses to delete a node in use
 
     def delete_target(self, target: str) -> bool:
-        try:
-            self.appmesh.delete_virtual_node(meshName=self.keys["meshName"], virtualNodeName=target)
-        except ClientError as exc:
-            if is_not_found(exc):
-                return False
-            raise classify(exc, f"DeleteVirtualNode {target}") from exc
-        return True
+        node = {"meshName": self.keys["meshName"], "virtualNodeName": target}
+        return unless_missing(self.appmesh.delete_virtual_node, f"DeleteVirtualNode {target}", **node) is not None
 
     def check_exists(self) -> None:
         mesh, router = self.keys["meshName"], self.keys["virtualRouterName"]

@@ -9,9 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from mesh_rollout.aws import aws_errors, classify, client, is_not_found
+from mesh_rollout.aws import aws_errors, client, unless_missing
 from mesh_rollout.errors import InvalidRolloutInput, UnknownReference
 from mesh_rollout.traffic import RouteState, Weights, WeightScale
 
@@ -82,13 +80,8 @@ class LatticeRoute:
             return self._state(self.lattice.update_listener(**self.keys, defaultAction=action)["defaultAction"])
 
     def target_exists(self, target: str) -> bool:
-        try:
-            self.lattice.get_target_group(targetGroupIdentifier=self.reference["targets"].get(target, target))
-        except ClientError as exc:
-            if is_not_found(exc):
-                return False
-            raise classify(exc, f"GetTargetGroup {target}") from exc
-        return True
+        group = self.reference["targets"].get(target, target)
+        return unless_missing(self.lattice.get_target_group, f"GetTargetGroup {target}", targetGroupIdentifier=group) is not None
 
     def other_uses(self, target: str) -> list[str]:
         group_id = _id(self.reference["targets"].get(target, target))
@@ -119,13 +112,11 @@ class LatticeRoute:
         return str(self.reference["label"]).rsplit("/", 1)[-1]
 
     def delete_target(self, target: str) -> bool:
-        try:
-            self.lattice.delete_target_group(targetGroupIdentifier=self.reference["targets"].get(target, target))
-        except ClientError as exc:
-            if is_not_found(exc):
-                return False
-            raise classify(exc, f"DeleteTargetGroup {target}") from exc
-        return True
+        group = self.reference["targets"].get(target, target)
+        return (
+            unless_missing(self.lattice.delete_target_group, f"DeleteTargetGroup {target}", targetGroupIdentifier=group)
+            is not None
+        )
 
     def check_exists(self) -> None:
         resolve_route(self.lattice, self.reference["service"], self.reference["listener"], self.reference.get("rule"))
@@ -138,17 +129,6 @@ def from_reference(reference: dict[str, Any]) -> LatticeRoute:
 # --- resolving the input's names, IDs and ARNs ------------------------------------------------------
 
 
-def _get(call: Any, action: str, **params: Any) -> dict[str, Any] | None:
-    """The resource, or None if it does not exist."""
-    try:
-        found: dict[str, Any] = call(**params)
-    except ClientError as exc:
-        if is_not_found(exc):
-            return None
-        raise classify(exc, action) from exc
-    return found
-
-
 def _find(lattice: Any, field: str, what: str, identifier: str, listing: str, **keys: str) -> dict[str, Any]:
     """A service, listener or rule by ID or ARN (Get*), else by name (List*); UnknownReference naming `field`."""
     get = getattr(lattice, f"get_{what}")
@@ -159,13 +139,13 @@ def _find(lattice: Any, field: str, what: str, identifier: str, listing: str, **
         owner = "listener" if what == "rule" else "service"
         raise InvalidRolloutInput(field, f"{identifier!r} is not a {what} of the {owner} {parent!r} the input names")
     if identifier.startswith(("arn:", prefix)):
-        found = _get(get, f"Get {what} {identifier}", **keys, **{f"{what}Identifier": identifier})
+        found = unless_missing(get, f"Get {what} {identifier}", **keys, **{f"{what}Identifier": identifier})
     else:
         with aws_errors(f"List {what}s"):
             items = [i for page in lattice.get_paginator(listing).paginate(**keys) for i in page["items"]]
         match = next((i for i in items if i["name"] == identifier), None)
         if match is not None:
-            found = _get(get, f"Get {what} {identifier}", **keys, **{f"{what}Identifier": match["id"]})
+            found = unless_missing(get, f"Get {what} {identifier}", **keys, **{f"{what}Identifier": match["id"]})
     if found is None:
         raise UnknownReference(field, f"VPC Lattice {what} {identifier!r} does not exist")
     return found
@@ -188,7 +168,7 @@ def resolve_route(lattice: Any, service: str, listener: str, rule: str | None) -
 
 
 def _target_group(lattice: Any, identifier: str) -> dict[str, Any] | None:
-    return _get(lattice.get_target_group, f"GetTargetGroup {identifier}", targetGroupIdentifier=identifier)
+    return unless_missing(lattice.get_target_group, f"GetTargetGroup {identifier}", targetGroupIdentifier=identifier)
 
 
 def _find_target_group(lattice: Any, given: str) -> dict[str, Any] | None:
