@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import fnmatch
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -79,6 +80,27 @@ def find_or_register(ecs: Any, desired: dict[str, Any], current: dict[str, Any],
             return str(latest["taskDefinitionArn"]), True
         raise
     return str(response["taskDefinition"]["taskDefinitionArn"]), True
+
+
+def revise_service(
+    ecs: Any, cluster: str, service: str, field: str, rewrite: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Find or register `rewrite(task definition, service)` as the service's next revision. Returns the revision
+    state the deployment gate and rollback carry (cluster, service, previousTaskDefinition, taskDefinition,
+    registered, needsUpdate) and the service as described."""
+    described = describe_service(ecs, cluster, service, field)
+    current_arn = described["taskDefinition"]
+    current, tags = describe_task_definition(ecs, current_arn)
+    arn, registered = find_or_register(ecs, rewrite(current, described), current, tags)
+    revision = {
+        "cluster": cluster,
+        "service": service,
+        "previousTaskDefinition": current_arn,
+        "taskDefinition": arn,
+        "registered": registered,
+        "needsUpdate": arn != current_arn,
+    }
+    return revision, described
 
 
 @functools.cache

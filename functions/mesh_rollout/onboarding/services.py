@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mesh_rollout.aws.ecs import describe_service, describe_task_definition, find_or_register
+from mesh_rollout.aws.ecs import describe_service, describe_task_definition, revise_service
 from mesh_rollout.onboarding.envoy import SidecarSettings, check_envoy_compatibility, inject_envoy_sidecar
 
 
@@ -20,19 +20,11 @@ def check_target(ecs: Any, target: dict[str, Any], default_image: str, field: st
 
 def prepare_revision(ecs: Any, target: dict[str, Any], default_image: str, field: str) -> dict[str, Any]:
     """Find or register the Envoy-enabled revision of the service's task definition."""
-    service = describe_service(ecs, target["cluster"], target["service"], field)
-    current_arn = service["taskDefinition"]
-    current, tags = describe_task_definition(ecs, current_arn)
     settings = SidecarSettings.from_target(target, default_image, field)
-    check_envoy_compatibility(current, service, settings)
-    desired = inject_envoy_sidecar(current, settings, service)
 
-    arn, registered = find_or_register(ecs, desired, current, tags)
-    return {
-        "cluster": target["cluster"],
-        "service": target["service"],
-        "previousTaskDefinition": current_arn,
-        "taskDefinition": arn,
-        "registered": registered,
-        "needsUpdate": arn != current_arn,
-    }
+    def with_envoy(current: dict[str, Any], service: dict[str, Any]) -> dict[str, Any]:
+        check_envoy_compatibility(current, service, settings)
+        return inject_envoy_sidecar(current, settings, service)
+
+    revision, _ = revise_service(ecs, target["cluster"], target["service"], field, with_envoy)
+    return revision

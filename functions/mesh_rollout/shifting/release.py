@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mesh_rollout.aws.ecs import describe_service, describe_task_definition, find_or_register, registrable
+from mesh_rollout.aws.ecs import registrable, revise_service
 from mesh_rollout.errors import InvalidRolloutInput
 from mesh_rollout.onboarding.sidecars import Role, container_roles
 
@@ -55,15 +55,5 @@ def with_images(task_definition: dict[str, Any], images: dict[str, str]) -> dict
 
 def release_revision(ecs: Any, cluster: str, service: str, images: dict[str, str]) -> dict[str, Any]:
     """Find or register the revision of the service's task definition with `images`."""
-    current_arn = describe_service(ecs, cluster, service, "canaryEcsService")["taskDefinition"]
-    current, tags = describe_task_definition(ecs, current_arn)
-    desired = with_images(current, images)
-    arn, registered = find_or_register(ecs, desired, current, tags)
-    return {
-        "cluster": cluster,
-        "service": service,
-        "previousTaskDefinition": current_arn,
-        "taskDefinition": arn,
-        "registered": registered,
-        "needsUpdate": arn != current_arn,
-    }
+    revision, _ = revise_service(ecs, cluster, service, "canaryEcsService", lambda current, _: with_images(current, images))
+    return revision
