@@ -152,10 +152,26 @@ def _gates(
     """The gate after each step, and the one a step-mode tick passes before it moves the canary. A canary without
     traffic has no request metrics yet (they would only ever be missing), so that one judges alarms and ECS alone."""
     gate = spec.healthGate.model_dump(mode="json", exclude={"maxErrorRate", "maxLatencyMs", "latencyStatistic", "compare"})
-    presets = backend_module(spec.route_backend).metric_presets(resolved, spec.healthGate.model_dump(), cloudwatch)
-    gate["metrics"] = [*gate["metrics"], *presets]
+    gate["metrics"] = [*gate["metrics"], *_threshold_presets(spec, resolved, cloudwatch)]
     gate["compare"] = _compare_gate(spec, resolved, cloudwatch)
     return gate, (gate if current.get(resolved["canary"], 0) > 0 else {**gate, "metrics": [], "compare": None})
+
+
+def _threshold_presets(spec: WeightShiftSpec, resolved: dict[str, Any], cloudwatch: Any) -> list[dict[str, Any]]:
+    """healthGate.maxErrorRate / maxLatencyMs as threshold metrics of the canary's own target group."""
+    gate = spec.healthGate
+    if gate.maxErrorRate is None and gate.maxLatencyMs is None:
+        return []
+    module = backend_module(spec.route_backend)
+    metrics = module.target_metrics(resolved, resolved["canary"], gate.latencyStatistic, cloudwatch)
+    judged = {"comparisonOperator": "GreaterThanThreshold", "treatMissingData": "missing"}
+    presets = []
+    if gate.maxErrorRate is not None:
+        presets.append({"id": "canaryErrorRate", **metrics["errorRate"], "threshold": gate.maxErrorRate, **judged})
+    if gate.maxLatencyMs is not None:
+        threshold = module.latency_threshold(gate.maxLatencyMs)
+        presets.append({"id": "canaryLatency", **metrics["latency"], "threshold": threshold, **judged})
+    return presets
 
 
 def _compare_gate(spec: WeightShiftSpec, resolved: dict[str, Any], cloudwatch: Any) -> dict[str, Any] | None:
@@ -171,7 +187,7 @@ def _compare_gate(spec: WeightShiftSpec, resolved: dict[str, Any], cloudwatch: A
         for side in ("canary", "stable"):
             target = resolved[side]
             if metric.preset is not None:
-                entry[side] = module.judge_presets(resolved, target, compare.latencyStatistic, cloudwatch)[metric.preset]
+                entry[side] = module.target_metrics(resolved, target, compare.latencyStatistic, cloudwatch)[metric.preset]
                 continue
             value = module.dimension_value(resolved, target, cloudwatch)
             filled = {

@@ -239,53 +239,21 @@ def resolve(fields: dict[str, Any], stable: str, canary: str, elbv2: Any = None)
 # --- the canary's own metrics -------------------------------------------------------------------------
 
 
-def metric_presets(resolved: dict[str, Any], gate: dict[str, Any], cloudwatch: Any) -> list[dict[str, Any]]:
-    """healthGate.maxErrorRate / maxLatencyMs as metrics of the canary target group in AWS/ApplicationELB
-    (load-balancer-cloudwatch-metrics.html: HTTPCode_Target_5XX_Count and TargetResponseTime are published only when
-    non-zero, RequestCount always; TargetResponseTime in seconds; dimensions TargetGroup and LoadBalancer, the final
-    part of each ARN)."""
-    canary_arn = resolved["arns"][resolved["canary"]]
-    dimensions = [
-        {"Name": "TargetGroup", "Value": canary_arn.split(":", 5)[-1]},
-        {"Name": "LoadBalancer", "Value": resolved["reference"]["loadBalancer"]},
-    ]
-
-    def stat(name: str, statistic: str) -> dict[str, Any]:
-        metric = {"Namespace": "AWS/ApplicationELB", "MetricName": name, "Dimensions": dimensions}
-        return {"Metric": metric, "Period": 60, "Stat": statistic}
-
-    presets = []
-    if gate.get("maxErrorRate") is not None:
-        presets.append(
-            {
-                "id": "canaryErrorRate",
-                "metricStat": stat("HTTPCode_Target_5XX_Count", "Sum"),
-                "divideBy": stat("RequestCount", "Sum"),
-                "threshold": gate["maxErrorRate"],
-                "comparisonOperator": "GreaterThanThreshold",
-                "treatMissingData": "missing",
-            }
-        )
-    if gate.get("maxLatencyMs") is not None:
-        presets.append(
-            {
-                "id": "canaryLatency",
-                "metricStat": stat("TargetResponseTime", gate.get("latencyStatistic", "p99")),
-                "threshold": gate["maxLatencyMs"] / 1000,  # published in seconds
-                "comparisonOperator": "GreaterThanThreshold",
-                "treatMissingData": "missing",
-            }
-        )
-    return presets
-
-
 def dimension_value(resolved: dict[str, Any], target: str, cloudwatch: Any) -> str:
     """The TargetGroup dimension of `target`'s metrics in AWS/ApplicationELB (the final part of its ARN)."""
     return str(resolved["arns"][target].split(":", 5)[-1])
 
 
-def judge_presets(resolved: dict[str, Any], target: str, latency_statistic: str, cloudwatch: Any) -> dict[str, Any]:
-    """`target`'s error rate and latency, as the judge compares them per period (same metrics as metric_presets)."""
+def latency_threshold(milliseconds: int | float) -> float:
+    """healthGate.maxLatencyMs in TargetResponseTime's unit (seconds)."""
+    return milliseconds / 1000
+
+
+def target_metrics(resolved: dict[str, Any], target: str, latency_statistic: str, cloudwatch: Any) -> dict[str, Any]:
+    """`target`'s error rate (5xx / requests) and latency per minute: the thresholds judge the canary's, the
+    statistical judge compares the canary's with stable's. AWS/ApplicationELB (load-balancer-cloudwatch-metrics.html):
+    HTTPCode_Target_5XX_Count and TargetResponseTime (seconds) only when non-zero, RequestCount always; dimensions
+    TargetGroup and LoadBalancer, the final part of each ARN."""
     dimensions = [
         {"Name": "TargetGroup", "Value": dimension_value(resolved, target, cloudwatch)},
         {"Name": "LoadBalancer", "Value": resolved["reference"]["loadBalancer"]},

@@ -121,16 +121,12 @@ def resolve(fields: dict[str, Any], stable: str, canary: str) -> dict[str, Any]:
     return {"reference": reference, "stable": stable, "canary": canary, "arns": {}}
 
 
-def metric_presets(resolved: dict[str, Any], gate: dict[str, Any], cloudwatch: Any) -> list[dict[str, Any]]:
-    """App Mesh publishes no metrics per virtual node (the input check refuses presets here)."""
-    return []
-
-
 def dimension_value(resolved: dict[str, Any], target: str, cloudwatch: Any) -> str:
     """What "${target}" in a judge's metric template stands for: the virtual node's name (App Mesh publishes no
     metrics per node; these are the user's own, e.g. Envoy stats published with the node's name)."""
     return target
 
 
-def judge_presets(resolved: dict[str, Any], target: str, latency_statistic: str, cloudwatch: Any) -> dict[str, Any]:
+def target_metrics(resolved: dict[str, Any], target: str, latency_statistic: str, cloudwatch: Any) -> dict[str, Any]:
+    """No metrics per virtual node: the input check refuses presets on App Mesh."""
     return {}

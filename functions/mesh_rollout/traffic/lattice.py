@@ -257,46 +257,6 @@ def _check_compatible(route: dict[str, Any], stable: dict[str, Any], canary: dic
 # --- the canary's own metrics -------------------------------------------------------------------------
 
 
-def metric_presets(resolved: dict[str, Any], gate: dict[str, Any], cloudwatch: Any) -> list[dict[str, Any]]:
-    """healthGate.maxErrorRate / maxLatencyMs as metrics of the canary target group in AWS/VpcLattice
-    (monitoring-cloudwatch.html: HTTPCode_5XX_Count, TotalRequestCount, RequestTime in ms, dimension TargetGroup,
-    reported from the first request on). The dimension's value is taken as CloudWatch holds it."""
-    canary = resolved["canary"]
-    value = _dimension_value(cloudwatch, resolved["ids"][canary], resolved["arns"][canary])
-    dimensions = [{"Name": "TargetGroup", "Value": value}]
-
-    def stat(name: str, statistic: str) -> dict[str, Any]:
-        return {
-            "Metric": {"Namespace": "AWS/VpcLattice", "MetricName": name, "Dimensions": dimensions},
-            "Period": 60,
-            "Stat": statistic,
-        }
-
-    presets = []
-    if gate.get("maxErrorRate") is not None:
-        presets.append(
-            {
-                "id": "canaryErrorRate",
-                "metricStat": stat("HTTPCode_5XX_Count", "Sum"),
-                "divideBy": stat("TotalRequestCount", "Sum"),
-                "threshold": gate["maxErrorRate"],
-                "comparisonOperator": "GreaterThanThreshold",
-                "treatMissingData": "missing",
-            }
-        )
-    if gate.get("maxLatencyMs") is not None:
-        presets.append(
-            {
-                "id": "canaryLatency",
-                "metricStat": stat("RequestTime", gate.get("latencyStatistic", "p99")),
-                "threshold": gate["maxLatencyMs"],
-                "comparisonOperator": "GreaterThanThreshold",
-                "treatMissingData": "missing",
-            }
-        )
-    return presets
-
-
 def _dimension_value(cloudwatch: Any, group_id: str, group_arn: str) -> str:
     """The TargetGroup dimension of the canary's metrics as CloudWatch lists it (its ID or its ARN: the Lattice
     documentation does not say which); its ID while it has no metrics yet."""
@@ -316,8 +276,15 @@ def dimension_value(resolved: dict[str, Any], target: str, cloudwatch: Any) -> s
     return _dimension_value(cloudwatch, resolved["ids"][target], resolved["arns"][target])
 
 
-def judge_presets(resolved: dict[str, Any], target: str, latency_statistic: str, cloudwatch: Any) -> dict[str, Any]:
-    """`target`'s error rate and latency, as the judge compares them per period (same metrics as metric_presets)."""
+def latency_threshold(milliseconds: int | float) -> int | float:
+    """healthGate.maxLatencyMs in RequestTime's unit (milliseconds)."""
+    return milliseconds
+
+
+def target_metrics(resolved: dict[str, Any], target: str, latency_statistic: str, cloudwatch: Any) -> dict[str, Any]:
+    """`target`'s error rate (5xx / requests) and latency per minute: the thresholds judge the canary's, the
+    statistical judge compares the canary's with stable's. AWS/VpcLattice (monitoring-cloudwatch.html):
+    HTTPCode_5XX_Count, TotalRequestCount, RequestTime in ms, dimension TargetGroup, from the first request on."""
     dimensions = [{"Name": "TargetGroup", "Value": dimension_value(resolved, target, cloudwatch)}]
 
     def stat(name: str, statistic: str) -> dict[str, Any]:
