@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
-from mesh_rollout.events import DeploymentHealthEvent
+from mesh_rollout.events.deployment_health import DeploymentHealthEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.onboarding.rollout import check_deployment
 from mesh_rollout.parsing import parse_input

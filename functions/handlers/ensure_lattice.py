@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
-from mesh_rollout.events import EnsureLatticeEvent
+from mesh_rollout.events.ensure_lattice import EnsureLatticeEvent
 from mesh_rollout.migration.converge import ensure_network, ensure_service, ensure_target_groups
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.parsing import parse_input

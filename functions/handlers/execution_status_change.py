@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
-from mesh_rollout.events import ExecutionStatusChangeEvent
+from mesh_rollout.events.execution_status_change import ExecutionStatusChangeEvent
 from mesh_rollout.observability import logger, metrics, tracer
 from mesh_rollout.parsing import parse_input
 from mesh_rollout.shifting.cleanup import handle_status_change

@@ -6,7 +6,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
-from mesh_rollout.events import FinishRolloutEvent
+from mesh_rollout.events.finish_rollout import FinishRolloutEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.parsing import parse_input
 from mesh_rollout.shifting.weight_shift import finish_rollout

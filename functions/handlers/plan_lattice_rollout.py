@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
-from mesh_rollout.events import PlanLatticeRolloutEvent
+from mesh_rollout.events.plan_lattice_rollout import PlanLatticeRolloutEvent
 from mesh_rollout.migration.plan import plan_lattice_rollout
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.parsing import parse_input

@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
-from mesh_rollout.events import RegisterLatticeTaskDefinitionEvent
+from mesh_rollout.events.register_lattice_task_definition import RegisterLatticeTaskDefinitionEvent
 from mesh_rollout.migration.services import register_off_mesh
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.parsing import parse_input

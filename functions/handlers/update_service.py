@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.aws.ecs import point_service_at
-from mesh_rollout.events import UpdateServiceEvent
+from mesh_rollout.events.update_service import UpdateServiceEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.parsing import parse_input
 

@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
-from mesh_rollout.events import ValidateRolloutEvent
+from mesh_rollout.events.validate_rollout import ValidateRolloutEvent
 from mesh_rollout.observability import CORRELATION_PATH, envoy_image, logger, metrics, tracer
 from mesh_rollout.onboarding.rollout import validate_rollout
 from mesh_rollout.parsing import parse_input

@@ -1,0 +1,11 @@
+"""RegisterRelease (WeightShiftStateMachine)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mesh_rollout.events import HandlerEvent
+
+
+class RegisterReleaseEvent(HandlerEvent):
+    release: dict[str, Any]

@@ -1,0 +1,11 @@
+"""ValidateRollout (MeshRolloutStateMachine)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mesh_rollout.events import HandlerEvent
+
+
+class ValidateRolloutEvent(HandlerEvent):
+    rollout: Any
