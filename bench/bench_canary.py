@@ -15,10 +15,10 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from bench_reference import table
-from mesh_rollout_local.runner import OfflineAccount, RunResult
+from mesh_rollout_local.report import segments
+from mesh_rollout_local.runner import OfflineAccount
 
 ROOT = Path(__file__).resolve().parent.parent
 SFN_PER_TRANSITION = 0.025 / 1000
@@ -28,54 +28,11 @@ MEMORY_GB = 256 / 1024
 BILLED_SECONDS = 0.3  # assumed average billed duration of a handler on AWS (a few API calls each)
 
 
-def segments(result: RunResult) -> list[tuple[str, int, int, Counter[str]]]:
-    """(segment, states entered, Lambda invocations, traffic API reads/writes and other AWS calls): before the
-    steps, each step, after the steps. Invocations run one at a time, in the order the history schedules them."""
-    rows: list[list[Any]] = [["before the steps (plan, lock, snapshot)", 0, 0, Counter()]]
-    calls = iter(result.invocation_calls)
-    step = 0
-    for event in result.history:
-        if event["type"].endswith("StateEntered"):
-            name = event["stateEnteredEventDetails"]["name"]
-            if name == "NeedsApproval":
-                step += 1
-                rows.append([f"step {step}", 0, 0, Counter()])
-            elif name == "FinalizeWanted":
-                rows.append(["after the steps (finalize, release, notify)", 0, 0, Counter()])
-            rows[-1][1] += 1
-        elif event["type"] in ("LambdaFunctionScheduled", "TaskScheduled"):
-            rows[-1][2] += 1
-            rows[-1][3].update(kind(service, operation) for service, operation in next(calls, []))
-    return [(str(r[0]), int(r[1]), int(r[2]), r[3]) for r in rows]
-
-
-TRAFFIC_READS = {
-    ("appmesh", "DescribeRoute"),
-    ("vpc-lattice", "GetRule"),
-    ("vpc-lattice", "GetListener"),
-    ("elbv2", "DescribeRules"),
-    ("elbv2", "DescribeListeners"),
-}
-TRAFFIC_WRITES = {
-    ("appmesh", "UpdateRoute"),
-    ("vpc-lattice", "UpdateRule"),
-    ("vpc-lattice", "UpdateListener"),
-    ("elbv2", "ModifyRule"),
-    ("elbv2", "ModifyListener"),
-}
 BACKENDS = {
     "App Mesh": ("weight-shift-apps.json", "weight-shift-given.json", "serviceB 75 / serviceBv2 25"),
     "VPC Lattice": ("weight-shift-lattice.json", "lattice-given.json", "serviceb 75 / servicebv2 25"),
     "ALB": ("weight-shift-alb.json", "alb-given.json", "serviceB 75 / serviceBv2 25"),
 }
-
-
-def kind(service: str, operation: str) -> str:
-    if (service, operation) in TRAFFIC_READS:
-        return "traffic reads"
-    if (service, operation) in TRAFFIC_WRITES:
-        return "traffic writes"
-    return "other calls"
 
 
 def cost(states: int, invocations: int) -> tuple[float, float]:
@@ -95,12 +52,17 @@ def bench(backend: str) -> None:
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     print(f"\n{backend}: canary weight shift (events/{input_file} with steps [50, 75, 100]), offline")
     print(f"  {start} -> 50 -> 75 -> 100, approval before 100: {result.status} in {result.seconds:.2f} s")
-    print(f"\n  {'segment':<46} {'states':>6} {'Lambda':>7} {'route reads':>11} {'route writes':>12} {'other AWS calls':>15}")
-    for name, states, invocations, made in segments(result):
-        reads, writes, other = made["traffic reads"], made["traffic writes"], made["other calls"]
-        print(f"  {name:<46} {states:>6} {invocations:>7} {reads:>11} {writes:>12} {other:>15}")
+    print(f"\n  {'segment':<46} {'states':>6} {'Lambda':>7} {'traffic reads':>13} {'traffic writes':>14} {'other AWS calls':>15}")
+    parts = segments(result, "before the steps (plan, lock, snapshot)", "after the steps (finalize, release, notify)")
+    for part in parts:
+        print(
+            f"  {part.name:<46} {len(part.states):>6} {part.invocations:>7} {part.traffic_reads:>13} "
+            f"{part.traffic_writes:>14} {part.other_calls:>15}"
+        )
     states, invocations = len(result.states), result.lambda_invocations
-    print(f"  {'total':<46} {states:>6} {invocations:>7} {sum(result.api_calls.values()):>40} AWS calls")
+    print(f"  {'total':<46} {states:>6} {invocations:>7} {sum(result.api_calls.values()):>44} AWS calls")
+    for part in parts[1:-1]:
+        print(f"  {part.name}: {' -> '.join(part.states)}")
     print("\n  AWS calls by operation:")
     print("\n".join(table(Counter(result.api_calls))))
     sfn_cost, lambda_cost = cost(states, invocations)

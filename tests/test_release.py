@@ -84,7 +84,7 @@ def test_a_failing_canary_deployment_rolls_back_the_revision_and_the_weights(
     )
     result = shift_account.run(SM, release_input, approver=lambda pending: (True, "ok"))
     assert (result.status, result.error) == ("FAILED", "DeploymentFailed")
-    assert "ApplyStep" not in result.states and "RollbackRelease" in result.states
+    assert not {"ApplyStep", "ApplyStepGatedBefore"} & set(result.states) and "RollbackRelease" in result.states
     assert canary_task_definition(shift_account)["taskDefinitionArn"] == before["taskDefinitionArn"]
     route_after = shift_account.client("appmesh").describe_route(
         meshName="apps", virtualRouterName="serviceB", routeName="serviceB"

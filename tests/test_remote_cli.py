@@ -65,7 +65,7 @@ def test_start_follow_prints_the_states_and_exits_0_on_success(
     assert "started arn:aws:states:us-west-2:123456789012:execution:WeightShiftStateMachine:cli-" in out
     lines = [line for line in out.splitlines() if line.startswith("  -> ")]
     assert lines[:4] == ["  -> PlanWeightShift", "  -> AnythingToDo", "  -> AcquireRouteLock", "  -> TakeSnapshot"]
-    assert "  -> ApplyStep" in lines and lines[-1] == "  -> Done"
+    assert "  -> ApplyStepGatedBefore" in lines and lines[-1] == "  -> Done"  # step mode: gated before the step
     assert out.rstrip().endswith(": SUCCEEDED")
 
 

@@ -17,6 +17,7 @@ import pytest
 from mesh_rollout.shifting.cleanup import handle_status_change
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
+from mesh_rollout_local.report import segments
 from mesh_rollout_local.runner import OfflineAccount, RunResult
 from tests.conftest import EVENTS, ROOT, load_json
 
@@ -318,6 +319,34 @@ def test_step_mode_walks_up_one_step_per_tick_then_finalizes_on_every_backend(ba
         ({b.canary: 100}, 1),
         ({b.canary: 100}, 0),
     ]
+
+
+STATES_PER_STEP = 6  # at most, for a step without approval whose first health check decides (issue 13)
+
+
+def test_a_step_without_approval_enters_at_most_6_states_and_reads_and_writes_the_rule_once_on_every_backend(
+    backend: Backend,
+) -> None:
+    """Per step: the states entered, the Lambda invocations and the traffic API calls, from the execution history.
+    Step mode (gated before the step) first, 25 -> 50; then plan mode 50 -> 75 -> 90 -> 100, approval before 100."""
+    b = backend
+    tick = {k: v for k, v in b.shift_input().items() if k not in ("steps", "approval")}
+    tick.update(mode="increment", stepPercent=25)
+    ticked = b.account.run(SM, tick)
+    assert ticked.status == "SUCCEEDED", ticked.cause
+    _, step, _ = segments(ticked)
+    assert len(step.states) <= STATES_PER_STEP, step.states
+    assert (step.invocations, step.traffic_reads, step.traffic_writes) == (1, 1, 1), (step.states, step.calls)
+
+    result = b.account.run(SM, {**b.shift_input(), "steps": [75, 90, 100]}, approver=approve)
+    assert result.status == "SUCCEEDED", result.cause
+    _, *steps, _ = segments(result)
+    assert [("RequestApproval" in s.states) for s in steps] == [False, False, True]
+    for s in steps[:2]:
+        assert len(s.states) <= STATES_PER_STEP, s.states
+        assert s.invocations == 2, s.states  # the write, then the health gate after the bake
+    assert [(s.traffic_reads, s.traffic_writes) for s in steps] == [(1, 1)] * 3, [s.calls for s in steps]
+    assert b.weights() == {b.canary: 100}
 
 
 def test_a_release_deploys_the_canary_image_then_moves_traffic_on_every_backend(backend: Backend) -> None:

@@ -297,7 +297,7 @@ def test_step_mode_gates_before_stepping_and_sends_everything_to_stable_when_unh
     set_alarm(shift_account, "ALARM")
     result = shift_account.run(SM, step_input(shift_input))
     assert (result.status, result.error) == ("FAILED", "CanaryUnhealthy")
-    assert "ApplyStep" not in result.states
+    assert not {"ApplyStep", "ApplyStepGatedBefore"} & set(result.states)
     assert weights(shift_account) == {"serviceB": 100, "serviceBv2": 0}
     assert lock_item(shift_account) is None
     assert "Step-mode runs towards serviceBv2 are halted" in (result.cause or "")

@@ -75,11 +75,11 @@ def follow(sfn: Any, execution_arn: str, out: TextIO, poll: float = 2.0, sleep: 
         sleep(poll)
 
 
-def _exited(history: list[dict[str, Any]], state: str) -> list[dict[str, Any]]:
+def _exited(history: list[dict[str, Any]], *states: str) -> list[dict[str, Any]]:
     return [
         json.loads(e["stateExitedEventDetails"]["output"])
         for e in history
-        if e.get("stateExitedEventDetails", {}).get("name") == state and e["stateExitedEventDetails"].get("output")
+        if e.get("stateExitedEventDetails", {}).get("name") in states and e["stateExitedEventDetails"].get("output")
     ]
 
 
@@ -101,7 +101,7 @@ def status(sfn: Any, appmesh: Any, execution_arn: str, out: TextIO) -> str:
         kind = next(k for k in ("httpRoute", "http2Route", "grpcRoute", "tcpRoute") if k in spec)
         now = " / ".join(f"{t['virtualNode']} {t['weight']}" for t in spec[kind]["action"]["weightedTargets"])
         print(f"  route {route['label']}: {now}", file=out)
-        applied = [a["applied"]["percent"] for a in _exited(history, "ApplyStep")]
+        applied = [a["applied"]["percent"] for a in _exited(history, "ApplyStep", "ApplyStepGatedBefore")]
         planned = [s["percent"] for s in plan.get("steps", [])]
         print(
             f"  canary {plan['canary']}: steps {planned or 'none'}, applied {applied or 'none'} "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from mesh_rollout_local.runner import OfflineAccount, RunResult
@@ -175,3 +177,66 @@ def summary(world: dict[str, Any]) -> str:
             f"{primary.get('rolloutState', '-')}"
         )
     return "\n".join(lines)
+
+
+# The calls that read or write a weighted route, whatever its backend (an App Mesh route, a VPC Lattice listener
+# rule or default action, an ALB listener rule or default actions).
+TRAFFIC_READS = frozenset(
+    {
+        ("appmesh", "DescribeRoute"),
+        ("vpc-lattice", "GetRule"),
+        ("vpc-lattice", "GetListener"),
+        ("elbv2", "DescribeRules"),
+        ("elbv2", "DescribeListeners"),
+    }
+)
+TRAFFIC_WRITES = frozenset(
+    {
+        ("appmesh", "UpdateRoute"),
+        ("vpc-lattice", "UpdateRule"),
+        ("vpc-lattice", "UpdateListener"),
+        ("elbv2", "ModifyRule"),
+        ("elbv2", "ModifyListener"),
+    }
+)
+
+
+@dataclass
+class Segment:
+    """A stretch of an execution with a Map: before the Map's first iteration, one iteration, or after the Map."""
+
+    name: str
+    states: list[str] = field(default_factory=list)  # the states entered, in order
+    invocations: int = 0  # Lambda invocations (the approval request's included)
+    calls: Counter[tuple[str, str]] = field(default_factory=Counter)  # AWS calls of those invocations
+
+    @property
+    def traffic_reads(self) -> int:
+        return sum(n for call, n in self.calls.items() if call in TRAFFIC_READS)
+
+    @property
+    def traffic_writes(self) -> int:
+        return sum(n for call, n in self.calls.items() if call in TRAFFIC_WRITES)
+
+    @property
+    def other_calls(self) -> int:
+        return sum(self.calls.values()) - self.traffic_reads - self.traffic_writes
+
+
+def segments(result: RunResult, before: str = "before the steps", after: str = "after the steps") -> list[Segment]:
+    """The execution cut at its Map's iterations (a weight shift's CanarySteps: one segment per step). Handlers
+    run one at a time, in the order the history schedules them, so each invocation's calls go to its segment."""
+    found = [Segment(before)]
+    calls = iter(result.invocation_calls)
+    for event in result.history:
+        kind = event["type"]
+        if kind == "MapIterationStarted":
+            found.append(Segment(f"step {len(found)}"))
+        elif kind == "MapStateExited":
+            found.append(Segment(after))
+        elif kind.endswith("StateEntered"):
+            found[-1].states.append(event["stateEnteredEventDetails"]["name"])
+        elif kind in ("LambdaFunctionScheduled", "TaskScheduled"):
+            found[-1].invocations += 1
+            found[-1].calls.update(next(calls, []))
+    return found
