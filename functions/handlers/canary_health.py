@@ -7,7 +7,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.canary_health import CanaryHealthEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.parsing import parse_input
 from mesh_rollout.shifting.gate import health_verdict
 
 
@@ -16,7 +15,7 @@ from mesh_rollout.shifting.gate import health_verdict
 @metrics.log_metrics
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse_input(event, CanaryHealthEvent)
+    request = CanaryHealthEvent.parse(event)
     verdict = health_verdict(request.healthGate, client("cloudwatch"), client("ecs"), request.windowSeconds, request.checks)
     logger.info("health verdict", extra=verdict)
     metrics.add_metric(name=f"HealthVerdict{verdict['state'].title()}", unit="Count", value=1)

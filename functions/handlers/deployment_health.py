@@ -8,7 +8,6 @@ from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.deployment_health import DeploymentHealthEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.onboarding.rollout import check_deployment
-from mesh_rollout.parsing import parse_input
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
@@ -16,7 +15,7 @@ from mesh_rollout.parsing import parse_input
 @metrics.log_metrics
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse_input(event, DeploymentHealthEvent)
+    request = DeploymentHealthEvent.parse(event)
     result = check_deployment(
         client("ecs"), request.cluster, request.service, request.taskDefinition, request.checks, request.maxChecks
     )

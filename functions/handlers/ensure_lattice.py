@@ -8,7 +8,6 @@ from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.ensure_lattice import EnsureLatticeEvent
 from mesh_rollout.migration.converge import ensure_network, ensure_service, ensure_target_groups
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.parsing import parse_input
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
@@ -16,7 +15,7 @@ from mesh_rollout.parsing import parse_input
 @metrics.log_metrics
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse_input(event, EnsureLatticeEvent)
+    request = EnsureLatticeEvent.parse(event)
     lattice = client("vpc-lattice")
     if request.kind == "network" and request.network is not None:
         result = ensure_network(lattice, request.network)

@@ -13,7 +13,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.execution_status_change import ExecutionStatusChangeEvent
 from mesh_rollout.observability import logger, metrics, tracer
-from mesh_rollout.parsing import parse_input
 from mesh_rollout.shifting.cleanup import handle_status_change
 
 
@@ -22,9 +21,9 @@ from mesh_rollout.shifting.cleanup import handle_status_change
 @metrics.log_metrics
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse_input(event, ExecutionStatusChangeEvent)
+    request = ExecutionStatusChangeEvent.parse(event)
     result = handle_status_change(
-        request.detail.model_dump(),
+        request.detail.as_dict(),
         client("stepfunctions"),
         client("dynamodb"),
         os.environ["ROUTE_LOCK_TABLE"],

@@ -8,7 +8,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.finalize_canary import FinalizeCanaryEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.parsing import parse_input
 from mesh_rollout.shifting.lock import LockFence
 from mesh_rollout.shifting.weight_shift import finalize_canary
 
@@ -18,7 +17,7 @@ from mesh_rollout.shifting.weight_shift import finalize_canary
 @metrics.log_metrics
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse_input(event, FinalizeCanaryEvent)
+    request = FinalizeCanaryEvent.parse(event)
     fence = LockFence(client("dynamodb"), os.environ["ROUTE_LOCK_TABLE"], request.lockId, request.executionArn or "")
     result = finalize_canary(
         request.route,

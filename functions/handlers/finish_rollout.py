@@ -8,7 +8,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.finish_rollout import FinishRolloutEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.parsing import parse_input
 from mesh_rollout.shifting.weight_shift import finish_rollout
 
 
@@ -17,14 +16,14 @@ from mesh_rollout.shifting.weight_shift import finish_rollout
 @metrics.log_metrics
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse_input(event, FinishRolloutEvent)
+    request = FinishRolloutEvent.parse(event)
     result = finish_rollout(
         client("dynamodb"),
         os.environ["ROUTE_LOCK_TABLE"],
         client("sns"),
         os.environ["NOTIFICATION_TOPIC_ARN"],
         request.executionArn or "",
-        request.model_dump(),
+        request.as_dict(),
     )
     logger.info("weight shift finished", extra=result)
     if not result["notified"]:  # the outcome stands; the missing notification is logged and counted

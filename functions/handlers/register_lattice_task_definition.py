@@ -8,7 +8,6 @@ from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.register_lattice_task_definition import RegisterLatticeTaskDefinitionEvent
 from mesh_rollout.migration.services import register_off_mesh
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.parsing import parse_input
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
@@ -16,7 +15,7 @@ from mesh_rollout.parsing import parse_input
 @metrics.log_metrics
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse_input(event, RegisterLatticeTaskDefinitionEvent)
+    request = RegisterLatticeTaskDefinitionEvent.parse(event)
     arn = request.targetGroupArns[request.target["targetGroup"]]
     result = register_off_mesh(client("ecs"), request.target, arn, request.roleArn)
     logger.info("task definition off the mesh", extra={"service": result["service"], "taskDefinition": result["taskDefinition"]})

@@ -7,7 +7,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.register_release import RegisterReleaseEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.parsing import parse_input
 from mesh_rollout.shifting.weight_shift import register_release
 
 
@@ -16,7 +15,7 @@ from mesh_rollout.shifting.weight_shift import register_release
 @metrics.log_metrics
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse_input(event, RegisterReleaseEvent)
+    request = RegisterReleaseEvent.parse(event)
     result = register_release(client("ecs"), request.release)
     logger.info("release revision", extra=result)
     metrics.add_metric(name="ReleaseRevisionsRegistered", unit="Count", value=1 if result["registered"] else 0)

@@ -8,7 +8,6 @@ from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.register_task_definition import RegisterTaskDefinitionEvent
 from mesh_rollout.observability import CORRELATION_PATH, envoy_image, logger, metrics, tracer
 from mesh_rollout.onboarding.rollout import register_task_definition
-from mesh_rollout.parsing import parse_input
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
@@ -16,7 +15,7 @@ from mesh_rollout.parsing import parse_input
 @metrics.log_metrics
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse_input(event, RegisterTaskDefinitionEvent)
+    request = RegisterTaskDefinitionEvent.parse(event)
     result = register_task_definition(client("ecs"), request.target, request.index, envoy_image())
     metrics.add_metric(name="TaskDefinitionsRegistered", unit="Count", value=int(result["registered"]))
     return result

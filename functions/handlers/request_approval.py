@@ -12,7 +12,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.request_approval import RequestApprovalEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.parsing import parse_input
 from mesh_rollout.shifting.weight_shift import request_approval
 
 
@@ -22,7 +21,7 @@ from mesh_rollout.shifting.weight_shift import request_approval
 @metrics.log_metrics
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse_input(event, RequestApprovalEvent)
+    request = RequestApprovalEvent.parse(event)
     result = request_approval(
         client("sns"),
         os.environ["NOTIFICATION_TOPIC_ARN"],

@@ -8,7 +8,6 @@ from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.rollback_service import RollbackServiceEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.onboarding.rollout import roll_back_service
-from mesh_rollout.parsing import parse_input
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
@@ -16,7 +15,7 @@ from mesh_rollout.parsing import parse_input
 @metrics.log_metrics
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse_input(event, RollbackServiceEvent)
+    request = RollbackServiceEvent.parse(event)
     result = roll_back_service(
         client("ecs"), request.cluster, request.service, request.previousTaskDefinition, request.taskDefinition, request.verdict
     )

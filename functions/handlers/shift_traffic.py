@@ -8,7 +8,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.shift_traffic import ApplyStepEvent, RestoreRouteEvent, SnapshotRouteEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.parsing import parse_input
 from mesh_rollout.shifting.lock import LockFence
 from mesh_rollout.shifting.weight_shift import apply_step, approval_wait_seconds, restore_route, take_snapshot
 
@@ -27,7 +26,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     model: type[SnapshotRouteEvent | ApplyStepEvent | RestoreRouteEvent] = ACTIONS.get(
         str(event.get("action")), SnapshotRouteEvent
     )
-    request = parse_input(event, model)
+    request = model.parse(event)
     if isinstance(request, SnapshotRouteEvent):
         metrics.add_metric(name="RouteSnapshots", unit="Count", value=1)
         return take_snapshot(request.route, request.plannedWeights)

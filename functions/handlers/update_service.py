@@ -8,7 +8,6 @@ from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.aws.ecs import point_service_at
 from mesh_rollout.events.update_service import UpdateServiceEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.parsing import parse_input
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
@@ -16,7 +15,7 @@ from mesh_rollout.parsing import parse_input
 @metrics.log_metrics
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse_input(event, UpdateServiceEvent)
+    request = UpdateServiceEvent.parse(event)
     result = point_service_at(
         client("ecs"), request.cluster, request.service, request.taskDefinition, request.vpcLatticeConfigurations
     )

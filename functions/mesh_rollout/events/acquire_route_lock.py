@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, StrictInt, StrictStr
-
 from mesh_rollout.events import HandlerEvent
+from mesh_rollout.shapes import field
 
 
 class AcquireRouteLockEvent(HandlerEvent):
-    lockId: StrictStr = Field(min_length=1)
-    seconds: StrictInt = Field(ge=60)
+    lockId: str = field(min_length=1)
+    seconds: int = field(ge=60)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, StrictInt
-
 from mesh_rollout.events import HandlerEvent
+from mesh_rollout.shapes import field
 
 
 class CanaryHealthEvent(HandlerEvent):
     healthGate: dict[str, Any]
-    windowSeconds: StrictInt = Field(ge=0)
-    checks: StrictInt = Field(default=0, ge=0)
+    windowSeconds: int = field(ge=0)
+    checks: int = field(default=0, ge=0)

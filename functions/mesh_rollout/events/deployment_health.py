@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, StrictInt
-
 from mesh_rollout.events.service_revision import ServiceRevisionEvent
+from mesh_rollout.shapes import field
 
 
 class DeploymentHealthEvent(ServiceRevisionEvent):
-    checks: StrictInt = Field(default=0, ge=0)
-    maxChecks: StrictInt = Field(default=120, ge=1)
+    checks: int = field(default=0, ge=0)
+    maxChecks: int = field(default=120, ge=1)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import StrictStr
-
 from mesh_rollout.events import HandlerEvent
 
 
@@ -16,6 +14,6 @@ class EnsureLatticeEvent(HandlerEvent):
     network: dict[str, Any] | None = None
     targetGroups: list[dict[str, Any]] | None = None
     service: dict[str, Any] | None = None
-    networkId: StrictStr | None = None
+    networkId: str | None = None
     groupIds: dict[str, str] | None = None
     hostedZones: dict[str, str] | None = None

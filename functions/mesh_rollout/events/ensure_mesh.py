@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import StrictBool
-
 from mesh_rollout.events import HandlerEvent
 
 
@@ -14,4 +12,4 @@ class EnsureMeshEvent(HandlerEvent):
 
     kind: Literal["mesh", "virtualService"]
     request: dict[str, Any]
-    placeholder: StrictBool = False
+    placeholder: bool = False

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, StrictStr
+from mesh_rollout.shapes import Shape
 
 
-class ExecutionStatusDetail(BaseModel):
-    """The `detail` of EventBridge's "Step Functions Execution Status Change" event (the fields used)."""
+class ExecutionStatusDetail(Shape):
+    """The `detail` of EventBridge's "Step Functions Execution Status Change" event (the fields used; the others are
+    kept: as_dict() has them)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
-    executionArn: StrictStr
-    stateMachineArn: StrictStr
+    unknown = "allow"
+    executionArn: str
+    stateMachineArn: str
     status: Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
-    error: StrictStr | None = None
-    cause: StrictStr | None = None
+    error: str | None = None
+    cause: str | None = None
 
 
-class ExecutionStatusChangeEvent(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+class ExecutionStatusChangeEvent(Shape):
+    unknown = "allow"
     source: Literal["aws.states"]
     detail: ExecutionStatusDetail

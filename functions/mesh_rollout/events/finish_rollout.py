@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, StrictBool, StrictStr
-
 from mesh_rollout.events import HandlerEvent
+from mesh_rollout.shapes import field
 
 
 class FinishRolloutEvent(HandlerEvent):
     route: dict[str, Any]
-    lockId: StrictStr
-    locked: StrictBool
-    outcome: dict[str, Any] = Field(default_factory=dict)
+    lockId: str
+    locked: bool
+    outcome: dict[str, Any] = field(default_factory=dict)
     mode: Literal["plan", "increment"] = "plan"
-    canary: StrictStr | None = None
+    canary: str | None = None

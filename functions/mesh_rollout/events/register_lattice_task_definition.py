@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, StrictStr
-
 from mesh_rollout.events import HandlerEvent
+from mesh_rollout.shapes import field
 
 
 class RegisterLatticeTaskDefinitionEvent(HandlerEvent):
@@ -14,4 +13,4 @@ class RegisterLatticeTaskDefinitionEvent(HandlerEvent):
 
     target: dict[str, Any]
     targetGroupArns: dict[str, str]
-    roleArn: StrictStr = Field(min_length=20)
+    roleArn: str = field(min_length=20)

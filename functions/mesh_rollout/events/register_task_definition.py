@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, StrictInt
-
 from mesh_rollout.events import HandlerEvent
+from mesh_rollout.shapes import field
 
 
 class RegisterTaskDefinitionEvent(HandlerEvent):
-    index: StrictInt = Field(ge=0)
+    index: int = field(ge=0)
     target: dict[str, Any]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field, StrictStr
-
 from mesh_rollout.events import HandlerEvent
+from mesh_rollout.shapes import field
 
 
 class ServiceRevisionEvent(HandlerEvent):
-    cluster: StrictStr = Field(min_length=1)
-    service: StrictStr = Field(min_length=1)
-    taskDefinition: StrictStr = Field(min_length=1)
+    cluster: str = field(min_length=1)
+    service: str = field(min_length=1)
+    taskDefinition: str = field(min_length=1)

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, StrictInt, StrictStr
-
 from mesh_rollout.events.route import RouteEvent
+from mesh_rollout.shapes import field
 
 
 class SnapshotRouteEvent(RouteEvent):
     action: Literal["snapshot"]
-    plannedWeights: dict[str, StrictInt]
+    plannedWeights: dict[str, int]
 
 
 class ApplyStepEvent(RouteEvent):
     action: Literal["apply"]
     snapshot: dict[str, Any]
     step: dict[str, Any]
-    lockId: StrictStr = Field(min_length=1)  # the write is fenced by this execution holding it
+    lockId: str = field(min_length=1)  # the write is fenced by this execution holding it
     decision: dict[str, Any] | None = None
     approvalRequested: dict[str, Any] | None = None
 
@@ -28,5 +27,5 @@ class RestoreRouteEvent(RouteEvent):
     snapshot: dict[str, Any]
     steps: list[dict[str, Any]]
     mode: Literal["plan", "increment"]
-    lockId: StrictStr = Field(min_length=1)
+    lockId: str = field(min_length=1)
     finalize: dict[str, Any] | None = None  # the plan's: finalize's own write counts as this rollout's

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mesh_rollout.aws.specs import check_request
 from mesh_rollout.errors import InvalidRolloutInput, UnknownReference
-from mesh_rollout.onboarding.inputs import RolloutSpec
-from mesh_rollout.parsing import parse_input
 from mesh_rollout.traffic.appmesh import MAX_TOTAL_WEIGHT
+
+if TYPE_CHECKING:
+    # build_requests loads the input model (pydantic) itself: the handlers that converge import this module (for
+    # MeshInventory) but never parse an input, and their cold start skips pydantic (issue 13)
+    from mesh_rollout.onboarding.inputs import RolloutSpec
 
 ROUTE_KINDS = ("httpRoute", "http2Route", "grpcRoute", "tcpRoute")
 
@@ -102,6 +105,9 @@ def provider_reference(spec: dict[str, Any], path: str = "spec") -> tuple[str, s
 
 def build_requests(raw: Any) -> tuple[RolloutSpec, dict[str, list[dict[str, Any]]]]:
     """Parse the input and turn each item into an App Mesh create request checked against the API model."""
+    from mesh_rollout.onboarding.inputs import RolloutSpec
+    from mesh_rollout.parsing import parse_input
+
     spec = parse_input(raw, RolloutSpec)
     mesh_name = spec.mesh.meshName
     mesh_request = dict(raw["mesh"])
