@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from mesh_rollout_local import approvals
+from mesh_rollout_local.history import HistoryReader
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
@@ -51,17 +52,16 @@ def cause_message(cause: str | None) -> str:
 
 
 def follow(sfn: Any, execution_arn: str, out: TextIO, poll: float = 2.0, sleep: Callable[[float], None] = time.sleep) -> str:
-    """Print each state as it happens until the execution ends; return its status."""
-    seen, told = 0, set()
+    """Print each state as it happens until the execution ends; return its status. Each poll reads only the
+    events it has not read yet (history.py)."""
+    reader, told = HistoryReader(sfn, execution_arn), set()
     while True:
         status = sfn.describe_execution(executionArn=execution_arn)["status"]
-        history = approvals.read_history(sfn, execution_arn)
-        for event in history[seen:]:
+        for event in reader.finish() if status in TERMINAL else reader.new_events():
             line = describe_event(event)
             if line:
                 print(line, file=out, flush=True)
-        seen = len(history)
-        pending = approvals.pending_approval(history)
+        pending = approvals.pending_approval(reader.events)
         if pending is not None and pending.scheduled_event_id not in told:
             told.add(pending.scheduled_event_id)
             print(f"     ? waiting for approval of {pending.describe()}:", file=out)

@@ -34,6 +34,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 
 from mesh_rollout_local import approvals, emulator
 from mesh_rollout_local.faults import FaultPlan
+from mesh_rollout_local.history import HistoryReader
 from mesh_rollout_local.isolation import HandlerIsolation
 from mesh_rollout_local.template import Template
 
@@ -48,6 +49,14 @@ MUTATING = re.compile(
 _calls = threading.local()
 Approver = Callable[[approvals.PendingApproval], "tuple[bool, str] | None"]
 _recording_installed = False
+# what can change whether an execution waits on an approval: only then does the approver look at the history again
+APPROVAL_EVENTS = {"TaskScheduled", *approvals.ENDED}
+# How often a live printer or an approver reads an execution's new events: every 0.1 s, which a person does not
+# notice, or less often so as to read at most 5% of the time, but at least every 0.5 s. Offline, a read takes the
+# emulator's time from the execution itself (a few ms a call, more on a busy machine): bench/bench_local_cli.py.
+LIVE_READ_SECONDS = 0.1
+LIVE_READ_SHARE = 0.05
+LIVE_READ_MAX_SECONDS = 0.5
 
 
 def _install_call_recording() -> None:
@@ -420,21 +429,29 @@ class OfflineAccount:
             name=f"local-{self._runs}-{uuid.uuid4().hex[:8]}",
             input=execution_input if isinstance(execution_input, str) else json.dumps(execution_input),
         )["executionArn"]
-        seen, stopped = 0, False
+        reader, stopped, next_read = HistoryReader(sfn, arn), False, 0.0
         while True:
             described = sfn.describe_execution(executionArn=arn)
             terminal = described["status"] in TERMINAL
-            # The history is read while running only for a live printer or an approver; otherwise once, at the end.
-            if on_event or approver or terminal:
-                history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-                if on_event:
-                    for event in history[seen:]:
-                        on_event(event)
-                seen = len(history)
+            # While running, only a live printer or an approver reads the history: its new events (see history.py),
+            # at most every LIVE_READ_SECONDS (LIVE_READ_SHARE of the time, up to LIVE_READ_MAX_SECONDS on a busy
+            # machine). Once the execution has ended, the rest: the reader then holds all of it.
+            fresh: list[dict[str, Any]] = []
+            if terminal:
+                fresh = reader.finish()
+            elif (on_event or approver) and time.monotonic() >= next_read:
+                began = time.monotonic()
+                fresh = reader.new_events()
+                read = time.monotonic() - began
+                pause = min(LIVE_READ_MAX_SECONDS, max(LIVE_READ_SECONDS, read * (1 / LIVE_READ_SHARE - 1)))
+                next_read = began + read + pause
+            if on_event:
+                for event in fresh:
+                    on_event(event)
             if terminal:
                 break
-            if approver is not None:
-                self._answer(sfn, arn, history, approver, answered)
+            if approver is not None and any(e["type"] in APPROVAL_EVENTS for e in fresh):
+                self._answer(sfn, arn, reader.events, approver, answered)
             waited = time.monotonic() - started
             if waited > timeout + STOP_GRACE_SECONDS:  # never poll forever, even if the stop did not take
                 raise TimeoutError(f"{arn} still {described['status']} {STOP_GRACE_SECONDS} s after stopping it")
@@ -442,7 +459,7 @@ class OfflineAccount:
                 sfn.stop_execution(executionArn=arn, error="LocalTimeout", cause=f"no terminal status after {timeout} s")
                 stopped = True
             time.sleep(0.01)
-        output = described.get("output")
+        output, history = described.get("output"), reader.events
         calls, invocations, per_invocation = Counter(self._current_calls), self._invocations, self._invocation_calls
         self._current_calls, self._invocations, self._invocation_calls = outer
         return RunResult(

@@ -4,19 +4,33 @@
   execution with States.Runtime or, now and then, wait out its whole timeout); as on AWS, no Catch runs.
 - A Lambda service error (throttling, 5xx) of a Task whose Resource is a function ARN is named as AWS names it,
   `Lambda.<code>` (moto names it `Exception`, which no Retry or Catch of ours matches).
+- GetExecutionHistory pages as the model says (moto returns every event, whatever is asked): `maxResults` events
+  per call (0 or none: 100; above 1000: ValidationException), oldest first or, with `reverseOrder`, newest
+  first; `nextToken` while older (newer) events remain, for this execution and order only (another is
+  InvalidToken, as is a token that is not ours; they never expire); `includeExecutionData: false` leaves out
+  the execution data, the members the model pairs with a `...Details` (`input`, `output`, `assignedVariables`).
 """
 
 from __future__ import annotations
 
+import base64
+import bisect
+import functools
+import hashlib
+import json
 from typing import Any
 
+import botocore.session
 from botocore.exceptions import ClientError
+from moto.core.responses import ActionResult
+from moto.stepfunctions.exceptions import InvalidToken, ValidationException
 from moto.stepfunctions.parser.api import ExecutionStatus, HistoryEventType, LambdaFunctionFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
+from moto.stepfunctions.responses import StepFunctionResponse
 
 
 def _remember_stop(original: Any) -> Any:
@@ -66,9 +80,94 @@ def _lambda_service_errors_named(original: Any) -> Any:
     return from_error
 
 
+HISTORY_PAGE = 100  # GetExecutionHistory's maxResults when none (or 0) is given
+HISTORY_PAGE_MAX = 1000
+
+
+@functools.cache
+def _execution_data() -> dict[str, tuple[str, ...]]:
+    """Per `...EventDetails` member of HistoryEvent, its execution data: the members paired with a `<member>Details`."""
+    event: Any = botocore.session.get_session().get_service_model("stepfunctions").shape_for("HistoryEvent")
+    found = {}
+    for name, details in event.members.items():
+        members = getattr(details, "members", {})
+        data = tuple(m for m in members if f"{m}Details" in members)
+        if data:
+            found[name] = data
+    return found
+
+
+def _history_events(backend: Any, execution_arn: str) -> list[dict[str, Any]]:
+    """The execution's events so far, oldest first, without copying them (moto's own answer deep-copies all)."""
+    execution = backend.describe_execution(execution_arn)  # ExecutionDoesNotExist, InvalidArn as moto has them
+    manager = getattr(getattr(getattr(execution, "exec_worker", None), "env", None), "event_manager", None)
+    if manager is None:  # not started yet, or moto's backend without execute_state_machine
+        return list(backend.get_execution_history(execution_arn)["events"])
+    with manager._mutex:  # events are appended under it, never changed
+        return list(manager._history_event_list)
+
+
+def _event_id(event: dict[str, Any]) -> int:
+    return int(event["id"])
+
+
+def _execution_key(execution_arn: str) -> str:
+    return hashlib.sha256(execution_arn.encode()).hexdigest()[:16]
+
+
+def _history_token(execution_arn: str, reverse: bool, next_id: int) -> str:
+    """Opaque to callers: which execution, which order, and the id of the event the next page starts at."""
+    return base64.urlsafe_b64encode(json.dumps([_execution_key(execution_arn), reverse, next_id]).encode()).decode()
+
+
+def _history_position(token: str, execution_arn: str, reverse: bool) -> int:
+    """The id of the event a page starts at; InvalidToken for a token of another execution or order, or not ours."""
+    try:
+        execution, token_reverse, next_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except ValueError as exc:  # not base64, not JSON, not three items
+        raise InvalidToken(repr(token)) from exc
+    if (execution, token_reverse) != (_execution_key(execution_arn), reverse) or type(next_id) is not int:
+        raise InvalidToken(repr(token))
+    return next_id
+
+
+def _paged_history(self: StepFunctionResponse) -> ActionResult:
+    execution_arn = str(self._get_param("executionArn"))
+    limit = self._get_param("maxResults") or HISTORY_PAGE
+    if not 0 <= limit <= HISTORY_PAGE_MAX:  # botocore checks the minimum, AWS both
+        bound = f"less than or equal to {HISTORY_PAGE_MAX}" if limit > 0 else "greater than or equal to 0"
+        raise ValidationException(
+            f"1 validation error detected: Value '{limit}' at 'maxResults' failed to satisfy constraint: "
+            f"Member must have value {bound}"
+        )
+    reverse = bool(self._get_param("reverseOrder"))
+    token = self._get_param("nextToken")
+    events = _history_events(self.stepfunction_backend, execution_arn)
+    position = None if token is None else _history_position(str(token), execution_arn, reverse)
+    if reverse:  # newest first: the page ends at `position` (or the newest event) and the next one below it
+        high = len(events) if position is None else bisect.bisect_right(events, position, key=_event_id)
+        low = max(0, high - limit)
+        page, following = events[low:high][::-1], events[low - 1]["id"] if low > 0 else None
+    else:
+        low = 0 if position is None else bisect.bisect_left(events, position, key=_event_id)
+        high = low + limit
+        page, following = events[low:high], events[high]["id"] if high < len(events) else None
+    if self._get_param("includeExecutionData") is False:
+        data = _execution_data()
+        page = [
+            {k: ({m: v for m, v in value.items() if m not in data[k]} if k in data else value) for k, value in event.items()}
+            for event in page
+        ]
+    result: dict[str, Any] = {"events": page}
+    if following is not None:
+        result["nextToken"] = _history_token(execution_arn, reverse, following)
+    return ActionResult(result)
+
+
 def install() -> None:
     Execution.stop = _remember_stop(Execution.stop)  # type: ignore[method-assign]
     BaseExecutionWorkerCommunication._reflect_execution_status = _aborted_when_stopped(  # type: ignore[method-assign]
         BaseExecutionWorkerCommunication._reflect_execution_status
     )
     StateTaskLambda._from_error = _lambda_service_errors_named(StateTaskLambda._from_error)  # type: ignore[method-assign]
+    StepFunctionResponse.get_execution_history = _paged_history  # type: ignore[method-assign]

@@ -1,0 +1,161 @@
+"""The history reader: a live printer, an approver or `mesh-rollout start --follow` reads only the events it has not
+read yet while an execution runs, and the run ends with the complete history."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mesh_rollout_local import remote
+from mesh_rollout_local.history import HistoryReader, read_all
+from mesh_rollout_local.runner import OfflineAccount
+from tests.conftest import ROOT
+
+ROLE = "arn:aws:iam::123456789012:role/mesh-rollout-local"
+EACH = {
+    "Type": "Map",
+    "ItemsPath": "$.items",
+    "MaxConcurrency": 1,
+    "ItemProcessor": {"StartAt": "Touch", "States": {"Touch": {"Type": "Pass", "End": True}}},
+    "ResultPath": None,
+}
+# 60 items, a second, 60 more and another second: a history of some 500 events that grows while it is polled
+PACED = {
+    "StartAt": "First",
+    "States": {
+        "First": {**EACH, "Next": "Pause"},
+        "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Second"},
+        "Second": {**EACH, "Next": "Rest"},
+        "Rest": {"Type": "Wait", "Seconds": 1, "End": True},
+    },
+}
+ITEMS = {"items": list(range(60))}
+
+
+@pytest.fixture
+def paced() -> Iterator[OfflineAccount]:
+    """An emulated account where Wait states really wait, with the PACED state machine deployed as "Paced"."""
+    with OfflineAccount(ROOT / "template.yaml", real_time=True) as account:
+        sfn = account.client("stepfunctions")
+        created = sfn.create_state_machine(name="Paced", definition=json.dumps(PACED), roleArn=ROLE)
+        account.state_machine_arns["Paced"] = created["stateMachineArn"]
+        yield account
+
+
+def count_history_reads(account: OfflineAccount) -> list[dict[str, Any]]:
+    """Each GetExecutionHistory call made from now on: its parameters and the ids of the events it returned."""
+    calls: list[dict[str, Any]] = []
+
+    def record(parsed: dict[str, Any], **_: Any) -> None:
+        calls[-1]["ids"] = [event["id"] for event in parsed.get("events", [])]
+
+    def params(params: dict[str, Any], **_: Any) -> None:
+        calls.append({"params": dict(params)})
+
+    assert account.session is not None
+    account.session.events.register("provide-client-params.sfn.GetExecutionHistory", params)
+    account.session.events.register("after-call.sfn.GetExecutionHistory", record)
+    return calls
+
+
+def assert_reads_only_new_events(calls: list[dict[str, Any]], history: list[dict[str, Any]]) -> None:
+    """Every event is read once, plus at most a few a call and a page of events already read when more events came
+    in between a poll's two calls than it made room for: never the whole history again on every poll, as reading
+    it from the start would."""
+    returned = sum(len(call["ids"]) for call in calls)
+    assert {i for call in calls for i in call["ids"]} == set(range(1, len(history) + 1))
+    assert len(calls) >= 3  # it did poll while the history grew (every 0.5 s at most; every 0.01 s, before)
+    assert returned <= 2 * len(history) + 3 * len(calls), (returned, len(history), len(calls))
+    assert all(call["params"].get("reverseOrder") for call in calls)  # newest first, down to what it has
+
+
+@pytest.mark.parametrize("watcher", ["printer", "approver"])
+def test_a_live_run_reads_only_the_events_it_has_not_read(paced: OfflineAccount, watcher: str) -> None:
+    printed: list[dict[str, Any]] = []
+    calls = count_history_reads(paced)
+    if watcher == "printer":
+        result = paced.run("Paced", ITEMS, on_event=printed.append)
+    else:
+        result = paced.run("Paced", ITEMS, approver=lambda pending: None)
+    assert result.status == "SUCCEEDED"
+    history, calls = result.history, list(calls)  # the calls of the run, not of the checks below
+    assert len(history) > 480 and [e["id"] for e in history] == list(range(1, len(history) + 1))
+    assert history == read_all(paced.client("stepfunctions"), result.execution_arn)  # complete, as the API has it
+    assert history[-1]["type"] == "ExecutionSucceeded" and result.states.count("Touch") == 120
+    if watcher == "printer":
+        assert printed == history  # each event printed once, in order
+    assert_reads_only_new_events(calls, history)
+
+
+def test_the_runner_alone_reads_the_history_once_at_the_end(paced: OfflineAccount) -> None:
+    calls = count_history_reads(paced)
+    result = paced.run("Paced", ITEMS)
+    assert result.status == "SUCCEEDED" and len(result.history) > 480
+    assert [(call["params"].get("maxResults"), len(call["ids"])) for call in calls] == [(1000, len(result.history))]
+
+
+def test_follow_prints_each_state_once_and_reads_only_new_events(paced: OfflineAccount) -> None:
+    calls = count_history_reads(paced)
+    sfn = paced.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=paced.state_machine_arns["Paced"], name="followed", input=json.dumps(ITEMS))
+    out = io.StringIO()
+    assert remote.follow(sfn, arn["executionArn"], out, poll=0.05) == "SUCCEEDED"
+    history = read_all(sfn, arn["executionArn"])
+    described = [line for line in map(remote.describe_event, history) if line]
+    assert out.getvalue().splitlines()[: len(described)] == described
+    assert_reads_only_new_events(calls[:-1], history)  # the last call is the test's own read_all
+
+
+class GrowingHistory:
+    """GetExecutionHistory, newest first, over a list of events that grows by `arrivals` after each call."""
+
+    def __init__(self, events: int, arrivals: int = 0) -> None:
+        self.events = [{"id": i, "type": "PassStateEntered"} for i in range(1, events + 1)]
+        self.arrivals = arrivals
+        self.calls: list[dict[str, Any]] = []
+
+    def get_execution_history(self, **params: Any) -> dict[str, Any]:
+        self.calls.append(params)
+        assert params["reverseOrder"] and 1 <= params["maxResults"] <= 1000
+        newest_first = self.events[::-1]
+        start = int(params.get("nextToken", "0"))
+        page = newest_first[start : start + params["maxResults"]]
+        end = start + len(page)
+        grown = len(self.events)
+        self.events += [{"id": i, "type": "PassStateEntered"} for i in range(grown + 1, grown + self.arrivals + 1)]
+        # a token counts from the newest event of the call that gave it: shift it by the arrivals since
+        return {"events": page, **({"nextToken": str(end + self.arrivals)} if end < len(newest_first) else {})}
+
+
+def test_the_reader_asks_for_the_new_events_only() -> None:
+    sfn = GrowingHistory(events=5)
+    reader = HistoryReader(sfn, "arn")
+    assert [e["id"] for e in reader.new_events()] == [1, 2, 3, 4, 5]
+    # the newest event says 5 are new: it asks for them and room for 2 more that might come in meanwhile
+    assert [(c["maxResults"], "nextToken" in c) for c in sfn.calls] == [(1, False), (7, False)]
+    sfn.calls.clear()
+    assert reader.new_events() == []  # nothing new: one call, one event
+    assert [c["maxResults"] for c in sfn.calls] == [1]
+    sfn.events.append({"id": 6, "type": "PassStateExited"})
+    sfn.calls.clear()
+    assert [e["id"] for e in reader.new_events()] == [6]  # one new event: the first call had it
+    assert [c["maxResults"] for c in sfn.calls] == [1]
+
+
+def test_the_reader_pages_on_when_events_come_in_between_and_past_1000() -> None:
+    sfn = GrowingHistory(events=10)
+    reader = HistoryReader(sfn, "arn")
+    reader.new_events()
+    sfn.events += [{"id": i, "type": "PassStateEntered"} for i in range(11, 2511)]
+    sfn.arrivals, sfn.calls = 3, []
+    found = [e["id"] for e in reader.new_events()]
+    assert found == list(range(11, found[-1] + 1)) and found[-1] >= 2510
+    assert [e["id"] for e in reader.events] == list(range(1, found[-1] + 1))
+    assert [c["maxResults"] for c in sfn.calls] == [1, 1000, 1000, 1000]  # the page size kept while paging on
+    sfn.arrivals = 0
+    assert [e["id"] for e in reader.finish()] == list(range(found[-1] + 1, len(sfn.events) + 1))
+    assert [e["id"] for e in reader.events] == list(range(1, len(sfn.events) + 1))
