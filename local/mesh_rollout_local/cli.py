@@ -44,6 +44,11 @@ def local_approver(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> Appr
     return answer
 
 
+def run_live(account: OfflineAccount, state_machine: str, execution_input: str, approver: Approver, out: TextIO) -> RunResult:
+    """One execution as `mesh-rollout local` runs it: each state printed as it is entered, approvals answered."""
+    return account.run(state_machine, execution_input, on_event=_event_printer(out), approver=approver)
+
+
 def run_local(args: argparse.Namespace, out: TextIO) -> int:
     execution_input = Path(args.input).read_text()
     given = json.loads(Path(args.given).read_text()) if args.given else []
@@ -56,7 +61,7 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
             execution_input = account.resolve_input(execution_input)
             for _ in range(args.repeat):
                 print(f"run {len(runs) + 1}: {args.state_machine}", file=out, flush=True)
-                result = account.run(args.state_machine, execution_input, on_event=_event_printer(out), approver=approver)
+                result = run_live(account, args.state_machine, execution_input, approver, out)
                 runs.append(result)
                 print(f"run {len(runs)}: {result.status} in {result.seconds:.2f} s", file=out)
                 if isinstance(result.output, dict) and "summary" in result.output:
