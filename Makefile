@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_canary.py
 	$(BIN)/python bench/bench_lattice_rollout.py
 	$(BIN)/python bench/bench_judge.py
+	$(BIN)/python bench/bench_scale.py
 	$(BIN)/python bench/bench_local_cli.py
 
 ## stress: the offline runner under load: 100 services, every Map at its MaxConcurrency, 20 runs, none may fail

@@ -16,6 +16,30 @@ from tests.conftest import ROOT
 
 ASL_FILES = sorted((ROOT / "statemachine").glob("*.asl.json"))
 TRANSIENT = {"TransientAwsError", "ResourceConflict", *LAMBDA_SERVICE_ERRORS}
+# Tasks that call an AWS service directly (no Lambda function) retry that service's throttles and 5xx, under the
+# names Step Functions gives them (<Service>.<Exception>).
+INTEGRATION_TRANSIENT = {
+    "dynamodb": {
+        "DynamoDB.ProvisionedThroughputExceededException",
+        "DynamoDB.RequestLimitExceededException",
+        "DynamoDB.ThrottlingException",
+        "DynamoDB.InternalServerErrorException",
+        "DynamoDB.AmazonDynamoDBException",
+        "DynamoDB.SdkClientException",
+    },
+    "states": {
+        "StepFunctions.ExecutionLimitExceededException",
+        "StepFunctions.ThrottlingException",
+        "StepFunctions.SdkClientException",
+        "StepFunctions.AWSStepFunctionsException",
+    },
+}
+
+
+def integration(state: dict[str, Any]) -> str | None:
+    """The service a Task calls directly ('dynamodb' for arn:aws:states:::dynamodb:getItem), None for a function."""
+    found = re.fullmatch(r"arn:aws:states:::(\w+):.*", state.get("Resource", ""))
+    return found.group(1) if found else None
 
 
 def states(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -32,12 +56,17 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def test_there_are_state_machines() -> None:
-    assert [p.name for p in ASL_FILES] == ["lattice_rollout.asl.json", "mesh_rollout.asl.json", "weight_shift.asl.json"]
+    assert [p.name for p in ASL_FILES] == [
+        "ecs_service_rollout.asl.json",
+        "lattice_rollout.asl.json",
+        "mesh_rollout.asl.json",
+        "weight_shift.asl.json",
+    ]
 
 
 @pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
 def test_every_matched_error_name_exists_in_the_code(path: Path) -> None:
-    known = error_names() | TRANSIENT | {"States.ALL", "States.Timeout"}
+    known = error_names() | TRANSIENT | {"States.ALL", "States.Timeout"} | set().union(*INTEGRATION_TRANSIENT.values())
     for name, state in states(load(path)):
         for rule in state.get("Retry", []) + state.get("Catch", []):
             unknown = set(rule["ErrorEquals"]) - known
@@ -50,7 +79,8 @@ def test_every_task_retries_transient_errors_only_with_backoff_and_jitter(path: 
     assert tasks
     for name, state in tasks:
         (retry,) = state["Retry"]
-        assert set(retry["ErrorEquals"]) == TRANSIENT, name
+        service = integration(state)
+        assert set(retry["ErrorEquals"]) == (INTEGRATION_TRANSIENT[service] if service else TRANSIENT), name
         assert retry["BackoffRate"] >= 2 and retry["JitterStrategy"] == "FULL" and retry["MaxDelaySeconds"] <= 60, name
         for catch in state.get("Catch", []):
             assert catch["ErrorEquals"] == ["States.ALL"] or "States.ALL" not in catch["ErrorEquals"], name
@@ -75,7 +105,8 @@ def test_lambda_service_errors_that_outlast_the_retries_get_a_project_name(path:
     for scope, covered in scopes(load(path)):
         for name, state in scope.items():
             catches = state.get("Catch", [])
-            if state["Type"] != "Task" or covered or any(c["ErrorEquals"] == ["States.ALL"] for c in catches):
+            catches_all = any(c["ErrorEquals"] == ["States.ALL"] for c in catches)
+            if state["Type"] != "Task" or integration(state) or covered or catches_all:
                 continue
             (lambda_catch,) = [c for c in catches if set(c["ErrorEquals"]) == set(LAMBDA_SERVICE_ERRORS)]
             describe = scope[lambda_catch["Next"]]
@@ -92,6 +123,9 @@ def test_template_substitutions_cover_every_placeholder() -> None:
             if "Fn::Sub" in value:  # service integrations, in the stack's partition
                 assert value["Fn::Sub"] == "arn:${AWS::Partition}:states:::lambda:invoke.waitForTaskToken", name
                 continue
+            if "Ref" in value:  # the state machine a Task starts, the table a Task reads
+                assert value["Ref"] in {*template.state_machines, *template.resources_of("AWS::DynamoDB::Table")}, name
+                continue
             function, attribute = value["Fn::GetAtt"]
             assert attribute == "Arn" and function in template.functions
 
@@ -106,6 +140,7 @@ def test_every_handler_in_the_template_exists() -> None:
 
 def test_state_machine_logical_ids() -> None:
     assert set(Template(ROOT / "template.yaml").state_machines) == {
+        "EcsServiceRolloutStateMachine",
         "LatticeRolloutStateMachine",
         "MeshRolloutStateMachine",
         "WeightShiftStateMachine",

@@ -111,4 +111,4 @@ def test_every_handler_names_the_aws_errors_that_escape_it(module: str) -> None:
 
 
 def test_the_handler_list_is_not_empty() -> None:
-    assert len(HANDLERS) == 20
+    assert len(HANDLERS) == 21

@@ -26,7 +26,8 @@ def renderer() -> object:
 
 def test_state_machine_pictures_are_up_to_date() -> None:
     pictures = renderer().pictures()  # type: ignore[attr-defined]
-    assert {p.name for p in pictures} == {"lattice_rollout.svg", "mesh_rollout.svg", "weight_shift.svg"}
+    machines = ("ecs_service_rollout", "lattice_rollout", "mesh_rollout", "weight_shift")
+    assert {p.name for p in pictures} == {f"{name}.svg" for name in machines}
     for path, svg in pictures.items():
         assert path.exists() and path.read_text() == svg, f"{path.name}: run python tools/render_state_machines.py"
         assert path.name in (ROOT / "README.md").read_text()

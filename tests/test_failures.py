@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
-from mesh_rollout_local.runner import OfflineAccount
+from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG, IN_PROGRESS_CHECKS_TAG
+from mesh_rollout_local.runner import ACCOUNT_ID, OfflineAccount
+from tests.conftest import EVENTS, ROOT
 from tests.test_plan import DELETE, mutate
 
 
@@ -163,29 +164,59 @@ def test_what_the_guide_says_cannot_work_is_rejected_before_any_change(
     assert result.mutating_calls() == {}
 
 
+def fail_next_deployment(account: OfflineAccount, service: str) -> None:
+    ecs = account.client("ecs")
+    arn = ecs.describe_services(cluster="apps", services=[service])["services"][0]["serviceArn"]
+    ecs.tag_resource(resourceArn=arn, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}])
+
+
+def states_of(execution: dict[str, Any]) -> list[str]:
+    return [e["stateEnteredEventDetails"]["name"] for e in execution["history"] if e["type"].endswith("StateEntered")]
+
+
+def service_of(execution: dict[str, Any]) -> str:
+    """The ECS service a service rollout execution was started for (from its input)."""
+    started = json.loads(execution["history"][0]["executionStartedEventDetails"]["input"])
+    return str(started["target"]["service"])
+
+
+def stop_flags(account: OfflineAccount) -> list[str]:
+    table = account.environment("FinishMeshRolloutFunction")["ROUTE_LOCK_TABLE"]
+    items = account.client("dynamodb").scan(TableName=table)["Items"]
+    return [i["lockId"]["S"] for i in items if i["lockId"]["S"].startswith("stopped:")]
+
+
 def service_task_definition(account: OfflineAccount, service: str) -> str:
     ecs = account.client("ecs")
     return str(ecs.describe_services(cluster="apps", services=[service])["services"][0]["taskDefinition"]).rsplit("/", 1)[-1]
 
 
 def test_a_failed_deployment_is_rolled_back_and_stops_the_rollout(account: OfflineAccount, scenario: dict[str, Any]) -> None:
-    # Given serviceBv2 (second in the list) whose next deployment fails
-    ecs = account.client("ecs")
-    arn = ecs.describe_services(cluster="apps", services=["serviceBv2"])["services"][0]["serviceArn"]
-    ecs.tag_resource(resourceArn=arn, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}])
+    # Given serviceBv2 (second in the list) whose next deployment fails, and services deployed one at a time
+    fail_next_deployment(account, "serviceBv2")
     # When the rollout runs
-    result = account.run("MeshRolloutStateMachine", scenario)
+    result = account.run("MeshRolloutStateMachine", scenario | {"maxConcurrentDeployments": 1})
     # Then it fails with DeploymentFailed, serviceBv2 is back on its first revision and serviceA was not touched
     assert (result.status, result.error) == ("FAILED", "DeploymentFailed")
-    assert result.cause == (
+    assert str(result.cause).splitlines() == [
         "apps/serviceBv2: the deployment of taskBv2:2 failed (ECS deployment circuit breaker: tasks failed to start.); "
-        "the service was put back on taskBv2:1"
-    )
+        "the service was put back on taskBv2:1",
+        "1 of 3 services failed; updated (on their new revision): apps/serviceB on taskB:2; "
+        "not started (untouched: an earlier service failed): apps/serviceA",
+    ]
     assert service_task_definition(account, "serviceBv2") == "taskBv2:1"
     assert service_task_definition(account, "serviceB") == "taskB:2"
     assert service_task_definition(account, "serviceA") == "taskA:1"
-    assert result.states[-3:] == ["RollbackService", "WhyRolledBack", "DeploymentFailed"]
+    failed = next(c for c in result.children if c["status"] == "FAILED")
+    assert states_of(failed)[-3:] == ["RollbackService", "WhyRolledBack", "DeploymentFailed"]
+    assert states_of(next(c for c in result.children if service_of(c) == "serviceA")) == [
+        "CheckStopFlag",
+        "RolloutStopped",
+        "NotStarted",
+    ]
+    assert result.states[-3:] == ["FinishMeshRollout", "EcsServicesOutcome", "EcsServiceFailed"]
     assert result.mutating_calls()["ecs:UpdateService"] == 3  # serviceB, serviceBv2, serviceBv2 back
+    assert stop_flags(account) == []  # the flag that stopped serviceA is cleared at the end
 
 
 def test_a_deployment_that_does_not_finish_in_time_is_rolled_back(account: OfflineAccount, scenario: dict[str, Any]) -> None:
@@ -196,3 +227,81 @@ def test_a_deployment_that_does_not_finish_in_time_is_rolled_back(account: Offli
     assert "the deployment of taskB:2 did not complete in time" in str(result.cause)
     assert result.states.count("CheckDeployment") == 1
     assert service_task_definition(account, "serviceB") == "taskB:1"
+
+
+def deployment_of(account: OfflineAccount, service: str) -> dict[str, Any]:
+    """The emulated service's PRIMARY deployment, as the ECS emulator keeps it (reading it moves nothing on)."""
+    from moto.ecs.models import ecs_backends
+
+    backend = ecs_backends[ACCOUNT_ID][account.region]
+    return next(d for d in backend._get_service("apps", service).deployments if d["status"] == "PRIMARY")
+
+
+def hold_deployment(account: OfflineAccount, service: str, until: Any) -> None:
+    """Keep `service`'s deployment IN_PROGRESS at each gate check until `until()` is true (never blocking a thread)."""
+
+    def before(event: dict[str, Any]) -> None:
+        if event.get("service") == service and not until():
+            deployment_of(account, service)["_observed"] = 0  # the emulator's count of checks that saw it
+
+    account.intercept("DeploymentHealthFunction", before)
+
+
+def updated(account: OfflineAccount, service: str) -> bool:
+    """Whether the service was pointed at a new revision, read from the emulator: a DescribeServices call would
+    move the service's deployment on (the ECS emulator counts them), racing its own gate."""
+    return not deployment_of(account, service)["taskDefinition"].endswith(f"task{service.removeprefix('service')}:1")
+
+
+def test_services_deploy_in_parallel_and_after_a_failure_only_those_already_deploying_go_on(
+    account: OfflineAccount, scenario: dict[str, Any]
+) -> None:
+    # Given two services deploying at a time: serviceB, whose deployment fails once serviceBv2 is deploying beside it,
+    # and serviceBv2, still deploying when serviceB fails; serviceA would start only after one of them ends
+    scenario = copy.deepcopy(scenario) | {"maxConcurrentDeployments": 2}
+    for target in scenario["ecsServices"]:
+        target.update(deploymentTimeoutSeconds=86400, deploymentPollSeconds=1)  # the holds below never time out
+    fail_next_deployment(account, "serviceB")
+    hold_deployment(account, "serviceB", until=lambda: updated(account, "serviceBv2"))
+    hold_deployment(account, "serviceBv2", until=lambda: bool(stop_flags(account)))
+    # When the rollout runs
+    result = account.run("MeshRolloutStateMachine", scenario)
+    # Then serviceB is rolled back, serviceBv2 finished its deployment and serviceA never started
+    assert (result.status, result.error) == ("FAILED", "DeploymentFailed")
+    assert str(result.cause).splitlines() == [
+        "apps/serviceB: the deployment of taskB:2 failed (ECS deployment circuit breaker: tasks failed to start.); "
+        "the service was put back on taskB:1",
+        "1 of 3 services failed; updated (on their new revision): apps/serviceBv2 on taskBv2:2; "
+        "not started (untouched: an earlier service failed): apps/serviceA",
+    ]
+    assert [service_task_definition(account, s) for s in ("serviceB", "serviceBv2", "serviceA")] == [
+        "taskB:1",
+        "taskBv2:2",
+        "taskA:1",
+    ]
+    executions = {service_of(c): c for c in result.children}  # started concurrently: in no fixed order
+    assert {s: c["status"] for s, c in executions.items()} == {
+        "serviceB": "FAILED",
+        "serviceBv2": "SUCCEEDED",
+        "serviceA": "SUCCEEDED",
+    }
+    assert states_of(executions["serviceA"]) == ["CheckStopFlag", "RolloutStopped", "NotStarted"]
+    assert result.mutating_calls()["ecs:UpdateService"] == 3  # serviceB, serviceBv2, serviceB back
+    assert stop_flags(account) == []
+
+
+def test_the_rollout_history_does_not_grow_with_deployment_checks(given: list[dict[str, Any]], scenario: dict[str, Any]) -> None:
+    # Given the same world twice, once with deployments seen IN_PROGRESS once, once 25 times
+    runs = []
+    for checks in (1, 25):
+        with OfflineAccount(ROOT / "template.yaml") as account:
+            account.apply_given(given, EVENTS / "local")
+            ecs = account.client("ecs")
+            for service in ecs.describe_services(cluster="apps", services=["serviceB", "serviceBv2", "serviceA"])["services"]:
+                ecs.tag_resource(resourceArn=service["serviceArn"], tags=[{"key": IN_PROGRESS_CHECKS_TAG, "value": str(checks)}])
+            runs.append(account.run("MeshRolloutStateMachine", scenario))
+    # Then each service's own execution checks its deployment that many times, and the rollout's history is the same
+    assert [r.status for r in runs] == ["SUCCEEDED", "SUCCEEDED"]
+    assert [[states_of(c).count("CheckDeployment") for c in r.children] for r in runs] == [[2, 2, 2], [26, 26, 26]]
+    assert len(runs[0].history) == len(runs[1].history)
+    assert "CheckDeployment" not in [e.get("stateEnteredEventDetails", {}).get("name") for e in runs[1].history]

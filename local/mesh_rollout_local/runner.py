@@ -30,6 +30,9 @@ from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_callback as sfn_callback,
+)
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 from mesh_rollout_local import approvals, emulator
@@ -109,9 +112,42 @@ class RunResult:
     lambda_invocations: int
     # the AWS calls of each Lambda invocation, in the order they ran (one list per invocation)
     invocation_calls: list[list[tuple[str, str]]] = field(default_factory=list)
+    # the executions this one started (states:startExecution.sync:2): {"executionArn", "status", "history"}
+    children: list[dict[str, Any]] = field(default_factory=list)
 
     def mutating_calls(self) -> dict[str, int]:
         return {f"{s}:{op}": n for (s, op), n in sorted(self.api_calls.items()) if MUTATING.match(op)}
+
+
+def nested_executions(sfn: Any, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The executions started by a `states:startExecution` Task of this history, in the order they started, each
+    with its status and its whole history (and theirs, if they started executions in turn)."""
+    children = []
+    for event in history:
+        details = event.get("taskSubmittedEventDetails") or {}
+        if event["type"] != "TaskSubmitted" or details.get("resourceType") != "states":
+            continue
+        arn = json.loads(details.get("output") or "{}").get("ExecutionArn")
+        if not arn:
+            continue
+        child_history = HistoryReader(sfn, arn).read_all()
+        status = sfn.describe_execution(executionArn=arn)["status"]
+        children.append({"executionArn": arn, "status": status, "history": child_history})
+        children.extend(nested_executions(sfn, child_history))
+    return children
+
+
+def states_entered(history: list[dict[str, Any]], children: list[dict[str, Any]]) -> list[str]:
+    """The names of the states entered by an execution and the executions it started, in the order they were
+    entered (by timestamp; within one execution, in history order)."""
+    entered = [
+        (event["timestamp"], event["stateEnteredEventDetails"]["name"])
+        for events in [history, *(child["history"] for child in children)]
+        for event in events
+        if event["type"].endswith("StateEntered")
+    ]
+    # a stable sort: events of one execution with the same timestamp keep their order
+    return [name for _, name in sorted(entered, key=lambda entry: entry[0])]
 
 
 def resolve_refs(value: Any, saved: dict[str, Any]) -> Any:
@@ -207,6 +243,8 @@ class OfflineAccount:
             no_sleep = types.SimpleNamespace(sleep=lambda seconds: None)
             self._stack.enter_context(mock.patch.object(retrier_decl, "time", no_sleep))
             self._stack.enter_context(mock.patch.object(botocore.endpoint, "time", no_sleep))
+            # a parent polls each nested execution (states:startExecution.sync) every 0.5 s; 10 ms offline
+            self._stack.enter_context(mock.patch.object(sfn_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", 0.01))
         self.session = boto3.session.Session(region_name=self.region)
         from mesh_rollout.aws import reset_clients  # importable only once CodeUri is on sys.path
 
@@ -460,6 +498,7 @@ class OfflineAccount:
                 stopped = True
             time.sleep(0.01)
         output, history = described.get("output"), reader.events
+        children = nested_executions(sfn, history)
         calls, invocations, per_invocation = Counter(self._current_calls), self._invocations, self._invocation_calls
         self._current_calls, self._invocations, self._invocation_calls = outer
         return RunResult(
@@ -469,12 +508,13 @@ class OfflineAccount:
             output=json.loads(output) if output else None,
             error=described.get("error"),
             cause=described.get("cause"),
-            states=[e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")],
+            states=states_entered(history, children),
             api_calls=calls,
             history=history,
             seconds=time.monotonic() - started,
             lambda_invocations=invocations,
             invocation_calls=per_invocation,
+            children=children,
         )
 
     def _answer(self, sfn: Any, arn: str, history: list[dict[str, Any]], approver: Approver, answered: set[int]) -> None:

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mesh_rollout_local.emulator.ecs import IN_PROGRESS_CHECKS_TAG
+
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = "arn:aws:iam::123456789012:role/{}"
 
@@ -16,9 +18,11 @@ def _world_base() -> list[dict[str, Any]]:
     return given
 
 
-def mesh_of(n: int, routes: int = 0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def mesh_of(n: int, routes: int = 0, in_progress_checks: int = 1) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(MeshRolloutStateMachine input, given world) for `n` ECS services, each with its virtual node and
-    virtual service (provider: the node), and `routes` routers each splitting 50/50 between two of the nodes."""
+    virtual service (provider: the node), and `routes` routers each splitting 50/50 between two of the nodes.
+    Each service's deployments are seen IN_PROGRESS by `in_progress_checks` DescribeServices calls (the ECS
+    emulator's tag): 120 is a 30-minute deployment checked every 15 s."""
     given = _world_base()
     nodes, services, targets = [], [], []
     for i in range(n):
@@ -56,6 +60,7 @@ def mesh_of(n: int, routes: int = 0) -> tuple[dict[str, Any], list[dict[str, Any
                     "taskDefinition": name,
                     "desiredCount": 1,
                     "launchType": "FARGATE",
+                    "tags": [{"key": IN_PROGRESS_CHECKS_TAG, "value": str(in_progress_checks)}],
                     "networkConfiguration": {
                         "awsvpcConfiguration": {
                             "subnets": ["${subnet.Subnet.SubnetId}"],

@@ -8,6 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from mesh_rollout.parsing import Strict
 
+DEPLOYMENT_TIMEOUT_SECONDS = 1800  # ECS deployments of services with load balancers often take 10-20 minutes
+DEPLOYMENT_POLL_SECONDS = 15
+# Inline Map states run at most 40 iterations at once; 10 services deploying at a time keep ECS's API calls
+# (one DescribeServices per service every poll) far below its throttling limits.
+MAX_CONCURRENT_DEPLOYMENTS = 10
+
 ProxyPropertyName = Literal[
     "IgnoredUID",
     "IgnoredGID",
@@ -46,8 +52,8 @@ class EcsServiceTarget(Strict):
     xray: StrictBool | None = None
     xrayImage: StrictStr = Field(default="amazon/aws-xray-daemon", min_length=1)
     proxyConfiguration: ProxyConfigurationOverrides = Field(default_factory=ProxyConfigurationOverrides)
-    deploymentTimeoutSeconds: StrictInt = Field(default=1800, ge=60, le=86400)
-    deploymentPollSeconds: StrictInt = Field(default=15, ge=1, le=300)
+    deploymentTimeoutSeconds: StrictInt = Field(default=DEPLOYMENT_TIMEOUT_SECONDS, ge=60, le=86400)
+    deploymentPollSeconds: StrictInt = Field(default=DEPLOYMENT_POLL_SECONDS, ge=1, le=300)
 
 
 class MeshSection(BaseModel):
@@ -66,3 +72,6 @@ class RolloutSpec(Strict):
     routes: list[dict[str, Any]] = Field(default_factory=list)
     virtualServices: list[dict[str, Any]] = Field(default_factory=list)
     ecsServices: list[EcsServiceTarget] = Field(default_factory=list)
+    # How many ECS services deploy at once. After the first failed deployment no new one starts; those already
+    # deploying finish their gate.
+    maxConcurrentDeployments: StrictInt = Field(default=MAX_CONCURRENT_DEPLOYMENTS, ge=1, le=40)

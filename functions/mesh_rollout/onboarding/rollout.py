@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
+from mesh_rollout.aws import aws_errors
 from mesh_rollout.aws.ecs import deployment_status, point_service_at
 from mesh_rollout.onboarding.appmesh import ensure_resource, inventory
+from mesh_rollout.onboarding.inputs import DEPLOYMENT_POLL_SECONDS, DEPLOYMENT_TIMEOUT_SECONDS
 from mesh_rollout.onboarding.plan import build_requests, plan_rollout
 from mesh_rollout.onboarding.services import check_target, prepare_revision
 
+PLANNED_SECTIONS = ("virtualNodes", "virtualRouters", "routes", "virtualServices", "ecsServices")
+
 
 def validate_rollout(raw: Any, appmesh: Any, ecs: Any, default_image: str) -> dict[str, Any]:
-    """Check the whole input (shape first, then references against AWS, read-only) and plan it."""
+    """Check the whole input (shape first, then references against AWS, read-only) and plan it.
+
+    The plan is what the state machine carries from here on, so it stays small whatever the mesh's size: the
+    positions of the items to converge in each section of the execution's input (the state machine reads each item
+    from there), never the items themselves. Only the mesh request and the placeholders, both small, are whole."""
     spec, requests = build_requests(raw)
     plan = plan_rollout(spec, requests, inventory(appmesh, spec.mesh.meshName))
     for index, target in enumerate(plan["ecsServices"]):
         check_target(ecs, target, default_image, f"ecsServices[{index}]")
-        target["maxDeploymentChecks"] = math.ceil(target["deploymentTimeoutSeconds"] / target["deploymentPollSeconds"])
-    return plan
+    return {
+        "meshName": plan["meshName"],
+        "meshRef": {"meshName": plan["meshName"]},
+        "mesh": plan["mesh"],
+        "virtualServicePlaceholders": plan["virtualServicePlaceholders"],
+        **{section: list(range(len(plan[section]))) for section in PLANNED_SECTIONS},
+        "maxConcurrentDeployments": spec.maxConcurrentDeployments,
+    }
 
 
 def ensure_mesh_or_service(appmesh: Any, kind: str, request: dict[str, Any], placeholder: bool) -> dict[str, Any]:
@@ -30,8 +45,10 @@ def ensure_mesh_or_service(appmesh: Any, kind: str, request: dict[str, Any], pla
 
 def register_task_definition(ecs: Any, target: dict[str, Any], index: int, default_image: str) -> dict[str, Any]:
     result = prepare_revision(ecs, target, default_image, f"ecsServices[{index}]")
-    result["maxChecks"] = target.get("maxDeploymentChecks", 120)
-    result["pollSeconds"] = target.get("deploymentPollSeconds", 15)
+    poll = target.get("deploymentPollSeconds", DEPLOYMENT_POLL_SECONDS)
+    result["maxChecks"] = math.ceil(target.get("deploymentTimeoutSeconds", DEPLOYMENT_TIMEOUT_SECONDS) / poll)
+    result["pollSeconds"] = poll
+    result["revision"] = short_name(result["taskDefinition"])  # 'taskB:2', what the rollout's result names
     return result
 
 
@@ -59,3 +76,65 @@ def roll_back_service(
         f"the service was put back on {short_name(previous)}"
     )
     return {"cluster": cluster, "service": service, "rolledBackTo": previous, "cause": cause}
+
+
+# --- the ECS services' outcome, once every service's execution has ended ---------------------------------------
+
+LISTED_PER_GROUP = 25  # a Fail state's cause holds at most 32,768 characters; the execution's history has them all
+GROUPS = (
+    ("updated", "updated (on their new revision)"),
+    ("unchanged", "unchanged (already on the mesh)"),
+    ("not started", "not started (untouched: an earlier service failed)"),
+)
+
+
+def child_failure(result: dict[str, Any]) -> tuple[str, str]:
+    """(error, cause) of a service whose execution failed. Step Functions reports a failed child execution as
+    States.TaskFailed with the child's DescribeExecution output as the cause; anything else is kept as it came."""
+    error, cause = str(result.get("error") or "States.TaskFailed"), str(result.get("cause") or "")
+    try:
+        described = json.loads(cause)
+    except ValueError:
+        return error, cause
+    if not isinstance(described, dict):
+        return error, cause
+    inner = {key.lower(): value for key, value in described.items()}
+    return str(inner.get("error") or error), str(inner.get("cause") or cause)
+
+
+def _names(results: list[dict[str, Any]], revision: bool) -> str:
+    listed = [
+        f"{r['cluster'].rsplit('/', 1)[-1]}/{r['service'].rsplit('/', 1)[-1]}"
+        + (f" on {short_name(r['taskDefinition'])}" if revision and r.get("taskDefinition") else "")
+        for r in results[:LISTED_PER_GROUP]
+    ]
+    more = len(results) - len(listed)
+    return ", ".join(listed) + (f" and {more} more" if more else "")
+
+
+def ecs_outcome(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Whether the services' rollout failed and, if so, the error of the first failed service (in input order) and
+    a cause that says what happened to each service: which revision it is on, or that it was not started."""
+    counts = {
+        action: sum(r.get("action") == action for r in results) for action in ("updated", "unchanged", "not started", "failed")
+    }
+    failed = [r for r in results if r.get("action") == "failed"]
+    if not failed:
+        return {"failed": False, "services": counts}
+    failures = [(r, *child_failure(r)) for r in failed]
+    lines = [f"{cause or error}" for _, error, cause in failures[:LISTED_PER_GROUP]]
+    if len(failures) > 1:
+        lines = [f"{_names([r], False)}: {error}: {cause}" for r, error, cause in failures[:LISTED_PER_GROUP]]
+    groups = [
+        f"{label}: {_names(members, action in ('updated', 'unchanged'))}"
+        for action, label in GROUPS
+        if (members := [r for r in results if r.get("action") == action])
+    ]
+    summary = f"{len(failed)} of {len(results)} services failed; " + ("; ".join(groups) if groups else "no other service")
+    return {"failed": True, "error": failures[0][1], "cause": "\n".join([*lines, summary]), "services": counts}
+
+
+def clear_stop(dynamodb: Any, table: str, key: str) -> None:
+    """Remove the flag that kept new services from starting once one had failed (none is fine)."""
+    with aws_errors(f"DeleteItem {key}"):
+        dynamodb.delete_item(TableName=table, Key={"lockId": {"S": key}})

@@ -6,10 +6,12 @@ One module per service, each with what moto lacks or does differently from the m
 - `cloudwatch`: percentile statistics (`p99`) in GetMetricData.
 - `elbv2`: an ALB's weighted forward actions as AWS takes them (<= 5 target groups, weights 0-999, in the load
   balancer's VPC, HTTP/HTTPS); the default rule and the listener's default actions kept as one.
-- `ecs`: deployments that go IN_PROGRESS -> COMPLETED (or FAILED, on request) over DescribeServices calls.
+- `ecs`: deployments that go IN_PROGRESS -> COMPLETED (or FAILED, on request) over DescribeServices calls (one
+  IN_PROGRESS answer, or as many as a tag asks).
 - `lattice`: listener rules and default actions that can be read and changed (GetRule, ListRules, UpdateRule,
   UpdateListener, DeleteTargetGroup), checked against the model; target groups that exist.
-- `stepfunctions`: StopExecution ends ABORTED at once; Lambda service errors named `Lambda.<code>`.
+- `stepfunctions`: StopExecution ends ABORTED at once; Lambda service errors named `Lambda.<code>`; nested
+  executions (`states:startExecution.sync:2`) that run.
 
 ``install()`` is idempotent and must run before any request reaches moto.
 """
@@ -19,9 +21,9 @@ from __future__ import annotations
 import threading
 
 from mesh_rollout_local.emulator import appmesh, cloudwatch, ecs, elbv2, lattice, stepfunctions
-from mesh_rollout_local.emulator.ecs import FAIL_NEXT_DEPLOYMENT_TAG
+from mesh_rollout_local.emulator.ecs import FAIL_NEXT_DEPLOYMENT_TAG, IN_PROGRESS_CHECKS_TAG
 
-__all__ = ["FAIL_NEXT_DEPLOYMENT_TAG", "install"]
+__all__ = ["FAIL_NEXT_DEPLOYMENT_TAG", "IN_PROGRESS_CHECKS_TAG", "install"]
 _installed = False
 _lock = threading.Lock()
 

@@ -3,7 +3,9 @@
 - UpdateService with a new task definition, new `vpcLatticeConfigurations` or forceNewDeployment starts a new
   PRIMARY deployment that is IN_PROGRESS when first described and COMPLETED on the next DescribeServices. A
   service tagged ``mesh-rollout:emulator/next-deployment = FAILED`` instead sees its next deployment FAILED (the
-  tag is consumed, so the rollback deployment that follows succeeds).
+  tag is consumed, so the rollback deployment that follows succeeds). A service tagged
+  ``mesh-rollout:emulator/in-progress-checks = K`` has its deployments seen IN_PROGRESS by K DescribeServices
+  calls instead of one (a long deployment, as a real one of 30 minutes polled every 15 s is seen 120 times).
 - CreateService's first deployment completes the same way (moto's stays IN_PROGRESS for ever).
 - `vpcLatticeConfigurations` given to CreateService or UpdateService are kept and described back where the
   model puts them, on each deployment (`deployments[].vpcLatticeConfigurations`); moto drops them.
@@ -19,11 +21,17 @@ from moto.ecs.models import EC2ContainerServiceBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
 
 FAIL_NEXT_DEPLOYMENT_TAG = "mesh-rollout:emulator/next-deployment"
+IN_PROGRESS_CHECKS_TAG = "mesh-rollout:emulator/in-progress-checks"
 
 
 def _lattice(service: Any) -> dict[str, Any]:
     configurations = getattr(service, "vpc_lattice_configurations", None)
     return {"vpcLatticeConfigurations": configurations} if configurations else {}
+
+
+def _in_progress_checks(service: Any) -> int:
+    tags = {t["key"]: t["value"] for t in service.tags or []}
+    return max(int(tags.get(IN_PROGRESS_CHECKS_TAG, "1")), 1)
 
 
 def _new_deployment(service: Any, task_definition: str, fail: bool) -> dict[str, Any]:
@@ -43,6 +51,7 @@ def _new_deployment(service: Any, task_definition: str, fail: bool) -> dict[str,
         "rolloutState": "IN_PROGRESS",
         "rolloutStateReason": f"ECS deployment {deployment_id} in progress.",
         "_observed": 0,
+        "_in_progress": _in_progress_checks(service),
         "_fail": fail,
         **_lattice(service),
     }
@@ -54,7 +63,7 @@ def _advance(service: Any) -> None:
     if primary is None or primary.get("rolloutState") != "IN_PROGRESS" or "_observed" not in primary:
         return
     primary["_observed"] += 1
-    if primary["_observed"] < 2:
+    if primary["_observed"] <= primary.get("_in_progress", 1):
         return
     primary["updatedAt"] = dt.datetime.now(dt.UTC)
     if primary["_fail"]:

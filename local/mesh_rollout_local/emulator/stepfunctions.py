@@ -4,6 +4,13 @@
   execution with States.Runtime or, now and then, wait out its whole timeout); as on AWS, no Catch runs.
 - A Lambda service error (throttling, 5xx) of a Task whose Resource is a function ARN is named as AWS names it,
   `Lambda.<code>` (moto names it `Exception`, which no Retry or Catch of ours matches).
+- Nested executions (`arn:aws:states:::states:startExecution[.sync[:2]]`) run: moto passes the Task's
+  `Parameters` to botocore as written (`StateMachineArn`, which botocore refuses) and reads the response as
+  botocore returns it (`executionArn`). As Step Functions does, parameters are bound to the API's members
+  (`StateMachineArn` -> `stateMachineArn`) and the result's members are given upper-case first letters
+  (`ExecutionArn`, `Output`), both following the Step Functions service model; their dates are epoch milliseconds.
+- StartExecution without a name gets a UUID, as on AWS (moto names every such execution "None", so the
+  second one is refused as already existing).
 - GetExecutionHistory pages as the model says (moto returns every event, whatever is asked): `maxResults` events
   per call (0 or none: 100; above 1000: ValidationException), oldest first or, with `reverseOrder`, newest
   first; `nextToken` while older (newer) events remain, for this execution and order only (another is
@@ -15,9 +22,11 @@ from __future__ import annotations
 
 import base64
 import bisect
+import datetime as dt
 import functools
 import hashlib
 import json
+import uuid
 from typing import Any
 
 import botocore.session
@@ -27,9 +36,13 @@ from moto.stepfunctions.exceptions import InvalidToken, ValidationException
 from moto.stepfunctions.parser.api import ExecutionStatus, HistoryEventType, LambdaFunctionFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+    StateTaskServiceSfn,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
 
@@ -164,7 +177,54 @@ def _paged_history(self: StepFunctionResponse) -> ActionResult:
     return ActionResult(result)
 
 
+def _operation(task: StateTaskServiceSfn, action: str | None) -> Any:
+    """The botocore operation model of a Step Functions integration's action ('start_execution')."""
+    import botocore.session
+    from botocore import xform_name
+
+    model = botocore.session.get_session().get_service_model("stepfunctions")
+    wanted = task._get_boto_service_action(action)
+    return next(model.operation_model(name) for name in model.operation_names if xform_name(name) == wanted)
+
+
+def _parameters_bound_to_the_model(original: Any) -> Any:
+    def normalise(
+        self: StateTaskServiceSfn,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        original(self, parameters, boto_service_name, service_action_name)
+        self._to_boto_request(parameters, _operation(self, service_action_name).input_shape)
+
+    return normalise
+
+
+def _response_as_step_functions_names_it(
+    self: StateTaskServiceSfn, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+) -> None:
+    self._from_boto_response(response, _operation(self, service_action_name).output_shape)
+    if isinstance(response, dict):  # timestamps are epoch milliseconds in a task's result, as in the API's JSON
+        for key, value in response.items():
+            if isinstance(value, dt.datetime):
+                response[key] = int(value.timestamp() * 1000)
+
+
+def _named_when_unnamed(original: Any) -> Any:
+    def start_execution(
+        self: StepFunctionsParserBackend, state_machine_arn: str, name: str | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    return start_execution
+
+
 def install() -> None:
+    StepFunctionsParserBackend.start_execution = _named_when_unnamed(StepFunctionsParserBackend.start_execution)  # type: ignore[method-assign]
+    StateTaskServiceSfn._normalise_parameters = _parameters_bound_to_the_model(  # type: ignore[method-assign]
+        StateTaskServiceSfn._normalise_parameters
+    )
+    StateTaskServiceSfn._normalise_response = _response_as_step_functions_names_it  # type: ignore[method-assign,assignment]
     Execution.stop = _remember_stop(Execution.stop)  # type: ignore[method-assign]
     BaseExecutionWorkerCommunication._reflect_execution_status = _aborted_when_stopped(  # type: ignore[method-assign]
         BaseExecutionWorkerCommunication._reflect_execution_status
