@@ -11,7 +11,8 @@ One module per service, each with what moto lacks or does differently from the m
 - `lattice`: listener rules and default actions that can be read and changed (GetRule, ListRules, UpdateRule,
   UpdateListener, DeleteTargetGroup), checked against the model; target groups that exist.
 - `stepfunctions`: StopExecution ends ABORTED at once; Lambda service errors named `Lambda.<code>`; nested
-  executions (`states:startExecution.sync:2`) that run.
+  executions (`states:startExecution.sync:2`) that run; GetExecutionHistory paged as the model says (maxResults,
+  nextToken, reverseOrder, includeExecutionData).
 
 ``install()`` is idempotent and must run before any request reaches moto.
 """
