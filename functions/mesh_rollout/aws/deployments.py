@@ -7,6 +7,11 @@ from typing import Any, Literal
 
 DeploymentState = Literal["COMPLETED", "IN_PROGRESS", "FAILED"]
 
+# The deployment gate's defaults (a rollout input may set its own), here rather than with the input model so that
+# the handlers that deploy need not import pydantic (cold start, issue 13)
+DEPLOYMENT_TIMEOUT_SECONDS = 1800  # ECS deployments of services with load balancers often take 10-20 minutes
+DEPLOYMENT_POLL_SECONDS = 15
+
 
 @dataclass(frozen=True)
 class HealthVerdict:

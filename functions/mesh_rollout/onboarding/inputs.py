@@ -6,10 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from mesh_rollout.aws.deployments import DEPLOYMENT_POLL_SECONDS, DEPLOYMENT_TIMEOUT_SECONDS
 from mesh_rollout.parsing import Strict
 
-DEPLOYMENT_TIMEOUT_SECONDS = 1800  # ECS deployments of services with load balancers often take 10-20 minutes
-DEPLOYMENT_POLL_SECONDS = 15
 # Inline Map states run at most 40 iterations at once; 10 services deploying at a time keep ECS's API calls
 # (one DescribeServices per service every poll) far below its throttling limits.
 MAX_CONCURRENT_DEPLOYMENTS = 10

@@ -7,9 +7,9 @@ import math
 from typing import Any
 
 from mesh_rollout.aws import aws_errors
+from mesh_rollout.aws.deployments import DEPLOYMENT_POLL_SECONDS, DEPLOYMENT_TIMEOUT_SECONDS
 from mesh_rollout.aws.ecs import deployment_status, point_service_at
 from mesh_rollout.onboarding.appmesh import ensure_resource, inventory
-from mesh_rollout.onboarding.inputs import DEPLOYMENT_POLL_SECONDS, DEPLOYMENT_TIMEOUT_SECONDS
 from mesh_rollout.onboarding.plan import build_requests, plan_rollout
 from mesh_rollout.onboarding.services import check_target, prepare_revision
 
