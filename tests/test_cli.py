@@ -65,3 +65,84 @@ def test_a_failed_run_exits_non_zero_and_still_dumps(tmp_path: Path, capsys: pyt
     assert (dump["status"], dump["error"]) == ("FAILED", "InvalidRolloutInput")
     assert dump["states"] == [["ValidateRollout"]]
     assert dump["appmesh"]["meshes"] == []
+
+
+TEMPLATE = str(ROOT / "template.yaml")
+SCENARIO = str(EVENTS / "mesh-rollout-apps.json")
+
+
+@pytest.mark.parametrize(
+    ("argv", "first_line"),
+    [
+        (
+            ["local", "MeshRolloutStateMachine", "--input", "missing.json", "--template", TEMPLATE],
+            "mesh-rollout: --input missing.json: no such file",
+        ),
+        (
+            ["local", "MeshRolloutStateMachin", "--input", SCENARIO, "--template", TEMPLATE],
+            "mesh-rollout: MeshRolloutStateMachin is not a state machine of "
+            f"{TEMPLATE}: use one of EcsServiceRolloutStateMachine, LatticeRolloutStateMachine, MeshRolloutStateMachine, "
+            "WeightShiftStateMachine",
+        ),
+        (
+            ["local", "MeshRolloutStateMachine", "--input", SCENARIO, "--template", "nowhere/template.yaml"],
+            "mesh-rollout: --template nowhere/template.yaml: no such file (run from the repository, or pass --template)",
+        ),
+        (
+            ["local", "MeshRolloutStateMachine", "--input", "file://BAD", "--template", TEMPLATE],
+            "mesh-rollout: --input file://BAD: not JSON: Expecting ':' delimiter at line 1, column 22",
+        ),
+        (
+            ["local", "MeshRolloutStateMachine", "--input", SCENARIO, "--given", "file://BAD", "--template", TEMPLATE],
+            "mesh-rollout: --given file://BAD: not JSON: Expecting ':' delimiter at line 1, column 22",
+        ),
+    ],
+)
+def test_a_users_mistake_is_one_line_and_exit_code_2_before_any_world_is_built(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: list[str], first_line: str
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"mesh": {"meshName" "apps"}}')
+    monkeypatch.chdir(tmp_path)
+    argv = [f"file://{bad}" if a == "file://BAD" else a for a in argv]
+    first_line = first_line.replace("file://BAD", f"file://{bad}")
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [first_line] and captured.out == ""
+
+
+def test_file_urls_are_read_as_the_aws_cli_reads_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    given = EVENTS / "local" / "apps-given.json"
+    argv = [
+        "local",
+        "MeshRolloutStateMachine",
+        "--input",
+        f"file://{SCENARIO}",
+        "--given",
+        f"file://{given}",
+        "--template",
+        TEMPLATE,
+    ]
+    assert main(argv) == 0
+    assert "run 1: SUCCEEDED" in capsys.readouterr().out
+
+
+def test_the_command_line_loads_no_emulator_until_it_runs_offline() -> None:
+    """`mesh-rollout --help`, start, status, approve and reject never import moto (seconds of start-up)."""
+    code = (
+        "import sys; import mesh_rollout_local.cli as cli\n"
+        "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'moto', 'boto3', 'botocore', 'yaml'}))"
+    )
+    import subprocess
+    import sys
+
+    found = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT / "local")},
+    )
+    assert found.stdout.splitlines()[-1] == "[]"

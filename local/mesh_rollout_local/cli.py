@@ -1,4 +1,8 @@
-"""The `mesh-rollout` command."""
+"""The `mesh-rollout` command.
+
+The emulator (moto) and the report are imported only by the command that runs offline, so `--help` and the
+commands that talk to AWS start at once. A mistake of the user's (a missing or malformed file, an unknown state
+machine) is one line on stderr and exit code 2, found before the offline account is built."""
 
 from __future__ import annotations
 
@@ -7,12 +11,44 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from mesh_rollout_local import approvals
 from mesh_rollout_local.remote import cause_message
-from mesh_rollout_local.report import dump_document, snapshot, summary
-from mesh_rollout_local.runner import Approver, OfflineAccount, RunResult
+
+if TYPE_CHECKING:
+    from mesh_rollout_local.runner import Approver, OfflineAccount, RunResult
+
+
+class UserError(Exception):
+    """A mistake in what the user gave the command: reported as one line, exit code 2."""
+
+
+def json_file(option: str, name: str) -> tuple[Path, str]:
+    """(path, text) of a JSON file given to `option`; `file://PATH` is taken as the AWS CLI takes it."""
+    path = Path(name.removeprefix("file://"))
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise UserError(f"{option} {name}: no such file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise UserError(f"{option} {name}: cannot be read ({exc.__class__.__name__})") from None
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{option} {name}: not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    return path, text
+
+
+def known_state_machine(template: str, name: str) -> None:
+    """Refuse a state machine the template does not have, naming those it has."""
+    from mesh_rollout_local.template import Template
+
+    if not Path(template).is_file():
+        raise UserError(f"--template {template}: no such file (run from the repository, or pass --template)")
+    machines = sorted(Template(template).state_machines)
+    if name not in machines:
+        raise UserError(f"{name} is not a state machine of {template}: use one of {', '.join(machines)}")
 
 
 def _event_printer(out: TextIO) -> Any:
@@ -50,14 +86,19 @@ def run_live(account: OfflineAccount, state_machine: str, execution_input: str, 
 
 
 def run_local(args: argparse.Namespace, out: TextIO) -> int:
-    execution_input = Path(args.input).read_text()
-    given = json.loads(Path(args.given).read_text()) if args.given else []
+    known_state_machine(args.template, args.state_machine)
+    _, execution_input = json_file("--input", args.input)
+    given_path, given_text = json_file("--given", args.given) if args.given else (None, "[]")
+    given = json.loads(given_text)
+    from mesh_rollout_local.report import dump_document, snapshot, summary
+    from mesh_rollout_local.runner import OfflineAccount
+
     approver = local_approver(args, out, sys.stdin)
     handler_log = open(args.handler_log or os.devnull, "a")  # noqa: SIM115 - closed below
     runs: list[RunResult] = []
     try:
         with OfflineAccount(args.template, region=args.region, real_time=args.real_time, handler_output=handler_log) as account:
-            account.apply_given(given, Path(args.given).parent if args.given else None)
+            account.apply_given(given, given_path.parent if given_path else None)
             execution_input = account.resolve_input(execution_input)
             for _ in range(args.repeat):
                 print(f"run {len(runs) + 1}: {args.state_machine}", file=out, flush=True)
@@ -85,12 +126,14 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
     local = commands.add_parser("local", help="run a state machine of template.yaml offline, in an emulated account")
     local.add_argument("state_machine", metavar="STATE_MACHINE_LOGICAL_ID")
-    local.add_argument("--input", required=True, help="execution input (JSON file), passed unchanged")
+    local.add_argument("--input", required=True, help="execution input (JSON file or file://FILE), passed unchanged")
     local.add_argument("--given", help="JSON list of boto3 calls that build the world before the run")
     local.add_argument("--dump", help="write status, output, resources, API calls and states here (JSON)")
     local.add_argument("--repeat", type=int, default=1, help="run the same input N times in the same account")
     local.add_argument("--real-time", action="store_true", help="really wait in Wait states and retry back-offs")
-    local.add_argument("--template", default="template.yaml")
+    local.add_argument(
+        "--template", default="template.yaml", help="the SAM template to deploy offline (default: ./template.yaml)"
+    )
     local.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-west-2"))
     local.add_argument("--handler-log", help="append the handlers' Powertools logs and metrics here")
     answers = local.add_mutually_exclusive_group()
@@ -125,7 +168,7 @@ def run_start(args: argparse.Namespace, out: TextIO) -> int:
 
     session = boto3.session.Session(region_name=args.region) if args.region else boto3.session.Session()
     arn = args.state_machine_arn or remote.state_machine_arn(session.client("cloudformation"), args.stack, args.state_machine)
-    execution_arn = remote.start(session.client("stepfunctions"), arn, Path(args.input).read_text())
+    execution_arn = remote.start(session.client("stepfunctions"), arn, json_file("--input", args.input)[1])
     print(f"started {execution_arn}", file=out, flush=True)
     if not args.follow:
         return 0
@@ -160,7 +203,14 @@ def run_answer(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        return dispatch(parser().parse_args(argv))
+    except UserError as exc:
+        print(f"mesh-rollout: {exc}", file=sys.stderr)
+        return 2
+
+
+def dispatch(args: argparse.Namespace) -> int:
     if args.command in ("approve", "reject"):
         return run_answer(args, sys.stdout)
     if args.command == "start":
