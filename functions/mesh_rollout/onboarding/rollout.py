@@ -122,8 +122,9 @@ def ecs_outcome(results: list[dict[str, Any]]) -> dict[str, Any]:
     if not failed:
         return {"failed": False, "services": counts}
     failures = [(r, *child_failure(r)) for r in failed]
-    lines = [f"{cause or error}" for _, error, cause in failures[:LISTED_PER_GROUP]]
-    if len(failures) > 1:
+    if len(failures) == 1:  # its cause already names the service
+        lines = [failures[0][2] or failures[0][1]]
+    else:
         lines = [f"{_names([r], False)}: {error}: {cause}" for r, error, cause in failures[:LISTED_PER_GROUP]]
     groups = [
         f"{label}: {_names(members, action in ('updated', 'unchanged'))}"

@@ -179,12 +179,14 @@ def _paged_history(self: StepFunctionResponse) -> ActionResult:
 
 def _operation(task: StateTaskServiceSfn, action: str | None) -> Any:
     """The botocore operation model of a Step Functions integration's action ('start_execution')."""
-    import botocore.session
-    from botocore import xform_name
+    return _operation_model(task._get_boto_service_action(action))
 
+
+@functools.cache
+def _operation_model(action: str) -> Any:
+    """Loaded once per action: each nested execution's start and end would otherwise read the service model again."""
     model = botocore.session.get_session().get_service_model("stepfunctions")
-    wanted = task._get_boto_service_action(action)
-    return next(model.operation_model(name) for name in model.operation_names if xform_name(name) == wanted)
+    return next(model.operation_model(name) for name in model.operation_names if botocore.xform_name(name) == action)
 
 
 def _parameters_bound_to_the_model(original: Any) -> Any:
