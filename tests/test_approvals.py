@@ -82,8 +82,8 @@ def test_cli_answers_with_the_callers_identity(
 def test_cli_says_so_when_nothing_waits(shift_account: OfflineAccount, capsys: pytest.CaptureFixture[str]) -> None:
     arn = "arn:aws:states:us-west-2:123456789012:execution:WeightShiftStateMachine:gone"
     shift_account.client("stepfunctions")  # the emulated endpoint answers the CLI's calls
-    with pytest.raises(Exception, match="ExecutionDoesNotExist"):
-        main(["approve", arn])
+    assert main(["approve", arn]) == 2  # the user's mistake: one line naming AWS's answer
+    assert capsys.readouterr().err == f"mesh-rollout: ExecutionDoesNotExist: Execution Does Not Exist: '{arn}'\n"
     sfn = shift_account.client("stepfunctions")
     done = shift_account.run("WeightShiftStateMachine", load_json(EVENTS / "weight-shift-step.json"))
     assert done.status == "SUCCEEDED"

@@ -33,6 +33,20 @@ class PendingApproval:
         route = self.item.get("route", {}).get("label", "?")
         return f"the step to {self.item.get('step', {}).get('percent', '?')}% on route {route}"
 
+    def weights_change(self) -> str:
+        """`serviceB 50 / serviceBv2 50 -> serviceB 0 / serviceBv2 100`: the route now and after the step."""
+        step = self.item.get("step", {})
+
+        def weights(values: Any) -> str:
+            return " / ".join(f"{k} {v}" for k, v in (values or {}).items()) or "?"
+
+        return f"{weights(step.get('previous'))} -> {weights(step.get('weights'))}"
+
+    def verdict(self) -> str:
+        """The health gate's verdict the step waits with (the gate runs before the approval is asked for)."""
+        health = self.item.get("health") or {}
+        return str(health.get("summary") or "no health gate before this step")
+
 
 def pending_approval(history: list[dict[str, Any]]) -> PendingApproval | None:
     """The approval request still waiting in an execution history (events in order), if any."""

@@ -1,4 +1,5 @@
-"""`mesh-rollout start` and `mesh-rollout status` against a real account (or any endpoint boto3 is given)."""
+"""`mesh-rollout start [--follow]` against a real account (or any endpoint boto3 is given); `status`, `abort` and
+`list` are rollouts.py."""
 
 from __future__ import annotations
 
@@ -16,12 +17,16 @@ TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 def state_machine_arn(cloudformation: Any, stack: str, state_machine: str) -> str:
     """The ARN the stack's `<LogicalId>Arn` output gives (template.yaml declares one per state machine)."""
+    return stack_output(cloudformation, stack, f"{state_machine}Arn")
+
+
+def stack_output(cloudformation: Any, stack: str, key: str) -> str:
+    """One output of the deployed stack; KeyError naming those it has."""
     stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    key = f"{state_machine}Arn"
     if key not in outputs:
-        raise KeyError(f"stack {stack} has no output {key} (has {sorted(outputs)})")
-    return outputs[key]
+        raise KeyError(f"stack {stack} has no output {key} (it has {', '.join(sorted(outputs)) or 'none'})")
+    return str(outputs[key])
 
 
 def start(sfn: Any, arn: str, execution_input: str, prefix: str = "cli") -> str:
@@ -73,44 +78,3 @@ def follow(sfn: Any, execution_arn: str, out: TextIO, poll: float = 2.0, sleep: 
                 print(f"  cause: {cause_message(described['cause'])}", file=out)
             return str(status)
         sleep(poll)
-
-
-def _exited(history: list[dict[str, Any]], *states: str) -> list[dict[str, Any]]:
-    return [
-        json.loads(e["stateExitedEventDetails"]["output"])
-        for e in history
-        if e.get("stateExitedEventDetails", {}).get("name") in states and e["stateExitedEventDetails"].get("output")
-    ]
-
-
-def status(sfn: Any, appmesh: Any, execution_arn: str, out: TextIO) -> str:
-    """Where an execution stands: status, last state, and for a weight shift the route, steps and approval."""
-    described = sfn.describe_execution(executionArn=execution_arn)
-    history = approvals.read_history(sfn, execution_arn)
-    entered = [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
-    print(f"execution {execution_arn}", file=out)
-    print(f"  status: {described['status']} (started {described['startDate']})", file=out)
-    if entered:
-        print(f"  last state: {entered[-1]}", file=out)
-    plans = _exited(history, "PlanWeightShift")
-    if plans and "route" in plans[-1]:
-        plan = plans[-1]
-        route = plan["route"]
-        keys = {k: route[k] for k in ("meshName", "virtualRouterName", "routeName")}
-        spec = appmesh.describe_route(**keys)["route"]["spec"]
-        kind = next(k for k in ("httpRoute", "http2Route", "grpcRoute", "tcpRoute") if k in spec)
-        now = " / ".join(f"{t['virtualNode']} {t['weight']}" for t in spec[kind]["action"]["weightedTargets"])
-        print(f"  route {route['label']}: {now}", file=out)
-        applied = [a["applied"]["percent"] for a in _exited(history, "ApplyStep", "ApplyStepGatedBefore")]
-        planned = [s["percent"] for s in plan.get("steps", [])]
-        print(
-            f"  canary {plan['canary']}: steps {planned or 'none'}, applied {applied or 'none'} "
-            f"(started at {plan['fromPercent']}%)",
-            file=out,
-        )
-        pending = approvals.pending_approval(history)
-        if pending is not None and described["status"] == "RUNNING":
-            print(f"  waiting for approval of {pending.describe()}: mesh-rollout approve|reject {execution_arn}", file=out)
-    if described.get("error"):
-        print(f"  error: {described['error']}: {cause_message(described.get('cause'))}", file=out)
-    return str(described["status"])

@@ -44,6 +44,7 @@ from mesh_rollout_local.template import Template
 ACCOUNT_ID = "123456789012"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 STOP_GRACE_SECONDS = 30
+INTERRUPTED = "mesh-rollout.Interrupted"  # the error of an execution stopped by Ctrl-C
 MUTATING = re.compile(
     r"^(Create|Update|Modify|Register|Delete|Deregister|Put|Tag|Untag|Start|Stop|Send|Publish|Set|Add|Remove|Change"
     r"|Associate|Disassociate)"
@@ -209,6 +210,8 @@ class OfflineAccount:
         self._isolation = HandlerIsolation()
         self.faults = FaultPlan()  # AWS faults to inject under botocore's retries (see faults.py)
         self._runs = 0
+        # set (from a signal handler) to stop the running execution, as StopExecution would; see cli.py
+        self.stop_requested = False
         self._current_calls: list[tuple[str, str]] = []
         self._invocation_calls: list[list[tuple[str, str]]] = []
         # every (service, operation) each function's handler called, over all runs: what its role must allow
@@ -495,6 +498,9 @@ class OfflineAccount:
                 raise TimeoutError(f"{arn} still {described['status']} {STOP_GRACE_SECONDS} s after stopping it")
             if waited > timeout and not stopped:
                 sfn.stop_execution(executionArn=arn, error="LocalTimeout", cause=f"no terminal status after {timeout} s")
+                stopped = True
+            if self.stop_requested and not stopped:  # the user pressed Ctrl-C (cli.py): stop as StopExecution does
+                sfn.stop_execution(executionArn=arn, error=INTERRUPTED, cause="interrupted by the user (Ctrl-C)")
                 stopped = True
             time.sleep(0.01)
         output, history = described.get("output"), reader.events

@@ -1,0 +1,289 @@
+"""Operating rollouts in an account: where one stands (`status [--watch]`), stopping one (`abort`) and the
+rollouts in progress (`list`, from the route-lock table).
+
+A weight shift's execution history holds all it knows: the route it drives (PlanWeightShift's output), the
+snapshot taken before its first write, the steps applied and the approval it waits on. The route's weights now
+are read through the traffic interface (functions/mesh_rollout/traffic), whatever the backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from mesh_rollout_local import approvals
+
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+EXECUTION_ARN = re.compile(r"^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):execution:([^:/]+):([^:/]+)$")
+ABORT_ERROR = "mesh-rollout.Aborted"
+STOP_FLAG_PREFIX = "stopped:"  # MeshRolloutStateMachine's "stop starting services" items share the lock table
+CLEANUP_SUFFIX = "#cleanup"  # ExecutionStatusChange takes a stopped shift's lock as <execution ARN>#cleanup
+
+
+def execution_region(arn: str) -> str:
+    """The Region of an execution ARN; ValueError naming the expected form if `arn` is not one."""
+    match = EXECUTION_ARN.match(arn)
+    if not match:
+        raise ValueError(f"{arn}: not an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME)")
+    return match.group(1)
+
+
+def describe_weights(weights: dict[str, int] | None) -> str:
+    return " / ".join(f"{target} {weight}" for target, weight in (weights or {}).items()) or "(no weighted targets)"
+
+
+@dataclass
+class Facts:
+    """What an execution's history says about its rollout."""
+
+    arn: str
+    status: str
+    started: Any
+    state_machine: str
+    last_state: str | None = None
+    route: dict[str, Any] | None = None  # the route reference the state machine passes around
+    lock_id: str | None = None
+    snapshot: dict[str, int] | None = None  # the weights before the shift's first write
+    planned: list[int] = field(default_factory=list)
+    applied: list[int] = field(default_factory=list)
+    from_percent: Any = None
+    canary: str | None = None
+    verdicts: list[str] = field(default_factory=list)  # the health gate's verdicts, in order
+    pending: approvals.PendingApproval | None = None
+    error: str | None = None
+    cause: str | None = None
+
+
+def _outputs(history: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for event in history:
+        details = event.get("stateExitedEventDetails") or {}
+        if details.get("output"):
+            output = json.loads(details["output"])
+            if isinstance(output, dict):
+                yield details["name"], output
+
+
+def read_facts(sfn: Any, arn: str, history: list[dict[str, Any]] | None = None) -> Facts:
+    described = sfn.describe_execution(executionArn=arn)
+    history = approvals.read_history(sfn, arn) if history is None else history
+    facts = Facts(
+        arn=arn,
+        status=described["status"],
+        started=described["startDate"],
+        state_machine=described["stateMachineArn"].rsplit(":", 1)[-1],
+        error=described.get("error"),
+        cause=described.get("cause"),
+    )
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
+    facts.last_state = entered[-1] if entered else None
+    for name, output in _outputs(history):
+        if name == "PlanWeightShift" and isinstance(output.get("route"), dict):
+            facts.route, facts.lock_id = output["route"], output.get("lockId")
+            facts.planned = [s["percent"] for s in output.get("steps", [])]
+            facts.from_percent, facts.canary = output.get("fromPercent"), output.get("canary")
+        if facts.snapshot is None and isinstance(output.get("snapshot"), dict) and "weights" in output["snapshot"]:
+            facts.snapshot = output["snapshot"]["weights"]
+        if name in ("ApplyStep", "ApplyStepGatedBefore") and isinstance(output.get("applied"), dict):
+            facts.applied.append(output["applied"]["percent"])
+        for gate in ("afterStep", "health"):
+            verdict = output.get(gate)
+            if isinstance(verdict, dict) and verdict.get("summary") and verdict["summary"] not in facts.verdicts[-1:]:
+                facts.verdicts.append(verdict["summary"])
+    if facts.status == "RUNNING":
+        facts.pending = approvals.pending_approval(history)
+    return facts
+
+
+@contextmanager
+def _functions_importable() -> Iterator[None]:
+    """The Lambda code's package (functions/ of the checkout the CLI runs from) on sys.path."""
+    functions = str(Path(__file__).resolve().parents[2] / "functions")
+    added = functions not in sys.path
+    if added:
+        sys.path.append(functions)
+    try:
+        yield
+    finally:
+        if added and functions in sys.path:
+            sys.path.remove(functions)
+
+
+def route_weights(session: Any, reference: dict[str, Any]) -> dict[str, int]:
+    """The route's weights now, read through the traffic interface with this session's credentials and Region."""
+    backend = str(reference.get("backend", "appmesh"))
+    with _functions_importable():
+        route: Any
+        if backend == "lattice":
+            from mesh_rollout.traffic.lattice import LatticeRoute
+
+            route = LatticeRoute(reference, lattice=session.client("vpc-lattice"))
+        elif backend == "alb":
+            from mesh_rollout.traffic.alb import AlbRoute
+
+            route = AlbRoute(reference, elbv2=session.client("elbv2"))
+        else:
+            from mesh_rollout.traffic.appmesh import AppMeshRoute
+
+            keys = (reference["meshName"], reference["virtualRouterName"], reference["routeName"])
+            route = AppMeshRoute(*keys, appmesh=session.client("appmesh"))
+        return dict(route.read().weights)
+
+
+def status_lines(facts: Facts, weights: dict[str, int] | None) -> list[str]:
+    lines = [
+        f"execution {facts.arn}",
+        f"  status: {facts.status} (started {facts.started})",
+    ]
+    if facts.last_state:
+        lines.append(f"  last state: {facts.last_state}")
+    if facts.route is not None:
+        lines.append(f"  route {facts.route.get('label', '?')}: {describe_weights(weights)}")
+        if facts.snapshot is not None:
+            lines.append(f"  before the shift: {describe_weights(facts.snapshot)}")
+        lines.append(
+            f"  canary {facts.canary}: steps {facts.planned or 'none'}, applied {facts.applied or 'none'} "
+            f"(started at {facts.from_percent}%)"
+        )
+    if facts.verdicts:
+        lines.append(f"  last gate verdict: {facts.verdicts[-1]}")
+    if facts.pending is not None:
+        lines.append(f"  waiting for approval of {facts.pending.describe()}: {facts.pending.weights_change()}")
+        lines.append(f"    mesh-rollout approve|reject {facts.arn} --comment TEXT")
+    if facts.error:
+        from mesh_rollout_local.remote import cause_message
+
+        lines.append(f"  error: {facts.error}: {cause_message(facts.cause)}")
+    return lines
+
+
+def _weights_or_none(session: Any, facts: Facts) -> dict[str, int] | None:
+    return route_weights(session, facts.route) if facts.route is not None else None
+
+
+def status(session: Any, arn: str, out: TextIO) -> str:
+    """Where an execution stands: status, last state, and for a weight shift the route, steps, gate and approval."""
+    facts = read_facts(session.client("stepfunctions"), arn)
+    for line in status_lines(facts, _weights_or_none(session, facts)):
+        print(line, file=out)
+    return facts.status
+
+
+def watch(session: Any, arn: str, out: TextIO, interval: float = 5.0, sleep: Callable[[float], None] = time.sleep) -> str:
+    """`status --watch`: the status again whenever it changes (a step applied, a verdict, an approval asked for),
+    with the time it changed, until the execution ends."""
+    sfn, shown = session.client("stepfunctions"), None
+    while True:
+        facts = read_facts(sfn, arn)
+        lines = status_lines(facts, _weights_or_none(session, facts))
+        if lines != shown:
+            print(f"--- {dt.datetime.now(dt.UTC).strftime('%H:%M:%S')} UTC", file=out)
+            for line in lines:
+                print(line, file=out, flush=True)
+            shown = lines
+        if facts.status in TERMINAL:
+            return facts.status
+        sleep(interval)
+
+
+def abort(
+    session: Any,
+    arn: str,
+    reason: str,
+    out: TextIO,
+    wait: bool = True,
+    timeout: float = 300.0,
+    poll: float = 5.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """Stop an execution (StopExecution, recording who and why) and, for a weight shift, wait until the
+    ExecutionStatusChange function has put the route back to its snapshot. True when the route is back (or the
+    execution drove no route); False when it did not come back within `timeout` seconds."""
+    sfn = session.client("stepfunctions")
+    facts = read_facts(sfn, arn)
+    if facts.status != "RUNNING":
+        print(f"{arn} already ended: {facts.status}; nothing stopped", file=out)
+    else:
+        who = session.client("sts").get_caller_identity()["Arn"]
+        cause = f"aborted by {who}" + (f": {reason}" if reason else "")
+        sfn.stop_execution(executionArn=arn, error=ABORT_ERROR, cause=cause)
+        print(f"stopped {arn} in {facts.last_state or 'its first state'} ({cause})", file=out, flush=True)
+    if facts.route is None or facts.snapshot is None:
+        note = "it had not changed a route" if facts.route is not None else "it drives no route"
+        print(f"  nothing to restore: {note}", file=out)
+        return True
+    label, snapshot = facts.route.get("label", "?"), facts.snapshot
+    if not wait:
+        print(f"  not waiting: ExecutionStatusChange puts route {label} back to {describe_weights(snapshot)}", file=out)
+        return True
+    print(f"  waiting for ExecutionStatusChange to restore route {label} to {describe_weights(snapshot)}", file=out, flush=True)
+    deadline = time.monotonic() + timeout
+    while True:
+        weights = route_weights(session, facts.route)
+        if weights == snapshot or {k: v for k, v in weights.items() if v} == {k: v for k, v in snapshot.items() if v}:
+            print(f"  route {label} restored: {describe_weights(weights)}", file=out)
+            return True
+        if time.monotonic() >= deadline:
+            print(
+                f"  route {label} is still at {describe_weights(weights)} after {timeout:.0f} s (its snapshot: "
+                f"{describe_weights(snapshot)}); the ExecutionStatusChange function's notification says why",
+                file=out,
+            )
+            return False
+        sleep(poll)
+
+
+@dataclass(frozen=True)
+class HeldLock:
+    lock_id: str
+    owner: str
+    expires_at: int
+
+
+def held_locks(dynamodb: Any, table: str, now: float | None = None) -> list[HeldLock]:
+    """The route locks in the table that have not expired (a scan: the table holds one item per route in
+    rollout), by route; MeshRolloutStateMachine's stop flags are not locks and are left out."""
+    now = time.time() if now is None else now
+    found = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        for item in page["Items"]:
+            lock_id = item["lockId"]["S"]
+            expires = int(item.get("expiresAt", {}).get("N", "0"))
+            if lock_id.startswith(STOP_FLAG_PREFIX) or "owner" not in item or expires < now:
+                continue
+            found.append(HeldLock(lock_id, item["owner"]["S"], expires))
+    return sorted(found, key=lambda lock: lock.lock_id)
+
+
+def list_rollouts(session: Any, table: str, out: TextIO, now: float | None = None) -> int:
+    """One line per route in rollout: the route, the execution holding it, its status and where it is."""
+    locks = held_locks(session.client("dynamodb"), table, now)
+    if not locks:
+        print(f"no rollout in progress (route-lock table {table} holds no lock)", file=out)
+        return 0
+    sfn = session.client("stepfunctions")
+    now = time.time() if now is None else now
+    print(f"{'route':<44} {'status':<10} {'where':<28} execution", file=out)
+    for lock in locks:
+        owner, cleaning = lock.owner.removesuffix(CLEANUP_SUFFIX), lock.owner.endswith(CLEANUP_SUFFIX)
+        try:
+            facts = read_facts(sfn, owner)
+        except sfn.exceptions.ExecutionDoesNotExist:
+            print(f"{lock.lock_id:<44} {'?':<10} {'(no such execution)':<28} {owner}", file=out)
+            continue
+        if cleaning:
+            where = "being restored"
+        elif facts.pending is not None:
+            where = f"waiting approval of {facts.pending.item.get('step', {}).get('percent', '?')}%"
+        else:
+            where = f"{facts.applied[-1]}% applied" if facts.applied else (facts.last_state or "-")
+        hours = (lock.expires_at - now) / 3600
+        print(f"{lock.lock_id:<44} {facts.status:<10} {where:<28} {owner} (lock expires in {hours:.1f} h)", file=out)
+    return len(locks)
