@@ -28,6 +28,7 @@ class PendingApproval:
     scheduled_event_id: int
     item: dict[str, Any]
     token: str = field(repr=False)
+    last_verdict: str | None = None  # the health gate's last verdict before the request, from the history
 
     def describe(self) -> str:
         route = self.item.get("route", {}).get("label", "?")
@@ -45,16 +46,18 @@ class PendingApproval:
     def verdict(self) -> str:
         """The health gate's verdict the step waits with (the gate runs before the approval is asked for)."""
         health = self.item.get("health") or {}
-        return str(health.get("summary") or "no health gate before this step")
+        return str(health.get("summary") or self.last_verdict or "no health verdict yet")
 
 
 def pending_approval(history: list[dict[str, Any]]) -> PendingApproval | None:
     """The approval request still waiting in an execution history (events in order), if any."""
     waiting: list[dict[str, Any]] = []
+    verdict: str | None = None
     for event in history:
         details = event.get("taskScheduledEventDetails") or {}
+        verdict = _verdict(event) or verdict
         if event["type"] == "TaskScheduled" and details.get("resource") == WAIT_RESOURCE:
-            waiting.append(event)
+            waiting.append({**event, "verdict": verdict})
         elif event["type"] in ENDED and waiting:
             ended: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             if ended.get("resource") == WAIT_RESOURCE:
@@ -63,7 +66,20 @@ def pending_approval(history: list[dict[str, Any]]) -> PendingApproval | None:
         return None
     event = waiting[-1]
     payload = json.loads(event["taskScheduledEventDetails"]["parameters"])["Payload"]
-    return PendingApproval(event["id"], payload.get("item", {}), payload["taskToken"])
+    return PendingApproval(event["id"], payload.get("item", {}), payload["taskToken"], event["verdict"])
+
+
+def _verdict(event: dict[str, Any]) -> str | None:
+    """The summary of a health gate's verdict that a state's output carries (`afterStep` or `health`), if any."""
+    details = event.get("stateExitedEventDetails") or {}
+    if '"summary"' not in (details.get("output") or ""):
+        return None
+    output = json.loads(details["output"])
+    for gate in ("afterStep", "health"):
+        verdict = output.get(gate) if isinstance(output, dict) else None
+        if isinstance(verdict, dict) and verdict.get("summary"):
+            return str(verdict["summary"])
+    return None
 
 
 def read_history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:

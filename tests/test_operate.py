@@ -1,0 +1,270 @@
+"""Operating rollouts from the CLI: `status [--watch]`, `abort`, `list`, the approval prompt and Ctrl-C.
+
+The AWS commands run against the emulated endpoint (the account's clients answer them); a weight shift waiting
+for its approval is a rollout in progress that the tests look at from inside the approver."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mesh_rollout_local import rollouts
+from mesh_rollout_local.approvals import PendingApproval
+from mesh_rollout_local.cli import main
+from mesh_rollout_local.runner import OfflineAccount
+from tests.conftest import EVENTS, ROOT, load_json
+from tests.test_traffic_backends import GIVEN, SHAPES, Backend
+from tests.test_weight_shift import handle, status_change_event
+
+SM = "WeightShiftStateMachine"
+
+
+def ours(out: str) -> list[str]:
+    """The CLI's lines, without the handlers' own (Powertools' metrics and logs, on stdout in tests)."""
+    return [line for line in out.splitlines() if not line.startswith("{")]
+
+
+def lock_table(account: OfflineAccount) -> str:
+    return account.environment("AcquireRouteLockFunction")["ROUTE_LOCK_TABLE"]
+
+
+@pytest.fixture(params=["appmesh", "lattice", "alb"])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """The guide's serviceB / serviceBv2 behind one weighted route of each backend (test_traffic_backends.py's)."""
+    with OfflineAccount(ROOT / "template.yaml") as account:
+        account.apply_given(load_json(EVENTS / "local" / GIVEN[request.param]), EVENTS / "local")
+        yield Backend(request.param, account, *SHAPES[request.param])
+
+
+def test_status_reads_the_route_of_every_backend_and_shows_the_approval_waited_on(
+    backend: Backend, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[str] = []
+
+    def look(pending: PendingApproval) -> tuple[bool, str]:
+        running = backend.account.client("stepfunctions").list_executions(
+            stateMachineArn=backend.account.state_machine_arns[SM], statusFilter="RUNNING"
+        )["executions"][0]["executionArn"]
+        assert main(["status", running]) == 0
+        seen.append(capsys.readouterr().out)
+        return True, "seen"
+
+    assert backend.account.run(SM, backend.shift_input(), approver=look).status == "SUCCEEDED"
+    (out,) = seen
+    lines = ours(out)
+    assert lines[1].startswith("  status: RUNNING (started ")
+    now = " / ".join(f"{name} {weight}" for name, weight in backend.w(50, 50).items())
+    before = " / ".join(f"{name} {weight}" for name, weight in backend.w(75, 25).items())
+    after = " / ".join(f"{name} {weight}" for name, weight in backend.w(0, 100).items())
+    assert f"  route {backend.label}: {now}" in lines
+    assert f"  before the shift: {before}" in lines
+    assert f"  canary {backend.canary}: steps [50, 100], applied [50] (started at 25%)" in lines
+    assert f"  waiting for approval of the step to 100% on route {backend.label}: {now} -> {after}" in lines
+    assert any(line.startswith("  last gate verdict: HEALTHY: alarm ") for line in lines)
+
+
+def test_list_shows_the_rollout_holding_a_route_and_nothing_once_it_ended(
+    shift_account: OfflineAccount, shift_input: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = lock_table(shift_account)
+    listed: list[str] = []
+
+    def look(pending: PendingApproval) -> tuple[bool, str]:
+        assert main(["list", "--table", table]) == 0
+        listed.append(capsys.readouterr().out)
+        return True, ""
+
+    done = shift_account.run(SM, shift_input, approver=look)
+    assert done.status == "SUCCEEDED"
+    header, row = ours(listed[0])
+    assert header.split() == ["route", "status", "where", "execution"]
+    assert row.split()[:6] == ["appmesh:apps/serviceB/serviceB", "RUNNING", "waiting", "approval", "of", "100%"]
+    assert f" {done.execution_arn} (lock expires in 25.5 h)" in row
+    assert main(["list", "--table", table]) == 0
+    assert ours(capsys.readouterr().out) == [f"no rollout in progress (route-lock table {table} holds no lock)"]
+
+
+def test_abort_stops_the_shift_and_waits_until_the_status_change_handler_restored_the_route(
+    shift_account: OfflineAccount, shift_input: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, sfn = io.StringIO(), shift_account.client("stepfunctions")
+    polls: list[dict[str, int]] = []
+
+    def eventbridge_delivers(seconds: float) -> None:
+        """What AWS does while `abort` waits: EventBridge delivers the ABORTED status change to our function."""
+        (stopped,) = sfn.list_executions(stateMachineArn=shift_account.state_machine_arns[SM], statusFilter="ABORTED")[
+            "executions"
+        ]
+        polls.append(rollouts.route_weights(shift_account.session, facts_route))
+        event = status_change_event(stopped["executionArn"], shift_account.state_machine_arns[SM], "ABORTED")
+        handle(shift_account, event, monkeypatch)
+
+    facts_route: dict[str, Any] = {}
+    aborted: list[bool] = []
+
+    def abort_instead_of_answering(pending: PendingApproval) -> None:
+        (running,) = sfn.list_executions(stateMachineArn=shift_account.state_machine_arns[SM], statusFilter="RUNNING")[
+            "executions"
+        ]
+        facts_route.update(rollouts.read_facts(sfn, running["executionArn"]).route or {})
+        aborted.append(
+            rollouts.abort(shift_account.session, running["executionArn"], "5xx on checkout", out, sleep=eventbridge_delivers)
+        )
+
+    result = shift_account.run(SM, shift_input, approver=abort_instead_of_answering)
+    assert (result.status, aborted) == ("ABORTED", [True])
+    assert polls == [{"serviceB": 50, "serviceBv2": 50}]  # the first read found the shift's weights; the second, the snapshot
+    assert out.getvalue().splitlines() == [
+        f"stopped {result.execution_arn} in RequestApproval (aborted by arn:aws:sts::123456789012:user/moto: 5xx on checkout)",
+        "  waiting for ExecutionStatusChange to restore route apps/serviceB/serviceB to serviceB 75 / serviceBv2 25",
+        "  route apps/serviceB/serviceB restored: serviceB 75 / serviceBv2 25",
+    ]
+    described = sfn.describe_execution(executionArn=result.execution_arn)
+    assert described.get("cause", "aborted by arn:aws:sts::123456789012:user/moto: 5xx on checkout").startswith("aborted by ")
+    assert shift_account.client("dynamodb").scan(TableName=lock_table(shift_account))["Items"] == []
+
+
+def test_abort_of_an_ended_execution_changes_nothing(
+    shift_account: OfflineAccount, shift_input: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    done = shift_account.run(SM, shift_input, approver=lambda pending: (True, ""))
+    assert main(["abort", done.execution_arn, "--no-wait"]) == 0
+    out = ours(capsys.readouterr().out)
+    assert out[0] == f"{done.execution_arn} already ended: SUCCEEDED; nothing stopped"
+    assert out[1] == "  not waiting: ExecutionStatusChange puts route apps/serviceB/serviceB back to serviceB 75 / serviceBv2 25"
+    sfn = shift_account.client("stepfunctions")
+    assert sfn.describe_execution(executionArn=done.execution_arn)["status"] == "SUCCEEDED"
+
+
+def test_status_watch_prints_each_change_until_the_execution_ends(
+    shift_account: OfflineAccount, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tick = (EVENTS / "weight-shift-step.json").read_text()  # step mode: one step, no approval
+    sfn = shift_account.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=shift_account.state_machine_arns[SM], input=tick)["executionArn"]
+    assert main(["status", arn, "--watch", "--interval", "0.05"]) == 0
+    out = capsys.readouterr().out
+    blocks = [block for block in out.split("--- ")[1:] if block]
+    assert blocks and all(block.split("\n", 1)[0].endswith(" UTC") for block in blocks)
+    assert "  status: SUCCEEDED (started " in blocks[-1]
+    assert "  route apps/serviceB/serviceB: serviceB 50 / serviceBv2 50" in blocks[-1]
+    assert len(set(blocks)) == len(blocks)  # a block only when something changed
+
+
+class Terminal(io.StringIO):
+    """What a person types at the approval prompt."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_approval_prompt_shows_weights_and_verdict_asks_again_and_takes_a_comment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", Terminal("maybe\ny\nlooks good at 50\n"))
+    dump = tmp_path / "dump.json"
+    code = main(
+        [
+            "local",
+            SM,
+            "--input",
+            str(EVENTS / "weight-shift-apps.json"),
+            "--given",
+            str(EVENTS / "local" / "weight-shift-given.json"),
+            "--template",
+            str(ROOT / "template.yaml"),
+            "--dump",
+            str(dump),
+        ]
+    )
+    out = "\n".join(ours(capsys.readouterr().out))
+    assert code == 0
+    prompt = out[out.index("     ? approval for") :].splitlines()[:6]
+    assert prompt == [
+        "     ? approval for the step to 100% on route apps/serviceB/serviceB",
+        "       weights: serviceB 50 / serviceBv2 50 -> serviceB 0 / serviceBv2 100",
+        "       health:  HEALTHY: alarm serviceBv2-5xx OK; ECS service apps/serviceBv2: 2/2 tasks running",
+        "       approve? [y/n]        'maybe' is neither yes nor no",
+        "       approve? [y/n]        comment (optional): " + prompt[4].split("comment (optional): ", 1)[1],
+        prompt[5],
+    ]
+    decision = json.loads(dump.read_text())["output"]["steps"][1]["decision"]
+    assert (decision["approved"], decision["comment"]) == (True, "looks good at 50")
+
+
+def test_ctrl_c_stops_the_run_writes_the_dump_says_where_it_stopped_and_exits_130(tmp_path: Path) -> None:
+    """The real signal, to the real command: the run waits in its bake (--real-time) when Ctrl-C comes."""
+    dump = tmp_path / "dump.json"
+    command = [
+        str(Path(sys.executable).parent / "mesh-rollout"),
+        "local",
+        SM,
+        "--real-time",
+        "--approve",
+        "--input",
+        str(EVENTS / "weight-shift-apps.json"),
+        "--given",
+        str(EVENTS / "local" / "weight-shift-given.json"),
+        "--template",
+        str(ROOT / "template.yaml"),
+        "--dump",
+        str(dump),
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as process:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:  # the bake waits 300 s: the run is there until the signal comes
+            lines.append(line.rstrip("\n"))
+            if "Bake" in line:
+                process.send_signal(signal.SIGINT)
+                break
+        rest, err = process.communicate(timeout=120)
+    lines += rest.splitlines()
+    assert process.returncode == 130, (lines, err)
+    assert err == ""
+    assert "  ^C: stopping the execution (Ctrl-C again to quit at once)" in lines
+    assert "run 1: ABORTED" in "\n".join(lines)
+    assert (
+        "  interrupted in Bake; route apps/serviceB/serviceB left at serviceB 50 / serviceBv2 50 (before the shift: "
+        "serviceB 75 / serviceBv2 25), lock appmesh:apps/serviceB/serviceB held; on AWS, ExecutionStatusChange restores "
+        "the route and frees the lock after a stop"
+    ) in lines
+    assert lines[-1] == f"dump written to {dump}"
+    document = json.loads(dump.read_text())
+    assert document["status"] == "ABORTED"
+    assert document["states"][0][-1] == "Bake"
+
+
+def test_a_malformed_execution_arn_is_refused_before_any_call(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in (["approve", "not-an-arn"], ["status", "arn:aws:states:us-west-2:123:execution:x:y"], ["abort", "x"]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"mesh-rollout: argument EXECUTION_ARN: '{command[1]}' is not an execution ARN ")
+        assert err.count("\n") == 1
+
+
+def test_start_without_a_region_says_where_one_comes_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    code = main(["start", SM, "--input", str(EVENTS / "weight-shift-apps.json"), "--stack", "mesh-rollout"])
+    assert (code, capsys.readouterr().err) == (
+        2,
+        "mesh-rollout: no AWS Region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION\n",
+    )
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")  # what the README says is honoured; boto3 alone reads only AWS_DEFAULT_REGION
+    from mesh_rollout_local.cli import aws_session, parser
+
+    assert aws_session(parser().parse_args(["start", SM, "--input", "x", "--stack", "s"])).region_name == "eu-west-1"
