@@ -268,3 +268,44 @@ def test_start_without_a_region_says_where_one_comes_from(
     from mesh_rollout_local.cli import aws_session, parser
 
     assert aws_session(parser().parse_args(["start", SM, "--input", "x", "--stack", "s"])).region_name == "eu-west-1"
+
+
+def test_a_failed_run_prints_its_error_and_cause_and_nothing_of_the_emulator_unless_debug(tmp_path: Path) -> None:
+    """The interpreter logs every error it catches (about 33 KB for a failed run, before): silent without --debug."""
+    bad = tmp_path / "shift.json"
+    bad.write_text(json.dumps({**json.loads((EVENTS / "weight-shift-apps.json").read_text()), "canary": "nosuch"}))
+    command = [
+        str(Path(sys.executable).parent / "mesh-rollout"),
+        "local",
+        SM,
+        "--input",
+        str(bad),
+        "--given",
+        str(EVENTS / "local" / "weight-shift-given.json"),
+        "--template",
+        str(ROOT / "template.yaml"),
+    ]
+    quiet = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert (quiet.returncode, quiet.stderr) == (1, "")
+    assert "  error: UnknownReference\n  cause: canary: virtual node 'nosuch' does not exist\n" in quiet.stdout
+    debug = subprocess.run([*command, "--debug"], capture_output=True, text=True, timeout=300, check=False)
+    assert debug.returncode == 1
+    assert " moto.stepfunctions.parser." in debug.stderr and "Exception=" in debug.stderr
+
+
+def test_ctrl_c_while_following_leaves_the_execution_running_and_says_how_to_reach_it(
+    shift_account: OfflineAccount, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mesh_rollout_local import remote
+
+    def interrupted(*args: Any, **kwargs: Any) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(remote, "follow", interrupted)
+    arn = shift_account.state_machine_arns[SM]
+    tick = tmp_path / "tick.json"
+    tick.write_text((EVENTS / "weight-shift-step.json").read_text())
+    assert main(["start", SM, "--input", str(tick), "--state-machine-arn", arn, "--follow"]) == 130
+    started, _, stopped = ours(capsys.readouterr().out)
+    execution = started.removeprefix("started ")
+    assert stopped == f"stopped following; the execution goes on: mesh-rollout status|abort {execution}"

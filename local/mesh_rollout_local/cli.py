@@ -54,13 +54,13 @@ def quiet_emulator(debug: bool) -> None:
     """The emulator's own logs (moto's Step Functions interpreter logs every caught error at ERROR) stay out of the
     way unless --debug; our handlers' logs go to --handler-log."""
     emulator = logging.getLogger("moto")
-    if debug:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-        emulator.addHandler(handler)
-        emulator.setLevel(logging.DEBUG)
-    else:
-        emulator.addHandler(logging.NullHandler())
+    for handler in [h for h in emulator.handlers if getattr(h, "mesh_rollout", False)]:  # a second run in one process
+        emulator.removeHandler(handler)
+    added: logging.Handler = logging.StreamHandler(sys.stderr) if debug else logging.NullHandler()
+    added.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    added.mesh_rollout = True  # type: ignore[attr-defined]
+    emulator.addHandler(added)
+    emulator.setLevel(logging.DEBUG if debug else logging.NOTSET)
     emulator.propagate = False
 
 
