@@ -309,3 +309,36 @@ def test_ctrl_c_while_following_leaves_the_execution_running_and_says_how_to_rea
     started, _, stopped = ours(capsys.readouterr().out)
     execution = started.removeprefix("started ")
     assert stopped == f"stopped following; the execution goes on: mesh-rollout status|abort {execution}"
+
+
+def test_abort_of_a_mesh_rollout_stops_the_service_executions_it_started(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each service deploys in a child execution; an aborted rollout leaves none of them running."""
+    import time
+
+    from mesh_rollout_local.scenarios import mesh_of
+
+    rollout, given = mesh_of(2, in_progress_checks=100_000)  # deployments that stay IN_PROGRESS until stopped
+    with OfflineAccount(ROOT / "template.yaml") as account:
+        account.apply_given(given)
+        sfn = account.client("stepfunctions")
+        arn = sfn.start_execution(
+            stateMachineArn=account.state_machine_arns["MeshRolloutStateMachine"], input=json.dumps(rollout)
+        )["executionArn"]
+        child_machine = account.state_machine_arns["EcsServiceRolloutStateMachine"]
+        deadline = time.monotonic() + 120  # a guard against a hang, not a measurement
+        while len(sfn.list_executions(stateMachineArn=child_machine, statusFilter="RUNNING")["executions"]) < 2:
+            assert time.monotonic() < deadline, "the services' executions never started"
+            time.sleep(0.05)
+        assert main(["abort", arn, "--reason", "wrong image"]) == 0
+        out = ours(capsys.readouterr().out)
+        assert out[0].startswith(f"stopped {arn} in ")
+        assert out[0].endswith(" (aborted by arn:aws:sts::123456789012:user/moto: wrong image)")
+        stopped = sorted(line.removeprefix("  stopped ").removesuffix(", started by it") for line in out[1:3])
+        children = sfn.list_executions(stateMachineArn=child_machine)["executions"]
+        assert stopped == sorted(c["executionArn"] for c in children)
+        assert out[3:] == ["  nothing to restore: it drives no route"]
+        ended = [arn, *stopped]
+        while any(sfn.describe_execution(executionArn=e)["status"] == "RUNNING" for e in ended):  # the stops take
+            assert time.monotonic() < deadline, "a stopped execution kept running"
+            time.sleep(0.05)
+        assert {sfn.describe_execution(executionArn=e)["status"] for e in ended} == {"ABORTED"}

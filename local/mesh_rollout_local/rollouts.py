@@ -207,7 +207,8 @@ def abort(
     ExecutionStatusChange function has put the route back to its snapshot. True when the route is back (or the
     execution drove no route); False when it did not come back within `timeout` seconds."""
     sfn = session.client("stepfunctions")
-    facts = read_facts(sfn, arn)
+    history = approvals.read_history(sfn, arn)
+    facts = read_facts(sfn, arn, history)
     if facts.status != "RUNNING":
         print(f"{arn} already ended: {facts.status}; nothing stopped", file=out)
     else:
@@ -215,6 +216,9 @@ def abort(
         cause = f"aborted by {who}" + (f": {reason}" if reason else "")
         sfn.stop_execution(executionArn=arn, error=ABORT_ERROR, cause=cause)
         print(f"stopped {arn} in {facts.last_state or 'its first state'} ({cause})", file=out, flush=True)
+        for child in running_children(sfn, history):  # a mesh rollout's services (one execution each)
+            sfn.stop_execution(executionArn=child, error=ABORT_ERROR, cause=f"{cause} (its parent {arn} was aborted)")
+            print(f"  stopped {child}, started by it", file=out, flush=True)
     if facts.route is None or facts.snapshot is None:
         note = "it had not changed a route" if facts.route is not None else "it drives no route"
         print(f"  nothing to restore: {note}", file=out)
@@ -238,6 +242,18 @@ def abort(
             )
             return False
         sleep(poll)
+
+
+def running_children(sfn: Any, history: list[dict[str, Any]]) -> list[str]:
+    """The executions this one started (states:startExecution tasks) that still run."""
+    children = []
+    for event in history:
+        details = event.get("taskSubmittedEventDetails") or {}
+        if event["type"] == "TaskSubmitted" and details.get("resourceType") == "states":
+            child = json.loads(details.get("output") or "{}").get("ExecutionArn")
+            if child and sfn.describe_execution(executionArn=child)["status"] == "RUNNING":
+                children.append(str(child))
+    return children
 
 
 @dataclass(frozen=True)
