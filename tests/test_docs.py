@@ -1,9 +1,14 @@
-"""The README's pictures match the ASL files; every execution input in events/ is valid as-is."""
+"""The README's pictures match the ASL files; every execution input in events/ is valid as-is; the README's worked
+example runs offline exactly as written; every path it names exists."""
 
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
+import re
+import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +18,7 @@ from mesh_rollout.migration.translate import refuse_unaccepted, translate
 from mesh_rollout.onboarding.plan import build_requests
 from mesh_rollout.parsing import parse_input
 from mesh_rollout.shifting.inputs import WeightShiftSpec, check_spec
+from mesh_rollout_local.cli import main
 from tests.conftest import EVENTS, ROOT
 
 
@@ -69,3 +75,88 @@ def test_there_are_console_inputs_for_both_state_machines() -> None:
         "weight-shift-release.json",
         "weight-shift-step.json",
     ]
+
+
+EXAMPLE_INPUT = ROOT / "examples" / "checkout-shift.json"
+EXAMPLE_GIVEN = ROOT / "examples" / "checkout-given.json"
+
+
+def readme_commands(program: str) -> list[list[str]]:
+    """The README's shell commands that start with `program` (backslash continuations joined), as argv."""
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.DOTALL):
+        for line in block.replace("\\\n", " ").splitlines():
+            argv = shlex.split(line.split("  #", 1)[0])
+            if argv and argv[0].endswith(program):
+                commands.append(argv)
+    return commands
+
+
+class Terminal(io.StringIO):
+    """A newcomer at the approval prompt: stdin is a terminal, and they answer y with no comment."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_worked_example_is_valid_as_is() -> None:
+    check_spec(parse_input(json.loads(EXAMPLE_INPUT.read_text()), WeightShiftSpec))
+    assert isinstance(json.loads(EXAMPLE_GIVEN.read_text()), list)
+
+
+def test_the_readmes_worked_example_shifts_checkout_to_checkoutv2_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the README's own commands for the example, run from a fresh clone's root
+    commands = readme_commands("mesh-rollout")
+    example = [argv for argv in commands if "examples/checkout-shift.json" in argv]
+    local = [argv for argv in example if argv[1] == "local" and "examples/checkout-given.json" in argv]
+    assert any(argv[1] == "start" for argv in example), "the example on AWS: mesh-rollout start"
+    assert {"status", "approve"} <= {argv[1] for argv in commands}, "the example on AWS: status and approve"
+    assert len(local) >= 2 and any("--approve" in argv for argv in local) and any("--approve" not in argv for argv in local)
+    monkeypatch.chdir(ROOT)
+    for number, argv in enumerate(local):
+        monkeypatch.setattr(sys, "stdin", Terminal("y\n\n"))
+        dump = tmp_path / f"dump-{number}.json"
+        # When each runs offline
+        code = main([*argv[1:], "--dump", str(dump)])
+        out = capsys.readouterr().out
+        # Then it succeeds with one approval, and the rule forwards everything to checkoutv2
+        assert code == 0, out
+        result = json.loads(dump.read_text())
+        assert result["status"] == "SUCCEEDED"
+        assert result["output"]["weights"] == {"checkoutv2": 100}
+        assert [step["percent"] for step in result["output"]["steps"]] == [10, 50, 100]
+        assert [bool(step["decision"]) for step in result["output"]["steps"]] == [False, False, True]
+        rule = next(r for r in result["vpcLattice"]["rules"] if r["name"] == "checkout")
+        groups = {g["id"]: g["name"] for g in result["vpcLattice"]["targetGroups"]}
+        forward = rule["action"]["forward"]["targetGroups"]
+        assert [(groups[t["targetGroupIdentifier"]], t["weight"]) for t in forward] == [("checkoutv2", 100)]
+        assert "checkoutv2 100" in out
+
+
+def test_the_readmes_failure_example_rolls_checkout_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the README's command for the example's world with the canary's alarm in ALARM
+    [argv] = [a for a in readme_commands("mesh-rollout") if "examples/checkout-alarm-given.json" in a]
+    monkeypatch.chdir(ROOT)
+    dump = tmp_path / "dump.json"
+    # When it runs offline
+    code = main([*argv[1:], "--dump", str(dump)])
+    capsys.readouterr()
+    # Then the execution fails at the first step and the rule is back at checkout 100 / checkoutv2 0
+    result = json.loads(dump.read_text())
+    assert (code, result["status"], result["error"]) == (1, "FAILED", "CanaryUnhealthy")
+    rule = next(r for r in result["vpcLattice"]["rules"] if r["name"] == "checkout")
+    groups = {g["id"]: g["name"] for g in result["vpcLattice"]["targetGroups"]}
+    forward = rule["action"]["forward"]["targetGroups"]
+    assert [(groups[t["targetGroupIdentifier"]], t["weight"]) for t in forward] == [("checkout", 100), ("checkoutv2", 0)]
+
+
+def test_every_path_the_readme_names_exists() -> None:
+    text = (ROOT / "README.md").read_text()
+    links = re.findall(r"\]\((?!https?://|#)([^)#\s]+)", text)
+    named = re.findall(r"`((?:events|examples|statemachine|functions|local|tests|bench|tools|pipeline|docs)/[\w./-]*)`", text)
+    missing = sorted({path for path in links + named if "*" not in path and not (ROOT / path).exists()})
+    assert not missing, missing
