@@ -12,6 +12,7 @@ import pytest
 
 from mesh_rollout_local import remote
 from mesh_rollout_local.history import HistoryReader, read_all
+from mesh_rollout_local.progress import Progress
 from mesh_rollout_local.runner import OfflineAccount
 from tests.conftest import ROOT
 
@@ -105,7 +106,8 @@ def test_follow_prints_each_state_once_and_reads_only_new_events(paced: OfflineA
     out = io.StringIO()
     assert remote.follow(sfn, arn["executionArn"], out, poll=0.05) == "SUCCEEDED"
     history = read_all(sfn, arn["executionArn"])
-    described = [line for line in map(remote.describe_event, history) if line]
+    progress = Progress(ends=True)
+    described = [line for event in history for line in progress.lines(event)]
     assert out.getvalue().splitlines()[: len(described)] == described
     assert_reads_only_new_events(calls[:-1], history)  # the last call is the test's own read_all
 

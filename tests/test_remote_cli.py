@@ -64,8 +64,15 @@ def test_start_follow_prints_the_states_and_exits_0_on_success(
     assert code == 0
     assert "started arn:aws:states:us-west-2:123456789012:execution:WeightShiftStateMachine:cli-" in out
     lines = [line for line in out.splitlines() if line.startswith("  -> ")]
-    assert lines[:4] == ["  -> PlanWeightShift", "  -> AnythingToDo", "  -> AcquireRouteLock", "  -> TakeSnapshot"]
-    assert "  -> ApplyStepGatedBefore" in lines and lines[-1] == "  -> Done"  # step mode: gated before the step
+    assert lines[:3] == [
+        "  -> PlanWeightShift  route apps/serviceB/serviceB at serviceB 75 / serviceBv2 25; steps 50%",
+        "  -> AcquireRouteLock  lock appmesh:apps/serviceB/serviceB taken",
+        "  -> TakeSnapshot  route at serviceB 75 / serviceBv2 25",
+    ]
+    gated = "  -> CheckHealthBeforeStep  HEALTHY: alarm serviceBv2-5xx OK; ECS service apps/serviceBv2: 2/2 tasks running"
+    applied = "  -> ApplyStepGatedBefore  step 50%  wrote serviceB 50 / serviceBv2 50"
+    assert lines.index(gated) < lines.index(applied)  # step mode: gated before the step
+    assert lines[-1].startswith("  -> Done  SUCCEEDED: weight shift succeeded") and "  == SUCCEEDED" in out
     assert out.rstrip().endswith(": SUCCEEDED")
 
 
@@ -113,3 +120,20 @@ def test_status_shows_route_steps_and_the_waiting_approval(
     main(["status", result.execution_arn])
     after = capsys.readouterr().out
     assert "  status: SUCCEEDED" in after and "route apps/serviceB/serviceB: serviceBv2 100" in after
+
+
+def test_start_follow_shows_each_ecs_services_execution(
+    account: OfflineAccount, scenario: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn = account.state_machine_arns["MeshRolloutStateMachine"]
+    code = main(
+        ["start", "MeshRolloutStateMachine", "--input", write(tmp_path, scenario), "--state-machine-arn", arn, "--follow"]
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    for service, family in (("serviceA", "taskA"), ("serviceB", "taskB"), ("serviceBv2", "taskBv2")):
+        assert f"  [apps/{service}] -> UpdateService  deploying {family}:2" in out
+        assert out.index(f"  [apps/{service}] -> OnMesh  updated, {family}:2") < out.index(
+            f"  -> RolloutEcsService  apps/{service}  updated, {family}:2"
+        )
+    assert out[-2] == "  == SUCCEEDED" and out[-1].endswith(": SUCCEEDED")

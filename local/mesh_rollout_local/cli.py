@@ -92,13 +92,14 @@ def known_state_machine(template: str, name: str) -> None:
 
 
 def _event_printer(out: TextIO) -> Any:
+    """Each state of the run and of the executions it starts, with its item and facts (progress.py)."""
+    from mesh_rollout_local.progress import Progress
+
+    progress = Progress()
+
     def on_event(event: dict[str, Any]) -> None:
-        kind = event["type"]
-        if kind.endswith("StateEntered"):
-            print(f"  -> {event['stateEnteredEventDetails']['name']}", file=out, flush=True)
-        elif kind in ("TaskFailed", "LambdaFunctionFailed"):
-            details = event.get("taskFailedEventDetails") or event.get("lambdaFunctionFailedEventDetails") or {}
-            print(f"     ! {details.get('error')}: {cause_message(details.get('cause'))}", file=out, flush=True)
+        for line in progress.lines(event):
+            print(line, file=out, flush=True)
 
     return on_event
 

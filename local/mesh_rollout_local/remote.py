@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from mesh_rollout_local import approvals
 from mesh_rollout_local.history import HistoryReader
+from mesh_rollout_local.progress import ExecutionsReader, Progress, cause_message
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
@@ -35,36 +36,16 @@ def start(sfn: Any, arn: str, execution_input: str, prefix: str = "cli") -> str:
     return str(sfn.start_execution(stateMachineArn=arn, name=name, input=execution_input)["executionArn"])
 
 
-def describe_event(event: dict[str, Any]) -> str | None:
-    """One line for the events a person follows: states entered, failures, the end."""
-    kind = event["type"]
-    if kind.endswith("StateEntered"):
-        return f"  -> {event['stateEnteredEventDetails']['name']}"
-    details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
-    if kind.endswith("Failed") and kind != "ExecutionFailed" and details.get("error"):
-        return f"     ! {details['error']}: {cause_message(details.get('cause'))}"
-    if kind.startswith("Execution") and kind != "ExecutionStarted":
-        return f"  == {kind.removeprefix('Execution').upper()}" + (f" {details.get('error')}" if details.get("error") else "")
-    return None
-
-
-def cause_message(cause: str | None) -> str:
-    """The errorMessage of a Lambda error document, or the cause as it is."""
-    try:
-        return str(json.loads(cause or "")["errorMessage"])
-    except (ValueError, KeyError, TypeError):
-        return cause or ""
-
-
 def follow(sfn: Any, execution_arn: str, out: TextIO, poll: float = 2.0, sleep: Callable[[float], None] = time.sleep) -> str:
-    """Print each state as it happens until the execution ends; return its status. Each poll reads only the
-    events it has not read yet (history.py)."""
-    reader, told = HistoryReader(sfn, execution_arn), set()
+    """Print each state as it happens, the executions it starts (each ECS service's) included, until the execution
+    ends; return its status. Each poll reads only the events it has not read yet (history.py, progress.py)."""
+    reader, told, progress = HistoryReader(sfn, execution_arn), set(), Progress(ends=True)
+    family = ExecutionsReader(sfn)
     while True:
         status = sfn.describe_execution(executionArn=execution_arn)["status"]
-        for event in reader.finish() if status in TERMINAL else reader.new_events():
-            line = describe_event(event)
-            if line:
+        fresh = reader.finish() if status in TERMINAL else reader.new_events()
+        for event in family.new_events(fresh, final=status in TERMINAL):
+            for line in progress.lines(event):
                 print(line, file=out, flush=True)
         pending = approvals.pending_approval(reader.events)
         if pending is not None and pending.scheduled_event_id not in told:

@@ -39,6 +39,7 @@ from mesh_rollout_local import approvals, emulator
 from mesh_rollout_local.faults import FaultPlan
 from mesh_rollout_local.history import HistoryReader
 from mesh_rollout_local.isolation import HandlerIsolation
+from mesh_rollout_local.progress import ExecutionsReader
 from mesh_rollout_local.template import Template
 
 ACCOUNT_ID = "123456789012"
@@ -471,6 +472,9 @@ class OfflineAccount:
             input=execution_input if isinstance(execution_input, str) else json.dumps(execution_input),
         )["executionArn"]
         reader, stopped, next_read = HistoryReader(sfn, arn), False, 0.0
+        # a live printer also sees the events of the executions this one starts (each ECS service's), marked with
+        # their executionArn (progress.py)
+        family = ExecutionsReader(sfn) if on_event else None
         while True:
             described = sfn.describe_execution(executionArn=arn)
             terminal = described["status"] in TERMINAL
@@ -478,16 +482,19 @@ class OfflineAccount:
             # at most every LIVE_READ_SECONDS (LIVE_READ_SHARE of the time, up to LIVE_READ_MAX_SECONDS on a busy
             # machine). Once the execution has ended, the rest: the reader then holds all of it.
             fresh: list[dict[str, Any]] = []
+            shown: list[dict[str, Any]] = []
             if terminal:
                 fresh = reader.finish()
+                shown = family.new_events(fresh, final=True) if family else []
             elif (on_event or approver) and time.monotonic() >= next_read:
                 began = time.monotonic()
                 fresh = reader.new_events()
+                shown = family.new_events(fresh) if family else []
                 read = time.monotonic() - began
                 pause = min(LIVE_READ_MAX_SECONDS, max(LIVE_READ_SECONDS, read * (1 / LIVE_READ_SHARE - 1)))
                 next_read = began + read + pause
             if on_event:
-                for event in fresh:
+                for event in shown:
                     on_event(event)
             if terminal:
                 break

@@ -1,0 +1,306 @@
+"""What a person following a run sees: one line per state with its item (ECS service, virtual node, route, canary
+step) and the facts that matter (weights written, gate verdicts, deployment state, created/updated/unchanged),
+read from the execution-history events as GetExecutionHistory returns them.
+
+`Progress.lines` takes the events in order. A Task or Pass state is described when it exits (its result is known
+then), a Map when its item count is, Wait, Parallel, Fail and Succeed states when entered; Choice states, which
+change nothing, are left out. Events of executions the run started (`states:startExecution`, one per ECS service)
+carry the key `executionArn`; `ExecutionsReader` reads them beside the parent's, and their lines are prefixed by
+the execution's item, e.g. `[apps/serviceB]`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from mesh_rollout_local.history import HistoryReader
+
+ANNOUNCED_ON_ENTRY = ("WaitStateEntered", "ParallelStateEntered", "FailStateEntered", "SucceedStateEntered")
+RESULTS = {"TaskSucceeded": "taskSucceededEventDetails", "LambdaFunctionSucceeded": "lambdaFunctionSucceededEventDetails"}
+EXECUTION_ENDS = ("ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut")
+
+
+def cause_message(cause: str | None) -> str:
+    """The errorMessage of a Lambda error document, or the cause as it is."""
+    try:
+        return str(json.loads(cause or "")["errorMessage"])
+    except (ValueError, KeyError, TypeError):
+        return cause or ""
+
+
+def _json(text: str | None) -> Any:
+    try:
+        return json.loads(text or "")
+    except ValueError:
+        return None
+
+
+def describe_weights(weights: Any) -> str:
+    """{"serviceB": 50, "serviceBv2": 50} -> "serviceB 50 / serviceBv2 50"."""
+    return " / ".join(f"{target} {weight}" for target, weight in weights.items()) if isinstance(weights, dict) else "?"
+
+
+def short_revision(task_definition: Any) -> str:
+    """A task definition ARN as its family:revision."""
+    return str(task_definition).rsplit("/", 1)[-1]
+
+
+def item_of(state_input: Any) -> str:
+    """What a state works on, from its input: an ECS service, a mesh resource, a Lattice service or a canary step."""
+    if not isinstance(state_input, dict):
+        return ""
+    target, request, step = state_input.get("target"), state_input.get("request"), state_input.get("step")
+    if isinstance(target, dict) and target.get("service"):
+        return f"{target.get('cluster', '?')}/{target['service']}"
+    if isinstance(request, dict):
+        if "routeName" in request:
+            return f"route {request.get('virtualRouterName')}/{request['routeName']}"
+        for key, kind in (("virtualNodeName", "node"), ("virtualRouterName", "router"), ("virtualServiceName", "service")):
+            if key in request:
+                return f"{kind} {request[key]}"
+    if isinstance(state_input.get("service"), dict) and "name" in state_input["service"]:
+        return f"service {state_input['service']['name']}"
+    if isinstance(step, dict) and "percent" in step:
+        return f"step {step['percent']}%"
+    return ""
+
+
+def task_facts(result: Any) -> str:
+    """The facts of a task's result (a handler's output, or a nested execution's), by its shape; "" if unknown."""
+    if not isinstance(result, dict):
+        return ""
+    if isinstance(result.get("Output"), dict | str):  # a nested execution (startExecution.sync:2): its output
+        output = result["Output"]
+        return pass_facts(_json(output) if isinstance(output, str) else output)
+    if isinstance(result.get("verdict"), dict):  # the deployment gate
+        verdict = result["verdict"]
+        facts = f"deployment {verdict.get('state')}, {verdict.get('runningCount')}/{verdict.get('desiredCount')} tasks running"
+        if verdict.get("state") not in ("IN_PROGRESS", "COMPLETED"):
+            facts += f": {verdict.get('reason')}"
+        return facts + (" (timed out)" if result.get("timedOut") else "")
+    if "state" in result and "summary" in result:  # the canary's health gate: its verdict and why
+        return str(result["summary"]) + (f" (check {result['checks']})" if result.get("checks", 1) > 1 else "")
+    if "approved" in result:
+        who = str(result.get("approver", "?")).split(":")[-1]
+        return f"{'approved' if result['approved'] else 'rejected'} by {who}" + (
+            f": {result['comment']}" if result.get("comment") else ""
+        )
+    if "route" in result and "steps" in result and "fromPercent" in result:
+        return plan_facts(result)
+    for shape, describe in SHAPES:
+        if shape <= result.keys():
+            return describe(result)
+    if "meshName" in result and "virtualNodes" in result:  # the validated mesh rollout: what it will ensure
+        return f"mesh {result['meshName']}: " + _parts(result, MESH_PARTS)
+    if "serviceNetwork" in result and "targetGroups" in result:  # the planned move to VPC Lattice
+        plan = "plan only, " if result.get("planOnly") else ""
+        return f"{plan}service network {result['serviceNetwork'].get('name')}: " + _parts(result, LATTICE_PARTS)
+    return ""
+
+
+MESH_PARTS = (
+    ("virtualNodes", "virtual node"),
+    ("virtualRouters", "router"),
+    ("routes", "route"),
+    ("virtualServices", "virtual service"),
+    ("ecsServices", "ECS service"),
+)
+LATTICE_PARTS = (("targetGroups", "target group"), ("services", "service"), ("ecsServices", "ECS service"))
+
+
+def counted(n: int, what: str) -> str:
+    """3, "ECS service" -> "3 ECS services"."""
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _parts(result: dict[str, Any], parts: tuple[tuple[str, str], ...]) -> str:
+    return ", ".join(counted(len(result[key]), what) for key, what in parts if result.get(key))
+
+
+def plan_facts(plan: dict[str, Any]) -> str:
+    """A weight shift's plan: the route as it is and the steps ahead (or why there are none)."""
+    facts = f"route {plan['route'].get('label')} at {describe_weights(plan.get('plannedWeights'))}"
+    if plan.get("nothingToDo"):
+        idle = plan.get("idle") or {}
+        return f"{facts}: {idle.get('status', 'NOTHING_TO_DO')}, {idle.get('reason', 'nothing to do')}"
+    steps = [f"{s['percent']}%" for s in plan["steps"]]
+    facts += f"; steps {' -> '.join(steps) if steps else 'none'}"
+    approvals = [f"{s['percent']}%" for s in plan["steps"] if s.get("approval")]
+    return facts + (f", approval before {', '.join(approvals)}" if approvals else "")
+
+
+def _applied(r: dict[str, Any]) -> str:
+    return f"{'wrote' if r['changed'] else 'already at'} {describe_weights(r['weights'])}"
+
+
+def _registered(r: dict[str, Any]) -> str:
+    if r["registered"]:
+        return f"registered {short_revision(r['taskDefinition'])} (was {short_revision(r.get('previousTaskDefinition'))})"
+    return f"{short_revision(r['taskDefinition'])} {'to deploy' if r.get('needsUpdate') else 'already deployed'}"
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {what}" for what, n in counts.items() if n) or "none"
+
+
+SHAPES = (  # (keys a result has, what to say); the first that fits
+    ({"percent", "weights", "changed"}, _applied),
+    ({"restored", "weights"}, lambda r: ("restored " if r["restored"] else "not restored, at ") + describe_weights(r["weights"])),
+    ({"registered", "taskDefinition"}, _registered),
+    (
+        {"updated", "taskDefinition"},
+        lambda r: f"{'deploying' if r['updated'] else 'already on'} {short_revision(r['taskDefinition'])}",
+    ),
+    ({"rolledBackTo"}, lambda r: f"rolled back to {short_revision(r['rolledBackTo'])}: {r.get('cause', '')}"),
+    ({"lockId", "owner"}, lambda r: f"lock {r['lockId']} taken"),
+    ({"status", "lockReleased"}, lambda r: f"{r['status']}, lock {'released' if r['lockReleased'] else 'NOT released'}"),
+    ({"done", "weights"}, lambda r: "; ".join(r["done"]) or "nothing to finalize"),
+    ({"weights"}, lambda r: f"route at {describe_weights(r['weights'])}"),  # the snapshot taken before the first step
+    ({"kind", "name", "action"}, lambda r: str(r["action"])),
+    ({"changes"}, lambda r: "; ".join(r["changes"]) or "unchanged"),
+    ({"failed", "services"}, lambda r: "ECS services: " + _counts(r["services"])),
+    ({"Item"}, lambda r: "stop requested"),
+)
+
+
+def pass_facts(output: Any) -> str:
+    """The facts of a Pass state's output (an outcome with its reason, an ECS service's), "" if none."""
+    if not isinstance(output, dict):
+        return ""
+    if "status" in output and ("reason" in output or "summary" in output):
+        reason = cause_message(output["reason"]) if "reason" in output else output["summary"]
+        return f"{output['status']}: {reason}"
+    if "action" in output and "taskDefinition" in output:
+        facts = f"{output['action']}, {short_revision(output['taskDefinition'])}"
+        deployment = output.get("deployment")
+        return facts + (f", deployment {deployment.get('state')}" if isinstance(deployment, dict) else "")
+    return ""
+
+
+@dataclass
+class _Execution:
+    """What is known of one execution: the states it entered and which of them were described."""
+
+    label: str = ""  # the item of a nested execution (its ECS service), the prefix of its lines
+    entered: dict[int, dict[str, Any]] = field(default_factory=dict)  # id of a state's entry -> its details
+    state_of: dict[int, int] = field(default_factory=dict)  # event id -> the id of the entry of the state it is in
+    results: dict[int, Any] = field(default_factory=dict)
+    announced: set[int] = field(default_factory=set)
+    exited: set[int] = field(default_factory=set)
+
+
+class Progress:
+    """Lines for the events of a run and of the executions it started, fed in order (see the module's docstring).
+    With `ends`, the end of the run is a line too (`== SUCCEEDED`); children's ends never are: the parent's state
+    that started them says how they ended."""
+
+    def __init__(self, ends: bool = False) -> None:
+        self.ends = ends
+        self._executions: dict[str | None, _Execution] = {}
+
+    def lines(self, event: dict[str, Any]) -> list[str]:
+        arn = event.get("executionArn")
+        run = self._executions.setdefault(arn, _Execution())
+        kind, event_id = event["type"], int(event["id"])
+        details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+        if kind == "ExecutionStarted" and arn is not None:
+            run.label = item_of(_json(details.get("input")))
+        entry = event_id if kind.endswith("StateEntered") else run.state_of.get(int(event.get("previousEventId") or 0))
+        if entry is None:
+            return self._end(run, arn, kind, details)
+        if kind.endswith("StateExited") and run.entered.get(entry, {}).get("name") != details.get("name"):
+            # a Map's or Parallel's exit follows its last branch's events: it is the open state of that name
+            entry = next(
+                (e for e in reversed(run.entered) if e not in run.exited and run.entered[e]["name"] == details.get("name")), entry
+            )
+        run.state_of[event_id] = entry
+        if kind.endswith("StateEntered"):
+            run.entered[entry] = {**details, "type": kind}
+            if not run.label and arn is not None:
+                run.label = item_of(_json(details.get("input")))
+            return self._say(run, entry) if kind in ANNOUNCED_ON_ENTRY else []
+        if kind in RESULTS:
+            run.results[entry] = _json(details.get("output"))
+            return []
+        if kind == "MapStateStarted":
+            return self._say(run, entry, counted(int(details.get("length", 0)), "item"))
+        if kind.endswith("StateExited"):
+            run.exited.add(entry)
+            return self._exited(run, entry, details)
+        if (kind.startswith(("Task", "LambdaFunction")) and kind.endswith(("Failed", "TimedOut"))) and details.get("error"):
+            lines = self._say(run, entry)
+            return [*lines, f"{self._prefix(run)}    ! {details['error']}: {cause_message(details.get('cause'))}"]
+        return self._end(run, arn, kind, details)
+
+    def _exited(self, run: _Execution, entry: int, details: dict[str, Any]) -> list[str]:
+        state_type = run.entered.get(entry, {}).get("type", "")
+        if state_type == "ChoiceStateEntered":
+            return []
+        facts = task_facts(run.results.get(entry)) if entry in run.results else ""
+        if not facts and state_type in ("PassStateEntered", "TaskStateEntered"):
+            facts = pass_facts(_json(details.get("output")))
+        if entry in run.announced:  # said already (a failure before a retry): only what came of it
+            return [f"{self._prefix(run)}    then {facts}"] if facts else []
+        return self._say(run, entry, facts)
+
+    def _say(self, run: _Execution, entry: int, facts: str = "") -> list[str]:
+        if entry in run.announced:
+            return []
+        run.announced.add(entry)
+        state = run.entered.get(entry, {})
+        item = item_of(_json(state.get("input")))
+        parts = [state.get("name", "?"), "" if item == run.label else item, facts]
+        return [f"{self._prefix(run)} -> " + "  ".join(part for part in parts if part)]
+
+    @staticmethod
+    def _prefix(run: _Execution) -> str:
+        return f"  [{run.label}]" if run.label else " "
+
+    def _end(self, run: _Execution, arn: str | None, kind: str, details: dict[str, Any]) -> list[str]:
+        if not (self.ends and arn is None and kind in EXECUTION_ENDS):
+            return []
+        return [f"  == {kind.removeprefix('Execution').upper()}" + (f" {details['error']}" if details.get("error") else "")]
+
+
+class ExecutionsReader:
+    """The new events of an execution (read by its own HistoryReader) merged with those of the executions it starts,
+    in the order they happened; a nested execution's events are copies with the key `executionArn`. Each nested
+    execution is read, only for its new events, until it ends."""
+
+    def __init__(self, sfn: Any) -> None:
+        self.sfn = sfn
+        self.nested: dict[str, HistoryReader] = {}
+        self._ended: set[str] = set()
+
+    def new_events(self, parent_events: list[dict[str, Any]], final: bool = False) -> list[dict[str, Any]]:
+        """`parent_events` (what the execution's reader just read) with what the nested executions did meanwhile; `final` once the
+        parent has ended: the nested executions' histories are then read to their end."""
+        streams: list[list[dict[str, Any]]] = []
+        self._start(parent_events)
+        waiting = [arn for arn in self.nested if arn not in self._ended]
+        while waiting:  # once final, those started by a nested execution are read in the same call
+            arn = waiting.pop(0)
+            reader = self.nested[arn]
+            events = [{**event, "executionArn": arn} for event in (reader.finish() if final else reader.new_events())]
+            if final or any(event["type"] in EXECUTION_ENDS for event in events):
+                self._ended.add(arn)
+            streams.append(events)
+            started = self._start(events)
+            waiting += started if final else []
+        # on a tie the nested execution's event first: the parent's state that waited on it ends after it
+        return list(heapq.merge(*streams, parent_events, key=lambda event: event["timestamp"]))
+
+    def _start(self, events: list[dict[str, Any]]) -> list[str]:
+        """Begin reading the executions these events started; return their ARNs."""
+        started = []
+        for event in events:
+            details = event.get("taskSubmittedEventDetails") or {}
+            if event["type"] == "TaskSubmitted" and details.get("resourceType") == "states":
+                arn = (_json(details.get("output")) or {}).get("ExecutionArn")
+                if arn and arn not in self.nested:
+                    self.nested[arn] = HistoryReader(self.sfn, arn)
+                    started.append(arn)
+        return started
