@@ -326,9 +326,19 @@ def test_abort_of_a_mesh_rollout_stops_the_service_executions_it_started(capsys:
         )["executionArn"]
         child_machine = account.state_machine_arns["EcsServiceRolloutStateMachine"]
         deadline = time.monotonic() + 120  # a guard against a hang, not a measurement
-        while len(sfn.list_executions(stateMachineArn=child_machine, statusFilter="RUNNING")["executions"]) < 2:
+
+        def started() -> bool:
+            """Both services' executions run, and the rollout's history has recorded starting them (the event
+            follows the StartExecution call: a run seen in the list may not be in the history yet)."""
+            running = sfn.list_executions(stateMachineArn=child_machine, statusFilter="RUNNING")["executions"]
+            history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+            return len(running) == 2 and rollouts.child_counts(history).get("started") == 2
+
+        while not started():
             assert time.monotonic() < deadline, "the services' executions never started"
             time.sleep(0.05)
+        assert main(["status", arn]) == 0
+        assert "  services: 2 started, 0 rolled out, 0 failed, 2 in progress" in ours(capsys.readouterr().out)
         assert main(["abort", arn, "--reason", "wrong image"]) == 0
         out = ours(capsys.readouterr().out)
         assert out[0].startswith(f"stopped {arn} in ")

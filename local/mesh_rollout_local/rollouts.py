@@ -60,6 +60,20 @@ class Facts:
     pending: approvals.PendingApproval | None = None
     error: str | None = None
     cause: str | None = None
+    # a mesh rollout's service executions (states:startExecution.sync tasks), counted from its own history
+    children: dict[str, int] = field(default_factory=dict)
+
+
+def child_counts(history: list[dict[str, Any]]) -> dict[str, int]:
+    """How many executions this one started, and how many of them succeeded or failed (no call per child)."""
+    counts = {"started": 0, "succeeded": 0, "failed": 0}
+    kinds = {"TaskSubmitted": "started", "TaskSucceeded": "succeeded", "TaskFailed": "failed", "TaskTimedOut": "failed"}
+    for event in history:
+        kind = kinds.get(event["type"])
+        details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+        if kind and details.get("resourceType") == "states":
+            counts[kind] += 1
+    return counts if counts["started"] else {}
 
 
 def _outputs(history: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -83,6 +97,7 @@ def read_facts(sfn: Any, arn: str, history: list[dict[str, Any]] | None = None) 
         cause=described.get("cause"),
     )
     entered = [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
+    facts.children = child_counts(history)
     facts.last_state = entered[-1] if entered else None
     for name, output in _outputs(history):
         if name == "PlanWeightShift" and isinstance(output.get("route"), dict):
@@ -154,6 +169,12 @@ def status_lines(facts: Facts, weights: dict[str, int] | None) -> list[str]:
         )
     if facts.verdicts:
         lines.append(f"  last gate verdict: {facts.verdicts[-1]}")
+    if facts.children:
+        done = facts.children["succeeded"] + facts.children["failed"]
+        lines.append(
+            f"  services: {facts.children['started']} started, {facts.children['succeeded']} rolled out, "
+            f"{facts.children['failed']} failed, {facts.children['started'] - done} in progress"
+        )
     if facts.pending is not None:
         lines.append(f"  waiting for approval of {facts.pending.describe()}: {facts.pending.weights_change()}")
         lines.append(f"    mesh-rollout approve|reject {facts.arn} --comment TEXT")
