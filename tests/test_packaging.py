@@ -1,9 +1,12 @@
-"""What is deployed is what is tested: the Powertools layer is the release constraints.txt pins."""
+"""What is installed and deployed is what is tested: the Powertools layer and the CLI's declared dependencies."""
 
 from __future__ import annotations
 
+import ast
 import re
-from importlib.metadata import version
+import sys
+import tomllib
+from importlib.metadata import packages_distributions, version
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -15,6 +18,7 @@ from tests.conftest import ROOT
 POWERTOOLS_LAYER = re.compile(
     r"^\{\{resolve:ssm:/aws/service/powertools/python/(?P<arch>[^/]+)/(?P<runtime>python[0-9.]+)/(?P<release>[^/}]+)\}\}$"
 )
+OUR_PACKAGES = {"mesh_rollout", "mesh_rollout_local", "handlers"}
 
 
 def pins(path: Path) -> dict[str, str]:
@@ -30,6 +34,11 @@ def pins(path: Path) -> dict[str, str]:
     return found
 
 
+def declared_dependencies() -> list[Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [Requirement(line) for line in project["dependencies"]]
+
+
 def test_the_powertools_layer_deployed_is_the_release_the_tests_run() -> None:
     body = Template(ROOT / "template.yaml").body
     function_globals = body["Globals"]["Function"]
@@ -42,3 +51,35 @@ def test_the_powertools_layer_deployed_is_the_release_the_tests_run() -> None:
     assert match["runtime"] == function_globals["Runtime"]
     for logical_id, resource in body["Resources"].items():
         assert "Layers" not in resource.get("Properties", {}), f"{logical_id} adds layers of its own"
+
+
+def test_every_declared_dependency_is_pinned_as_constraints_txt_pins_it() -> None:
+    constraints = pins(ROOT / "constraints.txt")
+    for requirement in declared_dependencies():
+        (specifier,) = requirement.specifier
+        assert (specifier.operator, specifier.version) == ("==", constraints[canonicalize_name(requirement.name)]), (
+            f"pyproject.toml: {requirement}"
+        )
+    for name, pinned in pins(ROOT / "requirements-dev.txt").items():
+        assert constraints[name] == pinned, f"requirements-dev.txt: {name}=={pinned}"
+
+
+def third_party_imports(*folders: Path) -> set[str]:
+    """Top-level modules imported by the code under the folders, less the standard library and our own."""
+    modules: set[str] = set()
+    for folder in folders:
+        for path in folder.rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    modules.update(alias.name.split(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    modules.add(node.module.split(".")[0])
+    return modules - set(sys.stdlib_module_names) - OUR_PACKAGES - {"__future__"}
+
+
+def test_pyproject_declares_what_the_cli_and_the_handlers_it_runs_import() -> None:
+    declared = {canonicalize_name(requirement.name) for requirement in declared_dependencies()}
+    distributions = packages_distributions()
+    for module in sorted(third_party_imports(ROOT / "local" / "mesh_rollout_local", ROOT / "functions")):
+        owners = {canonicalize_name(name) for name in distributions.get(module, [])}
+        assert owners & declared, f"{module} is imported but no dependency in pyproject.toml provides it"
