@@ -86,7 +86,7 @@ SCENARIO = str(EVENTS / "mesh-rollout-apps.json")
         ),
         (
             ["local", "MeshRolloutStateMachine", "--input", SCENARIO, "--template", "nowhere/template.yaml"],
-            "mesh-rollout: --template nowhere/template.yaml: no such file (run from the repository, or pass --template)",
+            "mesh-rollout: --template nowhere/template.yaml: no such file",
         ),
         (
             ["local", "MeshRolloutStateMachine", "--input", "file://BAD", "--template", TEMPLATE],

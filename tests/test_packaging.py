@@ -1,4 +1,5 @@
-"""What is installed and deployed is what is tested: the Powertools layer and the CLI's declared dependencies."""
+"""What is installed and deployed is what is tested: the Powertools layer, the CLI's declared dependencies and the
+template the CLI finds from any directory."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import tomllib
 from importlib.metadata import packages_distributions, version
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from mesh_rollout_local.template import Template
-from tests.conftest import ROOT
+from mesh_rollout_local import template as template_module
+from mesh_rollout_local.cli import main
+from mesh_rollout_local.template import Template, default_template
+from tests.conftest import EVENTS, ROOT
 
 POWERTOOLS_LAYER = re.compile(
     r"^\{\{resolve:ssm:/aws/service/powertools/python/(?P<arch>[^/]+)/(?P<runtime>python[0-9.]+)/(?P<release>[^/}]+)\}\}$"
@@ -83,3 +87,35 @@ def test_pyproject_declares_what_the_cli_and_the_handlers_it_runs_import() -> No
     for module in sorted(third_party_imports(ROOT / "local" / "mesh_rollout_local", ROOT / "functions")):
         owners = {canonicalize_name(name) for name in distributions.get(module, [])}
         assert owners & declared, f"{module} is imported but no dependency in pyproject.toml provides it"
+
+
+def test_the_cli_finds_the_checkouts_template_from_any_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a directory without a template.yaml and a malformed input there, named relative to it
+    monkeypatch.chdir(tmp_path)
+    Path("input.json").write_text("{")
+    # When the CLI runs without --template
+    code = main(["local", "MeshRolloutStateMachine", "--input", "input.json"])
+    # Then it found the checkout's template (the state machine is known) and read the input from the current directory
+    assert code == 2
+    assert capsys.readouterr().err.splitlines()[0].startswith("mesh-rollout: --input input.json: not JSON")
+    assert default_template() == ROOT / "template.yaml"
+
+
+def test_a_template_yaml_in_the_current_directory_comes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("template.yaml").write_text("Resources: {}\n")
+    assert default_template() == Path("template.yaml")
+
+
+def test_without_any_template_the_cli_says_to_pass_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(template_module, "__file__", str(tmp_path / "site-packages" / "mesh_rollout_local" / "template.py"))
+    assert main(["local", "MeshRolloutStateMachine", "--input", str(EVENTS / "mesh-rollout-apps.json")]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "mesh-rollout: no template.yaml here or in the checkout mesh-rollout is installed from: pass --template "
+        "PATH/template.yaml"
+    ]

@@ -80,15 +80,24 @@ def json_file(option: str, name: str) -> tuple[Path, str]:
     return path, text
 
 
-def known_state_machine(template: str, name: str) -> None:
-    """Refuse a state machine the template does not have, naming those it has."""
-    from mesh_rollout_local.template import Template
+def known_state_machine(template: str | None, name: str) -> str:
+    """The template to run (--template, else template.default_template()); refuse a state machine it does not have,
+    naming those it has."""
+    from mesh_rollout_local.template import Template, default_template
 
-    if not Path(template).is_file():
-        raise UserError(f"--template {template}: no such file (run from the repository, or pass --template)")
+    if template is None:
+        found = default_template()
+        if found is None:
+            raise UserError(
+                "no template.yaml here or in the checkout mesh-rollout is installed from: pass --template PATH/template.yaml"
+            )
+        template = str(found)
+    elif not Path(template).is_file():
+        raise UserError(f"--template {template}: no such file")
     machines = sorted(Template(template).state_machines)
     if name not in machines:
         raise UserError(f"{name} is not a state machine of {template}: use one of {', '.join(machines)}")
+    return template
 
 
 def _event_printer(out: TextIO) -> Any:
@@ -210,7 +219,7 @@ def where_stopped(account: OfflineAccount, result: RunResult) -> str:
 
 
 def run_local(args: argparse.Namespace, out: TextIO) -> int:
-    known_state_machine(args.template, args.state_machine)
+    args.template = known_state_machine(args.template, args.state_machine)
     _, execution_input = json_file("--input", args.input)
     given_path, given_text = json_file("--given", args.given) if args.given else (None, "[]")
     given = json.loads(given_text)
@@ -281,7 +290,9 @@ def parser() -> argparse.ArgumentParser:
     local.add_argument("--repeat", type=int, default=1, help="run the same input N times in the same account")
     local.add_argument("--real-time", action="store_true", help="really wait in Wait states and retry back-offs")
     local.add_argument(
-        "--template", default="template.yaml", help="the SAM template to deploy offline (default: ./template.yaml)"
+        "--template",
+        help="the SAM template to deploy offline (default: ./template.yaml, else the one of the checkout mesh-rollout "
+        "is installed from)",
     )
     local.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-west-2"))
     local.add_argument("--handler-log", help="append the handlers' Powertools logs and metrics here")

@@ -10,6 +10,15 @@ from typing import Any
 import yaml
 
 
+def default_template() -> Path | None:
+    """./template.yaml if there is one, else the template.yaml of the checkout this package is installed from
+    (`pip install -e .`), so the CLI runs from any directory; None if neither exists."""
+    for candidate in (Path("template.yaml"), Path(__file__).resolve().parents[2] / "template.yaml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 class _CfnLoader(yaml.SafeLoader):
     """YAML loader that turns !Ref / !GetAtt / !Sub ... into their long JSON forms."""
 
