@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +39,22 @@ def run_cli(
 
 
 def test_repeat_dumps_every_run(tmp_path: Path, capsys: pytest.CaptureFixture[str], scenario: dict[str, Any]) -> None:
+    began = time.monotonic()
     code, out, dump = run_cli(tmp_path, capsys, scenario, "--repeat", "2")
+    took = time.monotonic() - began
     assert code == 0
     assert "  -> ValidateRollout" in out and "run 2: SUCCEEDED" in out
+    # the world's building and each run have their own time, and together they are most of the command's
+    ready = re.match(r"offline account ready in (\d+\.\d) s\n", out)
+    runs = [float(t) for t in re.findall(r"^run \d: SUCCEEDED in (\d+\.\d\d) s$", out, re.MULTILINE)]
+    assert ready and len(runs) == 2 and 0.7 * took < float(ready.group(1)) + sum(runs) <= took
+    changes = (
+        "15 changes (appmesh: 1 CreateMesh, 1 CreateRoute, 3 CreateVirtualNode, 1 CreateVirtualRouter, "
+        "2 CreateVirtualService, 1 UpdateVirtualService; ecs: 3 RegisterTaskDefinition, 3 UpdateService)"
+    )
+    assert re.findall(r"^  AWS calls by our handlers: \d+, (.*)$", out, re.MULTILINE) == [changes, "no changes"]
+    rows = [line.split()[0] for line in out.splitlines() if line.startswith(("  serviceA", "  serviceB", "  apps/"))]
+    assert rows == ["serviceA", "serviceB", "serviceBv2", "serviceB", "apps/serviceA", "apps/serviceB", "apps/serviceBv2"]
     assert "serviceB                   http2Route: serviceB 75, serviceBv2 25" in out
     assert set(dump) == {"status", "output", "error", "cause", "appmesh", "ecs", "vpcLattice", "elbv2", "apiCalls", "states"}
     assert (dump["status"], dump["error"], dump["cause"]) == ("SUCCEEDED", None, None)
@@ -146,3 +161,15 @@ def test_the_command_line_loads_no_emulator_until_it_runs_offline() -> None:
         env={"PYTHONPATH": str(ROOT / "local")},
     )
     assert found.stdout.splitlines()[-1] == "[]"
+
+
+def test_a_run_with_nothing_to_do_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shift = ["--input", str(EVENTS / "weight-shift-apps.json"), "--given", str(EVENTS / "local" / "weight-shift-given.json")]
+    code = main(
+        ["local", "WeightShiftStateMachine", *shift, "--template", str(ROOT / "template.yaml"), "--approve", "--repeat", "2"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    second = out[out.index("run 2: SUCCEEDED in") :].splitlines()
+    assert second[1] == "  NOTHING_TO_DO: already at the end of the plan (route apps/serviceB/serviceB at serviceBv2 100)"
+    assert re.fullmatch(r"  AWS calls by our handlers: \d+, no changes", second[2])

@@ -13,12 +13,14 @@ import os
 import re
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from mesh_rollout_local import approvals
+from mesh_rollout_local.progress import describe_calls, idle_reason
 from mesh_rollout_local.remote import cause_message
 
 if TYPE_CHECKING:
@@ -231,8 +233,10 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
     handler_log = open(args.handler_log or os.devnull, "a")  # noqa: SIM115 - closed below
     runs: list[RunResult] = []
     try:
+        building = time.monotonic()
         with OfflineAccount(args.template, region=args.region, real_time=args.real_time, handler_output=handler_log) as account:
             account.apply_given(given, given_path.parent if given_path else None)
+            print(f"offline account ready in {time.monotonic() - building:.1f} s", file=out, flush=True)
             execution_input = account.resolve_input(execution_input)
             with ctrl_c_stops(account, out) as interrupted:
                 runs = run_repeatedly(args, account, execution_input, approver, out, interrupted)
@@ -267,15 +271,19 @@ def run_repeatedly(
     runs: list[RunResult] = []
     while len(runs) < args.repeat and not interrupted():
         print(f"run {len(runs) + 1}: {args.state_machine}", file=out, flush=True)
+        began = time.monotonic()  # the run's own time, from its start to its end as seen here
         result = run_live(account, args.state_machine, execution_input, approver, out)
         runs.append(result)
-        print(f"run {len(runs)}: {result.status} in {result.seconds:.2f} s", file=out)
+        print(f"run {len(runs)}: {result.status} in {time.monotonic() - began:.2f} s", file=out)
         if isinstance(result.output, dict) and "summary" in result.output:
             print(f"  {result.output['summary']}", file=out)
+        reason = idle_reason(result.output)
+        if reason:
+            print(f"  {reason}", file=out)
         if result.error:
             print(f"  error: {result.error}\n  cause: {cause_message(result.cause)}", file=out)
-        mutating = result.mutating_calls()
-        print(f"  AWS calls by our handlers: {sum(result.api_calls.values())}, mutating: {mutating or 'none'}", file=out)
+        calls = describe_calls(sum(result.api_calls.values()), result.mutating_calls())
+        print(f"  AWS calls by our handlers: {calls}", file=out)
     return runs
 
 

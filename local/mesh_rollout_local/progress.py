@@ -304,3 +304,29 @@ class ExecutionsReader:
                     self.nested[arn] = HistoryReader(self.sfn, arn)
                     started.append(arn)
         return started
+
+
+IDLE = ("NOTHING_TO_DO", "HALTED", "SKIPPED_LOCKED")  # a weight shift's outcomes that changed nothing
+
+
+def idle_reason(output: Any) -> str | None:
+    """Why a run changed nothing (a weight shift's NOTHING_TO_DO, HALTED or SKIPPED_LOCKED), or None."""
+    if not isinstance(output, dict) or output.get("status") not in IDLE:
+        return None
+    where = f"route {output['route']}" if output.get("route") else ""
+    if isinstance(output.get("weights"), dict):
+        where += f" at {describe_weights(output['weights'])}"
+    return f"{output['status']}: {cause_message(output.get('reason')) or 'no reason given'}" + (f" ({where})" if where else "")
+
+
+def describe_calls(total: int, changes: dict[str, int]) -> str:
+    """How many AWS calls, and those that change something ("service:Operation" -> count) by service:
+    "49, 15 changes (appmesh: 1 CreateMesh, 3 CreateVirtualNode; ecs: 3 UpdateService)"."""
+    if not changes:
+        return f"{total}, no changes"
+    by_service: dict[str, list[str]] = {}
+    for call, n in sorted(changes.items()):
+        service, _, operation = call.partition(":")
+        by_service.setdefault(service, []).append(f"{n} {operation}")
+    listed = "; ".join(f"{service}: {', '.join(operations)}" for service, operations in by_service.items())
+    return f"{total}, {counted(sum(changes.values()), 'change')} ({listed})"

@@ -96,7 +96,7 @@ def _traffic_lines(world: dict[str, Any]) -> list[str]:
             targets = action["ForwardConfig"]["TargetGroups"]
             weights = ", ".join(f"{names.get(t['TargetGroupArn'], '?')} {t.get('Weight', 1)}" for t in targets)
             lines.append(f"  {'ALB ' + where:<44} {weights}")
-    return ["Weighted target groups", f"  {'rule':<44} weights", *lines] if lines else []
+    return ["Weighted target groups", f"  {'rule':<44} weights", *sorted(lines)] if lines else []
 
 
 def dump_document(runs: list[RunResult], world: dict[str, Any]) -> dict[str, Any]:
@@ -137,13 +137,15 @@ def summary(world: dict[str, Any]) -> str:
     """Plain-text tables of the mesh, the Lattice and ALB rules with weighted target groups, and the ECS services."""
     mesh, ecs = world["appmesh"], world["ecs"]
     lines: list[str] = []
-    for m in mesh["meshes"]:
+    # rows by name: the order the emulator lists resources in changes from run to run
+    for m in sorted(mesh["meshes"], key=lambda m: m["meshName"]):
         name = m["meshName"]
         lines.append(f"Mesh {name} (egress {m['spec'].get('egressFilter', {}).get('type', '-')})")
         lines.append(f"  {'virtual service':<28} provider")
-        lines += [f"  {s['virtualServiceName']:<28} {_provider(s)}" for s in mesh["virtualServices"] if s["meshName"] == name]
+        services = sorted((s for s in mesh["virtualServices"] if s["meshName"] == name), key=lambda s: s["virtualServiceName"])
+        lines += [f"  {s['virtualServiceName']:<28} {_provider(s)}" for s in services]
         lines.append(f"  {'virtual node':<28} {'dns hostname':<26} {'listeners':<12} backends")
-        for n in (n for n in mesh["virtualNodes"] if n["meshName"] == name):
+        for n in sorted((n for n in mesh["virtualNodes"] if n["meshName"] == name), key=lambda n: n["virtualNodeName"]):
             spec = n["spec"]
             dns = spec.get("serviceDiscovery", {}).get("dns", {}).get("hostname", "-")
             listeners = ",".join(f"{x['portMapping']['protocol']}:{x['portMapping']['port']}" for x in spec.get("listeners", []))
@@ -152,17 +154,16 @@ def summary(world: dict[str, Any]) -> str:
             )
             lines.append(f"  {n['virtualNodeName']:<28} {dns:<26} {listeners:<12} {backends or '-'}")
         lines.append(f"  {'router / route':<28} weights")
-        for r in (r for r in mesh["virtualRouters"] if r["meshName"] == name):
+        for r in sorted((r for r in mesh["virtualRouters"] if r["meshName"] == name), key=lambda r: r["virtualRouterName"]):
             lines.append(f"  {r['virtualRouterName']:<28}")
-            for route in (
-                x for x in mesh["routes"] if x["meshName"] == name and x["virtualRouterName"] == r["virtualRouterName"]
-            ):
+            routes = (x for x in mesh["routes"] if x["meshName"] == name and x["virtualRouterName"] == r["virtualRouterName"])
+            for route in sorted(routes, key=lambda x: x["routeName"]):
                 lines.append(f"    {route['routeName']:<26} {_weights(route)}")
     lines += _traffic_lines(world)
     by_arn = {td["taskDefinitionArn"]: td for td in ecs["taskDefinitions"]}
     lines.append("ECS services")
     lines.append(f"  {'cluster/service':<28} {'task definition':<16} {'envoy (virtual node)':<40} deployment")
-    for s in ecs["services"]:
+    for s in sorted(ecs["services"], key=lambda s: (s["clusterArn"].rsplit("/", 1)[-1], s["serviceName"])):
         td = by_arn.get(s["taskDefinition"], {})
         envoy = next(
             (c for c in td.get("containerDefinitions", []) if c["name"] == td.get("proxyConfiguration", {}).get("containerName")),
