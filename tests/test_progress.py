@@ -131,3 +131,20 @@ def test_a_step_written_after_a_retry_says_so(
         "     ! TransientAwsError: UpdateRoute apps/serviceB/serviceB: ThrottlingException: Rate exceeded",
         "     then wrote serviceB 50 / serviceBv2 50",
     ]
+
+
+def test_a_failed_deployment_shows_the_verdict_the_rollback_and_why_the_service_failed(
+    account: OfflineAccount, scenario: dict[str, Any]
+) -> None:
+    ecs = account.client("ecs")
+    service = ecs.describe_services(cluster="apps", services=["serviceB"])["services"][0]["serviceArn"]
+    ecs.tag_resource(resourceArn=service, tags=[{"key": "mesh-rollout:emulator/next-deployment", "value": "FAILED"}])
+    result, lines = live(account, "MeshRolloutStateMachine", scenario)
+    assert (result.status, result.error) == ("FAILED", "DeploymentFailed")
+    why = "apps/serviceB: the deployment of taskB:2 failed (ECS deployment circuit breaker: tasks failed to start.)"
+    verdict = "deployment FAILED, 0/2 tasks running: ECS deployment circuit breaker: tasks failed to start."
+    assert f"  [apps/serviceB] -> CheckDeployment  {verdict}" in lines
+    assert f"  [apps/serviceB] -> RollbackService  rolled back to taskB:1: {why}; the service was put back on taskB:1" in lines
+    at = lines.index("  -> RolloutEcsService  apps/serviceB")
+    assert lines[at + 1] == f"     ! States.TaskFailed: DeploymentFailed: {why}; the service was put back on taskB:1"
+    assert "  -> FinishMeshRollout  ECS services: 2 updated, 1 failed" in lines

@@ -24,11 +24,14 @@ EXECUTION_ENDS = ("ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "
 
 
 def cause_message(cause: str | None) -> str:
-    """The errorMessage of a Lambda error document, or the cause as it is."""
-    try:
-        return str(json.loads(cause or "")["errorMessage"])
-    except (ValueError, KeyError, TypeError):
-        return cause or ""
+    """The errorMessage of a Lambda error document, the error and cause of a nested execution's (what a
+    startExecution.sync task fails with), or the cause as it is."""
+    document = _json(cause)
+    if isinstance(document, dict) and "errorMessage" in document:
+        return str(document["errorMessage"])
+    if isinstance(document, dict) and "Error" in document and "ExecutionArn" in document:
+        return f"{document['Error']}: {cause_message(document.get('Cause'))}"
+    return cause or ""
 
 
 def _json(text: str | None) -> Any:
