@@ -148,7 +148,13 @@ BAD_INPUTS = [
         InvalidRolloutInput,
         "ecsServices[0].xray: Input should be a valid boolean",
     ),
-    ("unknown top-level field", "virtualGateways", [], InvalidRolloutInput, "virtualGateways: Extra inputs are not permitted"),
+    (
+        "unknown top-level field",
+        "virtualGateways",
+        [],
+        InvalidRolloutInput,
+        "virtualGateways: unknown field; known fields: ecsServices, maxConcurrentDeployments, mesh, routes, virtualNodes,",
+    ),
     ("shared mesh", "virtualNodes/0/meshOwner", "111122223333", InvalidRolloutInput, "virtualNodes[0].meshOwner: shared meshes"),
     (
         "weights summing to 150",

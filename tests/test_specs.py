@@ -25,9 +25,19 @@ def test_strip_empty_keeps_false_and_zero() -> None:
     assert strip_empty({"a": 0, "b": False, "c": None, "d": [], "e": {"f": {}}}) == {"a": 0, "b": False}
 
 
-def test_every_problem_is_counted_but_the_first_is_named() -> None:
+def test_every_problem_is_named_the_first_first() -> None:
     with pytest.raises(InvalidRolloutInput) as caught:
         check_request("appmesh", "CreateVirtualRouter", {"meshName": "apps", "spec": {"listeners": [{}]}}, "virtualRouters[0]")
+    assert caught.value.field == "virtualRouters[0].virtualRouterName"
     assert str(caught.value) == (
-        "virtualRouters[0].virtualRouterName: is required [CreateVirtualRouter request] (and 1 more problem)"
+        "virtualRouters[0].virtualRouterName: is required [CreateVirtualRouter request]"
+        " | virtualRouters[0].spec.listeners[0].portMapping: is required [CreateVirtualRouter request]"
+    )
+
+
+def test_an_unknown_member_is_answered_with_the_nearest_one() -> None:
+    with pytest.raises(InvalidRolloutInput) as caught:
+        check_request("appmesh", "CreateMesh", {"meshName": "apps", "spec": {"egresFilter": {"type": "ALLOW_ALL"}}}, "mesh")
+    assert str(caught.value) == (
+        "mesh.spec.egresFilter: is not a field of MeshSpec; did you mean egressFilter? [CreateMesh request]"
     )

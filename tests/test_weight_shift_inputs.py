@@ -61,7 +61,7 @@ BAD = [
     ),
     ("approval timeout of 0", changed(approval__timeoutSeconds=0), "InvalidRolloutInput", "approval.timeoutSeconds:"),
     ("missing route name", changed(routeName=DELETE), "InvalidRolloutInput", "routeName: is required for an App Mesh route"),
-    ("misspelt field", changed(bakeSecond=60), "InvalidRolloutInput", "bakeSecond: Extra inputs are not permitted"),
+    ("misspelt field", changed(bakeSecond=60), "InvalidRolloutInput", "bakeSecond: unknown field; did you mean bakeSeconds?"),
     ("unknown mode", changed(mode="all-at-once"), "InvalidRolloutInput", "mode: Input should be 'plan' or 'increment'"),
     (
         "unknown alarm",

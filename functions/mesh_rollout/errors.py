@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class MeshRolloutError(Exception):
     """Base of every error a handler raises on purpose."""
@@ -10,12 +12,33 @@ class MeshRolloutError(Exception):
 # --- Input and world errors: never retried, they fail the execution before any change ----------
 
 
-class InvalidRolloutInput(MeshRolloutError):
-    """The input is malformed; the message starts with the offending field."""
+# Problems listed in one message at most; the rest are counted. A Lambda error's message and a Step Functions
+# cause stay readable on one line.
+MAX_LISTED_PROBLEMS = 10
+# Between problems: the problems themselves use "; " ("unknown field; did you mean bakeSeconds?").
+PROBLEM_SEPARATOR = " | "
 
-    def __init__(self, field: str, problem: str) -> None:
+
+class InvalidRolloutInput(MeshRolloutError):
+    """The input is malformed; the message starts with the offending field, then any further `field: problem`."""
+
+    def __init__(self, field: str, problem: str, *more: tuple[str, str]) -> None:
         self.field = field
-        super().__init__(f"{field}: {problem}")
+        self.problems = [(field, problem), *more]
+        super().__init__(problems_text(self.problems))
+
+    @classmethod
+    def of(cls, problems: Sequence[tuple[str, str]]) -> InvalidRolloutInput:
+        """One error for every (field, problem), in the order given, each once (there must be one)."""
+        unique = list(dict.fromkeys(problems))
+        return cls(*unique[0], *unique[1:])
+
+
+def problems_text(problems: Sequence[tuple[str, str]]) -> str:
+    """'a: x | b: y', with problems past MAX_LISTED_PROBLEMS counted."""
+    listed = [f"{field}: {problem}" for field, problem in problems[:MAX_LISTED_PROBLEMS]]
+    left = len(problems) - len(listed)
+    return PROBLEM_SEPARATOR.join([*listed, *([f"and {left} more problem{'s' if left > 1 else ''}"] if left else [])])
 
 
 class UnknownReference(InvalidRolloutInput):

@@ -5,8 +5,9 @@ make every cold start about a quarter slower than boto3 and Powertools alone (is
 is a frozen dataclass, checked here the way pydantic's strict mode checks a model: its annotation says what a field
 accepts (str; int, not bool; bool; Any; Literal[...]; X | None; dict[str, X]; list[X]; another Shape), `field()` adds
 `min_length` (strings) and `ge` (integers), unknown fields are refused unless the shape allows them
-(`unknown = "allow"`, kept by as_dict()). The first problem is an InvalidRolloutInput naming the field, in pydantic's
-words. Rollout inputs, which people write, are pydantic models (mesh_rollout.parsing).
+(`unknown = "allow"`, kept by as_dict()). Every problem, in the input's order, is one InvalidRolloutInput naming each
+field, in pydantic's words as mesh_rollout.parsing gives them. Rollout inputs, which people write, are pydantic
+models (mesh_rollout.parsing).
 """
 
 from __future__ import annotations
@@ -15,25 +16,75 @@ import dataclasses
 import json
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Literal, TypeVar, dataclass_transform
 
 from mesh_rollout.errors import InvalidRolloutInput
 
 S = TypeVar("S", bound="Shape")
-Check = Callable[[Any, tuple[int | str, ...]], Any]
+Location = tuple[int | str, ...]
+Check = Callable[[Any, Location], Any]
 
 
 class Problem(Exception):
-    """A value that does not fit, where (inside the event) and why."""
+    """Values that do not fit, where (inside the event) and why: one, or all those found in a container."""
 
-    def __init__(self, location: tuple[int | str, ...], message: str) -> None:
+    def __init__(self, location: Location, message: str, *more: tuple[Location, str]) -> None:
         super().__init__(message)
-        self.location = location
-        self.message = message
+        self.found = [(location, message), *more]
+
+    @classmethod
+    def of(cls, found: list[tuple[Location, str]]) -> Problem:
+        return cls(*found[0], *found[1:])
 
 
-def field_path(location: tuple[int | str, ...], prefix: str = "") -> str:
+def in_input_order(event: Any, found: list[tuple[Location, str]]) -> list[tuple[Location, str]]:
+    """The problems ordered as their fields come in the input (a missing field after those given, in the order
+    found); the same problem once."""
+
+    def position(location: Location) -> tuple[int, ...]:
+        places, value = [], event
+        for part in location:
+            if isinstance(value, dict):
+                keys = list(value)
+                places.append(keys.index(part) if part in value else len(keys))
+                value = value.get(part)  # type: ignore[arg-type]
+            elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+                places.append(part)
+                value = value[part]
+            else:
+                break
+        return tuple(places)
+
+    return sorted(dict.fromkeys(found), key=lambda problem: position(problem[0]))
+
+
+def closest_name(name: str, known: list[str]) -> str | None:
+    """The known name an unknown one was likely meant to be (misspelt, or in another case), if any."""
+    import difflib  # only for a refused input: not at every cold start
+
+    by_lower = {candidate.lower(): candidate for candidate in known}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.75)
+    return by_lower[close[0]] if close else None
+
+
+def unknown_field(name: str, known: list[str]) -> str:
+    """An unknown field's problem: the known name it is closest to, or the known names."""
+    closest = closest_name(name, known)
+    if closest is not None:
+        return f"unknown field; did you mean {closest}?"
+    names = sorted(known, key=str.lower)
+    shown = ", ".join(names[:12]) + (f" (and {len(names) - 12} more)" if len(names) > 12 else "")
+    return f"unknown field; known fields: {shown}"
+
+
+def raise_problems(event: Any, found: list[tuple[Location, str]], prefix: str = "") -> typing.NoReturn:
+    """Every problem found as one InvalidRolloutInput, in the input's order."""
+    problems = [(field_path(location, prefix), message) for location, message in in_input_order(event, found)]
+    raise InvalidRolloutInput.of(problems) from None
+
+
+def field_path(location: Location, prefix: str = "") -> str:
     """('ecsServices', 0, 'xray') -> 'ecsServices[0].xray'."""
     path = prefix
     for part in location:
@@ -104,26 +155,31 @@ class Shape:
 
     @classmethod
     def parse(cls: type[S], event: Any, prefix: str = "") -> S:
-        """The event as this shape, or InvalidRolloutInput naming the first field that does not fit."""
+        """The event as this shape, or InvalidRolloutInput naming every field that does not fit."""
         require_object(event, prefix)
         try:
             return cls._from(event, ())
         except Problem as problem:
-            raise InvalidRolloutInput(field_path(problem.location, prefix), problem.message) from None
+            raise_problems(event, problem.found, prefix)
 
     @classmethod
-    def _from(cls: type[S], value: Any, location: tuple[int | str, ...]) -> S:
+    def _from(cls: type[S], value: Any, location: Location) -> S:
         if not isinstance(value, dict):
             raise Problem(location, f"Input should be a valid dictionary or instance of {cls.__name__}")
-        fields = {}
+        fields, found = {}, []
         for name, (check, required) in cls._checks.items():
             if name in value:
-                fields[name] = check(value[name], (*location, name))
+                try:
+                    fields[name] = check(value[name], (*location, name))
+                except Problem as problem:
+                    found.extend(problem.found)
             elif required:
-                raise Problem((*location, name), "Field required")
+                found.append(((*location, name), "Field required"))
         extra = {key: item for key, item in value.items() if key not in cls._checks}
-        if extra and cls.unknown == "forbid":
-            raise Problem((*location, next(iter(extra))), "Extra inputs are not permitted")
+        if cls.unknown == "forbid":
+            found.extend(((*location, key), unknown_field(key, list(cls._checks))) for key in extra)
+        if found:
+            raise Problem.of(found)
         shape = cls(**fields)
         object.__setattr__(shape, "_extra", extra)
         return shape
@@ -142,7 +198,7 @@ def _bounded(check: Check, bounds: dict[str, Any]) -> Check:
     if not bounds:
         return check
 
-    def within(value: Any, location: tuple[int | str, ...]) -> Any:
+    def within(value: Any, location: Location) -> Any:
         value = check(value, location)
         least = bounds.get("min_length")
         if least is not None and isinstance(value, str) and len(value) < least:
@@ -155,7 +211,7 @@ def _bounded(check: Check, bounds: dict[str, Any]) -> Check:
 
 
 def _of_type(kind: type, name: str) -> Check:
-    def check(value: Any, location: tuple[int | str, ...]) -> Any:
+    def check(value: Any, location: Location) -> Any:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise Problem(location, f"Input should be a valid {name}")
         return value
@@ -163,7 +219,7 @@ def _of_type(kind: type, name: str) -> Check:
     return check
 
 
-def _anything(value: Any, location: tuple[int | str, ...]) -> Any:
+def _anything(value: Any, location: Location) -> Any:
     return value
 
 
@@ -198,7 +254,7 @@ def _literal(allowed: tuple[Any, ...]) -> Check:
     words = [repr(value) for value in allowed]
     expected = " or ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
 
-    def check(value: Any, location: tuple[int | str, ...]) -> Any:
+    def check(value: Any, location: Location) -> Any:
         if not any(value == option and type(value) is type(option) for option in allowed):
             raise Problem(location, f"Input should be {expected}")
         return value
@@ -207,18 +263,31 @@ def _literal(allowed: tuple[Any, ...]) -> Check:
 
 
 def _mapping(values: Check) -> Check:
-    def check(value: Any, location: tuple[int | str, ...]) -> Any:
+    def check(value: Any, location: Location) -> Any:
         if not isinstance(value, dict):
             raise Problem(location, "Input should be a valid dictionary")
-        return {key: values(item, (*location, key)) for key, item in value.items()}
+        return _each(value.items(), values, location)
 
     return check
 
 
 def _sequence(items: Check) -> Check:
-    def check(value: Any, location: tuple[int | str, ...]) -> Any:
+    def check(value: Any, location: Location) -> Any:
         if not isinstance(value, list):
             raise Problem(location, "Input should be a valid list")
-        return [items(item, (*location, index)) for index, item in enumerate(value)]
+        return list(_each(enumerate(value), items, location).values())
 
     return check
+
+
+def _each(entries: Iterable[tuple[Any, Any]], check: Check, location: Location) -> dict[Any, Any]:
+    """Each (key or index, value) checked; every problem among them raised together."""
+    checked, found = {}, []
+    for key, item in entries:
+        try:
+            checked[key] = check(item, (*location, key))
+        except Problem as problem:
+            found.extend(problem.found)
+    if found:
+        raise Problem.of(found)
+    return checked

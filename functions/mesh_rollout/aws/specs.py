@@ -9,6 +9,7 @@ import botocore.session
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 
 from mesh_rollout.errors import InvalidRolloutInput
+from mesh_rollout.shapes import closest_name
 
 _PY_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -73,7 +74,7 @@ def _walk_structure(value: Any, shape: StructureShape, path: str, out: list[tupl
     out.extend((_join(path, name), "is required") for name in shape.required_members if name not in value)
     for key, item in value.items():
         if key not in members:
-            out.append((_join(path, key), f"is not a field of {shape.name}; expected one of {sorted(members)}"))
+            out.append((_join(path, key), f"is not a field of {shape.name}; {_known_member(key, list(members))}"))
         else:
             _walk(item, members[key], _join(path, key), out)
     if shape.metadata.get("union") and len(value) != 1:
@@ -105,13 +106,24 @@ def _check_bounds(amount: Any, shape: Shape, path: str, unit: str | None, out: l
         out.append((path, f"{what} is above the maximum {high}"))
 
 
+def _known_member(key: str, members: list[str]) -> str:
+    closest = closest_name(key, members)
+    return f"did you mean {closest}?" if closest is not None else f"expected one of {sorted(members)}"
+
+
+def request_problems(service: str, operation: str, request: dict[str, Any], field: str) -> list[tuple[str, str]]:
+    """Every (field, problem) of `request` that the API model rejects, each naming the request."""
+    return [
+        (where, f"{problem} [{operation} request]")
+        for where, problem in model_problems(request, input_shape(service, operation), field)
+    ]
+
+
 def check_request(service: str, operation: str, request: dict[str, Any], field: str) -> None:
-    """Raise InvalidRolloutInput naming the first field of `request` that the API model rejects."""
-    problems = model_problems(request, input_shape(service, operation), field)
+    """Raise InvalidRolloutInput naming every field of `request` that the API model rejects."""
+    problems = request_problems(service, operation, request, field)
     if problems:
-        (first, problem), more = problems[0], len(problems) - 1
-        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise InvalidRolloutInput(first, f"{problem} [{operation} request]{suffix}")
+        raise InvalidRolloutInput.of(problems)
 
 
 def strip_empty(value: Any) -> Any:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mesh_rollout.aws.specs import check_request
+from mesh_rollout.aws.specs import request_problems
 from mesh_rollout.errors import InvalidRolloutInput, UnknownReference
 from mesh_rollout.traffic.appmesh import MAX_TOTAL_WEIGHT
 
@@ -113,20 +113,27 @@ def build_requests(raw: Any) -> tuple[RolloutSpec, dict[str, list[dict[str, Any]
     mesh_request = dict(raw["mesh"])
     mesh_request.setdefault("spec", {})
     _reject_unsupported(mesh_request, "mesh")
-    check_request("appmesh", "CreateMesh", mesh_request, "mesh")
     out: dict[str, list[dict[str, Any]]] = {"mesh": [mesh_request]}
+    # Every request's shape is checked, and what is wrong with all of them reported together; the checks between
+    # fields and items stop at the first malformed one (they run again once the input is well-formed).
+    malformed = request_problems("appmesh", "CreateMesh", mesh_request, "mesh")
     for section in SECTIONS:
         seen: dict[tuple[str, ...], int] = {}
         requests = []
         for index, item in enumerate(raw.get(section.key) or []):
             where = f"{section.key}[{index}]"
-            if not isinstance(item, dict):
-                raise InvalidRolloutInput(where, "must be an object")
+            found = (
+                request_problems("appmesh", section.operation, {**item, "meshName": mesh_name}, where)
+                if isinstance(item, dict)
+                else [(where, "must be an object")]
+            )
+            malformed.extend(found)
+            if malformed:
+                continue
             if item.get("meshName", mesh_name) != mesh_name:
                 raise UnknownReference(f"{where}.meshName", f"{item['meshName']!r} is not this rollout's mesh {mesh_name!r}")
             _reject_unsupported(item, where)
             request = {**item, "meshName": mesh_name}
-            check_request("appmesh", section.operation, request, where)
             _check_lists(section.key, request, where)
             key = tuple(str(request[k]) for k in section.name_keys)
             if key in seen:
@@ -134,6 +141,8 @@ def build_requests(raw: Any) -> tuple[RolloutSpec, dict[str, list[dict[str, Any]
             seen[key] = index
             requests.append(request)
         out[section.key] = requests
+    if malformed:
+        raise InvalidRolloutInput.of(malformed)
     # A cluster or service may be given by name or by ARN; the name is the last part of the ARN.
     services = [f"{t.cluster.rsplit('/', 1)[-1]}/{t.service.rsplit('/', 1)[-1]}" for t in spec.ecsServices]
     again = first_repeat(services)

@@ -258,7 +258,7 @@ def _check_compare(spec: WeightShiftSpec) -> None:
             value = getattr(metric, key)
             problems = model_problems(value, metric_stat, f"{where}.{key}") if value is not None else []
             if problems:
-                raise InvalidRolloutInput(*problems[0])
+                raise InvalidRolloutInput.of(problems)
 
 
 def _check_metrics(metrics: list[MetricCheck]) -> None:
@@ -270,4 +270,4 @@ def _check_metrics(metrics: list[MetricCheck]) -> None:
             value = getattr(metric, key)
             problems = model_problems(value, metric_stat, f"healthGate.metrics[{index}].{key}") if value is not None else []
             if problems:
-                raise InvalidRolloutInput(*problems[0])
+                raise InvalidRolloutInput.of(problems)
