@@ -44,10 +44,11 @@ def test_repeat_dumps_every_run(tmp_path: Path, capsys: pytest.CaptureFixture[st
     took = time.monotonic() - began
     assert code == 0
     assert "  -> ValidateRollout" in out and "run 2: SUCCEEDED" in out
-    # the world's building and each run have their own time, and together they are most of the command's
-    ready = re.match(r"offline account ready in (\d+\.\d) s\n", out)
+    # a line before the world is built, then its time and each run's own (parts of the command's, not more)
+    assert out.startswith(f"building the offline account: deploying {ROOT / 'template.yaml'}, then ")
+    ready = re.search(r"^offline account ready in (\d+\.\d) s$", out, re.MULTILINE)
     runs = [float(t) for t in re.findall(r"^run \d: SUCCEEDED in (\d+\.\d\d) s$", out, re.MULTILINE)]
-    assert ready and len(runs) == 2 and 0.7 * took < float(ready.group(1)) + sum(runs) <= took
+    assert ready and len(runs) == 2 and float(ready.group(1)) + sum(runs) <= took
     changes = (
         "15 changes (appmesh: 1 CreateMesh, 1 CreateRoute, 3 CreateVirtualNode, 1 CreateVirtualRouter, "
         "2 CreateVirtualService, 1 UpdateVirtualService; ecs: 3 RegisterTaskDefinition, 3 UpdateService)"

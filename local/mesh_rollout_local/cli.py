@@ -234,6 +234,8 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
     runs: list[RunResult] = []
     try:
         building = time.monotonic()
+        calls = f", then {len(given)} given call{'s' if len(given) != 1 else ''}" if given else ""
+        print(f"building the offline account: deploying {args.template}{calls} ...", file=out, flush=True)
         with OfflineAccount(args.template, region=args.region, real_time=args.real_time, handler_output=handler_log) as account:
             account.apply_given(given, given_path.parent if given_path else None)
             print(f"offline account ready in {time.monotonic() - building:.1f} s", file=out, flush=True)
