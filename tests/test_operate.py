@@ -202,7 +202,8 @@ def test_the_approval_prompt_shows_weights_and_verdict_asks_again_and_takes_a_co
 
 
 def test_ctrl_c_stops_the_run_writes_the_dump_says_where_it_stopped_and_exits_130(tmp_path: Path) -> None:
-    """The real signal, to the real command: the run waits in its bake (--real-time) when Ctrl-C comes."""
+    """The real signal, to the real command: the run waits in its bake (--real-time) when Ctrl-C comes. The ALB
+    world is made of API calls only (the App Mesh one runs a mesh rollout, which --real-time would make wait)."""
     dump = tmp_path / "dump.json"
     command = [
         str(Path(sys.executable).parent / "mesh-rollout"),
@@ -211,9 +212,9 @@ def test_ctrl_c_stops_the_run_writes_the_dump_says_where_it_stopped_and_exits_13
         "--real-time",
         "--approve",
         "--input",
-        str(EVENTS / "weight-shift-apps.json"),
+        str(EVENTS / "weight-shift-alb.json"),
         "--given",
-        str(EVENTS / "local" / "weight-shift-given.json"),
+        str(EVENTS / "local" / "alb-given.json"),
         "--template",
         str(ROOT / "template.yaml"),
         "--dump",
@@ -234,11 +235,12 @@ def test_ctrl_c_stops_the_run_writes_the_dump_says_where_it_stopped_and_exits_13
     assert err == ""
     assert "  ^C: stopping the execution (Ctrl-C again to quit at once)" in lines
     assert "run 1: ABORTED" in "\n".join(lines)
-    assert (
-        "  interrupted in Bake; route apps/serviceB/serviceB left at serviceB 50 / serviceBv2 50 (before the shift: "
-        "serviceB 75 / serviceBv2 25), lock appmesh:apps/serviceB/serviceB held; on AWS, ExecutionStatusChange restores "
-        "the route and frees the lock after a stop"
-    ) in lines
+    (stopped,) = [line for line in lines if line.startswith("  interrupted in ")]
+    assert stopped.startswith(
+        "  interrupted in Bake; route apps:80/rule 10 left at serviceB 50 / serviceBv2 50 (before the shift: "
+        "serviceB 75 / serviceBv2 25), lock alb:arn:aws:elasticloadbalancing:us-west-2:123456789012:listener-rule/app/apps/"
+    )
+    assert stopped.endswith(" held; on AWS, ExecutionStatusChange restores the route and frees the lock after a stop")
     assert lines[-1] == f"dump written to {dump}"
     document = json.loads(dump.read_text())
     assert document["status"] == "ABORTED"

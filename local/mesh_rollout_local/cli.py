@@ -232,6 +232,7 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
     approver = local_approver(args, out, sys.stdin)
     handler_log = open(args.handler_log or os.devnull, "a")  # noqa: SIM115 - closed below
     runs: list[RunResult] = []
+    built = False
     try:
         building = time.monotonic()
         calls = f", then {len(given)} given call{'s' if len(given) != 1 else ''}" if given else ""
@@ -239,6 +240,7 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
         with OfflineAccount(args.template, region=args.region, real_time=args.real_time, handler_output=handler_log) as account:
             account.apply_given(given, given_path.parent if given_path else None)
             print(f"offline account ready in {time.monotonic() - building:.1f} s", file=out, flush=True)
+            built = True
             execution_input = account.resolve_input(execution_input)
             with ctrl_c_stops(account, out) as interrupted:
                 runs = run_repeatedly(args, account, execution_input, approver, out, interrupted)
@@ -247,8 +249,10 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
                 print(f"  {where_stopped(account, runs[-1])}", file=out)
             world = snapshot(account)
     except KeyboardInterrupt:
-        where = "" if runs else " while the offline account was built; nothing ran"
-        print(f"mesh-rollout: interrupted{where}", file=sys.stderr)
+        if built:
+            print("mesh-rollout: interrupted again: quit at once, without the summary or the dump", file=sys.stderr)
+        else:
+            print("mesh-rollout: interrupted while the offline account was built; nothing ran", file=sys.stderr)
         return INTERRUPTED
     finally:
         handler_log.close()
