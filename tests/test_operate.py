@@ -22,6 +22,7 @@ from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.cli import main
 from mesh_rollout_local.runner import OfflineAccount
 from tests.conftest import EVENTS, ROOT, load_json
+from tests.test_approvals import run_local
 from tests.test_traffic_backends import GIVEN, SHAPES, Backend
 from tests.test_weight_shift import handle, status_change_event
 
@@ -172,21 +173,8 @@ def test_the_approval_prompt_shows_weights_and_verdict_asks_again_and_takes_a_co
 ) -> None:
     monkeypatch.setattr(sys, "stdin", Terminal("maybe\ny\nlooks good at 50\n"))
     dump = tmp_path / "dump.json"
-    code = main(
-        [
-            "local",
-            SM,
-            "--input",
-            str(EVENTS / "weight-shift-apps.json"),
-            "--given",
-            str(EVENTS / "local" / "weight-shift-given.json"),
-            "--template",
-            str(ROOT / "template.yaml"),
-            "--dump",
-            str(dump),
-        ]
-    )
-    out = "\n".join(ours(capsys.readouterr().out))
+    code, printed = run_local(tmp_path, capsys, "--dump", str(dump))  # the guide's shift, approval before 100%
+    out = "\n".join(ours(printed))
     assert code == 0
     prompt = out[out.index("     ? approval for") :].splitlines()[:6]
     assert prompt == [
