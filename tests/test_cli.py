@@ -174,3 +174,67 @@ def test_a_run_with_nothing_to_do_says_why(tmp_path: Path, capsys: pytest.Captur
     second = out[out.index("run 2: SUCCEEDED in") :].splitlines()
     assert second[1] == "  NOTHING_TO_DO: already at the end of the plan (route apps/serviceB/serviceB at serviceBv2 100)"
     assert re.fullmatch(r"  AWS calls by our handlers: \d+, no changes", second[2])
+
+
+GIVEN_MISTAKES = [
+    ({"a": 1}, "--given GIVEN: must be a JSON list of calls, not dict (events/local/README.md)"),
+    (["vpc"], "--given GIVEN entry 1: must be an object with service, operation and params (or include, or run)"),
+    (
+        [{"service": "ec3", "operation": "create_vpc"}],
+        "--given GIVEN entry 1 (ec3.create_vpc): 'ec3' is not a boto3 service name (e.g. ecs, elbv2, vpc-lattice)",
+    ),
+    (
+        [{"service": "ecs", "operation": "create_clustr"}],
+        "--given GIVEN entry 1 (ecs.create_clustr): ecs has no operation 'create_clustr' (boto3's snake_case name); "
+        "did you mean create_cluster?",
+    ),
+    (
+        [{"service": "ecs", "operation": "create_cluster", "params": {"clusterNme": "shop"}}],
+        "--given GIVEN entry 1 (ecs.create_cluster): Parameter validation failed: Unknown parameter in input: "
+        '"clusterNme", must be one of: clusterName, tags, settings, configuration, capacityProviders, '
+        "defaultCapacityProviderStrategy, serviceConnectDefaults",
+    ),
+    (
+        [{"service": "ecs", "operation": "create_service", "params": {"serviceName": "web", "cluster": "nope"}}],
+        "--given GIVEN entry 1 (ecs.create_service): An error occurred (ClusterNotFoundException) when calling the "
+        "CreateService operation: Cluster not found.",
+    ),
+    (
+        [
+            {"service": "ec2", "operation": "create_vpc", "params": {"CidrBlock": "10.0.0.0/16"}, "saveAs": "vpc"},
+            {"service": "ecs", "operation": "create_cluster", "params": {"clusterName": "${vpcc.Vpc.VpcId}"}},
+        ],
+        "--given GIVEN entry 2 (ecs.create_cluster): ${vpcc.Vpc.VpcId}: no earlier given call was saved as 'vpcc'; "
+        "did you mean vpc?",
+    ),
+    (
+        [
+            {"service": "ec2", "operation": "create_vpc", "params": {"CidrBlock": "10.0.0.0/16"}, "saveAs": "vpc"},
+            {"service": "ecs", "operation": "create_cluster", "params": {"clusterName": "${vpc.Vpcs[0].VpcId}"}},
+        ],
+        "--given GIVEN entry 2 (ecs.create_cluster): ${vpc.Vpcs[0].VpcId}: vpc has no Vpcs (it has ResponseMetadata, Vpc)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("given", "line"), GIVEN_MISTAKES)
+def test_a_given_file_that_cannot_be_applied_is_one_line_naming_its_entry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], given: Any, line: str
+) -> None:
+    path = tmp_path / "given.json"
+    path.write_text(json.dumps(given))
+    shift = str(EVENTS / "weight-shift-apps.json")
+    assert main(["local", "WeightShiftStateMachine", "--input", shift, "--given", str(path), "--template", TEMPLATE]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"mesh-rollout: {line.replace('GIVEN', str(path))}"]
+
+
+def test_an_input_reference_to_nothing_the_world_saved_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shift = json.loads((EVENTS / "weight-shift-alb.json").read_text())
+    path = tmp_path / "shift.json"
+    path.write_text(json.dumps({**shift, "listenerArn": "${listner.Listeners[0].ListenerArn}"}))
+    given = str(EVENTS / "local" / "alb-given.json")
+    assert main(["local", "WeightShiftStateMachine", "--input", str(path), "--given", given, "--template", TEMPLATE]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"mesh-rollout: --input {path}: ${{listner.Listeners[0].ListenerArn}}: no earlier given call was saved as 'listner'; "
+        "did you mean listener?"
+    ]

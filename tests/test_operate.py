@@ -307,8 +307,10 @@ def test_abort_of_a_mesh_rollout_stops_the_service_executions_it_started(capsys:
 
     from mesh_rollout_local.scenarios import mesh_of
 
-    rollout, given = mesh_of(2, in_progress_checks=100_000)  # deployments that stay IN_PROGRESS until stopped
-    with OfflineAccount(ROOT / "template.yaml") as account:
+    # Deployments that stay IN_PROGRESS, checked in real time (the deployment gate waits between checks, and gives
+    # up after its most checks): the services' executions run until they are stopped, however slow the machine.
+    rollout, given = mesh_of(2, in_progress_checks=100_000)
+    with OfflineAccount(ROOT / "template.yaml", real_time=True) as account:
         account.apply_given(given)
         sfn = account.client("stepfunctions")
         arn = sfn.start_execution(
@@ -342,3 +344,19 @@ def test_abort_of_a_mesh_rollout_stops_the_service_executions_it_started(capsys:
             assert time.monotonic() < deadline, "a stopped execution kept running"
             time.sleep(0.05)
         assert {sfn.describe_execution(executionArn=e)["status"] for e in ended} == {"ABORTED"}
+
+
+def test_start_takes_the_region_of_the_state_machine_arn_and_refuses_one_that_is_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mesh_rollout_local.cli import aws_session, parser
+
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:WeightShiftStateMachine"
+    assert aws_session(parser().parse_args(["start", SM, "--input", "x", "--state-machine-arn", arn])).region_name == "eu-west-1"
+    assert main(["start", SM, "--input", "x", "--state-machine-arn", "WeightShiftStateMachine"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "mesh-rollout: argument --state-machine-arn: 'WeightShiftStateMachine' is not a state machine ARN "
+    )

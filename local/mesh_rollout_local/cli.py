@@ -52,6 +52,19 @@ def execution_arn(value: str) -> str:
     return value
 
 
+STATE_MACHINE_ARN = re.compile(r"^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):stateMachine:[^:/]+$")
+
+
+def state_machine_arn(value: str) -> str:
+    """An argparse type: a state machine ARN, or one line saying what one looks like."""
+    if not STATE_MACHINE_ARN.match(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME); "
+            "the stack's <LogicalId>Arn outputs give them (or pass --stack)"
+        )
+    return value
+
+
 def quiet_emulator(debug: bool) -> None:
     """The emulator's own logs (moto's Step Functions interpreter logs every caught error at ERROR) stay out of the
     way unless --debug; our handlers' logs go to --handler-log."""
@@ -227,7 +240,7 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
     given = json.loads(given_text)
     quiet_emulator(args.debug)
     from mesh_rollout_local.report import dump_document, snapshot, summary
-    from mesh_rollout_local.runner import OfflineAccount
+    from mesh_rollout_local.runner import GivenError, OfflineAccount
 
     approver = local_approver(args, out, sys.stdin)
     handler_log = open(args.handler_log or os.devnull, "a")  # noqa: SIM115 - closed below
@@ -238,10 +251,14 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
         calls = f", then {len(given)} given call{'s' if len(given) != 1 else ''}" if given else ""
         print(f"building the offline account: deploying {args.template}{calls} ...", file=out, flush=True)
         with OfflineAccount(args.template, region=args.region, real_time=args.real_time, handler_output=handler_log) as account:
-            account.apply_given(given, given_path.parent if given_path else None)
+            try:
+                account.apply_given(given, given_path.parent if given_path else None, f"--given {args.given}")
+                execution_input = account.resolve_input(execution_input)
+            except GivenError as exc:
+                where = "" if str(exc).startswith("--given") else f"--input {args.input}: "
+                raise UserError(f"{where}{exc}") from None
             print(f"offline account ready in {time.monotonic() - building:.1f} s", file=out, flush=True)
             built = True
-            execution_input = account.resolve_input(execution_input)
             with ctrl_c_stops(account, out) as interrupted:
                 runs = run_repeatedly(args, account, execution_input, approver, out, interrupted)
             stopped_by_user = account.stop_requested and bool(runs)
@@ -293,12 +310,16 @@ def run_repeatedly(
     return runs
 
 
+INPUT_HELP = "execution input (JSON file or file://FILE), passed as it is but for ${name.path} references to --given"
+MACHINES_HELP = "WeightShiftStateMachine, LatticeRolloutStateMachine or MeshRolloutStateMachine (App Mesh)"
+
+
 def parser() -> argparse.ArgumentParser:
     top = Parser(prog="mesh-rollout", description="Service-mesh + ECS rollouts as Step Functions executions.")
     commands = top.add_subparsers(dest="command", required=True)
     local = commands.add_parser("local", help="run a state machine of template.yaml offline, in an emulated account")
     local.add_argument("state_machine", metavar="STATE_MACHINE_LOGICAL_ID")
-    local.add_argument("--input", required=True, help="execution input (JSON file or file://FILE), passed unchanged")
+    local.add_argument("--input", required=True, help=INPUT_HELP)
     local.add_argument("--given", help="JSON list of boto3 calls that build the world before the run")
     local.add_argument("--dump", help="write status, output, resources, API calls and states here (JSON)")
     local.add_argument("--repeat", type=int, default=1, help="run the same input N times in the same account")
@@ -308,7 +329,11 @@ def parser() -> argparse.ArgumentParser:
         help="the SAM template to deploy offline (default: ./template.yaml, else the one of the checkout mesh-rollout "
         "is installed from)",
     )
-    local.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-west-2"))
+    local.add_argument(
+        "--region",
+        default=os.environ.get("AWS_DEFAULT_REGION", "us-west-2"),
+        help="the emulated account's Region (default AWS_DEFAULT_REGION, else us-west-2); its account is 123456789012",
+    )
     local.add_argument("--handler-log", help="append the handlers' Powertools logs and metrics here")
     local.add_argument("--debug", action="store_true", help="show the emulator's own logs (moto's interpreter) on stderr")
     answers = local.add_mutually_exclusive_group()
@@ -316,13 +341,11 @@ def parser() -> argparse.ArgumentParser:
     answers.add_argument("--reject", action="store_true", help="reject every approval request of the run")
     local.add_argument("--comment", default="", help="comment recorded with --approve / --reject")
     start = commands.add_parser("start", help="start an execution in your account (uses your AWS credentials)")
-    start.add_argument(
-        "state_machine", metavar="STATE_MACHINE_LOGICAL_ID", help="MeshRolloutStateMachine or WeightShiftStateMachine"
-    )
-    start.add_argument("--input", required=True, help="execution input (JSON file), passed unchanged")
+    start.add_argument("state_machine", metavar="STATE_MACHINE_LOGICAL_ID", help=MACHINES_HELP)
+    start.add_argument("--input", required=True, help="execution input (JSON file or file://FILE), passed unchanged")
     where = start.add_mutually_exclusive_group(required=True)
     where.add_argument("--stack", help="the deployed mesh-rollout stack (its <LogicalId>Arn output)")
-    where.add_argument("--state-machine-arn")
+    where.add_argument("--state-machine-arn", type=state_machine_arn, help="the state machine's ARN, instead of --stack")
     follow = "print each state as it happens; exit with the outcome (Ctrl-C stops following, not the run)"
     start.add_argument("--follow", action="store_true", help=follow)
     start.add_argument("--region", help="default: AWS_REGION, AWS_DEFAULT_REGION or your AWS config's region")
@@ -357,7 +380,7 @@ def aws_session(args: argparse.Namespace) -> Any:
     or the AWS config's; none of these is a mistake of the user's, said before any call."""
     import boto3
 
-    arn = getattr(args, "execution_arn", None)
+    arn = getattr(args, "execution_arn", None) or getattr(args, "state_machine_arn", None)
     region = args.region or (arn.split(":")[3] if arn else None) or os.environ.get("AWS_REGION")
     session = boto3.session.Session(region_name=region) if region else boto3.session.Session()
     if not session.region_name:
@@ -369,7 +392,7 @@ def aws_session(args: argparse.Namespace) -> Any:
 def aws_errors() -> Iterator[None]:
     """What AWS refuses is one line: a missing execution, stack or credentials is the user's (exit 2), anything
     else is AWS's answer (exit 1)."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
     try:
         yield
@@ -380,7 +403,9 @@ def aws_errors() -> Iterator[None]:
         code, message = error.get("Code", "?"), error.get("Message", "")
         if code in USER_ERRORS or "does not exist" in message:
             raise UserError(f"{code}: {message}") from None
-        raise AwsRefused(f"{exc.operation_name}: {code}: {message}") from None
+        raise AwsRefused(f"AWS refused {exc.operation_name}: {code}: {message}") from None
+    except EndpointConnectionError as exc:
+        raise AwsRefused(f"cannot reach AWS: {exc}") from None
     except BotoCoreError as exc:
         raise AwsRefused(str(exc)) from None
 
@@ -478,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mesh-rollout: {exc}", file=sys.stderr)
         return 2
     except AwsRefused as exc:
-        print(f"mesh-rollout: AWS refused {exc}", file=sys.stderr)
+        print(f"mesh-rollout: {exc}", file=sys.stderr)
         return 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import importlib
 import io
 import json
@@ -26,6 +27,7 @@ from unittest import mock
 import boto3
 import botocore.client
 import botocore.endpoint
+import botocore.exceptions
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 from moto.core.botocore_stubber import BotocoreStubber
@@ -152,22 +154,39 @@ def states_entered(history: list[dict[str, Any]], children: list[dict[str, Any]]
     return [name for _, name in sorted(entered, key=lambda entry: entry[0])]
 
 
+class GivenError(ValueError):
+    """A --given file, or a "${...}" reference to its responses, that cannot be applied: one line saying which
+    entry and why (the CLI reports it as the user's mistake)."""
+
+
 def resolve_refs(value: Any, saved: dict[str, Any]) -> Any:
     """Replace "${name.path[0].key}" in strings with values from earlier --given responses;
     "${name.path|after:TEXT}" is the part of the value after the first TEXT (an ARN's resource part);
-    "${now-90}" is the time 90 seconds before the call."""
+    "${now-90}" is the time 90 seconds before the call. GivenError names a reference that leads nowhere."""
 
     def lookup(expr: str) -> Any:
         ago = re.fullmatch(r"now-(\d+)", expr)
         if ago:  # a moment before the call, e.g. a datapoint that CloudWatch has already taken in
             return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=int(ago.group(1)))
-        expr, _, after = expr.partition("|after:")
+        path, _, after = expr.partition("|after:")
         if after:
-            return str(lookup(expr)).split(after, 1)[1]
-        name, _, rest = expr.partition(".")
-        current = saved[name]
+            whole = str(lookup(path))
+            if after not in whole:
+                raise GivenError(f"${{{expr}}}: {whole!r} has no {after!r}")
+            return whole.split(after, 1)[1]
+        name, _, rest = path.partition(".")
+        if name not in saved:
+            near = difflib.get_close_matches(name, list(saved), n=1)
+            hint = f"; did you mean {near[0]}?" if near else f" (saveAs so far: {', '.join(sorted(saved)) or 'none'})"
+            raise GivenError(f"${{{expr}}}: no earlier given call was saved as {name!r}{hint}")
+        current, walked = saved[name], name
         for part in re.findall(r"[^.\[\]]+|\[\d+\]", rest):
-            current = current[int(part[1:-1])] if part.startswith("[") else current[part]
+            try:
+                current = current[int(part[1:-1])] if part.startswith("[") else current[part]
+            except (KeyError, IndexError, TypeError):
+                keys = f" (it has {', '.join(sorted(current))})" if isinstance(current, dict) else ""
+                raise GivenError(f"${{{expr}}}: {walked} has no {part}{keys}") from None
+            walked += part if part.startswith("[") else f".{part}"
         return current
 
     if isinstance(value, str):
@@ -414,28 +433,71 @@ class OfflineAccount:
 
     # --- running ---------------------------------------------------------------------------------
 
-    def apply_given(self, calls: list[dict[str, Any]], base: Path | None = None) -> None:
+    def apply_given(self, calls: list[dict[str, Any]], base: Path | None = None, source: str = "--given") -> None:
         """Create the world before the run, in order (see events/local/README.md): boto3 calls
         (`service`, `operation`, `params`, `saveAs`), other given files (`include`) and executions
-        of the template's state machines that must succeed (`run`, `input`); paths are relative to `base`."""
+        of the template's state machines that must succeed (`run`, `input`); paths are relative to `base`.
+        GivenError names the file and entry (counted from 1) that cannot be applied, and why."""
         base = base or Path.cwd()
-        for index, call in enumerate(calls):
+        if not isinstance(calls, list):
+            raise GivenError(f"{source}: must be a JSON list of calls, not {type(calls).__name__} (events/local/README.md)")
+        for number, call in enumerate(calls, start=1):
+            where = f"{source} entry {number}"
+            if not isinstance(call, dict):
+                raise GivenError(f"{where}: must be an object with service, operation and params (or include, or run)")
             if "include" in call:
                 path = base / call["include"]
-                self.apply_given(json.loads(path.read_text()), path.parent)
+                try:
+                    included = json.loads(path.read_text())
+                except (OSError, ValueError) as exc:
+                    raise GivenError(f"{where}: include {call['include']}: {exc}") from None
+                self.apply_given(included, path.parent, f"{source} > {call['include']}")
                 continue
             if "run" in call:
-                result = self.run(call["run"], self.resolve_input((base / call["input"]).read_text()))
-                if result.status != "SUCCEEDED":
-                    raise RuntimeError(f"--given entry #{index} ({call['run']}) ended {result.status}: {result.cause}")
+                self._given_run(call, base, where)
                 continue
+            self._given_call(call, where)
+
+    def _given_run(self, call: dict[str, Any], base: Path, where: str) -> None:
+        if call["run"] not in self.state_machine_arns:
+            raise GivenError(f"{where}: run {call['run']}: not a state machine of {self.template.path.name}")
+        try:
+            text = (base / call["input"]).read_text()
+        except (KeyError, OSError) as exc:
+            raise GivenError(f"{where}: run {call['run']} needs an input file ({exc})") from None
+        try:
+            execution_input = self.resolve_input(text)
+        except GivenError as exc:
+            raise GivenError(f"{where}: run {call['run']}: {exc}") from None
+        result = self.run(call["run"], execution_input)
+        if result.status != "SUCCEEDED":
+            raise GivenError(f"{where}: run {call['run']} ended {result.status}: {result.error}: {result.cause}")
+
+    def _given_call(self, call: dict[str, Any], where: str) -> None:
+        missing = [key for key in ("service", "operation") if key not in call]
+        if missing:
+            raise GivenError(f"{where}: has no {' or '.join(missing)} (nor include, nor run)")
+        service, operation = call["service"], call["operation"]
+        where = f"{where} ({service}.{operation})"
+        try:
             params = resolve_refs(call.get("params", {}), self.saved)
-            try:
-                response = getattr(self.client(call["service"]), call["operation"])(**params)
-            except Exception as exc:
-                raise RuntimeError(f"--given call #{index} ({call['service']}.{call['operation']}) failed: {exc}") from exc
-            if "saveAs" in call:
-                self.saved[call["saveAs"]] = response
+        except GivenError as exc:
+            raise GivenError(f"{where}: {exc}") from None
+        try:
+            client = self.client(service)
+        except botocore.exceptions.UnknownServiceError:
+            raise GivenError(f"{where}: {service!r} is not a boto3 service name (e.g. ecs, elbv2, vpc-lattice)") from None
+        if not hasattr(client, operation):
+            names = [name for name in dir(client) if not name.startswith("_")]
+            near = difflib.get_close_matches(operation, names, n=1)
+            hint = f"; did you mean {near[0]}?" if near else ""
+            raise GivenError(f"{where}: {service} has no operation {operation!r} (boto3's snake_case name){hint}")
+        try:
+            response = getattr(client, operation)(**params)
+        except (botocore.exceptions.ClientError, botocore.exceptions.ParamValidationError) as exc:
+            raise GivenError(f"{where}: {' '.join(str(exc).split())}") from None
+        if "saveAs" in call:
+            self.saved[call["saveAs"]] = response
 
     def resolve_input(self, text: str) -> str:
         """An execution input with "${name.path}" references to the given world's responses filled in (an example
