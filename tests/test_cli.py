@@ -74,13 +74,29 @@ def test_repeat_dumps_every_run(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert len(dump["states"]) == 2 and dump["states"][0][0] == "ValidateRollout"
 
 
-def test_a_failed_run_exits_non_zero_and_still_dumps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, dump = run_cli(tmp_path, capsys, '{"mesh": {}}')
+def test_a_failed_run_exits_non_zero_and_still_dumps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], scenario: dict[str, Any]
+) -> None:
+    """A well-formed input naming an ECS service the account does not have: the run finds it, before any change."""
+    scenario["ecsServices"][0]["service"] = "serviceZ"
+    code, out, dump = run_cli(tmp_path, capsys, scenario)
     assert code == 1
-    assert "run 1: FAILED" in out and "error: InvalidRolloutInput" in out and "cause: mesh.meshName: Field required" in out
-    assert (dump["status"], dump["error"]) == ("FAILED", "InvalidRolloutInput")
+    assert "run 1: FAILED" in out and "error: EcsServiceNotFound" in out and "cause: ecsServices[0]" in out
+    assert (dump["status"], dump["error"]) == ("FAILED", "EcsServiceNotFound")
     assert dump["states"] == [["ValidateRollout"]]
     assert dump["appmesh"]["meshes"] == []
+
+
+def test_an_input_the_first_state_would_refuse_is_refused_before_the_world_is_built(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The state machine's own checks (the handler's functions), run before the offline account: one line, exit 2."""
+    path = tmp_path / "input.json"
+    path.write_text('{"mesh": {}}')
+    assert main(["local", "MeshRolloutStateMachine", "--input", str(path), "--template", TEMPLATE]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"mesh-rollout: --input {path}: InvalidRolloutInput: mesh.meshName: Field required\n"
 
 
 TEMPLATE = str(ROOT / "template.yaml")

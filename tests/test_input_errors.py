@@ -119,9 +119,8 @@ def test_a_mesh_rollouts_ecs_service_with_an_unknown_field_suggests_the_right_na
     raw["ecsServices"][1]["virtualNodeNmae"] = raw["ecsServices"][1].pop("virtualNodeName")
     with pytest.raises(InvalidRolloutInput) as caught:
         build_requests(raw)
-    assert str(caught.value) == (
+    assert str(caught.value) == (  # not also "virtualNodeName: Field required": it is the field misspelled
         "ecsServices[1].virtualNodeNmae: unknown field; did you mean virtualNodeName?"
-        " | ecsServices[1].virtualNodeName: Field required"
     )
 
 
@@ -141,20 +140,17 @@ def test_a_handler_event_shape_reports_every_problem_too() -> None:
     assert str(caught.value) == (
         "steps[0].name: String should have at least 1 character"
         " | steps[1].percnt: unknown field; did you mean percent?"
-        " | steps[1].percent: Field required"
         " | lockid: unknown field; did you mean lockId?"
-        " | lockId: Field required"
-    )
+    )  # a misspelled required field is not also said to be missing
 
 
 def test_the_offline_cli_prints_every_problem_on_its_cause_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(three_mistakes()))
     argv = ["local", "WeightShiftStateMachine", "--input", str(bad), "--given", str(EVENTS / "local" / "weight-shift-given.json")]
-    assert main([*argv, "--template", str(ROOT / "template.yaml")]) == 1
-    cause = next(line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("cause:"))
-    assert cause.strip() == (
-        "cause: bakeSeconds: Input should be greater than or equal to 0"
+    assert main([*argv, "--template", str(ROOT / "template.yaml")]) == 2  # refused before the world is built
+    assert capsys.readouterr().err == (
+        f"mesh-rollout: --input {bad}: InvalidRolloutInput: bakeSeconds: Input should be greater than or equal to 0"
         " | stepPercnt: unknown field; did you mean stepPercent?"
-        " | mode: Input should be 'plan' or 'increment'"
+        " | mode: Input should be 'plan' or 'increment'\n"
     )

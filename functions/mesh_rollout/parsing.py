@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
-from mesh_rollout.shapes import Location, raise_problems, require_object, unknown_field
+from mesh_rollout.shapes import Location, closest_name, raise_problems, require_object, unknown_field
 
 
 class Strict(BaseModel):
@@ -43,14 +43,18 @@ def problems_of(exc: ValidationError, model: type[BaseModel], event: Any) -> lis
     for error in exc.errors():
         location = _input_location(tuple(error["loc"]), event, error["type"])
         by_location.setdefault(location, []).append(error)
-    found = []
+    found, suggested = [], set()
     for location, errors in by_location.items():
         if errors[0]["type"] == "extra_forbidden":
             known = _model_at(model, location[:-1])
             found.append((location, unknown_field(str(location[-1]), list(known.model_fields)) if known else errors[0]["msg"]))
+            closest = closest_name(str(location[-1]), list(known.model_fields)) if known else None
+            suggested.add((*location[:-1], closest))
         else:
             found.append((location, _one_problem(errors)))
-    return found
+    # a required field the input misspelled is said once: "canaryy: ... did you mean canary?", not also "canary: required"
+    missing = {location for location, errors in by_location.items() if errors[0]["type"] == "missing"}
+    return [(location, problem) for location, problem in found if not (location in missing and location in suggested)]
 
 
 def _input_location(loc: Location, event: Any, kind: str) -> Location:

@@ -178,6 +178,9 @@ class Shape:
         extra = {key: item for key, item in value.items() if key not in cls._checks}
         if cls.unknown == "forbid":
             found.extend(((*location, key), unknown_field(key, list(cls._checks))) for key in extra)
+            # a required field the input misspelled is said once, as parsing.problems_of says it
+            meant = {(*location, closest_name(key, list(cls._checks))) for key in extra}
+            found = [(where, problem) for where, problem in found if not (problem == "Field required" and where in meant)]
         if found:
             raise Problem.of(found)
         shape = cls(**fields)

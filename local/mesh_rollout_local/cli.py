@@ -238,6 +238,11 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
     _, execution_input = json_file("--input", args.input)
     given_path, given_text = json_file("--given", args.given) if args.given else (None, "[]")
     given = json.loads(given_text)
+    from mesh_rollout_local.precheck import input_problem
+
+    problem = input_problem(args.state_machine, json.loads(execution_input))
+    if problem:
+        raise UserError(f"--input {args.input}: {problem}")
     quiet_emulator(args.debug)
     from mesh_rollout_local.report import dump_document, snapshot, summary
     from mesh_rollout_local.runner import GivenError, OfflineAccount

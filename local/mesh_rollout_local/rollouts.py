@@ -118,7 +118,7 @@ def read_facts(sfn: Any, arn: str, history: list[dict[str, Any]] | None = None) 
 
 
 @contextmanager
-def _functions_importable() -> Iterator[None]:
+def functions_importable() -> Iterator[None]:
     """The Lambda code's package (functions/ of the checkout the CLI runs from) on sys.path."""
     functions = str(Path(__file__).resolve().parents[2] / "functions")
     added = functions not in sys.path
@@ -134,7 +134,7 @@ def _functions_importable() -> Iterator[None]:
 def route_weights(session: Any, reference: dict[str, Any]) -> dict[str, int]:
     """The route's weights now, read through the traffic interface with this session's credentials and Region."""
     backend = str(reference.get("backend", "appmesh"))
-    with _functions_importable():
+    with functions_importable():
         route: Any
         if backend == "lattice":
             from mesh_rollout.traffic.lattice import LatticeRoute

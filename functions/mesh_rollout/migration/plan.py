@@ -12,6 +12,7 @@ from mesh_rollout.errors import InvalidRolloutInput, UnknownReference
 from mesh_rollout.migration.offmesh import app_port, off_mesh
 from mesh_rollout.migration.translate import refuse_unaccepted, requests_of, translate
 from mesh_rollout.onboarding.envoy import label
+from mesh_rollout.onboarding.inputs import RolloutSpec
 from mesh_rollout.onboarding.plan import build_requests
 from mesh_rollout.parsing import Strict, parse_input
 
@@ -33,13 +34,18 @@ class LatticeRolloutInput(Strict):
     mode: Literal["plan", "apply"] = "apply"
 
 
-def plan_lattice_rollout(raw: Any, ecs: Any, route53: Any) -> dict[str, Any]:
-    """Check the input and what it names (read-only) and return every request a run would make."""
+def parse_lattice_input(raw: Any) -> tuple[LatticeRolloutInput, RolloutSpec, dict[str, list[dict[str, Any]]]]:
+    """The `lattice` section and `mode`, then the mesh rollout input around them (no AWS call)."""
     if not isinstance(raw, dict):
         parse_input(raw, LatticeRolloutInput)  # the named error for a non-object
     ours = parse_input({k: raw[k] for k in ("lattice", "mode") if k in raw}, LatticeRolloutInput)
-    mesh_input = {k: v for k, v in raw.items() if k not in ("lattice", "mode")}
-    spec, requests = build_requests(mesh_input)
+    spec, requests = build_requests({k: v for k, v in raw.items() if k not in ("lattice", "mode")})
+    return ours, spec, requests
+
+
+def plan_lattice_rollout(raw: Any, ecs: Any, route53: Any) -> dict[str, Any]:
+    """Check the input and what it names (read-only) and return every request a run would make."""
+    ours, spec, requests = parse_lattice_input(raw)
     lattice = ours.lattice.model_dump(mode="json", exclude_none=True)
     topology = translate(requests, lattice)
     refuse_unaccepted(topology["losses"], list(ours.lattice.acceptLosses))

@@ -16,7 +16,7 @@ from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from mesh_rollout.aws.specs import input_shape, model_problems
 from mesh_rollout.errors import InvalidRolloutInput
-from mesh_rollout.parsing import Strict
+from mesh_rollout.parsing import Strict, parse_input
 
 Percent = Annotated[StrictInt, Field(ge=1, le=100)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=255)]
@@ -160,6 +160,13 @@ def step_list(spec: WeightShiftSpec) -> list[int]:
         return list(spec.steps)
     size = spec.stepPercent or DEFAULT_STEP_PERCENT
     return [min(size * k, 100) for k in range(1, -(-100 // size) + 1)]
+
+
+def parse_spec(raw: Any) -> WeightShiftSpec:
+    """The input as a checked WeightShiftSpec: its shape, then the rules between its fields (no AWS call)."""
+    spec = parse_input(raw, WeightShiftSpec)
+    check_spec(spec)
+    return spec
 
 
 def check_spec(spec: WeightShiftSpec) -> None:

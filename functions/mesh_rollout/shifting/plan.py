@@ -9,8 +9,7 @@ from typing import Any
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.aws.ecs import AmbiguousService, describe_service, describe_task_definition, service_of_target_group
 from mesh_rollout.errors import InvalidRolloutInput, MeshResourceNotFound, UnknownReference
-from mesh_rollout.parsing import parse_input
-from mesh_rollout.shifting.inputs import ROUTE_FIELDS, WeightShiftSpec, check_spec, step_list
+from mesh_rollout.shifting.inputs import ROUTE_FIELDS, WeightShiftSpec, parse_spec, step_list
 from mesh_rollout.shifting.release import wanted_images
 from mesh_rollout.shifting.weights import (
     canary_percent,
@@ -211,8 +210,7 @@ def plan_weight_shift(
     A step-mode tick towards a canary whose last step-mode run rolled back (`halt_of(lockId)`, read only
     once the input is valid) does nothing (HALTED). The ECS services of target groups are looked for in the
     clusters whose names match `clusters` (the stack's ClusterName: where the functions may act)."""
-    spec = parse_input(raw, WeightShiftSpec)
-    check_spec(spec)
+    spec = parse_spec(raw)
     backend = spec.route_backend
     fields = {f: getattr(spec, f) for f in ROUTE_FIELDS[backend]}
     resolved = backend_module(backend).resolve(fields, spec.stable, spec.canary)
