@@ -55,7 +55,7 @@ def test_error_ratio_under_the_threshold_is_healthy(cloudwatch: Any) -> None:
     put(cloudwatch, "RequestCount", 500, 500)
     verdict = health_verdict({"metrics": [ERROR_RATIO]}, cloudwatch, None, 300, 0, NOW)
     assert verdict["state"] == "HEALTHY"
-    assert verdict["reasons"] == ["metric errorRatio = 0.001 (limit GreaterThanThreshold 0.01)"]
+    assert verdict["reasons"] == ["metric errorRatio = 0.001 (unhealthy when above 0.01)"]
 
 
 def test_error_ratio_over_the_threshold_is_unhealthy(cloudwatch: Any) -> None:
@@ -64,7 +64,7 @@ def test_error_ratio_over_the_threshold_is_unhealthy(cloudwatch: Any) -> None:
     verdict = health_verdict({"metrics": [ERROR_RATIO]}, cloudwatch, None, 300, 0, NOW)
     assert (verdict["state"], verdict["reasons"]) == (
         "UNHEALTHY",
-        ["metric errorRatio = 0.05, breaches GreaterThanThreshold 0.01"],
+        ["metric errorRatio = 0.05, above 0.01"],
     )
 
 
@@ -116,7 +116,7 @@ def test_an_error_count_with_no_datapoints_is_zero_errors_when_requests_were_ser
     """ALB publishes no HTTPCode_Target_5XX_Count while there are no 5xx: a clean canary is HEALTHY, not PENDING."""
     put(cloudwatch, "RequestCount", 500)
     verdict = health_verdict({"metrics": [ERROR_RATIO]}, cloudwatch, None, 300, 0, NOW)
-    assert verdict["reasons"] == ["metric errorRatio = 0 (limit GreaterThanThreshold 0.01)"]
+    assert verdict["reasons"] == ["metric errorRatio = 0 (unhealthy when above 0.01)"]
     assert verdict["state"] == "HEALTHY"
 
 
@@ -158,3 +158,16 @@ def test_ecs_service_verdicts(rollout: str, running: int, failed: int, state: st
         verdict = health_verdict({"ecsServices": [{"cluster": "apps", "service": "serviceBv2"}]}, None, ecs, 300, 0, NOW)
     assert verdict["state"] == state
     assert verdict["reasons"][0].startswith(reason)
+
+
+def test_a_metric_without_data_says_what_was_queried_so_it_can_be_looked_up(cloudwatch: Any) -> None:
+    """A dimension written wrong (a target group's ARN suffix, say) reads as no data: the reason names the query."""
+    verdict = health_verdict({"metrics": [ERROR_RATIO]}, cloudwatch, None, 300, 0, NOW)
+    assert (verdict["state"], verdict["reasons"]) == (
+        "PENDING",
+        [
+            "metric errorRatio: no data in the last 300 s for AWS/ApplicationELB HTTPCode_Target_5XX_Count "
+            "{TargetGroup=targetgroup/serviceBv2/0123456789abcdef} / AWS/ApplicationELB RequestCount "
+            "{TargetGroup=targetgroup/serviceBv2/0123456789abcdef} (treated as missing)"
+        ],
+    )

@@ -472,7 +472,7 @@ def test_the_canary_target_groups_own_metrics_roll_it_back_with_one_input_line(n
     b.account.apply_given([{**canary_metrics, "params": {**canary_metrics["params"], "MetricData": errors}}])
     result = b.account.run(SM, b.shift_input(), approver=approve)
     assert (result.status, result.error) == ("FAILED", "CanaryUnhealthy"), result.cause
-    assert (result.cause or "").startswith("at 50%: UNHEALTHY: metric canaryErrorRate = 0.251667, breaches")
+    assert (result.cause or "").startswith("at 50%: UNHEALTHY: metric canaryErrorRate = 0.251667, above 0.01. Rolled back: ")
     assert json.dumps(b.raw(), sort_keys=True) == snapshot
     assert b.lock() is None
 

@@ -110,15 +110,40 @@ def check_metrics(cloudwatch: Any, metrics: list[dict[str, Any]], window_seconds
                 results.setdefault(result["Id"], []).extend(result.get("Values", []))
     for metric in metrics:
         value = metric_value(metric, results)
-        limit = f"{metric['comparisonOperator']} {metric['threshold']}"
+        limit = f"{BREACHES[metric['comparisonOperator']]} {metric['threshold']:.6g}"
         if value is None:
             missing = metric.get("treatMissingData", "missing")
             target = {"missing": found.pending, "breaching": found.unhealthy, "notBreaching": found.fine}[missing]
-            target.append(f"metric {metric['id']}: no data in the last {max(window_seconds, 60)} s (treated as {missing})")
+            target.append(
+                f"metric {metric['id']}: no data in the last {max(window_seconds, 60)} s for {queried(metric)} "
+                f"(treated as {missing})"
+            )
         elif COMPARISONS[metric["comparisonOperator"]](value, metric["threshold"]):
-            found.unhealthy.append(f"metric {metric['id']} = {value:.6g}, breaches {limit}")
+            found.unhealthy.append(f"metric {metric['id']} = {value:.6g}, {limit}")
         else:
-            found.fine.append(f"metric {metric['id']} = {value:.6g} (limit {limit})")
+            found.fine.append(f"metric {metric['id']} = {value:.6g} (unhealthy when {limit})")
+
+
+# How a comparison reads in a verdict: "metric canaryErrorRate = 0.05, above 0.01"
+BREACHES = {
+    "GreaterThanThreshold": "above",
+    "GreaterThanOrEqualToThreshold": "at or above",
+    "LessThanThreshold": "below",
+    "LessThanOrEqualToThreshold": "at or below",
+}
+
+
+def queried(metric: dict[str, Any]) -> str:
+    """What GetMetricData was asked for, as a person looks it up: `AWS/ApplicationELB HTTPCode_Target_5XX_Count
+    {TargetGroup=targetgroup/...}` (and its divisor's), so a metric with no data can be checked in CloudWatch."""
+
+    def one(stat: dict[str, Any]) -> str:
+        found = stat["Metric"]
+        dimensions = ", ".join(f"{d['Name']}={d['Value']}" for d in found.get("Dimensions", []))
+        return f"{found.get('Namespace', '?')} {found.get('MetricName', '?')} {{{dimensions}}}"
+
+    text = one(metric["metricStat"])
+    return text + (f" / {one(metric['divideBy'])}" if metric.get("divideBy") is not None else "")
 
 
 def _series(results: dict[str, dict[dt.datetime, float]], key: str, summed_numerator: bool) -> list[float]:
