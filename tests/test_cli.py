@@ -254,3 +254,39 @@ def test_an_input_reference_to_nothing_the_world_saved_is_one_line(tmp_path: Pat
         f"mesh-rollout: --input {path}: ${{listner.Listeners[0].ListenerArn}}: no earlier given call was saved as 'listner'; "
         "did you mean listener?"
     ]
+
+
+def test_the_ecs_table_has_an_envoy_column_only_in_a_world_with_the_sidecar() -> None:
+    from mesh_rollout_local.report import _ecs_lines
+
+    arn = "arn:aws:ecs:us-west-2:123456789012:"
+    plain = {"taskDefinitionArn": f"{arn}task-definition/web:3", "containerDefinitions": [{"name": "app"}]}
+    meshed = {
+        "taskDefinitionArn": f"{arn}task-definition/api:2",
+        "proxyConfiguration": {"containerName": "envoy"},
+        "containerDefinitions": [
+            {"name": "app"},
+            {"name": "envoy", "environment": [{"name": "APPMESH_VIRTUAL_NODE_NAME", "value": "mesh/apps/virtualNode/api"}]},
+        ],
+    }
+
+    def service(name: str, task_definition: dict[str, Any]) -> dict[str, Any]:
+        deployment = {"status": "PRIMARY", "rolloutState": "COMPLETED"}
+        return {
+            "serviceArn": f"{arn}service/shop/{name}",
+            "serviceName": name,
+            "clusterArn": f"{arn}cluster/shop",
+            "taskDefinition": task_definition["taskDefinitionArn"],
+            "deployments": [deployment],
+        }
+
+    assert _ecs_lines({"taskDefinitions": [plain], "services": [service("web", plain)]})[1:] == [
+        f"  {'cluster/service':<28} {'task definition':<16} deployment",
+        f"  {'shop/web':<28} {'web:3':<16} COMPLETED",
+    ]
+    both = _ecs_lines({"taskDefinitions": [plain, meshed], "services": [service("web", plain), service("api", meshed)]})
+    assert both[1:] == [
+        f"  {'cluster/service':<28} {'task definition':<16} {'envoy (virtual node)':<40} deployment",
+        f"  {'shop/api':<28} {'api:2':<16} {'yes (mesh/apps/virtualNode/api)':<40} COMPLETED",
+        f"  {'shop/web':<28} {'web:3':<16} {'no':<40} COMPLETED",
+    ]

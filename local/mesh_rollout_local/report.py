@@ -160,24 +160,31 @@ def summary(world: dict[str, Any]) -> str:
             for route in sorted(routes, key=lambda x: x["routeName"]):
                 lines.append(f"    {route['routeName']:<26} {_weights(route)}")
     lines += _traffic_lines(world)
-    by_arn = {td["taskDefinitionArn"]: td for td in ecs["taskDefinitions"]}
-    lines.append("ECS services")
-    lines.append(f"  {'cluster/service':<28} {'task definition':<16} {'envoy (virtual node)':<40} deployment")
-    for s in sorted(ecs["services"], key=lambda s: (s["clusterArn"].rsplit("/", 1)[-1], s["serviceName"])):
-        td = by_arn.get(s["taskDefinition"], {})
-        envoy = next(
-            (c for c in td.get("containerDefinitions", []) if c["name"] == td.get("proxyConfiguration", {}).get("containerName")),
-            None,
-        )
-        node = next((e["value"] for e in (envoy or {}).get("environment", []) if e["name"] == "APPMESH_VIRTUAL_NODE_NAME"), None)
-        primary: dict[str, Any] = next((d for d in s.get("deployments", []) if d.get("status") == "PRIMARY"), {})
-        cluster = s["clusterArn"].rsplit("/", 1)[-1]
-        revision = s["taskDefinition"].rsplit("/", 1)[-1]
-        lines.append(
-            f"  {cluster + '/' + s['serviceName']:<28} {revision:<16} {('yes (' + node + ')') if node else 'no':<40} "
-            f"{primary.get('rolloutState', '-')}"
-        )
+    lines += _ecs_lines(ecs)
     return "\n".join(lines)
+
+
+def _envoy_node(task_definition: dict[str, Any]) -> str | None:
+    """The virtual node an App Mesh Envoy sidecar of the task definition serves, if it has one."""
+    proxy = task_definition.get("proxyConfiguration", {}).get("containerName")
+    envoy: dict[str, Any] = next((c for c in task_definition.get("containerDefinitions", []) if c["name"] == proxy), {})
+    return next((e["value"] for e in envoy.get("environment", []) if e["name"] == "APPMESH_VIRTUAL_NODE_NAME"), None)
+
+
+def _ecs_lines(ecs: dict[str, Any]) -> list[str]:
+    """One row per ECS service; the Envoy column only in a world where some task definition has the sidecar."""
+    by_arn = {td["taskDefinitionArn"]: td for td in ecs["taskDefinitions"]}
+    nodes = {s["serviceArn"]: _envoy_node(by_arn.get(s["taskDefinition"], {})) for s in ecs["services"]}
+    mesh = any(nodes.values())
+    envoy_header = f"{'envoy (virtual node)':<40} " if mesh else ""
+    lines = ["ECS services", f"  {'cluster/service':<28} {'task definition':<16} {envoy_header}deployment"]
+    for s in sorted(ecs["services"], key=lambda s: (s["clusterArn"].rsplit("/", 1)[-1], s["serviceName"])):
+        primary: dict[str, Any] = next((d for d in s.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+        node = nodes[s["serviceArn"]]
+        envoy = f"{('yes (' + node + ')') if node else 'no':<40} " if mesh else ""
+        where = f"{s['clusterArn'].rsplit('/', 1)[-1]}/{s['serviceName']}"
+        lines.append(f"  {where:<28} {s['taskDefinition'].rsplit('/', 1)[-1]:<16} {envoy}{primary.get('rolloutState', '-')}")
+    return lines
 
 
 # The calls that read or write a weighted route, whatever its backend (an App Mesh route, a VPC Lattice listener
