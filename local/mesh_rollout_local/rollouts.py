@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -20,20 +19,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mesh_rollout_local import approvals
+from mesh_rollout_local.remote import TERMINAL, cause_message
 
-TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
-EXECUTION_ARN = re.compile(r"^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):execution:([^:/]+):([^:/]+)$")
 ABORT_ERROR = "mesh-rollout.Aborted"
 STOP_FLAG_PREFIX = "stopped:"  # MeshRolloutStateMachine's "stop starting services" items share the lock table
 CLEANUP_SUFFIX = "#cleanup"  # ExecutionStatusChange takes a stopped shift's lock as <execution ARN>#cleanup
-
-
-def execution_region(arn: str) -> str:
-    """The Region of an execution ARN; ValueError naming the expected form if `arn` is not one."""
-    match = EXECUTION_ARN.match(arn)
-    if not match:
-        raise ValueError(f"{arn}: not an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME)")
-    return match.group(1)
 
 
 def describe_weights(weights: dict[str, int] | None) -> str:
@@ -153,6 +143,8 @@ def route_weights(session: Any, reference: dict[str, Any]) -> dict[str, int]:
 
 
 def status_lines(facts: Facts, weights: dict[str, int] | None) -> list[str]:
+    """What `status` prints: the execution, and for a weight shift its route now and before, its steps, the gate's
+    last verdict and the approval it waits on; for a mesh rollout, where its services' executions are."""
     lines = [
         f"execution {facts.arn}",
         f"  status: {facts.status} (started {facts.started})",
@@ -179,8 +171,6 @@ def status_lines(facts: Facts, weights: dict[str, int] | None) -> list[str]:
         lines.append(f"  waiting for approval of {facts.pending.describe()}: {facts.pending.weights_change()}")
         lines.append(f"    mesh-rollout approve|reject {facts.arn} --comment TEXT")
     if facts.error:
-        from mesh_rollout_local.remote import cause_message
-
         lines.append(f"  error: {facts.error}: {cause_message(facts.cause)}")
     return lines
 
