@@ -20,7 +20,7 @@ SM = "LatticeRolloutStateMachine"
 def meshed() -> Iterator[OfflineAccount]:
     """The guide's world after the mesh rollout (three services on Envoy), plus the ECS infrastructure role and the
     private hosted zone apps.local."""
-    with OfflineAccount(ROOT / "template.yaml") as account:
+    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
         account.apply_given(load_json(EVENTS / "local" / "lattice-rollout-given.json"), EVENTS / "local")
         yield account
 

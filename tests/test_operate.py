@@ -41,7 +41,7 @@ def lock_table(account: OfflineAccount) -> str:
 @pytest.fixture(params=["appmesh", "lattice", "alb"])
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """The guide's serviceB / serviceBv2 behind one weighted route of each backend (test_traffic_backends.py's)."""
-    with OfflineAccount(ROOT / "template.yaml") as account:
+    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
         account.apply_given(load_json(EVENTS / "local" / GIVEN[request.param]), EVENTS / "local")
         yield Backend(request.param, account, *SHAPES[request.param])
 

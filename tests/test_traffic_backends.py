@@ -127,7 +127,7 @@ SHAPES = {
 
 @pytest.fixture(params=["appmesh", "lattice", "alb"])
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    with OfflineAccount(ROOT / "template.yaml") as account:
+    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
         account.apply_given(load_json(EVENTS / "local" / GIVEN[request.param]), EVENTS / "local")
         yield Backend(request.param, account, *SHAPES[request.param])
 
@@ -135,7 +135,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
 @pytest.fixture(params=["lattice", "alb"])
 def new_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """Lattice and ALB only: what App Mesh has no equivalent of (target groups, metric presets)."""
-    with OfflineAccount(ROOT / "template.yaml") as account:
+    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
         account.apply_given(load_json(EVENTS / "local" / GIVEN[request.param]), EVENTS / "local")
         yield Backend(request.param, account, *SHAPES[request.param])
 

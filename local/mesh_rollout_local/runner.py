@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import difflib
 import importlib
@@ -54,6 +55,11 @@ MUTATING = re.compile(
 )
 
 _calls = threading.local()
+# A handler's AWS call as `replay_given_runs` replays it: service, operation, parameters and the error code AWS
+# answered with (None: it succeeded).
+RecordedCall = tuple[str, str, dict[str, Any], str | None]
+# Per process: the handlers' calls of each given `run`, by what the account held before it (see _given_run)
+_GIVEN_RUNS: dict[str, list[RecordedCall]] = {}
 Approver = Callable[[approvals.PendingApproval], "tuple[bool, str] | None"]
 _recording_installed = False
 # what can change whether an execution waits on an approval: only then does the approver look at the history again
@@ -77,7 +83,17 @@ def _install_call_recording() -> None:
         sink = getattr(_calls, "sink", None)
         if sink is not None:
             sink.append((self.meta.service_model.service_name, operation_name))
-        return original(self, operation_name, api_params)
+        record: list[RecordedCall] | None = getattr(_calls, "record", None)
+        if record is None:
+            return original(self, operation_name, api_params)
+        service, params = self.meta.service_model.service_name, copy.deepcopy(api_params)
+        try:
+            response = original(self, operation_name, api_params)
+        except botocore.exceptions.ClientError as exc:
+            record.append((service, operation_name, params, str(exc.response["Error"]["Code"])))
+            raise
+        record.append((service, operation_name, params, None))
+        return response
 
     setattr(botocore.client.BaseClient, "_make_api_call", _make_api_call)  # noqa: B010 - private, untyped
     _recording_installed = True
@@ -215,8 +231,14 @@ class OfflineAccount:
         region: str = "us-west-2",
         real_time: bool = False,
         handler_output: io.TextIOBase | None = None,
+        replay_given_runs: bool = False,
     ) -> None:
         self.template = Template(template)
+        # A given `run` whose world this process built before (same template, same given entries up to it) is not
+        # run again: its handlers' AWS calls are replayed, in their order, with the same outcomes (tests' worlds).
+        self.replay_given_runs = replay_given_runs
+        self._given_so_far: list[Any] = []
+        self._recording: list[RecordedCall] | None = None
         self.region = region
         self.real_time = real_time
         self.handler_output = handler_output
@@ -413,6 +435,7 @@ class OfflineAccount:
         # (HandlerIsolation), so moto's worker threads never see them change.
         with self._invoke_lock, self._isolation.handler(env, self.handler_output):  # type: ignore[arg-type]
             _calls.sink = self._current_calls
+            _calls.record = self._recording
             self._invocations += 1
             first_call = len(self._current_calls)
             try:
@@ -427,7 +450,7 @@ class OfflineAccount:
                     }
                 ).encode()
             finally:
-                _calls.sink = None
+                _calls.sink = _calls.record = None
                 self._invocation_calls.append(self._current_calls[first_call:])
                 self.calls_by_function.setdefault(function_name, set()).update(self._current_calls[first_call:])
 
@@ -443,6 +466,7 @@ class OfflineAccount:
             raise GivenError(f"{source}: must be a JSON list of calls, not {type(calls).__name__} (events/local/README.md)")
         for number, call in enumerate(calls, start=1):
             where = f"{source} entry {number}"
+            self._given_so_far.append(call)
             if not isinstance(call, dict):
                 raise GivenError(f"{where}: must be an object with service, operation and params (or include, or run)")
             if "include" in call:
@@ -469,9 +493,31 @@ class OfflineAccount:
             execution_input = self.resolve_input(text)
         except GivenError as exc:
             raise GivenError(f"{where}: run {call['run']}: {exc}") from None
-        result = self.run(call["run"], execution_input)
+        key = json.dumps([str(self.template.path), self.region, self._given_so_far, text], sort_keys=True, default=str)
+        if self.replay_given_runs and key in _GIVEN_RUNS:
+            self._replay(_GIVEN_RUNS[key], where)
+            return
+        self._recording = [] if self.replay_given_runs else None
+        try:
+            result = self.run(call["run"], execution_input)
+        finally:
+            recorded, self._recording = self._recording, None
         if result.status != "SUCCEEDED":
             raise GivenError(f"{where}: run {call['run']} ended {result.status}: {result.error}: {result.cause}")
+        if recorded is not None:
+            _GIVEN_RUNS[key] = recorded
+
+    def _replay(self, recorded: list[RecordedCall], where: str) -> None:
+        """The handlers' calls of a given run, again: the account ends as the run left it (but for the execution
+        and its history, which nothing replays). A call that ends otherwise than it did is an error, not skipped."""
+        for service, operation, params, code in recorded:
+            try:
+                self.client(service)._make_api_call(operation, copy.deepcopy(params))
+                answered = None
+            except botocore.exceptions.ClientError as exc:
+                answered = str(exc.response["Error"]["Code"])
+            if answered != code:
+                raise RuntimeError(f"{where}: replaying {service}.{operation} answered {answered}, the run's call {code}")
 
     def _given_call(self, call: dict[str, Any], where: str) -> None:
         missing = [key for key in ("service", "operation") if key not in call]
