@@ -5,6 +5,7 @@ for its approval is a rollout in progress that the tests look at from inside the
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -360,3 +361,26 @@ def test_start_takes_the_region_of_the_state_machine_arn_and_refuses_one_that_is
     assert capsys.readouterr().err.startswith(
         "mesh-rollout: argument --state-machine-arn: 'WeightShiftStateMachine' is not a state machine ARN "
     )
+
+
+def test_after_ctrl_c_a_waiting_task_is_not_reported_as_timed_out() -> None:
+    """The emulator ends a task that waited (an approval) with States.Timeout when its execution is stopped; AWS
+    records no failure for a stop, and the progress lines say none."""
+    from mesh_rollout_local.cli import _event_printer
+
+    now = dt.datetime.now(dt.UTC)
+    entered = {"name": "RequestApproval", "input": "{}"}
+    timed_out = {"resourceType": "lambda", "resource": "invoke.waitForTaskToken", "error": "States.Timeout"}
+    events = [
+        {"type": "TaskStateEntered", "id": 1, "previousEventId": 0, "timestamp": now, "stateEnteredEventDetails": entered},
+        {"type": "TaskTimedOut", "id": 2, "previousEventId": 1, "timestamp": now, "taskTimedOutEventDetails": timed_out},
+    ]
+    printed = {}
+    for stopping in (False, True):
+        out = io.StringIO()
+        printer = _event_printer(out, lambda stopping=stopping: stopping)
+        for event in events:
+            printer(event)
+        printed[stopping] = out.getvalue().splitlines()
+    assert printed[False] == ["  -> RequestApproval", "     ! States.Timeout: "]
+    assert printed[True] == ["  -> RequestApproval"]

@@ -115,14 +115,18 @@ def known_state_machine(template: str | None, name: str) -> str:
     return template
 
 
-def _event_printer(out: TextIO) -> Any:
-    """Each state of the run and of the executions it starts, with its item and facts (progress.py)."""
+def _event_printer(out: TextIO, stopping: Callable[[], bool] = lambda: False) -> Any:
+    """Each state of the run and of the executions it starts, with its item and facts (progress.py). Once Ctrl-C
+    stopped the run, the emulator ends a task that waited (an approval, a service's execution) as a States.Timeout
+    failure; AWS records no such failure for a stop, and neither does this."""
     from mesh_rollout_local.progress import Progress
 
     progress = Progress()
 
     def on_event(event: dict[str, Any]) -> None:
         for line in progress.lines(event):
+            if stopping() and line.lstrip().startswith("! States.Timeout"):
+                continue
             print(line, file=out, flush=True)
 
     return on_event
@@ -184,7 +188,8 @@ def read_line(stdin: TextIO) -> str | None:
 
 def run_live(account: OfflineAccount, state_machine: str, execution_input: str, approver: Approver, out: TextIO) -> RunResult:
     """One execution as `mesh-rollout local` runs it: each state printed as it is entered, approvals answered."""
-    return account.run(state_machine, execution_input, on_event=_event_printer(out), approver=approver)
+    printer = _event_printer(out, lambda: account.stop_requested)
+    return account.run(state_machine, execution_input, on_event=printer, approver=approver)
 
 
 @contextmanager
