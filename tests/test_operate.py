@@ -244,12 +244,19 @@ def test_a_malformed_execution_arn_is_refused_before_any_call(capsys: pytest.Cap
         assert err.count("\n") == 1
 
 
-def test_start_without_a_region_says_where_one_comes_from(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def no_region(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No Region anywhere boto3 or the CLI looks: environment, profile, AWS config file."""
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    return monkeypatch
+
+
+def test_start_without_a_region_says_where_one_comes_from(
+    capsys: pytest.CaptureFixture[str], no_region: pytest.MonkeyPatch
+) -> None:
+    monkeypatch = no_region
     code = main(["start", SM, "--input", str(EVENTS / "weight-shift-apps.json"), "--stack", "mesh-rollout"])
     assert (code, capsys.readouterr().err) == (
         2,
@@ -348,13 +355,10 @@ def test_abort_of_a_mesh_rollout_stops_the_service_executions_it_started(capsys:
 
 
 def test_start_takes_the_region_of_the_state_machine_arn_and_refuses_one_that_is_not(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], no_region: pytest.MonkeyPatch
 ) -> None:
     from mesh_rollout_local.cli import aws_session, parser
 
-    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:WeightShiftStateMachine"
     assert aws_session(parser().parse_args(["start", SM, "--input", "x", "--state-machine-arn", arn])).region_name == "eu-west-1"
     assert main(["start", SM, "--input", "x", "--state-machine-arn", "WeightShiftStateMachine"]) == 2

@@ -40,29 +40,30 @@ class Parser(argparse.ArgumentParser):
 
 INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it
 EXECUTION_ARN = re.compile(r"^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):execution:([^:/]+):([^:/]+)$")
-
-
-def execution_arn(value: str) -> str:
-    """An argparse type: an execution ARN, or one line saying what one looks like."""
-    if not EXECUTION_ARN.match(value):
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME); "
-            "`mesh-rollout start` prints it, and so does the Step Functions console"
-        )
-    return value
-
-
 STATE_MACHINE_ARN = re.compile(r"^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):stateMachine:[^:/]+$")
 
 
-def state_machine_arn(value: str) -> str:
-    """An argparse type: a state machine ARN, or one line saying what one looks like."""
-    if not STATE_MACHINE_ARN.match(value):
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME); "
-            "the stack's <LogicalId>Arn outputs give them (or pass --stack)"
-        )
-    return value
+def arn_of(pattern: re.Pattern[str], form: str, where: str) -> Callable[[str], str]:
+    """An argparse type: an ARN of this form, or one line saying what one looks like and where to find it."""
+
+    def checked(value: str) -> str:
+        if not pattern.match(value):
+            raise argparse.ArgumentTypeError(f"{value!r} is not {form}; {where}")
+        return value
+
+    return checked
+
+
+execution_arn = arn_of(
+    EXECUTION_ARN,
+    "an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME)",
+    "`mesh-rollout start` prints it, and so does the Step Functions console",
+)
+state_machine_arn = arn_of(
+    STATE_MACHINE_ARN,
+    "a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)",
+    "the stack's <LogicalId>Arn outputs give them (or pass --stack)",
+)
 
 
 def quiet_emulator(debug: bool) -> None:
