@@ -128,6 +128,11 @@ SCENARIO = str(EVENTS / "mesh-rollout-apps.json")
             ["local", "MeshRolloutStateMachine", "--input", SCENARIO, "--given", "file://BAD", "--template", TEMPLATE],
             "mesh-rollout: --given file://BAD: not JSON: Expecting ':' delimiter at line 1, column 22",
         ),
+        (
+            ["local", "WeightShiftStateMachine", "--input", str(EVENTS / "weight-shift-alb.json"), "--template", TEMPLATE],
+            f"mesh-rollout: --input {EVENTS / 'weight-shift-alb.json'}: has ${{...}} references to a --given world's "
+            "responses, and no --given",
+        ),
     ],
 )
 def test_a_users_mistake_is_one_line_and_exit_code_2_before_any_world_is_built(

@@ -154,3 +154,35 @@ def test_the_offline_cli_prints_every_problem_on_its_cause_line(tmp_path: Path, 
         " | stepPercnt: unknown field; did you mean stepPercent?"
         " | mode: Input should be 'plan' or 'increment'\n"
     )
+
+
+def test_the_rules_between_fields_are_all_reported_at_once() -> None:
+    from mesh_rollout.shifting.inputs import parse_spec
+
+    raw = {**copy.deepcopy(SHIFT), "canary": "serviceB", "steps": [50, 10, 100], "approval": {"beforeSteps": [75]}}
+    with pytest.raises(InvalidRolloutInput) as caught:
+        parse_spec(raw)
+    assert caught.value.field == "canary"
+    assert str(caught.value) == (
+        "canary: must differ from stable ('serviceB')"
+        " | steps[1]: 10 must be above the step before it (50)"
+        " | approval.beforeSteps[0]: 75 is not a step of the plan [50, 10, 100]"
+    )
+
+
+def test_a_single_broken_rule_keeps_its_own_message() -> None:
+    from mesh_rollout.shifting.inputs import parse_spec
+
+    with pytest.raises(InvalidRolloutInput) as caught:
+        parse_spec({**copy.deepcopy(SHIFT), "steps": [50, 10, 100]})
+    assert (caught.value.field, str(caught.value)) == ("steps[1]", "steps[1]: 10 must be above the step before it (50)")
+
+
+def test_without_route_fields_the_rules_that_need_no_route_are_still_checked() -> None:
+    from mesh_rollout.shifting.inputs import parse_spec
+
+    raw = {k: v for k, v in copy.deepcopy(SHIFT).items() if k not in ("meshName", "virtualRouterName", "routeName")}
+    with pytest.raises(InvalidRolloutInput) as caught:
+        parse_spec({**raw, "canary": "serviceB"})
+    assert str(caught.value).startswith("(input): name the route: meshName/virtualRouterName/routeName (App Mesh), ")
+    assert str(caught.value).endswith(" | canary: must differ from stable ('serviceB')")

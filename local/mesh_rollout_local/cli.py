@@ -249,6 +249,8 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
     problem = input_problem(args.state_machine, json.loads(execution_input))
     if problem:
         raise UserError(f"--input {args.input}: {problem}")
+    if "${" in execution_input and not args.given:
+        raise UserError(f"--input {args.input}: has ${{...}} references to a --given world's responses, and no --given")
     quiet_emulator(args.debug)
     from mesh_rollout_local.report import dump_document, snapshot, summary
     from mesh_rollout_local.runner import GivenError, OfflineAccount
@@ -342,8 +344,9 @@ def parser() -> argparse.ArgumentParser:
     )
     local.add_argument(
         "--region",
-        default=os.environ.get("AWS_DEFAULT_REGION", "us-west-2"),
-        help="the emulated account's Region (default AWS_DEFAULT_REGION, else us-west-2); its account is 123456789012",
+        default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-west-2",
+        help="the emulated account's Region (default AWS_REGION, AWS_DEFAULT_REGION, else us-west-2); its account is "
+        "123456789012",
     )
     local.add_argument("--handler-log", help="append the handlers' Powertools logs and metrics here")
     local.add_argument("--debug", action="store_true", help="show the emulator's own logs (moto's interpreter) on stderr")

@@ -170,25 +170,50 @@ def parse_spec(raw: Any) -> WeightShiftSpec:
 
 
 def check_spec(spec: WeightShiftSpec) -> None:
-    """Cross-field rules pydantic cannot express; each error names its field."""
-    _check_route_fields(spec)
+    """Cross-field rules pydantic cannot express; each error names its field. Every rule is checked, and every one
+    that fails is in the one error raised (a single failure keeps its own error class)."""
+    failed: list[InvalidRolloutInput] = []
+    try:
+        _check_route_fields(spec)
+    except InvalidRolloutInput as exc:
+        failed.append(exc)
+    for rule in RULES if not failed else RULES_WITHOUT_A_ROUTE:  # the others need to know the backend
+        try:
+            rule(spec)
+        except InvalidRolloutInput as exc:
+            failed.append(exc)
+    if len(failed) == 1:
+        raise failed[0]
+    if failed:
+        raise InvalidRolloutInput.of([problem for exc in failed for problem in exc.problems])
+
+
+def _check_stable_and_canary(spec: WeightShiftSpec) -> None:
     if spec.canary == spec.stable:
         raise InvalidRolloutInput("canary", f"must differ from stable ({spec.stable!r})")
+
+
+def _check_steps(spec: WeightShiftSpec) -> None:
     if spec.steps is not None and spec.stepPercent is not None:
         raise InvalidRolloutInput("stepPercent", "give steps or stepPercent, not both")
     for index, (before, after) in enumerate(zip(step_list(spec), step_list(spec)[1:], strict=False)):
         if after <= before:
             raise InvalidRolloutInput(f"steps[{index + 1}]", f"{after} must be above the step before it ({before})")
-    if spec.approval is not None:
-        for index, percent in enumerate(spec.approval.beforeSteps):
-            if percent not in step_list(spec):
-                raise InvalidRolloutInput(
-                    f"approval.beforeSteps[{index}]", f"{percent} is not a step of the plan {step_list(spec)}"
-                )
-    _check_finalize(spec)
-    _check_release(spec)
+
+
+def _check_approval(spec: WeightShiftSpec) -> None:
+    if spec.approval is None:
+        return
+    for index, percent in enumerate(spec.approval.beforeSteps):
+        if percent not in step_list(spec):
+            raise InvalidRolloutInput(f"approval.beforeSteps[{index}]", f"{percent} is not a step of the plan {step_list(spec)}")
+
+
+def _check_gate_metrics(spec: WeightShiftSpec) -> None:
     _check_metrics(spec.healthGate.metrics)
-    _check_compare(spec)
+
+
+def _check_presets_on_app_mesh(spec: WeightShiftSpec) -> None:
     if spec.route_backend == "appmesh" and (spec.healthGate.maxErrorRate is not None or spec.healthGate.maxLatencyMs):
         field = "healthGate.maxErrorRate" if spec.healthGate.maxErrorRate is not None else "healthGate.maxLatencyMs"
         raise InvalidRolloutInput(
@@ -278,3 +303,9 @@ def _check_metrics(metrics: list[MetricCheck]) -> None:
             problems = model_problems(value, metric_stat, f"healthGate.metrics[{index}].{key}") if value is not None else []
             if problems:
                 raise InvalidRolloutInput.of(problems)
+
+
+# check_spec's rules after the route's, in the order their problems are listed; those that need no backend also
+# run when the route's fields are wrong
+RULES_WITHOUT_A_ROUTE = (_check_stable_and_canary, _check_steps, _check_approval, _check_gate_metrics)
+RULES = (*RULES_WITHOUT_A_ROUTE, _check_finalize, _check_release, _check_compare, _check_presets_on_app_mesh)
