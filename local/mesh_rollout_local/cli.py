@@ -331,7 +331,7 @@ def parser() -> argparse.ArgumentParser:
     top = Parser(prog="mesh-rollout", description="Service-mesh + ECS rollouts as Step Functions executions.")
     commands = top.add_subparsers(dest="command", required=True)
     local = commands.add_parser("local", help="run a state machine of template.yaml offline, in an emulated account")
-    local.add_argument("state_machine", metavar="STATE_MACHINE_LOGICAL_ID")
+    local.add_argument("state_machine", metavar="STATE_MACHINE_LOGICAL_ID", help=MACHINES_HELP)
     local.add_argument("--input", required=True, help=INPUT_HELP)
     local.add_argument("--given", help="JSON list of boto3 calls that build the world before the run")
     local.add_argument("--dump", help="write status, output, resources, API calls and states here (JSON)")
