@@ -102,21 +102,27 @@ def test_abort_stops_the_shift_and_waits_until_the_status_change_handler_restore
     polls: list[dict[str, int]] = []
 
     def eventbridge_delivers(seconds: float) -> None:
-        """What AWS does while `abort` waits: EventBridge delivers the ABORTED status change to our function."""
-        (stopped,) = sfn.list_executions(stateMachineArn=shift_account.state_machine_arns[SM], statusFilter="ABORTED")[
-            "executions"
-        ]
+        """What AWS does while `abort` waits: once the execution is ABORTED, EventBridge delivers the status change
+        to our function. (The emulator marks a stopped execution ABORTED when its interpreter thread has ended.)"""
+        import time
+
+        deadline = time.monotonic() + 60  # a guard against a hang, not a measurement
+        while sfn.describe_execution(executionArn=stopped[0])["status"] != "ABORTED":
+            assert time.monotonic() < deadline, "the stopped execution never ended"
+            time.sleep(0.01)
         polls.append(rollouts.route_weights(shift_account.session, facts_route))
-        event = status_change_event(stopped["executionArn"], shift_account.state_machine_arns[SM], "ABORTED")
+        event = status_change_event(stopped[0], shift_account.state_machine_arns[SM], "ABORTED")
         handle(shift_account, event, monkeypatch)
 
     facts_route: dict[str, Any] = {}
     aborted: list[bool] = []
+    stopped: list[str] = []
 
     def abort_instead_of_answering(pending: PendingApproval) -> None:
         (running,) = sfn.list_executions(stateMachineArn=shift_account.state_machine_arns[SM], statusFilter="RUNNING")[
             "executions"
         ]
+        stopped.append(running["executionArn"])
         facts_route.update(rollouts.read_facts(sfn, running["executionArn"]).route or {})
         aborted.append(
             rollouts.abort(shift_account.session, running["executionArn"], "5xx on checkout", out, sleep=eventbridge_delivers)
