@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from mesh_rollout_local.history import read_all
+
 WAIT_RESOURCE = "invoke.waitForTaskToken"
 ENDED = {"TaskSucceeded", "TaskFailed", "TaskTimedOut"}
 
@@ -82,11 +84,6 @@ def _verdict(event: dict[str, Any]) -> str | None:
     return None
 
 
-def read_history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
-    pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
-    return [event for page in pages for event in page["events"]]
-
-
 def decision(approved: bool, approver: str, comment: str) -> dict[str, Any]:
     return {
         "approved": approved,
@@ -98,7 +95,7 @@ def decision(approved: bool, approver: str, comment: str) -> dict[str, Any]:
 
 def answer(sfn: Any, sts: Any, execution_arn: str, approved: bool, comment: str = "") -> dict[str, Any]:
     """Approve or reject the step the execution waits on; NoPendingApproval if it waits on none."""
-    pending = pending_approval(read_history(sfn, execution_arn))
+    pending = pending_approval(read_all(sfn, execution_arn))
     if pending is None:
         raise NoPendingApproval(f"{execution_arn} is not waiting for an approval")
     return send(sfn, pending, decision(approved, sts.get_caller_identity()["Arn"], comment))

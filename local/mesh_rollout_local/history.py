@@ -16,11 +16,28 @@ whole history, each event read once (it checks that no id is missing, else it re
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from typing import Any
 
 FULL_PAGE = 1000  # GetExecutionHistory's maximum maxResults
+
+
+def started_executions(events: list[dict[str, Any]]) -> list[str]:
+    """The ARNs of the executions these events started (a `states:startExecution` Task's TaskSubmitted event
+    holds the StartExecution response), in the order they started."""
+    started = []
+    for event in events:
+        details = event.get("taskSubmittedEventDetails") or {}
+        if event["type"] == "TaskSubmitted" and details.get("resourceType") == "states":
+            try:
+                arn = json.loads(details.get("output") or "{}").get("ExecutionArn")
+            except ValueError:
+                arn = None
+            if arn:
+                started.append(str(arn))
+    return started
 
 
 def read_all(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from mesh_rollout_local.history import HistoryReader
+from mesh_rollout_local.history import HistoryReader, started_executions
 
 ANNOUNCED_ON_ENTRY = ("WaitStateEntered", "ParallelStateEntered", "FailStateEntered", "SucceedStateEntered")
 RESULTS = {"TaskSucceeded": "taskSucceededEventDetails", "LambdaFunctionSucceeded": "lambdaFunctionSucceededEventDetails"}
@@ -298,14 +298,9 @@ class ExecutionsReader:
 
     def _start(self, events: list[dict[str, Any]]) -> list[str]:
         """Begin reading the executions these events started; return their ARNs."""
-        started = []
-        for event in events:
-            details = event.get("taskSubmittedEventDetails") or {}
-            if event["type"] == "TaskSubmitted" and details.get("resourceType") == "states":
-                arn = (_json(details.get("output")) or {}).get("ExecutionArn")
-                if arn and arn not in self.nested:
-                    self.nested[arn] = HistoryReader(self.sfn, arn)
-                    started.append(arn)
+        started = [arn for arn in started_executions(events) if arn not in self.nested]
+        for arn in started:
+            self.nested[arn] = HistoryReader(self.sfn, arn)
         return started
 
 

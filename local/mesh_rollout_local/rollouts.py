@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mesh_rollout_local import approvals
+from mesh_rollout_local.history import read_all, started_executions
 from mesh_rollout_local.remote import TERMINAL, cause_message
 
 ABORT_ERROR = "mesh-rollout.Aborted"
@@ -77,7 +78,7 @@ def _outputs(history: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any
 
 def read_facts(sfn: Any, arn: str, history: list[dict[str, Any]] | None = None) -> Facts:
     described = sfn.describe_execution(executionArn=arn)
-    history = approvals.read_history(sfn, arn) if history is None else history
+    history = read_all(sfn, arn) if history is None else history
     facts = Facts(
         arn=arn,
         status=described["status"],
@@ -218,7 +219,7 @@ def abort(
     ExecutionStatusChange function has put the route back to its snapshot. True when the route is back (or the
     execution drove no route); False when it did not come back within `timeout` seconds."""
     sfn = session.client("stepfunctions")
-    history = approvals.read_history(sfn, arn)
+    history = read_all(sfn, arn)
     facts = read_facts(sfn, arn, history)
     if facts.status != "RUNNING":
         print(f"{arn} already ended: {facts.status}; nothing stopped", file=out)
@@ -257,14 +258,7 @@ def abort(
 
 def running_children(sfn: Any, history: list[dict[str, Any]]) -> list[str]:
     """The executions this one started (states:startExecution tasks) that still run."""
-    children = []
-    for event in history:
-        details = event.get("taskSubmittedEventDetails") or {}
-        if event["type"] == "TaskSubmitted" and details.get("resourceType") == "states":
-            child = json.loads(details.get("output") or "{}").get("ExecutionArn")
-            if child and sfn.describe_execution(executionArn=child)["status"] == "RUNNING":
-                children.append(str(child))
-    return children
+    return [arn for arn in started_executions(history) if sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"]
 
 
 @dataclass(frozen=True)

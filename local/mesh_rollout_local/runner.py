@@ -40,7 +40,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 
 from mesh_rollout_local import approvals, emulator
 from mesh_rollout_local.faults import FaultPlan
-from mesh_rollout_local.history import HistoryReader
+from mesh_rollout_local.history import HistoryReader, started_executions
 from mesh_rollout_local.isolation import HandlerIsolation
 from mesh_rollout_local.progress import ExecutionsReader
 from mesh_rollout_local.template import Template
@@ -139,21 +139,19 @@ class RunResult:
         return {f"{s}:{op}": n for (s, op), n in sorted(self.api_calls.items()) if MUTATING.match(op)}
 
 
-def nested_executions(sfn: Any, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def nested_executions(
+    sfn: Any, history: list[dict[str, Any]], readers: dict[str, HistoryReader] | None = None
+) -> list[dict[str, Any]]:
     """The executions started by a `states:startExecution` Task of this history, in the order they started, each
-    with its status and its whole history (and theirs, if they started executions in turn)."""
+    with its status and its whole history (and theirs, if they started executions in turn). `readers` are those a
+    live printer already read them with: only what they have not read yet is read."""
     children = []
-    for event in history:
-        details = event.get("taskSubmittedEventDetails") or {}
-        if event["type"] != "TaskSubmitted" or details.get("resourceType") != "states":
-            continue
-        arn = json.loads(details.get("output") or "{}").get("ExecutionArn")
-        if not arn:
-            continue
-        child_history = HistoryReader(sfn, arn).read_all()
+    for arn in started_executions(history):
+        reader = (readers or {}).get(arn) or HistoryReader(sfn, arn)
+        reader.finish()
         status = sfn.describe_execution(executionArn=arn)["status"]
-        children.append({"executionArn": arn, "status": status, "history": child_history})
-        children.extend(nested_executions(sfn, child_history))
+        children.append({"executionArn": arn, "status": status, "history": reader.events})
+        children.extend(nested_executions(sfn, reader.events, readers))
     return children
 
 
@@ -619,7 +617,7 @@ class OfflineAccount:
                 stopped = True
             time.sleep(0.01)
         output, history = described.get("output"), reader.events
-        children = nested_executions(sfn, history)
+        children = nested_executions(sfn, history, family.nested if family else None)
         calls, invocations, per_invocation = Counter(self._current_calls), self._invocations, self._invocation_calls
         self._current_calls, self._invocations, self._invocation_calls = outer
         return RunResult(
