@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mesh_rollout_local.history import read_all
+from mesh_rollout_local.progress import describe_weights
 
 WAIT_RESOURCE = "invoke.waitForTaskToken"
 ENDED = {"TaskSucceeded", "TaskFailed", "TaskTimedOut"}
@@ -39,11 +40,8 @@ class PendingApproval:
     def weights_change(self) -> str:
         """`serviceB 50 / serviceBv2 50 -> serviceB 0 / serviceBv2 100`: the route now and after the step."""
         step = self.item.get("step", {})
-
-        def weights(values: Any) -> str:
-            return " / ".join(f"{k} {v}" for k, v in (values or {}).items()) or "?"
-
-        return f"{weights(step.get('previous'))} -> {weights(step.get('weights'))}"
+        before, after = (describe_weights(step.get(key) or {}) or "?" for key in ("previous", "weights"))
+        return f"{before} -> {after}"
 
     def verdict(self) -> str:
         """The health gate's verdict the step waits with (the gate runs before the approval is asked for)."""
@@ -57,7 +55,7 @@ def pending_approval(history: list[dict[str, Any]]) -> PendingApproval | None:
     verdict: str | None = None
     for event in history:
         details = event.get("taskScheduledEventDetails") or {}
-        verdict = _verdict(event) or verdict
+        verdict = _exited_with_verdict(event) or verdict
         if event["type"] == "TaskScheduled" and details.get("resource") == WAIT_RESOURCE:
             waiting.append({**event, "verdict": verdict})
         elif event["type"] in ENDED and waiting:
@@ -71,17 +69,22 @@ def pending_approval(history: list[dict[str, Any]]) -> PendingApproval | None:
     return PendingApproval(event["id"], payload.get("item", {}), payload["taskToken"], event["verdict"])
 
 
-def _verdict(event: dict[str, Any]) -> str | None:
-    """The summary of a health gate's verdict that a state's output carries (`afterStep` or `health`), if any."""
-    details = event.get("stateExitedEventDetails") or {}
-    if '"summary"' not in (details.get("output") or ""):
-        return None
-    output = json.loads(details["output"])
+def gate_verdict(output: Any) -> str | None:
+    """The summary of the newest health-gate verdict a weight shift's state data carries: the one after its step
+    (`afterStep`), else the one before it (`health`); None if it carries neither."""
     for gate in ("afterStep", "health"):
         verdict = output.get(gate) if isinstance(output, dict) else None
         if isinstance(verdict, dict) and verdict.get("summary"):
             return str(verdict["summary"])
     return None
+
+
+def _exited_with_verdict(event: dict[str, Any]) -> str | None:
+    """gate_verdict of a state's output, if the event is a state's exit (outputs without a summary are not parsed)."""
+    details = event.get("stateExitedEventDetails") or {}
+    if '"summary"' not in (details.get("output") or ""):
+        return None
+    return gate_verdict(json.loads(details["output"]))
 
 
 def decision(approved: bool, approver: str, comment: str) -> dict[str, Any]:

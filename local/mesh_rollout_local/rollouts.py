@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from mesh_rollout_local import approvals
+from mesh_rollout_local import approvals, progress
 from mesh_rollout_local.history import read_all, started_executions
 from mesh_rollout_local.remote import TERMINAL, cause_message
 
@@ -28,7 +28,8 @@ CLEANUP_SUFFIX = "#cleanup"  # ExecutionStatusChange takes a stopped shift's loc
 
 
 def describe_weights(weights: dict[str, int] | None) -> str:
-    return " / ".join(f"{target} {weight}" for target, weight in (weights or {}).items()) or "(no weighted targets)"
+    """progress.describe_weights, which says so when a route has no weighted targets."""
+    return progress.describe_weights(weights or {}) or "(no weighted targets)"
 
 
 @dataclass
@@ -99,10 +100,9 @@ def read_facts(sfn: Any, arn: str, history: list[dict[str, Any]] | None = None) 
             facts.snapshot = output["snapshot"]["weights"]
         if name in ("ApplyStep", "ApplyStepGatedBefore") and isinstance(output.get("applied"), dict):
             facts.applied.append(output["applied"]["percent"])
-        for gate in ("afterStep", "health"):
-            verdict = output.get(gate)
-            if isinstance(verdict, dict) and verdict.get("summary") and verdict["summary"] not in facts.verdicts[-1:]:
-                facts.verdicts.append(verdict["summary"])
+        verdict = approvals.gate_verdict(output)
+        if verdict and verdict not in facts.verdicts[-1:]:
+            facts.verdicts.append(verdict)
     if facts.status == "RUNNING":
         facts.pending = approvals.pending_approval(history)
     return facts
