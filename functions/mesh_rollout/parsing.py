@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
-from mesh_rollout.shapes import Location, closest_name, raise_problems, require_object, unknown_field
+from mesh_rollout.shapes import Location, closest_name, raise_problems, require_object, said_once, unknown_field
 
 
 class Strict(BaseModel):
@@ -52,9 +52,7 @@ def problems_of(exc: ValidationError, model: type[BaseModel], event: Any) -> lis
             suggested.add((*location[:-1], closest))
         else:
             found.append((location, _one_problem(errors)))
-    # a required field the input misspelled is said once: "canaryy: ... did you mean canary?", not also "canary: required"
-    missing = {location for location, errors in by_location.items() if errors[0]["type"] == "missing"}
-    return [(location, problem) for location, problem in found if not (location in missing and location in suggested)]
+    return said_once(found, suggested)
 
 
 def _input_location(loc: Location, event: Any, kind: str) -> Location:

@@ -68,6 +68,12 @@ def closest_name(name: str, known: list[str]) -> str | None:
     return by_lower[close[0]] if close else None
 
 
+def said_once(found: list[tuple[Location, str]], meant: set[tuple[Any, ...]]) -> list[tuple[Location, str]]:
+    """The problems without "Field required" for a field an unknown one was taken to mean: a misspelled required
+    field is said once ("canaryy: unknown field; did you mean canary?", not also "canary: Field required")."""
+    return [(where, problem) for where, problem in found if not (problem == "Field required" and where in meant)]
+
+
 def unknown_field(name: str, known: list[str]) -> str:
     """An unknown field's problem: the known name it is closest to, or the known names."""
     closest = closest_name(name, known)
@@ -178,9 +184,7 @@ class Shape:
         extra = {key: item for key, item in value.items() if key not in cls._checks}
         if cls.unknown == "forbid":
             found.extend(((*location, key), unknown_field(key, list(cls._checks))) for key in extra)
-            # a required field the input misspelled is said once, as parsing.problems_of says it
-            meant = {(*location, closest_name(key, list(cls._checks))) for key in extra}
-            found = [(where, problem) for where, problem in found if not (problem == "Field required" and where in meant)]
+            found = said_once(found, {(*location, closest_name(key, list(cls._checks))) for key in extra})
         if found:
             raise Problem.of(found)
         shape = cls(**fields)
