@@ -8,7 +8,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.finish_mesh_rollout import FinishMeshRolloutEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.onboarding.rollout import clear_stop, ecs_outcome
+from mesh_rollout.onboarding.rollout import ecs_outcome
+from mesh_rollout.onboarding.stop_flag import clear_stop
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)

@@ -6,7 +6,6 @@ import json
 import math
 from typing import Any
 
-from mesh_rollout.aws import aws_errors
 from mesh_rollout.aws.deployments import DEPLOYMENT_POLL_SECONDS, DEPLOYMENT_TIMEOUT_SECONDS
 from mesh_rollout.aws.ecs import deployment_status, point_service_at
 from mesh_rollout.onboarding.appmesh import ensure_resource, inventory
@@ -133,9 +132,3 @@ def ecs_outcome(results: list[dict[str, Any]]) -> dict[str, Any]:
     ]
     summary = f"{len(failed)} of {len(results)} services failed; " + ("; ".join(groups) if groups else "no other service")
     return {"failed": True, "error": failures[0][1], "cause": "\n".join([*lines, summary]), "services": counts}
-
-
-def clear_stop(dynamodb: Any, table: str, key: str) -> None:
-    """Remove the flag that kept new services from starting once one had failed (none is fine)."""
-    with aws_errors(f"DeleteItem {key}"):
-        dynamodb.delete_item(TableName=table, Key={"lockId": {"S": key}})

@@ -13,6 +13,7 @@ from typing import Any
 
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.errors import RouteDrifted
+from mesh_rollout.onboarding.stop_flag import clear_leftover_stop_flag
 from mesh_rollout.shifting import lock
 from mesh_rollout.shifting.weight_shift import notify, readable_failure, restore_route
 from mesh_rollout.shifting.weights import describe_weights
@@ -105,6 +106,8 @@ def handle_status_change(
             done = release_leftover_lock(dynamodb, table, execution_arn, json.loads(detail.get("output") or "null"))
         else:
             done = recover_unfinished_shift(dynamodb, table, execution_arn, _history(sfn, execution_arn), status)
+    else:  # a mesh rollout: StopExecution and timeouts run no Catch, so its stop flag may be left behind
+        done = clear_leftover_stop_flag(dynamodb, table, execution_arn)
     result: dict[str, Any] = {"executionArn": execution_arn, "status": status, "done": done}
     if status == "SUCCEEDED" and not done:
         return result  # nothing to say
