@@ -34,7 +34,19 @@ _clients: dict[tuple[str, str | None, bool], Any] = {}
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 # The services our handlers call: their modelled throttling and server errors are transient too.
-SERVICES_CALLED = ("appmesh", "cloudwatch", "dynamodb", "ecs", "kms", "sns", "stepfunctions", "sts")
+SERVICES_CALLED = (
+    "appmesh",
+    "cloudwatch",
+    "dynamodb",
+    "ecs",
+    "elbv2",
+    "kms",
+    "route53",
+    "sns",
+    "stepfunctions",
+    "sts",
+    "vpc-lattice",
+)
 # botocore counts LimitExceededException as throttling, but the APIs we call use it for account quotas
 # (App Mesh resources per mesh, ECS, CloudWatch, KMS): retrying does not help.
 QUOTA_CODES = frozenset({"LimitExceededException"})
