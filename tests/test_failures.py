@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG, IN_PROGRESS_CHECKS_TAG
+from mesh_rollout_local import rollouts
 from mesh_rollout_local.runner import ACCOUNT_ID, OfflineAccount
 from tests.conftest import EVENTS, ROOT
 from tests.test_plan import DELETE, mutate
+from tests.test_weight_shift import handle, status_change_event
 
 
 def lambda_message(cause: str | None) -> str:
@@ -288,6 +290,41 @@ def test_services_deploy_in_parallel_and_after_a_failure_only_those_already_depl
     assert states_of(executions["serviceA"]) == ["CheckStopFlag", "RolloutStopped", "NotStarted"]
     assert result.mutating_calls()["ecs:UpdateService"] == 3  # serviceB, serviceBv2, serviceB back
     assert stop_flags(account) == []
+
+
+def test_a_rollout_stopped_after_a_service_failed_has_its_stop_flag_removed_when_its_end_is_delivered(
+    account: OfflineAccount, scenario: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given serviceB, whose deployment fails while serviceBv2 deploys beside it, and a rollout stopped (as
+    # `mesh-rollout abort` stops it) once serviceB's failure raised the stop flag, serviceBv2 still deploying
+    scenario = copy.deepcopy(scenario) | {"maxConcurrentDeployments": 2}
+    for target in scenario["ecsServices"]:
+        target.update(deploymentTimeoutSeconds=86400, deploymentPollSeconds=1)  # the holds below never time out
+    fail_next_deployment(account, "serviceB")
+    hold_deployment(account, "serviceB", until=lambda: updated(account, "serviceBv2"))
+    sfn, mesh_rollout = account.client("stepfunctions"), account.state_machine_arns["MeshRolloutStateMachine"]
+    stopped: list[str] = []
+
+    def stop_once_flagged(event: dict[str, Any]) -> None:
+        if event.get("service") == "serviceBv2" and not stopped and stop_flags(account):
+            (running,) = sfn.list_executions(stateMachineArn=mesh_rollout, statusFilter="RUNNING")["executions"]
+            sfn.stop_execution(executionArn=running["executionArn"], error=rollouts.ABORT_ERROR, cause="wrong image")
+            stopped.append(running["executionArn"])
+
+    account.intercept("DeploymentHealthFunction", stop_once_flagged)
+    hold_deployment(account, "serviceBv2", until=lambda: bool(stopped))  # runs before stop_once_flagged
+    result = account.run("MeshRolloutStateMachine", scenario)
+    # StopExecution runs no Catch: FinishMeshRollout never ran and the flag is still there
+    assert (result.status, stopped) == ("ABORTED", [result.execution_arn])
+    assert "FinishMeshRollout" not in result.states
+    assert stop_flags(account) == [f"stopped:{result.execution_arn}"]
+    # When EventBridge delivers the end of the execution, the status-change function removes it (twice is harmless)
+    event = status_change_event(result.execution_arn, mesh_rollout, "ABORTED")
+    assert handle(account, event, monkeypatch)["done"] == [
+        f"stop flag stopped:{result.execution_arn} removed (the rollout ended before FinishMeshRollout removed it)"
+    ]
+    assert stop_flags(account) == []
+    assert handle(account, event, monkeypatch)["done"] == []
 
 
 def test_the_rollout_history_does_not_grow_with_deployment_checks(given: list[dict[str, Any]], scenario: dict[str, Any]) -> None:
