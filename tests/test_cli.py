@@ -130,7 +130,7 @@ SCENARIO = str(EVENTS / "mesh-rollout-apps.json")
         ),
         (
             ["local", "WeightShiftStateMachine", "--input", str(EVENTS / "weight-shift-alb.json"), "--template", TEMPLATE],
-            f"mesh-rollout: --input {EVENTS / 'weight-shift-alb.json'}: has ${{...}} references to a --given world's "
+            f"mesh-rollout: --input {EVENTS / 'weight-shift-alb.json'}: has {{{{given:...}}}} references to a --given world's "
             "responses, and no --given",
         ),
     ],
@@ -223,17 +223,17 @@ GIVEN_MISTAKES = [
     (
         [
             {"service": "ec2", "operation": "create_vpc", "params": {"CidrBlock": "10.0.0.0/16"}, "saveAs": "vpc"},
-            {"service": "ecs", "operation": "create_cluster", "params": {"clusterName": "${vpcc.Vpc.VpcId}"}},
+            {"service": "ecs", "operation": "create_cluster", "params": {"clusterName": "{{given:vpcc.Vpc.VpcId}}"}},
         ],
-        "--given GIVEN entry 2 (ecs.create_cluster): ${vpcc.Vpc.VpcId}: no earlier given call was saved as 'vpcc'; "
+        "--given GIVEN entry 2 (ecs.create_cluster): {{given:vpcc.Vpc.VpcId}}: no earlier given call was saved as 'vpcc'; "
         "did you mean vpc?",
     ),
     (
         [
             {"service": "ec2", "operation": "create_vpc", "params": {"CidrBlock": "10.0.0.0/16"}, "saveAs": "vpc"},
-            {"service": "ecs", "operation": "create_cluster", "params": {"clusterName": "${vpc.Vpcs[0].VpcId}"}},
+            {"service": "ecs", "operation": "create_cluster", "params": {"clusterName": "{{given:vpc.Vpcs[0].VpcId}}"}},
         ],
-        "--given GIVEN entry 2 (ecs.create_cluster): ${vpc.Vpcs[0].VpcId}: vpc has no Vpcs (it has ResponseMetadata, Vpc)",
+        "--given GIVEN entry 2 (ecs.create_cluster): {{given:vpc.Vpcs[0].VpcId}}: vpc has no Vpcs (it has ResponseMetadata, Vpc)",
     ),
 ]
 
@@ -252,12 +252,12 @@ def test_a_given_file_that_cannot_be_applied_is_one_line_naming_its_entry(
 def test_an_input_reference_to_nothing_the_world_saved_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     shift = json.loads((EVENTS / "weight-shift-alb.json").read_text())
     path = tmp_path / "shift.json"
-    path.write_text(json.dumps({**shift, "listenerArn": "${listner.Listeners[0].ListenerArn}"}))
+    path.write_text(json.dumps({**shift, "listenerArn": "{{given:listner.Listeners[0].ListenerArn}}"}))
     given = str(EVENTS / "local" / "alb-given.json")
     assert main(["local", "WeightShiftStateMachine", "--input", str(path), "--given", given, "--template", TEMPLATE]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        f"mesh-rollout: --input {path}: ${{listner.Listeners[0].ListenerArn}}: no earlier given call was saved as 'listner'; "
-        "did you mean listener?"
+        f"mesh-rollout: --input {path}: {{{{given:listner.Listeners[0].ListenerArn}}}}: "
+        "no earlier given call was saved as 'listner'; did you mean listener?"
     ]
 
 

@@ -621,4 +621,4 @@ def test_the_given_worlds_publish_their_metrics_in_the_past_not_in_the_second_th
     for name in ("lattice-given.json", "alb-given.json"):
         for call in (c for c in load_json(EVENTS / "local" / name) if c.get("operation") == "put_metric_data"):
             stamps = [d.get("Timestamp", "") for d in call["params"]["MetricData"]]
-            assert all(s.startswith("${now-") and 60 <= int(s[6:-1]) < 240 for s in stamps), (name, stamps)
+            assert all(s.startswith("{{given:now-") and 60 <= int(s[12:-2]) < 240 for s in stamps), (name, stamps)

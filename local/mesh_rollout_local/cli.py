@@ -245,12 +245,13 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
     given_path, given_text = json_file("--given", args.given) if args.given else (None, "[]")
     given = json.loads(given_text)
     from mesh_rollout_local.precheck import input_problem
+    from mesh_rollout_local.references import has_references
 
     problem = input_problem(args.state_machine, json.loads(execution_input))
     if problem:
         raise UserError(f"--input {args.input}: {problem}")
-    if "${" in execution_input and not args.given:
-        raise UserError(f"--input {args.input}: has ${{...}} references to a --given world's responses, and no --given")
+    if has_references(execution_input) and not args.given:
+        raise UserError(f"--input {args.input}: has {{{{given:...}}}} references to a --given world's responses, and no --given")
     quiet_emulator(args.debug)
     from mesh_rollout_local.report import dump_document, snapshot, summary
     from mesh_rollout_local.runner import GivenError, OfflineAccount
@@ -323,7 +324,7 @@ def run_repeatedly(
     return runs
 
 
-INPUT_HELP = "execution input (JSON file or file://FILE), passed as it is but for ${name.path} references to --given"
+INPUT_HELP = "execution input (JSON file or file://FILE), passed as it is but for {{given:name.path}} references to --given"
 MACHINES_HELP = "WeightShiftStateMachine, LatticeRolloutStateMachine or MeshRolloutStateMachine (App Mesh)"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import difflib
 import importlib
 import io
@@ -43,6 +42,7 @@ from mesh_rollout_local.faults import FaultPlan
 from mesh_rollout_local.history import HistoryReader, started_executions
 from mesh_rollout_local.isolation import HandlerIsolation
 from mesh_rollout_local.progress import ExecutionsReader
+from mesh_rollout_local.references import GivenError, has_references, resolve_refs
 from mesh_rollout_local.template import Template
 
 ACCOUNT_ID = "123456789012"
@@ -166,53 +166,6 @@ def states_entered(history: list[dict[str, Any]], children: list[dict[str, Any]]
     ]
     # a stable sort: events of one execution with the same timestamp keep their order
     return [name for _, name in sorted(entered, key=lambda entry: entry[0])]
-
-
-class GivenError(ValueError):
-    """A --given file, or a "${...}" reference to its responses, that cannot be applied: one line saying which
-    entry and why (the CLI reports it as the user's mistake)."""
-
-
-def resolve_refs(value: Any, saved: dict[str, Any]) -> Any:
-    """Replace "${name.path[0].key}" in strings with values from earlier --given responses;
-    "${name.path|after:TEXT}" is the part of the value after the first TEXT (an ARN's resource part);
-    "${now-90}" is the time 90 seconds before the call. GivenError names a reference that leads nowhere."""
-
-    def lookup(expr: str) -> Any:
-        ago = re.fullmatch(r"now-(\d+)", expr)
-        if ago:  # a moment before the call, e.g. a datapoint that CloudWatch has already taken in
-            return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=int(ago.group(1)))
-        path, _, after = expr.partition("|after:")
-        if after:
-            whole = str(lookup(path))
-            if after not in whole:
-                raise GivenError(f"${{{expr}}}: {whole!r} has no {after!r}")
-            return whole.split(after, 1)[1]
-        name, _, rest = path.partition(".")
-        if name not in saved:
-            near = difflib.get_close_matches(name, list(saved), n=1)
-            hint = f"; did you mean {near[0]}?" if near else f" (saveAs so far: {', '.join(sorted(saved)) or 'none'})"
-            raise GivenError(f"${{{expr}}}: no earlier given call was saved as {name!r}{hint}")
-        current, walked = saved[name], name
-        for part in re.findall(r"[^.\[\]]+|\[\d+\]", rest):
-            try:
-                current = current[int(part[1:-1])] if part.startswith("[") else current[part]
-            except (KeyError, IndexError, TypeError):
-                keys = f" (it has {', '.join(sorted(current))})" if isinstance(current, dict) else ""
-                raise GivenError(f"${{{expr}}}: {walked} has no {part}{keys}") from None
-            walked += part if part.startswith("[") else f".{part}"
-        return current
-
-    if isinstance(value, str):
-        whole = re.fullmatch(r"\$\{([^}]+)\}", value)
-        if whole:
-            return lookup(whole.group(1))
-        return re.sub(r"\$\{([^}]+)\}", lambda m: str(lookup(m.group(1))), value)
-    if isinstance(value, dict):
-        return {k: resolve_refs(v, saved) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve_refs(v, saved) for v in value]
-    return value
 
 
 def substitute(definition: str, substitutions: dict[str, str]) -> str:
@@ -544,9 +497,9 @@ class OfflineAccount:
             self.saved[call["saveAs"]] = response
 
     def resolve_input(self, text: str) -> str:
-        """An execution input with "${name.path}" references to the given world's responses filled in (an example
+        """An execution input with "{{given:name.path}}" references to the given world's responses filled in (an example
         that must name ARNs the emulator makes up, such as an ALB listener's); other inputs unchanged."""
-        if "${" not in text:
+        if not has_references(text):
             return text
         return json.dumps(resolve_refs(json.loads(text), self.saved))
 

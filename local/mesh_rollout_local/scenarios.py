@@ -63,8 +63,8 @@ def mesh_of(n: int, routes: int = 0, in_progress_checks: int = 1) -> tuple[dict[
                     "tags": [{"key": IN_PROGRESS_CHECKS_TAG, "value": str(in_progress_checks)}],
                     "networkConfiguration": {
                         "awsvpcConfiguration": {
-                            "subnets": ["${subnet.Subnet.SubnetId}"],
-                            "securityGroups": ["${sg.GroupId}"],
+                            "subnets": ["{{given:subnet.Subnet.SubnetId}}"],
+                            "securityGroups": ["{{given:sg.GroupId}}"],
                             "assignPublicIp": "DISABLED",
                         }
                     },
