@@ -84,6 +84,19 @@ def test_a_bad_minute_that_stable_had_too_passes_the_judge(lattice: OfflineAccou
     assert judge["metrics"][0].startswith("errorRate: canary ") and judge["metrics"][0].endswith(": PASS")
 
 
+def test_a_canary_erring_in_many_more_minutes_than_stable_fails_though_both_medians_are_0(lattice: OfflineAccount) -> None:
+    """Thirteen minutes and the given world's (canary 2 errors in 1200 requests, stable 3 in 3600), its own minute or
+    sharing one: canary errs in 6 of them, stable in 1, about ten times stable's mean rate; both medians are 0."""
+    publish(lattice, "servicebGroup", [(1000, 0, 40.0)] * 13)
+    publish(lattice, "servicebV2Group", [(1000, errors, 40.0) for errors in (0, 1, 0, 2, 0, 1, 0, 2, 0, 1, 0, 0, 0)])
+    result = lattice.run(SM, judged_shift())
+    assert (result.status, result.error) == ("FAILED", "CanaryUnhealthy"), result.cause
+    assert re.search(
+        r"errorRate: canary mean 0\.000[56]\d* vs stable 5\.\d+e-05 \(\+\d+% worse\), U=1[23]\d, p=0\.01\d?: FAIL",
+        result.cause or "",
+    )
+
+
 @pytest.mark.parametrize(("when", "status"), [("fail", "FAILED"), ("pass", "SUCCEEDED")])
 def test_no_traffic_keeps_the_gate_pending_then_follows_the_inputs_choice(
     lattice: OfflineAccount, when: str, status: str
@@ -128,7 +141,7 @@ def test_on_app_mesh_the_judge_reads_the_users_own_per_node_metrics_through_a_te
         shift["healthGate"] = {"compare": {"metrics": [{"id": "latency", "metricStat": template}]}}
         result = account.run(SM, shift)
         assert (result.status, result.error) == ("FAILED", "CanaryUnhealthy")
-        assert "latency: canary 81 vs stable 41 (+98% worse)" in (result.cause or "")
+        assert "latency: canary median 81 vs stable 41 (+98% worse)" in (result.cause or "")
 
 
 def test_the_alb_presets_judge_the_canary_target_group_against_stable() -> None:
@@ -152,7 +165,8 @@ def test_the_alb_presets_judge_the_canary_target_group_against_stable() -> None:
         result = account.run(SM, shift)
         assert (result.status, result.error) == ("FAILED", "CanaryUnhealthy")
         # the given world's own datapoint (90 s old) shares a minute with one of these or not, as the clock falls:
-        # the medians move in their last digits, the verdict does not
+        # the medians and means move in their last digits (and which of the two is the larger), the verdict does not
         assert re.search(
-            r"latency: canary 0\.090\d* vs stable 0\.040\d* \(\+12\d% worse\), U=\d+, p=[0-9.e-]+: FAIL", result.cause or ""
+            r"latency: canary (?:median|mean) 0\.090\d* vs stable 0\.040\d* \(\+12\d% worse\), U=\d+, p=[0-9.e-]+: FAIL",
+            result.cause or "",
         )

@@ -7,10 +7,17 @@ follows scipy.stats.mannwhitneyu (method "auto", continuity correction), which t
 - Exact p-value (the distribution of U by counting) when a sample has at most 8 values and nothing ties;
   otherwise the normal approximation with the tie correction of the variance and a 0.5 continuity
   correction.
-- The verdict of a metric is FAIL when the p-value is below `alpha` AND the canary's median is worse than
-  stable's by more than `minEffect` (relative: 0.1 is 10%), PASS otherwise, NO_DATA when a side has fewer than
-  `minPoints` values. As Kayenta does, the metrics' weights make a score out of 100 and the score is judged
-  against a pass and a marginal threshold.
+- The test says whether canary is worse; the effect says by how much, and so whether it matters. It is the larger
+  of two relative differences, canary against stable: of the medians (the typical period) and of the means (the
+  whole window: for a rate, "ten times the errors" is a mean ten times stable's). A healthy service's per-minute
+  5xx rate is 0 in most minutes, both medians are 0 and only the means see a canary erring in many more minutes;
+  a stable minute far off its others moves only the mean and only the median still sees a shifted canary.
+  Kayenta's MannWhitneyClassifier also measures its effect as the ratio of the means (EffectSizes.meanRatio against
+  effectSizeThresholds, https://github.com/spinnaker/kayenta, kayenta-judge/.../classifiers/metric/), after a
+  Hodges-Lehmann confidence interval where we have the p-value; the tests take its ClassifierSuite as an oracle.
+- The verdict of a metric is FAIL when the p-value is below `alpha` AND the effect is more than `minEffect`
+  (relative: 0.1 is 10% worse), PASS otherwise, NO_DATA when a side has fewer than `minPoints` values. As Kayenta
+  does, the metrics' weights make a score out of 100 and the score is judged against a pass and a marginal threshold.
 """
 
 from __future__ import annotations
@@ -96,34 +103,55 @@ def median(values: list[float]) -> float:
 
 
 def relative_effect(canary: float, stable: float, direction: Direction) -> float:
-    """How much worse canary's median is than stable's, relative to stable's (0.1 = 10% worse; negative: better).
-    A stable median of 0 makes any worse canary infinitely worse, and an equal one 0."""
+    """How much worse canary's value is than stable's, relative to stable's (0.1 = 10% worse; negative: better).
+    A stable value of 0 makes any worse canary infinitely worse, and an equal one 0."""
     worse_by = canary - stable if direction == "higherIsWorse" else stable - canary
     if stable == 0:
         return 0.0 if worse_by == 0 else math.copysign(math.inf, worse_by)
     return worse_by / abs(stable)
 
 
+Measure = Literal["median", "mean"]
+
+
+@dataclass(frozen=True)
+class Effect:
+    measure: Measure  # the one of the two that says canary is the most worse
+    canary: float
+    stable: float
+    worse_by: float  # relative_effect of the two
+
+
+def effect(canary: list[float], stable: list[float], direction: Direction) -> Effect:
+    """The larger of the relative differences of the medians and of the means (the medians on a tie)."""
+    pairs: list[tuple[Measure, float, float]] = [
+        ("median", median(canary), median(stable)),
+        ("mean", sum(canary) / len(canary), sum(stable) / len(stable)),
+    ]
+    effects = [Effect(m, c, s, relative_effect(c, s, direction)) for m, c, s in pairs]
+    return max(effects, key=lambda e: e.worse_by)
+
+
 @dataclass(frozen=True)
 class MetricVerdict:
     id: str
     verdict: Literal["PASS", "FAIL", "NO_DATA"]
-    canary_median: float | None
-    stable_median: float | None
-    effect: float | None
+    effect: Effect | None
     u: float | None
     p_value: float | None
     points: tuple[int, int]
 
     def describe(self) -> str:
-        """'errorRate: canary 0.008 vs stable 0.007 (+14%), U=31, p=0.41: PASS'."""
+        """'errorRate: canary mean 0.0012 vs stable 0.00011 (+990% worse), U=120, p=0.011: FAIL'."""
         if self.verdict == "NO_DATA":
             return f"{self.id}: not enough data (canary {self.points[0]}, stable {self.points[1]} points)"
         if self.effect is None or self.p_value is None:  # only NO_DATA lacks them
             return f"{self.id}: {self.verdict}"
-        effect = "n/a" if math.isinf(self.effect) else f"{self.effect:+.0%}"
+        e = self.effect
+        by = e.worse_by
+        how = f"{by:+.0%} worse" if math.isfinite(by) else f"{'worse' if by > 0 else 'better'}, stable is 0"
         return (
-            f"{self.id}: canary {self.canary_median:.4g} vs stable {self.stable_median:.4g} ({effect} worse), "
+            f"{self.id}: canary {e.measure} {e.canary:.4g} vs stable {e.stable:.4g} ({how}), "
             f"U={self.u:g}, p={self.p_value:.2g}: {self.verdict}"
         )
 
@@ -138,14 +166,11 @@ def judge_metric(
     min_points: int,
 ) -> MetricVerdict:
     if len(canary) < min_points or len(stable) < min_points:
-        return MetricVerdict(metric_id, "NO_DATA", None, None, None, None, None, (len(canary), len(stable)))
+        return MetricVerdict(metric_id, "NO_DATA", None, None, None, (len(canary), len(stable)))
     test = mann_whitney_u(canary, stable, direction)
-    canary_median, stable_median = median(canary), median(stable)
-    effect = relative_effect(canary_median, stable_median, direction)
-    verdict: Literal["PASS", "FAIL"] = "FAIL" if test.p_value < alpha and effect > min_effect else "PASS"
-    return MetricVerdict(
-        metric_id, verdict, canary_median, stable_median, effect, test.u, test.p_value, (len(canary), len(stable))
-    )
+    size = effect(canary, stable, direction)
+    verdict: Literal["PASS", "FAIL"] = "FAIL" if test.p_value < alpha and size.worse_by > min_effect else "PASS"
+    return MetricVerdict(metric_id, verdict, size, test.u, test.p_value, (len(canary), len(stable)))
 
 
 def score(verdicts: list[tuple[MetricVerdict, float]]) -> float | None:
