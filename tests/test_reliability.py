@@ -337,18 +337,27 @@ def test_an_approval_given_while_the_canary_is_unhealthy_sends_it_no_traffic(
 def test_a_stop_while_the_approval_task_waits_on_its_token_ends_the_execution_at_once(
     shift_account: OfflineAccount, shift_input: dict[str, Any]
 ) -> None:
-    """The approval Lambda has run and the task waits on its token (TaskSubmitted): a stop must end it now,
-    not when the approval times out (moto alone sleeps through the whole wait)."""
+    """The approval Lambda has run and the task waits on its token (TaskSubmitted, for the input's 24 h): a stop
+    must end it now, not when the approval times out (moto alone sleeps through the whole wait). The approver
+    holds the runner while it waits, so the runner's own timeout cannot be what ends it."""
     sfn = shift_account.client("stepfunctions")
+    sent_stops: list[str] = []
+    shift_account.session.events.register(  # type: ignore[union-attr]
+        "before-call.sfn.StopExecution", lambda params, **kwargs: sent_stops.append(json.loads(params["body"])["error"])
+    )
+    ended: list[str] = []
 
     def stop_once_waiting(pending: PendingApproval) -> None:
         execution_arn = lock_item(shift_account)["owner"]["S"]
-        for _ in range(500):
-            events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
-            if any(e["type"] == "TaskSubmitted" for e in events):
-                break
+        deadline = time.monotonic() + 60  # a guard against a hang; the approval would time out after 24 h
+        while not any(e["type"] == "TaskSubmitted" for e in sfn.get_execution_history(executionArn=execution_arn)["events"]):
+            assert time.monotonic() < deadline, "the approval task never waited on its token"
             time.sleep(0.01)
         stop(shift_account, execution_arn)
+        while (status := sfn.describe_execution(executionArn=execution_arn)["status"]) == "RUNNING":
+            assert time.monotonic() < deadline, "the stop did not end the execution waiting on its token"
+            time.sleep(0.01)
+        ended.append(status)
 
-    stopped = shift_account.run(SM, shift_input, approver=stop_once_waiting, timeout=20)
-    assert stopped.status == "ABORTED"
+    stopped = shift_account.run(SM, shift_input, approver=stop_once_waiting)
+    assert (ended, stopped.status, sent_stops) == (["ABORTED"], "ABORTED", ["Operator"])
