@@ -8,6 +8,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from mesh_rollout_local.runner import OfflineAccount
 from mesh_rollout_local.scenarios import mesh_of
 
@@ -35,6 +37,7 @@ def test_a_running_handler_sees_its_environment_and_no_other_thread_does(account
     finally:
         checked.set()
         worker.join(10)
+    account.raise_failed_assertion()  # the handler's own asserts, in the worker thread
     assert seen == {"ROUTE_LOCK_TABLE": None, "POWERTOOLS_SERVICE_NAME": None, "AWS_LAMBDA_FUNCTION_NAME": None}
     assert inside == {"table": variables["ROUTE_LOCK_TABLE"], "service": "mesh-rollout"}
     assert "ROUTE_LOCK_TABLE" not in os.environ
@@ -67,3 +70,18 @@ def test_threads_reading_the_environment_during_a_map_heavy_run_never_fail() -> 
             reader.join(10)
     assert result.status == "SUCCEEDED", result.cause
     assert errors == []
+
+
+def test_an_assertion_failing_inside_a_handler_fails_the_run_that_invoked_it(
+    account: OfflineAccount, scenario: dict[str, Any]
+) -> None:
+    """The runner hands every handler error to the state machine, which may catch it; a test's assert must still
+    fail the test (a replaced handler's or an `intercept` callback's)."""
+
+    def expect_another_mesh(event: dict[str, Any]) -> None:
+        assert event.get("meshName") == "not-apps", "the intercepted event"
+
+    account.intercept("ValidateRolloutFunction", expect_another_mesh)
+    with pytest.raises(AssertionError, match="the intercepted event"):
+        account.run("MeshRolloutStateMachine", scenario)
+    assert account.failed_assertions == []  # raised once

@@ -210,6 +210,9 @@ class OfflineAccount:
         # every (service, operation) each function's handler called, over all runs: what its role must allow
         self.calls_by_function: dict[str, set[tuple[str, str]]] = {}
         self._invocations = 0
+        # assertions that failed inside a handler (a test's replacement or `intercept` callback): the execution gets
+        # them as a Lambda error, like any error; `run` then raises the first, so the test fails on it
+        self.failed_assertions: list[AssertionError] = []
         self._stack = ExitStack()
         # Lambda puts CodeUri on sys.path; so do we (tests already have it there via pytest's pythonpath).
         for code_uri in {str(fn.code_uri) for fn in self.template.functions.values()}:
@@ -355,6 +358,12 @@ class OfflineAccount:
 
         self._handlers[function] = (intercepted, env)
 
+    def raise_failed_assertion(self) -> None:
+        """Raise the first assertion that failed inside a handler since the last call (see failed_assertions)."""
+        if self.failed_assertions:
+            first, self.failed_assertions = self.failed_assertions[0], []
+            raise first
+
     @staticmethod
     def _load_handler(handler: str) -> Callable[..., Any]:
         module_name, _, function_name = handler.rpartition(".")
@@ -392,6 +401,8 @@ class OfflineAccount:
             try:
                 return json.dumps(handler(event, context)).encode()
             except Exception as exc:  # every error must reach the ASL under its own name
+                if isinstance(exc, AssertionError):
+                    self.failed_assertions.append(exc)
                 response_headers["x-amz-function-error"] = "Unhandled"
                 return json.dumps(
                     {
@@ -573,6 +584,7 @@ class OfflineAccount:
         children = nested_executions(sfn, history, family.nested if family else None)
         calls, invocations, per_invocation = Counter(self._current_calls), self._invocations, self._invocation_calls
         self._current_calls, self._invocations, self._invocation_calls = outer
+        self.raise_failed_assertion()
         return RunResult(
             run=self._runs,
             execution_arn=arn,
