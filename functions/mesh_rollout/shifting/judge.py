@@ -12,9 +12,10 @@ follows scipy.stats.mannwhitneyu (method "auto", continuity correction), which t
   whole window: for a rate, "ten times the errors" is a mean ten times stable's). A healthy service's per-minute
   5xx rate is 0 in most minutes, both medians are 0 and only the means see a canary erring in many more minutes;
   a stable minute far off its others moves only the mean and only the median still sees a shifted canary.
-  Kayenta's MannWhitneyClassifier also measures its effect as the ratio of the means (EffectSizes.meanRatio against
-  effectSizeThresholds, https://github.com/spinnaker/kayenta, kayenta-judge/.../classifiers/metric/), after a
-  Hodges-Lehmann confidence interval where we have the p-value; the tests take its ClassifierSuite as an oracle.
+  Kayenta's MannWhitneyClassifier measures its effect as the ratio of the means too (EffectSizes.meanRatio against
+  effectSizeThresholds, in https://github.com/spinnaker/kayenta kayenta-judge/src/main/scala/com/netflix/kayenta/
+  judge/classifiers/metric/MannWhitneyClassifier.scala and stats/EffectSizes.scala), after a Hodges-Lehmann
+  confidence interval where we have the p-value; the tests take the labels of its ClassifierSuite as an oracle.
 - The verdict of a metric is FAIL when the p-value is below `alpha` AND the effect is more than `minEffect`
   (relative: 0.1 is 10% worse), PASS otherwise, NO_DATA when a side has fewer than `minPoints` values. As Kayenta
   does, the metrics' weights make a score out of 100 and the score is judged against a pass and a marginal threshold.
@@ -142,7 +143,7 @@ class MetricVerdict:
     points: tuple[int, int]
 
     def describe(self) -> str:
-        """'errorRate: canary mean 0.0012 vs stable 0.00011 (+990% worse), U=120, p=0.011: FAIL'."""
+        """'errorRate: canary mean 0.001538 vs stable 0.0001538 (+900% worse), U=120, p=0.011: FAIL'."""
         if self.verdict == "NO_DATA":
             return f"{self.id}: not enough data (canary {self.points[0]}, stable {self.points[1]} points)"
         if self.effect is None or self.p_value is None:  # only NO_DATA lacks them
