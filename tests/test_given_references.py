@@ -56,8 +56,8 @@ def test_a_judge_template_with_the_products_target_placeholder_runs_offline_besi
     captured = capsys.readouterr()
     # Then the run is the product's own: the judge filled ${target} with each side's target group and found each
     # side's datapoint, under the load balancer the reference named (too few points to judge, so it rolls back)
-    result = json.loads(dump.read_text())
     assert (code, captured.err) == (1, ""), captured.err
+    result = json.loads(dump.read_text())
     assert (result["status"], result["error"]) == ("FAILED", "CanaryUnhealthy")
     assert "judge: NO_DATA: latency: not enough data (canary 1, stable 1 points)" in result["cause"]
     # the rule the input's references named took the step, then the rollback
