@@ -1,7 +1,10 @@
-"""Every AWS call a function's handler makes is allowed by that function's own role in template.yaml.
+"""Every AWS action a function's handler calls is granted by some Allow statement of its own role in template.yaml.
 
 The offline runs record, per function, each (service, operation) its handler called; the role's policy
-statements are read from the template. A call the role does not allow would be AccessDenied on AWS."""
+statements are read from the template. What this proves is the action names only: a statement's Resource and
+Condition are not evaluated against the call, so a Resource scoped to the wrong ARN (or a Condition the call
+does not meet) passes here and is AccessDenied on AWS. The Resource side is checked only where a test below says
+so (traffic writes name the stack's parameters; actions without resource types are granted on "*")."""
 
 from __future__ import annotations
 
@@ -135,6 +138,7 @@ def test_the_runs_reach_every_function_a_state_machine_calls(calls: dict[str, se
 def test_every_call_is_allowed_by_the_functions_own_role(calls: dict[str, set[tuple[str, str]]]) -> None:
     denied = {}
     for function, made in sorted(calls.items()):
+    """By action name (see the module's docstring: not by Resource or Condition)."""
         allowed = allowed_actions(function)
         for service, operation in sorted(made):
             action = f"{IAM_PREFIX.get(service, service)}:{operation}"
