@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mesh_rollout_local.runner import OfflineAccount
+from mesh_rollout_local.runner import OfflineAccount, StillClock
 from tests.conftest import EVENTS, ROOT, load_json
 
 SM = "WeightShiftStateMachine"
@@ -18,14 +18,14 @@ SM = "WeightShiftStateMachine"
 
 @pytest.fixture
 def lattice() -> Iterator[OfflineAccount]:
-    with OfflineAccount(ROOT / "template.yaml") as account:
+    with OfflineAccount(ROOT / "template.yaml", clock=StillClock()) as account:
         account.apply_given(load_json(EVENTS / "local" / "lattice-given.json"), EVENTS / "local")
         yield account
 
 
 def publish(account: OfflineAccount, group: str, minutes: list[tuple[int, int, float]]) -> None:
     """One datapoint per past minute (requests, 5xx, latency ms) for a target group, as Lattice publishes them."""
-    now = dt.datetime.now(dt.UTC)
+    now = account.now()
     dimensions = [{"Name": "TargetGroup", "Value": account.saved[group]["id"]}]
     data = []
     for age, (requests, errors, latency) in enumerate(minutes, start=2):
@@ -114,9 +114,9 @@ def test_no_traffic_keeps_the_gate_pending_then_follows_the_inputs_choice(
 
 def test_on_app_mesh_the_judge_reads_the_users_own_per_node_metrics_through_a_template() -> None:
     """App Mesh publishes nothing per virtual node; Envoy stats the user publishes per node are compared instead."""
-    with OfflineAccount(ROOT / "template.yaml") as account:
+    with OfflineAccount(ROOT / "template.yaml", clock=StillClock()) as account:
         account.apply_given(load_json(EVENTS / "local" / "weight-shift-given.json"), EVENTS / "local")
-        now = dt.datetime.now(dt.UTC)
+        now = account.now()
         data = []
         for node, base in (("serviceB", 40.0), ("serviceBv2", 80.0)):  # serviceBv2 answers twice as slowly
             for age in range(2, 12):
@@ -145,9 +145,9 @@ def test_on_app_mesh_the_judge_reads_the_users_own_per_node_metrics_through_a_te
 
 
 def test_the_alb_presets_judge_the_canary_target_group_against_stable() -> None:
-    with OfflineAccount(ROOT / "template.yaml") as account:
+    with OfflineAccount(ROOT / "template.yaml", clock=StillClock()) as account:
         account.apply_given(load_json(EVENTS / "local" / "alb-given.json"), EVENTS / "local")
-        saved, now = account.saved, dt.datetime.now(dt.UTC)
+        saved, now = account.saved, account.now()
         balancer = saved["alb"]["LoadBalancers"][0]["LoadBalancerArn"].split(":loadbalancer/", 1)[1]
         data = []
         for group, latency in (("serviceBGroup", 0.040), ("serviceBv2Group", 0.090)):  # the canary: more than twice as slow

@@ -21,7 +21,7 @@ import pytest
 from mesh_rollout_local import rollouts
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.cli import main
-from mesh_rollout_local.runner import OfflineAccount
+from mesh_rollout_local.runner import OfflineAccount, StillClock
 from tests.conftest import EVENTS, ROOT, load_json
 from tests.test_approvals import run_local
 from tests.test_traffic_backends import GIVEN, SHAPES, Backend
@@ -42,7 +42,7 @@ def lock_table(account: OfflineAccount) -> str:
 @pytest.fixture(params=["appmesh", "lattice", "alb"])
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """The guide's serviceB / serviceBv2 behind one weighted route of each backend (test_traffic_backends.py's)."""
-    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
+    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True, clock=StillClock()) as account:
         account.apply_given(load_json(EVENTS / "local" / GIVEN[request.param]), EVENTS / "local")
         yield Backend(request.param, account, *SHAPES[request.param])
 

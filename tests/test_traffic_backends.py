@@ -7,6 +7,7 @@ rule's weights are checked after every step, and after every rollback the rule i
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from mesh_rollout.shifting.cleanup import handle_status_change
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.report import segments
-from mesh_rollout_local.runner import OfflineAccount, RunResult
+from mesh_rollout_local.runner import OfflineAccount, RunResult, StillClock
 from tests.conftest import EVENTS, ROOT, load_json
 
 SM = "WeightShiftStateMachine"
@@ -127,7 +128,7 @@ SHAPES = {
 
 @pytest.fixture(params=["appmesh", "lattice", "alb"])
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
+    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True, clock=StillClock()) as account:
         account.apply_given(load_json(EVENTS / "local" / GIVEN[request.param]), EVENTS / "local")
         yield Backend(request.param, account, *SHAPES[request.param])
 
@@ -135,7 +136,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
 @pytest.fixture(params=["lattice", "alb"])
 def new_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """Lattice and ALB only: what App Mesh has no equivalent of (target groups, metric presets)."""
-    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
+    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True, clock=StillClock()) as account:
         account.apply_given(load_json(EVENTS / "local" / GIVEN[request.param]), EVENTS / "local")
         yield Backend(request.param, account, *SHAPES[request.param])
 
@@ -622,3 +623,20 @@ def test_the_given_worlds_publish_their_metrics_in_the_past_not_in_the_second_th
         for call in (c for c in load_json(EVENTS / "local" / name) if c.get("operation") == "put_metric_data"):
             stamps = [d.get("Timestamp", "") for d in call["params"]["MetricData"]]
             assert all(s.startswith("{{given:now-") and 60 <= int(s[12:-2]) < 240 for s in stamps), (name, stamps)
+
+
+def test_the_gate_reads_its_window_by_the_clock_the_given_world_stamps_its_metrics_with() -> None:
+    """However late a run reaches its gate (a loaded machine), it sees the world's metrics: the gate's window and
+    the given file's {{given:now-N}} read the account's clock, which the test holds still. It is a day behind the
+    wall clock here, so a gate reading the wall clock would find no data and stay PENDING."""
+    clock = StillClock(dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=1))
+    with OfflineAccount(ROOT / "template.yaml", clock=clock) as account:
+        account.apply_given(load_json(EVENTS / "local" / "alb-given.json"), EVENTS / "local")
+        shift = json.loads(account.resolve_input((EVENTS / "weight-shift-alb.json").read_text()))
+        shift["healthGate"]["maxPendingChecks"] = 0  # no re-check: the first look decides
+        result = account.run(SM, {**shift, "approval": None})
+    assert result.status == "SUCCEEDED", result.cause
+    metrics = "metric canaryErrorRate = 0.00166667 (unhealthy when above 0.01); metric canaryLatency = 0.042 (unhealthy"
+    assert [step["health"]["summary"].split("running; ")[-1] for step in result.output["steps"]] == [
+        f"{metrics} when above 0.25)"
+    ] * 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 REFERENCE = re.compile(r"\{\{given:([^{}]+)\}\}")
@@ -40,15 +40,16 @@ def reference_locations(value: Any, location: tuple[int | str, ...] = ()) -> Ite
             yield from reference_locations(item, (*location, index))
 
 
-def resolve_refs(value: Any, saved: dict[str, Any]) -> Any:
+def resolve_refs(value: Any, saved: dict[str, Any], now: Callable[[], dt.datetime] | None = None) -> Any:
     """Replace "{{given:name.path[0].key}}" in strings with values from earlier --given responses;
     "{{given:name.path|after:TEXT}}" is the part of the value after the first TEXT (an ARN's resource part);
-    "{{given:now-90}}" is the time 90 seconds before the call. GivenError names a reference that leads nowhere."""
+    "{{given:now-90}}" is the time 90 seconds before the call, by `now` (the wall clock if None: the offline account
+    passes the clock its health gate reads). GivenError names a reference that leads nowhere."""
 
     def lookup(expr: str) -> Any:
         ago = re.fullmatch(r"now-(\d+)", expr)
         if ago:  # a moment before the call, e.g. a datapoint that CloudWatch has already taken in
-            return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=int(ago.group(1)))
+            return (now() if now else dt.datetime.now(dt.UTC)) - dt.timedelta(seconds=int(ago.group(1)))
         path, _, after = expr.partition("|after:")
         if after:
             whole = str(lookup(path))
@@ -76,7 +77,7 @@ def resolve_refs(value: Any, saved: dict[str, Any]) -> Any:
             return lookup(whole.group(1))
         return REFERENCE.sub(lambda m: str(lookup(m.group(1))), value)
     if isinstance(value, dict):
-        return {k: resolve_refs(v, saved) for k, v in value.items()}
+        return {k: resolve_refs(v, saved, now) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolve_refs(v, saved) for v in value]
+        return [resolve_refs(v, saved, now) for v in value]
     return value

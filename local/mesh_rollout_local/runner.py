@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import difflib
 import importlib
 import io
@@ -173,6 +174,19 @@ def substitute(definition: str, substitutions: dict[str, str]) -> str:
     return re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda m: substitutions[m.group(1)], definition)
 
 
+class StillClock:
+    """A clock that stands still until a test moves it on (`advance`): for OfflineAccount(clock=...)."""
+
+    def __init__(self, at: dt.datetime | None = None) -> None:
+        self.at = at or dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+    def __call__(self) -> dt.datetime:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        self.at += dt.timedelta(seconds=seconds)
+
+
 class OfflineAccount:
     """An emulated AWS account with the template's functions and state machines deployed in it."""
 
@@ -183,11 +197,15 @@ class OfflineAccount:
         real_time: bool = False,
         handler_output: io.TextIOBase | None = None,
         replay_given_runs: bool = False,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.template = Template(template)
         # A given `run` whose world this process built before (same template, same given entries up to it) is not
         # run again: its handlers' AWS calls are replayed, in their order, with the same outcomes (tests' worlds).
         self.replay_given_runs = replay_given_runs
+        # the time the health gate reads metrics up to and a given file's {{given:now-N}} is counted from: the wall
+        # clock, or one the caller controls (StillClock), so that the two agree however late a run reaches its gate
+        self.clock = clock
         self._given_so_far: list[Any] = []
         self._recording: list[RecordedCall] | None = None
         self.region = region
@@ -248,12 +266,19 @@ class OfflineAccount:
         from mesh_rollout.aws import reset_clients  # importable only once CodeUri is on sys.path
 
         reset_clients()
+        from mesh_rollout import clock as domain_clock
+
+        self._stack.callback(domain_clock.set_clock, domain_clock.set_clock(self.clock))
         self._stack.callback(reset_clients)
         self._deploy()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
+
+    def now(self) -> dt.datetime:
+        """Now by the account's clock (see `clock`)."""
+        return self.clock() if self.clock else dt.datetime.now(dt.UTC)
 
     def client(self, service: str) -> Any:
         assert self.session is not None, "use OfflineAccount as a context manager"
@@ -488,7 +513,7 @@ class OfflineAccount:
         service, operation = call["service"], call["operation"]
         where = f"{where} ({service}.{operation})"
         try:
-            params = resolve_refs(call.get("params", {}), self.saved)
+            params = resolve_refs(call.get("params", {}), self.saved, self.now)
         except GivenError as exc:
             raise GivenError(f"{where}: {exc}") from None
         try:
@@ -512,7 +537,7 @@ class OfflineAccount:
         that must name ARNs the emulator makes up, such as an ALB listener's); other inputs unchanged."""
         if not has_references(text):
             return text
-        return json.dumps(resolve_refs(json.loads(text), self.saved))
+        return json.dumps(resolve_refs(json.loads(text), self.saved, self.now))
 
     def run(
         self,

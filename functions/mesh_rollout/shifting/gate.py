@@ -8,6 +8,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from mesh_rollout import clock
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.aws.deployments import deployment_verdict
 from mesh_rollout.aws.ecs import describe_service
@@ -230,7 +231,7 @@ def health_verdict(
     found = Findings()
     check_alarms(cloudwatch, gate.get("alarmNames", []), found)
     check_ecs_services(ecs, gate.get("ecsServices", []), found)
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     check_metrics(cloudwatch, gate.get("metrics", []), window_seconds, now, found)
     judge = check_compare(cloudwatch, gate.get("compare"), window_seconds, now, checks, gate.get("maxPendingChecks", 10), found)
     checks += 1
