@@ -163,8 +163,9 @@ def test_a_step_the_scale_cannot_express_is_refused_before_any_change() -> None:
 def test_lock_lives_longer_than_the_longest_run() -> None:
     plan = spec(steps=[50, 100], bakeSeconds=300, approval={"beforeSteps": [100], "timeoutSeconds": 600})
     steps = pending_steps(plan, {"serviceB": 100})
-    gate = 60 * 10
-    assert lock_seconds(plan, steps) == 2 * (300 + gate) + 600 + 3600
+    # by hand: 50% (bake 5 min, then up to 10 gate re-checks a minute apart), a 10 min approval, 100% (the same),
+    # and an hour's margin
+    assert lock_seconds(plan, steps) == (5 + 10) * 60 + 10 * 60 + (5 + 10) * 60 + 3600 == 6000
 
 
 def test_expect_weights_names_what_was_found_and_expected() -> None:

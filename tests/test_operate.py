@@ -90,6 +90,7 @@ def test_list_shows_the_rollout_holding_a_route_and_nothing_once_it_ended(
     header, row = ours(listed[0])
     assert header.split() == ["route", "status", "where", "execution"]
     assert row.split()[:6] == ["appmesh:apps/serviceB/serviceB", "RUNNING", "waiting", "approval", "of", "100%"]
+    # two steps of a 5 min bake and up to 10 gate re-checks a minute apart, the 24 h approval, 1 h margin: 25.5 h
     assert f" {done.execution_arn} (lock expires in 25.5 h)" in row
     assert main(["list", "--table", table]) == 0
     assert ours(capsys.readouterr().out) == [f"no rollout in progress (route-lock table {table} holds no lock)"]

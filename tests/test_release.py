@@ -8,8 +8,6 @@ import pytest
 
 from mesh_rollout.errors import InvalidRolloutInput
 from mesh_rollout.shifting.cleanup import state_output
-from mesh_rollout.shifting.inputs import WeightShiftSpec
-from mesh_rollout.shifting.plan import lock_seconds
 from mesh_rollout.shifting.release import wanted_images, with_images
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.runner import OfflineAccount
@@ -58,8 +56,9 @@ def test_release_deploys_the_new_image_then_shifts_traffic(shift_account: Offlin
     assert weights(shift_account) == {"serviceBv2": 100}
     plan = state_output(result.history, "PlanWeightShift")
     assert plan is not None  # the lock outlives the release's deployment wait as well as the steps
-    spec = WeightShiftSpec(**release_input)
-    assert plan["lockSeconds"] == lock_seconds(spec, plan["steps"]) + spec.deploymentTimeoutSeconds
+    # the longest this release can take: its deployment (30 min, the default deploymentTimeoutSeconds), then two
+    # steps of a 5 min bake and up to 10 gate re-checks a minute apart, the 24 h approval between them, and 1 h more
+    assert plan["lockSeconds"] == 30 * 60 + 2 * (5 * 60 + 10 * 60) + 24 * 3600 + 3600
     states = result.states
     assert states.index("CheckRelease") < states.index("CanarySteps")  # traffic moves only after the deployment
     again = shift_account.run(SM, release_input)
