@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG, IN_PROGRESS_CHECKS_TAG
 from mesh_rollout_local import rollouts
+from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG, IN_PROGRESS_CHECKS_TAG
 from mesh_rollout_local.runner import ACCOUNT_ID, OfflineAccount
 from tests.conftest import EVENTS, ROOT
 from tests.test_plan import DELETE, mutate

@@ -121,6 +121,52 @@ def test_a_register_task_definition_whose_response_was_lost_registers_no_second_
     }
 
 
+def service_task_definition(account: OfflineAccount, service: str) -> str:
+    described = account.client("ecs").describe_services(cluster="apps", services=[service])["services"][0]
+    return str(described["taskDefinition"]).rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize(
+    ("fault", "caught", "where"),
+    [
+        # the function ran (and updated the service) each time; Step Functions never got its answer
+        (
+            {"service": "lambda", "operation": "Invoke", "kind": "lost-response", "url_contains": "UpdateServiceFunction"},
+            "Exception: Read timeout on endpoint URL",  # the emulator's name for it; AWS names it its own way
+            "the service was put back on taskB:1",
+        ),
+        # ECS refused every UpdateService: the service never moved, and the rollback has nothing to do
+        (
+            {"service": "ecs", "operation": "UpdateService", "code": "ServerException", "status": 500},
+            "TransientAwsError: UpdateService apps/serviceB",
+            "the service is still on taskB:1",
+        ),
+    ],
+    ids=["reply-lost-after-it-landed", "refused"],
+)
+def test_an_update_service_that_failed_for_good_is_rolled_back_as_it_may_have_landed(
+    account: OfflineAccount, scenario: dict[str, Any], fault: dict[str, Any], caught: str, where: str
+) -> None:
+    # Given serviceB (deployed first) whose UpdateService fails past every retry
+    account.faults.add(fault.pop("service"), fault.pop("operation"), times=10_000, **fault)
+    # When the rollout runs, one service at a time
+    result = account.run("MeshRolloutStateMachine", scenario | {"maxConcurrentDeployments": 1})
+    account.faults.clear()
+    # Then serviceB is on its previous revision, the rollout fails with a named error, and no other service started
+    assert (result.status, result.error) == ("FAILED", "UpdateServiceFailed")
+    first = str(result.cause).splitlines()[0]
+    assert first.startswith(f"apps/serviceB: the update to taskB:2 failed ({caught}")
+    assert first.endswith(f"; {where}")
+    assert [service_task_definition(account, s) for s in ("serviceB", "serviceBv2", "serviceA")] == [
+        "taskB:1",
+        "taskBv2:1",
+        "taskA:1",
+    ]
+    failed = next(c for c in result.children if c["status"] == "FAILED")
+    names = [e["stateEnteredEventDetails"]["name"] for e in failed["history"] if e["type"].endswith("StateEntered")]
+    assert names[-4:] == ["UpdateService", "RollbackService", "WhyRolledBack", "UpdateServiceFailed"]
+
+
 # --- Lambda service errors -------------------------------------------------------------------------------
 
 

@@ -99,6 +99,11 @@ class DeploymentTimedOut(MeshRolloutError):
     """The ECS deployment did not finish in time; the service was put back on its previous revision."""
 
 
+class UpdateServiceFailed(MeshRolloutError):
+    """UpdateService failed for good; as its call may have landed (a lost reply, a timeout), the service was put
+    back on its previous revision (the cause says whether it had moved)."""
+
+
 class RollbackFailed(MeshRolloutError):
     """Putting a service back on its previous revision failed too; the cause says where it was left."""
 

@@ -67,14 +67,31 @@ def short_name(task_definition_arn: str) -> str:
 def roll_back_service(
     ecs: Any, cluster: str, service: str, previous: str, failed: str, verdict: dict[str, Any]
 ) -> dict[str, Any]:
-    """Put the service back on its previous revision and describe, for a person, what happened."""
-    point_service_at(ecs, cluster, service, previous)
-    outcome = "failed" if verdict.get("state") == "FAILED" else "did not complete in time"
-    cause = (
-        f"{cluster}/{service}: the deployment of {short_name(failed)} {outcome} ({verdict.get('reason', 'no reason given')}); "
-        f"the service was put back on {short_name(previous)}"
-    )
+    """Put the service back on its previous revision (no call if it is on it) and describe, for a person, what
+    happened. `verdict` is the deployment gate's, or what a Catch hands on when UpdateService failed for good (its
+    Error and Cause): that update may have landed all the same."""
+    moved = point_service_at(ecs, cluster, service, previous)["updated"]
+    if "Error" in verdict:
+        what = f"the update to {short_name(failed)} failed ({caught_error(verdict)})"
+        where = "the service was put back on" if moved else "the service is still on"
+    else:
+        outcome = "failed" if verdict.get("state") == "FAILED" else "did not complete in time"
+        what = f"the deployment of {short_name(failed)} {outcome} ({verdict.get('reason', 'no reason given')})"
+        where = "the service was put back on"
+    cause = f"{cluster}/{service}: {what}; {where} {short_name(previous)}"
     return {"cluster": cluster, "service": service, "rolledBackTo": previous, "cause": cause}
+
+
+def caught_error(caught: dict[str, Any]) -> str:
+    """'Error: message' of a Catch's result, whose Cause is a Lambda error document or plain text."""
+    error, cause = str(caught.get("Error") or "States.TaskFailed"), str(caught.get("Cause") or "")
+    try:
+        document = json.loads(cause)
+    except ValueError:
+        document = None
+    if isinstance(document, dict) and "errorMessage" in document:
+        cause = str(document["errorMessage"])
+    return f"{error}: {cause}" if cause else error
 
 
 # --- the ECS services' outcome, once every service's execution has ended ---------------------------------------
