@@ -73,3 +73,9 @@ def test_a_large_mesh_lists_a_bounded_number_of_services_per_group() -> None:
     assert "apps/s024 on s024:2 and 375 more" in cause and "apps/s025" not in cause
     assert "apps/n024 and 74 more" in cause
     assert LISTED_PER_GROUP == 25 and len(cause) < 32_768  # a Fail state's cause holds at most 32,768 characters
+
+
+def test_a_lattice_rollout_says_its_unchanged_services_are_already_on_vpc_lattice() -> None:
+    failed = service("b", "failed", **failed_child("DeploymentFailed", "apps/b: the deployment of b:3 failed"))
+    outcome = ecs_outcome([service("a", "unchanged", 3), failed], destination="VPC Lattice")
+    assert outcome["cause"].splitlines()[-1] == "1 of 2 services failed; unchanged (already on VPC Lattice): apps/a on a:3"

@@ -201,3 +201,13 @@ def test_ecs_keeps_vpc_lattice_configurations_on_each_deployment(emulated: Offli
     primary = next(d for d in service["deployments"] if d["status"] == "PRIMARY")
     assert primary["vpcLatticeConfigurations"] == second  # a new deployment, as the UpdateService docs say
     assert len(service["deployments"]) == 2
+
+
+def test_lattice_services_are_listed_page_by_page(emulated: OfflineAccount) -> None:
+    client = emulated.client("vpc-lattice")
+    before = {s["name"] for s in client.list_services()["items"]}  # the module's other tests' services
+    made = {client.create_service(name=f"paged-{i:03d}")["name"] for i in range(60)}  # past moto's page of 50
+    first = client.list_services(maxResults=10)
+    assert len(first["items"]) == 10 and first["nextToken"]
+    pages = client.get_paginator("list_services").paginate(PaginationConfig={"PageSize": 25})
+    assert {s["name"] for page in pages for s in page["items"]} == before | made

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
-from mesh_rollout_local.runner import OfflineAccount
+from mesh_rollout_local.progress import Progress
+from mesh_rollout_local.runner import ACCOUNT_ID, OfflineAccount
 from tests.conftest import EVENTS, ROOT, load_json
 
 SM = "LatticeRolloutStateMachine"
+SERVICES = ("serviceB", "serviceBv2", "serviceA")  # the input's order
 
 
 @pytest.fixture
@@ -119,18 +121,156 @@ def test_what_has_no_lattice_equivalent_is_refused_before_any_change_until_accep
     assert refused.mutating_calls() == {} and refused.states == ["PlanLatticeRollout"]
 
 
-def test_a_failed_deployment_puts_the_service_back_on_its_meshed_revision_and_stops(meshed: OfflineAccount) -> None:
-    ecs = meshed.client("ecs")
-    arn = ecs.describe_services(cluster="apps", services=["serviceB"])["services"][0]["serviceArn"]
+def fail_next_deployment(account: OfflineAccount, service: str) -> None:
+    ecs = account.client("ecs")
+    arn = ecs.describe_services(cluster="apps", services=[service])["services"][0]["serviceArn"]
     ecs.tag_resource(resourceArn=arn, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}])
+
+
+def states_of(execution: dict[str, Any]) -> list[str]:
+    return [e["stateEnteredEventDetails"]["name"] for e in execution["history"] if e["type"].endswith("StateEntered")]
+
+
+def service_of(execution: dict[str, Any]) -> str:
+    """The ECS service a service rollout execution was started for (from its input)."""
+    return str(json.loads(execution["history"][0]["executionStartedEventDetails"]["input"])["target"]["service"])
+
+
+def stop_flags(account: OfflineAccount) -> list[str]:
+    table = account.environment("FinishMeshRolloutFunction")["ROUTE_LOCK_TABLE"]
+    items = account.client("dynamodb").scan(TableName=table)["Items"]
+    return [i["lockId"]["S"] for i in items if i["lockId"]["S"].startswith("stopped:")]
+
+
+def hold_deployment(account: OfflineAccount, service: str, until: Any) -> None:
+    """Keep `service`'s deployment IN_PROGRESS at each gate check until `until()` is true (never blocking a thread:
+    handlers run one at a time)."""
+    from moto.ecs.models import ecs_backends
+
+    def before(event: dict[str, Any]) -> None:
+        if event.get("service") == service and not until():
+            deployments = ecs_backends[ACCOUNT_ID][account.region]._get_service("apps", service).deployments
+            next(d for d in deployments if d["status"] == "PRIMARY")["_observed"] = 0  # the emulator's count of checks
+
+    account.intercept("DeploymentHealthFunction", before)
+
+
+def slow_gates(rollout: dict[str, Any], **top: Any) -> dict[str, Any]:
+    """The input with gates that never time out while a deployment is held, and `top` (maxConcurrentDeployments)."""
+    for target in rollout["ecsServices"]:
+        target.update(deploymentTimeoutSeconds=86400, deploymentPollSeconds=1)
+    return {**rollout, **top}
+
+
+def test_each_ecs_service_moves_in_an_execution_of_its_own_at_most_max_concurrent_deployments_at_a_time(
+    meshed: OfflineAccount,
+) -> None:
+    # Given two services at a time, serviceB's deployment held until serviceBv2 is deploying beside it
+    sfn, child = meshed.client("stepfunctions"), meshed.state_machine_arns["EcsServiceRolloutStateMachine"]
+    updated: list[str] = []
+    running: list[int] = []
+
+    def count_running(event: dict[str, Any]) -> None:
+        running.append(len(sfn.list_executions(stateMachineArn=child, statusFilter="RUNNING")["executions"]))
+
+    meshed.intercept("UpdateServiceFunction", lambda event: updated.append(event["service"]))
+    meshed.intercept("DeploymentHealthFunction", count_running)
+    hold_deployment(meshed, "serviceB", until=lambda: "serviceBv2" in updated)
+    # When the rollout runs
+    result = meshed.run(SM, slow_gates(rollout_input(meshed), maxConcurrentDeployments=2))
+    # Then each service ran in an EcsServiceRolloutStateMachine execution, two of them at once and never more
+    assert result.status == "SUCCEEDED", result.cause
+    assert sorted(service_of(c) for c in result.children) == sorted(SERVICES)
+    assert {c["executionArn"].split(":")[-2] for c in result.children} == {"EcsServiceRolloutStateMachine"}
+    for execution in result.children:
+        assert states_of(execution)[:4] == ["CheckStopFlag", "RolloutStopped", "RegisterLatticeTaskDefinition", "NeedsUpdate"]
+        assert states_of(execution)[-1] == "OnLattice"
+    assert max(running) == 2
+    assert updated.index("serviceA") > 1  # started once serviceB or serviceBv2 had finished
+    # the deployment gate ran in the services' executions, not in the rollout's
+    parent = [e["stateEnteredEventDetails"]["name"] for e in result.history if e["type"].endswith("StateEntered")]
+    assert "CheckDeployment" not in parent and parent.count("RolloutEcsService") == 3
+    assert result.output["results"]["ecsServices"] == [
+        {"cluster": "apps", "service": service, "taskDefinition": f"{family}:3", "action": "updated"}
+        for service, family in zip(SERVICES, ("taskB", "taskBv2", "taskA"), strict=True)
+    ]
+    again = meshed.run(SM, rollout_input(meshed))
+    assert [r["action"] for r in again.output["results"]["ecsServices"]] == ["unchanged"] * 3
+    assert {states_of(c)[-1] for c in again.children} == {"AlreadyOnLattice"}
+
+
+def test_a_failed_deployment_puts_the_service_back_on_its_meshed_revision_and_stops(meshed: OfflineAccount) -> None:
+    # Given serviceB (first) whose next deployment fails, and services moved one at a time
+    fail_next_deployment(meshed, "serviceB")
     meshed_revision = task_definition(meshed, "serviceB")["taskDefinitionArn"]
-    ordered = rollout_input(meshed)
-    ordered["ecsServices"] = sorted(ordered["ecsServices"], key=lambda s: s["service"] != "serviceB")  # serviceB first
-    result = meshed.run(SM, ordered)
+    # When the rollout runs
+    result = meshed.run(SM, {**rollout_input(meshed), "maxConcurrentDeployments": 1})
+    # Then it fails with serviceB's error, serviceB is back on its meshed revision, the others were not started
     assert (result.status, result.error) == ("FAILED", "DeploymentFailed")
-    assert (result.cause or "").startswith("apps/serviceB: the deployment of taskB:3 failed")
+    assert str(result.cause).splitlines() == [
+        "apps/serviceB: the deployment of taskB:3 failed (ECS deployment circuit breaker: tasks failed to start.); "
+        "the service was put back on taskB:2",
+        "1 of 3 services failed; not started (untouched: an earlier service failed): apps/serviceBv2, apps/serviceA",
+    ]
     assert task_definition(meshed, "serviceB")["taskDefinitionArn"] == meshed_revision
-    assert task_definition(meshed, "serviceA")["taskDefinitionArn"].endswith("taskA:2")  # never started
+    assert task_definition(meshed, "serviceBv2")["taskDefinitionArn"].endswith("taskBv2:2")  # never started
+    assert task_definition(meshed, "serviceA")["taskDefinitionArn"].endswith("taskA:2")
+    failed = next(c for c in result.children if c["status"] == "FAILED")
+    assert states_of(failed)[-3:] == ["RollbackService", "WhyRolledBack", "DeploymentFailed"]
+    assert [states_of(c) for c in result.children if service_of(c) != "serviceB"] == [
+        ["CheckStopFlag", "RolloutStopped", "NotStarted"]
+    ] * 2
+    assert result.states[-3:] == ["FinishLatticeRollout", "EcsServicesOutcome", "EcsServiceFailed"]
+    assert stop_flags(meshed) == []  # the flag that stopped the others is cleared at the end
+
+
+def test_after_a_failure_only_the_services_already_moving_go_on(meshed: OfflineAccount) -> None:
+    # Given two services at a time: serviceB, whose deployment fails once serviceBv2 is deploying beside it, and
+    # serviceBv2, still deploying when serviceB fails; serviceA would start only after one of them ends
+    updated: list[str] = []
+    meshed.intercept("UpdateServiceFunction", lambda event: updated.append(event["service"]))
+    fail_next_deployment(meshed, "serviceB")
+    hold_deployment(meshed, "serviceB", until=lambda: "serviceBv2" in updated)
+    hold_deployment(meshed, "serviceBv2", until=lambda: bool(stop_flags(meshed)))
+    # When the rollout runs
+    result = meshed.run(SM, slow_gates(rollout_input(meshed), maxConcurrentDeployments=2))
+    # Then serviceB is rolled back, serviceBv2 is on Lattice, serviceA is untouched, as in the mesh rollout
+    assert (result.status, result.error) == ("FAILED", "DeploymentFailed")
+    assert str(result.cause).splitlines() == [
+        "apps/serviceB: the deployment of taskB:3 failed (ECS deployment circuit breaker: tasks failed to start.); "
+        "the service was put back on taskB:2",
+        "1 of 3 services failed; updated (on their new revision): apps/serviceBv2 on taskBv2:3; "
+        "not started (untouched: an earlier service failed): apps/serviceA",
+    ]
+    assert [task_definition(meshed, s)["taskDefinitionArn"].rsplit("/", 1)[-1] for s in SERVICES] == [
+        "taskB:2",
+        "taskBv2:3",
+        "taskA:2",
+    ]
+    (attached,) = task_definition(meshed, "serviceBv2")["service"]["deployments"][0]["vpcLatticeConfigurations"]
+    assert attached["portName"] == "http"
+    assert {service_of(c): states_of(c)[-1] for c in result.children} == {
+        "serviceB": "DeploymentFailed",
+        "serviceBv2": "OnLattice",
+        "serviceA": "NotStarted",
+    }
+    assert stop_flags(meshed) == []
+    # and a re-run finishes the move: serviceB and serviceA onto Lattice, serviceBv2 left as it is
+    finished = meshed.run(SM, rollout_input(meshed))
+    assert finished.status == "SUCCEEDED", finished.cause
+    assert [r["action"] for r in finished.output["results"]["ecsServices"]] == ["updated", "unchanged", "updated"]
+
+
+def test_the_progress_names_each_ecs_service_in_its_own_execution(meshed: OfflineAccount) -> None:
+    progress, lines = Progress(), []
+    result = meshed.run(SM, json.dumps(rollout_input(meshed)), on_event=lambda e: lines.extend(progress.lines(e)))
+    assert result.status == "SUCCEEDED", result.cause
+    for service, family in zip(SERVICES, ("taskB", "taskBv2", "taskA"), strict=True):
+        own = [line for line in lines if line.startswith(f"  [apps/{service}] ")]
+        assert own[1] == f"  [apps/{service}] -> RegisterLatticeTaskDefinition  registered {family}:3 (was {family}:2)"
+        assert own[-1] == f"  [apps/{service}] -> OnLattice  updated, {family}:3"
+        assert lines.index(own[-1]) < lines.index(f"  -> RolloutEcsService  apps/{service}  updated, {family}:3")
+    assert lines[-2:] == ["  -> FinishLatticeRollout  ECS services: 3 updated", "  -> Summarize"]
 
 
 def test_a_lattice_section_that_is_wrong_is_named(meshed: OfflineAccount) -> None:

@@ -18,7 +18,7 @@ from mesh_rollout.onboarding.stop_flag import clear_stop
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = FinishMeshRolloutEvent.parse(event)
-    outcome = ecs_outcome(request.results)
+    outcome = ecs_outcome(request.results, request.destination)
     if outcome["failed"]:
         clear_stop(client("dynamodb"), os.environ["ROUTE_LOCK_TABLE"], request.stopKey)
         logger.warning("ECS services failed", extra=outcome)

@@ -91,6 +91,7 @@ def plan_lattice_rollout(raw: Any, ecs: Any, route53: Any) -> dict[str, Any]:
         "hostedZones": zones,
         "roleArn": ours.lattice.ecsInfrastructureRoleArn,
         "ecsServices": services,
+        "maxConcurrentDeployments": spec.maxConcurrentDeployments,
         "requests": planned if ours.mode == "plan" else [],
     }
 

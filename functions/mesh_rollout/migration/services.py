@@ -6,11 +6,12 @@ from typing import Any
 
 from mesh_rollout.aws.ecs import lattice_configurations, revise_service
 from mesh_rollout.migration.offmesh import off_mesh
+from mesh_rollout.onboarding.rollout import short_name
 
 
 def register_off_mesh(ecs: Any, target: dict[str, Any], target_group_arn: str, role_arn: str) -> dict[str, Any]:
-    """Find or register the service's revision without the mesh; the state the ECS part of the rollout carries
-    (the same shape as the mesh rollout's, so its deployment gate and rollback apply unchanged)."""
+    """Find or register the service's revision without the mesh; the state its EcsServiceRolloutStateMachine
+    execution carries (the shape RegisterTaskDefinition returns, so the deployment gate and rollback apply unchanged)."""
     field = f"{target['cluster']}/{target['service']}"
     port_names: list[str] = []
 
@@ -23,6 +24,7 @@ def register_off_mesh(ecs: Any, target: dict[str, Any], target_group_arn: str, r
     wanted = [{"roleArn": role_arn, "targetGroupArn": target_group_arn, "portName": port_names[0]}]
     return {
         **revision,
+        "revision": short_name(revision["taskDefinition"]),
         "needsUpdate": revision["needsUpdate"] or lattice_configurations(service) != wanted,
         "vpcLatticeConfigurations": wanted,
         "pollSeconds": target["pollSeconds"],

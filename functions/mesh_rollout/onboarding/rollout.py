@@ -48,6 +48,7 @@ def register_task_definition(ecs: Any, target: dict[str, Any], index: int, defau
     result["maxChecks"] = math.ceil(target.get("deploymentTimeoutSeconds", DEPLOYMENT_TIMEOUT_SECONDS) / poll)
     result["pollSeconds"] = poll
     result["revision"] = short_name(result["taskDefinition"])  # 'taskB:2', what the rollout's result names
+    result["vpcLatticeConfigurations"] = None  # UpdateService leaves the service's Lattice attachments as they are
     return result
 
 
@@ -97,9 +98,9 @@ def caught_error(caught: dict[str, Any]) -> str:
 # --- the ECS services' outcome, once every service's execution has ended ---------------------------------------
 
 LISTED_PER_GROUP = 25  # a Fail state's cause holds at most 32,768 characters; the execution's history has them all
-GROUPS = (
+GROUPS = (  # {destination}: where an unchanged service already is (the mesh, VPC Lattice)
     ("updated", "updated (on their new revision)"),
-    ("unchanged", "unchanged (already on the mesh)"),
+    ("unchanged", "unchanged (already on {destination})"),
     ("not started", "not started (untouched: an earlier service failed)"),
 )
 
@@ -128,7 +129,7 @@ def _names(results: list[dict[str, Any]], revision: bool) -> str:
     return ", ".join(listed) + (f" and {more} more" if more else "")
 
 
-def ecs_outcome(results: list[dict[str, Any]]) -> dict[str, Any]:
+def ecs_outcome(results: list[dict[str, Any]], destination: str = "the mesh") -> dict[str, Any]:
     """Whether the services' rollout failed and, if so, the error of the first failed service (in input order) and
     a cause that says what happened to each service: which revision it is on, or that it was not started."""
     counts = {
@@ -143,7 +144,7 @@ def ecs_outcome(results: list[dict[str, Any]]) -> dict[str, Any]:
     else:
         lines = [f"{_names([r], False)}: {error}: {cause}" for r, error, cause in failures[:LISTED_PER_GROUP]]
     groups = [
-        f"{label}: {_names(members, action in ('updated', 'unchanged'))}"
+        f"{label.format(destination=destination)}: {_names(members, action in ('updated', 'unchanged'))}"
         for action, label in GROUPS
         if (members := [r for r in results if r.get("action") == action])
     ]

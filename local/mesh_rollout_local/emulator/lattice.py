@@ -12,6 +12,8 @@ ListRules, UpdateRule or UpdateListener, checks nothing a rule says, and builds 
   group: ConflictException).
 - A service's `dnsEntry` is its own name under `vpc-lattice-svcs.<region>.on.aws`, not its custom domain name.
 - Identifiers are an ID or an ARN, as the API accepts them, in the path and in the body.
+- ListServices and ListServiceNetworks page with `nextToken` and `maxResults`, the query parameters the API
+  sends; moto reads `NextToken` and `MaxResults`, so past its 50 items a paginator got the first page again.
 """
 
 from __future__ import annotations
@@ -152,6 +154,19 @@ def update_listener(self: VPCLatticeResponse) -> str:
     return json.dumps({k: data[k] for k in ("arn", "id", "name", "protocol", "port", "serviceArn", "serviceId", "defaultAction")})
 
 
+def _paged(listing: str) -> Any:
+    """A List* response method that reads the page the request asks for (moto's reads parameters never sent)."""
+
+    def method(self: VPCLatticeResponse) -> str:
+        limit = self._get_param("maxResults")
+        items, token = getattr(self.backend, listing)(
+            max_results=int(limit) if limit else None, next_token=self._get_param("nextToken")
+        )
+        return json.dumps({"items": [item.to_dict() for item in items], "nextToken": token})
+
+    return method
+
+
 def delete_target_group(self: VPCLatticeResponse) -> str:
     """DeleteTargetGroup: refused (ConflictException) while a listener's default action or a rule forwards to it."""
     group_id = _path_identifiers(self)[-1]
@@ -230,6 +245,8 @@ def install() -> None:
     VPCLatticeResponse.update_listener = update_listener  # type: ignore[attr-defined]
     VPCLatticeResponse.delete_target_group = delete_target_group  # type: ignore[attr-defined]
     VPCLatticeResponse.update_target_group = update_target_group  # type: ignore[attr-defined]
+    for listing in ("list_services", "list_service_networks"):
+        setattr(VPCLatticeResponse, listing, _paged(listing))
     for operation in ("CreateRule", "UpdateRule", "CreateListener", "UpdateListener", "CreateTargetGroup", "UpdateTargetGroup"):
         name = "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
         setattr(
