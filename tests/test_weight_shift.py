@@ -82,8 +82,8 @@ def test_happy_path_shifts_75_25_to_50_50_to_100_with_approval(
     assert output["steps"][0]["health"]["state"] == "HEALTHY"
     assert result.mutating_calls() == {
         "appmesh:UpdateRoute": 3,
-        "dynamodb:DeleteItem": 1,
         "dynamodb:PutItem": 1,
+        "dynamodb:TransactWriteItems": 1,  # the lock's release and its record
         "sns:Publish": 2,
     }
 

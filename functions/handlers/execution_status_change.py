@@ -1,8 +1,10 @@
 """ExecutionStatusChange: EventBridge tells us an execution ended (succeeded, failed, aborted or timed out).
 
-StopExecution and execution timeouts run no Catch, so a stopped weight shift would leave its weights
-and lock behind: this restores the snapshot (if the route still shows this rollout's weights) and
-releases the lock, as it releases a lock a finished shift could not. Every failure is published, readably.
+StopExecution and execution timeouts run no Catch, so a stopped weight shift would leave its weights,
+its canary's new revision and its lock behind: this restores the snapshot (if the route still shows this
+rollout's weights), puts the canary service back on the revision it ran before, and releases the lock, as it
+releases a lock a finished shift could not. A restore that fails raises, so Lambda retries it, and keeps the
+lock meanwhile. Every outcome is published once, readably: not again if the execution published it itself.
 """
 
 import os
@@ -30,6 +32,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         client("sns"),
         os.environ["NOTIFICATION_TOPIC_ARN"],
         os.environ["WEIGHT_SHIFT_STATE_MACHINE_ARN"],
+        client("ecs"),
     )
     logger.info("execution ended", extra=result)
     metrics.add_metric(name=f"Executions{request.detail.status.title().replace('_', '')}", unit="Count", value=1)

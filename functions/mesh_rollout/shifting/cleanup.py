@@ -15,6 +15,7 @@ from mesh_rollout.aws import aws_errors
 from mesh_rollout.errors import RouteDrifted
 from mesh_rollout.onboarding.stop_flag import clear_leftover_stop_flag
 from mesh_rollout.shifting import lock
+from mesh_rollout.shifting.release import undo_release
 from mesh_rollout.shifting.weight_shift import notify, readable_failure, restore_route
 from mesh_rollout.shifting.weights import describe_weights
 
@@ -32,15 +33,31 @@ def state_output(history: list[dict[str, Any]], state: str, when: str = "Exited"
     return json.loads(found) if found else None
 
 
-def _restore_taken_over(dynamodb: Any, table: str, execution_arn: str, lock_id: str, snapshotted: dict[str, Any]) -> list[str]:
+def _lock_line(dynamodb: Any, table: str, lock_id: str, execution_arn: str, previous: str) -> str:
+    """What became of the lock, said before the clean-up frees it: `previous` is who held it when taken over."""
+    cleaner = f"{execution_arn}#cleanup"
+    if previous in (execution_arn, cleaner):  # cleaner: an earlier delivery kept it while its restore failed
+        return f"lock {lock_id} released"
+    if previous == "" and lock.release_record(dynamodb, table, lock_id, cleaner):
+        return f"lock {lock_id} was already released by an earlier delivery of this clean-up"
+    if previous == "" and lock.release_record(dynamodb, table, lock_id, execution_arn):
+        return f"lock {lock_id} was already released by the execution"
+    return f"lock {lock_id} was not held any more"
+
+
+def _restore_taken_over(
+    dynamodb: Any, table: str, ecs: Any, execution_arn: str, lock_id: str, snapshotted: dict[str, Any], revision: Any
+) -> list[str]:
     """Take the lock over from the stopped execution (so a write of its still in flight undoes itself), put the
-    snapshot back, release."""
+    snapshot back and the canary service on the revision it ran before the release, then release the lock.
+    A restore that fails keeps the lock (until it expires) and raises: a rollout starting before the retry
+    would take the half-shifted route as its snapshot; the retry takes the lock over from the clean-up."""
     cleaner = f"{execution_arn}#cleanup"
     previous = lock.take_over(dynamodb, table, lock_id, execution_arn, cleaner, CLEANUP_LOCK_SECONDS)
     if previous is None:
         held = lock.holder(dynamodb, table, lock_id)
         return [f"route left alone: lock {lock_id} is held by {held['owner'] if held else '?'}, another rollout of the route"]
-    done = []
+    lock_line = _lock_line(dynamodb, table, lock_id, execution_arn, previous)
     try:
         result = restore_route(
             snapshotted["route"],
@@ -52,17 +69,30 @@ def _restore_taken_over(dynamodb: Any, table: str, execution_arn: str, lock_id: 
             lock.LockFence(dynamodb, table, lock_id, cleaner),
             snapshotted.get("finalize"),
         )
+    except RouteDrifted as exc:  # hand-set weights stay, and so does the revision they send traffic to
+        done = [f"route not restored: {exc}"]
+        if revision:
+            done.append(f"ECS service {revision['cluster']}/{revision['service']} left on the release's revision, as the route")
+    else:
         state = "restored to" if result["restored"] else "already at"
-        done.append(f"route {result['route']} {state} its snapshot {describe_weights(result['weights'])}")
-    except RouteDrifted as exc:
-        done.append(f"route not restored: {exc}")
-    finally:
-        lock.release(dynamodb, table, lock_id, cleaner)
-    return [*done, f"lock {lock_id} {'released' if previous == execution_arn else 'was not held any more'}"]
+        done = [f"route {result['route']} {state} its snapshot {describe_weights(result['weights'])}"]
+        if revision:
+            done.append(undo_release(ecs, revision))
+    lock.release(dynamodb, table, lock_id, cleaner)
+    return [*done, lock_line]
+
+
+def _release_to_undo(history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """RegisterRelease's revision if the execution went on to update the canary service with it, else None."""
+    registered = (state_output(history, "RegisterRelease") or {}).get("releaseRevision")
+    updating = state_output(history, "UpdateCanaryService", "Entered") is not None
+    if not registered or not updating or registered["taskDefinition"] == registered["previousTaskDefinition"]:
+        return None
+    return dict(registered)
 
 
 def recover_unfinished_shift(
-    dynamodb: Any, table: str, execution_arn: str, history: list[dict[str, Any]], status: str
+    dynamodb: Any, table: str, ecs: Any, execution_arn: str, history: list[dict[str, Any]], status: str
 ) -> list[str]:
     """Undo what a weight shift that ended ABORTED, TIMED_OUT or FAILED left. Idempotent; returns what was done."""
     plan = state_output(history, "PlanWeightShift")
@@ -75,18 +105,28 @@ def recover_unfinished_shift(
     succeeded = finishing is not None and not finishing.get("finish", {}).get("outcome", {}).get("failure")
     # A stop undoes the shift wherever it was; a shift that FAILED only while finishing a success keeps its weights.
     if snapshotted is not None and not finished and not (status == "FAILED" and succeeded):
-        return _restore_taken_over(dynamodb, table, execution_arn, lock_id, snapshotted)
-    released = lock.release(dynamodb, table, lock_id, execution_arn)
-    return [f"lock {lock_id} {'released' if released else 'was not held any more'}"]
+        return _restore_taken_over(dynamodb, table, ecs, execution_arn, lock_id, snapshotted, _release_to_undo(history))
+    return [_released_line(lock_id, lock.release(dynamodb, table, lock_id, execution_arn))]
+
+
+def _released_line(lock_id: str, released: lock.Release) -> str:
+    if released == "released":
+        return f"lock {lock_id} released (the execution could not release it itself)"
+    if released == "released before":
+        return f"lock {lock_id} was already released by the execution"
+    return f"lock {lock_id} was not held any more"
 
 
 def release_leftover_lock(dynamodb: Any, table: str, execution_arn: str, output: Any) -> list[str]:
     """A weight shift that SUCCEEDED but could not release its lock (its output says so) releases it now."""
     if not isinstance(output, dict) or "lockId" not in output or output.get("lockReleased") is True:
         return []
-    if not lock.release(dynamodb, table, output["lockId"], execution_arn):
-        return []
-    return [f"lock {output['lockId']} released (the execution could not release it itself)"]
+    return [_released_line(output["lockId"], lock.release(dynamodb, table, output["lockId"], execution_arn))]
+
+
+def own_notice_sent(history: list[dict[str, Any]]) -> bool:
+    """Whether the weight shift published its outcome itself (FinishRollout completed and its publish went out)."""
+    return (state_output(history, "FinishRollout") or {}).get("result", {}).get("notified") is True
 
 
 def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
@@ -96,19 +136,35 @@ def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
 
 
 def handle_status_change(
-    detail: dict[str, Any], sfn: Any, dynamodb: Any, table: str, sns: Any, topic_arn: str, weight_shift_arn: str
+    detail: dict[str, Any],
+    sfn: Any,
+    dynamodb: Any,
+    table: str,
+    sns: Any,
+    topic_arn: str,
+    weight_shift_arn: str,
+    ecs: Any = None,  # needed only to undo a release (a stopped shift that had updated its canary service)
 ) -> dict[str, Any]:
-    """An execution of ours ended: clean up after a weight shift that did not finish; notify failures and clean-ups."""
+    """An execution of ours ended: clean up after a weight shift that did not finish; notify every failure and
+    clean-up once: a weight shift whose FinishRollout published its outcome is not notified again."""
     status, execution_arn = detail["status"], detail["executionArn"]
+    output = json.loads(detail.get("output") or "null")
     done: list[str] = []
+    told = False
     if detail["stateMachineArn"] == weight_shift_arn:
+        if status == "SUCCEEDED" and isinstance(output, dict) and output.get("lockReleased") is not False:
+            return {"executionArn": execution_arn, "status": status, "done": []}  # finished and told: nothing to say
+        history = _history(sfn, execution_arn)
+        told = own_notice_sent(history)
         if status == "SUCCEEDED":
-            done = release_leftover_lock(dynamodb, table, execution_arn, json.loads(detail.get("output") or "null"))
+            done = release_leftover_lock(dynamodb, table, execution_arn, output)
         else:
-            done = recover_unfinished_shift(dynamodb, table, execution_arn, _history(sfn, execution_arn), status)
+            done = recover_unfinished_shift(dynamodb, table, ecs, execution_arn, history, status)
     else:  # a mesh rollout: StopExecution and timeouts run no Catch, so its stop flag may be left behind
         done = clear_leftover_stop_flag(dynamodb, table, execution_arn)
     result: dict[str, Any] = {"executionArn": execution_arn, "status": status, "done": done}
+    if told:
+        return {**result, "notice": "sent by the execution's FinishRollout"}
     if status == "SUCCEEDED" and not done:
         return result  # nothing to say
     error, cause = readable_failure({"Error": detail.get("error") or "", "Cause": detail.get("cause") or ""})

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 
 from botocore.exceptions import ClientError
 
 from mesh_rollout.aws import aws_errors, error_code
-from mesh_rollout.errors import RolloutInProgress
+from mesh_rollout.errors import RolloutInProgress, TransientAwsError
 
 
 def acquire(dynamodb: Any, table: str, lock_id: str, owner: str, seconds: int, now: float | None = None) -> dict[str, Any]:
@@ -43,22 +44,61 @@ def acquire(dynamodb: Any, table: str, lock_id: str, owner: str, seconds: int, n
     return {"lockId": lock_id, "owner": owner, "expiresAt": now + seconds}
 
 
-def release(dynamodb: Any, table: str, lock_id: str, owner: str) -> bool:
-    """Release the lock if this owner holds it; True if released, False if it was not ours (or gone)."""
-    with aws_errors(f"DeleteItem lock {lock_id}"):
+Release = Literal["released", "released before", "not held"]
+# A release leaves a record of itself for longer than anything may retry it (EventBridge keeps an event a day).
+RELEASE_RECORD_SECONDS = 2 * 86400
+
+
+def release_record_key(lock_id: str, owner: str) -> dict[str, Any]:
+    return {"lockId": {"S": f"released:{lock_id} by {owner}"}}
+
+
+def release(dynamodb: Any, table: str, lock_id: str, owner: str, now: float | None = None) -> Release:
+    """Release the lock if this owner holds it: "released" (by this call), "released before" (by an earlier call
+    of the same owner) or "not held" (it was not this owner's, or is gone).
+
+    A deleted lock leaves no trace of whose it was, so a call whose answer was lost (botocore retries it, or the
+    step is retried) would find nothing to delete and could not tell "I freed it" from "it was never mine". The
+    delete and a record of it (`released:<lockId> by <owner>`, with a call id) are one transaction: a retry
+    that finds nothing to delete reads the record and reports the release this owner made."""
+    now = int(now if now is not None else time.time())
+    call = uuid.uuid4().hex
+    record = {
+        **release_record_key(lock_id, owner),
+        "releasedBy": {"S": owner},  # not "owner": the record is no lock (`mesh-rollout list` skips it)
+        "releaseCall": {"S": call},
+        "releasedAt": {"N": str(now)},
+        "expiresAt": {"N": str(now + RELEASE_RECORD_SECONDS)},
+    }
+    delete = {
+        "TableName": table,
+        "Key": {"lockId": {"S": lock_id}},
+        "ConditionExpression": "#owner = :owner",
+        "ExpressionAttributeNames": {"#owner": "owner"},
+        "ExpressionAttributeValues": {":owner": {"S": owner}},
+    }
+    with aws_errors(f"TransactWriteItems release lock {lock_id}"):
         try:
-            dynamodb.delete_item(
-                TableName=table,
-                Key={"lockId": {"S": lock_id}},
-                ConditionExpression="#owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":owner": {"S": owner}},
-            )
+            dynamodb.transact_write_items(TransactItems=[{"Delete": delete}, {"Put": {"TableName": table, "Item": record}}])
+            return "released"
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-    return True
+            cancelled = cast(list[dict[str, Any]], dict(exc.response).get("CancellationReasons", []))
+            reasons = [str(reason.get("Code")) for reason in cancelled]
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            if "ConditionalCheckFailed" not in reasons:  # a concurrent transaction on the item, or a throttle
+                raise TransientAwsError(f"TransactWriteItems release lock {lock_id}: cancelled ({reasons})") from exc
+    found = release_record(dynamodb, table, lock_id, owner)
+    if found is None:
+        return "not held"
+    return "released" if found["releaseCall"]["S"] == call else "released before"
+
+
+def release_record(dynamodb: Any, table: str, lock_id: str, owner: str) -> dict[str, Any] | None:
+    """The record of this owner's last release of the lock (in the last RELEASE_RECORD_SECONDS), or None."""
+    with aws_errors(f"GetItem release record {lock_id}"):
+        item = dynamodb.get_item(TableName=table, Key=release_record_key(lock_id, owner), ConsistentRead=True).get("Item")
+    return dict(item) if item else None
 
 
 def holder(dynamodb: Any, table: str, lock_id: str) -> dict[str, Any] | None:

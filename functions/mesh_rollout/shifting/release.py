@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mesh_rollout.aws.ecs import registrable, revise_service
-from mesh_rollout.errors import InvalidRolloutInput
+from mesh_rollout.aws.ecs import describe_service, point_service_at, registrable, revise_service
+from mesh_rollout.errors import EcsServiceNotFound, InvalidRolloutInput
 from mesh_rollout.onboarding.sidecars import Role, container_roles
 
 
@@ -57,3 +57,25 @@ def release_revision(ecs: Any, cluster: str, service: str, images: dict[str, str
     """Find or register the revision of the service's task definition with `images`."""
     revision, _ = revise_service(ecs, cluster, service, "canaryEcsService", lambda current, _: with_images(current, images))
     return revision
+
+
+def undo_release(ecs: Any, revision: dict[str, Any]) -> str:
+    """Put the canary service back on the revision it ran before the release (RegisterRelease's `revision`), if it
+    still runs the release's: a revision someone deployed since stays, as hand-set weights do. Says what it did."""
+    cluster, service = revision["cluster"], revision["service"]
+    before, released = revision["previousTaskDefinition"], revision["taskDefinition"]
+    name = f"ECS service {cluster}/{service}"
+    try:
+        running = describe_service(ecs, cluster, service, "canaryEcsService")["taskDefinition"]
+    except EcsServiceNotFound:
+        return f"{name} not put back on {_short(before)}: the service is gone"
+    if running == before:
+        return f"{name} already on {_short(before)}, the revision it ran before the release"
+    if running != released:
+        return f"{name} not put back: it runs {_short(running)}, not the release's {_short(released)} (changed since)"
+    point_service_at(ecs, cluster, service, before)
+    return f"{name} put back on {_short(before)} (the release's {_short(released)} undone)"
+
+
+def _short(task_definition_arn: str) -> str:
+    return task_definition_arn.rsplit("/", 1)[-1]

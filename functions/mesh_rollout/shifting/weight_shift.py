@@ -257,7 +257,8 @@ def finish_rollout(
     elif status == "SUCCEEDED" and state.get("locked") and lock.halted(dynamodb, table, state["lockId"]):
         lock.clear_halt(dynamodb, table, state["lockId"])
         cause += "; the earlier halt of step-mode runs on this route is cleared"
-    released = lock.release(dynamodb, table, state["lockId"], execution_arn)
+    # "released before": a retried FinishRollout whose first try freed the lock; it was this execution's release
+    released = lock.release(dynamodb, table, state["lockId"], execution_arn) != "not held"
     subject = f"mesh-rollout: {state['route']['label']} {'succeeded' if status == 'SUCCEEDED' else error}"
     not_sent = notify(sns, topic_arn, subject, f"{cause}\n\nexecution: {execution_arn}")
     return {
