@@ -70,7 +70,21 @@ def test_a_clean_up_whose_restore_fails_keeps_the_lock_until_its_retry_restores_
         "route apps/serviceB/serviceB already at its snapshot serviceB 75 / serviceBv2 25",
         f"lock {LOCK_ID} was already released by an earlier delivery of this clean-up",
     ]
+    assert again["notice"] == "sent by an earlier delivery" and len(notices_of(shift_account, arn)) == 1
     assert lock_item(shift_account) is None and route_spec(shift_account) == snapshot
+
+
+def test_a_release_whose_answer_was_lost_is_reported_as_this_executions_release(
+    shift_account: OfflineAccount, shift_input: dict[str, Any]
+) -> None:
+    # Given FinishRollout's release taking effect and its answer lost (botocore's retry finds nothing to delete)
+    lost = shift_account.faults.add("dynamodb", "TransactWriteItems", kind="lost-response")
+    shift_account.faults.add("dynamodb", "DeleteItem", kind="lost-response")  # the release before it left a record
+    result = shift_account.run(SM, shift_input, approver=lambda pending: (True, "ok"))
+    assert result.status == "SUCCEEDED", result.cause
+    # Then the output says what is true: this execution released the lock
+    assert result.output["lockReleased"] is True and lock_item(shift_account) is None
+    assert lost.hits == 1
 
 
 def test_a_failed_weight_shift_is_notified_once(

@@ -228,7 +228,7 @@ def test_a_lock_finish_rollout_could_not_release_is_released_when_the_execution_
     logged_account: tuple[OfflineAccount, io.StringIO], shift_input: dict[str, Any]
 ) -> None:
     account, _ = logged_account
-    account.faults.add("dynamodb", "DeleteItem", code="InternalServerError", status=500, times=10_000)
+    account.faults.add("dynamodb", "TransactWriteItems", code="InternalServerError", status=500, times=10_000)
     result = account.run(SM, shift_input, approver=approve)
     # the shift's outcome stands: every step applied and gated
     assert result.status == "SUCCEEDED", result.cause
@@ -239,7 +239,9 @@ def test_a_lock_finish_rollout_could_not_release_is_released_when_the_execution_
     done = clean_up(account, result.execution_arn, "SUCCEEDED", result.output)
     assert done["done"] == [f"lock {LOCK_ID} released (the execution could not release it itself)"]
     assert lock_item(account) is None
-    assert clean_up(account, result.execution_arn, "SUCCEEDED", result.output)["done"] == []  # delivered twice
+    again = clean_up(account, result.execution_arn, "SUCCEEDED", result.output)  # delivered twice: said, not told again
+    assert again["done"] == [f"lock {LOCK_ID} was already released by an earlier delivery of this clean-up"]
+    assert again["notice"] == "sent by an earlier delivery" and lock_item(account) is None
 
 
 def test_finish_rollout_that_cannot_run_leaves_the_outcome_and_the_lock_to_the_clean_up(

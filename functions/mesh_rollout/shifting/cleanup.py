@@ -3,7 +3,8 @@
 EventBridge sends every end of an execution here. StopExecution and execution timeouts run no Catch, so a
 stopped weight shift would leave its weights and its lock behind; a shift whose FinishRollout could not
 release the lock would keep it until it expires. Whatever state was running when it stopped, the route goes
-back to its snapshot (unless someone changed it by hand, or another rollout holds the route now).
+back to its snapshot (unless someone changed it by hand, or another rollout holds the route now) and a
+released canary image is undone. EventBridge may deliver an event twice: what is done is said, and told once.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from mesh_rollout.shifting.weight_shift import notify, readable_failure, restore
 from mesh_rollout.shifting.weights import describe_weights
 
 CLEANUP_LOCK_SECONDS = 900
+CLEANUP = "clean-up"  # the release records' `releasedIn` of a lock this function released for the execution
+EARLIER_DELIVERY = "by an earlier delivery of this clean-up"  # which then told what it did
 
 
 def state_output(history: list[dict[str, Any]], state: str, when: str = "Exited") -> dict[str, Any] | None:
@@ -39,7 +42,7 @@ def _lock_line(dynamodb: Any, table: str, lock_id: str, execution_arn: str, prev
     if previous in (execution_arn, cleaner):  # cleaner: an earlier delivery kept it while its restore failed
         return f"lock {lock_id} released"
     if previous == "" and lock.release_record(dynamodb, table, lock_id, cleaner):
-        return f"lock {lock_id} was already released by an earlier delivery of this clean-up"
+        return f"lock {lock_id} was already released {EARLIER_DELIVERY}"
     if previous == "" and lock.release_record(dynamodb, table, lock_id, execution_arn):
         return f"lock {lock_id} was already released by the execution"
     return f"lock {lock_id} was not held any more"
@@ -106,14 +109,18 @@ def recover_unfinished_shift(
     # A stop undoes the shift wherever it was; a shift that FAILED only while finishing a success keeps its weights.
     if snapshotted is not None and not finished and not (status == "FAILED" and succeeded):
         return _restore_taken_over(dynamodb, table, ecs, execution_arn, lock_id, snapshotted, _release_to_undo(history))
-    return [_released_line(lock_id, lock.release(dynamodb, table, lock_id, execution_arn))]
+    return [_release_for(dynamodb, table, lock_id, execution_arn)]
 
 
-def _released_line(lock_id: str, released: lock.Release) -> str:
+def _release_for(dynamodb: Any, table: str, lock_id: str, execution_arn: str) -> str:
+    """Release the execution's lock on its behalf; say who released it."""
+    released = lock.release(dynamodb, table, lock_id, execution_arn, by=CLEANUP)
     if released == "released":
         return f"lock {lock_id} released (the execution could not release it itself)"
     if released == "released before":
-        return f"lock {lock_id} was already released by the execution"
+        record = lock.release_record(dynamodb, table, lock_id, execution_arn) or {}
+        by_us = record.get("releasedIn", {}).get("S") == CLEANUP
+        return f"lock {lock_id} was already released {EARLIER_DELIVERY if by_us else 'by the execution'}"
     return f"lock {lock_id} was not held any more"
 
 
@@ -121,7 +128,7 @@ def release_leftover_lock(dynamodb: Any, table: str, execution_arn: str, output:
     """A weight shift that SUCCEEDED but could not release its lock (its output says so) releases it now."""
     if not isinstance(output, dict) or "lockId" not in output or output.get("lockReleased") is True:
         return []
-    return [_released_line(output["lockId"], lock.release(dynamodb, table, output["lockId"], execution_arn))]
+    return [_release_for(dynamodb, table, output["lockId"], execution_arn)]
 
 
 def own_notice_sent(history: list[dict[str, Any]]) -> bool:
@@ -165,6 +172,8 @@ def handle_status_change(
     result: dict[str, Any] = {"executionArn": execution_arn, "status": status, "done": done}
     if told:
         return {**result, "notice": "sent by the execution's FinishRollout"}
+    if any(EARLIER_DELIVERY in line for line in done):  # EventBridge delivered the event again
+        return {**result, "notice": "sent by an earlier delivery"}
     if status == "SUCCEEDED" and not done:
         return result  # nothing to say
     error, cause = readable_failure({"Error": detail.get("error") or "", "Cause": detail.get("cause") or ""})

@@ -53,9 +53,10 @@ def release_record_key(lock_id: str, owner: str) -> dict[str, Any]:
     return {"lockId": {"S": f"released:{lock_id} by {owner}"}}
 
 
-def release(dynamodb: Any, table: str, lock_id: str, owner: str, now: float | None = None) -> Release:
+def release(dynamodb: Any, table: str, lock_id: str, owner: str, now: float | None = None, by: str = "") -> Release:
     """Release the lock if this owner holds it: "released" (by this call), "released before" (by an earlier call
-    of the same owner) or "not held" (it was not this owner's, or is gone).
+    of the same owner) or "not held" (it was not this owner's, or is gone). `by` names who released it for the
+    owner (the record's `releasedIn`: the clean-up releases a lock on the execution's behalf).
 
     A deleted lock leaves no trace of whose it was, so a call whose answer was lost (botocore retries it, or the
     step is retried) would find nothing to delete and could not tell "I freed it" from "it was never mine". The
@@ -68,6 +69,7 @@ def release(dynamodb: Any, table: str, lock_id: str, owner: str, now: float | No
         "releasedBy": {"S": owner},  # not "owner": the record is no lock (`mesh-rollout list` skips it)
         "releaseCall": {"S": call},
         "releasedAt": {"N": str(now)},
+        **({"releasedIn": {"S": by}} if by else {}),
         "expiresAt": {"N": str(now + RELEASE_RECORD_SECONDS)},
     }
     delete = {
