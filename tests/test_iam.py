@@ -1,21 +1,36 @@
-"""Every AWS action a function's handler calls is granted by some Allow statement of its own role in template.yaml.
+"""Every AWS call a function's handler makes is allowed by its own role in template.yaml: action, resource and
+condition, as IAM decides them.
 
-The offline runs record, per function, each (service, operation) its handler called; the role's policy
-statements are read from the template. What this proves is the action names only: a statement's Resource and
-Condition are not evaluated against the call, so a Resource scoped to the wrong ARN (or a Condition the call
-does not meet) passes here and is AccessDenied on AWS. The Resource side is checked only where a test below says
-so (traffic writes name the stack's parameters; actions without resource types are granted on "*")."""
+The offline runs record each call a handler makes with its parameters (OfflineAccount(record_requests=True)).
+mesh_rollout_local.iam_requests turns each call into what IAM authorizes (its action on the ARN of each resource it
+acts on, with the condition keys it carries; iam:PassRole, ecs:TagResource and kms requests AWS makes with it);
+mesh_rollout_local.iam_policy resolves the role's statements against the offline stack and decides as IAM does
+(explicit Deny wins; Action, Resource/NotResource and Condition must all match, with IAM's wildcards). Each call is
+checked twice: with the template's parameter defaults ("*" names) and with the parameters narrowed to the names
+of the world the run used (mesh, cluster, load balancer, Lattice service, task roles).
+
+Condition keys evaluated: iam:PassedToService, ecs:CreateAction, ecs:cluster (iam_requests.CONDITION_KEYS). Keys
+not evaluated offline: none used by a function's role today; NOT_EVALUATED lists them, and a key in neither fails
+test_every_condition_key_of_a_role_is_evaluated. A statement whose condition key a request does not carry leaves
+the call "not evaluated", which fails like a denial. Not covered: the state machines' own roles (their Task
+integrations are not recorded calls), and whether DynamoDB item calls on the table encrypted with the stack's key
+need kms permissions of the caller (iam_requests does not ask for them)."""
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
-from mesh_rollout_local.runner import OfflineAccount
+from mesh_rollout_local.iam_policy import decide, role_statements
+from mesh_rollout_local.iam_requests import CONDITION_KEYS, Stack, requests
+from mesh_rollout_local.runner import ACCOUNT_ID, HandlerCall, OfflineAccount
 from mesh_rollout_local.template import Template
 from tests.conftest import EVENTS, ROOT, load_json
 
@@ -27,6 +42,20 @@ NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 # IAM authorizes a transaction by its items' own actions: lock.release deletes the lock and puts its record
 ACTIONS_OF = {"dynamodb:TransactWriteItems": ("dynamodb:DeleteItem", "dynamodb:PutItem")}
 SM = "WeightShiftStateMachine"
+NOT_EVALUATED: set[str] = set()  # condition keys a role may use that these tests cannot evaluate offline
+# the roles the guide's task definitions use: TaskRoleArns narrowed to them
+TASK_ROLES = [f"arn:aws:iam::{ACCOUNT_ID}:role/ecsTaskRole", f"arn:aws:iam::{ACCOUNT_ID}:role/ecsTaskExecutionRole"]
+
+
+@dataclass
+class World:
+    """One backend's runs: the offline stack as deployed, every call of every handler, and the parameters that
+    narrow the template's names to this world's."""
+
+    backend: str
+    deployed: dict[str, Any]
+    requests: dict[str, list[HandlerCall]]
+    narrowed: dict[str, Any]
 
 
 def allowed_actions(function: str) -> list[str]:
@@ -93,18 +122,56 @@ def _fail_next_deployment(account: OfflineAccount) -> None:
 
 
 @pytest.fixture(scope="module")
-def calls() -> Iterator[dict[str, set[tuple[str, str]]]]:
-    """Every function's calls over the guide's mesh rollout and weight shifts down every path, on each backend."""
-    merged: dict[str, set[tuple[str, str]]] = {}
+def worlds() -> Iterator[list[World]]:
+    """The guide's mesh rollout and weight shifts down every path, on each backend, every call recorded."""
+    found = []
     for backend in ("appmesh", "lattice", "alb", "lattice-rollout"):
-        with OfflineAccount(ROOT / "template.yaml") as account:
+        with OfflineAccount(ROOT / "template.yaml", record_requests=True) as account:
             if backend == "lattice-rollout":
                 _lattice_rollout_paths(account)
             else:
                 _app_mesh_paths(account) if backend == "appmesh" else _target_group_paths(account, backend)
-            for function, made in account.calls_by_function.items():
-                merged.setdefault(function, set()).update(made)
-    yield merged
+            assert account.requests_by_function is not None
+            # the Lattice service whose rules the weight shifts move (the world may hold others)
+            shifted = account.requests_by_function.get("ShiftTrafficFunction", [])
+            services = sorted({p["serviceIdentifier"] for s, _, p in shifted if s == "vpc-lattice"})
+            assert len(services) <= 1, services
+            narrowed = {
+                "MeshName": "apps",
+                "ClusterName": "apps",
+                "LoadBalancerName": "apps",
+                "LatticeServiceId": services[0] if services else "svc-0000000000000000a",
+                "TaskRoleArns": TASK_ROLES,
+            }
+            found.append(World(backend, dict(account.deployed), account.requests_by_function, narrowed))
+    yield found
+
+
+@pytest.fixture(scope="module")
+def calls(worlds: list[World]) -> dict[str, set[tuple[str, str]]]:
+    """Every (service, operation) each function called, over all worlds."""
+    merged: dict[str, set[tuple[str, str]]] = {}
+    for world in worlds:
+        for function, made in world.requests.items():
+            merged.setdefault(function, set()).update((service, operation) for service, operation, _ in made)
+    return merged
+
+
+def not_allowed(template: Template, worlds: list[World], narrowed: bool) -> dict[str, set[tuple[str, ...]]]:
+    """{function: {(decision, action, resource, call)}} for each request of the worlds' calls its role does not
+    allow, with the template's parameter defaults or the worlds' own names."""
+    found: dict[str, set[tuple[str, ...]]] = {}
+    for world in worlds:
+        stack = {**world.deployed, **(world.narrowed if narrowed else {})}
+        where = Stack.deployed(template, stack)
+        for function, made in world.requests.items():
+            statements = role_statements(template, function, stack)
+            for service, operation, params in made:
+                for request in requests(service, operation, params, where):
+                    decision = decide(statements, request)
+                    if decision != "allowed":
+                        found.setdefault(function, set()).add((decision, request.action, request.resource, request.call))
+    return found
 
 
 def test_the_target_group_paths_reach_the_lattice_and_load_balancer_apis(calls: dict[str, set[tuple[str, str]]]) -> None:
@@ -137,10 +204,16 @@ def test_the_runs_reach_every_function_a_state_machine_calls(calls: dict[str, se
     assert set(calls) == invoked
 
 
-def test_every_call_is_allowed_by_the_functions_own_role(calls: dict[str, set[tuple[str, str]]]) -> None:
-    denied = {}
+@pytest.mark.parametrize("narrowed", [False, True], ids=["parameter-defaults", "narrowed-to-the-world"])
+def test_every_call_is_allowed_by_the_functions_own_role(worlds: list[World], narrowed: bool) -> None:
+    """Action, resource and condition of each request of each call (see the module's docstring)."""
+    assert not_allowed(Template(ROOT / "template.yaml"), worlds, narrowed) == {}
+
+
+def test_every_action_is_granted_by_name(calls: dict[str, set[tuple[str, str]]]) -> None:
+    """By action name alone: the first thing to fix when a handler calls a new API."""
+    denied: dict[str, list[str]] = {}
     for function, made in sorted(calls.items()):
-    """By action name (see the module's docstring: not by Resource or Condition)."""
         allowed = allowed_actions(function)
         for service, operation in sorted(made):
             called = f"{IAM_PREFIX.get(service, service)}:{operation}"
@@ -176,3 +249,59 @@ def test_actions_without_resource_types_are_granted_on_every_resource() -> None:
                     ):
                         misplaced.append((function, statement["Sid"], action))
     assert misplaced == []
+
+
+def test_every_condition_key_of_a_role_is_evaluated() -> None:
+    """A key outside iam_requests.CONDITION_KEYS fails here until it is derived from the calls (or listed in
+    NOT_EVALUATED and the module's docstring)."""
+    template = Template(ROOT / "template.yaml")
+    used = {
+        key
+        for function in template.functions
+        for policy in template.resources[function]["Properties"].get("Policies", [])
+        for statement in policy.get("Statement", [])
+        for keys in statement.get("Condition", {}).values()
+        for key in keys
+    }
+    assert used - CONDITION_KEYS - NOT_EVALUATED == set()
+    assert {"iam:PassedToService", "ecs:CreateAction", "ecs:cluster"} <= used  # what the docstring says is evaluated
+
+
+def _statement(template: Template, function: str, sid: str) -> dict[str, Any]:
+    (policy,) = template.resources[function]["Properties"]["Policies"]
+    (found,) = [s for s in policy["Statement"] if s["Sid"] == sid]
+    return found  # type: ignore[no-any-return]
+
+
+def test_a_narrowed_resource_or_a_changed_condition_is_reported_denied(worlds: list[World]) -> None:
+    """The real template with three faults: the lock table is another table's, the task roles are passed to the
+    wrong service, ListServices is limited to another cluster. Exactly those calls are reported denied."""
+    template = Template(ROOT / "template.yaml")
+    template.resources = copy.deepcopy(template.resources)
+    _statement(template, "AcquireRouteLockFunction", "TakeLocks")["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/another-table"
+    }
+    _statement(template, "RegisterReleaseFunction", "PassTaskRoles")["Condition"]["StringEquals"] = {
+        "iam:PassedToService": "ecs.amazonaws.com"
+    }
+    _statement(template, "PlanWeightShiftFunction", "FindTheServiceOfATargetGroup")["Condition"]["ArnLike"] = {
+        "ecs:cluster": {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/other*"}
+    }
+    table = f"arn:aws:dynamodb:us-west-2:{ACCOUNT_ID}:table/mesh-rollout-local-RouteLockTable"
+    assert not_allowed(template, worlds, narrowed=False) == {
+        "AcquireRouteLockFunction": {("denied", "dynamodb:PutItem", table, "dynamodb.PutItem")},
+        "RegisterReleaseFunction": {("denied", "iam:PassRole", role, "ecs.RegisterTaskDefinition") for role in TASK_ROLES},
+        "PlanWeightShiftFunction": {("denied", "ecs:ListServices", "*", "ecs.ListServices")},
+    }
+
+
+def test_a_parameter_narrowed_to_another_name_denies_the_calls_on_this_worlds(worlds: list[World]) -> None:
+    """ClusterName narrowed to a cluster the world does not use: every ECS service call is denied."""
+    template = Template(ROOT / "template.yaml")
+    other = [World(w.backend, w.deployed, w.requests, {**w.narrowed, "ClusterName": "other"}) for w in worlds]
+    denied = not_allowed(template, other, narrowed=True)
+    assert {
+        ("denied", "ecs:UpdateService", f"arn:aws:ecs:us-west-2:{ACCOUNT_ID}:service/apps/serviceBv2", "ecs.UpdateService")
+    } <= denied["UpdateServiceFunction"]
+    assert {decision for found in denied.values() for decision, action, *_ in found if action.startswith("ecs:")} == {"denied"}
+    assert all(action.startswith("ecs:") for found in denied.values() for _, action, *_ in found)

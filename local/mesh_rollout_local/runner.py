@@ -59,6 +59,8 @@ _calls = threading.local()
 # A handler's AWS call as `replay_given_runs` replays it: service, operation, parameters and the error code AWS
 # answered with (None: it succeeded).
 RecordedCall = tuple[str, str, dict[str, Any], str | None]
+# A handler's AWS call as its role must allow it: service, operation and the parameters as the handler passed them
+HandlerCall = tuple[str, str, dict[str, Any]]
 # Per process: the handlers' calls of each given `run`, by what the account held before it (see _given_run)
 _GIVEN_RUNS: dict[str, list[RecordedCall]] = {}
 Approver = Callable[[approvals.PendingApproval], "tuple[bool, str] | None"]
@@ -84,6 +86,9 @@ def _install_call_recording() -> None:
         sink = getattr(_calls, "sink", None)
         if sink is not None:
             sink.append((self.meta.service_model.service_name, operation_name))
+        requests: list[HandlerCall] | None = getattr(_calls, "requests", None)
+        if requests is not None:  # before the call: botocore rewrites some parameters in place (Route 53's ids)
+            requests.append((self.meta.service_model.service_name, operation_name, copy.deepcopy(api_params)))
         record: list[RecordedCall] | None = getattr(_calls, "record", None)
         if record is None:
             return original(self, operation_name, api_params)
@@ -198,8 +203,14 @@ class OfflineAccount:
         handler_output: io.TextIOBase | None = None,
         replay_given_runs: bool = False,
         clock: Callable[[], dt.datetime] | None = None,
+        record_requests: bool = False,
     ) -> None:
         self.template = Template(template)
+        # every call each function's handler made, with its parameters, in order (tests/test_iam.py evaluates them
+        # against the function's role); only if asked: it copies every call's parameters
+        self.requests_by_function: dict[str, list[HandlerCall]] | None = {} if record_requests else None
+        # what the template's !Ref, !GetAtt and !Sub resolved to here: parameters, pseudo parameters, physical ids
+        self.deployed: dict[str, Any] = {}
         # A given `run` whose world this process built before (same template, same given entries up to it) is not
         # run again: its handlers' AWS calls are replayed, in their order, with the same outcomes (tests' worlds).
         self.replay_given_runs = replay_given_runs
@@ -301,6 +312,7 @@ class OfflineAccount:
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": "mesh-rollout-local",
         }
+        self.deployed = context
         self._deploy_data_resources(context)
         # Functions and state machines may refer to each other (a handler's environment names a state
         # machine): their ARNs are known before anything is created, as CloudFormation would resolve them.
@@ -344,8 +356,12 @@ class OfflineAccount:
             self.state_machine_arns[logical_id] = arn
 
     def _deploy_data_resources(self, context: dict[str, str]) -> None:
-        """The template's DynamoDB tables and SNS topics, so !Ref and !GetAtt to them resolve."""
-        dynamodb, sns = self.client("dynamodb"), self.client("sns")
+        """The template's KMS keys, DynamoDB tables and SNS topics, so !Ref and !GetAtt to them resolve."""
+        dynamodb, sns, kms = self.client("dynamodb"), self.client("sns"), self.client("kms")
+        for logical_id, props in self.template.resources_of("AWS::KMS::Key").items():
+            key = kms.create_key(Description=props.get("Description", logical_id))["KeyMetadata"]
+            context[logical_id] = key["KeyId"]
+            context[f"{logical_id}.Arn"] = key["Arn"]
         for logical_id, props in self.template.resources_of("AWS::DynamoDB::Table").items():
             table = dynamodb.create_table(
                 TableName=f"mesh-rollout-local-{logical_id}",
@@ -421,6 +437,8 @@ class OfflineAccount:
         with self._invoke_lock, self._isolation.handler(env, self.handler_output):  # type: ignore[arg-type]
             _calls.sink = self._current_calls
             _calls.record = self._recording
+            if self.requests_by_function is not None:
+                _calls.requests = self.requests_by_function.setdefault(function_name, [])
             self._invocations += 1
             first_call = len(self._current_calls)
             try:
@@ -437,7 +455,7 @@ class OfflineAccount:
                     }
                 ).encode()
             finally:
-                _calls.sink = _calls.record = None
+                _calls.sink = _calls.record = _calls.requests = None
                 self._invocation_calls.append(self._current_calls[first_call:])
                 self.calls_by_function.setdefault(function_name, set()).update(self._current_calls[first_call:])
 
