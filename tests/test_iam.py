@@ -29,15 +29,11 @@ import pytest
 
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.iam_policy import decide, role_statements
-from mesh_rollout_local.iam_requests import CONDITION_KEYS, Stack, requests
+from mesh_rollout_local.iam_requests import CONDITION_KEYS, IAM_PREFIX, Stack, requests
 from mesh_rollout_local.runner import ACCOUNT_ID, HandlerCall, OfflineAccount
 from mesh_rollout_local.template import Template
 from tests.conftest import EVENTS, ROOT, load_json
 
-IAM_PREFIX = {
-    "stepfunctions": "states",
-    "elbv2": "elasticloadbalancing",
-}  # botocore service name -> IAM action prefix, where they differ
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 # IAM authorizes a transaction by its items' own actions: lock.release deletes the lock and puts its record
 ACTIONS_OF = {"dynamodb:TransactWriteItems": ("dynamodb:DeleteItem", "dynamodb:PutItem")}

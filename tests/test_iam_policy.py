@@ -71,7 +71,9 @@ def test_conditions_need_every_operator_and_any_value_of_a_key() -> None:
     assert condition_holds({"StringLike": {"iam:PassedToService": "ecs-*"}}, context)
     assert condition_holds({"ArnLike": {"ecs:cluster": "arn:aws:ecs:*:1:cluster/app?"}}, context)
     assert not condition_holds({"ArnLike": {"ecs:cluster": "arn:aws:ecs:*:1:cluster/other"}}, context)
-    assert not condition_holds({"ArnEquals": {"ecs:cluster": "arn:aws:ecs:*:1:cluster/apps"}}, context)
+    assert condition_holds({"ArnEquals": {"ecs:cluster": "arn:aws:ecs:*:1:cluster/apps"}}, context)  # as ArnLike
+    assert not condition_holds({"ArnLike": {"ecs:cluster": "arn:aws:ecs:*"}}, context)
+    assert not condition_holds({"ArnNotLike": {"ecs:cluster": "arn:aws:ecs:*:1:cluster/*"}}, context)
     assert not condition_holds({"StringNotEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}, context)
     both = {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}, "ArnLike": {"ecs:cluster": "*/other"}}
     assert not condition_holds(both, context)

@@ -7,6 +7,7 @@ Only what the template uses is supported; anything else raises `NotEvaluated`, s
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -107,14 +108,15 @@ def condition_holds(condition: dict[str, dict[str, Any]], context: dict[str, str
                 verdict = None if verdict else verdict
                 continue
             values = [wanted] if isinstance(wanted, str) else list(wanted)
-            match = arn_match if operator.startswith("Arn") and "Equals" not in operator else _equals_or_like(operator)
+            # ArnEquals and ArnLike are the same test (IAM user guide, condition operators): part by part, wildcards
+            match = arn_match if operator.startswith("Arn") else _equals_or_like(operator)
             found = any(match(str(v), context[key]) for v in values)
             if (operator in _NEGATED) == found:
                 verdict = False
     return verdict
 
 
-def _equals_or_like(operator: str) -> Any:
+def _equals_or_like(operator: str) -> Callable[[str, str], bool]:
     if "Like" in operator:
         return wildcard_match
     return lambda wanted, actual: wanted == actual
