@@ -1,7 +1,10 @@
 """Every AWS call a function's handler makes is allowed by its own role in template.yaml: action, resource and
 condition, as IAM decides them.
 
-The offline runs record each call a handler makes with its parameters (OfflineAccount(record_requests=True)).
+The offline runs record each call a handler makes with its parameters (OfflineAccount(record_requests=True)). The
+end of each execution is delivered to ExecutionStatusChangeFunction as EventBridge delivers it (class EventBridge):
+its clean-ups after shifts stopped at their approval on each backend (one after its image release) and after a mesh
+rollout stopped with its stop flag raised are recorded and checked as the state machines' tasks are.
 mesh_rollout_local.iam_requests turns each call into what IAM authorizes (its action on the ARN of each resource it
 acts on, with the condition keys it carries; iam:PassRole, ecs:TagResource and kms requests AWS makes with it);
 mesh_rollout_local.iam_policy resolves the role's statements against the offline stack and decides as IAM does
@@ -22,22 +25,27 @@ import copy
 import fnmatch
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.iam_policy import decide, role_statements
 from mesh_rollout_local.iam_requests import CONDITION_KEYS, IAM_PREFIX, Stack, requests
-from mesh_rollout_local.runner import ACCOUNT_ID, HandlerCall, OfflineAccount
+from mesh_rollout_local.rollouts import ABORT_ERROR
+from mesh_rollout_local.runner import ACCOUNT_ID, HandlerCall, OfflineAccount, RunResult
 from mesh_rollout_local.template import Template
 from tests.conftest import EVENTS, ROOT, load_json
+from tests.test_weight_shift import status_change_event, stop_running
 
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 # IAM authorizes a transaction by its items' own actions: lock.release deletes the lock and puts its record
 ACTIONS_OF = {"dynamodb:TransactWriteItems": ("dynamodb:DeleteItem", "dynamodb:PutItem")}
 SM = "WeightShiftStateMachine"
+ESC = "ExecutionStatusChangeFunction"  # EventBridge invokes it when an execution ends
 NOT_EVALUATED: set[str] = set()  # condition keys a role may use that these tests cannot evaluate offline
 # the roles the guide's task definitions use: TaskRoleArns narrowed to them
 TASK_ROLES = [f"arn:aws:iam::{ACCOUNT_ID}:role/ecsTaskRole", f"arn:aws:iam::{ACCOUNT_ID}:role/ecsTaskExecutionRole"]
@@ -67,41 +75,139 @@ def allowed_actions(function: str) -> list[str]:
     return actions
 
 
-def _app_mesh_paths(account: OfflineAccount) -> None:
-    """The guide's world after the mesh rollout: a rejection, a release whose deployment fails, and a release
-    that succeeds and finalizes (scale to zero, delete the node)."""
-    account.apply_given(load_json(EVENTS / "local" / "weight-shift-given.json"), EVENTS / "local")
+class EventBridge:
+    """EventBridge's part in a world: the end of each execution ExecutionStatusChangeFunction's rule matches (its
+    state machines and statuses, read from the template) is delivered once, after it ended, to the real handler
+    through the Lambda API, so that the handler's calls are recorded as the function's."""
+
+    def __init__(self, account: OfflineAccount) -> None:
+        self.account = account
+        pattern = account.template.resources[ESC]["Properties"]["Events"]["StatusChange"]["Properties"]["Pattern"]
+        self.machines: list[str] = account.template.resolve(pattern["detail"]["stateMachineArn"], account.deployed)
+        self.statuses = set(pattern["detail"]["status"])
+        self.delivered: dict[str, dict[str, Any]] = {}  # the handler's answer, by execution ARN
+
+    def deliver_ends(self) -> dict[str, dict[str, Any]]:
+        """Deliver the end of each matched execution that ended since the last call; the handler's answers."""
+        sfn, fresh = self.account.client("stepfunctions"), {}
+        for machine in self.machines:
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine):
+                for listed in page["executions"]:
+                    arn = listed["executionArn"]
+                    if listed["status"] in self.statuses and arn not in self.delivered:
+                        ended = sfn.describe_execution(executionArn=arn)
+                        detail = {key: ended.get(key) for key in ("output", "error", "cause")}
+                        fresh[arn] = self.delivered[arn] = self._invoke(
+                            status_change_event(arn, machine, listed["status"], **detail)
+                        )
+        return fresh
+
+    def _invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        answer = self.account.client("lambda").invoke(
+            FunctionName=self.account.function_arns[ESC], Payload=json.dumps(event).encode()
+        )
+        result: dict[str, Any] = json.loads(answer["Payload"].read())
+        assert "FunctionError" not in answer, result
+        return result
+
+    def run(self, machine: str, execution_input: Any, **options: Any) -> tuple[RunResult, dict[str, Any] | None]:
+        """Run an execution, then deliver its end: the result and the clean-up's answer (None if not matched)."""
+        result = self.account.run(machine, execution_input, **options)
+        return result, self.deliver_ends().get(result.execution_arn)
+
+
+class StoppedBeforeItRan(Exception):
+    """The stopped execution's task never runs on AWS; offline the interpreter has already invoked it."""
+
+
+def _aborted_mesh_rollout(bus: EventBridge) -> None:
+    """The guide's mesh rollout, serviceB's deployment failing: the failure raises the stop flag, and the rollout
+    is stopped (as `mesh-rollout abort` stops it) before FinishMeshRollout could remove it: the clean-up does."""
+    account = bus.account
+    _fail_next_deployment(account, "serviceB")
+    stopped: list[str] = []
+
+    def stop_before_it_runs(event: dict[str, Any]) -> None:
+        if stopped:
+            return
+        stopped.append(event["executionArn"])
+        sfn = account.client("stepfunctions")
+        # the operator's StopExecution, from a thread of its own: the runner records a function's calls per thread
+        with ThreadPoolExecutor(1) as operator:
+            operator.submit(sfn.stop_execution, executionArn=stopped[0], error=ABORT_ERROR, cause="serviceB failed").result()
+        raise StoppedBeforeItRan(stopped[0])
+
+    account.intercept("FinishMeshRolloutFunction", stop_before_it_runs)
+    result, cleaned = bus.run("MeshRolloutStateMachine", load_json(EVENTS / "mesh-rollout-apps.json"))
+    assert (result.status, stopped) == ("ABORTED", [result.execution_arn]), result.cause
+    flag = f"stopped:{result.execution_arn}"
+    assert cleaned and cleaned["done"] == [f"stop flag {flag} removed (the rollout ended before FinishMeshRollout removed it)"]
+    assert cleaned["notified"] is True
+
+
+def _stopped_at_the_approval(bus: EventBridge, shift: dict[str, Any], released: bool) -> None:
+    """A shift stopped (StopExecution: no Catch runs) while it waits for approval at 50/50: the clean-up restores
+    the route, puts the canary service back on its revision if the shift released an image, and frees the lock."""
+
+    def stop(pending: PendingApproval) -> None:
+        stop_running(bus.account, error="Operator", cause="stopped by hand")
+
+    result, cleaned = bus.run(SM, shift, approver=stop)
+    assert result.status == "ABORTED" and cleaned is not None, result.cause
+    restored, *put_back, lock_line = cleaned["done"]
+    assert " restored to its snapshot " in restored and lock_line.endswith(" released"), cleaned
+    assert [line.split(" put back on ")[0] for line in put_back] == (["ECS service apps/serviceBv2"] if released else [])
+    assert cleaned["notified"] is True
+
+
+def _app_mesh_paths(bus: EventBridge) -> None:
+    """The guide's world: its mesh rollout aborted after a failure, then run through; then weight shifts: a
+    rejection, a release stopped at its approval after the canary service took the release's revision, a release
+    whose deployment fails, and a release that succeeds and finalizes (scale to zero, delete the node)."""
+    account = bus.account
+    given = load_json(EVENTS / "local" / "weight-shift-given.json")
+    assert given[0] == {"include": "apps-given.json"}, given[0]  # the guide's world before its mesh rollout
+    account.apply_given(given[:1], EVENTS / "local")
+    _aborted_mesh_rollout(bus)
+    account.apply_given(given[1:], EVENTS / "local")
+    bus.deliver_ends()
     shift = load_json(EVENTS / "weight-shift-apps.json")
     release = load_json(EVENTS / "weight-shift-release.json")
-    assert account.run(SM, shift, approver=lambda pending: (False, "no")).error == "ApprovalRejected"
+    assert bus.run(SM, shift, approver=lambda pending: (False, "no"))[0].error == "ApprovalRejected"
+    _stopped_at_the_approval(bus, release, released=True)
     _fail_next_deployment(account)
-    assert account.run(SM, release).error == "DeploymentFailed"
+    assert bus.run(SM, release)[0].error == "DeploymentFailed"
     release["finalize"] = {
         "removeStableTarget": True,
         "deleteStableNode": True,
         "scaleStableServiceToZero": True,
         "stableEcsService": {"cluster": "apps", "service": "serviceB"},
     }
-    assert account.run(SM, release, approver=lambda pending: (True, "ok")).status == "SUCCEEDED"
+    assert bus.run(SM, release, approver=lambda pending: (True, "ok"))[0].status == "SUCCEEDED"
 
 
-def _target_group_paths(account: OfflineAccount, backend: str) -> None:
-    """The same paths on a VPC Lattice or ALB rule, the services found from their target groups, and a finalize
-    that scales the stable service to zero and deletes its target group."""
+def _target_group_paths(bus: EventBridge, backend: str) -> None:
+    """The same paths on a VPC Lattice or ALB rule, the services found from their target groups (a shift stopped
+    at its approval, without a release), and a finalize that scales the stable service to zero and deletes its
+    target group."""
+    account = bus.account
     account.apply_given(load_json(EVENTS / "local" / f"{backend}-given.json"), EVENTS / "local")
     shift = json.loads(account.resolve_input((EVENTS / f"weight-shift-{backend}.json").read_text()))
-    assert account.run(SM, shift, approver=lambda pending: (False, "no")).error == "ApprovalRejected"
+    assert bus.run(SM, shift, approver=lambda pending: (False, "no"))[0].error == "ApprovalRejected"
+    _stopped_at_the_approval(bus, shift, released=False)
     release = {**shift, "canaryImage": "example/servicebv2:1.1", "canaryContainer": "app"}
     _fail_next_deployment(account)
-    assert account.run(SM, release).error == "DeploymentFailed"
+    assert bus.run(SM, release)[0].error == "DeploymentFailed"
     release["finalize"] = {"removeStableTarget": True, "deleteStableTargetGroup": True, "scaleStableServiceToZero": True}
-    result = account.run(SM, release, approver=lambda pending: (True, "ok"))
+    result, _ = bus.run(SM, release, approver=lambda pending: (True, "ok"))
     assert result.status == "SUCCEEDED", result.cause
 
 
-def _lattice_rollout_paths(account: OfflineAccount) -> None:
+def _lattice_rollout_paths(bus: EventBridge) -> None:
     """The guide's mesh moved onto VPC Lattice: a plan, a run, and a run whose first deployment fails."""
+    account = bus.account
     account.apply_given(load_json(EVENTS / "local" / "lattice-rollout-given.json"), EVENTS / "local")
+    bus.deliver_ends()
     rollout = json.loads(account.resolve_input((EVENTS / "lattice-rollout-apps.json").read_text()))
     assert account.run("LatticeRolloutStateMachine", {**rollout, "mode": "plan"}).status == "SUCCEEDED"
     ecs = account.client("ecs")
@@ -111,9 +217,9 @@ def _lattice_rollout_paths(account: OfflineAccount) -> None:
     assert account.run("LatticeRolloutStateMachine", rollout).status == "SUCCEEDED"
 
 
-def _fail_next_deployment(account: OfflineAccount) -> None:
+def _fail_next_deployment(account: OfflineAccount, service: str = "serviceBv2") -> None:
     ecs = account.client("ecs")
-    arn = ecs.describe_services(cluster="apps", services=["serviceBv2"])["services"][0]["serviceArn"]
+    arn = ecs.describe_services(cluster="apps", services=[service])["services"][0]["serviceArn"]
     ecs.tag_resource(resourceArn=arn, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}])
 
 
@@ -123,10 +229,11 @@ def worlds() -> Iterator[list[World]]:
     found = []
     for backend in ("appmesh", "lattice", "alb", "lattice-rollout"):
         with OfflineAccount(ROOT / "template.yaml", record_requests=True) as account:
+            bus = EventBridge(account)
             if backend == "lattice-rollout":
-                _lattice_rollout_paths(account)
+                _lattice_rollout_paths(bus)
             else:
-                _app_mesh_paths(account) if backend == "appmesh" else _target_group_paths(account, backend)
+                _app_mesh_paths(bus) if backend == "appmesh" else _target_group_paths(bus, backend)
             assert account.requests_by_function is not None
             # the Lattice service whose rules the weight shifts move (the world may hold others)
             shifted = account.requests_by_function.get("ShiftTrafficFunction", [])
@@ -194,10 +301,27 @@ def test_traffic_writes_are_scoped_by_the_stacks_parameters() -> None:
                     ), (function, statement["Sid"])
 
 
-def test_the_runs_reach_every_function_a_state_machine_calls(calls: dict[str, set[tuple[str, str]]]) -> None:
-    template = Template(ROOT / "template.yaml")
-    invoked = {f for f in template.functions if f != "ExecutionStatusChangeFunction"}  # EventBridge's, not a task
-    assert set(calls) == invoked
+def test_the_runs_reach_every_function(calls: dict[str, set[tuple[str, str]]]) -> None:
+    """The state machines' tasks, and ExecutionStatusChangeFunction through the ends EventBridge delivers."""
+    assert set(calls) == set(Template(ROOT / "template.yaml").functions)
+
+
+def test_the_delivered_ends_reach_every_clean_up(calls: dict[str, set[tuple[str, str]]]) -> None:
+    """The history read, the lock taken over and released with its record, the route restored on each backend, the
+    canary service put back, the stop flag removed (its DeleteItem), the notice on the encrypted topic."""
+    assert {
+        ("stepfunctions", "GetExecutionHistory"),
+        ("dynamodb", "PutItem"),
+        ("dynamodb", "GetItem"),
+        ("dynamodb", "TransactWriteItems"),
+        ("dynamodb", "DeleteItem"),
+        ("appmesh", "UpdateRoute"),
+        ("vpc-lattice", "UpdateRule"),
+        ("elbv2", "ModifyRule"),
+        ("ecs", "DescribeServices"),
+        ("ecs", "UpdateService"),
+        ("sns", "Publish"),
+    } <= calls[ESC]
 
 
 @pytest.mark.parametrize("narrowed", [False, True], ids=["parameter-defaults", "narrowed-to-the-world"])
@@ -301,3 +425,37 @@ def test_a_parameter_narrowed_to_another_name_denies_the_calls_on_this_worlds(wo
     } <= denied["UpdateServiceFunction"]
     assert {decision for found in denied.values() for decision, action, *_ in found if action.startswith("ecs:")} == {"denied"}
     assert all(action.startswith("ecs:") for found in denied.values() for _, action, *_ in found)
+
+
+LATTICE_RULE = "arn:aws:vpc-lattice:us-west-2:{account}:service/{service}/listener/*/rule/*"
+
+
+@pytest.mark.parametrize("narrowed", [False, True], ids=["parameter-defaults", "narrowed-to-the-world"])
+@pytest.mark.parametrize(
+    ("sid", "action", "call", "resource"),
+    [
+        (
+            "PutCanaryServicesBack",
+            "ecs:UpdateService",
+            "ecs.UpdateService",
+            "arn:aws:ecs:us-west-2:{account}:service/apps/serviceBv2",
+        ),
+        ("ShiftLatticeRules", "vpc-lattice:UpdateRule", "vpc-lattice.UpdateRule", LATTICE_RULE),
+    ],
+    ids=["without-UpdateService", "without-UpdateRule"],
+)
+def test_an_action_taken_from_the_clean_ups_role_denies_exactly_its_calls(
+    worlds: list[World], sid: str, action: str, call: str, resource: str, narrowed: bool
+) -> None:
+    """ExecutionStatusChangeFunction's role without the action that puts the canary service back, or without the
+    one that restores a Lattice rule: the clean-up's calls of that action, and only those, are reported denied."""
+    template = Template(ROOT / "template.yaml")
+    template.resources = copy.deepcopy(template.resources)
+    statement = _statement(template, ESC, sid)
+    statement["Action"] = [a for a in statement["Action"] if a != action]
+    (lattice,) = [w.narrowed["LatticeServiceId"] for w in worlds if w.backend == "lattice"]
+    denied = not_allowed(template, worlds, narrowed)
+    assert set(denied) == {ESC}
+    ((decision, denied_action, denied_resource, denied_call),) = denied[ESC]  # one service put back, one rule restored
+    assert (decision, denied_action, denied_call) == ("denied", action, call)
+    assert fnmatch.fnmatchcase(denied_resource, resource.format(account=ACCOUNT_ID, service=lattice)), denied_resource
