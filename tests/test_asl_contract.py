@@ -165,3 +165,19 @@ def test_weight_shift_fails_only_through_finish_rollout_once_the_lock_is_held() 
     preparing = {n: s for n, s in top.items() if s["Type"] == "Pass" and s.get("ResultPath") == "$.finish"}
     assert {s["Next"] for s in preparing.values()} == {"FinishRollout"}
     assert {n for n, s in preparing.items() if s["Parameters"]["locked"] is False} == {"NotLocked"}
+
+
+def test_every_state_machine_that_raises_a_stop_flag_has_its_end_delivered_to_the_clean_up() -> None:
+    """A rollout stopped or timed out runs no Catch, so its `stopped:` flag is removed only by
+    ExecutionStatusChangeFunction: its rule must match every state machine whose ASL writes one."""
+    template = Template(ROOT / "template.yaml")
+    flagging = {
+        logical_id
+        for logical_id, machine in template.state_machines.items()
+        if "'stopped:{}'" in machine.definition_uri.read_text()
+    }
+    function = template.resources_of("AWS::Serverless::Function")["ExecutionStatusChangeFunction"]
+    pattern = function["Events"]["StatusChange"]["Properties"]["Pattern"]
+    delivered = {arn["Ref"] for arn in pattern["detail"]["stateMachineArn"]}
+    assert flagging == {"LatticeRolloutStateMachine", "MeshRolloutStateMachine"}
+    assert flagging <= delivered
