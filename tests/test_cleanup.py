@@ -3,12 +3,15 @@ kept until the route is restored, the canary service back on its revision after 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from mesh_rollout.errors import RolloutInProgress, TransientAwsError
 from mesh_rollout.shifting import lock
+from mesh_rollout.shifting.cleanup import handle_status_change, state_output
+from mesh_rollout.shifting.lock import LockFence
 from mesh_rollout.shifting.release import with_images
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.runner import OfflineAccount
@@ -167,3 +170,103 @@ def test_a_canary_revision_deployed_by_hand_after_the_stop_stays(
     assert done[1].startswith(f"ECS service apps/serviceBv2 not put back: it runs {hand_set}, not the release's ")
     assert canary_revision(shift_account) == hand_set and lock_item(shift_account) is None
     assert done[0] == SNAPSHOT_LINE
+
+
+def clean_up_now(account: OfflineAccount, execution_arn: str) -> dict[str, Any]:
+    """Stop the execution and run its status-change clean-up at once, from inside a handler (the runner runs one
+    handler at a time, so the clean-up is called directly, with its function's settings)."""
+    account.client("stepfunctions").stop_execution(executionArn=execution_arn, error="Operator", cause="stopped by hand")
+    env = account.environment("ExecutionStatusChangeFunction")
+    detail = {"executionArn": execution_arn, "stateMachineArn": account.state_machine_arns[SM], "status": "ABORTED"}
+    return handle_status_change(
+        detail,
+        account.client("stepfunctions"),
+        account.client("dynamodb"),
+        env["ROUTE_LOCK_TABLE"],
+        account.client("sns"),
+        env["NOTIFICATION_TOPIC_ARN"],
+        env["WEIGHT_SHIFT_STATE_MACHINE_ARN"],
+        account.client("ecs"),
+    )
+
+
+def lambda_failures(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(error, message) of each failed Lambda invocation of the execution."""
+    found = [e["lambdaFunctionFailedEventDetails"] for e in history if e["type"] == "LambdaFunctionFailed"]
+    return [(f["error"], json.loads(f["cause"])["errorMessage"]) for f in found]
+
+
+# A stop while UpdateCanaryService runs: its Lambda runs on, so its UpdateService may land on either side of the
+# clean-up's take-over of the lock. (a) Before it: the clean-up reads the service after taking the lock over, sees the
+# release's revision and puts the previous one back. (b) After it: the clean-up found the service "already on" its
+# revision and freed the lock; the update's own fence (the lock checked right after UpdateService) finds the lock
+# lost and puts the service back itself. Either way the service ends on the revision it ran before.
+
+
+def test_a_release_update_landing_after_the_stops_clean_up_puts_the_canary_back_itself(
+    shift_account: OfflineAccount, release_input: dict[str, Any]
+) -> None:
+    """Order (b): UpdateServiceFunction held until the execution is stopped and cleaned up, then let go."""
+    before = canary_revision(shift_account)
+    cleaned: list[dict[str, Any]] = []
+
+    def stop_and_clean_up_first(event: dict[str, Any]) -> None:
+        if not cleaned:
+            cleaned.append(clean_up_now(shift_account, event["executionArn"]))
+
+    shift_account.intercept("UpdateServiceFunction", stop_and_clean_up_first)
+    stopped = shift_account.run(SM, release_input, approver=lambda pending: (True, "ok"))
+    assert stopped.status == "ABORTED" and stopped.states[-1] == "UpdateCanaryService"
+    assert cleaned[0]["done"][1:] == [
+        f"ECS service apps/serviceBv2 already on {before}, the revision it ran before the release",
+        f"lock {LOCK_ID} released",
+    ]
+    # Then the late update did not stick: the service is back on its revision, the lock free, the route restored
+    assert canary_revision(shift_account) == before
+    assert lock_item(shift_account) is None and weights(shift_account) == {"serviceB": 75, "serviceBv2": 25}
+    released = released_in(stopped)
+    assert lambda_failures(stopped.history) == [
+        (
+            "LockLost",
+            f"this execution no longer holds lock {LOCK_ID} (now nobody) after its update to {released}: "
+            f"ECS service apps/serviceBv2 put back on {before} (the release's {released} undone)",
+        )
+    ]
+
+
+def test_a_release_update_landing_before_the_stops_clean_up_is_put_back_by_the_clean_up(
+    shift_account: OfflineAccount, release_input: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Order (a): the update landed, then the execution was stopped and cleaned up before its fence checked the lock."""
+    before = canary_revision(shift_account)
+    original = LockFence.lost
+    cleaned: list[dict[str, Any]] = []
+
+    def clean_up_before_the_check(fence: LockFence) -> str | None:
+        if not cleaned and not fence.owner.endswith("#cleanup"):
+            cleaned.append(clean_up_now(shift_account, fence.owner))
+        return original(fence)
+
+    monkeypatch.setattr(LockFence, "lost", clean_up_before_the_check)
+    stopped = shift_account.run(SM, release_input, approver=lambda pending: (True, "ok"))
+    assert stopped.status == "ABORTED" and stopped.states[-1] == "UpdateCanaryService"
+    released = released_in(stopped)
+    assert cleaned[0]["done"][1:] == [
+        f"ECS service apps/serviceBv2 put back on {before} (the release's {released} undone)",
+        f"lock {LOCK_ID} released",
+    ]
+    assert lambda_failures(stopped.history) == [
+        (
+            "LockLost",
+            f"this execution no longer holds lock {LOCK_ID} (now nobody) after its update to {released}: "
+            f"ECS service apps/serviceBv2 already on {before}, the revision it ran before the release",
+        )
+    ]
+    assert canary_revision(shift_account) == before and lock_item(shift_account) is None
+
+
+def released_in(result: Any) -> str:
+    """The release's revision (RegisterRelease's output), short."""
+    registered = state_output(result.history, "RegisterRelease")
+    assert registered is not None
+    return str(registered["releaseRevision"]["taskDefinition"]).rsplit("/", 1)[-1]

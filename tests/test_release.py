@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from mesh_rollout.errors import InvalidRolloutInput
+from mesh_rollout.errors import InvalidRolloutInput, LockLost, TransientAwsError
 from mesh_rollout.shifting.cleanup import state_output
-from mesh_rollout.shifting.release import wanted_images, with_images
+from mesh_rollout.shifting.lock import LockFence
+from mesh_rollout.shifting.release import point_canary_at_release, wanted_images, with_images
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.runner import OfflineAccount
 from tests.conftest import EVENTS, load_json
@@ -156,3 +157,90 @@ def test_bad_release_inputs_fail_before_any_change(
     result = shift_account.run(SM, bad)
     assert result.status == "FAILED" and result.states == ["PlanWeightShift"] and result.mutating_calls() == {}
     assert json.loads(result.cause or "{}")["errorMessage"].startswith(field)
+
+
+class OneService:
+    """ECS with one service (apps/web, on `running`): DescribeServices and UpdateService; `then` runs after an update
+    lands (what happened meanwhile), `fail_update` answers an update that landed with an error (a lost reply)."""
+
+    def __init__(self, running: str, then: Any = None, fail_update: bool = False) -> None:
+        self.running, self.then, self.fail_update = running, then, fail_update
+        self.updates: list[str] = []
+
+    def describe_services(self, cluster: str, services: list[str]) -> dict[str, Any]:
+        return {"services": [{"serviceName": "web", "status": "ACTIVE", "taskDefinition": self.running}]}
+
+    def update_service(self, cluster: str, service: str, taskDefinition: str) -> dict[str, Any]:
+        self.updates.append(taskDefinition.rsplit("/", 1)[-1])
+        self.running = taskDefinition
+        if self.then and len(self.updates) == 1:
+            self.then(self)
+        if self.fail_update and len(self.updates) == 1:
+            from botocore.exceptions import ClientError
+
+            error = {"Error": {"Code": "ServerException", "Message": "reply lost"}, "ResponseMetadata": {"HTTPStatusCode": 500}}
+            raise ClientError(error, "UpdateService")  # type: ignore[arg-type]
+        return {}
+
+
+class LockTable:
+    def __init__(self, owner: str | None) -> None:
+        self.owner = owner
+
+    def get_item(self, TableName: str, Key: dict[str, Any], ConsistentRead: bool) -> dict[str, Any]:
+        return {"Item": {"owner": {"S": self.owner}, "expiresAt": {"N": "1"}}} if self.owner else {}
+
+
+OLD, NEW = "arn:aws:ecs:us-west-2:123456789012:task-definition/web:1", "arn:aws:ecs:us-west-2:123456789012:task-definition/web:2"
+EXECUTION = "arn:aws:states:us-west-2:123456789012:execution:WeightShiftStateMachine:x"
+
+
+def fence(owner: str | None) -> LockFence:
+    return LockFence(LockTable(owner), "locks", "appmesh:apps/web/web", EXECUTION)
+
+
+def test_a_release_update_made_while_the_execution_holds_the_lock_stands() -> None:
+    ecs = OneService(OLD)
+    assert point_canary_at_release(ecs, "apps", "web", NEW, fence(EXECUTION))["updated"] is True
+    assert ecs.updates == ["web:2"] and ecs.running == NEW
+
+
+@pytest.mark.parametrize("holder", [f"{EXECUTION}#cleanup", None], ids=["taken-over", "released"])
+def test_a_release_update_that_lands_after_the_lock_was_lost_puts_the_service_back(holder: str | None) -> None:
+    """Order (b): the clean-up took the lock over (and may have released it) before the update landed."""
+    ecs = OneService(OLD)
+    with pytest.raises(LockLost) as lost:
+        point_canary_at_release(ecs, "apps", "web", NEW, fence(holder))
+    assert ecs.updates == ["web:2", "web:1"] and ecs.running == OLD
+    assert str(lost.value) == (
+        f"this execution no longer holds lock appmesh:apps/web/web (now {holder or 'nobody'}) after its update to web:2: "
+        "ECS service apps/web put back on web:1 (the release's web:2 undone)"
+    )
+
+
+def test_a_release_update_overtaken_by_another_deployment_is_left_to_it() -> None:
+    def hand_deployed(ecs: OneService) -> None:
+        ecs.running = "arn:aws:ecs:us-west-2:123456789012:task-definition/web:3"
+
+    ecs = OneService(OLD, then=hand_deployed)
+    with pytest.raises(LockLost, match=r"not put back: it runs web:3, not the release's web:2 \(changed since\)"):
+        point_canary_at_release(ecs, "apps", "web", NEW, fence(None))
+    assert ecs.updates == ["web:2"] and ecs.running.endswith("web:3")
+
+
+def test_a_release_update_that_failed_after_landing_is_put_back_once_the_lock_is_lost() -> None:
+    ecs = OneService(OLD, fail_update=True)
+    with pytest.raises(LockLost, match="after its update to web:2: ECS service apps/web put back on web:1") as lost:
+        point_canary_at_release(ecs, "apps", "web", NEW, fence(None))
+    assert isinstance(lost.value.__cause__, TransientAwsError) and ecs.running == OLD
+
+
+def test_a_release_update_with_nothing_to_change_undoes_nothing() -> None:
+    """A retry whose first try landed: the service ran the release's revision before this call; the clean-up, which
+    reads the service after taking the lock over, puts it back."""
+    ecs = OneService(NEW)
+    with pytest.raises(
+        LockLost, match=r"ECS service apps/web already ran web:2: this execution no longer holds lock .* nothing changed"
+    ):
+        point_canary_at_release(ecs, "apps", "web", NEW, fence(None))
+    assert ecs.updates == [] and ecs.running == NEW

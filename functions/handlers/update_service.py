@@ -1,5 +1,7 @@
-"""UpdateService: point an ECS service at a task definition revision (no call if it already runs it)."""
+"""UpdateService: point an ECS service at a task definition revision (no call if it already runs it); with a lockId
+(the weight shift's release), fenced by the execution holding the route's lock."""
 
+import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -8,6 +10,8 @@ from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.aws.ecs import point_service_at
 from mesh_rollout.events.update_service import UpdateServiceEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
+from mesh_rollout.shifting.lock import LockFence
+from mesh_rollout.shifting.release import point_canary_at_release
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
@@ -16,8 +20,13 @@ from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = UpdateServiceEvent.parse(event)
-    result = point_service_at(
-        client("ecs"), request.cluster, request.service, request.taskDefinition, request.vpcLatticeConfigurations
-    )
+    fenced_by = request.fenced_by()
+    if fenced_by is None:
+        result = point_service_at(
+            client("ecs"), request.cluster, request.service, request.taskDefinition, request.vpcLatticeConfigurations
+        )
+    else:
+        fence = LockFence(client("dynamodb"), os.environ["ROUTE_LOCK_TABLE"], *fenced_by)
+        result = point_canary_at_release(client("ecs"), request.cluster, request.service, request.taskDefinition, fence)
     metrics.add_metric(name="ServicesUpdated", unit="Count", value=int(result["updated"]))
     return result

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from mesh_rollout.aws.ecs import describe_service, point_service_at, registrable, revise_service
-from mesh_rollout.errors import EcsServiceNotFound, InvalidRolloutInput
+from mesh_rollout.errors import EcsServiceNotFound, InvalidRolloutInput, LockLost, MeshRolloutError
 from mesh_rollout.onboarding.sidecars import Role, container_roles
+from mesh_rollout.shifting.lock import LockFence
 
 
 def wanted_images(
@@ -57,6 +58,37 @@ def release_revision(ecs: Any, cluster: str, service: str, images: dict[str, str
     """Find or register the revision of the service's task definition with `images`."""
     revision, _ = revise_service(ecs, cluster, service, "canaryEcsService", lambda current, _: with_images(current, images))
     return revision
+
+
+def point_canary_at_release(ecs: Any, cluster: str, service: str, task_definition: str, fence: LockFence) -> dict[str, Any]:
+    """UpdateService to the release's revision, fenced by the route's lock as a weight write is. The Lambda runs on
+    after its execution is stopped, so the update may land before or after the clean-up takes the lock over:
+    (a) before: the clean-up, which reads the service after its take-over, sees the release's revision and puts
+    it back (undo_release); (b) after: the clean-up found it "already on" the old revision, and this check, made
+    after the update, finds the lock lost, puts the service back itself and raises LockLost. An update that
+    failed may have landed too (a lost reply): it is checked the same way."""
+    before = describe_service(ecs, cluster, service, "service")["taskDefinition"]
+    try:
+        result = point_service_at(ecs, cluster, service, task_definition)
+    except MeshRolloutError as exc:
+        _undo_if_fenced(ecs, cluster, service, before, task_definition, fence, exc)
+        raise
+    _undo_if_fenced(ecs, cluster, service, before, task_definition, fence)
+    return result
+
+
+def _undo_if_fenced(
+    ecs: Any, cluster: str, service: str, before: str, ours: str, fence: LockFence, failure: Exception | None = None
+) -> None:
+    """Raise LockLost, the update undone, if the execution no longer holds the lock (None if it does)."""
+    holder = fence.lost()
+    if holder is None:
+        return
+    lost = f"this execution no longer holds lock {fence.lock_id} (now {holder})"
+    if before == ours:
+        raise LockLost(f"ECS service {cluster}/{service} already ran {_short(ours)}: {lost}; nothing changed") from failure
+    revision = {"cluster": cluster, "service": service, "previousTaskDefinition": before, "taskDefinition": ours}
+    raise LockLost(f"{lost} after its update to {_short(ours)}: {undo_release(ecs, revision)}") from failure
 
 
 def undo_release(ecs: Any, revision: dict[str, Any]) -> str:
