@@ -120,8 +120,9 @@ class RouteDrifted(MeshRolloutError):
 
 
 class LockLost(MeshRolloutError):
-    """A weight write found this execution no longer holding the route's lock (it was stopped and its clean-up
-    took the route over): the write was undone, back to the snapshot the clean-up restores."""
+    """A weight write or the release's UpdateService found this execution no longer holding the route's lock (it
+    was stopped and its clean-up took the route over): the write was undone, back to the snapshot the clean-up
+    restores, or the canary service put back on the revision it ran before."""
 
 
 class WeightsNotApplied(MeshRolloutError):

@@ -51,7 +51,8 @@ def _lock_line(dynamodb: Any, table: str, lock_id: str, execution_arn: str, prev
 def _restore_taken_over(
     dynamodb: Any, table: str, ecs: Any, execution_arn: str, lock_id: str, snapshotted: dict[str, Any], revision: Any
 ) -> list[str]:
-    """Take the lock over from the stopped execution (so a write of its still in flight undoes itself), put the
+    """Take the lock over from the stopped execution (so a weight write or release update of its still in flight
+    undoes itself: shifting.release.point_canary_at_release says why either order ends on the old revision), put the
     snapshot back and the canary service on the revision it ran before the release, then release the lock.
     A restore that fails keeps the lock (until it expires) and raises: a rollout starting before the retry
     would take the half-shifted route as its snapshot; the retry takes the lock over from the clean-up."""
