@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 
 class MeshRolloutError(Exception):
@@ -78,6 +80,23 @@ LAMBDA_SERVICE_ERRORS = (
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 )
+
+
+def readable_failure(failure: dict[str, Any] | None) -> tuple[str, str]:
+    """(error, message) of a Catch result, whose Cause is a Lambda error document or plain text. A Lambda
+    service error that outlasted the retries (`Lambda.TooManyRequestsException` ...) gets our own name."""
+    if not failure:
+        return "", ""
+    error, cause = str(failure.get("Error", "")), str(failure.get("Cause") or "")
+    try:
+        document = json.loads(cause)
+    except ValueError:
+        document = None
+    if isinstance(document, dict) and "errorMessage" in document:
+        cause = str(document["errorMessage"])
+    if error in LAMBDA_SERVICE_ERRORS:
+        return LambdaServiceError.__name__, f"{error}: {cause}"
+    return error, cause
 
 
 class AwsRequestRejected(MeshRolloutError):

@@ -8,6 +8,7 @@ from typing import Any
 
 from mesh_rollout.aws.deployments import DEPLOYMENT_POLL_SECONDS, DEPLOYMENT_TIMEOUT_SECONDS
 from mesh_rollout.aws.ecs import deployment_status, point_service_at
+from mesh_rollout.errors import readable_failure
 from mesh_rollout.onboarding.appmesh import ensure_resource, inventory
 from mesh_rollout.onboarding.plan import build_requests, plan_rollout
 from mesh_rollout.onboarding.services import check_target, prepare_revision
@@ -85,13 +86,8 @@ def roll_back_service(
 
 def caught_error(caught: dict[str, Any]) -> str:
     """'Error: message' of a Catch's result, whose Cause is a Lambda error document or plain text."""
-    error, cause = str(caught.get("Error") or "States.TaskFailed"), str(caught.get("Cause") or "")
-    try:
-        document = json.loads(cause)
-    except ValueError:
-        document = None
-    if isinstance(document, dict) and "errorMessage" in document:
-        cause = str(document["errorMessage"])
+    error, cause = readable_failure(caught)
+    error = error or "States.TaskFailed"
     return f"{error}: {cause}" if cause else error
 
 

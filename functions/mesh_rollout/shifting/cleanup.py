@@ -13,11 +13,11 @@ import json
 from typing import Any
 
 from mesh_rollout.aws import aws_errors
-from mesh_rollout.errors import RouteDrifted
+from mesh_rollout.errors import RouteDrifted, readable_failure
 from mesh_rollout.onboarding.stop_flag import clear_leftover_stop_flag
 from mesh_rollout.shifting import lock
 from mesh_rollout.shifting.release import undo_release
-from mesh_rollout.shifting.weight_shift import notify, readable_failure, restore_route
+from mesh_rollout.shifting.weight_shift import notify, restore_route
 from mesh_rollout.shifting.weights import describe_weights
 
 CLEANUP_LOCK_SECONDS = 900

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.aws.ecs import describe_service
-from mesh_rollout.errors import (
-    LAMBDA_SERVICE_ERRORS,
-    LambdaServiceError,
-    LockLost,
-    MeshRolloutError,
-    WeightsNotApplied,
-)
+from mesh_rollout.errors import LockLost, MeshRolloutError, WeightsNotApplied, readable_failure
 from mesh_rollout.shifting import lock
 from mesh_rollout.shifting.gate import health_verdict
 from mesh_rollout.shifting.lock import LockFence
@@ -178,23 +171,6 @@ def request_approval(
     with aws_errors("Publish approval request"):
         message_id = sns.publish(TopicArn=topic_arn, Subject=subject, Message=body)["MessageId"]
     return {"messageId": message_id, "health": health["summary"]}
-
-
-def readable_failure(failure: dict[str, Any] | None) -> tuple[str, str]:
-    """(error, message) of a Catch result, whose Cause is a Lambda error document or plain text. A Lambda
-    service error that outlasted the retries (`Lambda.TooManyRequestsException` ...) gets our own name."""
-    if not failure:
-        return "", ""
-    error, cause = str(failure.get("Error", "")), str(failure.get("Cause") or "")
-    try:
-        document = json.loads(cause)
-    except ValueError:
-        document = None
-    if isinstance(document, dict) and "errorMessage" in document:
-        cause = str(document["errorMessage"])
-    if error in LAMBDA_SERVICE_ERRORS:
-        return LambdaServiceError.__name__, f"{error}: {cause}"
-    return error, cause
 
 
 def outcome_text(outcome: dict[str, Any], route_label: str, weights_now: Weights | None) -> tuple[str, str, str]:
