@@ -209,6 +209,10 @@ def _lattice_rollout_paths(bus: EventBridge) -> None:
     account.apply_given(load_json(EVENTS / "local" / "lattice-rollout-given.json"), EVENTS / "local")
     bus.deliver_ends()
     rollout = json.loads(account.resolve_input((EVENTS / "lattice-rollout-apps.json").read_text()))
+    # with AWS_IAM, so the auth policies are put (and read back) on the network and each service
+    invoke = {"Effect": "Allow", "Principal": "*", "Action": "vpc-lattice-svcs:Invoke", "Resource": "*"}
+    auth = {"authType": "AWS_IAM", "authPolicy": {"Version": "2012-10-17", "Statement": [invoke]}}
+    rollout["lattice"] = {**rollout["lattice"], **auth}
     assert account.run("LatticeRolloutStateMachine", {**rollout, "mode": "plan"}).status == "SUCCEEDED"
     ecs = account.client("ecs")
     arn = ecs.describe_services(cluster="apps", services=["serviceB"])["services"][0]["serviceArn"]

@@ -200,8 +200,17 @@ def _association(kind: str) -> Callable[[dict[str, Any], Stack], list[Any]]:
     return derive
 
 
+def _auth_target(p: dict[str, Any]) -> str:
+    """The service network (sn-...) or service (svc-...) an auth policy belongs to."""
+    identifier = _lattice_id(p["resourceIdentifier"])
+    return f"servicenetwork/{identifier}" if identifier.startswith("sn-") else f"service/{identifier}"
+
+
 _LATTICE: dict[str, Callable[[dict[str, Any], Stack], list[Any]]] = {
     "GetService": _lattice(_svc),
+    "GetServiceNetwork": _lattice(lambda p: f"servicenetwork/{_lattice_id(p['serviceNetworkIdentifier'])}"),
+    "GetAuthPolicy": _lattice(_auth_target),
+    "PutAuthPolicy": _lattice(_auth_target),
     "CreateService": _lattice(lambda p: f"service/{NEW}", tags=True),
     "GetListener": _lattice(_listener),
     "UpdateListener": _lattice(_listener),

@@ -10,6 +10,7 @@ from typing import Any
 
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.errors import InvalidRolloutInput
+from mesh_rollout.migration.auth import ensure_network_auth, ensure_service_auth
 from mesh_rollout.migration.translate import api_action
 
 
@@ -42,6 +43,7 @@ def ensure_network(lattice: Any, network: dict[str, Any]) -> dict[str, Any]:
         if vpc not in associated:
             _create(lattice, "create_service_network_vpc_association", serviceNetworkIdentifier=found["id"], vpcIdentifier=vpc)
             changes.append(f"associated {vpc} with service network {network['name']}")
+    changes += ensure_network_auth(lattice, found["id"], network)
     return {"id": found["id"], "changes": changes}
 
 
@@ -106,6 +108,7 @@ def ensure_service(
             serviceIdentifier=found["id"],
         )
         changes.append(f"associated service {service['name']} with the service network")
+    changes += ensure_service_auth(lattice, found["id"], current.get("authType"), service)
     for listener in service["listeners"]:
         changes += _ensure_listener(lattice, found["id"], listener, group_ids)
     domain = current["dnsEntry"]["domainName"]

@@ -9,6 +9,7 @@ from pydantic import Field, StrictStr
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.aws.ecs import describe_service, describe_task_definition
 from mesh_rollout.errors import InvalidRolloutInput, UnknownReference
+from mesh_rollout.migration.auth import check_auth, clients_note
 from mesh_rollout.migration.offmesh import app_port, off_mesh
 from mesh_rollout.migration.translate import refuse_unaccepted, requests_of, translate
 from mesh_rollout.onboarding.envoy import label
@@ -24,6 +25,8 @@ class LatticeSection(Strict):
     vpcs: list[StrictStr] = Field(min_length=1, max_length=10)
     ecsInfrastructureRoleArn: StrictStr = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
     authType: Literal["NONE", "AWS_IAM"] = "NONE"
+    # With AWS_IAM: the IAM policy document (as PutAuthPolicy takes it) put on the network and on every service
+    authPolicy: dict[str, Any] | None = None
     targetGroupVpc: StrictStr | None = None
     hostedZoneId: StrictStr | None = None
     acceptLosses: list[StrictStr] = Field(default_factory=list)
@@ -39,6 +42,7 @@ def parse_lattice_input(raw: Any) -> tuple[LatticeRolloutInput, RolloutSpec, dic
     if not isinstance(raw, dict):
         parse_input(raw, LatticeRolloutInput)  # the named error for a non-object
     ours = parse_input({k: raw[k] for k in ("lattice", "mode") if k in raw}, LatticeRolloutInput)
+    check_auth(ours.lattice.authType, ours.lattice.authPolicy)
     spec, requests = build_requests({k: v for k, v in raw.items() if k not in ("lattice", "mode")})
     return ours, spec, requests
 
@@ -88,6 +92,7 @@ def plan_lattice_rollout(raw: Any, ecs: Any, route53: Any) -> dict[str, Any]:
         "targetGroups": topology["targetGroups"],
         "services": topology["services"],
         "losses": topology["losses"],
+        "clients": clients_note(ours.lattice.authType),
         "hostedZones": zones,
         "roleArn": ours.lattice.ecsInfrastructureRoleArn,
         "ecsServices": services,

@@ -22,6 +22,7 @@ from typing import Any
 
 from mesh_rollout.aws.specs import check_request
 from mesh_rollout.errors import InvalidRolloutInput
+from mesh_rollout.migration.auth import policy_text
 
 ROUTE_KINDS = ("httpRoute", "http2Route", "grpcRoute", "tcpRoute")
 PROTOCOL_VERSION = {"http": "HTTP1", "http2": "HTTP2", "grpc": "GRPC"}
@@ -84,6 +85,7 @@ def translate(mesh_requests: dict[str, list[dict[str, Any]]], lattice: dict[str,
             "customDomainName": name,
             "authType": lattice.get("authType", "NONE"),
             "from": where,
+            **_auth_policy(lattice),
         }
         if "virtualRouter" in provider:
             router_name = provider["virtualRouter"]["virtualRouterName"]
@@ -112,11 +114,17 @@ def translate(mesh_requests: dict[str, list[dict[str, Any]]], lattice: dict[str,
             "authType": lattice.get("authType", "NONE"),
             "vpcs": list(lattice["vpcs"]),
             "from": "mesh",
+            **_auth_policy(lattice),
         },
         "targetGroups": [g for g in groups.values() if g],
         "services": services,
         "losses": [{"path": loss.path, "what": loss.what} for loss in losses],
     }
+
+
+def _auth_policy(lattice: dict[str, Any]) -> dict[str, Any]:
+    """The auth policy a network or service carries (AWS_IAM only: see migration.auth)."""
+    return {"authPolicy": lattice["authPolicy"]} if lattice.get("authPolicy") is not None else {}
 
 
 def _unique_names(names: dict[str, str], section: str, key: str) -> None:
@@ -367,6 +375,7 @@ def requests_of(topology: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     network = topology["serviceNetwork"]
     out.append({"operation": "CreateServiceNetwork", "request": {"name": network["name"], "authType": network["authType"]}})
+    out += _put_auth_policy(network["name"], network)
     for vpc in network["vpcs"]:
         out.append(
             {
@@ -379,6 +388,7 @@ def requests_of(topology: dict[str, Any]) -> list[dict[str, Any]]:
     for service in topology["services"]:
         body = {k: service[k] for k in ("name", "customDomainName", "authType")}
         out.append({"operation": "CreateService", "request": body})
+        out += _put_auth_policy(service["name"], service)
         association = {"serviceNetworkIdentifier": network["name"], "serviceIdentifier": service["name"]}
         out.append({"operation": "CreateServiceNetworkServiceAssociation", "request": association})
         for listener in service["listeners"]:
@@ -400,6 +410,12 @@ def requests_of(topology: dict[str, Any]) -> list[dict[str, Any]]:
     ):  # identifiers are names here (IDs exist once created): checked as an ID-long stand-in
         check_request("vpc-lattice", item["operation"], _with_stand_in_ids(item["request"]), item["operation"])
     return out
+
+
+def _put_auth_policy(name: str, item: dict[str, Any]) -> list[dict[str, Any]]:
+    if item.get("authPolicy") is None:
+        return []
+    return [{"operation": "PutAuthPolicy", "request": {"resourceIdentifier": name, "policy": policy_text(item["authPolicy"])}}]
 
 
 def _with_stand_in_ids(value: Any) -> Any:
