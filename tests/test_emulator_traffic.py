@@ -201,6 +201,11 @@ def test_ecs_keeps_vpc_lattice_configurations_on_each_deployment(emulated: Offli
     primary = next(d for d in service["deployments"] if d["status"] == "PRIMARY")
     assert primary["vpcLatticeConfigurations"] == second  # a new deployment, as the UpdateService docs say
     assert len(service["deployments"]) == 2
+    # an empty list detaches the service (as `loadBalancers: []` does), in a deployment of its own
+    ecs.update_service(cluster="lattice", service="web", vpcLatticeConfigurations=[])
+    (service,) = ecs.describe_services(cluster="lattice", services=["web"])["services"]
+    primary = next(d for d in service["deployments"] if d["status"] == "PRIMARY")
+    assert "vpcLatticeConfigurations" not in primary and primary["rolloutState"] == "IN_PROGRESS"
 
 
 def test_lattice_services_are_listed_page_by_page(emulated: OfflineAccount) -> None:

@@ -199,10 +199,19 @@ def test_each_ecs_service_moves_in_an_execution_of_its_own_at_most_max_concurren
     assert {states_of(c)[-1] for c in again.children} == {"AlreadyOnLattice"}
 
 
+def service_as_it_is(account: OfflineAccount, service: str) -> dict[str, Any]:
+    """DescribeServices' service with what every deployment renews (its id, times, reason) and the events left out."""
+    found = account.client("ecs").describe_services(cluster="apps", services=[service])["services"][0]
+    volatile = {"id", "createdAt", "updatedAt", "rolloutStateReason"}
+    found["deployments"] = [{k: v for k, v in d.items() if k not in volatile} for d in found["deployments"]]
+    return {k: v for k, v in found.items() if k != "events"}
+
+
 def test_a_failed_deployment_puts_the_service_back_on_its_meshed_revision_and_stops(meshed: OfflineAccount) -> None:
     # Given serviceB (first) whose next deployment fails, and services moved one at a time
     fail_next_deployment(meshed, "serviceB")
     meshed_revision = task_definition(meshed, "serviceB")["taskDefinitionArn"]
+    before = service_as_it_is(meshed, "serviceB")
     # When the rollout runs
     result = meshed.run(SM, {**rollout_input(meshed), "maxConcurrentDeployments": 1})
     # Then it fails with serviceB's error, serviceB is back on its meshed revision, the others were not started
@@ -213,6 +222,9 @@ def test_a_failed_deployment_puts_the_service_back_on_its_meshed_revision_and_st
         "1 of 3 services failed; not started (untouched: an earlier service failed): apps/serviceBv2, apps/serviceA",
     ]
     assert task_definition(meshed, "serviceB")["taskDefinitionArn"] == meshed_revision
+    # as it was: on its meshed revision and no longer attached to a target group (no vpcLatticeConfigurations)
+    assert service_as_it_is(meshed, "serviceB") == before
+    assert "vpcLatticeConfigurations" not in before["deployments"][0]
     assert task_definition(meshed, "serviceBv2")["taskDefinitionArn"].endswith("taskBv2:2")  # never started
     assert task_definition(meshed, "serviceA")["taskDefinitionArn"].endswith("taskA:2")
     failed = next(c for c in result.children if c["status"] == "FAILED")

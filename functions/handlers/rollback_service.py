@@ -17,7 +17,13 @@ from mesh_rollout.onboarding.rollout import roll_back_service
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = RollbackServiceEvent.parse(event)
     result = roll_back_service(
-        client("ecs"), request.cluster, request.service, request.previousTaskDefinition, request.taskDefinition, request.verdict
+        client("ecs"),
+        request.cluster,
+        request.service,
+        request.previousTaskDefinition,
+        request.taskDefinition,
+        request.verdict,
+        request.previousVpcLatticeConfigurations,
     )
     logger.warning("service rolled back", extra=result)
     metrics.add_metric(name="ServiceRollbacks", unit="Count", value=1)

@@ -27,6 +27,7 @@ def register_off_mesh(ecs: Any, target: dict[str, Any], target_group_arn: str, r
         "revision": short_name(revision["taskDefinition"]),
         "needsUpdate": revision["needsUpdate"] or lattice_configurations(service) != wanted,
         "vpcLatticeConfigurations": wanted,
+        "previousVpcLatticeConfigurations": lattice_configurations(service),  # what a rollback puts back ([]: none)
         "pollSeconds": target["pollSeconds"],
         "maxChecks": target["maxChecks"],
     }

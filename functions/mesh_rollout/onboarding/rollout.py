@@ -50,6 +50,7 @@ def register_task_definition(ecs: Any, target: dict[str, Any], index: int, defau
     result["pollSeconds"] = poll
     result["revision"] = short_name(result["taskDefinition"])  # 'taskB:2', what the rollout's result names
     result["vpcLatticeConfigurations"] = None  # UpdateService leaves the service's Lattice attachments as they are
+    result["previousVpcLatticeConfigurations"] = None  # and so does the rollback
     return result
 
 
@@ -67,12 +68,19 @@ def short_name(task_definition_arn: str) -> str:
 
 
 def roll_back_service(
-    ecs: Any, cluster: str, service: str, previous: str, failed: str, verdict: dict[str, Any]
+    ecs: Any,
+    cluster: str,
+    service: str,
+    previous: str,
+    failed: str,
+    verdict: dict[str, Any],
+    previous_lattice: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Put the service back on its previous revision (no call if it is on it) and describe, for a person, what
-    happened. `verdict` is the deployment gate's, or what a Catch hands on when UpdateService failed for good (its
-    Error and Cause): that update may have landed all the same."""
-    moved = point_service_at(ecs, cluster, service, previous)["updated"]
+    """Put the service back on its previous revision (no call if it is on it) and, given `previous_lattice`, on the
+    `vpcLatticeConfigurations` it had before ([] detaches it), and describe, for a person, what happened. `verdict`
+    is the deployment gate's, or what a Catch hands on when UpdateService failed for good (its Error and Cause):
+    that update may have landed all the same."""
+    moved = point_service_at(ecs, cluster, service, previous, previous_lattice)["updated"]
     if "Error" in verdict:
         what = f"the update to {short_name(failed)} failed ({caught_error(verdict)})"
         where = "the service was put back on" if moved else "the service is still on"

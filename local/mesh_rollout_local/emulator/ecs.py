@@ -90,7 +90,10 @@ def _update_service_with_deployment(original: Any) -> Any:
         name = service_properties["service"].split("/")[-1]
         before = self._get_service(cluster, name).task_definition
         # moto pops the keys it reads; new Lattice configurations start a deployment too (UpdateService docs)
-        forced = bool(service_properties.get("force_new_deployment") or service_properties.get("vpc_lattice_configurations"))
+        # ([] detaches the service, which starts one as well)
+        forced = bool(service_properties.get("force_new_deployment")) or (
+            service_properties.get("vpc_lattice_configurations") is not None
+        )
         service = original(self, service_properties)
         # As on AWS, a new task definition or forceNewDeployment starts a new deployment.
         if service.task_definition != before or forced:
