@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from mesh_rollout_local import approvals
+from mesh_rollout_local import approvals, lattice_input
 from mesh_rollout_local.progress import describe_calls, idle_reason
 from mesh_rollout_local.remote import cause_message
 
@@ -387,6 +387,7 @@ def parser() -> argparse.ArgumentParser:
     table.add_argument("--stack", help="the deployed mesh-rollout stack (its RouteLockTableName output)")
     table.add_argument("--table", help="the route-lock table's name")
     rollouts.add_argument("--region", help="default: AWS_REGION, AWS_DEFAULT_REGION or your AWS config's region")
+    lattice_input.add_parser(commands)
     return top
 
 
@@ -511,6 +512,13 @@ def run_answer(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def run_lattice_input(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        return lattice_input.run(args, out)
+    except lattice_input.TemplateMistake as exc:
+        raise UserError(str(exc)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return dispatch(parser().parse_args(argv))
@@ -529,6 +537,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "status": run_status,
     "abort": run_abort,
     "list": run_list,
+    "lattice-input": run_lattice_input,
 }
 
 
