@@ -4,6 +4,8 @@ AWS's own example templates (tests/data/cloudformation), and that input convergi
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -240,16 +242,29 @@ def test_a_mistake_is_one_line_on_stderr_and_exit_2(capsys: pytest.CaptureFixtur
     assert err.count("\n") == 1 and err.startswith("mesh-rollout: ") and says in err
 
 
-def test_the_ecs_walkthrough_template_converges_onto_lattice_offline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def readme_walkthrough() -> tuple[list[str], list[str]]:
+    """The README's two commands that move AWS's walkthrough template onto Lattice (arguments after the program)."""
+    text = (ROOT / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"```sh\n(.*?)```", text, re.S) if "howto-ecs-basics-3-routing.yaml" in b]
+    make, run = (shlex.split(line)[1:] for line in block.replace("\\\n", " ").splitlines())
+    return make, run
+
+
+def test_the_ecs_walkthrough_template_converges_onto_lattice_offline_from_the_readmes_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Given the walkthrough's services on the mesh (meshed with the command's own output), when the Lattice rollout
-    runs on the input the command makes from the template, then the mesh's routes are Lattice's and every service is
-    attached to its node's target group."""
-    made = tmp_path / "input.json"
-    lattice = ["--lattice", str(DATA / "howto-ecs-basics-lattice.json"), "--output", str(made)]
-    assert run_cli(capsys, "--template", str(BASICS), "--parameter-overrides", *BASICS_OVERRIDES, *lattice)[0] == 0
+    runs on the input the README's command makes from the template, then the mesh's routes are Lattice's and every
+    service is attached to its node's target group."""
+    make, run = readme_walkthrough()
+    assert run[:2] == ["local", "LatticeRolloutStateMachine"]
+    given, made = ROOT / run[run.index("--given") + 1], tmp_path / run[run.index("--input") + 1]
+    assert make[-2] == "--output"
+    monkeypatch.chdir(ROOT)
+    assert main([*make[:-1], str(made)]) == 0, capsys.readouterr().err  # --output in tmp_path, not the checkout
 
     with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
-        account.apply_given(load_json(DATA / "howto-ecs-basics-given.json"), DATA)
+        account.apply_given(load_json(given), given.parent)
         result = account.run("LatticeRolloutStateMachine", json.loads(account.resolve_input(made.read_text())))
 
         assert result.status == "SUCCEEDED", result.cause
