@@ -288,3 +288,33 @@ def test_the_ecs_walkthrough_template_converges_onto_lattice_offline_from_the_re
             (config,) = found["deployments"][0]["vpcLatticeConfigurations"]
             attached[found["serviceName"]] = groups[config["targetGroupArn"].rsplit("/", 1)[-1]]
         assert attached == {"color": "apps-color-node", "color-v2": "apps-color-v2-node", "front": "apps-front-node"}
+
+
+def test_the_ingress_gateway_walkthroughs_gateway_and_its_route_go_in_the_lattice_input() -> None:
+    template = load_template(str(DATA / "howto-grpc-ingress-gateway-mesh.yaml"))
+
+    made = input_from_cloudformation(template, {"ProjectName": "demo"}, lattice={"serviceNetworkName": "demo"})
+
+    assert made["virtualGateways"] == [
+        {
+            "meshName": "demo-mesh",
+            "virtualGatewayName": "color_gateway",
+            "spec": {"listeners": [{"portMapping": {"port": 8080, "protocol": "grpc"}}]},
+        }
+    ]
+    assert made["gatewayRoutes"] == [
+        {
+            "meshName": "demo-mesh",
+            "virtualGatewayName": "color_gateway",
+            "gatewayRouteName": "gateway_route",
+            "spec": {
+                "grpcRoute": {
+                    "action": {"target": {"virtualService": {"virtualServiceName": "color_server.demo.local"}}},
+                    "match": {"serviceName": "color.ColorService"},
+                }
+            },
+        }
+    ]
+    with pytest.raises(InvalidRolloutInput) as caught:  # the mesh rollout's input has no gateways
+        input_from_cloudformation(template, {"ProjectName": "demo"})
+    assert caught.value.field == "Resources.VirtualGateway"

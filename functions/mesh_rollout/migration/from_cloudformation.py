@@ -8,7 +8,8 @@ resource is its ARN, GetAtt gives its names; a value only the stack knows is ref
 
 The ECS services to move are the template's AWS::ECS::Service resources whose task definition (in the template)
 has an APPMESH proxy configuration; the Envoy container's APPMESH_RESOURCE_ARN (or APPMESH_VIRTUAL_NODE_NAME) names
-their virtual node. A template holding no ECS service takes them from the caller.
+their virtual node. A template holding no ECS service takes them from the caller. Virtual gateways and their
+routes become the Lattice rollout's `virtualGateways` and `gatewayRoutes` (a gateway's own ECS service is not moved).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from botocore.model import ListShape, Shape, StructureShape
 from mesh_rollout.aws.specs import input_shape
 from mesh_rollout.errors import InvalidRolloutInput
 from mesh_rollout.migration.cfn_intrinsics import Resolver, Unresolvable
-from mesh_rollout.onboarding.inputs import RolloutSpec
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ NAME_PROPERTIES = {
     ("AWS::ECS::Service", "Name"): "ServiceName",
     ("AWS::ServiceDiscovery::Service", "Name"): "Name",
 }
+# the Lattice rollout's own input keys (migration.gateways translates them): the mesh rollout has no gateways
+LATTICE_ONLY = ("virtualGateways", "gatewayRoutes")
 PROXIED_RESOURCE = re.compile(r"(?:^|:)mesh/([^/]+)/(virtualNode|virtualGateway)/([^/]+)$")
 PROXY_VARIABLES = ("APPMESH_RESOURCE_ARN", "APPMESH_VIRTUAL_NODE_NAME")
 
@@ -69,7 +71,7 @@ def input_from_cloudformation(
     `ecs_services`, when given, replaces the services found in the template."""
     if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
         raise InvalidRolloutInput("Resources", "the template has no Resources section")
-    translation = _Translation(template, overrides)
+    translation = _Translation(template, overrides, for_lattice=lattice is not None)
     out = translation.requests()
     mesh_name = out["mesh"]["meshName"] if out else None
     out["ecsServices"] = ecs_services if ecs_services is not None else translation.ecs_services(mesh_name)
@@ -81,7 +83,8 @@ def input_from_cloudformation(
 
 
 class _Translation:
-    def __init__(self, template: dict[str, Any], overrides: dict[str, str]) -> None:
+    def __init__(self, template: dict[str, Any], overrides: dict[str, str], for_lattice: bool) -> None:
+        self.for_lattice = for_lattice
         self.resources: dict[str, Any] = template["Resources"]
         self.resolver = Resolver(template, overrides, self._attribute)
         self._resolving: set[str] = set()
@@ -105,8 +108,10 @@ class _Translation:
             if kind is None:
                 continue
             where = f"Resources.{logical_id}"
-            if kind.section not in RolloutSpec.model_fields and kind.section != "mesh":
-                raise InvalidRolloutInput(where, f"{resource['Type']}: the rollout's input takes no {kind.section} yet")
+            if kind.section in LATTICE_ONLY and not self.for_lattice:
+                raise InvalidRolloutInput(
+                    where, f"{resource['Type']}: only the Lattice rollout's input takes {kind.section} (give its lattice section)"
+                )
             try:
                 properties = self.resolver.resolve(resource.get("Properties") or {}, f"{where}.Properties")
             except Unresolvable as exc:
