@@ -233,6 +233,7 @@ def test_the_command_writes_the_input_the_given_world_was_meshed_with(capsys: py
         (["--parameter-overrides", "ProjectName=apps"], "pass PublicLoadBalancer.DNSName=VALUE"),
         (["--parameter-overrides", "ProjectName"], "'ProjectName': not KEY=VALUE"),
         (["--parameter-overrides", *BASICS_OVERRIDES, "--lattice", "missing.json"], "--lattice missing.json: no such file"),
+        (["--parameter-overrides", *BASICS_OVERRIDES, "--output", "/nonexistent/input.json"], "cannot be written"),
     ],
 )
 def test_a_mistake_is_one_line_on_stderr_and_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], says: str) -> None:
@@ -318,3 +319,38 @@ def test_the_ingress_gateway_walkthroughs_gateway_and_its_route_go_in_the_lattic
     with pytest.raises(InvalidRolloutInput) as caught:  # the mesh rollout's input has no gateways
         input_from_cloudformation(template, {"ProjectName": "demo"})
     assert caught.value.field == "Resources.VirtualGateway"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "says"),
+    [
+        ({"MeshName": {"Fn::Join": ["-"]}}, "Resources.Mesh.Properties.MeshName.Fn::Join", "malformed Fn::Join"),
+        ({"MeshName": {"Fn::GetAtt": ["Node"]}}, "Resources.Mesh.Properties.MeshName.Fn::GetAtt", "malformed Fn::GetAtt"),
+        ({"MeshName": {"Fn::ImportValue": "shared-mesh"}}, "Resources.Mesh.Properties.MeshName.Fn::ImportValue", "not resolved"),
+    ],
+)
+def test_a_malformed_or_unsupported_intrinsic_is_refused_by_its_path(change: dict[str, Any], field: str, says: str) -> None:
+    template = json.loads(json.dumps(MESH_TEMPLATE))
+    template["Resources"]["Mesh"]["Properties"].update(change)
+
+    with pytest.raises(InvalidRolloutInput) as caught:
+        input_from_cloudformation(template, {"Env": "dev", **PSEUDO})
+
+    assert (caught.value.field, says in str(caught.value)) == (field, True)
+
+
+def test_a_macro_is_refused_as_it_may_change_the_resources() -> None:
+    with pytest.raises(InvalidRolloutInput) as caught:
+        input_from_cloudformation({**MESH_TEMPLATE, "Transform": ["AWS::Serverless-2016-10-31", "AWS::Include"]}, {})
+
+    assert caught.value.field == "Transform"
+
+
+def test_a_template_that_is_not_yaml_is_one_line_with_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "mesh.yaml"
+    broken.write_text("Resources:\n  Mesh: [\n")
+
+    code, out, err = run_cli(capsys, "--template", str(broken))
+
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "not YAML" in err and "line 3" in err

@@ -66,8 +66,13 @@ def load_template(name: str) -> Any:
     text = _read("--template", name)
     try:
         return json.loads(text) if text.lstrip().startswith("{") else yaml.load(text, Loader=_CfnLoader)  # noqa: S506
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise TemplateMistake(f"--template {name}: neither JSON nor YAML: {str(exc).splitlines()[0]}") from None
+    except json.JSONDecodeError as exc:
+        raise TemplateMistake(f"--template {name}: not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except yaml.MarkedYAMLError as exc:
+        where = f" at line {exc.problem_mark.line + 1}, column {exc.problem_mark.column + 1}" if exc.problem_mark else ""
+        raise TemplateMistake(f"--template {name}: not YAML: {exc.problem or exc.context}{where}") from None
+    except yaml.YAMLError as exc:
+        raise TemplateMistake(f"--template {name}: not YAML: {exc}") from None
 
 
 def overrides_of(pairs: list[str], region: str | None) -> dict[str, str]:
@@ -106,7 +111,10 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             raise TemplateMistake(f"{args.template}: {exc}") from None
     text = json.dumps(made, indent=2) + "\n"
     if args.output:
-        Path(args.output).write_text(text)
+        try:
+            Path(args.output).write_text(text)
+        except OSError as exc:
+            raise TemplateMistake(f"--output {args.output}: cannot be written ({exc.strerror})") from None
     else:
         out.write(text)
     return 0

@@ -94,18 +94,25 @@ class Resolver:
 
     def _function(self, name: str, argument: Any, path: str) -> Any:
         if name == "Ref":
+            if not isinstance(argument, str):
+                raise InvalidRolloutInput(path, f"malformed Ref: {argument!r}")
             return self.ref(argument, path)
         if name == "Fn::GetAtt":
             if isinstance(argument, str):
                 argument = argument.split(".", 1)
+            if not isinstance(argument, list) or len(argument) != 2:
+                raise InvalidRolloutInput(path, f"malformed Fn::GetAtt: {argument!r} (LogicalId.Attribute)")
             logical_id, attribute = (self.string(a, path) for a in argument)
             return self.value_of(logical_id, attribute, path)
         if name == "Condition":
-            return self.condition(argument, path)
+            return self.condition(str(argument), path)
         function = FUNCTIONS.get(name)
         if function is None:
             raise Unresolvable(path, f"{name} is not resolved here; give the value itself in the template")
-        return function(self, argument, path)
+        try:
+            return function(self, argument, path)
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+            raise InvalidRolloutInput(path, f"malformed {name}: {argument!r}") from None
 
     def ref(self, name: str, path: str) -> Any:
         if name in self.overrides:

@@ -71,6 +71,10 @@ def input_from_cloudformation(
     `ecs_services`, when given, replaces the services found in the template."""
     if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
         raise InvalidRolloutInput("Resources", "the template has no Resources section")
+    transforms = template.get("Transform") or []
+    for transform in [transforms] if isinstance(transforms, (str, dict)) else transforms:
+        if transform != "AWS::Serverless-2016-10-31":  # SAM's leaves AWS::AppMesh resources as they are
+            raise InvalidRolloutInput("Transform", f"{transform!r} may change the resources: give the processed template")
     translation = _Translation(template, overrides, for_lattice=lattice is not None)
     out = translation.requests()
     mesh_name = out["mesh"]["meshName"] if out else None
@@ -205,8 +209,8 @@ class _Translation:
         properties = resource.get("Properties") or {}
         td_where = f"Resources.{logical_id}.Properties"
         for c, container in enumerate(properties.get("ContainerDefinitions") or []):
-            for e, variable in enumerate(container.get("Environment") or []):
-                if variable.get("Name") in PROXY_VARIABLES:
+            for e, variable in enumerate(container.get("Environment") or [] if isinstance(container, dict) else []):
+                if isinstance(variable, dict) and variable.get("Name") in PROXY_VARIABLES:
                     path = f"{td_where}.ContainerDefinitions[{c}].Environment[{e}].Value"
                     value = self.resolver.string(variable.get("Value"), path)
                     match = PROXIED_RESOURCE.search(value)
