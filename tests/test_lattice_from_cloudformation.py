@@ -354,3 +354,20 @@ def test_a_template_that_is_not_yaml_is_one_line_with_where(tmp_path: Path, caps
 
     assert (code, out) == (2, "")
     assert err.count("\n") == 1 and "not YAML" in err and "line 3" in err
+
+
+def test_the_colorapps_template_names_a_mesh_defined_elsewhere_which_keeps_app_meshs_defaults() -> None:
+    parameters = {"EnvironmentName": "demo", "ServicesDomain": "demo.local", "AppMeshMeshName": "colors"}
+
+    made = input_from_cloudformation(load_template(str(DATA / "colorapp-appmesh.yaml")), parameters)
+
+    assert made["mesh"] == {"meshName": "colors"}  # no spec: DROP_ALL egress, as App Mesh's default
+    assert [s["virtualServiceName"] for s in made["virtualServices"]] == ["colorteller.demo.local", "tcpecho.demo.local"]
+    tcp = next(n for n in made["virtualNodes"] if n["virtualNodeName"] == "tcpecho-vn")
+    assert tcp["spec"]["listeners"][0]["healthCheck"] == {
+        "protocol": "tcp",
+        "healthyThreshold": 2,
+        "unhealthyThreshold": 2,
+        "timeoutMillis": 2000,
+        "intervalMillis": 5000,
+    }
