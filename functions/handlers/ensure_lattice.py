@@ -7,6 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.ensure_lattice import EnsureLatticeEvent
 from mesh_rollout.migration.converge import ensure_network, ensure_service, ensure_target_groups
+from mesh_rollout.migration.preflight import allow_lattice_ingress
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 
 
@@ -17,7 +18,9 @@ from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = EnsureLatticeEvent.parse(event)
     lattice = client("vpc-lattice")
-    if request.kind == "network" and request.network is not None:
+    if request.kind == "ingress" and request.ingress is not None:
+        result = allow_lattice_ingress(client("ec2"), request.ingress)
+    elif request.kind == "network" and request.network is not None:
         result = ensure_network(lattice, request.network)
     elif request.kind == "targetGroups" and request.targetGroups is not None:
         result = ensure_target_groups(lattice, request.targetGroups)

@@ -19,7 +19,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # cost the import (every invocation needs them: moved, not saved; issue 13, `make bench` shows both).
     from mesh_rollout.migration.plan import plan_lattice_rollout
 
-    plan = plan_lattice_rollout(request.rollout, client("ecs"), client("route53"))
+    plan = plan_lattice_rollout(request.rollout, client("ecs"), client("route53"), client("ec2"), client("iam"))
     logger.info("lattice rollout planned", extra={"mode": plan["mode"], "losses": plan["losses"]})
     metrics.add_metric(name="LatticeRolloutsPlanned", unit="Count", value=1)
     return plan

@@ -18,7 +18,7 @@ from mesh_rollout_local.template import Template
 
 NEW = "*"  # the id of a resource the call creates
 # the condition keys `requests` supplies: a statement may use only these (tests/test_iam.py checks the template)
-CONDITION_KEYS = {"iam:PassedToService", "ecs:CreateAction", "ecs:cluster"}
+CONDITION_KEYS = {"iam:PassedToService", "ecs:CreateAction", "ecs:cluster", "ec2:CreateAction"}
 # the IAM action prefix of a botocore service name, where they differ
 IAM_PREFIX = {"stepfunctions": "states", "elbv2": "elasticloadbalancing"}
 
@@ -239,6 +239,30 @@ _LATTICE: dict[str, Callable[[dict[str, Any], Stack], list[Any]]] = {
     },
 }
 
+# --- EC2 and IAM: security-group/<id>, security-group-rule/<id>; role/<name>, policy/<name> -------------------------
+
+
+def _ingress(params: dict[str, Any], stack: Stack) -> list[Any]:
+    """The group and its new rules; tags on the new rules need ec2:CreateTags, with ec2:CreateAction."""
+    rule = stack.arn("ec2", f"security-group-rule/{NEW}")
+    tagged = [Request("ec2:CreateTags", rule, {"ec2:CreateAction": "AuthorizeSecurityGroupIngress"})]
+    return [stack.arn("ec2", f"security-group/{params['GroupId']}"), rule, *(tagged if params.get("TagSpecifications") else [])]
+
+
+def _role(params: dict[str, Any], stack: Stack) -> list[Any]:
+    return [f"arn:{stack.partition}:iam::{stack.account}:role/{params['RoleName']}"]
+
+
+_EC2: dict[str, Callable[[dict[str, Any], Stack], list[Any]]] = {
+    "DescribeManagedPrefixLists": _anything,
+    "DescribeSecurityGroupRules": _anything,
+    "AuthorizeSecurityGroupIngress": _ingress,
+}
+_IAM: dict[str, Callable[[dict[str, Any], Stack], list[Any]]] = {
+    **{op: _role for op in ("GetRole", "ListAttachedRolePolicies", "ListRolePolicies", "GetRolePolicy")},
+    **{op: (lambda p, s: [p["PolicyArn"]]) for op in ("GetPolicy", "GetPolicyVersion")},
+}
+
 # --- Route 53, DynamoDB, SNS, CloudWatch, Step Functions ----------------------------------------------------------
 
 
@@ -276,6 +300,8 @@ _DERIVE: dict[str, dict[str, Callable[[dict[str, Any], Stack], list[Any]]]] = {
     "ecs": _ECS,
     "elbv2": _ELBV2,
     "vpc-lattice": _LATTICE,
+    "ec2": _EC2,
+    "iam": _IAM,
     "route53": {
         "ListHostedZonesByName": _anything,
         "GetHostedZone": _hosted_zone,

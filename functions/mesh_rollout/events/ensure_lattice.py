@@ -8,9 +8,11 @@ from mesh_rollout.events import HandlerEvent
 
 
 class EnsureLatticeEvent(HandlerEvent):
-    """One step of converging the topology: the service network, every target group, or one service."""
+    """One step of converging the topology: the tasks' ingress from Lattice, the service network, every target group,
+    or one service."""
 
-    kind: Literal["network", "targetGroups", "service"]
+    kind: Literal["ingress", "network", "targetGroups", "service"]
+    ingress: list[dict[str, Any]] | None = None
     network: dict[str, Any] | None = None
     targetGroups: list[dict[str, Any]] | None = None
     service: dict[str, Any] | None = None

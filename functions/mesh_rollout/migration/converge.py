@@ -112,7 +112,7 @@ def ensure_service(
     for listener in service["listeners"]:
         changes += _ensure_listener(lattice, found["id"], listener, group_ids)
     domain = current["dnsEntry"]["domainName"]
-    changes += _ensure_record(route53, zone_id, service["customDomainName"], domain)
+    changes += _ensure_record(route53, zone_id, service["customDomainName"], domain, service.get("replaceRecords", []))
     return {"id": found["id"], "domainName": domain, "changes": changes}
 
 
@@ -155,8 +155,10 @@ def _ensure_listener(lattice: Any, service_id: str, listener: dict[str, Any], gr
     return changes
 
 
-def _ensure_record(route53: Any, zone_id: str, name: str, target: str) -> list[str]:
-    """A CNAME from the virtual service's name to the Lattice service's DNS name, unless it is there already."""
+def _ensure_record(route53: Any, zone_id: str, name: str, target: str, replaces: list[dict[str, Any]] | None = None) -> list[str]:
+    """A CNAME from the virtual service's name to the Lattice service's DNS name, unless it is there already. The
+    records it `replaces` (as the plan found them: lattice.replaceRecords) are deleted in the same batch, since Route 53
+    allows no CNAME beside them; one that changed since fails the batch, and nothing changes."""
     with aws_errors(f"ListResourceRecordSets {name}"):
         found = route53.list_resource_record_sets(
             HostedZoneId=zone_id, StartRecordName=name, StartRecordType="CNAME", MaxItems="1"
@@ -169,6 +171,8 @@ def _ensure_record(route53: Any, zone_id: str, name: str, target: str) -> list[s
         "Action": "UPSERT",
         "ResourceRecordSet": {"Name": name, "Type": "CNAME", "TTL": 300, "ResourceRecords": [{"Value": target}]},
     }
+    deletes = [{"Action": "DELETE", "ResourceRecordSet": record} for record in replaces or []]
     with aws_errors(f"ChangeResourceRecordSets {name}"):
-        route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [change]})
-    return [f"pointed {name} at {target}"]
+        route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [*deletes, change]})
+    replaced = ", ".join(f"{r['Type']} record" for r in replaces or [])
+    return [f"pointed {name} at {target}" + (f" (replacing its {replaced})" if replaced else "")]

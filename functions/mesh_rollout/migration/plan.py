@@ -11,6 +11,7 @@ from mesh_rollout.aws.ecs import describe_service, describe_task_definition
 from mesh_rollout.errors import InvalidRolloutInput, UnknownReference
 from mesh_rollout.migration.auth import check_auth, clients_note
 from mesh_rollout.migration.offmesh import app_port, off_mesh
+from mesh_rollout.migration.preflight import existing_records, infrastructure_role, lattice_ingress
 from mesh_rollout.migration.translate import refuse_unaccepted, requests_of, translate
 from mesh_rollout.onboarding.envoy import label
 from mesh_rollout.onboarding.inputs import RolloutSpec
@@ -30,6 +31,10 @@ class LatticeSection(Strict):
     targetGroupVpc: StrictStr | None = None
     hostedZoneId: StrictStr | None = None
     acceptLosses: list[StrictStr] = Field(default_factory=list)
+    # Names whose records of another type (A, AAAA, a Cloud Map SRV...) the CNAME may replace (Route 53 refuses it beside them)
+    replaceRecords: list[StrictStr] = Field(default_factory=list)
+    # Add the ingress VPC Lattice needs to the tasks' security groups; false: refuse, saying what to add
+    allowLatticeIngress: bool = True
 
 
 class LatticeRolloutInput(Strict):
@@ -47,8 +52,9 @@ def parse_lattice_input(raw: Any) -> tuple[LatticeRolloutInput, RolloutSpec, dic
     return ours, spec, requests
 
 
-def plan_lattice_rollout(raw: Any, ecs: Any, route53: Any) -> dict[str, Any]:
-    """Check the input and what it names (read-only) and return every request a run would make."""
+def plan_lattice_rollout(raw: Any, ecs: Any, route53: Any, ec2: Any, iam: Any) -> dict[str, Any]:
+    """Check the input and what it names (read-only) and return every request a run would make, with what the
+    account lacks for the move (`preflight`): in apply mode a problem there is refused before any change."""
     ours, spec, requests = parse_lattice_input(raw)
     lattice = ours.lattice.model_dump(mode="json", exclude_none=True)
     topology = translate(requests, lattice)
@@ -57,6 +63,7 @@ def plan_lattice_rollout(raw: Any, ecs: Any, route53: Any) -> dict[str, Any]:
     zones = _hosted_zones(route53, ours.lattice.hostedZoneId, [s["customDomainName"] for s in topology["services"]])
     groups = {g["virtualNodeName"]: g["name"] for g in topology["targetGroups"]}
     services = []
+    reached: list[dict[str, Any]] = []
     for index, target in enumerate(spec.ecsServices):
         field = f"ecsServices[{index}]"
         if target.virtualNodeName not in groups:
@@ -85,6 +92,10 @@ def plan_lattice_rollout(raw: Any, ecs: Any, route53: Any) -> dict[str, Any]:
                 "taskDefinitionChanges": _changes(current, request),
             }
         )
+        reached.append(_reached(field, found, port, topology, groups[target.virtualNodeName]))
+    preflight = _preflight(ours.lattice, topology, zones, reached, route53, ec2, iam)
+    if ours.mode == "apply" and preflight["problems"]:
+        raise InvalidRolloutInput.of([(p["field"], p["problem"]) for p in preflight["problems"]])
     return {
         "mode": ours.mode,
         "planOnly": ours.mode == "plan",
@@ -95,9 +106,50 @@ def plan_lattice_rollout(raw: Any, ecs: Any, route53: Any) -> dict[str, Any]:
         "clients": clients_note(ours.lattice.authType),
         "hostedZones": zones,
         "roleArn": ours.lattice.ecsInfrastructureRoleArn,
+        "preflight": preflight,
         "ecsServices": services,
         "maxConcurrentDeployments": spec.maxConcurrentDeployments,
         "requests": planned if ours.mode == "plan" else [],
+    }
+
+
+def _reached(field: str, service: dict[str, Any], port: int, topology: dict[str, Any], group: str) -> dict[str, Any]:
+    """Where VPC Lattice reaches the service's tasks: their security groups and the ports it sends to (the port ECS
+    registers, and the target group's health check port if it has its own)."""
+    vpc = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+    config = next(g["config"] for g in topology["targetGroups"] if g["name"] == group)
+    check = (config.get("healthCheck") or {}).get("port")
+    return {
+        "field": field,
+        "name": f"{service['clusterArn'].rsplit('/', 1)[-1]}/{service['serviceName']}",
+        "securityGroups": list(vpc.get("securityGroups", [])),
+        "ports": sorted({port, *([check] if check else [])}),
+    }
+
+
+def _preflight(
+    lattice: LatticeSection,
+    topology: dict[str, Any],
+    zones: dict[str, str],
+    reached: list[dict[str, Any]],
+    route53: Any,
+    ec2: Any,
+    iam: Any,
+) -> dict[str, Any]:
+    """Items 1, 4 and 8 of the move (migration/preflight.py), read-only; a service whose records the CNAME replaces
+    carries them (`replaceRecords`) to EnsureLattice, which deletes them in the CNAME's batch."""
+    ingress, ingress_problems = lattice_ingress(ec2, reached, lattice.allowLatticeIngress)
+    records, deletes, record_problems = existing_records(route53, topology["services"], zones, list(lattice.replaceRecords))
+    role, role_problems = infrastructure_role(iam, lattice.ecsInfrastructureRoleArn)
+    for service in topology["services"]:
+        if service["customDomainName"] in deletes:
+            service["replaceRecords"] = deletes[service["customDomainName"]]
+    problems = [*ingress_problems, *record_problems, *role_problems]
+    return {
+        "securityGroupIngress": ingress if lattice.allowLatticeIngress else [],
+        "existingRecords": records,
+        "infrastructureRole": role,
+        "problems": [{"field": f, "problem": p} for f, p in dict.fromkeys(problems)],
     }
 
 

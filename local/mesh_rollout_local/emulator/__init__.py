@@ -6,10 +6,12 @@ One module per service, each with what moto lacks or does differently from the m
 - `cloudwatch`: percentile statistics (`p99`) in GetMetricData.
 - `elbv2`: an ALB's weighted forward actions as AWS takes them (<= 5 target groups, weights 0-999, in the load
   balancer's VPC, HTTP/HTTPS); the default rule and the listener's default actions kept as one.
+- `iam`: the AWS managed policy AmazonECSInfrastructureRolePolicyForVpcLattice, attachable by ARN.
 - `ecs`: deployments that go IN_PROGRESS -> COMPLETED (or FAILED, on request) over DescribeServices calls (one
   IN_PROGRESS answer, or as many as a tag asks).
 - `lattice`: listener rules and default actions that can be read and changed (GetRule, ListRules, UpdateRule,
   UpdateListener, DeleteTargetGroup), checked against the model; target groups that exist.
+- `route53`: a change batch that leaves a CNAME beside another record of its name is refused (InvalidChangeBatch).
 - `stepfunctions`: StopExecution ends ABORTED at once; Lambda service errors named `Lambda.<code>`; nested
   executions (`states:startExecution.sync:2`) that run; GetExecutionHistory paged as the model says (maxResults,
   nextToken, reverseOrder, includeExecutionData).
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import threading
 
-from mesh_rollout_local.emulator import appmesh, cloudwatch, ecs, elbv2, lattice, stepfunctions
+from mesh_rollout_local.emulator import appmesh, cloudwatch, ecs, elbv2, iam, lattice, route53, stepfunctions
 from mesh_rollout_local.emulator.ecs import FAIL_NEXT_DEPLOYMENT_TAG, IN_PROGRESS_CHECKS_TAG
 
 __all__ = ["FAIL_NEXT_DEPLOYMENT_TAG", "IN_PROGRESS_CHECKS_TAG", "install"]
@@ -35,6 +37,6 @@ def install() -> None:
     with _lock:
         if _installed:
             return
-        for service in (appmesh, cloudwatch, ecs, elbv2, lattice, stepfunctions):
+        for service in (appmesh, cloudwatch, ecs, elbv2, iam, lattice, route53, stepfunctions):
             service.install()
         _installed = True
