@@ -95,6 +95,7 @@ def ensure_service(
             name=service["name"],
             customDomainName=service["customDomainName"],
             authType=service["authType"],
+            **({"certificateArn": service["certificateArn"]} if service.get("certificateArn") else {}),
         )
         changes.append(f"created service {service['name']} ({service['customDomainName']})")
     with aws_errors(f"GetService {service['name']}"):

@@ -10,6 +10,7 @@ from mesh_rollout.aws import aws_errors
 from mesh_rollout.aws.ecs import describe_service, describe_task_definition
 from mesh_rollout.errors import InvalidRolloutInput, UnknownReference
 from mesh_rollout.migration.auth import check_auth, clients_note
+from mesh_rollout.migration.gateways import gateway_requests
 from mesh_rollout.migration.offmesh import app_port, off_mesh
 from mesh_rollout.migration.preflight import existing_records, infrastructure_role, lattice_ingress
 from mesh_rollout.migration.translate import refuse_unaccepted, requests_of, translate
@@ -17,6 +18,14 @@ from mesh_rollout.onboarding.envoy import label
 from mesh_rollout.onboarding.inputs import RolloutSpec
 from mesh_rollout.onboarding.plan import build_requests
 from mesh_rollout.parsing import Strict, parse_input
+
+
+class GatewayEntry(Strict):
+    """Where a virtual gateway goes: a Lattice service answering at `customDomainName` (migration.gateways)."""
+
+    virtualGatewayName: StrictStr = Field(min_length=1, max_length=255)
+    customDomainName: StrictStr = Field(min_length=3, max_length=255)
+    serviceName: StrictStr | None = Field(default=None, min_length=3, max_length=40, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 
 
 class LatticeSection(Strict):
@@ -28,6 +37,7 @@ class LatticeSection(Strict):
     authType: Literal["NONE", "AWS_IAM"] = "NONE"
     # With AWS_IAM: the IAM policy document (as PutAuthPolicy takes it) put on the network and on every service
     authPolicy: dict[str, Any] | None = None
+    gateways: list[GatewayEntry] = Field(default_factory=list)
     targetGroupVpc: StrictStr | None = None
     hostedZoneId: StrictStr | None = None
     acceptLosses: list[StrictStr] = Field(default_factory=list)
@@ -48,7 +58,10 @@ def parse_lattice_input(raw: Any) -> tuple[LatticeRolloutInput, RolloutSpec, dic
         parse_input(raw, LatticeRolloutInput)  # the named error for a non-object
     ours = parse_input({k: raw[k] for k in ("lattice", "mode") if k in raw}, LatticeRolloutInput)
     check_auth(ours.lattice.authType, ours.lattice.authPolicy)
-    spec, requests = build_requests({k: v for k, v in raw.items() if k not in ("lattice", "mode")})
+    gateway_keys = ("virtualGateways", "gatewayRoutes")  # the Lattice rollout's own: the mesh rollout has no gateways
+    spec, requests = build_requests({k: v for k, v in raw.items() if k not in ("lattice", "mode", *gateway_keys)})
+    entries = [e.model_dump() for e in ours.lattice.gateways]
+    requests |= gateway_requests(raw, spec.mesh.meshName, requests["virtualServices"], entries)
     return ours, spec, requests
 
 

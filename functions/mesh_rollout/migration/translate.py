@@ -107,6 +107,7 @@ def translate(mesh_requests: dict[str, list[dict[str, Any]]], lattice: dict[str,
             )
             continue
         services.append({**base, "listeners": listeners})
+    services += _gateway_services(mesh_requests, lattice, routers, routes_of, groups, losses)
     _unique_names({s["customDomainName"]: s["name"] for s in services}, "virtualServices", "virtualServiceName")
     return {
         "serviceNetwork": {
@@ -120,6 +121,31 @@ def translate(mesh_requests: dict[str, list[dict[str, Any]]], lattice: dict[str,
         "services": services,
         "losses": [{"path": loss.path, "what": loss.what} for loss in losses],
     }
+
+
+def _gateway_services(
+    mesh_requests: dict[str, list[dict[str, Any]]],
+    lattice: dict[str, Any],
+    routers: dict[str, tuple[int, dict[str, Any]]],
+    routes_of: dict[str, list[tuple[int, dict[str, Any]]]],
+    groups: dict[str, Any],
+    losses: list[Loss],
+) -> list[dict[str, Any]]:
+    """The Lattice services of the virtual gateways (migration.gateways), each route reaching its target virtual
+    service's nodes."""
+    from mesh_rollout.migration.gateways import gateway_services
+
+    targets_of: dict[str, tuple[str, list[tuple[int, dict[str, Any]]]]] = {}
+    for service in mesh_requests.get("virtualServices", []):
+        provider = (service.get("spec") or {}).get("provider") or {}
+        if "virtualRouter" in provider:
+            name = provider["virtualRouter"]["virtualRouterName"]
+            targets_of[service["virtualServiceName"]] = ("virtualRouter", routes_of.get(name, []) if name in routers else [])
+        elif "virtualNode" in provider:
+            targets_of[service["virtualServiceName"]] = ("virtualNode", [(0, provider["virtualNode"])])
+        else:
+            targets_of[service["virtualServiceName"]] = ("none", [])
+    return gateway_services(mesh_requests, lattice, targets_of, groups, losses)
 
 
 def _auth_policy(lattice: dict[str, Any]) -> dict[str, Any]:
@@ -386,7 +412,7 @@ def requests_of(topology: dict[str, Any]) -> list[dict[str, Any]]:
     for group in topology["targetGroups"]:
         out.append({"operation": "CreateTargetGroup", "request": {k: group[k] for k in ("name", "type", "config")}})
     for service in topology["services"]:
-        body = {k: service[k] for k in ("name", "customDomainName", "authType")}
+        body = {k: service[k] for k in ("name", "customDomainName", "authType", "certificateArn") if k in service}
         out.append({"operation": "CreateService", "request": body})
         out += _put_auth_policy(service["name"], service)
         association = {"serviceNetworkIdentifier": network["name"], "serviceIdentifier": service["name"]}
