@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from mesh_rollout_local.progress import task_facts
 from mesh_rollout_local.runner import ACCOUNT_ID, OfflineAccount
 from tests.conftest import EVENTS, ROOT, load_json
 
@@ -250,3 +251,17 @@ def test_iam_has_the_ecs_lattice_managed_policy_as_aws_publishes_it(meshed: Offl
     assert "vpc-lattice:RegisterTargets" in actions and "ec2:DescribeSubnets" in actions
     attached = iam.list_attached_role_policies(RoleName="ecsInfrastructureRoleForVpcLattice")["AttachedPolicies"]
     assert [p["PolicyArn"] for p in attached] == [LATTICE_POLICY]
+
+
+def test_the_progress_line_of_the_plan_counts_what_the_account_lacks() -> None:
+    plan = {
+        "serviceNetwork": {"name": "apps"},
+        "targetGroups": [{}, {}],
+        "services": [{}],
+        "ecsServices": [{}],
+        "planOnly": True,
+        "preflight": {"securityGroupIngress": [{}, {}], "existingRecords": [{}], "problems": [{}]},
+    }
+    assert task_facts(plan) == (
+        "plan only, service network apps: 2 target groups, 1 service, 1 ECS service; 2 missing ingress rules, 1 preflight problem"
+    )

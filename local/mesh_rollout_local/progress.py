@@ -100,7 +100,13 @@ def task_facts(result: Any) -> str:
         return f"mesh {result['meshName']}: " + _parts(result, MESH_PARTS)
     if "serviceNetwork" in result and "targetGroups" in result:  # the planned move to VPC Lattice
         plan = "plan only, " if result.get("planOnly") else ""
-        return f"{plan}service network {result['serviceNetwork'].get('name')}: " + _parts(result, LATTICE_PARTS)
+        preflight = result.get("preflight") or {}  # what the account lacks: ingress the run adds, problems it refuses on
+        lacks = [counted(len(preflight[k]), what) for k, what in PREFLIGHT_PARTS if preflight.get(k)]
+        return (
+            f"{plan}service network {result['serviceNetwork'].get('name')}: "
+            + _parts(result, LATTICE_PARTS)
+            + (f"; {', '.join(lacks)}" if lacks else "")
+        )
     return ""
 
 
@@ -112,6 +118,7 @@ MESH_PARTS = (
     ("ecsServices", "ECS service"),
 )
 LATTICE_PARTS = (("targetGroups", "target group"), ("services", "service"), ("ecsServices", "ECS service"))
+PREFLIGHT_PARTS = (("securityGroupIngress", "missing ingress rule"), ("problems", "preflight problem"))
 
 
 def counted(n: int, what: str) -> str:
