@@ -212,6 +212,7 @@ def test_a_failed_deployment_puts_the_service_back_on_its_meshed_revision_and_st
     fail_next_deployment(meshed, "serviceB")
     meshed_revision = task_definition(meshed, "serviceB")["taskDefinitionArn"]
     before = service_as_it_is(meshed, "serviceB")
+    names = records(meshed)
     # When the rollout runs
     result = meshed.run(SM, {**rollout_input(meshed), "maxConcurrentDeployments": 1})
     # Then it fails with serviceB's error, serviceB is back on its meshed revision, the others were not started
@@ -234,6 +235,52 @@ def test_a_failed_deployment_puts_the_service_back_on_its_meshed_revision_and_st
     ] * 2
     assert result.states[-3:] == ["FinishLatticeRollout", "EcsServicesOutcome", "EcsServiceFailed"]
     assert stop_flags(meshed) == []  # the flag that stopped the others is cleared at the end
+    assert records(meshed) == names and "ReadNames" not in result.states  # DNS moves last: not one name moved
+
+
+def records(account: OfflineAccount) -> list[dict[str, Any]]:
+    zone = account.saved["zone"]["HostedZone"]["Id"]
+    return account.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]  # type: ignore[no-any-return]
+
+
+def test_names_move_last_and_a_failed_move_puts_every_name_back_as_it_was(
+    meshed: OfflineAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given serviceb.apps.local, a CNAME of the user's (TTL 60), servicea.apps.local with no record, and Route 53
+    # refusing any change to servicea.apps.local
+    from moto.route53.exceptions import InvalidInput
+    from moto.route53.models import Route53Backend
+
+    zone = meshed.saved["zone"]["HostedZone"]["Id"]
+    user = {"Name": "serviceb.apps.local", "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": "envoy.apps.local"}]}
+    meshed.client("route53").change_resource_record_sets(
+        HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": user}]}
+    )
+    before = records(meshed)
+    original = Route53Backend.change_resource_record_sets
+
+    def refusing(self: Route53Backend, zoneid: str, change_list: list[dict[str, Any]]) -> None:
+        if any(c["ResourceRecordSet"]["Name"].startswith("servicea.") for c in change_list):
+            raise InvalidInput("servicea.apps.local: refused")
+        original(self, zoneid, change_list)
+
+    monkeypatch.setattr(Route53Backend, "change_resource_record_sets", refusing)
+    # When the rollout runs: every ECS service moves, then serviceb's name, then servicea's fails
+    result = meshed.run(SM, rollout_input(meshed))
+    # Then serviceb.apps.local is the user's CNAME again and servicea.apps.local has no record, byte for byte
+    assert (result.status, result.error) == ("FAILED", "AwsRequestRejected")
+    assert result.states[-4:] == ["ReadNames", "MoveNames", "PutNamesBack", "NamesPutBack"]
+    assert result.cause == (
+        "moving the names to VPC Lattice failed (AwsRequestRejected: ChangeResourceRecordSets servicea.apps.local:"
+        " InvalidInput: servicea.apps.local: refused); names moved and put back as they were: serviceb.apps.local"
+    )
+    assert records(meshed) == before
+    # and a run Route 53 lets through moves both names (the ECS services are on Lattice already)
+    monkeypatch.setattr(Route53Backend, "change_resource_record_sets", original)
+    again = meshed.run(SM, rollout_input(meshed))
+    assert again.status == "SUCCEEDED", again.cause
+    assert again.output["results"]["dns"]["moved"] == ["serviceb.apps.local", "servicea.apps.local"]
+    assert [r["action"] for r in again.output["results"]["ecsServices"]] == ["unchanged"] * 3
 
 
 def test_after_a_failure_only_the_services_already_moving_go_on(meshed: OfflineAccount) -> None:
@@ -282,7 +329,9 @@ def test_the_progress_names_each_ecs_service_in_its_own_execution(meshed: Offlin
         assert own[1] == f"  [apps/{service}] -> RegisterLatticeTaskDefinition  registered {family}:3 (was {family}:2)"
         assert own[-1] == f"  [apps/{service}] -> OnLattice  updated, {family}:3"
         assert lines.index(own[-1]) < lines.index(f"  -> RolloutEcsService  apps/{service}  updated, {family}:3")
-    assert lines[-2:] == ["  -> FinishLatticeRollout  ECS services: 3 updated", "  -> Summarize"]
+    finished = lines.index("  -> FinishLatticeRollout  ECS services: 3 updated")
+    assert [line.split("  ")[1] for line in lines[finished + 1 :]] == ["-> ReadNames", "-> MoveNames", "-> Summarize"]
+    assert lines[-2].startswith("  -> MoveNames  pointed serviceb.apps.local at serviceb-apps-local-")  # DNS last
 
 
 def test_a_lattice_section_that_is_wrong_is_named(meshed: OfflineAccount) -> None:

@@ -84,8 +84,9 @@ def ensure_target_groups(lattice: Any, groups: list[dict[str, Any]]) -> dict[str
 def ensure_service(
     lattice: Any, route53: Any, service: dict[str, Any], network_id: str, group_ids: dict[str, str], zone_id: str
 ) -> dict[str, Any]:
-    """The Lattice service, its association with the network, its listeners and rules, and the DNS record that
-    makes its custom domain name resolve to it. {"id", "domainName", "changes"}."""
+    """The Lattice service, its association with the network, its listeners and rules; the DNS name that resolves
+    to it (`domainName`), where migration/dns.py points the custom domain name last. {"id", "domainName",
+    "changes"}. (`route53` and `zone_id` are no longer used here.)"""
     changes: list[str] = []
     found = _named(_items(lattice, "list_services"), service["name"])
     if found is None:
@@ -112,8 +113,8 @@ def ensure_service(
     changes += ensure_service_auth(lattice, found["id"], current.get("authType"), service)
     for listener in service["listeners"]:
         changes += _ensure_listener(lattice, found["id"], listener, group_ids)
+    # Its name moves last, once its ECS services are on Lattice (MoveNames, migration/dns.py), not here
     domain = current["dnsEntry"]["domainName"]
-    changes += _ensure_record(route53, zone_id, service["customDomainName"], domain, service.get("replaceRecords", []))
     return {"id": found["id"], "domainName": domain, "changes": changes}
 
 
