@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from mesh_rollout.errors import InvalidRolloutInput, UnknownReference
+from mesh_rollout.migration.from_cloudformation import input_from_cloudformation
 from mesh_rollout.migration.plan import parse_lattice_input
 from mesh_rollout.migration.translate import refuse_unaccepted, requests_of, translate
+from mesh_rollout_local.lattice_input import load_template
 from mesh_rollout_local.runner import OfflineAccount
 from tests.conftest import EVENTS, ROOT, load_json
 
@@ -197,3 +199,22 @@ def test_a_gateway_converges_offline_as_a_lattice_service_with_its_rules_and_nam
     assert any(r["Name"].rstrip(".") == "ingress.apps.local" and r["ResourceRecords"][0]["Value"] == target for r in records)
     again = meshed.run(SM, rollout)
     assert again.status == "SUCCEEDED" and again.mutating_calls() == {}
+
+
+def test_awss_grpc_ingress_gateway_walkthrough_becomes_a_service_forwarding_the_grpc_service_to_its_node() -> None:
+    template = load_template(str(ROOT / "tests" / "data" / "cloudformation" / "howto-grpc-ingress-gateway-mesh.yaml"))
+    made = input_from_cloudformation(template, {"ProjectName": "demo"}, lattice={"serviceNetworkName": "demo"})
+    made["lattice"] |= {
+        "vpcs": ["vpc-0123456789abcdef0"],
+        "ecsInfrastructureRoleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRoleForVpcLattice",
+        "gateways": [{"virtualGatewayName": "color_gateway", "customDomainName": "gateway.demo.local"}],
+    }
+    topology = topology_of(made)
+    (gateway,) = [s for s in topology["services"] if s.get("virtualGatewayName") == "color_gateway"]
+    (listener,) = gateway["listeners"]
+    assert (gateway["name"], listener["name"]) == ("color-gateway", "http-8080")
+    (rule,) = listener["rules"]
+    assert rule["match"] == {"httpMatch": {"pathMatch": {"match": {"prefix": "/color.ColorService/"}, "caseSensitive": True}}}
+    assert rule["action"] == {"forward": {"targetGroups": [{"targetGroup": "color-server", "weight": 100}]}}
+    # the walkthrough relies on App Mesh's default Host rewrite: named, for the user to accept
+    assert "gatewayRoutes[0].spec.grpcRoute.action.rewrite.hostname" in {loss["path"] for loss in topology["losses"]}
