@@ -17,10 +17,8 @@ from tests.conftest import EVENTS, ROOT, load_json
 
 SM = "LatticeRolloutStateMachine"
 LATTICE_POLICY = "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForVpcLattice"
-ECS_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
+ECS_TRUST_STATEMENT = {"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}
+ECS_TRUST: dict[str, Any] = {"Version": "2012-10-17", "Statement": [ECS_TRUST_STATEMENT]}
 
 
 @pytest.fixture
@@ -186,7 +184,7 @@ def test_a_record_of_another_type_is_refused_before_any_change_until_replace_rec
             lambda a: role(
                 a,
                 "notEcs",
-                {**ECS_TRUST, "Statement": [{**ECS_TRUST["Statement"][0], "Principal": {"Service": "ec2.amazonaws.com"}}]},
+                {**ECS_TRUST, "Statement": [{**ECS_TRUST_STATEMENT, "Principal": {"Service": "ec2.amazonaws.com"}}]},
             ),
             "does not let ecs.amazonaws.com assume it",
         ),
