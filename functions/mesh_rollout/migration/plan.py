@@ -150,7 +150,7 @@ def _preflight(
     iam: Any,
 ) -> dict[str, Any]:
     """Items 1, 4 and 8 of the move (migration/preflight.py), read-only; a service whose records the CNAME replaces
-    carries them (`replaceRecords`) to EnsureLattice, which deletes them in the CNAME's batch."""
+    carries them (`replaceRecords`) to MoveNames, which deletes them in the CNAME's batch."""
     ingress, ingress_problems = lattice_ingress(ec2, reached, lattice.allowLatticeIngress)
     records, deletes, record_problems = existing_records(route53, topology["services"], zones, list(lattice.replaceRecords))
     role, role_problems = infrastructure_role(iam, lattice.ecsInfrastructureRoleArn)
