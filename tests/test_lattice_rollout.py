@@ -221,6 +221,7 @@ def test_a_failed_deployment_puts_the_service_back_on_its_meshed_revision_and_st
         "apps/serviceB: the deployment of taskB:3 failed (ECS deployment circuit breaker: tasks failed to start.); "
         "the service was put back on taskB:2",
         "1 of 3 services failed; not started (untouched: an earlier service failed): apps/serviceBv2, apps/serviceA",
+        "DNS unchanged: no name was moved to VPC Lattice (names move once every ECS service is on it)",
     ]
     assert task_definition(meshed, "serviceB")["taskDefinitionArn"] == meshed_revision
     # as it was: on its meshed revision and no longer attached to a target group (no vpcLatticeConfigurations)
@@ -300,6 +301,7 @@ def test_after_a_failure_only_the_services_already_moving_go_on(meshed: OfflineA
         "the service was put back on taskB:2",
         "1 of 3 services failed; updated (on their new revision): apps/serviceBv2 on taskBv2:3; "
         "not started (untouched: an earlier service failed): apps/serviceA",
+        "DNS unchanged: no name was moved to VPC Lattice (names move once every ECS service is on it)",
     ]
     assert [task_definition(meshed, s)["taskDefinitionArn"].rsplit("/", 1)[-1] for s in SERVICES] == [
         "taskB:2",
