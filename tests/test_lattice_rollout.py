@@ -284,6 +284,43 @@ def test_names_move_last_and_a_failed_move_puts_every_name_back_as_it_was(
     assert [r["action"] for r in again.output["results"]["ecsServices"]] == ["unchanged"] * 3
 
 
+def test_records_a_name_loses_to_its_cname_come_back_when_the_move_fails(
+    meshed: OfflineAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given serviceb.apps.local with two A records (Cloud Map's, say) the CNAME may replace (lattice.replaceRecords),
+    # and Route 53 refusing any change to servicea.apps.local
+    from moto.route53.exceptions import InvalidInput
+    from moto.route53.models import Route53Backend
+
+    zone = meshed.saved["zone"]["HostedZone"]["Id"]
+    address = {
+        "Name": "serviceb.apps.local",
+        "Type": "A",
+        "TTL": 10,
+        "ResourceRecords": [{"Value": "10.0.1.7"}, {"Value": "10.0.2.9"}],
+    }
+    meshed.client("route53").change_resource_record_sets(
+        HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": address}]}
+    )
+    before = records(meshed)
+    original = Route53Backend.change_resource_record_sets
+
+    def refusing(self: Route53Backend, zoneid: str, change_list: list[dict[str, Any]]) -> None:
+        if any(c["ResourceRecordSet"]["Name"].startswith("servicea.") for c in change_list):
+            raise InvalidInput("servicea.apps.local: refused")
+        original(self, zoneid, change_list)
+
+    monkeypatch.setattr(Route53Backend, "change_resource_record_sets", refusing)
+    rollout = rollout_input(meshed)
+    rollout["lattice"]["replaceRecords"] = ["serviceb.apps.local"]
+    # When the rollout runs
+    result = meshed.run(SM, rollout)
+    # Then the CNAME that replaced them is gone and the A records are back, byte for byte
+    assert (result.status, result.states[-1]) == ("FAILED", "NamesPutBack"), result.cause
+    assert str(result.cause).endswith("names moved and put back as they were: serviceb.apps.local")
+    assert records(meshed) == before
+
+
 def test_after_a_failure_only_the_services_already_moving_go_on(meshed: OfflineAccount) -> None:
     # Given two services at a time: serviceB, whose deployment fails once serviceBv2 is deploying beside it, and
     # serviceBv2, still deploying when serviceB fails; serviceA would start only after one of them ends
