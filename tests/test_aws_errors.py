@@ -66,8 +66,10 @@ DOCUMENTED_TRANSIENT = {
         ("RequestLimitExceeded", 400),
         ("InternalServerError", 500),
     ],
+    "ec2": [("RequestLimitExceeded", 503), ("InternalError", 500), ("Unavailable", 503)],
     "ecs": [("ThrottlingException", 400), ("ServerException", 500)],
     "elbv2": [("Throttling", 400), ("PriorRequestNotComplete", 429)],
+    "iam": [("Throttling", 400), ("ServiceFailure", 500)],
     "route53": [("PriorRequestNotComplete", 400), ("ThrottlingException", 400), ("Throttling", 400)],
     "sns": [("Throttled", 429), ("KMSThrottling", 400), ("InternalError", 500)],
     "stepfunctions": [("ThrottlingException", 400), ("KmsThrottlingException", 400)],
@@ -139,4 +141,4 @@ def test_every_handler_names_the_aws_errors_that_escape_it(module: str) -> None:
 
 
 def test_the_handler_list_is_not_empty() -> None:
-    assert len(HANDLERS) == 21
+    assert len(HANDLERS) == 22
