@@ -19,6 +19,7 @@ from mesh_rollout.migration.translate import (
     _forward,
     _grpc_match,
     _http_match,
+    indexed_by,
     lattice_name,
 )
 
@@ -43,9 +44,7 @@ def gateway_services(
     """The Lattice service of every gateway named in `lattice.gateways`; `targets_of` maps a virtual service name to
     (its provider's kind, its routes or node) as translate finds them."""
     entries = {e["virtualGatewayName"]: e for e in lattice.get("gateways", [])}
-    routes_of: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    for index, route in enumerate(requests.get("gatewayRoutes", [])):
-        routes_of.setdefault(route["virtualGatewayName"], []).append((index, route))
+    routes_of = indexed_by(requests.get("gatewayRoutes", []), "virtualGatewayName")
     services = []
     for index, gateway in enumerate(requests.get("virtualGateways", [])):
         where = f"virtualGateways[{index}]"

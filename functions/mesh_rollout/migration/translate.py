@@ -58,6 +58,14 @@ def lattice_name(name: str, max_length: int, path: str) -> str:
     return out
 
 
+def indexed_by(items: list[dict[str, Any]], key: str) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+    """{item[key]: [(index in items, item), ...]}, in the items' order: routes by their router or gateway."""
+    found: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for index, item in enumerate(items):
+        found.setdefault(item[key], []).append((index, item))
+    return found
+
+
 def translate(mesh_requests: dict[str, list[dict[str, Any]]], lattice: dict[str, Any]) -> dict[str, Any]:
     """The Lattice topology of an App Mesh definition (`mesh_requests` as build_requests returns them) and its losses.
 
@@ -72,9 +80,7 @@ def translate(mesh_requests: dict[str, list[dict[str, Any]]], lattice: dict[str,
     }
     _unique_names({n: g["name"] for n, g in groups.items() if g}, "virtualNodes", "virtualNodeName")
     routers = {r["virtualRouterName"]: (i, r) for i, r in enumerate(mesh_requests.get("virtualRouters", []))}
-    routes_of: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    for index, route in enumerate(mesh_requests.get("routes", [])):
-        routes_of.setdefault(route["virtualRouterName"], []).append((index, route))
+    routes_of = indexed_by(mesh_requests.get("routes", []), "virtualRouterName")
     services = []
     for index, service in enumerate(mesh_requests.get("virtualServices", [])):
         where = f"virtualServices[{index}]"
