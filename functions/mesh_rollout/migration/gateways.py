@@ -35,7 +35,7 @@ GATEWAY_LISTENER_LOSSES = {
 
 
 def gateway_services(
-    requests: dict[str, list[dict[str, Any]]],
+    mesh_requests: dict[str, list[dict[str, Any]]],
     lattice: dict[str, Any],
     targets_of: dict[str, tuple[str, list[tuple[int, dict[str, Any]]]]],
     groups: dict[str, Any],
@@ -44,9 +44,9 @@ def gateway_services(
     """The Lattice service of every gateway named in `lattice.gateways`; `targets_of` maps a virtual service name to
     (its provider's kind, its routes or node) as translate finds them."""
     entries = {e["virtualGatewayName"]: e for e in lattice.get("gateways", [])}
-    routes_of = indexed_by(requests.get("gatewayRoutes", []), "virtualGatewayName")
+    routes_of = indexed_by(mesh_requests.get("gatewayRoutes", []), "virtualGatewayName")
     services = []
-    for index, gateway in enumerate(requests.get("virtualGateways", [])):
+    for index, gateway in enumerate(mesh_requests.get("virtualGateways", [])):
         where = f"virtualGateways[{index}]"
         name = gateway["virtualGatewayName"]
         entry = entries.get(name)
