@@ -148,6 +148,7 @@ def test_apply_adds_exactly_the_ingress_lattice_needs_once(meshed: OfflineAccoun
     ]
     assert ingress_from_lattice(meshed, group) == expected
     assert first.api_calls[("ec2", "AuthorizeSecurityGroupIngress")] == 2
+    assert first.mutating_calls()["ec2:AuthorizeSecurityGroupIngress"] == 2  # counted as changes, as plan tests read them
     again = meshed.run(SM, rollout_input(meshed))
     assert again.status == "SUCCEEDED" and again.mutating_calls() == {}
     assert ingress_from_lattice(meshed, group) == expected
