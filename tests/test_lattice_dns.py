@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mesh_rollout.migration.dns import dns_failure_cause, groups_of, move_names
+import pytest
+
+from mesh_rollout.errors import InvalidRolloutInput
+from mesh_rollout.migration.dns import dns_failure_cause, groups_of, move_names, on_lattice_targets
 
 
 def service(name: str, default: list[str], rules: list[list[str]]) -> dict[str, Any]:
@@ -47,3 +50,15 @@ def test_the_cause_names_what_was_put_back_or_that_nothing_had_moved() -> None:
         "moving the names to VPC Lattice failed (AwsRequestRejected: no); names moved and put back as they were:"
         " none (no name had moved)"
     )
+
+
+def test_only_services_the_rollout_left_on_their_target_group_count_and_a_results_list_of_another_length_is_refused() -> None:
+    targets = [
+        {"cluster": "apps", "service": "serviceB", "targetGroup": "serviceb"},
+        {"cluster": "apps", "service": "serviceBv2", "targetGroup": "servicebv2"},
+        {"cluster": "apps", "service": "serviceA", "targetGroup": "servicea"},
+    ]
+    results = [{"action": "updated"}, {"action": "rolledBack"}, {"action": "unchanged"}]
+    assert on_lattice_targets(targets, results) == {"serviceb": "apps/serviceB", "servicea": "apps/serviceA"}
+    with pytest.raises(InvalidRolloutInput, match="results: 2 results for 3 ecsServices"):
+        on_lattice_targets(targets, results[:2])

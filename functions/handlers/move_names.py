@@ -7,10 +7,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.errors import InvalidRolloutInput, readable_failure
 from mesh_rollout.events.move_names import MoveNamesEvent
-from mesh_rollout.migration.dns import dns_failure_cause, move_names, put_names_back, read_names
+from mesh_rollout.migration.dns import dns_failure_cause, move_names, on_lattice_targets, put_names_back, read_names
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-
-ON_LATTICE = ("updated", "unchanged")  # the service rollout's actions that leave a service on its target group
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
@@ -37,11 +35,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         request.ecsServices,
         request.results,
     ):
-        on_lattice = {
-            target["targetGroup"]: f"{target['cluster']}/{target['service']}"
-            for target, result in zip(request.ecsServices or [], request.results or [], strict=True)
-            if result.get("action") in ON_LATTICE
-        }
+        on_lattice = on_lattice_targets(request.ecsServices or [], request.results or [])
         domains = [d["domainName"] for d in request.domains or []]
         result = move_names(client("route53"), request.services or [], domains, on_lattice, request.hostedZones or {})
         logger.info("names moved", extra=result)

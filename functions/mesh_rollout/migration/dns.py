@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from mesh_rollout.aws import aws_errors
+from mesh_rollout.errors import InvalidRolloutInput
 from mesh_rollout.migration.converge import _ensure_record
 
 
@@ -43,6 +44,21 @@ def groups_of(service: dict[str, Any]) -> set[str]:
         a for listener in service["listeners"] for a in (listener["defaultAction"], *(r["action"] for r in listener["rules"]))
     ]
     return {t["targetGroup"] for a in actions for t in a.get("forward", {}).get("targetGroups", [])}
+
+
+ON_LATTICE = ("updated", "unchanged")  # the service rollout's actions that leave a service on its target group
+
+
+def on_lattice_targets(ecs_services: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str, str]:
+    """{target group: cluster/service} of the ECS services the rollout left on their target group (`results`: the
+    service rollouts' results, in `ecs_services`' order)."""
+    if len(ecs_services) != len(results):
+        raise InvalidRolloutInput("results", f"{len(results)} results for {len(ecs_services)} ecsServices")
+    return {
+        target["targetGroup"]: f"{target['cluster']}/{target['service']}"
+        for target, result in zip(ecs_services, results, strict=True)
+        if result.get("action") in ON_LATTICE
+    }
 
 
 def move_names(
