@@ -162,3 +162,8 @@ def _registered_in(service: dict[str, Any]) -> set[str]:
     for deployment in service.get("deployments", []):
         groups |= {str(c.get("targetGroupArn")) for c in deployment.get("vpcLatticeConfigurations", [])}
     return groups
+
+
+def short_name(task_definition_arn: str) -> str:
+    """'arn:...:task-definition/taskB:3' -> 'taskB:3'."""
+    return task_definition_arn.rsplit("/", 1)[-1]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mesh_rollout.aws.ecs import lattice_configurations, revise_service
+from mesh_rollout.aws.ecs import lattice_configurations, revise_service, short_name
 from mesh_rollout.migration.offmesh import off_mesh
-from mesh_rollout.onboarding.rollout import short_name
 
 
 def register_off_mesh(ecs: Any, target: dict[str, Any], target_group_arn: str, role_arn: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from mesh_rollout.aws.deployments import DEPLOYMENT_POLL_SECONDS, DEPLOYMENT_TIMEOUT_SECONDS
-from mesh_rollout.aws.ecs import deployment_status, point_service_at
+from mesh_rollout.aws.ecs import deployment_status, point_service_at, short_name
 from mesh_rollout.errors import readable_failure
 from mesh_rollout.onboarding.appmesh import ensure_resource, inventory
 from mesh_rollout.onboarding.plan import build_requests, plan_rollout
@@ -60,11 +60,6 @@ def check_deployment(ecs: Any, cluster: str, service: str, task_definition: str,
     checks += 1
     timed_out = verdict.state == "IN_PROGRESS" and checks >= max_checks
     return {"verdict": verdict.as_dict(), "checks": checks, "timedOut": timed_out}
-
-
-def short_name(task_definition_arn: str) -> str:
-    """'arn:...:task-definition/taskB:3' -> 'taskB:3'."""
-    return task_definition_arn.rsplit("/", 1)[-1]
 
 
 def roll_back_service(

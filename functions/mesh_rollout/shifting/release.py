@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mesh_rollout.aws.ecs import describe_service, point_service_at, registrable, revise_service
+from mesh_rollout.aws.ecs import describe_service, point_service_at, registrable, revise_service, short_name
 from mesh_rollout.errors import EcsServiceNotFound, InvalidRolloutInput, LockLost, MeshRolloutError
 from mesh_rollout.onboarding.sidecars import Role, container_roles
 from mesh_rollout.shifting.lock import LockFence
@@ -86,9 +86,9 @@ def _undo_if_fenced(
         return
     lost = f"this execution no longer holds lock {fence.lock_id} (now {holder})"
     if before == ours:
-        raise LockLost(f"ECS service {cluster}/{service} already ran {_short(ours)}: {lost}; nothing changed") from failure
+        raise LockLost(f"ECS service {cluster}/{service} already ran {short_name(ours)}: {lost}; nothing changed") from failure
     revision = {"cluster": cluster, "service": service, "previousTaskDefinition": before, "taskDefinition": ours}
-    raise LockLost(f"{lost} after its update to {_short(ours)}: {undo_release(ecs, revision)}") from failure
+    raise LockLost(f"{lost} after its update to {short_name(ours)}: {undo_release(ecs, revision)}") from failure
 
 
 def undo_release(ecs: Any, revision: dict[str, Any]) -> str:
@@ -100,14 +100,10 @@ def undo_release(ecs: Any, revision: dict[str, Any]) -> str:
     try:
         running = describe_service(ecs, cluster, service, "canaryEcsService")["taskDefinition"]
     except EcsServiceNotFound:
-        return f"{name} not put back on {_short(before)}: the service is gone"
+        return f"{name} not put back on {short_name(before)}: the service is gone"
     if running == before:
-        return f"{name} already on {_short(before)}, the revision it ran before the release"
+        return f"{name} already on {short_name(before)}, the revision it ran before the release"
     if running != released:
-        return f"{name} not put back: it runs {_short(running)}, not the release's {_short(released)} (changed since)"
+        return f"{name} not put back: it runs {short_name(running)}, not the release's {short_name(released)} (changed since)"
     point_service_at(ecs, cluster, service, before)
-    return f"{name} put back on {_short(before)} (the release's {_short(released)} undone)"
-
-
-def _short(task_definition_arn: str) -> str:
-    return task_definition_arn.rsplit("/", 1)[-1]
+    return f"{name} put back on {short_name(before)} (the release's {short_name(released)} undone)"
