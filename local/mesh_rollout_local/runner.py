@@ -285,6 +285,7 @@ class OfflineAccount:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        emulator.ecs_deployments.stop_all()  # no engine thread may outlive the account (emulator/ecs_deployments.py)
         self._stack.close()
 
     def now(self) -> dt.datetime:

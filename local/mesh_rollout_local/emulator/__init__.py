@@ -9,6 +9,10 @@ One module per service, each with what moto lacks or does differently from the m
 - `iam`: the AWS managed policy AmazonECSInfrastructureRolePolicyForVpcLattice, attachable by ARN.
 - `ecs`: deployments that go IN_PROGRESS -> COMPLETED (or FAILED, on request) over DescribeServices calls (one
   IN_PROGRESS answer, or as many as a tag asks).
+- `ecs_deployments`: service deployments of the BLUE_GREEN, LINEAR and CANARY strategies, run by an engine thread
+  on a scaled clock (stages, listener-rule weights, PAUSE and Lambda lifecycle hooks, alarms, rollback);
+  List/DescribeServiceDeployments, ContinueServiceDeployment, StopServiceDeployment.
+- `events`: EventBridge rules deliver matching events to their Lambda targets (asynchronously).
 - `lattice`: listener rules and default actions that can be read and changed (GetRule, ListRules, UpdateRule,
   UpdateListener, DeleteTargetGroup), checked against the model; target groups that exist.
 - `route53`: a change batch that leaves a CNAME beside another record of its name is refused (InvalidChangeBatch).
@@ -23,7 +27,18 @@ from __future__ import annotations
 
 import threading
 
-from mesh_rollout_local.emulator import appmesh, cloudwatch, ecs, elbv2, iam, lattice, route53, stepfunctions
+from mesh_rollout_local.emulator import (
+    appmesh,
+    cloudwatch,
+    ecs,
+    ecs_deployments,
+    elbv2,
+    events,
+    iam,
+    lattice,
+    route53,
+    stepfunctions,
+)
 from mesh_rollout_local.emulator.ecs import FAIL_NEXT_DEPLOYMENT_TAG, IN_PROGRESS_CHECKS_TAG
 
 __all__ = ["FAIL_NEXT_DEPLOYMENT_TAG", "IN_PROGRESS_CHECKS_TAG", "install"]
@@ -37,6 +52,6 @@ def install() -> None:
     with _lock:
         if _installed:
             return
-        for service in (appmesh, cloudwatch, ecs, elbv2, iam, lattice, route53, stepfunctions):
+        for service in (appmesh, cloudwatch, ecs, ecs_deployments, elbv2, events, iam, lattice, route53, stepfunctions):
             service.install()
         _installed = True
