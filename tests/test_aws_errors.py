@@ -72,6 +72,7 @@ DOCUMENTED_TRANSIENT = {
     "iam": [("Throttling", 400), ("ServiceFailure", 500)],
     "route53": [("PriorRequestNotComplete", 400), ("ThrottlingException", 400), ("Throttling", 400)],
     "sns": [("Throttled", 429), ("KMSThrottling", 400), ("InternalError", 500)],
+    "ssm": [("ThrottlingException", 400), ("InternalServerError", 500)],
     "stepfunctions": [("ThrottlingException", 400), ("KmsThrottlingException", 400)],
     "vpc-lattice": [("ThrottlingException", 429), ("InternalServerException", 500)],
 }
@@ -141,4 +142,4 @@ def test_every_handler_names_the_aws_errors_that_escape_it(module: str) -> None:
 
 
 def test_the_handler_list_is_not_empty() -> None:
-    assert len(HANDLERS) == 22
+    assert len(HANDLERS) == 29

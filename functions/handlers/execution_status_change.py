@@ -33,6 +33,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         os.environ["NOTIFICATION_TOPIC_ARN"],
         os.environ["WEIGHT_SHIFT_STATE_MACHINE_ARN"],
         client("ecs"),
+        os.environ.get("ECS_DEPLOYMENT_STATE_MACHINE_ARN", ""),
     )
     logger.info("execution ended", extra=result)
     metrics.add_metric(name=f"Executions{request.detail.status.title().replace('_', '')}", unit="Count", value=1)

@@ -160,6 +160,18 @@ class ApprovalTimedOut(MeshRolloutError):
     """Nobody answered the approval request in time: rolled back."""
 
 
+# --- ECS deployment (EcsDeploymentStateMachine) outcomes: FinishEcsDeployment names them, the Fail states read them ---
+
+
+class EcsRolledBack(MeshRolloutError):
+    """ECS rolled its deployment back by itself (an alarm, the circuit breaker, a pause nobody answered in time);
+    the cause gives ECS's own status reason."""
+
+
+class DeploymentSuperseded(MeshRolloutError):
+    """ECS stopped the gated deployment for a newer one started by someone else, which is left alone."""
+
+
 class FinalizeFailed(MeshRolloutError):
     """The canary holds all the traffic but retiring the stable target, node or service failed."""
 

@@ -45,6 +45,7 @@ SERVICES_CALLED = (
     "kms",
     "route53",
     "sns",
+    "ssm",
     "stepfunctions",
     "sts",
     "vpc-lattice",

@@ -1,1 +1,1 @@
-"""Gating ECS's own deployments (BLUE_GREEN, LINEAR, CANARY): the EcsDeploymentStateMachine's plan, steps, hook events and clean-up."""
+"""Gating ECS's own deployments (BLUE_GREEN, LINEAR, CANARY): the EcsDeploymentStateMachine's steps and clean-up."""

@@ -13,6 +13,8 @@ import json
 from typing import Any
 
 from mesh_rollout.aws import aws_errors
+from mesh_rollout.deploying.cleanup import finished as ecs_deployment_finished
+from mesh_rollout.deploying.cleanup import recover_unfinished_deployment
 from mesh_rollout.errors import RouteDrifted, readable_failure
 from mesh_rollout.onboarding.stop_flag import clear_leftover_stop_flag
 from mesh_rollout.shifting import lock
@@ -152,6 +154,7 @@ def handle_status_change(
     topic_arn: str,
     weight_shift_arn: str,
     ecs: Any = None,  # needed only to undo a release (a stopped shift that had updated its canary service)
+    ecs_deployment_arn: str = "",  # the EcsDeploymentStateMachine's ARN
 ) -> dict[str, Any]:
     """An execution of ours ended: clean up after a weight shift that did not finish; notify every failure and
     clean-up once: a weight shift whose FinishRollout published its outcome is not notified again."""
@@ -168,6 +171,12 @@ def handle_status_change(
             done = release_leftover_lock(dynamodb, table, execution_arn, output)
         else:
             done = recover_unfinished_shift(dynamodb, table, ecs, execution_arn, history, status)
+    elif ecs_deployment_arn and detail["stateMachineArn"] == ecs_deployment_arn:
+        if status == "SUCCEEDED":  # its FinishEcsDeployment released the lock and told
+            return {"executionArn": execution_arn, "status": status, "done": []}
+        history = _history(sfn, execution_arn)
+        told = ecs_deployment_finished(history)
+        done = recover_unfinished_deployment(ecs, dynamodb, table, execution_arn, history)
     else:  # a mesh rollout: StopExecution and timeouts run no Catch, so its stop flag may be left behind
         done = clear_leftover_stop_flag(dynamodb, table, execution_arn)
     result: dict[str, Any] = {"executionArn": execution_arn, "status": status, "done": done}

@@ -141,7 +141,6 @@ def approval_message(
     execution_arn: str, route_ref: dict[str, Any], now: Weights, nxt: Weights, health: dict[str, Any], timeout_seconds: int
 ) -> tuple[str, str]:
     """Subject and body of the approval request. No task token: approvers answer with the CLI."""
-    deadline = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=timeout_seconds)).strftime("%Y-%m-%d %H:%M:%S UTC")
     subject = f"mesh-rollout: approve {route_ref['label']}?"[:100]
     body = "\n".join(
         [
@@ -151,23 +150,38 @@ def approval_message(
             f"  next:    {describe_weights(nxt)}",
             f"  health:  {health['summary']}",
             f"  execution: {execution_arn}",
-            "",
-            "Answer with AWS credentials allowed to answer approvals:",
-            f"  mesh-rollout approve {execution_arn} --comment 'why'",
-            f"  mesh-rollout reject {execution_arn} --comment 'why'",
-            f"No answer by {deadline} rolls the route back to where the rollout started.",
+            *answer_lines(execution_arn, timeout_seconds, "rolls the route back to where the rollout started"),
         ]
     )
     return subject, body
 
 
+def answer_lines(execution_arn: str, timeout_seconds: int, unanswered: str) -> list[str]:
+    """How to answer an approval request, and what happens without an answer by its deadline."""
+    deadline = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=timeout_seconds)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return [
+        "",
+        "Answer with AWS credentials allowed to answer approvals:",
+        f"  mesh-rollout approve {execution_arn} --comment 'why'",
+        f"  mesh-rollout reject {execution_arn} --comment 'why'",
+        f"No answer by {deadline} {unanswered}.",
+    ]
+
+
 def request_approval(
     sns: Any, topic_arn: str, cloudwatch: Any, ecs: Any, execution_arn: str, item: dict[str, Any]
 ) -> dict[str, Any]:
-    """Publish what waits for approval: route, current -> next weights and a fresh health summary."""
-    now, nxt = item["step"]["previous"], item["step"]["weights"]  # ApplyStep refuses any other "now"
-    health = health_verdict(item["healthGate"], cloudwatch, ecs, item["bakeSeconds"], 0)
-    subject, body = approval_message(execution_arn, item["route"], now, nxt, health, item["approvalTimeoutSeconds"])
+    """Publish what waits for approval: route, current -> next weights and a fresh health summary. An ECS
+    deployment's state (plan, ecs, check) says its step and the verdict its check has just given."""
+    if "ecs" in item and "plan" in item:
+        from mesh_rollout.deploying.approval import approval_message as ecs_approval_message
+
+        health = {"summary": (item.get("check") or {}).get("summary", "not checked")}
+        subject, body = ecs_approval_message(execution_arn, item["plan"], item["ecs"], health)
+    else:
+        now, nxt = item["step"]["previous"], item["step"]["weights"]  # ApplyStep refuses any other "now"
+        health = health_verdict(item["healthGate"], cloudwatch, ecs, item["bakeSeconds"], 0)
+        subject, body = approval_message(execution_arn, item["route"], now, nxt, health, item["approvalTimeoutSeconds"])
     with aws_errors("Publish approval request"):
         message_id = sns.publish(TopicArn=topic_arn, Subject=subject, Message=body)["MessageId"]
     return {"messageId": message_id, "health": health["summary"]}

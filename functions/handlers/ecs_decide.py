@@ -1,0 +1,33 @@
+"""EcsDecide: answer ECS's waiting pause (ContinueServiceDeployment CONTINUE or ROLLBACK), under the service's lock."""
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mesh_rollout.aws import client, named_aws_errors
+from mesh_rollout.deploying.decide import answer
+from mesh_rollout.events.ecs_decide import EcsDecideEvent
+from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@named_aws_errors
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = EcsDecideEvent.parse(event)
+    result = answer(
+        client("ecs"),
+        client("dynamodb"),
+        os.environ["ROUTE_LOCK_TABLE"],
+        request.plan,
+        request.ecs,
+        request.action,
+        request.executionArn,
+        request.check,
+        request.reason,
+    )
+    logger.info("ECS deployment answered", extra={"action": request.action, "answered": result["answered"]})
+    metrics.add_metric(name=f"EcsDeployment{request.action.title()}", unit="Count", value=1)
+    return result

@@ -1,0 +1,30 @@
+"""StartEcsDeployment: ECS's own deployment of the plan's revision (UpdateService), once, under the service's lock."""
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mesh_rollout.aws import client, named_aws_errors
+from mesh_rollout.deploying.start import start_deployment
+from mesh_rollout.events.start_ecs_deployment import StartEcsDeploymentEvent
+from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@named_aws_errors
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = StartEcsDeploymentEvent.parse(event)
+    result = start_deployment(
+        client("ecs"),
+        client("dynamodb"),
+        os.environ["ROUTE_LOCK_TABLE"],
+        request.plan,
+        request.executionArn,
+        request.taskDefinition,
+    )
+    logger.info("ECS deployment started", extra=result)
+    metrics.add_metric(name="EcsDeploymentsStarted", unit="Count", value=1)
+    return result

@@ -1,0 +1,19 @@
+"""EcsDecide (EcsDeploymentStateMachine)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from mesh_rollout.events import HandlerEvent
+from mesh_rollout.shapes import field
+
+
+class EcsDecideEvent(HandlerEvent):
+    """check: the step's verdict ($.check); reason: why it rolls back (a rejection, an approval timeout)."""
+
+    executionArn: str = field(min_length=1)  # type: ignore[assignment]
+    plan: dict[str, Any]
+    ecs: dict[str, Any]
+    action: Literal["CONTINUE", "ROLLBACK"]
+    check: dict[str, Any] | None = None
+    reason: str | None = None

@@ -1,0 +1,16 @@
+"""StartEcsDeployment (EcsDeploymentStateMachine)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mesh_rollout.events import HandlerEvent
+from mesh_rollout.shapes import field
+
+
+class StartEcsDeploymentEvent(HandlerEvent):
+    """taskDefinition: RegisterRelease's new revision when the plan has images; executionArn: the lock's owner."""
+
+    executionArn: str = field(min_length=1)  # type: ignore[assignment]
+    plan: dict[str, Any]
+    taskDefinition: str | None = field(default=None, min_length=1)
