@@ -57,6 +57,7 @@ def load(path: Path) -> dict[str, Any]:
 
 def test_there_are_state_machines() -> None:
     assert [p.name for p in ASL_FILES] == [
+        "ecs_deployment.asl.json",
         "ecs_service_rollout.asl.json",
         "lattice_rollout.asl.json",
         "mesh_rollout.asl.json",
@@ -140,6 +141,7 @@ def test_every_handler_in_the_template_exists() -> None:
 
 def test_state_machine_logical_ids() -> None:
     assert set(Template(ROOT / "template.yaml").state_machines) == {
+        "EcsDeploymentStateMachine",
         "EcsServiceRolloutStateMachine",
         "LatticeRolloutStateMachine",
         "MeshRolloutStateMachine",
@@ -165,6 +167,35 @@ def test_weight_shift_fails_only_through_finish_rollout_once_the_lock_is_held() 
     preparing = {n: s for n, s in top.items() if s["Type"] == "Pass" and s.get("ResultPath") == "$.finish"}
     assert {s["Next"] for s in preparing.values()} == {"FinishRollout"}
     assert {n for n, s in preparing.items() if s["Parameters"]["locked"] is False} == {"NotLocked"}
+
+
+def test_ecs_deployment_fails_only_through_its_finish_once_the_lock_is_held() -> None:
+    """Every Catch of the ECS deployment goes straight to a FinishEcsDeployment task (no Pass builds the finish record),
+    the lock's own failure with locked false; every Fail reads its error from FinishEcsDeployment's result, or, if
+    that could not run, from the failure it was given; the execution's end reaches the status-change clean-up."""
+    definition = load(ROOT / "statemachine" / "ecs_deployment.asl.json")
+    top = definition["States"]
+    finishing = {n for n, s in top.items() if s.get("Resource") == "${FinishEcsDeploymentFunctionArn}"}
+    before_the_lock = {"PlanEcsDeployment"}
+    for name, state in top.items():
+        for catch in state.get("Catch", []):
+            if name in finishing:
+                assert catch == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.finishFailure", "Next": "OutcomeWithoutFinish"}
+            elif name not in before_the_lock and catch["ErrorEquals"] == ["States.ALL"]:
+                assert catch["Next"] in finishing, name
+        if state["Type"] == "Fail" and name != "LambdaServiceError":
+            assert "Error" in state or state["ErrorPath"] in ("$.result.error", "$.failure.Error"), name
+    assert {top[n]["Parameters"]["locked"] for n in finishing} == {True, False}
+    assert [n for n in finishing if top[n]["Parameters"]["locked"] is False] == ["FinishNotLocked"]
+    assert top["AcquireServiceLock"]["Catch"][-1]["Next"] == "FinishNotLocked"
+    assert {top[n]["Next"] for n in finishing} == {"HowItEnded"}
+    for name in finishing:
+        outcome = top[name]["Parameters"]["outcome"]
+        assert outcome["status"] in ("SUCCEEDED", "FAILED"), name
+        assert set(outcome) <= {"status", "error.$", "cause.$"}, name
+    function = Template(ROOT / "template.yaml").resources_of("AWS::Serverless::Function")["ExecutionStatusChangeFunction"]
+    pattern = function["Events"]["StatusChange"]["Properties"]["Pattern"]
+    assert {"Ref": "EcsDeploymentStateMachine"} in pattern["detail"]["stateMachineArn"]
 
 
 def test_every_state_machine_that_raises_a_stop_flag_has_its_end_delivered_to_the_clean_up() -> None:
