@@ -647,3 +647,28 @@ def test_the_handler_plans_from_the_execution_input(aws: None, monkeypatch: pyte
     event = {"executionArn": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:ecs:run-1", "rollout": start()}
     got = module.lambda_handler(event, lambda_context)
     assert got["canary"] == world["green"] and got["steps"] == [25, 50, 75, 100]
+
+
+def test_an_nlb_listener_is_read_for_blue_and_green_and_settles_600_seconds(aws: None) -> None:
+    """An NLB's production "rule" is its listener (API_AdvancedConfiguration.html); moto writes NLB listener ARNs
+    with /app/, so ELB answers through a Stubber here, with AWS's /net/ ARN."""
+    elb = boto3.client("elbv2", region_name=REGION)
+    prefix = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
+    listener = f"{prefix}:listener/net/apps-nlb/50dc6c495c0c9188/f2f7dc8efc522ab2"
+    blue, green = (f"{prefix}:targetgroup/{n}/73e2d6bc24d8a067" for n in ("nlb-blue", "nlb-green"))
+    targets = [{"TargetGroupArn": blue, "Weight": 0}, {"TargetGroupArn": green, "Weight": 100}]
+    answer = {
+        "Listeners": [
+            {"ListenerArn": listener, "DefaultActions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": targets}}]}
+        ]
+    }
+    stub = Stubber(elb)
+    stub.add_response("describe_listeners", answer, {"ListenerArns": [listener]})
+    stub.activate()
+    world = {"elbv2": elb, "blue": blue, "green": green, "rule": listener}
+    ecs = Ecs().service(described(world)).deploying().task_definition(f"{TD}:8")
+    got = plan(start(), ecs, world)
+    assert (got["backend"], got["canary"], got["stable"], got["productionRule"]) == ("nlb", blue, green, None)
+    assert got["settleSeconds"] == 600
+    error = refused(start(healthGate={"maxErrorRate": 0.01}), Ecs().service(described(world)).deploying(), world)
+    assert error.field == "healthGate.maxErrorRate"
