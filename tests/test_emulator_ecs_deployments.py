@@ -36,17 +36,24 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = DEADLINE)
     raise AssertionError(f"not within {timeout} s: {what}")
 
 
+def client(service: str) -> Any:
+    return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+
+
 class World:
     """An ALB and a VPC Lattice service, each with a blue and a green target group and a production rule; an ECS
     cluster with task definitions app:1..3; Lambda functions whose handlers the test sets (`handlers`)."""
 
     def __init__(self) -> None:
-        self.ec2, self.elb, self.ecs = (boto3.client(s, region_name=REGION) for s in ("ec2", "elbv2", "ecs"))
-        self.lattice, self.awslambda = (boto3.client(s, region_name=REGION) for s in ("vpc-lattice", "lambda"))
-        self.events, self.cloudwatch = (boto3.client(s, region_name=REGION) for s in ("events", "cloudwatch"))
+        self.ec2, self.elb, self.ecs = (client(s) for s in ("ec2", "elbv2", "ecs"))
+        self.lattice, self.awslambda, self.events, self.cloudwatch = (
+            client(s) for s in ("vpc-lattice", "lambda", "events", "cloudwatch")
+        )
         vpc = self.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         subnets = [
-            self.ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{zone}")["Subnet"]["SubnetId"]
+            self.ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{zone}")["Subnet"][
+                "SubnetId"
+            ]
             for i, zone in ((1, "a"), (2, "b"))
         ]
         lb = self.elb.create_load_balancer(Name="lb", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
@@ -74,7 +81,11 @@ class World:
             self.lattice.create_target_group(name=n, type="IP", config=config) for n in ("app-blue", "app-green")
         )
         self.lattice_listener = self.lattice.create_listener(
-            serviceIdentifier=service["id"], name="http", protocol="HTTP", port=80, defaultAction={"fixedResponse": {"statusCode": 404}}
+            serviceIdentifier=service["id"],
+            name="http",
+            protocol="HTTP",
+            port=80,
+            defaultAction={"fixedResponse": {"statusCode": 404}},
         )
         self.lattice_rule = self.lattice.create_rule(
             serviceIdentifier=service["id"],
@@ -103,7 +114,11 @@ class World:
         self.handlers[name] = handler
         return str(
             self.awslambda.create_function(
-                FunctionName=name, Runtime="python3.13", Role=self.role, Handler="x.handler", Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18}
+                FunctionName=name,
+                Runtime="python3.13",
+                Role=self.role,
+                Handler="x.handler",
+                Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
             )["FunctionArn"]
         )
 
@@ -244,7 +259,11 @@ def world(account: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 
 
 def linear(step: float, **extra: Any) -> dict[str, Any]:
-    return {"strategy": "LINEAR", "linearConfiguration": {"stepPercent": step, "stepBakeTimeInMinutes": 1}, "bakeTimeInMinutes": 1} | extra
+    return {
+        "strategy": "LINEAR",
+        "linearConfiguration": {"stepPercent": step, "stepBakeTimeInMinutes": 1},
+        "bakeTimeInMinutes": 1,
+    } | extra
 
 
 def test_the_steps_of_each_strategy() -> None:
@@ -260,7 +279,9 @@ def test_linear_on_an_alb_pauses_before_each_step_and_writes_the_weights(world: 
     hooks = [PAUSE | {"lifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT"]}]
     world.create_service(linear(20.0, lifecycleHooks=hooks))
     described = world.ecs.describe_services(cluster="apps", services=[world.name])["services"][0]
-    assert described["deploymentConfiguration"]["lifecycleHooks"] == hooks and described["deploymentController"] == {"type": "ECS"}
+    assert described["deploymentConfiguration"]["lifecycleHooks"] == hooks and described["deploymentController"] == {
+        "type": "ECS"
+    }
     arn = world.deploy(2)
     assert arn.startswith(f"arn:aws:ecs:us-west-2:123456789012:service-deployment/apps/{world.name}/")
     seen: set[str] = set()
@@ -291,7 +312,8 @@ def test_canary_then_blue_green_swaps_the_groups_from_one_deployment_to_the_next
     hooks = [PAUSE | {"lifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"]}]
     canary = {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 1}}
     world.create_service(canary | {"bakeTimeInMinutes": 1, "lifecycleHooks": hooks})
-    arn, seen = world.deploy(2), set()
+    arn = world.deploy(2)
+    seen: set[str] = set()
     observed = []
     for _ in range(3):  # before the canary, before 100 %, after 100 %
         paused = world.pause(arn, seen)
@@ -305,9 +327,12 @@ def test_canary_then_blue_green_swaps_the_groups_from_one_deployment_to_the_next
     world.ended(arn, "SUCCESSFUL")
     # BLUE_GREEN: green is now the group that carries no production traffic, the service's own targetGroupArn
     world.ecs.update_service(
-        cluster="apps", service=world.name, deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1, "lifecycleHooks": hooks}
+        cluster="apps",
+        service=world.name,
+        deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1, "lifecycleHooks": hooks},
     )
-    arn, seen, observed = world.deploy(3), set(), []
+    arn = world.deploy(3)
+    seen, observed = set(), []
     for _ in range(2):
         paused = world.pause(arn, seen)
         observed.append((paused["lifecycleStage"], world.alb_weights()))
@@ -318,8 +343,11 @@ def test_canary_then_blue_green_swaps_the_groups_from_one_deployment_to_the_next
 
 
 def test_linear_on_vpc_lattice_writes_the_rule_as_update_rule_does(world: World) -> None:
-    world.create_service(linear(50.0, lifecycleHooks=[PAUSE | {"lifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT"]}]), lattice=True)
-    arn, seen = world.deploy(2), set()
+    world.create_service(
+        linear(50.0, lifecycleHooks=[PAUSE | {"lifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT"]}]), lattice=True
+    )
+    arn = world.deploy(2)
+    seen: set[str] = set()
     for green in (0, 50):
         paused = world.pause(arn, seen)
         assert world.lattice_action() == world.lattice_forward(100 - green, green)
@@ -330,7 +358,8 @@ def test_linear_on_vpc_lattice_writes_the_rule_as_update_rule_does(world: World)
 
 def test_rollback_at_a_pause_puts_the_weights_and_the_task_definition_back(world: World) -> None:
     world.create_service(linear(20.0, lifecycleHooks=[PAUSE | {"lifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT"]}]))
-    arn, seen = world.deploy(2), set()
+    arn = world.deploy(2)
+    seen: set[str] = set()
     world.ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=world.pause(arn, seen)["hook"]["hookId"])
     paused = world.pause(arn, seen)
     assert world.alb_weights() == (80, 20)
@@ -344,7 +373,8 @@ def test_rollback_at_a_pause_puts_the_weights_and_the_task_definition_back(world
 
 def test_stop_service_deployment_rolls_back_and_then_conflicts(world: World) -> None:
     world.create_service(linear(20.0, lifecycleHooks=[PAUSE | {"lifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT"]}]))
-    arn, seen = world.deploy(2), set()
+    arn = world.deploy(2)
+    seen: set[str] = set()
     world.ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=world.pause(arn, seen)["hook"]["hookId"])
     world.pause(arn, seen)
     world.ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
@@ -352,8 +382,16 @@ def test_stop_service_deployment_rolls_back_and_then_conflicts(world: World) -> 
     assert "StopServiceDeployment" in done["statusReason"] and world.alb_weights() == (100, 0)
     for call, params, code in (
         (world.ecs.stop_service_deployment, {"serviceDeploymentArn": arn}, "ConflictException"),
-        (world.ecs.continue_service_deployment, {"serviceDeploymentArn": arn + "x", "hookId": "h"}, "ServiceDeploymentNotFoundException"),
-        (world.ecs.continue_service_deployment, {"serviceDeploymentArn": arn, "hookId": "ecs-pause-unknown"}, "InvalidParameterException"),
+        (
+            world.ecs.continue_service_deployment,
+            {"serviceDeploymentArn": arn + "x", "hookId": "h"},
+            "ServiceDeploymentNotFoundException",
+        ),
+        (
+            world.ecs.continue_service_deployment,
+            {"serviceDeploymentArn": arn, "hookId": "ecs-pause-unknown"},
+            "InvalidParameterException",
+        ),
     ):
         with pytest.raises(ClientError) as caught:
             call(**params)
@@ -385,8 +423,11 @@ def test_an_alarm_in_alarm_rolls_the_deployment_back(world: World) -> None:
         ComparisonOperator="GreaterThanOrEqualToThreshold",
     )
     alarms = {"alarmNames": ["app-5xx"], "enable": True, "rollback": True}
-    world.create_service(linear(20.0, alarms=alarms, lifecycleHooks=[PAUSE | {"lifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT"]}]))
-    arn, seen = world.deploy(2), set()
+    world.create_service(
+        linear(20.0, alarms=alarms, lifecycleHooks=[PAUSE | {"lifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT"]}])
+    )
+    arn = world.deploy(2)
+    seen: set[str] = set()
     world.ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=world.pause(arn, seen)["hook"]["hookId"])
     assert world.pause(arn, seen)["alarms"]["status"] == "MONITORING"
     world.cloudwatch.set_alarm_state(AlarmName="app-5xx", StateValue="ALARM", StateReason="5xx")
@@ -398,8 +439,15 @@ def test_an_alarm_in_alarm_rolls_the_deployment_back(world: World) -> None:
 def test_a_lambda_hook_in_progress_is_invoked_again_with_its_hook_details(world: World) -> None:
     answers = iter([{"hookStatus": "IN_PROGRESS", "callBackDelay": 5, "hookDetails": {"checks": 1}}, {"hookStatus": "SUCCEEDED"}])
     function = world.function("check", lambda event: next(answers))
-    hook = {"targetType": "AWS_LAMBDA", "hookTargetArn": function, "roleArn": world.role, "lifecycleStages": ["PRODUCTION_TRAFFIC_SHIFT"]}
-    world.create_service({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1, "lifecycleHooks": [hook | {"hookDetails": {"team": "a"}}]})
+    hook = {
+        "targetType": "AWS_LAMBDA",
+        "hookTargetArn": function,
+        "roleArn": world.role,
+        "lifecycleStages": ["PRODUCTION_TRAFFIC_SHIFT"],
+    }
+    world.create_service(
+        {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1, "lifecycleHooks": [hook | {"hookDetails": {"team": "a"}}]}
+    )
     arn = world.deploy(2)
     done = world.ended(arn, "SUCCESSFUL")
     first, second = (event for name, event in world.invocations if name == "check")
@@ -432,7 +480,9 @@ def test_a_failing_lambda_hook_rolls_back_and_the_traffic_hook_runs_again(world:
     done = world.ended(arn, "ROLLBACK_SUCCESSFUL")
     assert "ZeroDivisionError" in done["statusReason"] and world.alb_weights() == (100, 0)
     target = done["targetServiceRevision"]["arn"]
-    weights = [event["executionDetails"]["productionTrafficWeights"][target] for name, event in world.invocations if name == "traffic"]
+    weights = [
+        event["executionDetails"]["productionTrafficWeights"][target] for name, event in world.invocations if name == "traffic"
+    ]
     assert weights == [100, 0]  # forward, then on rollback (DG lambda-lifecycle-hooks.html)
 
 
@@ -441,7 +491,9 @@ def test_pause_hooks_are_refused_where_ecs_refuses_them(world: World) -> None:
     for stage in ("PRODUCTION_TRAFFIC_SHIFT", "TEST_TRAFFIC_SHIFT"):
         with pytest.raises(ClientError) as caught:
             world.ecs.update_service(
-                cluster="apps", service=world.name, deploymentConfiguration=linear(20.0, lifecycleHooks=[PAUSE | {"lifecycleStages": [stage]}])
+                cluster="apps",
+                service=world.name,
+                deploymentConfiguration=linear(20.0, lifecycleHooks=[PAUSE | {"lifecycleStages": [stage]}]),
             )
         assert caught.value.response["Error"]["Code"] == "InvalidParameterException" and stage in str(caught.value)
         with pytest.raises(ClientError):
@@ -450,14 +502,18 @@ def test_pause_hooks_are_refused_where_ecs_refuses_them(world: World) -> None:
 
 def test_a_new_deployment_stops_the_running_one(world: World) -> None:
     world.create_service(linear(20.0, lifecycleHooks=[PAUSE | {"lifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT"]}]))
-    first, seen = world.deploy(2), set()
+    first = world.deploy(2)
+    seen: set[str] = set()
     world.pause(first, seen)
     second = world.deploy(3)
     stopped = world.ended(first, "STOPPED")
     assert second in stopped["statusReason"] and second != first
     paused = world.pause(second, seen)
     assert paused["status"] == "IN_PROGRESS"
-    assert [d["serviceDeploymentArn"] for d in world.ecs.list_service_deployments(service=world.name, cluster="apps")["serviceDeployments"]] == [
+    assert [
+        d["serviceDeploymentArn"]
+        for d in world.ecs.list_service_deployments(service=world.name, cluster="apps")["serviceDeployments"]
+    ] == [
         second,
         first,
     ]
@@ -470,7 +526,8 @@ def test_the_hook_awaiting_action_event_reaches_a_lambda_target(world: World) ->
     world.events.put_rule(Name="hooks", EventPattern=json.dumps(pattern))
     world.events.put_targets(Rule="hooks", Targets=[{"Id": "fn", "Arn": target}])
     world.create_service(linear(50.0, lifecycleHooks=[PAUSE | {"lifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT"]}]))
-    arn, seen = world.deploy(2), set()
+    arn = world.deploy(2)
+    seen: set[str] = set()
     paused = world.pause(arn, seen)
     wait_for(lambda: received, "the event to reach the function")
     (event,) = received

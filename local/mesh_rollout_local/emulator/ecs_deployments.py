@@ -317,7 +317,7 @@ class _Route:
         )
 
     def write(self, reference: str, green_percent: float) -> None:
-        green = int(round(green_percent))
+        green = round(green_percent)
         weights = {self.blue: 100 - green, self.green: green}
         if self.kind == "lattice":
             self._lattice_write(reference, weights)
@@ -677,6 +677,22 @@ class _Deployment:
             details=copy.deepcopy(details),
         )
 
+    def _end_failed_or_late(self, runs: list[_HookRun], now: float) -> None:
+        """With _lock held: time out the hooks past their timeout; raise if one failed or timed out with ROLLBACK."""
+        for run in runs:
+            if run.status in OPEN_HOOK and now >= run.deadline:
+                run.status = "TIMED_OUT"
+                run.reason = f"Lifecycle hook {run.hook_id} at {run.stage} timed out (timeoutAction {run.timeout_action})"
+                self._event("HOOK_TIMED_OUT", run)
+                self._touch()
+        failed = next(
+            (r for r in runs if r.status == "FAILED" or (r.status == "TIMED_OUT" and r.timeout_action == "ROLLBACK")),
+            None,
+        )
+        if failed is not None:
+            reason = failed.reason or f"Lifecycle hook {failed.hook_id} failed"
+            raise _RollbackFailed(reason) if self.rolling_back else _RollBack(reason)
+
     def _hooks(self, stage: str, production: bool = False, test: bool = False) -> None:
         """Run the hooks configured at `stage`; return once all have succeeded (or timed out with CONTINUE)."""
         configured = [h for h in self.configuration.get("lifecycleHooks") or [] if stage in (h.get("lifecycleStages") or [])]
@@ -696,22 +712,7 @@ class _Deployment:
             with _changed:
                 self._check()
                 now = time.monotonic()
-                for run in runs:
-                    if run.status in OPEN_HOOK and now >= run.deadline:
-                        run.status = "TIMED_OUT"
-                        run.reason = (
-                            f"Lifecycle hook {run.hook_id} at {stage} timed out (timeoutAction {run.timeout_action})"
-                        )
-                        self._event("HOOK_TIMED_OUT", run)
-                        self._touch()
-                failed = next(
-                    (r for r in runs if r.status == "FAILED" or (r.status == "TIMED_OUT" and r.timeout_action == "ROLLBACK")),
-                    None,
-                )
-                if failed is not None:
-                    if self.rolling_back:
-                        raise _RollbackFailed(failed.reason or f"Lifecycle hook {failed.hook_id} failed")
-                    raise _RollBack(failed.reason or f"Lifecycle hook {failed.hook_id} failed")
+                self._end_failed_or_late(runs, now)
                 if all(r.status not in OPEN_HOOK for r in runs):
                     return
                 due = [r for r in runs if r.status == "IN_PROGRESS" and r.target_type != "PAUSE" and r.next_call <= now]
@@ -875,7 +876,9 @@ class _Deployment:
 
 def _uses_engine(service: Service) -> bool:
     configuration = getattr(service, "deployment_configuration", None) or {}
-    return (service.deployment_controller or {}).get("type", "ECS") == "ECS" and configuration.get("strategy") in ENGINE_STRATEGIES
+    return (service.deployment_controller or {}).get("type", "ECS") == "ECS" and configuration.get(
+        "strategy"
+    ) in ENGINE_STRATEGIES
 
 
 def _revision(service: Service, task_definition: str) -> _Revision:
@@ -892,7 +895,9 @@ def _start(backend: EC2ContainerServiceBackend, service: Service, source_task_de
         source = _production.get(key)
         if source is None:
             source = _production[key] = _revision(service, source_task_definition)
-        running = [d for d in _deployments.values() if d.backend is backend and d.service_arn == service.arn and d.status in ONGOING]
+        running = [
+            d for d in _deployments.values() if d.backend is backend and d.service_arn == service.arn and d.status in ONGOING
+        ]
         arn = (
             f"arn:aws:ecs:{service.region_name}:{service._account_id}:service-deployment/"
             f"{service.cluster_name}/{service.name}/{_random_id()}"
@@ -905,9 +910,9 @@ def _start(backend: EC2ContainerServiceBackend, service: Service, source_task_de
             backend=backend,
             service=service,
             arn=arn,
-            configuration=copy.deepcopy(service.deployment_configuration),
+            configuration=copy.deepcopy(getattr(service, "deployment_configuration", None) or {}),
             source=source,
-            target=_revision(service, service.task_definition),
+            target=_revision(service, service.task_definition or source.task_definition),
             legacy=legacy if isinstance(legacy, dict) else None,
             reconcile=bool(running),
         )
@@ -928,7 +933,7 @@ def _update_service_deploying(original: Any) -> Any:
         updated = original(self, service_properties)
         started = _primary(updated)
         if _uses_engine(updated) and started is not None and started is not primary:
-            _start(self, updated, before, started)
+            _start(self, updated, before or updated.task_definition, started)
         return updated
 
     return update_service
@@ -953,7 +958,9 @@ def check_configuration(configuration: dict[str, Any] | None) -> None:
     for kind in ("PAUSE", "AWS_LAMBDA"):
         count = sum(1 for hook in hooks if (hook.get("targetType") or "AWS_LAMBDA") == kind)
         if count > MAX_HOOKS_PER_TYPE:
-            raise InvalidParameterException(f"A service can have at most {MAX_HOOKS_PER_TYPE} {kind} lifecycle hooks, not {count}")
+            raise InvalidParameterException(
+                f"A service can have at most {MAX_HOOKS_PER_TYPE} {kind} lifecycle hooks, not {count}"
+            )
 
 
 def _create_service_keeping_configuration(original: Any) -> Any:
