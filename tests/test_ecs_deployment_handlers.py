@@ -730,7 +730,7 @@ def take_over(previous: str = ME) -> tuple[str, dict[str, Any], None]:
 def test_cleanup_rolls_back_the_deployment_of_a_stopped_execution(
     aws: Clients, found: dict[str, Any], ecs_calls: list[Any], said: str
 ) -> None:
-    aws.expect("dynamodb", get_lock(ME, DEPLOYMENT), take_over(), record_lock(CLEANER), release_lock())
+    aws.expect("dynamodb", get_lock(ME, DEPLOYMENT), take_over(), release_lock())
     aws.expect("ecs", describe(found), *ecs_calls)
     done = recover_unfinished_deployment(
         aws.ecs, aws.dynamodb, TABLE, ME, history({"plan": make_plan()}, {"plan": make_plan(), "ecs": ecs_record()})
@@ -752,7 +752,7 @@ def test_cleanup_leaves_a_deployment_whose_lock_is_not_the_executions(aws: Clien
 def test_the_status_change_handler_cleans_up_an_aborted_ecs_deployment_and_tells_once(aws: Clients) -> None:
     events = history({"plan": make_plan()}, {"plan": make_plan(), "ecs": ecs_record()})
     aws.expect("stepfunctions", ("get_execution_history", {"events": events}, {"executionArn": ME, "includeExecutionData": True}))
-    aws.expect("dynamodb", get_lock(ME, DEPLOYMENT), take_over(), record_lock(CLEANER), release_lock())
+    aws.expect("dynamodb", get_lock(ME, DEPLOYMENT), take_over(), release_lock())
     aws.expect("ecs", describe(deployment(stage="BAKE_TIME")), stop_rollback())
     aws.publish()
     detail = {"executionArn": ME, "stateMachineArn": MACHINE, "status": "ABORTED"}
@@ -785,3 +785,33 @@ def test_the_approval_request_of_an_ecs_step_names_the_service_the_step_and_the_
     ):
         assert line in body
     aws.done()
+
+
+def test_a_retried_cleanup_finds_the_deployment_in_the_history(aws: Clients) -> None:
+    """A first delivery took the lock over and failed: the item it wrote has no deployment ARN; the history has it."""
+    aws.expect("dynamodb", get_lock(CLEANER), take_over(CLEANER), release_lock())
+    aws.expect("ecs", describe(deployment(stage="BAKE_TIME")), stop_rollback())
+    done = recover_unfinished_deployment(aws.ecs, aws.dynamodb, TABLE, ME, history({"plan": make_plan(), "ecs": ecs_record()}))
+    assert done[0] == f"ECS deployment {DEPLOYMENT} stopped with a rollback (was IN_PROGRESS)"
+    aws.done()
+
+
+@pytest.mark.parametrize(
+    ("module", "bad", "field"),
+    [
+        ("start_ecs_deployment", {"plan": {}}, "executionArn"),
+        ("ecs_deployment_status", {"plan": {}}, "ecs"),
+        ("ecs_step_check", {"plan": {}, "ecs": {}, "checks": -1}, "checks"),
+        ("ecs_decide", {"executionArn": ME, "plan": {}, "ecs": {}, "action": "PAUSE"}, "action"),
+        ("finish_ecs_deployment", {"executionArn": ME, "plan": {}}, "locked"),
+        ("ecs_hook_event", {"source": "aws.states", "detail": {}}, "source"),
+    ],
+)
+def test_the_handlers_refuse_bad_events_before_any_aws_call(
+    module: str, bad: dict[str, Any], field: str, lambda_context: Any
+) -> None:
+    import importlib
+
+    with pytest.raises(InvalidRolloutInput) as caught:
+        importlib.import_module(f"handlers.{module}").lambda_handler(bad, lambda_context)
+    assert str(caught.value).startswith(f"{field}:")

@@ -14,9 +14,6 @@ from botocore.exceptions import ClientError
 from mesh_rollout.aws import aws_errors, classify, error_code
 from mesh_rollout.errors import MeshResourceNotFound
 
-# Ongoing and finished ServiceDeployment statuses
-# (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment.html)
-ONGOING = ("PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")
 STARTED = ["IN_PROGRESS", "PENDING"]
 # ContinueServiceDeployment answers a pause that is no longer AWAITING_ACTION (a retry, a timeout) with one of
 # these; which one is not documented (ecs_facts 6.1), so the caller reads the hook to tell.
@@ -107,7 +104,3 @@ def hook_status(deployment: dict[str, Any], hook_id: str) -> str | None:
         if hook.get("hookId") == hook_id:
             return str(hook.get("status"))
     return None
-
-
-def not_found(arn: str) -> MeshResourceNotFound:
-    return MeshResourceNotFound(f"service deployment {arn} not found")

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from mesh_rollout.aws.ecs_deployments import continue_hook, describe_deployment, stop_for_rollback
-from mesh_rollout.deploying.service_lock import lock_item, record_deployment
+from mesh_rollout.deploying.service_lock import lock_item
 from mesh_rollout.deploying.status import our_pause
 from mesh_rollout.shifting import lock
 
@@ -84,12 +84,11 @@ def recover_unfinished_deployment(
         if lock.release_record(dynamodb, table, lock_id, cleaner):
             return [f"lock {lock_id} was already released by an earlier delivery of this clean-up"]
         return [f"lock {lock_id} is not the execution's (now {item['owner'] if item else 'free'}): the deployment is left alone"]
+    # the history's record too: a retry of this clean-up finds the item its take-over wrote, without the ARN
     arn = item["serviceDeploymentArn"] or started_deployment(history) or plan.get("serviceDeploymentArn")
     # the lock moves to the clean-up first: an answer of the stopped execution still in flight finds it lost
     if lock.take_over(dynamodb, table, lock_id, execution_arn, cleaner, CLEANUP_LOCK_SECONDS) is None:
         return [f"lock {lock_id} was taken by another rollout meanwhile: the deployment is left alone"]
-    if arn:  # kept on the item for a retry of this clean-up (the take-over wrote a new item)
-        record_deployment(dynamodb, table, lock_id, cleaner, arn)
     done = [roll_back(ecs, arn) if arn else "no ECS deployment was started"]
     lock.release(dynamodb, table, lock_id, cleaner)
     return [*done, f"lock {lock_id} released"]
