@@ -335,6 +335,16 @@ def test_step_window_is_the_time_held_less_the_settle_at_least_a_minute() -> Non
     assert status.window_seconds(plan, record, now=1100) == 60
 
 
+def test_step_window_is_at_least_the_step_bake_ecs_waited_before_pausing() -> None:
+    """A clock faster than ECS's (offline) still judges the whole bake; at 100 % the final bake (we hold the pause)."""
+    plan = make_plan(settleSeconds=90, bakeSeconds={"step": 600, "final": 300})
+    at_40 = ecs_record(continuedAt=1000, pause={"percent": 40, "hookIds": ["h"]})
+    assert status.window_seconds(plan, at_40, now=1005) == 600
+    assert status.window_seconds(plan, at_40, now=1000 + 90 + 900) == 900
+    at_100 = ecs_record(continuedAt=1000, pause={"percent": 100, "hookIds": ["h"]})
+    assert status.window_seconds(plan, at_100, now=1005) == 300  # held for the final bake before it is judged
+
+
 # --- decide: ContinueServiceDeployment per hook, fenced --------------------------------------------------------
 
 
@@ -349,7 +359,7 @@ def paused(
     ("percent", "stage", "wait"),
     [
         (40, "PRE_PRODUCTION_TRAFFIC_SHIFT", 630),
-        (80, "PRE_PRODUCTION_TRAFFIC_SHIFT", 30),
+        (80, "PRE_PRODUCTION_TRAFFIC_SHIFT", 330),  # to 100 %: held there for the final bake (300) + settle
         (100, "POST_PRODUCTION_TRAFFIC_SHIFT", 300),
     ],
 )

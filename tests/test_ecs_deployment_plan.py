@@ -274,8 +274,9 @@ def test_a_linear_deployment_on_an_alb_is_planned_with_every_key_of_the_design(a
     assert got["bakeSeconds"] == {"step": 240, "final": 600}
     assert got["settleSeconds"] == 0 and got["pollSeconds"] == 30
     assert got["approvalSteps"] == [20, 100] and got["approvalTimeoutSeconds"] == 3600
-    # one pause may wait for 10 re-checks of 60 s and the approval's hour, plus 10 minutes
-    assert got["hookTimeoutMinutes"] == 10 + 60 + 10
+    # one pause may wait for the final bake (10 min: 100 % is held at the POST pause before it is judged), 10
+    # re-checks of 60 s and the approval's hour, plus 10 minutes
+    assert got["hookTimeoutMinutes"] == 10 + 10 + 60 + 10
     assert got["maxPolls"] == -(-(3600 + 600) // 30)
     gate = 600
     held = 4 * (240 + gate) + gate

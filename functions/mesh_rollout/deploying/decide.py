@@ -16,15 +16,17 @@ Action = Literal["CONTINUE", "ROLLBACK"]
 
 def wait_after(plan: dict[str, Any], pause: dict[str, Any] | None, action: Action) -> int:
     """Seconds until the next read: after CONTINUE, ECS's next bake plus the settle (a step's bake before the
-    next step's pause; none after the shift to 100 %, as stepBakeTimeInMinutes "is not applied after reaching 100
-    percent" (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LinearConfiguration.html); the final
-    bake after POST_PRODUCTION_TRAFFIC_SHIFT); after a ROLLBACK, plan.pollSeconds."""
+    next step's pause); after the shift to 100 %, where stepBakeTimeInMinutes "is not applied after reaching 100
+    percent" (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LinearConfiguration.html), ECS pauses
+    at POST_PRODUCTION_TRAFFIC_SHIFT at once: we hold it there for the deployment's bake (bakeTimeInMinutes) so that
+    100 % is judged over that window before ECS retires the old revision; after the POST pause, ECS's own
+    BAKE_TIME and CLEAN_UP (the final bake again). After a ROLLBACK, plan.pollSeconds."""
     if action == "ROLLBACK" or pause is None:
         return int(plan["pollSeconds"])
     if pause["stage"] == POST:
         return int(plan["bakeSeconds"]["final"])
     following = [s for s in plan["steps"] if s > pause["percent"]]
-    bake = int(plan["bakeSeconds"]["step"]) if following and following[0] < 100 else 0
+    bake = int(plan["bakeSeconds"]["step"]) if following and following[0] < 100 else int(plan["bakeSeconds"]["final"])
     return bake + int(plan["settleSeconds"])
 
 

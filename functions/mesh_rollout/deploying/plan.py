@@ -84,7 +84,7 @@ def plan_ecs_deployment(
     settle = SETTLE_SECONDS[backend] if spec.settleSeconds is None else spec.settleSeconds
     bakes = bake_seconds(strategy, config)
     if deployment is None:
-        hook_minutes = spec.hookTimeoutMinutes or hook_timeout_minutes(spec)
+        hook_minutes = spec.hookTimeoutMinutes or hook_timeout_minutes(spec, bakes["final"] + settle)
         config = with_pause_hook(config, hook_minutes)
     else:
         hook_minutes = paused_minutes(config)
@@ -295,9 +295,10 @@ def paused_minutes(config: dict[str, Any]) -> int:
     )
 
 
-def hook_timeout_minutes(spec: EcsDeploymentSpec) -> int:
-    """The longest one pause may wait for us: the gate's re-checks and the approval, plus a margin."""
-    waiting = gate_rechecks_seconds(spec) + (spec.approval.timeoutSeconds if spec.approval else 0)
+def hook_timeout_minutes(spec: EcsDeploymentSpec, held_seconds: int = 0) -> int:
+    """The longest one pause may wait for us: the gate's re-checks and the approval, plus a margin, plus
+    `held_seconds` (the pause at 100 % waits while 100 % is held for the final bake before it is judged)."""
+    waiting = held_seconds + gate_rechecks_seconds(spec) + (spec.approval.timeoutSeconds if spec.approval else 0)
     return min(-(-waiting // 60) + HOOK_MARGIN_MINUTES, MAX_HOOK_TIMEOUT_MINUTES)
 
 

@@ -136,10 +136,15 @@ def read_deployment(ecs: Any, plan: dict[str, Any], ecs_state: dict[str, Any]) -
 
 def window_seconds(plan: dict[str, Any], ecs_state: dict[str, Any], now: float | None = None) -> int:
     """How long ECS has held this step's weights (since the previous pause was answered, or the deployment
-    started), less the time a weight change takes to take effect; at least MIN_WINDOW_SECONDS."""
+    started), less the time a weight change takes to take effect; at least the step's bake and MIN_WINDOW_SECONDS."""
     now = now if now is not None else clock.now().timestamp()
     held = now - float(ecs_state.get("continuedAt") or ecs_state["startedAt"])
-    return max(MIN_WINDOW_SECONDS, int(held - int(plan["settleSeconds"])))
+    # ECS reaches the pause before the next step only after the step's bake (API_LinearConfiguration.html,
+    # API_CanaryConfiguration.html; no bake after 100 %): the weights have been held at least that long, whatever a
+    # clock that runs faster than ECS's (the offline emulator's) says.
+    percent = (ecs_state.get("pause") or {}).get("percent", ecs_state.get("percent", 0)) or 0
+    baked = int(plan["bakeSeconds"]["step"] if percent < 100 else plan["bakeSeconds"]["final"]) if percent > 0 else 0
+    return max(MIN_WINDOW_SECONDS, baked, int(held - int(plan["settleSeconds"])))
 
 
 def step_check(
@@ -149,6 +154,8 @@ def step_check(
     ECS), else the health gate over the step's window. No ECS deployment read."""
     percent = (ecs_state.get("pause") or {}).get("percent", ecs_state.get("percent", 0))
     gate = plan["preStepGate"] if percent == 0 else plan["healthGate"]
+    if percent >= 100:  # stable carries nothing at 100 %: no comparison, the thresholds and alarms judge alone
+        gate = {**gate, "compare": None}
     window = window_seconds(plan, ecs_state, now)
     verdict = health_verdict(gate, cloudwatch, ecs, window, checks)
     return {**verdict, "percent": percent, "windowSeconds": window}

@@ -1027,6 +1027,41 @@ def describe_service_deployments(self: EC2ContainerServiceResponse) -> ActionRes
     return ActionResult({"serviceDeployments": found, "failures": failures})
 
 
+def describe_service_revisions(self: EC2ContainerServiceResponse) -> ActionResult:
+    """The revisions the engine knows (each deployment's source and target): API_DescribeServiceRevisions.html.
+    Members kept: serviceRevisionArn, serviceArn, clusterArn, taskDefinition, and the service's load balancers and
+    Lattice configurations as they are now (a revision's own copy is not modelled)."""
+    found, failures = [], []
+    with _lock:
+        known: dict[str, tuple[_Revision, _Deployment]] = {}
+        for deployment in _deployments.values():
+            if deployment.backend is self.ecs_backend:
+                for revision in (deployment.source, deployment.target):
+                    known.setdefault(revision.arn, (revision, deployment))
+        for arn in self._get_param("serviceRevisionArns") or []:
+            if arn not in known:
+                failures.append({"arn": arn, "reason": "MISSING"})
+                continue
+            revision, deployment = known[arn]
+            service = deployment.service
+            found.append(
+                {
+                    "serviceRevisionArn": revision.arn,
+                    "serviceArn": service.arn,
+                    "clusterArn": service.cluster_arn,
+                    "taskDefinition": revision.task_definition,
+                    "createdAt": deployment.created_at,
+                    **({"loadBalancers": service.load_balancers} if service.load_balancers else {}),
+                    **(
+                        {"vpcLatticeConfigurations": lattice}
+                        if (lattice := getattr(service, "vpc_lattice_configurations", None))
+                        else {}
+                    ),
+                }
+            )
+    return ActionResult({"serviceRevisions": found, "failures": failures})
+
+
 def continue_service_deployment(self: EC2ContainerServiceResponse) -> ActionResult:
     arn = self._get_param("serviceDeploymentArn")
     with _changed:
@@ -1107,7 +1142,13 @@ def install() -> None:
     EC2ContainerServiceBackend.update_service = _update_service_deploying(  # type: ignore[method-assign]
         EC2ContainerServiceBackend.update_service
     )
-    for method in (list_service_deployments, describe_service_deployments, continue_service_deployment, stop_service_deployment):
+    for method in (
+        list_service_deployments,
+        describe_service_deployments,
+        describe_service_revisions,
+        continue_service_deployment,
+        stop_service_deployment,
+    ):
         setattr(EC2ContainerServiceResponse, method.__name__, method)
     BackendDict.reset = _reset_stopping_all(BackendDict.reset.__func__)  # type: ignore[method-assign,attr-defined]
     EC2ContainerServiceBackend.reset = _backend_reset_stopping(EC2ContainerServiceBackend.reset)  # type: ignore[method-assign]
