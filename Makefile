@@ -30,7 +30,8 @@ $(NODE_STAMP): package.json package-lock.json
 ## demo: run the AWS guide's App Mesh + ECS scenario end to end, offline: build the mesh and put the
 ## services on it, then shift serviceB 75 / serviceBv2 25 -> 50/50 -> 100 to serviceBv2 (approved) and retire serviceB;
 ## then the same on what replaced App Mesh: the guide's mesh moved onto VPC Lattice (LatticeRolloutStateMachine) and
-## the shift on its listener rule
+## the shift on its listener rule; last, one ECS-native deployment of checkout behind an ALB rule (LINEAR 20 %, judged
+## at each step, approved before 100 %: EcsDeploymentStateMachine)
 demo: $(STAMP)
 	$(BIN)/mesh-rollout local MeshRolloutStateMachine \
 		--input events/mesh-rollout-apps.json --given events/local/apps-given.json --dump demo-dump.json
@@ -40,6 +41,8 @@ demo: $(STAMP)
 		--input events/lattice-rollout-apps.json --given events/local/lattice-rollout-given.json --dump demo-lattice-rollout-dump.json
 	$(BIN)/mesh-rollout local WeightShiftStateMachine --approve --comment "make demo" \
 		--input events/weight-shift-lattice-migrated.json --given events/local/lattice-migrated-given.json --dump demo-lattice-dump.json
+	$(BIN)/mesh-rollout local EcsDeploymentStateMachine --approve --comment "make demo" \
+		--input events/ecs-deployment-alb.json --given events/local/ecs-deployment-alb-given.json --dump demo-ecs-deployment-dump.json
 
 ## lint: ruff, mypy, cfn-lint, sam validate --lint, checkov, bandit and an independent ASL validator
 lint: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
@@ -81,4 +84,4 @@ build: $(STAMP)
 	$(BIN)/sam build
 
 clean:
-	rm -rf $(VENV) $(CHECKOV) node_modules .aws-sam demo-dump.json demo-weight-shift-dump.json demo-lattice-rollout-dump.json demo-lattice-dump.json
+	rm -rf $(VENV) $(CHECKOV) node_modules .aws-sam demo-dump.json demo-weight-shift-dump.json demo-lattice-rollout-dump.json demo-lattice-dump.json demo-ecs-deployment-dump.json
