@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from mesh_rollout.deploying.inputs import parse_spec as parse_ecs_deployment
 from mesh_rollout.migration.plan import LatticeRolloutInput
 from mesh_rollout.migration.translate import refuse_unaccepted, translate
 from mesh_rollout.onboarding.plan import build_requests
@@ -32,7 +33,7 @@ def renderer() -> object:
 
 def test_state_machine_pictures_are_up_to_date() -> None:
     pictures = renderer().pictures()  # type: ignore[attr-defined]
-    machines = ("ecs_service_rollout", "lattice_rollout", "mesh_rollout", "weight_shift")
+    machines = ("ecs_deployment", "ecs_service_rollout", "lattice_rollout", "mesh_rollout", "weight_shift")
     assert {p.name for p in pictures} == {f"{name}.svg" for name in machines}
     for path, svg in pictures.items():
         assert path.exists() and path.read_text() == svg, f"{path.name}: run python tools/render_state_machines.py"
@@ -54,6 +55,8 @@ def test_every_execution_input_in_events_is_valid_as_is(path: Path) -> None:
     raw = json.loads(path.read_text())
     if path.name.startswith("mesh-rollout"):
         build_requests(raw)
+    elif path.name.startswith("ecs-deployment"):
+        parse_ecs_deployment(raw)
     elif path.name.startswith("lattice-rollout"):
         lattice = parse_input({"lattice": raw["lattice"]}, LatticeRolloutInput).lattice.model_dump(exclude_none=True)
         _, requests = build_requests({k: v for k, v in raw.items() if k != "lattice"})
@@ -63,8 +66,12 @@ def test_every_execution_input_in_events_is_valid_as_is(path: Path) -> None:
         check_spec(parse_input(raw, WeightShiftSpec))
 
 
-def test_there_are_console_inputs_for_both_state_machines() -> None:
+def test_there_are_console_inputs_for_each_state_machine() -> None:
     assert [p.name for p in CONSOLE_INPUTS] == [
+        "ecs-deployment-alb.json",
+        "ecs-deployment-canary.json",
+        "ecs-deployment-images.json",
+        "ecs-deployment-lattice.json",
         "lattice-rollout-apps.json",
         "mesh-rollout-apps.json",
         "weight-shift-alb.json",
