@@ -1,0 +1,212 @@
+"""EcsDeploymentStateMachine end to end, offline (issue 22, item 5): ECS's own LINEAR deployment of checkout:2 on ALB
+and on VPC Lattice, gated at every pause by our judge and approval; rollbacks put the production rule back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mesh_rollout_local.approvals import PendingApproval
+from mesh_rollout_local.runner import OfflineAccount
+from tests.conftest import EVENTS, ROOT, load_json
+from tests.test_weight_shift import approve, handle, status_change_event
+
+SM = "EcsDeploymentStateMachine"
+WORLDS = ("alb", "lattice")
+
+
+def build(kind: str) -> OfflineAccount:
+    account = OfflineAccount(ROOT / "template.yaml", replay_given_runs=True)
+    account.__enter__()
+    account.apply_given(load_json(EVENTS / "local" / f"ecs-deployment-{kind}-given.json"), EVENTS / "local")
+    return account
+
+
+@pytest.fixture(params=WORLDS)
+def world(request: pytest.FixtureRequest) -> Iterator[tuple[str, OfflineAccount]]:
+    """checkout on checkout:1 behind the world's production rule (blue 100 / green 0), LINEAR 20 % steps."""
+    account = build(request.param)
+    try:
+        yield request.param, account
+    finally:
+        account.__exit__(None, None, None)
+
+
+@pytest.fixture
+def alb() -> Iterator[OfflineAccount]:
+    account = build("alb")
+    try:
+        yield account
+    finally:
+        account.__exit__(None, None, None)
+
+
+def deployment_input(kind: str = "alb", **changes: Any) -> dict[str, Any]:
+    return {**load_json(EVENTS / f"ecs-deployment-{kind}.json"), **changes}  # type: ignore[no-any-return]
+
+
+def service(account: OfflineAccount) -> dict[str, Any]:
+    return account.client("ecs").describe_services(cluster="apps", services=["checkout"])["services"][0]  # type: ignore[no-any-return]
+
+
+def revision(account: OfflineAccount) -> str:
+    return str(service(account)["taskDefinition"].rsplit("/", 1)[-1])
+
+
+def production_rule(account: OfflineAccount, kind: str) -> dict[str, Any]:
+    """The production listener rule as its API returns it (ALB DescribeRules, Lattice GetRule)."""
+    saved = account.saved
+    if kind == "alb":
+        (rule,) = account.client("elbv2").describe_rules(RuleArns=[saved["rule"]["Rules"][0]["RuleArn"]])["Rules"]
+        return rule  # type: ignore[no-any-return]
+    found = account.client("vpc-lattice").get_rule(
+        serviceIdentifier=saved["checkout"]["id"], listenerIdentifier=saved["listener"]["id"], ruleIdentifier=saved["rule"]["id"]
+    )
+    return {k: v for k, v in found.items() if k not in ("ResponseMetadata", "lastUpdatedAt")}
+
+
+def rule_weights(account: OfflineAccount, kind: str) -> dict[str, int]:
+    """{"checkout-blue": w, "checkout-green": w} on the production rule."""
+    rule = production_rule(account, kind)
+    if kind == "alb":
+        groups = rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
+        return {g["TargetGroupArn"].split("/")[-2]: g["Weight"] for g in groups}
+    names = {g["id"]: g["name"] for g in account.client("vpc-lattice").list_target_groups()["items"]}
+    return {names[g["targetGroupIdentifier"]]: g["weight"] for g in rule["action"]["forward"]["targetGroups"]}
+
+
+def lock_items(account: OfflineAccount) -> list[Any]:
+    table = account.environment("StartEcsDeploymentFunction")["ROUTE_LOCK_TABLE"]
+    items = account.client("dynamodb").scan(TableName=table)["Items"]
+    return [i for i in items if i["lockId"]["S"].startswith("ecs:")]
+
+
+def deployments(account: OfflineAccount) -> list[dict[str, Any]]:
+    ecs = account.client("ecs")
+    briefs = ecs.list_service_deployments(cluster="apps", service="checkout")["serviceDeployments"]
+    return ecs.describe_service_deployments(serviceDeploymentArns=[b["serviceDeploymentArn"] for b in briefs])["serviceDeployments"]  # type: ignore[no-any-return]
+
+
+def green_errors_tenfold(account: OfflineAccount) -> None:
+    """Ten times the world's 5xx for the green group, over the same 15 minutes (per-minute data)."""
+    saved, now = account.saved, account.now().replace(second=0, microsecond=0)
+    dimensions = [
+        {"Name": "TargetGroup", "Value": saved["checkoutgreen"]["TargetGroups"][0]["TargetGroupArn"].split(":")[-1]},
+        {"Name": "LoadBalancer", "Value": saved["alb"]["LoadBalancers"][0]["LoadBalancerArn"].split(":loadbalancer/")[-1]},
+    ]
+    data = [
+        {
+            "MetricName": "HTTPCode_Target_5XX_Count",
+            "Dimensions": dimensions,
+            "Value": 10.0,
+            "Unit": "Count",
+            "Timestamp": now - dt.timedelta(minutes=minute),
+        }
+        for minute in range(1, 16)
+    ]
+    account.client("cloudwatch").put_metric_data(Namespace="AWS/ApplicationELB", MetricData=data)
+
+
+@pytest.mark.parametrize("world", WORLDS, indirect=True)
+def test_linear_deployment_succeeds_judged_at_every_pause_and_keeps_the_users_settings(
+    world: tuple[str, OfflineAccount],
+) -> None:
+    kind, account = world
+    before = service(account)["deploymentConfiguration"]
+    rule_before = production_rule(account, kind)
+    asked: list[str] = []
+
+    def approver(pending: PendingApproval) -> tuple[bool, str]:
+        asked.append(pending.token)
+        return True, "numbers fine"
+
+    result = account.run(SM, deployment_input(kind), approver=approver)
+
+    assert result.status == "SUCCEEDED", result.cause
+    assert len(asked) == 1
+    assert rule_weights(account, kind) == {"checkout-blue": 0, "checkout-green": 100}
+    assert revision(account) == "checkout:2"
+    output = result.output
+    assert output["outcome"] == "SUCCEEDED" and output["strategy"] == "LINEAR"
+    steps = output["steps"]
+    assert [s["percent"] for s in steps] == [0, 20, 40, 60, 80, 100]
+    assert all(s["action"] == "CONTINUE" and s["verdict"].startswith("HEALTHY") and s["weights"] for s in steps)
+    approval, outcome = account.notifications()
+    assert "approve ECS apps/checkout to 100 %" in approval["subject"] and "A weight shift" not in approval["message"]
+    assert "succeeded" in outcome["subject"]
+    assert lock_items(account) == []
+    # the user's hooks, alarms, circuit breaker and the rest kept; our PAUSE hook added (and left for item 2)
+    after = service(account)["deploymentConfiguration"]
+    ours = [h for h in after.get("lifecycleHooks", []) if h.get("targetType") == "PAUSE"]
+    assert len(ours) == 1
+    assert {k: v for k, v in after.items() if k != "lifecycleHooks"} == {k: v for k, v in before.items() if k != "lifecycleHooks"}
+    assert [h for h in after.get("lifecycleHooks", []) if h.get("targetType") != "PAUSE"] == before.get("lifecycleHooks", [])
+    rule_after = production_rule(account, kind)
+    if kind == "alb":
+        assert {k: v for k, v in rule_after.items() if k != "Actions"} == {k: v for k, v in rule_before.items() if k != "Actions"}
+
+
+def test_judge_failing_at_a_middle_step_rolls_back_to_the_rule_and_revision_before(alb: OfflineAccount) -> None:
+    rule_before = production_rule(alb, "alb")
+    green_errors_tenfold(alb)
+    result = alb.run(SM, deployment_input(), approver=approve)
+    assert (result.status, result.error) == ("FAILED", "CanaryUnhealthy"), result.cause
+    assert (result.cause or "").startswith("step 20 % (PRE_PRODUCTION_TRAFFIC_SHIFT): UNHEALTHY"), result.cause
+    assert "ECS rolled back: ContinueServiceDeployment rolled back" in (result.cause or "")
+    assert production_rule(alb, "alb") == rule_before
+    assert rule_weights(alb, "alb") == {"checkout-blue": 100, "checkout-green": 0}
+    assert revision(alb) == "checkout:1"
+    assert lock_items(alb) == []
+    assert alb.notifications()[-1]["subject"].endswith("CanaryUnhealthy")
+
+
+@pytest.mark.parametrize(
+    ("answer", "approval", "error"),
+    [
+        (lambda pending: (False, "p99 too high"), {"beforeSteps": [100], "timeoutSeconds": 86400}, "ApprovalRejected"),
+        (lambda pending: None, {"beforeSteps": [100], "timeoutSeconds": 1}, "ApprovalTimedOut"),
+    ],
+    ids=["rejected", "timed-out"],
+)
+def test_no_approval_rolls_back(alb: OfflineAccount, answer: Any, approval: dict[str, Any], error: str) -> None:
+    rule_before = production_rule(alb, "alb")
+    result = alb.run(SM, deployment_input(approval=approval), approver=answer)
+    assert (result.status, result.error) == ("FAILED", error), result.cause
+    assert "RollBack" in result.states
+    assert production_rule(alb, "alb") == rule_before
+    assert revision(alb) == "checkout:1"
+    assert lock_items(alb) == []
+
+
+def test_refused_input_changes_nothing(alb: OfflineAccount) -> None:
+    refused = alb.run(
+        SM, deployment_input(deploymentConfiguration={"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 2.5}})
+    )
+    assert (refused.status, refused.error) == ("FAILED", "InvalidRolloutInput")
+    assert "deploymentConfiguration.linearConfiguration.stepPercent" in (refused.cause or "")
+    assert refused.mutating_calls() == {}
+
+
+def test_our_execution_stopped_at_a_pause_is_rolled_back_by_the_clean_up(
+    alb: OfflineAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sfn = alb.client("stepfunctions")
+
+    def stop_at_second_pause(event: dict[str, Any]) -> None:
+        if event["ecs"]["pause"]["percent"] == 20:
+            sfn.stop_execution(executionArn=event["executionArn"], error="Test", cause="stopped at a pause")
+
+    alb.intercept("EcsStepCheckFunction", stop_at_second_pause)
+    stopped = alb.run(SM, deployment_input(), approver=approve)
+    assert stopped.status == "ABORTED"
+    assert lock_items(alb) != []
+    handle(alb, status_change_event(stopped.execution_arn, alb.state_machine_arns[SM], "ABORTED"), monkeypatch)
+    assert lock_items(alb) == []
+    (deployment,) = deployments(alb)
+    assert deployment["status"] in ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL"), json.dumps(
+        deployment, default=str
+    )
