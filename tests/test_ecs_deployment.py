@@ -210,3 +210,24 @@ def test_our_execution_stopped_at_a_pause_is_rolled_back_by_the_clean_up(
     assert deployment["status"] in ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL"), json.dumps(
         deployment, default=str
     )
+
+
+def test_an_alarm_ecs_acts_on_is_reported_as_ecs_rollback(alb: OfflineAccount) -> None:
+    """The service's own deployment alarm goes to ALARM right after our first CONTINUE: ECS rolls back by itself
+    during the step's bake (0.5 s at the emulator's scale; the alarm is set within the same read)."""
+    cloudwatch, raised = alb.client("cloudwatch"), []
+
+    def alarm_after_first_continue(event: dict[str, Any]) -> None:
+        if event["ecs"].get("decision") == "CONTINUE" and not raised:
+            raised.append(True)
+            cloudwatch.set_alarm_state(AlarmName="checkout-5xx", StateValue="ALARM", StateReason="test: 5xx")
+
+    alb.intercept("EcsDeploymentStatusFunction", alarm_after_first_continue)
+    result = alb.run(SM, deployment_input(), approver=approve)
+    assert (result.status, result.error) == ("FAILED", "EcsRolledBack"), result.cause
+    (deployment,) = deployments(alb)
+    assert deployment["status"] == "ROLLBACK_SUCCESSFUL"
+    assert deployment["statusReason"] and deployment["statusReason"] in (result.cause or "")
+    assert rule_weights(alb, "alb") == {"checkout-blue": 100, "checkout-green": 0}
+    assert revision(alb) == "checkout:1"
+    assert lock_items(alb) == []
