@@ -88,7 +88,9 @@ def lock_items(account: OfflineAccount) -> list[Any]:
 def deployments(account: OfflineAccount) -> list[dict[str, Any]]:
     ecs = account.client("ecs")
     briefs = ecs.list_service_deployments(cluster="apps", service="checkout")["serviceDeployments"]
-    return ecs.describe_service_deployments(serviceDeploymentArns=[b["serviceDeploymentArn"] for b in briefs])["serviceDeployments"]  # type: ignore[no-any-return]
+    return ecs.describe_service_deployments(serviceDeploymentArns=[b["serviceDeploymentArn"] for b in briefs])[
+        "serviceDeployments"
+    ]  # type: ignore[no-any-return]
 
 
 def green_errors_tenfold(account: OfflineAccount) -> None:
