@@ -3,9 +3,12 @@ and on VPC Lattice, gated at every pause by our judge and approval; rollbacks pu
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -233,3 +236,137 @@ def test_an_alarm_ecs_acts_on_is_reported_as_ecs_rollback(alb: OfflineAccount) -
     assert rule_weights(alb, "alb") == {"checkout-blue": 100, "checkout-green": 0}
     assert revision(alb) == "checkout:1"
     assert lock_items(alb) == []
+
+
+# --- deployments started elsewhere (item 2), nobody answering, a service already deploying -------------------------
+
+OUR_PAUSE = {
+    "targetType": "PAUSE",
+    "lifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"],
+    "timeoutConfiguration": {"timeoutInMinutes": 1440, "action": "ROLLBACK"},
+}
+
+
+def with_pause(account: OfflineAccount, pause: dict[str, Any] = OUR_PAUSE) -> dict[str, Any]:
+    """The service's own deploymentConfiguration with `pause` appended to its lifecycle hooks."""
+    configuration = copy.deepcopy(service(account)["deploymentConfiguration"])
+    configuration["lifecycleHooks"] = [*configuration.get("lifecycleHooks", []), pause]
+    return configuration  # type: ignore[no-any-return]
+
+
+def wait_for(what: str, found: Callable[[], Any], seconds: float = 60.0) -> Any:
+    """Poll `found` until it returns something truthy, at most `seconds` (the emulator's engine runs in a thread)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = found()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"no {what} within {seconds} s")
+
+
+def awaiting_pause(account: OfflineAccount) -> dict[str, Any] | None:
+    """The running deployment and its PAUSE hook AWAITING_ACTION, merged ({**deployment, "hook": hook}), or None."""
+    for deployment in deployments(account):
+        for hook in deployment.get("lifecycleHookDetails", []):
+            if hook.get("targetType") == "PAUSE" and hook.get("status") == "AWAITING_ACTION":
+                return {**deployment, "hook": hook}
+    return None
+
+
+def hook_awaiting_action_event(account: OfflineAccount, paused: dict[str, Any]) -> dict[str, Any]:
+    """EventBridge's "ECS Hook State Change" event for the pause, in its documented shape
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_hook_state_change_events.html)."""
+    hook = paused["hook"]
+    detail = {
+        "eventType": "INFO",
+        "eventName": "HOOK_AWAITING_ACTION",
+        "hookId": hook["hookId"],
+        "hookType": "PAUSE",
+        "lifecycleStage": paused["lifecycleStage"],
+        "clusterArn": paused["clusterArn"],
+        "serviceArn": paused["serviceArn"],
+        "serviceDeploymentArn": paused["serviceDeploymentArn"],
+        "updatedAt": account.now().isoformat(),
+    }
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "ECS Hook State Change",
+        "source": "aws.ecs",
+        "account": paused["serviceArn"].split(":")[4],
+        "time": account.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": paused["serviceArn"].split(":")[3],
+        "resources": [paused["serviceDeploymentArn"]],
+        "detail": detail,
+    }
+
+
+def invoke(account: OfflineAccount, function: str, event: dict[str, Any]) -> Any:
+    """Invoke a deployed function through Lambda, as EventBridge would (synchronously here)."""
+    response = account.client("lambda").invoke(FunctionName=function, Payload=json.dumps(event).encode())
+    payload = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response, payload
+    return payload
+
+
+def test_a_deployment_started_by_another_tool_is_gated_once_by_the_hook_event(alb: OfflineAccount) -> None:
+    ecs, sfn = alb.client("ecs"), alb.client("stepfunctions")
+    ecs.update_service(cluster="apps", service="checkout", deploymentConfiguration=with_pause(alb))
+    assert deployments(alb) == []  # no new task definition: ECS starts no deployment for a configuration change
+    ecs.update_service(cluster="apps", service="checkout", taskDefinition="checkout:2")  # another tool deploys
+    paused = wait_for("pause AWAITING_ACTION", lambda: awaiting_pause(alb))
+    deployment_id = paused["serviceDeploymentArn"].rsplit("/", 1)[-1]
+    event = hook_awaiting_action_event(alb, paused)
+
+    first = invoke(alb, "EcsHookEventFunction", event)
+    assert first["started"] and first["started"].endswith(f":gate-{deployment_id}"), first
+    again = invoke(alb, "EcsHookEventFunction", event)
+    # StartExecution with a running execution's name and input returns that execution (AWS's idempotency,
+    # https://docs.aws.amazon.com/step-functions/latest/apis/API_StartExecution.html); once it has ended (or with
+    # another input) the name is refused with ExecutionAlreadyExists, "already started". Either way: no new one.
+    assert again["started"] == first["started"], again
+    executions = sfn.list_executions(stateMachineArn=alb.state_machine_arns[SM])["executions"]
+    assert [e["executionArn"] for e in executions] == [first["started"]]
+
+    ended = wait_for(
+        "gate execution's end",
+        lambda: (d := sfn.describe_execution(executionArn=first["started"]))["status"] != "RUNNING" and d,
+        seconds=120,
+    )
+    assert ended["status"] == "SUCCEEDED", (ended.get("error"), ended.get("cause"))
+    output = json.loads(ended["output"])
+    assert output["outcome"] == "SUCCEEDED" and output["serviceDeploymentArn"] == paused["serviceDeploymentArn"]
+    assert rule_weights(alb, "alb") == {"checkout-blue": 0, "checkout-green": 100}
+    assert revision(alb) == "checkout:2"
+    assert lock_items(alb) == []
+
+
+def test_a_pause_nobody_answers_times_out_and_ecs_rolls_back(alb: OfflineAccount) -> None:
+    ecs, rule_before = alb.client("ecs"), production_rule(alb, "alb")
+    short = {**OUR_PAUSE, "timeoutConfiguration": {"timeoutInMinutes": 1, "action": "ROLLBACK"}}
+    ecs.update_service(
+        cluster="apps", service="checkout", taskDefinition="checkout:2", deploymentConfiguration=with_pause(alb, short)
+    )
+    (deployment,) = wait_for(
+        "rollback", lambda: [d for d in deployments(alb) if d["status"] in ("ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")]
+    )
+    assert deployment["status"] == "ROLLBACK_SUCCESSFUL", json.dumps(deployment, default=str)
+    assert "timed out" in deployment["statusReason"]
+    assert [h["status"] for h in deployment["lifecycleHookDetails"] if h["targetType"] == "PAUSE"][:1] == ["TIMED_OUT"]
+    assert production_rule(alb, "alb") == rule_before
+    assert rule_weights(alb, "alb") == {"checkout-blue": 100, "checkout-green": 0}
+    assert revision(alb) == "checkout:1"
+
+
+def test_a_service_already_deploying_is_refused_without_a_change(alb: OfflineAccount) -> None:
+    alb.client("ecs").update_service(
+        cluster="apps", service="checkout", taskDefinition="checkout:2", deploymentConfiguration=with_pause(alb)
+    )
+    running = wait_for("pause AWAITING_ACTION", lambda: awaiting_pause(alb))  # held IN_PROGRESS by the pause
+    refused = alb.run(SM, deployment_input(), approver=approve)
+    assert (refused.status, refused.error) == ("FAILED", "InvalidRolloutInput"), refused.cause
+    assert '"errorMessage":"service: \'checkout\' is already deploying' in (refused.cause or ""), refused.cause
+    assert running["serviceDeploymentArn"] in (refused.cause or "")
+    assert refused.mutating_calls() == {}
+    assert [d["status"] for d in deployments(alb)] == ["IN_PROGRESS"]
