@@ -262,7 +262,12 @@ def aws() -> Iterator[Clients]:
         (deployment(stage="BAKE_TIME", weight=20.0), 3, "TIMED_OUT", None),  # the 4th read, maxPolls 3
         (deployment("SUCCESSFUL", "CLEAN_UP", 100.0), 0, "SUCCESSFUL", None),
         (deployment("ROLLBACK_IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT"), 0, "ROLLING_BACK", None),
+        (deployment("ROLLBACK_IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT"), 3, "TIMED_OUT", None),  # past maxPolls 3
+        (deployment("ROLLBACK_REQUESTED", "BAKE_TIME"), 3, "TIMED_OUT", None),
+        (deployment("STOP_REQUESTED", "BAKE_TIME"), 3, "TIMED_OUT", None),
+        (deployment("ROLLBACK_IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT"), 2, "ROLLING_BACK", None),  # the 3rd read: still waits
         (deployment("ROLLBACK_SUCCESSFUL", "CLEAN_UP"), 0, "ROLLED_BACK", None),
+        (deployment("ROLLBACK_SUCCESSFUL", "CLEAN_UP"), 3, "ROLLED_BACK", None),  # an end is an end, however late
         (deployment("ROLLBACK_FAILED", "CLEAN_UP"), 0, "ROLLBACK_FAILED", None),
     ],
     ids=[
@@ -274,7 +279,12 @@ def aws() -> Iterator[Clients]:
         "timed-out",
         "successful",
         "rolling-back",
+        "rolling-back-timed-out",
+        "rollback-requested-timed-out",
+        "stopping-timed-out",
+        "rolling-back-within-max-polls",
         "rolled-back",
+        "rolled-back-late",
         "rollback-failed",
     ],
 )

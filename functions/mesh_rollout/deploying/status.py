@@ -97,6 +97,10 @@ def classify(deployment: dict[str, Any], polls: int, max_polls: int) -> tuple[st
     STOPPED (SUPERSEDED is told apart by the caller), TIMED_OUT."""
     status = str(deployment.get("status"))
     if status in FINISHED:
+        # A rollback (or stop) that is still going after plan.maxPolls reads is TIMED_OUT too, or the ASL's
+        # ReadDeployment/WaitForEcs loop would wait on it for ever; the reads count from the last answer we sent.
+        if FINISHED[status] == "ROLLING_BACK" and polls > max_polls:
+            return "TIMED_OUT", None
         return FINISHED[status], None
     if status == "STOPPED":
         return "STOPPED", None
