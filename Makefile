@@ -74,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_scale.py
 	$(BIN)/python bench/bench_local_cli.py
 	$(BIN)/python bench/bench_cold_start.py
+	$(BIN)/python bench/bench_ecs_deployment.py
 
 ## stress: the offline runner under load: 100 services, every Map at its MaxConcurrency, 20 runs, none may fail
 stress: $(STAMP)
