@@ -7,7 +7,7 @@ from typing import Any
 
 from mesh_rollout_local.runner import OfflineAccount
 from mesh_rollout_local.template import Template
-from tests.conftest import EVENTS, ROOT
+from tests.conftest import EVENTS, ROOT, load_json
 
 SM = "WeightShiftStateMachine"
 TICK = (EVENTS / "weight-shift-step.json").read_text()
@@ -77,10 +77,9 @@ def test_the_schedule_drives_a_vpc_lattice_rule_with_the_same_parameter() -> Non
         assert [s["weights"] for s in result.output["steps"]] == [{"serviceb": 50, "servicebv2": 50}]
 
 
-def test_the_pipeline_release_action_sends_what_its_build_writes_and_it_deploys(
-    shift_account: OfflineAccount, tmp_path: Any
-) -> None:
-    """The pipeline's own build commands (read from pipeline/template.yaml) write the input its action sends."""
+def pipeline_sends(tmp_path: Any, **parameters: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the release action's configuration, the input it sends): the pipeline's own build commands (read from
+    pipeline/template.yaml, docker left out) run with these parameters."""
     import os
     import shutil
     import subprocess
@@ -88,24 +87,22 @@ def test_the_pipeline_release_action_sends_what_its_build_writes_and_it_deploys(
     import yaml
 
     pipeline = Template(ROOT / "pipeline" / "template.yaml")
+    context = {
+        **pipeline.parameter_defaults(),
+        **parameters,
+        "AWS::AccountId": "123456789012",
+        "AWS::Region": "us-west-2",
+        "AWS::URLSuffix": "amazonaws.com",
+    }
     stages = {s["Name"]: s for s in pipeline.resources["Pipeline"]["Properties"]["Stages"]}
-    (action,) = stages["Release"]["Actions"]
+    (action,) = pipeline.resolve(stages["Release"]["Actions"], context)
     assert action["ActionTypeId"] == {"Category": "Invoke", "Owner": "AWS", "Provider": "StepFunctions", "Version": "1"}
     assert action["Configuration"]["InputType"] == "FilePath"
     project = pipeline.resources["Build"]["Properties"]
     buildspec = yaml.safe_load(project["Source"]["BuildSpec"])
     assert action["Configuration"]["Input"] in buildspec["artifacts"]["files"]
     commands = [c for c in buildspec["phases"]["build"]["commands"] if not c.startswith("docker ")]
-    defaults = pipeline.parameter_defaults()
-    env = {
-        v["Name"]: str(
-            pipeline.resolve(
-                v["Value"],
-                {**defaults, "AWS::AccountId": "123456789012", "AWS::Region": "us-west-2", "AWS::URLSuffix": "amazonaws.com"},
-            )
-        )
-        for v in project["Environment"]["EnvironmentVariables"]
-    }
+    env = {v["Name"]: str(pipeline.resolve(v["Value"], context)) for v in project["Environment"]["EnvironmentVariables"]}
     shutil.copytree(ROOT / "pipeline", tmp_path / "pipeline")
     subprocess.run(
         ["bash", "-euc", "\n".join(commands)],
@@ -113,7 +110,16 @@ def test_the_pipeline_release_action_sends_what_its_build_writes_and_it_deploys(
         env={**os.environ, **env, "TAG": "0123456789ab"},
         check=True,
     )
-    sent = json.loads((tmp_path / action["Configuration"]["Input"]).read_text())
+    return action, json.loads((tmp_path / action["Configuration"]["Input"]).read_text())
+
+
+def test_the_pipeline_release_action_sends_what_its_build_writes_and_it_deploys(
+    shift_account: OfflineAccount, tmp_path: Any
+) -> None:
+    """The pipeline's own build commands (read from pipeline/template.yaml) write the input its action sends."""
+    arn = shift_account.state_machine_arns[SM]
+    action, sent = pipeline_sends(tmp_path, WeightShiftStateMachineArn=arn)
+    assert (action["Name"], action["Configuration"]["StateMachineArn"]) == ("CanaryWeightShift", arn)
     image = "123456789012.dkr.ecr.us-west-2.amazonaws.com/servicebv2:0123456789ab"
     assert sent["imageDefinitions"] == [{"name": "app", "imageUri": image}]
 
@@ -124,3 +130,24 @@ def test_the_pipeline_release_action_sends_what_its_build_writes_and_it_deploys(
     task_definition = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
     assert {c["name"]: c["image"] for c in task_definition["containerDefinitions"]}["app"] == image
     assert weights(shift_account) == {"serviceBv2": 100}
+
+
+def test_the_pipeline_releases_an_image_as_an_ecs_native_deployment(tmp_path: Any) -> None:
+    """With EcsDeploymentStateMachineArn, the same build writes an EcsDeploymentStateMachine input (the base's
+    cluster, service, strategy and gate, plus the image) and that execution deploys it with ECS's LINEAR steps."""
+    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
+        account.apply_given(load_json(EVENTS / "local" / "ecs-deployment-alb-given.json"), EVENTS / "local")
+        arn = account.state_machine_arns["EcsDeploymentStateMachine"]
+        action, sent = pipeline_sends(tmp_path, EcsDeploymentStateMachineArn=arn, ImageRepositoryName="checkout")
+        assert (action["Name"], action["Configuration"]["StateMachineArn"]) == ("EcsDeployment", arn)
+        image = "123456789012.dkr.ecr.us-west-2.amazonaws.com/checkout:0123456789ab"
+        base = load_json(ROOT / "pipeline" / "ecs-deployment-base.json")
+        assert sent == {**base, "imageDefinitions": [{"name": "app", "imageUri": image}]}
+
+        result = account.run("EcsDeploymentStateMachine", sent, approver=lambda pending: (True, "release"))
+        assert result.status == "SUCCEEDED", result.cause  # the pipeline action succeeds only then
+        ecs = account.client("ecs")
+        service = ecs.describe_services(cluster="apps", services=["checkout"])["services"][0]
+        task_definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+        assert {c["name"]: c["image"] for c in task_definition["containerDefinitions"]}["app"] == image
+        assert [step["percent"] for step in result.output["steps"]] == [0, 20, 40, 60, 80, 100]
