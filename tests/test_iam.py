@@ -4,7 +4,12 @@ condition, as IAM decides them.
 The offline runs record each call a handler makes with its parameters (OfflineAccount(record_requests=True)). The
 end of each execution is delivered to ExecutionStatusChangeFunction as EventBridge delivers it (class EventBridge):
 its clean-ups after shifts stopped at their approval on each backend (one after its image release) and after a mesh
-rollout stopped with its stop flag raised are recorded and checked as the state machines' tasks are.
+rollout stopped with its stop flag raised are recorded and checked as the state machines' tasks are. The ECS-native
+deployment (EcsDeploymentStateMachine) runs on its ALB and VPC Lattice worlds with the template's hook-event rule made
+in the emulated account, so that EcsHookEventFunction gets each pause's event: approved through, rejected at its
+approval (ROLLBACK at our pause), stopped at its approval (the clean-up's ContinueServiceDeployment ROLLBACK), and a
+deployment another tool started, gated by the execution its hook event starts (SSM settings looked up, the default
+gate read), and stopped while ECS bakes a step (the clean-up's StopServiceDeployment ROLLBACK: no pause waits).
 mesh_rollout_local.iam_requests turns each call into what IAM authorizes (its action on the ARN of each resource it
 acts on, with the condition keys it carries; iam:PassRole, ecs:TagResource and kms requests AWS makes with it);
 mesh_rollout_local.iam_policy resolves the role's statements against the offline stack and decides as IAM does
@@ -24,15 +29,18 @@ from __future__ import annotations
 import copy
 import fnmatch
 import json
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 import pytest
 
 from mesh_rollout_local.approvals import PendingApproval
-from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
+from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG, ecs_deployments
+from mesh_rollout_local.emulator.events import wait_deliveries
 from mesh_rollout_local.iam_policy import decide, role_statements
 from mesh_rollout_local.iam_requests import CONDITION_KEYS, IAM_PREFIX, Stack, requests
 from mesh_rollout_local.rollouts import ABORT_ERROR
@@ -221,6 +229,118 @@ def _lattice_rollout_paths(bus: EventBridge) -> None:
     assert account.run("LatticeRolloutStateMachine", rollout).status == "SUCCEEDED"
 
 
+ECS_SM = "EcsDeploymentStateMachine"
+ECS_HOOK = "EcsHookEventFunction"  # EventBridge invokes it on "ECS Hook State Change" HOOK_AWAITING_ACTION
+
+
+def _deliver_hook_events(account: OfflineAccount) -> None:
+    """The template's rule for EcsHookEventFunction, made in the emulated account (OfflineAccount deploys no
+    EventBridge rules): the emulator's ECS puts each pause's "ECS Hook State Change" event on the default bus and
+    the rule delivers it to the real handler, asynchronously (emulator/events.py)."""
+    pattern = account.template.resources[ECS_HOOK]["Properties"]["Events"]["HookAwaitingAction"]["Properties"]["Pattern"]
+    events = account.client("events")
+    events.put_rule(Name="ecs-hook-awaiting-action", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="ecs-hook-awaiting-action", Targets=[{"Id": "hook", "Arn": account.function_arns[ECS_HOOK]}])
+
+
+def _ecs_service_idle(account: OfflineAccount, service: str = "checkout", timeout: float = 60.0) -> None:
+    """Wait until ECS has no deployment of the service in progress (a rollback the clean-up asked for runs on)."""
+    ecs, deadline = account.client("ecs"), time.monotonic() + timeout
+    while ecs.list_service_deployments(
+        cluster="apps", service=service, status=["PENDING", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"]
+    )["serviceDeployments"]:
+        assert time.monotonic() < deadline, f"{service} still deploying after {timeout} s"
+        time.sleep(0.1)
+
+
+def _gate_of_a_deployment_started_elsewhere(bus: EventBridge) -> None:
+    """Another tool's UpdateService on the service that keeps our PAUSE hook: its first pause's event starts a gate
+    execution (gate-<deployment id>, the default gate: GetParameter finds no settings, the deployment's alarms are
+    read), which gates the deployment through to its end."""
+    account = bus.account
+    sfn = account.client("stepfunctions")
+    machine = account.state_machine_arns[ECS_SM]
+    before = {e["executionArn"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]}
+    account.client("ecs").update_service(cluster="apps", service="checkout", taskDefinition="checkout:1")
+    deadline, gate = time.monotonic() + 300, None
+    while time.monotonic() < deadline:
+        found = [e for e in sfn.list_executions(stateMachineArn=machine)["executions"] if e["executionArn"] not in before]
+        gate = found[0] if found else None
+        if gate and gate["status"] != "RUNNING":
+            break
+        time.sleep(0.2)
+    assert gate is not None and gate["name"].startswith("gate-"), gate
+    ended = sfn.describe_execution(executionArn=gate["executionArn"])
+    assert ended["status"] == "SUCCEEDED", (ended["status"], ended.get("error"), ended.get("cause"))
+    bus.deliver_ends()
+
+
+def _stop_the_running_ecs_deployment(account: OfflineAccount) -> None:
+    sfn = account.client("stepfunctions")
+    (running,) = sfn.list_executions(stateMachineArn=account.state_machine_arns[ECS_SM], statusFilter="RUNNING")["executions"]
+    sfn.stop_execution(executionArn=running["executionArn"], error="Operator", cause="stopped by hand")
+
+
+def _stopped_while_ecs_bakes(bus: EventBridge, deployment: dict[str, Any]) -> None:
+    """Stopped (as `mesh-rollout abort` stops it) when it reads ECS after its first CONTINUE, while ECS bakes the
+    first step (no pause waits; ECS's clock slowed so that none comes before the clean-up): the clean-up rolls the
+    deployment back with StopServiceDeployment ROLLBACK."""
+    account, stopped = bus.account, []
+
+    def stop_at_the_read_after_continue(event: dict[str, Any]) -> None:
+        if stopped or event.get("ecs", {}).get("decision") != "CONTINUE":
+            return
+        stopped.append(event["executionArn"])
+        sfn = account.client("stepfunctions")
+        with ThreadPoolExecutor(1) as operator:  # the runner records a function's calls per thread
+            operator.submit(sfn.stop_execution, executionArn=event["executionArn"], error=ABORT_ERROR, cause="abort").result()
+        raise StoppedBeforeItRan(event["executionArn"])
+
+    account.intercept("EcsDeploymentStatusFunction", stop_at_the_read_after_continue)
+    with mock.patch.object(ecs_deployments, "MINUTE_SECONDS", 1.0):  # a step's 10-minute bake lasts 10 s
+        result, cleaned = bus.run(ECS_SM, deployment, approver=lambda pending: (True, "ok"))
+    assert result.status == "ABORTED" and stopped == [result.execution_arn] and cleaned is not None, (result.cause, cleaned)
+    assert cleaned["done"][0].endswith(" stopped with a rollback (was IN_PROGRESS)"), cleaned  # StopServiceDeployment
+
+
+def _ecs_deployment_paths(bus: EventBridge, backend: str) -> None:
+    """The ECS-native deployment (EcsDeploymentStateMachine) on an ALB or a VPC Lattice rule, its hook events
+    delivered: approved through to the end; on ALB also a CANARY rejected at its approval (ROLLBACK at our pause),
+    one stopped at its approval (the clean-up rolls ECS's deployment back at the pause) and a deployment another tool
+    started, gated by the execution its hook event starts."""
+    account = bus.account
+    account.apply_given(load_json(EVENTS / "local" / f"ecs-deployment-{backend}-given.json"), EVENTS / "local")
+    _deliver_hook_events(account)
+    deployment = json.loads(account.resolve_input((EVENTS / f"ecs-deployment-{backend}.json").read_text()))
+    result, _ = bus.run(ECS_SM, deployment, approver=lambda pending: (True, "ok"))
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    if backend != "alb":
+        return
+    canary = {
+        **deployment,
+        "taskDefinition": "checkout:1",
+        "deploymentConfiguration": {
+            "strategy": "CANARY",
+            "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 10},
+        },
+    }
+    _ecs_service_idle(account)
+    result, _ = bus.run(ECS_SM, canary, approver=lambda pending: (False, "no"))
+    assert result.error == "ApprovalRejected", (result.status, result.error, result.cause)
+    _ecs_service_idle(account)
+
+    def stop(pending: PendingApproval) -> None:
+        _stop_the_running_ecs_deployment(account)
+
+    result, cleaned = bus.run(ECS_SM, canary, approver=stop)
+    assert result.status == "ABORTED" and cleaned is not None and cleaned["notified"] is True, (result.cause, cleaned)
+    _ecs_service_idle(account)
+    _stopped_while_ecs_bakes(bus, {**deployment, "taskDefinition": "checkout:1"})
+    _ecs_service_idle(account)
+    _gate_of_a_deployment_started_elsewhere(bus)
+    assert wait_deliveries(30), "hook events still being delivered"
+
+
 def _fail_next_deployment(account: OfflineAccount, service: str = "serviceBv2") -> None:
     ecs = account.client("ecs")
     arn = ecs.describe_services(cluster="apps", services=[service])["services"][0]["serviceArn"]
@@ -231,17 +351,23 @@ def _fail_next_deployment(account: OfflineAccount, service: str = "serviceBv2") 
 def worlds() -> Iterator[list[World]]:
     """The guide's mesh rollout and weight shifts down every path, on each backend, every call recorded."""
     found = []
-    for backend in ("appmesh", "lattice", "alb", "lattice-rollout"):
+    for backend in ("appmesh", "lattice", "alb", "lattice-rollout", "ecs-alb", "ecs-lattice"):
         with OfflineAccount(ROOT / "template.yaml", record_requests=True) as account:
             bus = EventBridge(account)
             if backend == "lattice-rollout":
                 _lattice_rollout_paths(bus)
+            elif backend.startswith("ecs-"):
+                _ecs_deployment_paths(bus, backend.removeprefix("ecs-"))
             else:
                 _app_mesh_paths(bus) if backend == "appmesh" else _target_group_paths(bus, backend)
             assert account.requests_by_function is not None
-            # the Lattice service whose rules the weight shifts move (the world may hold others)
-            shifted = account.requests_by_function.get("ShiftTrafficFunction", [])
-            services = sorted({p["serviceIdentifier"] for s, _, p in shifted if s == "vpc-lattice"})
+            # the Lattice service whose rules the weight shifts (or ECS's deployments) move (the world may hold others)
+            shifted = [
+                call
+                for function in ("ShiftTrafficFunction", "EcsDeploymentStatusFunction")
+                for call in account.requests_by_function.get(function, [])
+            ]
+            services = sorted({p["serviceIdentifier"].rsplit("/", 1)[-1] for s, _, p in shifted if s == "vpc-lattice"})
             assert len(services) <= 1, services
             narrowed = {
                 "MeshName": "apps",
@@ -326,6 +452,31 @@ def test_the_delivered_ends_reach_every_clean_up(calls: dict[str, set[tuple[str,
         ("ecs", "UpdateService"),
         ("sns", "Publish"),
     } <= calls[ESC]
+
+
+def test_the_ecs_deployment_runs_reach_the_service_deployment_apis(calls: dict[str, set[tuple[str, str]]]) -> None:
+    """Each ECS deployment function's calls of ECS's service-deployment API (and of SSM, Step Functions) are among
+    those evaluated."""
+    expected = {
+        "PlanEcsDeploymentFunction": {("ecs", "ListServiceDeployments"), ("ecs", "DescribeServiceDeployments")},
+        "StartEcsDeploymentFunction": {("ecs", "UpdateService"), ("ecs", "ListServiceDeployments"), ("dynamodb", "UpdateItem")},
+        "EcsDeploymentStatusFunction": {
+            ("ecs", "DescribeServiceDeployments"),
+            ("elbv2", "DescribeRules"),
+            ("vpc-lattice", "GetRule"),
+        },
+        "EcsStepCheckFunction": {("cloudwatch", "GetMetricData")},
+        "EcsDecideFunction": {("ecs", "ContinueServiceDeployment"), ("dynamodb", "GetItem")},
+        "FinishEcsDeploymentFunction": {("dynamodb", "TransactWriteItems"), ("sns", "Publish")},
+        ECS_HOOK: {
+            ("dynamodb", "GetItem"),
+            ("ssm", "GetParameter"),
+            ("ecs", "DescribeServiceDeployments"),
+            ("stepfunctions", "StartExecution"),
+        },
+        ESC: {("ecs", "DescribeServiceDeployments"), ("ecs", "ContinueServiceDeployment"), ("ecs", "StopServiceDeployment")},
+    }
+    assert {function: made - calls[function] for function, made in expected.items() if made - calls[function]} == {}
 
 
 @pytest.mark.parametrize("narrowed", [False, True], ids=["parameter-defaults", "narrowed-to-the-world"])

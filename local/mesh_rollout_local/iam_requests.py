@@ -136,9 +136,30 @@ def _register_task_definition(params: dict[str, Any], stack: Stack) -> list[str 
 
 
 def _update_service(params: dict[str, Any], stack: Stack) -> list[str | Request]:
-    """The service; the infrastructure role of each VPC Lattice configuration is passed to ECS."""
+    """The service; the infrastructure role of each VPC Lattice configuration, of each load balancer's blue/green
+    advancedConfiguration and of each lifecycle hook in deploymentConfiguration is passed to ECS (UpdateService's
+    row in the Service Authorization Reference: iam:PassRole with iam:PassedToService ecs.amazonaws.com)."""
     lattice = params.get("vpcLatticeConfigurations") or []
-    return [_ecs_service(params, stack, params["service"]), *(_pass_role(c["roleArn"], "ecs.amazonaws.com") for c in lattice)]
+    advanced = [b["advancedConfiguration"] for b in params.get("loadBalancers") or [] if b.get("advancedConfiguration")]
+    hooks = (params.get("deploymentConfiguration") or {}).get("lifecycleHooks") or []
+    roles = list(dict.fromkeys(c["roleArn"] for c in [*lattice, *advanced, *hooks] if c.get("roleArn")))
+    return [_ecs_service(params, stack, params["service"]), *(_pass_role(role, "ecs.amazonaws.com") for role in roles)]
+
+
+# Service deployments (Service Authorization Reference, "Actions, resources, and condition keys for Amazon Elastic
+# Container Service", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html,
+# and the ECS guide's least-privilege example,
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment-permissions.html):
+# ListServiceDeployments acts on the service; DescribeServiceDeployments, ContinueServiceDeployment and
+# StopServiceDeployment on the service deployment (service-deployment/<cluster>/<service>/<id>, the ARN the calls
+# name); DescribeServiceRevisions on the service revision (service-revision/<cluster>/<service>/<id>).
+_ECS_SERVICE_DEPLOYMENTS: dict[str, Callable[[dict[str, Any], Stack], list[Any]]] = {
+    "ListServiceDeployments": lambda p, s: [_ecs_service(p, s, p["service"])],
+    "DescribeServiceDeployments": lambda p, s: list(p["serviceDeploymentArns"]),
+    "DescribeServiceRevisions": lambda p, s: list(p["serviceRevisionArns"]),
+    "ContinueServiceDeployment": lambda p, s: [p["serviceDeploymentArn"]],
+    "StopServiceDeployment": lambda p, s: [p["serviceDeploymentArn"]],
+}
 
 
 _ECS: dict[str, Callable[[dict[str, Any], Stack], list[Any]]] = {
@@ -149,6 +170,7 @@ _ECS: dict[str, Callable[[dict[str, Any], Stack], list[Any]]] = {
     "ListClusters": _anything,
     "ListServices": lambda p, s: [Request("", "*", {"ecs:cluster": _cluster(p, s)})],
     "TagResource": lambda p, s: [p["resourceArn"]],
+    **_ECS_SERVICE_DEPLOYMENTS,
 }
 
 # --- Elastic Load Balancing: the ARNs the calls name; Describe* has no resource type ----------------------------
@@ -295,6 +317,11 @@ def _publish(params: dict[str, Any], stack: Stack) -> list[Any]:
     return [topic, *([Request("kms:GenerateDataKey", key), Request("kms:Decrypt", key)] if key else [])]
 
 
+def _parameter(params: dict[str, Any], stack: Stack) -> list[Any]:
+    name = str(params["Name"])
+    return [name if name.startswith("arn:") else stack.arn("ssm", f"parameter/{name.lstrip('/')}")]
+
+
 _DERIVE: dict[str, dict[str, Callable[[dict[str, Any], Stack], list[Any]]]] = {
     "appmesh": _APPMESH,
     "ecs": _ECS,
@@ -316,6 +343,9 @@ _DERIVE: dict[str, dict[str, Callable[[dict[str, Any], Stack], list[Any]]]] = {
     # DescribeAlarms of composite alarms needs "*" (CloudWatch API reference); GetMetricData and ListMetrics have
     # no resource type
     "cloudwatch": {op: _anything for op in ("DescribeAlarms", "GetMetricData", "ListMetrics")},
+    # parameter/<name without its leading slash> (Service Authorization Reference, "Actions, resources, and condition
+    # keys for AWS Systems Manager": https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html)
+    "ssm": {"GetParameter": _parameter},
     "stepfunctions": {
         "GetExecutionHistory": lambda p, s: [p["executionArn"]],
         "DescribeExecution": lambda p, s: [p["executionArn"]],
