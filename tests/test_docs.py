@@ -167,3 +167,26 @@ def test_every_path_the_readme_names_exists() -> None:
     named = re.findall(r"`((?:events|examples|statemachine|functions|local|tests|bench|tools|pipeline|docs)/[\w./-]*)`", text)
     missing = sorted({path for path in links + named if "*" not in path and not (ROOT / path).exists()})
     assert not missing, missing
+
+
+def test_the_readmes_ecs_deployment_runs_offline_on_alb_and_lattice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the README's offline commands for the ECS-native deployment, one per world
+    local = [a for a in readme_commands("mesh-rollout") if a[1:3] == ["local", "EcsDeploymentStateMachine"]]
+    worlds = sorted(argv[argv.index("--given") + 1] for argv in local)
+    assert worlds == ["events/local/ecs-deployment-alb-given.json", "events/local/ecs-deployment-lattice-given.json"]
+    assert any(a[1:3] == ["start", "EcsDeploymentStateMachine"] for a in readme_commands("mesh-rollout"))
+    monkeypatch.chdir(ROOT)
+    for number, argv in enumerate(local):
+        dump = tmp_path / f"dump-{number}.json"
+        # When each runs as written (approving before 100 %)
+        code = main([*argv[1:], "--dump", str(dump)])
+        out = capsys.readouterr().out
+        # Then ECS took each LINEAR step, judged and continued by us, and the new revision has all the traffic
+        assert code == 0, out
+        result = json.loads(dump.read_text())
+        assert (result["status"], result["output"]["outcome"]) == ("SUCCEEDED", "SUCCEEDED")
+        assert [step["percent"] for step in result["output"]["steps"]] == [0, 20, 40, 60, 80, 100]
+        assert "checkout-blue 80, checkout-green 20 (PRE_PRODUCTION_TRAFFIC_SHIFT)" in out
+        assert "checkout-blue 0, checkout-green 100" in out
