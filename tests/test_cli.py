@@ -113,8 +113,8 @@ SCENARIO = str(EVENTS / "mesh-rollout-apps.json")
         (
             ["local", "MeshRolloutStateMachin", "--input", SCENARIO, "--template", TEMPLATE],
             "mesh-rollout: MeshRolloutStateMachin is not a state machine of "
-            f"{TEMPLATE}: use one of EcsServiceRolloutStateMachine, LatticeRolloutStateMachine, MeshRolloutStateMachine, "
-            "WeightShiftStateMachine",
+            f"{TEMPLATE}: use one of EcsDeploymentStateMachine, EcsServiceRolloutStateMachine, LatticeRolloutStateMachine, "
+            "MeshRolloutStateMachine, WeightShiftStateMachine",
         ),
         (
             ["local", "MeshRolloutStateMachine", "--input", SCENARIO, "--template", "nowhere/template.yaml"],
@@ -295,3 +295,32 @@ def test_the_ecs_table_has_an_envoy_column_only_in_a_world_with_the_sidecar() ->
         f"  {'shop/api':<28} {'api:2':<16} {'yes (mesh/apps/virtualNode/api)':<40} COMPLETED",
         f"  {'shop/web':<28} {'web:3':<16} {'no':<40} COMPLETED",
     ]
+
+
+def test_an_ecs_deployments_progress_names_target_groups_weights_and_ecs_stage() -> None:
+    from mesh_rollout_local.progress import ecs_weights, rule_target_names, task_facts
+
+    blue = "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/checkout-blue/49d11ffcf3493c01"
+    green = "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/checkout-green/d1b4ab2595f29544"
+    deployment = "arn:aws:ecs:us-west-2:123456789012:service-deployment/apps/checkout/yXG56r6Q"
+    read = {"serviceDeploymentArn": deployment, "polls": 2, "state": "PAUSED", "stage": "PRE_PRODUCTION_TRAFFIC_SHIFT"}
+    assert task_facts({**read, "weights": {green: 20, blue: 80}}) == (
+        "checkout-blue 80, checkout-green 20 (PRE_PRODUCTION_TRAFFIC_SHIFT)"
+    )
+    assert task_facts({**read, "weights": {green: 20, blue: 80}, "polls": 0, "decision": "ROLLBACK"}) == (
+        "ROLLBACK at checkout-blue 80, checkout-green 20 (PRE_PRODUCTION_TRAFFIC_SHIFT)"
+    )
+    rolled_back = {**read, "state": "ROLLED_BACK", "stage": "CLEAN_UP", "statusReason": "alarm checkout-5xx in ALARM"}
+    assert task_facts({**rolled_back, "weights": {blue: 100, green: 0}, "decision": "ROLLBACK"}) == (
+        "checkout-blue 100, checkout-green 0 (CLEAN_UP): ROLLED_BACK, alarm checkout-5xx in ALARM"
+    )
+    lattice = "arn:aws:vpc-lattice:us-west-2:123456789012:targetgroup/tg-0123456789abcdef0"
+    assert task_facts({**read, "weights": {lattice: 100}}) == "tg-0123456789abcdef0 100 (PRE_PRODUCTION_TRAFFIC_SHIFT)"
+    # the plan's production rule names a Lattice rule's groups (the rule uses ids)
+    plan = {"productionRule": {"backend": "lattice", "targets": {"checkout-blue": "tg-0123456789abcdef0"}}}
+    assert rule_target_names({"plan": plan}) == {"tg-0123456789abcdef0": "checkout-blue"}
+    assert ecs_weights({lattice: 100}, rule_target_names({"plan": plan})) == "checkout-blue 100"
+    assert task_facts({"serviceDeploymentArn": deployment, "polls": 0, "state": "RUNNING"}) == ("ECS deployment yXG56r6Q started")
+    assert task_facts({"lockId": "ecs:arn:aws:ecs:us-west-2:123456789012:service/apps/checkout", "owner": "x"}) == (
+        "lock ecs:apps/checkout taken"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,19 +12,23 @@ import pytest
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.cli import main
 from mesh_rollout_local.runner import OfflineAccount
-from tests.conftest import EVENTS
+from tests.conftest import EVENTS, ROOT, load_json
 
 SM = "WeightShiftStateMachine"
 
 
 @pytest.fixture
 def deployed_stack(shift_account: OfflineAccount, monkeypatch: pytest.MonkeyPatch) -> str:
+    return stack_of(shift_account, monkeypatch)
+
+
+def stack_of(account: OfflineAccount, monkeypatch: pytest.MonkeyPatch) -> str:
     """A stack whose DescribeStacks outputs are those `sam deploy` gives, answered by a botocore Stubber
     (moto's CloudFormation needs packages this project does not install); every other client is the emulator's."""
     import boto3
     from botocore.stub import Stubber
 
-    outputs = [{"OutputKey": f"{name}Arn", "OutputValue": arn} for name, arn in shift_account.state_machine_arns.items()]
+    outputs = [{"OutputKey": f"{name}Arn", "OutputValue": arn} for name, arn in account.state_machine_arns.items()]
     response = {
         "Stacks": [
             {
@@ -137,3 +142,104 @@ def test_start_follow_shows_each_ecs_services_execution(
             f"  -> RolloutEcsService  apps/{service}  updated, {family}:2"
         )
     assert out[-2] == "  == SUCCEEDED" and out[-1].endswith(": SUCCEEDED")
+
+
+ECS_SM = "EcsDeploymentStateMachine"
+
+
+@pytest.fixture
+def ecs_account() -> Iterator[OfflineAccount]:
+    """checkout on checkout:1 behind an ALB rule (checkout-blue 100 / checkout-green 0), ECS's LINEAR 20 %."""
+    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
+        account.apply_given(load_json(EVENTS / "local" / "ecs-deployment-alb-given.json"), EVENTS / "local")
+        yield account
+
+
+def test_start_follows_an_ecs_deployment_by_name_with_target_group_names(
+    ecs_account: OfflineAccount, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the stack's EcsDeploymentStateMachineArn output and the ALB input without its approval
+    stack = stack_of(ecs_account, monkeypatch)
+    deployment = {k: v for k, v in load_json(EVENTS / "ecs-deployment-alb.json").items() if k != "approval"}
+    # When it is started by name and followed
+    code = main(["start", ECS_SM, "--input", write(tmp_path, deployment), "--stack", stack, "--follow"])
+    out = capsys.readouterr().out
+    # Then each read and each answer names the target groups, their weights and ECS's stage
+    assert code == 0, out
+    assert "started arn:aws:states:us-west-2:123456789012:execution:EcsDeploymentStateMachine:cli-" in out
+    lines = [line for line in out.splitlines() if line.startswith("  -> ")]
+    assert "  -> AcquireServiceLock  lock ecs:apps/checkout taken" in lines
+    assert "  -> ReadDeployment  checkout-blue 80, checkout-green 20 (PRE_PRODUCTION_TRAFFIC_SHIFT)" in lines
+    assert "  -> ContinueDeployment  CONTINUE at checkout-blue 80, checkout-green 20 (PRE_PRODUCTION_TRAFFIC_SHIFT)" in lines
+    assert not [line for line in lines if "arn:aws:elasticloadbalancing" in line]
+    assert any(line.startswith("  -> FinishSucceeded  SUCCEEDED: ") and line.endswith(", lock released") for line in lines)
+    assert out.rstrip().endswith(": SUCCEEDED")
+
+
+def test_status_list_and_approve_of_an_ecs_deployment_waiting_before_100(
+    ecs_account: OfflineAccount, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sfn = ecs_account.client("stepfunctions")
+    table = ecs_account.environment("AcquireRouteLockFunction")["ROUTE_LOCK_TABLE"]
+    seen: list[str] = []
+    codes: list[int] = []
+
+    def look(pending: PendingApproval) -> None:
+        (running,) = sfn.list_executions(stateMachineArn=ecs_account.state_machine_arns[ECS_SM], statusFilter="RUNNING")[
+            "executions"
+        ]
+        for command in (["status", running["executionArn"]], ["list", "--table", table]):
+            codes.append(main(command))
+            seen.append(capsys.readouterr().out)
+        codes.append(main(["approve", running["executionArn"], "--comment", "dashboards fine"]))
+        seen.append(capsys.readouterr().out)
+        return None  # answered by the CLI
+
+    # When the deployment waits for its approval before 100 %, `status`, `list` and `approve` are run
+    done = ecs_account.run(ECS_SM, load_json(EVENTS / "ecs-deployment-alb.json"), approver=look)
+    assert (done.status, codes) == ("SUCCEEDED", [0, 0, 0])
+    status, listed, approved = ([line for line in out.splitlines() if not line.startswith("{")] for out in seen)
+    # Then status shows ECS's stage, the production weights, the steps judged and the approval waited on
+    assert "  ECS deployment of apps/checkout: LINEAR 20% -> 40% -> 60% -> 80% -> 100%, approval before 100%" in status
+    assert "  ECS stage: PRE_PRODUCTION_TRAFFIC_SHIFT (PAUSED, IN_PROGRESS)" in status
+    assert "  production: checkout-blue 20, checkout-green 80 (80% on the new revision)" in status
+    judged = [line for line in status if line.startswith("  step ")]
+    assert [line.split(":")[0] for line in judged] == [
+        f"  step {percent}% at PRE_PRODUCTION_TRAFFIC_SHIFT" for percent in (0, 20, 40, 60)
+    ]
+    assert all(": CONTINUE, HEALTHY" in line for line in judged)
+    assert (
+        "  waiting for approval of the step to 100% of ECS deployment apps/checkout: "
+        "checkout-blue 20, checkout-green 80 (PRE_PRODUCTION_TRAFFIC_SHIFT)"
+    ) in status
+    # list: the service's lock by its name, waiting before 100 %
+    assert listed[1].split()[:6] == ["ecs:apps/checkout", "RUNNING", "waiting", "approval", "of", "100%"]
+    # approve: the step named, the caller recorded
+    assert any(line.startswith("approved the step to 100% of ECS deployment apps/checkout as arn:aws:sts::") for line in approved)
+
+
+def test_abort_of_an_ecs_deployment_says_ecs_is_rolled_back_by_the_status_change_function(
+    ecs_account: OfflineAccount, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sfn = ecs_account.client("stepfunctions")
+    codes: list[int] = []
+
+    def abort_instead(pending: PendingApproval) -> None:
+        (running,) = sfn.list_executions(stateMachineArn=ecs_account.state_machine_arns[ECS_SM], statusFilter="RUNNING")[
+            "executions"
+        ]
+        codes.append(main(["abort", running["executionArn"], "--reason", "5xx on checkout"]))
+        return None
+
+    # When the deployment waiting before 100 % is aborted
+    stopped = ecs_account.run(ECS_SM, load_json(EVENTS / "ecs-deployment-alb.json"), approver=abort_instead)
+    out = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("{")]
+    # Then the execution is stopped and abort says who rolls ECS back (no route to restore, nothing waited for)
+    assert (stopped.status, codes) == ("ABORTED", [0])
+    assert out[0].startswith(f"stopped {stopped.execution_arn} in RequestApproval (aborted by arn:aws:sts::")
+    assert out[1].startswith("  ECS deployment of apps/checkout (arn:aws:ecs:us-west-2:123456789012:service-deployment/")
+    assert "the ExecutionStatusChange function rolls it back" in out[1] and "route" not in out[1]
+    assert out[1].endswith(
+        "frees lock ecs:arn:aws:ecs:us-west-2:123456789012:service/apps/checkout; its notification says how it ended"
+    )
+    assert out[2].startswith("    aws ecs describe-service-deployments --service-deployment-arns arn:aws:ecs:")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mesh_rollout_local.history import read_all
-from mesh_rollout_local.progress import describe_weights
+from mesh_rollout_local.progress import describe_weights, ecs_weights, rule_target_names
 
 WAIT_RESOURCE = "invoke.waitForTaskToken"
 ENDED = {"TaskSucceeded", "TaskFailed", "TaskTimedOut"}
@@ -34,18 +34,34 @@ class PendingApproval:
     last_verdict: str | None = None  # the health gate's last verdict before the request, from the history
 
     def describe(self) -> str:
+        if "ecs" in self.item and "plan" in self.item:  # EcsDeploymentStateMachine: {plan, ecs, check}
+            plan = self.item["plan"]
+            following = self.ecs_next_percent()
+            step = f"the step to {following}%" if following is not None else "the end"
+            return f"{step} of ECS deployment {plan.get('cluster', '?')}/{plan.get('service', '?')}"
         route = self.item.get("route", {}).get("label", "?")
         return f"the step to {self.item.get('step', {}).get('percent', '?')}% on route {route}"
 
+    def ecs_next_percent(self) -> Any:
+        """An ECS deployment's next step (percent of production on the new revision), None after the last."""
+        ecs, plan = self.item.get("ecs") or {}, self.item.get("plan") or {}
+        percent = (ecs.get("pause") or {}).get("percent", ecs.get("percent", 0)) or 0
+        return next((step for step in plan.get("steps", []) if step > percent), None)
+
     def weights_change(self) -> str:
-        """`serviceB 50 / serviceBv2 50 -> serviceB 0 / serviceBv2 100`: the route now and after the step."""
+        """`serviceB 50 / serviceBv2 50 -> serviceB 0 / serviceBv2 100`: the route now and after the step (an ECS
+        deployment: its production weights now and ECS's stage)."""
+        if "ecs" in self.item and "plan" in self.item:
+            ecs = self.item["ecs"]
+            weights = ecs_weights(ecs.get("weights"), rule_target_names(self.item))
+            return f"{weights} ({(ecs.get('pause') or {}).get('stage', ecs.get('stage'))})"
         step = self.item.get("step", {})
         before, after = (describe_weights(step.get(key) or {}) or "?" for key in ("previous", "weights"))
         return f"{before} -> {after}"
 
     def verdict(self) -> str:
         """The health gate's verdict the step waits with (the gate runs before the approval is asked for)."""
-        health = self.item.get("health") or {}
+        health = self.item.get("health") or self.item.get("check") or {}
         return str(health.get("summary") or self.last_verdict or "no health verdict yet")
 
 

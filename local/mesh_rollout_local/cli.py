@@ -227,6 +227,14 @@ def where_stopped(account: OfflineAccount, result: RunResult) -> str:
 
     facts = rollouts.read_facts(account.client("stepfunctions"), result.execution_arn, result.history)
     line = f"interrupted in {result.states[-1] if result.states else 'its first state'}"
+    if facts.ecs_plan is not None:
+        deployment = (facts.ecs or {}).get("serviceDeploymentArn")
+        if not deployment:
+            return line + "; no ECS deployment started"
+        return line + (
+            f"; ECS deployment {deployment} left as it was; on AWS, ExecutionStatusChange rolls it back and frees lock"
+            f" {facts.lock_id} after a stop (else the PAUSE hook's timeout does)"
+        )
     if facts.route is None:
         return line + "; what the run had changed stays as it was (see the summary below)"
     weights = rollouts.describe_weights(rollouts.route_weights(account.session, facts.route))
@@ -325,7 +333,9 @@ def run_repeatedly(
 
 
 INPUT_HELP = "execution input (JSON file or file://FILE), passed as it is but for {{given:name.path}} references to --given"
-MACHINES_HELP = "WeightShiftStateMachine, LatticeRolloutStateMachine or MeshRolloutStateMachine (App Mesh)"
+MACHINES_HELP = (
+    "EcsDeploymentStateMachine, WeightShiftStateMachine, LatticeRolloutStateMachine or MeshRolloutStateMachine (App Mesh)"
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -370,12 +380,16 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("--interval", type=float, default=5.0, help="seconds between reads with --watch (default 5)")
     status.add_argument("--region", help="defaults to the execution ARN's Region")
     for verb in ("approve", "reject"):
-        command = commands.add_parser(verb, help=f"{verb} the step a weight shift waits on (uses your AWS credentials)")
+        command = commands.add_parser(
+            verb, help=f"{verb} the step a weight shift or ECS deployment waits on (uses your AWS credentials)"
+        )
         command.add_argument("execution_arn", metavar="EXECUTION_ARN", type=execution_arn)
         command.add_argument("--comment", default="", help="why; recorded in the execution's output")
         command.add_argument("--region", help="defaults to the execution ARN's Region")
     abort = commands.add_parser(
-        "abort", help="stop an execution; for a weight shift, wait until its route is back to its snapshot"
+        "abort",
+        help="stop an execution; for a weight shift, wait until its route is back to its snapshot (an ECS deployment is"
+        " rolled back by ECS, asked by the ExecutionStatusChange function)",
     )
     abort.add_argument("execution_arn", metavar="EXECUTION_ARN", type=execution_arn)
     abort.add_argument("--reason", default="", help="recorded in the execution's cause, with who stopped it")

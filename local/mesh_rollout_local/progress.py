@@ -152,11 +152,77 @@ def _registered(r: dict[str, Any]) -> str:
     return f"{short_revision(r['taskDefinition'])} {'to deploy' if r.get('needsUpdate') else 'already deployed'}"
 
 
+def target_name(target: str) -> str:
+    """A target group ARN as its name: `arn:...:targetgroup/checkout-blue/abc` -> `checkout-blue`; a VPC Lattice
+    target group ARN (`...:targetgroup/tg-0abc`) as its id; anything else as it is."""
+    if ":targetgroup/" not in target:
+        return target
+    parts = target.split(":targetgroup/", 1)[1].split("/")
+    return parts[0]
+
+
+def ecs_weights(weights: Any, names: dict[str, str] | None = None) -> str:
+    """An ECS deployment's production weights by target group name, in name order:
+    `checkout-blue 80, checkout-green 20`. `names` (ARN or id -> name, from the plan's production rule) names
+    VPC Lattice target groups, whose ARNs hold no name."""
+    if not isinstance(weights, dict) or not weights:
+        return "weights not read"
+    names = names or {}
+
+    def name_of(target: str) -> str:
+        return names.get(target) or names.get(target.rsplit("/", 1)[-1]) or target_name(target)
+
+    return ", ".join(f"{name} {weight}" for name, weight in sorted((name_of(str(t)), w) for t, w in weights.items()))
+
+
+def rule_target_names(state_input: Any) -> dict[str, str]:
+    """ARN or id -> name of the target groups on an ECS deployment's production rule, from the plan a state is
+    given (`plan.productionRule.targets`: name -> the ARN or id the rule uses); {} without one."""
+    plan = state_input.get("plan") if isinstance(state_input, dict) else None
+    rule = plan.get("productionRule") if isinstance(plan, dict) else None
+    targets = rule.get("targets") if isinstance(rule, dict) else None
+    if not isinstance(targets, dict):
+        return {}
+    named = {str(used): str(name) for name, used in targets.items()}
+    return {**named, **{used.rsplit("/", 1)[-1]: name for used, name in named.items()}}
+
+
+def _ecs_deployment(r: dict[str, Any], names: dict[str, str] | None = None) -> str:
+    """The `ecs` record of EcsDeploymentStateMachine (start, read, continue or roll back): the production weights
+    and ECS's stage; the deployment's state when it is neither running nor paused; the decision taken (CONTINUE or
+    ROLLBACK, answered with ContinueServiceDeployment)."""
+    if not r.get("stage") and not r.get("weights"):
+        return f"ECS deployment {str(r['serviceDeploymentArn']).rsplit('/', 1)[-1]} started"
+    facts = f"{ecs_weights(r.get('weights'), names)} ({r.get('stage') or '?'})"
+    if r.get("decision") and not r.get("polls"):  # EcsDecide's record (a read counts its polls from 1)
+        return f"{r['decision']} at {facts}"
+    if r.get("state") not in (None, "RUNNING", "PAUSED"):
+        reason = r.get("statusReason") or ""
+        facts += f": {r['state']}" + (f", {reason}" if reason else "")
+    return facts
+
+
+def lock_label(lock_id: str) -> str:
+    """What a lock holds: `ecs:arn:aws:ecs:...:service/apps/checkout` (an ECS deployment's per-service lock) as
+    `ecs:apps/checkout`; a route's lock id as it is."""
+    if lock_id.startswith("ecs:") and ":service/" in lock_id:
+        return "ecs:" + lock_id.split(":service/", 1)[1]
+    return lock_id
+
+
+def _ecs_finished(r: dict[str, Any]) -> str:
+    """FinishEcsDeployment's result: the outcome and why, and the lock."""
+    lock = "released" if r["lockReleased"] else "NOT released"
+    return f"{r['outcome']}: {r.get('cause') or r.get('error') or 'no cause given'}, lock {lock}"
+
+
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {what}" for what, n in counts.items() if n) or "none"
 
 
 SHAPES = (  # (keys a result has, what to say); the first that fits
+    ({"serviceDeploymentArn", "polls"}, _ecs_deployment),
+    ({"outcome", "serviceDeploymentArn", "lockReleased"}, lambda r: _ecs_finished(r)),
     ({"percent", "weights", "changed"}, _applied),
     ({"restored", "weights"}, lambda r: ("restored " if r["restored"] else "not restored, at ") + describe_weights(r["weights"])),
     ({"registered", "taskDefinition"}, _registered),
@@ -165,7 +231,7 @@ SHAPES = (  # (keys a result has, what to say); the first that fits
         lambda r: f"{'deploying' if r['updated'] else 'already on'} {short_revision(r['taskDefinition'])}",
     ),
     ({"rolledBackTo"}, lambda r: f"rolled back to {short_revision(r['rolledBackTo'])}: {r.get('cause', '')}"),
-    ({"lockId", "owner"}, lambda r: f"lock {r['lockId']} taken"),
+    ({"lockId", "owner"}, lambda r: f"lock {lock_label(r['lockId'])} taken"),
     ({"status", "lockReleased"}, lambda r: f"{r['status']}, lock {'released' if r['lockReleased'] else 'NOT released'}"),
     ({"done", "weights"}, lambda r: "; ".join(r["done"]) or "nothing to finalize"),
     ({"weights"}, lambda r: f"route at {describe_weights(r['weights'])}"),  # the snapshot taken before the first step
@@ -249,7 +315,11 @@ class Progress:
         state_type = run.entered.get(entry, {}).get("type", "")
         if state_type == "ChoiceStateEntered":
             return []
-        facts = task_facts(run.results.get(entry)) if entry in run.results else ""
+        result = run.results.get(entry)
+        if isinstance(result, dict) and {"serviceDeploymentArn", "polls"} <= result.keys():  # ECS deployment
+            facts = _ecs_deployment(result, rule_target_names(_json(run.entered.get(entry, {}).get("input"))))
+        else:
+            facts = task_facts(result) if entry in run.results else ""
         if not facts and state_type in ("PassStateEntered", "TaskStateEntered"):
             facts = pass_facts(_json(details.get("output")))
         if entry in run.announced:  # said already (a failure before a retry): only what came of it

@@ -54,6 +54,9 @@ class Facts:
     cause: str | None = None
     # a mesh rollout's service executions (states:startExecution.sync tasks), counted from its own history
     children: dict[str, int] = field(default_factory=dict)
+    # an ECS deployment (EcsDeploymentStateMachine): its plan ($.plan) and ECS's latest record ($.ecs)
+    ecs_plan: dict[str, Any] | None = None
+    ecs: dict[str, Any] | None = None
 
 
 def child_counts(history: list[dict[str, Any]]) -> dict[str, int]:
@@ -96,6 +99,13 @@ def read_facts(sfn: Any, arn: str, history: list[dict[str, Any]] | None = None) 
             facts.route, facts.lock_id = output["route"], output.get("lockId")
             facts.planned = [s["percent"] for s in output.get("steps", [])]
             facts.from_percent, facts.canary = output.get("fromPercent"), output.get("canary")
+        if isinstance(output.get("plan"), dict) and "serviceArn" in output["plan"]:  # EcsDeploymentStateMachine
+            facts.ecs_plan, facts.lock_id = output["plan"], output["plan"].get("lockId")
+        if facts.ecs_plan is not None and isinstance(output.get("ecs"), dict):
+            facts.ecs = output["ecs"]
+            for step in output["ecs"].get("steps", []):
+                if step.get("verdict") and step["verdict"] not in facts.verdicts[-1:]:
+                    facts.verdicts.append(step["verdict"])
         if facts.snapshot is None and isinstance(output.get("snapshot"), dict) and "weights" in output["snapshot"]:
             facts.snapshot = output["snapshot"]["weights"]
         if name in ("ApplyStep", "ApplyStepGatedBefore") and isinstance(output.get("applied"), dict):
@@ -160,6 +170,8 @@ def status_lines(facts: Facts, weights: dict[str, int] | None) -> list[str]:
             f"  canary {facts.canary}: steps {facts.planned or 'none'}, applied {facts.applied or 'none'} "
             f"(started at {facts.from_percent}%)"
         )
+    if facts.ecs_plan is not None:
+        lines += ecs_lines(facts.ecs_plan, facts.ecs)
     if facts.verdicts:
         lines.append(f"  last gate verdict: {facts.verdicts[-1]}")
     if facts.children:
@@ -173,6 +185,28 @@ def status_lines(facts: Facts, weights: dict[str, int] | None) -> list[str]:
         lines.append(f"    mesh-rollout approve|reject {facts.arn} --comment TEXT")
     if facts.error:
         lines.append(f"  error: {facts.error}: {cause_message(facts.cause)}")
+    return lines
+
+
+def ecs_lines(plan: dict[str, Any], ecs: dict[str, Any] | None) -> list[str]:
+    """An ECS deployment as its execution last read it: the service, the strategy's steps, ECS's stage and state,
+    the production weights (by target group) and the steps judged, with their verdicts and our answers."""
+    service = f"{plan.get('cluster', '?')}/{plan.get('service', '?')}"
+    steps = " -> ".join(f"{step}%" for step in plan.get("steps", [])) or "none"
+    approvals_at = ", ".join(f"{step}%" for step in plan.get("approvalSteps", []))
+    approving = f", approval before {approvals_at}" if approvals_at else ""
+    lines = [f"  ECS deployment of {service}: {plan.get('strategy')} {steps}{approving}"]
+    if not ecs:
+        return [*lines, "  ECS: not started yet"]
+    lines.append(f"  deployment {ecs.get('serviceDeploymentArn')}")
+    if ecs.get("stage") or ecs.get("state"):
+        reason = f": {ecs['statusReason']}" if ecs.get("statusReason") else ""
+        lines.append(f"  ECS stage: {ecs.get('stage') or '?'} ({ecs.get('state') or '?'}, {ecs.get('status') or '?'}{reason})")
+    if ecs.get("weights"):
+        weights = progress.ecs_weights(ecs["weights"], progress.rule_target_names({"plan": plan}))
+        lines.append(f"  production: {weights} ({ecs.get('percent', '?')}% on the new revision)")
+    for step in ecs.get("steps", []):
+        lines.append(f"  step {step.get('percent')}% at {step.get('stage')}: {step.get('action')}, {step.get('verdict')}")
     return lines
 
 
@@ -231,6 +265,8 @@ def abort(
         for child in running_children(sfn, history):  # a mesh rollout's services (one execution each)
             sfn.stop_execution(executionArn=child, error=ABORT_ERROR, cause=f"{cause} (its parent {arn} was aborted)")
             print(f"  stopped {child}, started by it", file=out, flush=True)
+    if facts.ecs_plan is not None:
+        return _ecs_aborted(facts, out)
     if facts.route is None or facts.snapshot is None:
         note = "it had not changed a route" if facts.route is not None else "it drives no route"
         print(f"  nothing to restore: {note}", file=out)
@@ -254,6 +290,25 @@ def abort(
             )
             return False
         sleep(poll)
+
+
+def _ecs_aborted(facts: Facts, out: TextIO) -> bool:
+    """What happens to an aborted ECS deployment: nothing restores a route; the ExecutionStatusChange function rolls
+    ECS back (ContinueServiceDeployment ROLLBACK at a pause, StopServiceDeployment stopType ROLLBACK otherwise) and
+    frees the service's lock. Should that function fail too, the pause's own timeoutConfiguration (ROLLBACK) does."""
+    plan, deployment = facts.ecs_plan or {}, (facts.ecs or {}).get("serviceDeploymentArn")
+    service = f"{plan.get('cluster', '?')}/{plan.get('service', '?')}"
+    if not deployment:
+        print(f"  nothing to roll back: it had not started an ECS deployment of {service}", file=out)
+        return True
+    print(
+        f"  ECS deployment of {service} ({deployment}): the ExecutionStatusChange function rolls it back"
+        f" (ContinueServiceDeployment ROLLBACK at a pause, else StopServiceDeployment ROLLBACK) and frees lock"
+        f" {facts.lock_id}; its notification says how it ended",
+        file=out,
+    )
+    print(f"    aws ecs describe-service-deployments --service-deployment-arns {deployment}", file=out)
+    return True
 
 
 def running_children(sfn: Any, history: list[dict[str, Any]]) -> list[str]:
@@ -300,11 +355,16 @@ def list_rollouts(session: Any, table: str, out: TextIO, now: float | None = Non
             print(f"{lock.lock_id:<44} {'?':<10} {'(no such execution)':<28} {owner}", file=out)
             continue
         if cleaning:
-            where = "being restored"
+            where = "being restored" if facts.ecs_plan is None else "being rolled back"
         elif facts.pending is not None:
-            where = f"waiting approval of {facts.pending.item.get('step', {}).get('percent', '?')}%"
+            step = facts.pending.item.get("step", {})
+            percent = facts.pending.ecs_next_percent() if facts.ecs_plan else step.get("percent", "?")
+            where = f"waiting approval of {percent}%"
+        elif facts.ecs:
+            where = f"ECS {facts.ecs.get('percent', 0)}% {facts.ecs.get('stage') or facts.ecs.get('state') or ''}".rstrip()
         else:
             where = f"{facts.applied[-1]}% applied" if facts.applied else (facts.last_state or "-")
         hours = (lock.expires_at - now) / 3600
-        print(f"{lock.lock_id:<44} {facts.status:<10} {where:<28} {owner} (lock expires in {hours:.1f} h)", file=out)
+        label = progress.lock_label(lock.lock_id)
+        print(f"{label:<44} {facts.status:<10} {where:<28} {owner} (lock expires in {hours:.1f} h)", file=out)
     return len(locks)
