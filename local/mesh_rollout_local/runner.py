@@ -259,6 +259,9 @@ class OfflineAccount:
             "AWS_SESSION_TOKEN": "testing",
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
+            # moto loads some 5,000 public AMIs into every EC2 backend it creates (half a second each); nothing here
+            # runs an instance
+            "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
         }
         self._stack.enter_context(mock.patch.dict(os.environ, env))
         self._stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -55,13 +57,20 @@ class StateMachineDef:
     substitutions: dict[str, Any]
 
 
+@functools.lru_cache(maxsize=8)
+def _parsed(text: str) -> dict[str, Any]:
+    """template.yaml parsed once per process and text (PyYAML takes about a second for it; every offline account
+    reads it); callers get a deep copy."""
+    return cast(dict[str, Any], yaml.load(text, Loader=_CfnLoader))  # noqa: S506 - SafeLoader subclass
+
+
 class Template:
     """The parts of template.yaml that the offline runner deploys into the emulated account."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).resolve()
         self.root = self.path.parent
-        self.body: dict[str, Any] = yaml.load(self.path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        self.body: dict[str, Any] = copy.deepcopy(_parsed(self.path.read_text()))
         self.resources: dict[str, Any] = self.body.get("Resources", {})
         globals_ = self.body.get("Globals", {}).get("Function", {})
         self.functions: dict[str, FunctionDef] = {}
