@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
+import functools
 import importlib
 import io
 import json
@@ -29,6 +30,8 @@ import boto3
 import botocore.client
 import botocore.endpoint
 import botocore.exceptions
+import botocore.loaders
+import botocore.session
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 from moto.core.botocore_stubber import BotocoreStubber
@@ -103,6 +106,17 @@ def _install_call_recording() -> None:
 
     setattr(botocore.client.BaseClient, "_make_api_call", _make_api_call)  # noqa: B010 - private, untyped
     _recording_installed = True
+
+
+@functools.cache
+def _loader(data_path: str | None) -> botocore.loaders.Loader:
+    return botocore.loaders.create_loader(data_path)
+
+
+def _shared_loader(self: botocore.session.Session) -> None:
+    """Session._register_data_loader, with one loader per data path for the whole process."""
+    components = getattr(self, "_components")  # noqa: B009 - private, untyped
+    components.lazy_register_component("data_loader", lambda: _loader(self.get_config_variable("data_path")))
 
 
 @dataclass
@@ -268,6 +282,9 @@ class OfflineAccount:
         self._stack.enter_context(self._isolation)
         self._stack.enter_context(mock.patch.object(LambdaFunction, "invoke", self._invoke_patch()))
         self._stack.enter_context(mock.patch.object(BotocoreStubber, "__call__", self._faulty_stubber()))
+        # every boto3 session here (the runner's, each handler's clients) reads the service models through one
+        # loader, which keeps what it parsed: a new session would parse each model's JSON again
+        self._stack.enter_context(mock.patch.object(botocore.session.Session, "_register_data_loader", _shared_loader))
         if not self.real_time:
             self._stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", lambda *a, **k: None))
             # the state machines' retry back-offs, and botocore's own between attempts (faults make it retry)
