@@ -96,16 +96,21 @@ def deployments(account: OfflineAccount) -> list[dict[str, Any]]:
     ]  # type: ignore[no-any-return]
 
 
-def green_errors_tenfold(account: OfflineAccount) -> None:
+def green_errors_tenfold(account: OfflineAccount, kind: str = "alb") -> None:
     """Ten times the world's 5xx for the green group, over the same 15 minutes (per-minute data)."""
     saved, now = account.saved, account.now().replace(second=0, microsecond=0)
-    dimensions = [
-        {"Name": "TargetGroup", "Value": saved["checkoutgreen"]["TargetGroups"][0]["TargetGroupArn"].split(":")[-1]},
-        {"Name": "LoadBalancer", "Value": saved["alb"]["LoadBalancers"][0]["LoadBalancerArn"].split(":loadbalancer/")[-1]},
-    ]
+    if kind == "alb":
+        namespace, metric = "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"
+        dimensions = [
+            {"Name": "TargetGroup", "Value": saved["checkoutgreen"]["TargetGroups"][0]["TargetGroupArn"].split(":")[-1]},
+            {"Name": "LoadBalancer", "Value": saved["alb"]["LoadBalancers"][0]["LoadBalancerArn"].split(":loadbalancer/")[-1]},
+        ]
+    else:
+        namespace, metric = "AWS/VpcLattice", "HTTPCode_5XX_Count"
+        dimensions = [{"Name": "TargetGroup", "Value": saved["checkoutgreen"]["id"]}]
     data = [
         {
-            "MetricName": "HTTPCode_Target_5XX_Count",
+            "MetricName": metric,
             "Dimensions": dimensions,
             "Value": 10.0,
             "Unit": "Count",
@@ -113,7 +118,7 @@ def green_errors_tenfold(account: OfflineAccount) -> None:
         }
         for minute in range(1, 16)
     ]
-    account.client("cloudwatch").put_metric_data(Namespace="AWS/ApplicationELB", MetricData=data)
+    account.client("cloudwatch").put_metric_data(Namespace=namespace, MetricData=data)
 
 
 @pytest.mark.parametrize("world", WORLDS, indirect=True)
@@ -155,18 +160,49 @@ def test_linear_deployment_succeeds_judged_at_every_pause_and_keeps_the_users_se
         assert {k: v for k, v in rule_after.items() if k != "Actions"} == {k: v for k, v in rule_before.items() if k != "Actions"}
 
 
-def test_judge_failing_at_a_middle_step_rolls_back_to_the_rule_and_revision_before(alb: OfflineAccount) -> None:
-    rule_before = production_rule(alb, "alb")
-    green_errors_tenfold(alb)
-    result = alb.run(SM, deployment_input(), approver=approve)
+@pytest.mark.parametrize("world", WORLDS, indirect=True)
+def test_judge_failing_at_a_middle_step_rolls_back_to_the_rule_and_revision_before(world: tuple[str, OfflineAccount]) -> None:
+    kind, account = world
+    rule_before = production_rule(account, kind)
+    green_errors_tenfold(account, kind)
+    result = account.run(SM, deployment_input(kind), approver=approve)
     assert (result.status, result.error) == ("FAILED", "CanaryUnhealthy"), result.cause
     assert (result.cause or "").startswith("step 20 % (PRE_PRODUCTION_TRAFFIC_SHIFT): UNHEALTHY"), result.cause
     assert "ECS rolled back: ContinueServiceDeployment rolled back" in (result.cause or "")
-    assert production_rule(alb, "alb") == rule_before
-    assert rule_weights(alb, "alb") == {"checkout-blue": 100, "checkout-green": 0}
-    assert revision(alb) == "checkout:1"
-    assert lock_items(alb) == []
-    assert alb.notifications()[-1]["subject"].endswith("CanaryUnhealthy")
+    assert production_rule(account, kind) == rule_before
+    assert rule_weights(account, kind) == {"checkout-blue": 100, "checkout-green": 0}
+    assert revision(account) == "checkout:1"
+    assert lock_items(account) == []
+    assert account.notifications()[-1]["subject"].endswith("CanaryUnhealthy")
+
+
+@pytest.mark.parametrize(
+    ("world", "configuration", "judged"),
+    [
+        (kind, configuration, judged)
+        for kind in WORLDS
+        for configuration, judged in (
+            ({"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 15}}, [0, 10, 100]),
+            ({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5}, [0, 100]),
+        )
+    ],
+    indirect=["world"],
+    ids=["alb-canary", "alb-blue-green", "lattice-canary", "lattice-blue-green"],
+)
+def test_canary_and_blue_green_succeed_judged_at_each_pause(
+    world: tuple[str, OfflineAccount], configuration: dict[str, Any], judged: list[int]
+) -> None:
+    kind, account = world
+    result = account.run(
+        SM, deployment_input(kind, deploymentConfiguration=configuration, approval={"beforeSteps": [100]}), approver=approve
+    )
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output["strategy"] == configuration["strategy"]
+    assert [s["percent"] for s in result.output["steps"]] == judged
+    assert rule_weights(account, kind) == {"checkout-blue": 0, "checkout-green": 100}
+    assert revision(account) == "checkout:2"
+    assert service(account)["deploymentConfiguration"]["strategy"] == configuration["strategy"]
+    assert lock_items(account) == []
 
 
 @pytest.mark.parametrize(
@@ -217,10 +253,70 @@ def test_our_execution_stopped_at_a_pause_is_rolled_back_by_the_clean_up(
     )
 
 
+def test_our_execution_stopped_at_its_approval_is_rolled_back_at_the_pause(
+    alb: OfflineAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sfn, rule_before = alb.client("stepfunctions"), production_rule(alb, "alb")
+
+    def stop_instead_of_answering(pending: PendingApproval) -> None:
+        (running,) = sfn.list_executions(stateMachineArn=alb.state_machine_arns[SM], statusFilter="RUNNING")["executions"]
+        sfn.stop_execution(executionArn=running["executionArn"], error="Test", cause="stopped at the approval")
+
+    stopped = alb.run(SM, deployment_input(), approver=stop_instead_of_answering)
+    assert stopped.status == "ABORTED"
+    handle(alb, status_change_event(stopped.execution_arn, alb.state_machine_arns[SM], "ABORTED"), monkeypatch)
+    assert lock_items(alb) == []
+    (deployment,) = wait_for(
+        "rollback", lambda: [d for d in deployments(alb) if d["status"] in ("ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")]
+    )
+    assert deployment["status"] == "ROLLBACK_SUCCESSFUL"
+    assert [h["status"] for h in deployment["lifecycleHookDetails"] if h["targetType"] == "PAUSE"][-1] == "FAILED"
+    assert production_rule(alb, "alb") == rule_before
+    assert revision(alb) == "checkout:1"
+
+
+def test_the_users_own_pause_hook_is_kept_and_answered_with_ours(alb: OfflineAccount) -> None:
+    """The user's PAUSE hook at PRE_PRODUCTION_TRAFFIC_SHIFT (one of our stages) stays byte for byte; ours is added
+    for the POST stage it lacks, and every pause at our stages is answered by us."""
+    users = {
+        "targetType": "PAUSE",
+        "lifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT"],
+        "timeoutConfiguration": {"timeoutInMinutes": 600, "action": "ROLLBACK"},
+    }
+    alb.client("ecs").update_service(cluster="apps", service="checkout", deploymentConfiguration=with_pause(alb, users))
+    before = service(alb)["deploymentConfiguration"]
+    result = alb.run(SM, deployment_input(), approver=approve)
+    assert result.status == "SUCCEEDED", result.cause
+    after = service(alb)["deploymentConfiguration"]
+    assert after["lifecycleHooks"][: len(before["lifecycleHooks"])] == before["lifecycleHooks"]
+    assert len(after["lifecycleHooks"]) == len(before["lifecycleHooks"]) + 1
+    assert {k: v for k, v in after.items() if k != "lifecycleHooks"} == {k: v for k, v in before.items() if k != "lifecycleHooks"}
+    assert rule_weights(alb, "alb") == {"checkout-blue": 0, "checkout-green": 100}
+
+
+def test_a_deployment_someone_else_starts_meanwhile_is_left_alone_and_reported(alb: OfflineAccount) -> None:
+    ecs, started = alb.client("ecs"), list[Any]()
+
+    def deploy_elsewhere_at_20(event: dict[str, Any]) -> None:
+        if event["ecs"]["pause"]["percent"] == 20 and not started:
+            started.append(
+                ecs.update_service(cluster="apps", service="checkout", taskDefinition="checkout:1", forceNewDeployment=True)
+            )
+
+    alb.intercept("EcsStepCheckFunction", deploy_elsewhere_at_20)
+    result = alb.run(SM, deployment_input(), approver=approve)
+    assert (result.status, result.error) == ("FAILED", "DeploymentSuperseded"), result.cause
+    ours, newer = sorted(deployments(alb), key=lambda d: d["createdAt"])
+    assert ours["status"] == "STOPPED"
+    assert newer["status"] == "IN_PROGRESS"  # never rolled back by us
+    assert newer["serviceDeploymentArn"] in (result.cause or ""), result.cause
+    assert lock_items(alb) == []
+
+
 def test_an_alarm_ecs_acts_on_is_reported_as_ecs_rollback(alb: OfflineAccount) -> None:
     """The service's own deployment alarm goes to ALARM right after our first CONTINUE: ECS rolls back by itself
     during the step's bake (0.5 s at the emulator's scale; the alarm is set within the same read)."""
-    cloudwatch, raised = alb.client("cloudwatch"), []
+    cloudwatch, raised = alb.client("cloudwatch"), list[bool]()
 
     def alarm_after_first_continue(event: dict[str, Any]) -> None:
         if event["ecs"].get("decision") == "CONTINUE" and not raised:

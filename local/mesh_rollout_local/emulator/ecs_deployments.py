@@ -1007,12 +1007,17 @@ def list_service_deployments(self: EC2ContainerServiceResponse) -> ActionResult:
             if d.backend is self.ecs_backend
             and d.service_arn == service.arn
             and (not statuses or d.status in statuses)
-            and ("before" not in created or d.created_at.timestamp() < float(created["before"]))
-            and ("after" not in created or d.created_at.timestamp() > float(created["after"]))
+            and ("before" not in created or d.created_at.timestamp() < _epoch(created["before"]))
+            and ("after" not in created or d.created_at.timestamp() > _epoch(created["after"]))
         ]
         page = [d.brief() for d in found[start : start + limit]]
     more = start + limit < len(found)
     return ActionResult({"serviceDeployments": page} | ({"nextToken": str(start + limit)} if more else {}))
+
+
+def _epoch(value: Any) -> float:
+    """A request's timestamp member: moto hands it over parsed (a datetime) or as botocore sent it (epoch seconds)."""
+    return value.timestamp() if isinstance(value, dt.datetime) else float(value)
 
 
 def describe_service_deployments(self: EC2ContainerServiceResponse) -> ActionResult:
