@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class MeshRolloutError(Exception):
@@ -34,6 +36,21 @@ class InvalidRolloutInput(MeshRolloutError):
         """One error for every (field, problem), in the order given, each once (there must be one)."""
         unique = list(dict.fromkeys(problems))
         return cls(*unique[0], *unique[1:])
+
+
+def check_all(rules: Iterable[Callable[[T], None]], value: T, failed: Sequence[InvalidRolloutInput] = ()) -> None:
+    """Run every rule on `value` and raise one error with every problem found (after those already `failed`);
+    a single failure is raised as it is, keeping its own class (UnknownReference, ...)."""
+    found = list(failed)
+    for rule in rules:
+        try:
+            rule(value)
+        except InvalidRolloutInput as exc:
+            found.append(exc)
+    if len(found) == 1:
+        raise found[0]
+    if found:
+        raise InvalidRolloutInput.of([problem for exc in found for problem in exc.problems])
 
 
 def problems_text(problems: Sequence[tuple[str, str]]) -> str:

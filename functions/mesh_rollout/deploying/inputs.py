@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, cast
 
 from pydantic import Field, StrictFloat, StrictInt, StrictStr
 
-from mesh_rollout.errors import InvalidRolloutInput
+from mesh_rollout.errors import InvalidRolloutInput, check_all
 from mesh_rollout.parsing import Strict, parse_input
 from mesh_rollout.shifting.inputs import (
     Approval,
@@ -109,16 +109,7 @@ def parse_spec(raw: Any) -> EcsDeploymentSpec:
 
 def check_spec(spec: EcsDeploymentSpec) -> None:
     """Every rule, every failure in the one error raised (a single failure keeps its own error class)."""
-    failed: list[InvalidRolloutInput] = []
-    for rule in RULES:
-        try:
-            rule(spec)
-        except InvalidRolloutInput as exc:
-            failed.append(exc)
-    if len(failed) == 1:
-        raise failed[0]
-    if failed:
-        raise InvalidRolloutInput.of([problem for exc in failed for problem in exc.problems])
+    check_all(RULES, spec)
 
 
 def tenths(value: float) -> bool:

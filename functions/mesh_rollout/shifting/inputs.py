@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from mesh_rollout.aws.specs import input_shape, model_problems
-from mesh_rollout.errors import InvalidRolloutInput
+from mesh_rollout.errors import InvalidRolloutInput, check_all
 from mesh_rollout.parsing import Strict, parse_input
 
 Percent = Annotated[StrictInt, Field(ge=1, le=100)]
@@ -177,15 +177,7 @@ def check_spec(spec: WeightShiftSpec) -> None:
         _check_route_fields(spec)
     except InvalidRolloutInput as exc:
         failed.append(exc)
-    for rule in RULES if not failed else RULES_WITHOUT_A_ROUTE:  # the others need to know the backend
-        try:
-            rule(spec)
-        except InvalidRolloutInput as exc:
-            failed.append(exc)
-    if len(failed) == 1:
-        raise failed[0]
-    if failed:
-        raise InvalidRolloutInput.of([problem for exc in failed for problem in exc.problems])
+    check_all(RULES if not failed else RULES_WITHOUT_A_ROUTE, spec, failed)  # the others need to know the backend
 
 
 def _check_stable_and_canary(spec: WeightShiftSpec) -> None:
