@@ -214,8 +214,10 @@ def test_canary_and_blue_green_succeed_judged_at_each_pause(
     ids=["rejected", "timed-out"],
 )
 def test_no_approval_rolls_back(alb: OfflineAccount, answer: Any, approval: dict[str, Any], error: str) -> None:
+    """The approval's timeout is in real seconds, ECS's pause timeout in the emulator's scaled minutes: the longest
+    pause timeout ECS takes (14 days, 17 minutes here) keeps ECS from timing out first."""
     rule_before = production_rule(alb, "alb")
-    result = alb.run(SM, deployment_input(approval=approval), approver=answer)
+    result = alb.run(SM, deployment_input(approval=approval, hookTimeoutMinutes=20160), approver=answer)
     assert (result.status, result.error) == ("FAILED", error), result.cause
     assert "RollBack" in result.states
     assert production_rule(alb, "alb") == rule_before
@@ -314,16 +316,16 @@ def test_a_deployment_someone_else_starts_meanwhile_is_left_alone_and_reported(a
 
 
 def test_an_alarm_ecs_acts_on_is_reported_as_ecs_rollback(alb: OfflineAccount) -> None:
-    """The service's own deployment alarm goes to ALARM right after our first CONTINUE: ECS rolls back by itself
-    during the step's bake (0.5 s at the emulator's scale; the alarm is set within the same read)."""
-    cloudwatch, raised = alb.client("cloudwatch"), list[bool]()
+    """The service's own deployment alarm goes to ALARM as we are about to CONTINUE from the pause after 20 %: ECS
+    rolls back by itself, at that pause or during the next step's bake, whichever it reaches first (no race:
+    the alarm is in ALARM before ECS may go on, and ECS looks at its alarms at every wait)."""
+    cloudwatch = alb.client("cloudwatch")
 
-    def alarm_after_first_continue(event: dict[str, Any]) -> None:
-        if event["ecs"].get("decision") == "CONTINUE" and not raised:
-            raised.append(True)
+    def alarm_before_continuing_from_20(event: dict[str, Any]) -> None:
+        if event["action"] == "CONTINUE" and (event["ecs"].get("pause") or {}).get("percent") == 20:
             cloudwatch.set_alarm_state(AlarmName="checkout-5xx", StateValue="ALARM", StateReason="test: 5xx")
 
-    alb.intercept("EcsDeploymentStatusFunction", alarm_after_first_continue)
+    alb.intercept("EcsDecideFunction", alarm_before_continuing_from_20)
     result = alb.run(SM, deployment_input(), approver=approve)
     assert (result.status, result.error) == ("FAILED", "EcsRolledBack"), result.cause
     (deployment,) = deployments(alb)
