@@ -835,3 +835,11 @@ def test_the_handlers_refuse_bad_events_before_any_aws_call(
     with pytest.raises(InvalidRolloutInput) as caught:
         importlib.import_module(f"handlers.{module}").lambda_handler(bad, lambda_context)
     assert str(caught.value).startswith(f"{field}:")
+
+
+def test_the_first_pause_says_there_is_nothing_to_judge_yet_rather_than_no_checks() -> None:
+    """Before the first step nothing carries traffic: a gate without alarms reads nothing, and says why."""
+    plan = make_plan(preStepGate={}, healthGate={"maxErrorRate": 0.01})
+    verdict = status.step_check(None, None, plan, ecs_record(pause={"percent": 0, "hookIds": ["h"]}), 0, now=2000.0)
+    assert verdict["state"] == "HEALTHY" and verdict["percent"] == 0
+    assert verdict["reasons"] == ["no traffic on the new revision yet: nothing to judge before the first step (no alarms named)"]

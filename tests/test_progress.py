@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mesh_rollout_local.approvals import PendingApproval
-from mesh_rollout_local.progress import Progress
+from mesh_rollout_local.progress import Progress, _Execution
 from mesh_rollout_local.runner import OfflineAccount, RunResult
 
 SHIFT = "WeightShiftStateMachine"
@@ -148,3 +148,20 @@ def test_a_failed_deployment_shows_the_verdict_the_rollback_and_why_the_service_
     at = lines.index("  -> RolloutEcsService  apps/serviceB")
     assert lines[at + 1] == f"     ! States.TaskFailed: DeploymentFailed: {why}; the service was put back on taskB:1"
     assert "  -> FinishMeshRollout  ECS services: 2 updated, 1 failed" in lines
+
+
+def test_a_loop_saying_the_same_again_is_said_once_then_counted() -> None:
+    """An ECS deployment read while ECS still bakes (Wait, read, Wait, read ...): the read and the Wait between
+    repeats are not printed again; the count comes before the next different line."""
+    progress, run = Progress(), _Execution()
+    wait, read, paused = (
+        "  -> WaitForEcs",
+        "  -> ReadDeployment  a 80, b 20 (PRODUCTION_TRAFFIC_SHIFT)",
+        "  -> ReadDeployment  a 80, b 20 (PRE)",
+    )
+    said = [
+        line
+        for is_wait, line in [(True, wait), (False, read)] * 4 + [(False, paused)]
+        for line in progress._unrepeated(run, is_wait, line)
+    ]
+    assert said == [wait, read, wait, "     ... and 3 times more the same", paused]

@@ -213,7 +213,8 @@ def lock_label(lock_id: str) -> str:
 def _ecs_finished(r: dict[str, Any]) -> str:
     """FinishEcsDeployment's result: the outcome and why, and the lock."""
     lock = "released" if r["lockReleased"] else "NOT released"
-    return f"{r['outcome']}: {r.get('cause') or r.get('error') or 'no cause given'}, lock {lock}"
+    why = str(r.get("cause") or r.get("error") or "no cause given").rstrip(".")
+    return f"{r['outcome']}: {why}, lock {lock}"
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -266,6 +267,9 @@ class _Execution:
     results: dict[int, Any] = field(default_factory=dict)
     announced: set[int] = field(default_factory=set)
     exited: set[int] = field(default_factory=set)
+    last_said: str = ""  # the last line of a state other than a Wait (see Progress._unrepeated)
+    last_wait: str = ""
+    repeated: int = 0  # times last_said came again and was not printed
 
 
 class Progress:
@@ -333,7 +337,24 @@ class Progress:
         state = run.entered.get(entry, {})
         item = item_of(_json(state.get("input")))
         parts = [state.get("name", "?"), "" if item == run.label else item, facts]
-        return [f"{self._prefix(run)} -> " + "  ".join(part for part in parts if part)]
+        return self._unrepeated(
+            run, state.get("type") == "WaitStateEntered", f"{self._prefix(run)} -> " + "  ".join(p for p in parts if p)
+        )
+
+    def _unrepeated(self, run: _Execution, wait: bool, line: str) -> list[str]:
+        """A loop that says the same again (an ECS deployment read while ECS still bakes: Wait, read, Wait, read ...)
+        is said once, then counted: the line is not repeated, nor the Wait between repeats."""
+        if wait:
+            if run.repeated and line == run.last_wait:
+                return []
+            run.last_wait = line
+            return [line]
+        if line == run.last_said:
+            run.repeated += 1
+            return []
+        said = [f"{self._prefix(run)}    ... and {counted(run.repeated, 'time')} more the same"] if run.repeated else []
+        run.last_said, run.repeated = line, 0
+        return [*said, line]
 
     @staticmethod
     def _prefix(run: _Execution) -> str:

@@ -55,7 +55,7 @@ STOP_GRACE_SECONDS = 30
 INTERRUPTED = "mesh-rollout.Interrupted"  # the error of an execution stopped by Ctrl-C
 MUTATING = re.compile(
     r"^(Create|Update|Modify|Register|Delete|Deregister|Put|Tag|Untag|Start|Stop|Send|Publish|Set|Add|Remove|Change"
-    r"|Associate|Disassociate|TransactWrite|Authorize|Revoke|Attach|Detach)"
+    r"|Associate|Disassociate|TransactWrite|Authorize|Revoke|Attach|Detach|Continue)"
 )
 
 _calls = threading.local()

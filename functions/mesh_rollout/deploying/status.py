@@ -7,7 +7,7 @@ from typing import Any
 
 from mesh_rollout import clock
 from mesh_rollout.aws.ecs_deployments import describe_deployment, list_deployments
-from mesh_rollout.shifting.gate import health_verdict
+from mesh_rollout.shifting.gate import NOTHING_CHECKED, health_verdict
 from mesh_rollout.traffic import route_for
 
 # PAUSE hooks are allowed at these stages, not at PRODUCTION_TRAFFIC_SHIFT; PRE_PRODUCTION_TRAFFIC_SHIFT recurs
@@ -162,4 +162,7 @@ def step_check(
         gate = {**gate, "compare": None}
     window = window_seconds(plan, ecs_state, now)
     verdict = health_verdict(gate, cloudwatch, ecs, window, checks)
+    if percent == 0 and verdict["reasons"] == [NOTHING_CHECKED]:  # say why, not "no health checks configured"
+        reason = "no traffic on the new revision yet: nothing to judge before the first step (no alarms named)"
+        verdict = {**verdict, "reasons": [reason], "summary": f"{verdict['state']}: {reason}"}
     return {**verdict, "percent": percent, "windowSeconds": window}

@@ -21,6 +21,7 @@ COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "LessThanOrEqualToThreshold": operator.le,
 }
 SUMMED_STATS = frozenset({"Sum", "SampleCount"})
+NOTHING_CHECKED = "no health checks configured"  # a gate with nothing to read
 
 
 class Findings:
@@ -236,7 +237,7 @@ def health_verdict(
     judge = check_compare(cloudwatch, gate.get("compare"), window_seconds, now, checks, gate.get("maxPendingChecks", 10), found)
     checks += 1
     state = found.state
-    reasons = found.unhealthy or found.pending or found.fine or ["no health checks configured"]
+    reasons = found.unhealthy or found.pending or found.fine or [NOTHING_CHECKED]
     if state == "PENDING" and checks > gate.get("maxPendingChecks", 10):
         state = "UNHEALTHY"
         reasons = [f"still PENDING after {checks} checks", *reasons]
