@@ -843,3 +843,28 @@ def test_the_first_pause_says_there_is_nothing_to_judge_yet_rather_than_no_check
     verdict = status.step_check(None, None, plan, ecs_record(pause={"percent": 0, "hookIds": ["h"]}), 0, now=2000.0)
     assert verdict["state"] == "HEALTHY" and verdict["percent"] == 0
     assert verdict["reasons"] == ["no traffic on the new revision yet: nothing to judge before the first step (no alarms named)"]
+
+
+def test_cleanup_finds_a_deployment_started_but_not_recorded(aws: Clients) -> None:
+    """UpdateService landed but the execution stopped before the lock item or its history had the deployment: the
+    clean-up finds it among the service's running deployments by the revision's task definition, and rolls it back."""
+    statuses = ["IN_PROGRESS", "PENDING"]
+    aws.expect("dynamodb", get_lock(ME), take_over(), release_lock())
+    aws.expect(
+        "ecs",
+        listed([brief()], status=statuses),
+        revisions(),
+        describe(deployment(stage="SCALE_UP")),
+        stop_rollback(),
+    )
+    done = recover_unfinished_deployment(aws.ecs, aws.dynamodb, TABLE, ME, history({"plan": make_plan()}))
+    assert done == [f"ECS deployment {DEPLOYMENT} stopped with a rollback (was IN_PROGRESS)", f"lock {LOCK_ID} released"]
+    aws.done()
+
+
+def test_cleanup_of_a_start_that_started_nothing_says_so(aws: Clients) -> None:
+    aws.expect("dynamodb", get_lock(ME), take_over(), release_lock())
+    aws.expect("ecs", listed([], status=["IN_PROGRESS", "PENDING"]))  # nothing running: no revision to describe
+    done = recover_unfinished_deployment(aws.ecs, aws.dynamodb, TABLE, ME, history({"plan": make_plan()}))
+    assert done == ["no ECS deployment was started", f"lock {LOCK_ID} released"]
+    aws.done()

@@ -14,6 +14,7 @@ from typing import Any
 
 from mesh_rollout.aws.ecs_deployments import continue_hook, describe_deployment, stop_for_rollback
 from mesh_rollout.deploying.service_lock import lock_item
+from mesh_rollout.deploying.start import running_deployment
 from mesh_rollout.deploying.status import our_pause
 from mesh_rollout.shifting import lock
 
@@ -45,6 +46,27 @@ def started_deployment(history: list[dict[str, Any]]) -> str | None:
         if isinstance(o.get("ecs"), dict) and o["ecs"].get("serviceDeploymentArn")
     ]
     return arns[-1] if arns else None
+
+
+def registered_revision(history: list[dict[str, Any]]) -> str | None:
+    """The task definition RegisterRelease registered for the execution ($.release.taskDefinition), or None."""
+    found = [
+        o["release"]["taskDefinition"]
+        for o in _outputs(history)
+        if isinstance(o.get("release"), dict) and o["release"].get("taskDefinition")
+    ]
+    return found[-1] if found else None
+
+
+def unrecorded_deployment(ecs: Any, plan: dict[str, Any], history: list[dict[str, Any]]) -> str | None:
+    """A deployment StartEcsDeployment started but did not record (its UpdateService landed, then the execution
+    stopped or the write to the lock item failed): the service's running deployment of the revision the execution
+    deployed (ListServiceDeployments, then DescribeServiceRevisions for its task definition), or None."""
+    task_definition = plan.get("taskDefinition") or registered_revision(history)
+    if plan.get("mode") != "start" or not task_definition:
+        return None
+    ours, _ = running_deployment(ecs, plan, task_definition)
+    return str(ours["serviceDeploymentArn"]) if ours else None
 
 
 def finished(history: list[dict[str, Any]]) -> bool:
@@ -85,7 +107,12 @@ def recover_unfinished_deployment(
             return [f"lock {lock_id} was already released by an earlier delivery of this clean-up"]
         return [f"lock {lock_id} is not the execution's (now {item['owner'] if item else 'free'}): the deployment is left alone"]
     # the history's record too: a retry of this clean-up finds the item its take-over wrote, without the ARN
-    arn = item["serviceDeploymentArn"] or started_deployment(history) or plan.get("serviceDeploymentArn")
+    arn = (
+        item["serviceDeploymentArn"]
+        or started_deployment(history)
+        or plan.get("serviceDeploymentArn")
+        or unrecorded_deployment(ecs, plan, history)
+    )
     # the lock moves to the clean-up first: an answer of the stopped execution still in flight finds it lost
     if lock.take_over(dynamodb, table, lock_id, execution_arn, cleaner, CLEANUP_LOCK_SECONDS) is None:
         return [f"lock {lock_id} was taken by another rollout meanwhile: the deployment is left alone"]
