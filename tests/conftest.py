@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,18 @@ GUIDE = json.loads((Path(__file__).parent / "data" / "guide.json").read_text())
 
 def load_json(path: Path) -> Any:
     return json.loads(path.read_text())
+
+
+def wait_for(what: str, found: Callable[[], Any], seconds: float = 60.0, every: float = 0.02) -> Any:
+    """Poll `found` every `every` s until it returns something truthy, and return that; fail after `seconds`. For
+    what a thread does meanwhile (the emulated ECS deployments' engine, EventBridge deliveries): never a fixed sleep."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = found()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"no {what} within {seconds} s")
 
 
 @pytest.fixture(autouse=True)

@@ -6,16 +6,15 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.runner import OfflineAccount
-from tests.conftest import EVENTS, ROOT, load_json
+from tests.conftest import EVENTS, ROOT, load_json, wait_for
 from tests.test_weight_shift import approve, handle, status_change_event
 
 SM = "EcsDeploymentStateMachine"
@@ -350,17 +349,6 @@ def with_pause(account: OfflineAccount, pause: dict[str, Any] = OUR_PAUSE) -> di
     configuration = copy.deepcopy(service(account)["deploymentConfiguration"])
     configuration["lifecycleHooks"] = [*configuration.get("lifecycleHooks", []), pause]
     return configuration  # type: ignore[no-any-return]
-
-
-def wait_for(what: str, found: Callable[[], Any], seconds: float = 60.0) -> Any:
-    """Poll `found` until it returns something truthy, at most `seconds` (the emulator's engine runs in a thread)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = found()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"no {what} within {seconds} s")
 
 
 def awaiting_pause(account: OfflineAccount) -> dict[str, Any] | None:

@@ -6,7 +6,6 @@ Every test waits on a condition with a generous deadline; none sleeps a fixed ti
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,21 +18,12 @@ from moto.awslambda.models import LambdaFunction
 from mesh_rollout_local import emulator
 from mesh_rollout_local.emulator import ecs_deployments
 from mesh_rollout_local.emulator import events as emulated_events
+from tests.conftest import wait_for
 
 REGION = "us-west-2"
 DEADLINE = 15.0
 # 20160 minutes (the model's maximum) is 40 s at the tests' scale: no pause times out while a busy machine answers it
 PAUSE = {"targetType": "PAUSE", "timeoutConfiguration": {"timeoutInMinutes": 20160, "action": "ROLLBACK"}}
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.005)
-    raise AssertionError(f"not within {timeout} s: {what}")
 
 
 def client(service: str) -> Any:
@@ -210,7 +200,7 @@ class World:
             waiting = [h for h in described.get("lifecycleHookDetails", []) if h["status"] == "AWAITING_ACTION"]
             return described if any(h["hookId"] not in seen for h in waiting) else None
 
-        described = wait_for(paused, f"a new pause of {arn}")
+        described = wait_for(f"new pause of {arn}", paused, DEADLINE, every=0.005)
         (hook,) = [h for h in described["lifecycleHookDetails"] if h["status"] == "AWAITING_ACTION" and h["hookId"] not in seen]
         seen.add(hook["hookId"])
         described["hook"] = hook
@@ -218,7 +208,9 @@ class World:
 
     def ended(self, arn: str, status: str) -> dict[str, Any]:
         terminal = {"SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"}
-        described = wait_for(lambda: (d := self.describe(arn))["status"] in terminal and d, f"{arn} to end")
+        described = wait_for(
+            f"end of {arn}", lambda: (d := self.describe(arn))["status"] in terminal and d, DEADLINE, every=0.005
+        )
         assert described["status"] == status, described.get("statusReason")
         return described
 
@@ -529,7 +521,7 @@ def test_the_hook_awaiting_action_event_reaches_a_lambda_target(world: World) ->
     arn = world.deploy(2)
     seen: set[str] = set()
     paused = world.pause(arn, seen)
-    wait_for(lambda: received, "the event to reach the function")
+    wait_for("event at the function", lambda: received, DEADLINE, every=0.005)
     (event,) = received
     assert event["source"] == "aws.ecs" and event["detail-type"] == "ECS Hook State Change" and event["resources"] == [arn]
     detail = event["detail"]

@@ -29,7 +29,6 @@ from __future__ import annotations
 import copy
 import fnmatch
 import json
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,7 +45,7 @@ from mesh_rollout_local.iam_requests import CONDITION_KEYS, IAM_PREFIX, Stack, r
 from mesh_rollout_local.rollouts import ABORT_ERROR
 from mesh_rollout_local.runner import ACCOUNT_ID, HandlerCall, OfflineAccount, RunResult
 from mesh_rollout_local.template import Template
-from tests.conftest import EVENTS, ROOT, load_json
+from tests.conftest import EVENTS, ROOT, load_json, wait_for
 from tests.test_weight_shift import status_change_event, stop_running
 
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
@@ -245,12 +244,13 @@ def _deliver_hook_events(account: OfflineAccount) -> None:
 
 def _ecs_service_idle(account: OfflineAccount, service: str = "checkout", timeout: float = 60.0) -> None:
     """Wait until ECS has no deployment of the service in progress (a rollback the clean-up asked for runs on)."""
-    ecs, deadline = account.client("ecs"), time.monotonic() + timeout
-    while ecs.list_service_deployments(
-        cluster="apps", service=service, status=["PENDING", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"]
-    )["serviceDeployments"]:
-        assert time.monotonic() < deadline, f"{service} still deploying after {timeout} s"
-        time.sleep(0.1)
+    ecs, ongoing = account.client("ecs"), ["PENDING", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"]
+    wait_for(
+        f"end of {service}'s deployments",
+        lambda: not ecs.list_service_deployments(cluster="apps", service=service, status=ongoing)["serviceDeployments"],
+        timeout,
+        every=0.1,
+    )
 
 
 def _gate_of_a_deployment_started_elsewhere(bus: EventBridge) -> None:
@@ -262,14 +262,13 @@ def _gate_of_a_deployment_started_elsewhere(bus: EventBridge) -> None:
     machine = account.state_machine_arns[ECS_SM]
     before = {e["executionArn"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]}
     account.client("ecs").update_service(cluster="apps", service="checkout", taskDefinition="checkout:1")
-    deadline, gate = time.monotonic() + 300, None
-    while time.monotonic() < deadline:
+
+    def ended_gate() -> dict[str, Any] | None:
         found = [e for e in sfn.list_executions(stateMachineArn=machine)["executions"] if e["executionArn"] not in before]
-        gate = found[0] if found else None
-        if gate and gate["status"] != "RUNNING":
-            break
-        time.sleep(0.2)
-    assert gate is not None and gate["name"].startswith("gate-"), gate
+        return found[0] if found and found[0]["status"] != "RUNNING" else None
+
+    gate = wait_for("gate execution's end", ended_gate, 300, every=0.2)
+    assert gate["name"].startswith("gate-"), gate
     ended = sfn.describe_execution(executionArn=gate["executionArn"])
     assert ended["status"] == "SUCCEEDED", (ended["status"], ended.get("error"), ended.get("cause"))
     bus.deliver_ends()
@@ -285,7 +284,7 @@ def _stopped_while_ecs_bakes(bus: EventBridge, deployment: dict[str, Any]) -> No
     """Stopped (as `mesh-rollout abort` stops it) when it reads ECS after its first CONTINUE, while ECS bakes the
     first step (no pause waits; ECS's clock slowed so that none comes before the clean-up): the clean-up rolls the
     deployment back with StopServiceDeployment ROLLBACK."""
-    account, stopped = bus.account, []
+    account, stopped = bus.account, list[str]()
 
     def stop_at_the_read_after_continue(event: dict[str, Any]) -> None:
         if stopped or event.get("ecs", {}).get("decision") != "CONTINUE":
