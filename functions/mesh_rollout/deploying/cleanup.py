@@ -32,30 +32,27 @@ def _outputs(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
+def _last(history: list[dict[str, Any]], key: str, member: str) -> dict[str, Any] | None:
+    """The last `$.<key>` a state exited with that has `member` set, or None."""
+    found = [o[key] for o in _outputs(history) if isinstance(o.get(key), dict) and o[key].get(member)]
+    return found[-1] if found else None
+
+
 def planned(history: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The execution's plan ($.plan as states last exited with it), or None if it never got one."""
-    plans = [o["plan"] for o in _outputs(history) if isinstance(o.get("plan"), dict) and o["plan"].get("lockId")]
-    return plans[-1] if plans else None
+    return _last(history, "plan", "lockId")
 
 
 def started_deployment(history: list[dict[str, Any]]) -> str | None:
     """The deployment the execution recorded in $.ecs (StartEcsDeployment's output), or None."""
-    arns = [
-        o["ecs"]["serviceDeploymentArn"]
-        for o in _outputs(history)
-        if isinstance(o.get("ecs"), dict) and o["ecs"].get("serviceDeploymentArn")
-    ]
-    return arns[-1] if arns else None
+    ecs = _last(history, "ecs", "serviceDeploymentArn")
+    return str(ecs["serviceDeploymentArn"]) if ecs else None
 
 
 def registered_revision(history: list[dict[str, Any]]) -> str | None:
     """The task definition RegisterRelease registered for the execution ($.release.taskDefinition), or None."""
-    found = [
-        o["release"]["taskDefinition"]
-        for o in _outputs(history)
-        if isinstance(o.get("release"), dict) and o["release"].get("taskDefinition")
-    ]
-    return found[-1] if found else None
+    release = _last(history, "release", "taskDefinition")
+    return str(release["taskDefinition"]) if release else None
 
 
 def unrecorded_deployment(ecs: Any, plan: dict[str, Any], history: list[dict[str, Any]]) -> str | None:

@@ -326,32 +326,24 @@ class _Route:
 
 
 def _routes(service: Service, account: str, region: str) -> list[_Route]:
+    """The production routes ECS moves: each load balancer (ALB) and Lattice configuration with an
+    advancedConfiguration naming a production listener rule and an alternate target group."""
+    configured = [
+        *(("alb", balancer) for balancer in service.load_balancers or []),
+        *(("lattice", lattice) for lattice in getattr(service, "vpc_lattice_configurations", None) or []),
+    ]
     routes = []
-    for balancer in service.load_balancers or []:
-        advanced = balancer.get("advancedConfiguration") or {}
+    for kind, configuration in configured:
+        advanced = configuration.get("advancedConfiguration") or {}
         if advanced.get("productionListenerRule") and advanced.get("alternateTargetGroupArn"):
             routes.append(
                 _Route(
-                    "alb",
+                    kind,
                     account,
                     region,
                     advanced["productionListenerRule"],
                     advanced.get("testListenerRule"),
-                    balancer["targetGroupArn"],
-                    advanced["alternateTargetGroupArn"],
-                )
-            )
-    for lattice in getattr(service, "vpc_lattice_configurations", None) or []:
-        advanced = lattice.get("advancedConfiguration") or {}
-        if advanced.get("productionListenerRule") and advanced.get("alternateTargetGroupArn"):
-            routes.append(
-                _Route(
-                    "lattice",
-                    account,
-                    region,
-                    advanced["productionListenerRule"],
-                    advanced.get("testListenerRule"),
-                    lattice["targetGroupArn"],
+                    configuration["targetGroupArn"],
                     advanced["alternateTargetGroupArn"],
                 )
             )
