@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from moto.route53.exceptions import InvalidInput
+from moto.route53.models import Route53Backend
 
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.progress import Progress
@@ -244,28 +246,32 @@ def records(account: OfflineAccount) -> list[dict[str, Any]]:
     return account.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]  # type: ignore[no-any-return]
 
 
+def refuse_route53_changes_to(name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Route 53 refusing (InvalidInput) any change batch that touches `name`; returns the backend's own
+    ChangeResourceRecordSets, to put back."""
+    original = Route53Backend.change_resource_record_sets
+
+    def refusing(self: Route53Backend, zoneid: str, change_list: list[dict[str, Any]]) -> None:
+        if any(c["ResourceRecordSet"]["Name"].rstrip(".") == name for c in change_list):
+            raise InvalidInput(f"{name}: refused")
+        original(self, zoneid, change_list)
+
+    monkeypatch.setattr(Route53Backend, "change_resource_record_sets", refusing)
+    return original
+
+
 def test_names_move_last_and_a_failed_move_puts_every_name_back_as_it_was(
     meshed: OfflineAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given serviceb.apps.local, a CNAME of the user's (TTL 60), servicea.apps.local with no record, and Route 53
     # refusing any change to servicea.apps.local
-    from moto.route53.exceptions import InvalidInput
-    from moto.route53.models import Route53Backend
-
     zone = meshed.saved["zone"]["HostedZone"]["Id"]
     user = {"Name": "serviceb.apps.local", "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": "envoy.apps.local"}]}
     meshed.client("route53").change_resource_record_sets(
         HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": user}]}
     )
     before = records(meshed)
-    original = Route53Backend.change_resource_record_sets
-
-    def refusing(self: Route53Backend, zoneid: str, change_list: list[dict[str, Any]]) -> None:
-        if any(c["ResourceRecordSet"]["Name"].startswith("servicea.") for c in change_list):
-            raise InvalidInput("servicea.apps.local: refused")
-        original(self, zoneid, change_list)
-
-    monkeypatch.setattr(Route53Backend, "change_resource_record_sets", refusing)
+    original = refuse_route53_changes_to("servicea.apps.local", monkeypatch)
     # When the rollout runs: every ECS service moves, then serviceb's name, then servicea's fails
     result = meshed.run(SM, rollout_input(meshed))
     # Then serviceb.apps.local is the user's CNAME again and servicea.apps.local has no record, byte for byte
@@ -289,9 +295,6 @@ def test_records_a_name_loses_to_its_cname_come_back_when_the_move_fails(
 ) -> None:
     # Given serviceb.apps.local with two A records (Cloud Map's, say) the CNAME may replace (lattice.replaceRecords),
     # and Route 53 refusing any change to servicea.apps.local
-    from moto.route53.exceptions import InvalidInput
-    from moto.route53.models import Route53Backend
-
     zone = meshed.saved["zone"]["HostedZone"]["Id"]
     address = {
         "Name": "serviceb.apps.local",
@@ -303,14 +306,7 @@ def test_records_a_name_loses_to_its_cname_come_back_when_the_move_fails(
         HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": address}]}
     )
     before = records(meshed)
-    original = Route53Backend.change_resource_record_sets
-
-    def refusing(self: Route53Backend, zoneid: str, change_list: list[dict[str, Any]]) -> None:
-        if any(c["ResourceRecordSet"]["Name"].startswith("servicea.") for c in change_list):
-            raise InvalidInput("servicea.apps.local: refused")
-        original(self, zoneid, change_list)
-
-    monkeypatch.setattr(Route53Backend, "change_resource_record_sets", refusing)
+    refuse_route53_changes_to("servicea.apps.local", monkeypatch)
     rollout = rollout_input(meshed)
     rollout["lattice"]["replaceRecords"] = ["serviceb.apps.local"]
     # When the rollout runs
