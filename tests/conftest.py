@@ -106,3 +106,12 @@ def shift_account() -> Iterator[OfflineAccount]:
     with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as emulated:
         emulated.apply_given(load_json(EVENTS / "local" / "weight-shift-given.json"), EVENTS / "local")
         yield emulated
+
+
+@pytest.fixture
+def meshed() -> Iterator[OfflineAccount]:
+    """The guide's world after the mesh rollout (three services on Envoy), plus the ECS infrastructure role and the
+    private hosted zone apps.local: the world the Lattice rollout's tests start from (its mesh rollout replayed)."""
+    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
+        account.apply_given(load_json(EVENTS / "local" / "lattice-rollout-given.json"), EVENTS / "local")
+        yield account

@@ -4,7 +4,6 @@ clients need to call them."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from mesh_rollout.errors import InvalidRolloutInput
 from mesh_rollout.migration.plan import parse_lattice_input
 from mesh_rollout.migration.translate import requests_of, translate
 from mesh_rollout_local.runner import OfflineAccount
-from tests.conftest import EVENTS, ROOT, load_json
+from tests.conftest import EVENTS, load_json
 
 SM = "LatticeRolloutStateMachine"
 POLICY: dict[str, Any] = {
@@ -64,14 +63,6 @@ def test_the_auth_policy_is_put_on_the_network_and_every_service_after_each_is_c
         ("CreateService", "servicea-apps-local"),
     ]
     assert json.loads(planned[puts[0]]["request"]["policy"]) == POLICY
-
-
-@pytest.fixture
-def meshed() -> Iterator[OfflineAccount]:
-    """The guide's world after the mesh rollout, the ECS infrastructure role and the private hosted zone apps.local."""
-    with OfflineAccount(ROOT / "template.yaml") as account:
-        account.apply_given(load_json(EVENTS / "local" / "lattice-rollout-given.json"), EVENTS / "local")
-        yield account
 
 
 def test_aws_iam_converges_each_auth_policy_and_the_plan_says_what_clients_need(meshed: OfflineAccount) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -164,14 +163,6 @@ def test_gateway_inputs_are_checked_against_the_app_mesh_model_and_each_other(ap
     with pytest.raises(UnknownReference) as unknown:
         parse_lattice_input(raw)
     assert unknown.value.field == "lattice.gateways[0].virtualGatewayName"
-
-
-@pytest.fixture
-def meshed() -> Iterator[OfflineAccount]:
-    """The guide's world after the mesh rollout, the ECS infrastructure role and the private hosted zone apps.local."""
-    with OfflineAccount(ROOT / "template.yaml") as account:
-        account.apply_given(load_json(EVENTS / "local" / "lattice-rollout-given.json"), EVENTS / "local")
-        yield account
 
 
 def test_a_gateway_converges_offline_as_a_lattice_service_with_its_rules_and_name(meshed: OfflineAccount) -> None:

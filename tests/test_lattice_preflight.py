@@ -5,7 +5,6 @@ targets. Plan mode reports them; apply adds the ingress and refuses the rest bef
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,20 +12,12 @@ from botocore.exceptions import ClientError
 
 from mesh_rollout_local.progress import task_facts
 from mesh_rollout_local.runner import ACCOUNT_ID, OfflineAccount
-from tests.conftest import EVENTS, ROOT, load_json
+from tests.conftest import EVENTS
 
 SM = "LatticeRolloutStateMachine"
 LATTICE_POLICY = "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForVpcLattice"
 ECS_TRUST_STATEMENT = {"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}
 ECS_TRUST: dict[str, Any] = {"Version": "2012-10-17", "Statement": [ECS_TRUST_STATEMENT]}
-
-
-@pytest.fixture
-def meshed() -> Iterator[OfflineAccount]:
-    """The guide's world after the mesh rollout, with the ECS infrastructure role and the hosted zone apps.local."""
-    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
-        account.apply_given(load_json(EVENTS / "local" / "lattice-rollout-given.json"), EVENTS / "local")
-        yield account
 
 
 def rollout_input(account: OfflineAccount, **lattice: Any) -> dict[str, Any]:

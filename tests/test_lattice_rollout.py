@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,19 +13,10 @@ from moto.route53.models import Route53Backend
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.progress import Progress
 from mesh_rollout_local.runner import ACCOUNT_ID, OfflineAccount
-from tests.conftest import EVENTS, ROOT, load_json
+from tests.conftest import EVENTS
 
 SM = "LatticeRolloutStateMachine"
 SERVICES = ("serviceB", "serviceBv2", "serviceA")  # the input's order
-
-
-@pytest.fixture
-def meshed() -> Iterator[OfflineAccount]:
-    """The guide's world after the mesh rollout (three services on Envoy), plus the ECS infrastructure role and the
-    private hosted zone apps.local."""
-    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
-        account.apply_given(load_json(EVENTS / "local" / "lattice-rollout-given.json"), EVENTS / "local")
-        yield account
 
 
 def rollout_input(account: OfflineAccount) -> dict[str, Any]:
