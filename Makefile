@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UV := $(BIN)/uv
 NODE_STAMP := node_modules/.installed
 CHECKOV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV)/.installed
@@ -11,16 +12,19 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: demo test lint unit bench stress build clean
 
-$(STAMP): requirements-dev.txt constraints.txt pyproject.toml
+# pip installs the pinned uv, and uv the rest: the same pinned versions, in seconds rather than minutes (uv fetches
+# and installs in parallel; it compiles the bytecode at once, as pip does one file after another).
+$(STAMP): requirements-dev.txt constraints.txt pyproject.toml requirements-uv.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-uv.txt
+	$(UV) pip install --quiet --python $(BIN)/python --compile-bytecode -r requirements-dev.txt -c constraints.txt
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
 # checkov pins packaging 23.2, which pytest 9 cannot use: it gets a virtual environment of its own.
-$(CHECKOV_STAMP): requirements-checkov.txt
+$(CHECKOV_STAMP): requirements-checkov.txt $(STAMP)
 	$(PYTHON) -m venv $(CHECKOV)
-	$(CHECKOV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	$(UV) pip install --quiet --python $(CHECKOV)/bin/python -r requirements-checkov.txt
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
