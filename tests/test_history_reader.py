@@ -57,9 +57,9 @@ def count_history_reads(account: OfflineAccount) -> list[dict[str, Any]]:
     def params(params: dict[str, Any], **_: Any) -> None:
         calls.append({"params": dict(params)})
 
-    assert account.session is not None
-    account.session.events.register("provide-client-params.sfn.GetExecutionHistory", params)
-    account.session.events.register("after-call.sfn.GetExecutionHistory", record)
+    events = account.client("stepfunctions").meta.events  # the account's one client, which the runner reads with
+    events.register("provide-client-params.sfn.GetExecutionHistory", params)
+    events.register("after-call.sfn.GetExecutionHistory", record)
     return calls
 
 

@@ -390,7 +390,7 @@ def test_a_stop_while_the_approval_task_waits_on_its_token_ends_the_execution_at
     holds the runner while it waits, so the runner's own timeout cannot be what ends it."""
     sfn = shift_account.client("stepfunctions")
     sent_stops: list[str] = []
-    shift_account.session.events.register(  # type: ignore[union-attr]
+    sfn.meta.events.register(  # the account's one Step Functions client, which `stop` sends with
         "before-call.sfn.StopExecution", lambda params, **kwargs: sent_stops.append(json.loads(params["body"])["error"])
     )
     ended: list[str] = []

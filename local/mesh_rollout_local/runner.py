@@ -59,6 +59,8 @@ MUTATING = re.compile(
 )
 
 _calls = threading.local()
+_handler_clients_region: str | None = None  # the Region of the handlers' cached clients (OfflineAccount.__enter__)
+_handler_clients_lock = threading.Lock()
 # A handler's AWS call as `replay_given_runs` replays it: service, operation, parameters and the error code AWS
 # answered with (None: it succeeded).
 RecordedCall = tuple[str, str, dict[str, Any], str | None]
@@ -76,6 +78,7 @@ APPROVAL_EVENTS = {"TaskScheduled", *approvals.ENDED}
 LIVE_READ_SECONDS = 0.1
 LIVE_READ_SHARE = 0.05
 LIVE_READ_MAX_SECONDS = 0.5
+IDLE_LOOK_SECONDS = 0.2  # between DescribeExecution calls while no execution ends (Ctrl-C, the run's timeout)
 
 
 def _install_call_recording() -> None:
@@ -237,6 +240,10 @@ class OfflineAccount:
         self.real_time = real_time
         self.handler_output = handler_output
         self.session: boto3.session.Session | None = None
+        # one client per service for the account's life, as the handlers keep theirs (mesh_rollout.aws.client):
+        # creating a client costs more than most emulated calls, and tests poll through these
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
         self.function_arns: dict[str, str] = {}
         self.state_machine_arns: dict[str, str] = {}
         self.topic_arns: dict[str, str] = {}
@@ -294,13 +301,20 @@ class OfflineAccount:
             # a parent polls each nested execution (states:startExecution.sync) every 0.5 s; 10 ms offline
             self._stack.enter_context(mock.patch.object(sfn_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", 0.01))
         self.session = boto3.session.Session(region_name=self.region)
+        self._stack.callback(self._clients.clear)
         from mesh_rollout.aws import reset_clients  # importable only once CodeUri is on sys.path
 
-        reset_clients()
+        # The handlers' clients (one per service, as in Lambda) serve every account of this Region: a client holds
+        # no account state (moto answers from the backends mock_aws has active) and the credentials are the same
+        # fake ones, while creating one costs more than most emulated calls. Another Region gets new ones.
+        global _handler_clients_region
+        with _handler_clients_lock:
+            if _handler_clients_region != self.region:
+                reset_clients()
+                _handler_clients_region = self.region
         from mesh_rollout import clock as domain_clock
 
         self._stack.callback(domain_clock.set_clock, domain_clock.set_clock(self.clock))
-        self._stack.callback(reset_clients)
         self._deploy()
         return self
 
@@ -314,7 +328,10 @@ class OfflineAccount:
 
     def client(self, service: str) -> Any:
         assert self.session is not None, "use OfflineAccount as a context manager"
-        return cast(Any, self.session).client(service)
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = cast(Any, self.session).client(service)
+            return self._clients[service]
 
     # --- deployment ------------------------------------------------------------------------------
 
@@ -610,6 +627,7 @@ class OfflineAccount:
         # their executionArn (progress.py)
         family = ExecutionsReader(sfn) if on_event else None
         while True:
+            ends = emulator.stepfunctions.ends()
             described = sfn.describe_execution(executionArn=arn)
             terminal = described["status"] in TERMINAL
             # While running, only a live printer or an approver reads the history: its new events (see history.py),
@@ -643,7 +661,9 @@ class OfflineAccount:
             if self.stop_requested and not stopped:  # the user pressed Ctrl-C (cli.py): stop as StopExecution does
                 sfn.stop_execution(executionArn=arn, error=INTERRUPTED, cause="interrupted by the user (Ctrl-C)")
                 stopped = True
-            time.sleep(0.01)
+            # until an execution ends, the next live read, or a second look at the stop and timeout checks
+            until = next_read if (on_event or approver) else time.monotonic() + IDLE_LOOK_SECONDS
+            emulator.stepfunctions.wait_for_an_end(ends, max(0.0, min(until - time.monotonic(), IDLE_LOOK_SECONDS)))
         output, history = described.get("output"), reader.events
         children = nested_executions(sfn, history, family.nested if family else None)
         calls, invocations, per_invocation = Counter(self._current_calls), self._invocations, self._invocation_calls

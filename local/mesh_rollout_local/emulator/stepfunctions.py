@@ -21,6 +21,11 @@
   account's build). The parsed program holds the definition's declarations only (an execution's state lives in
   its own Environment, and Map iterations already share one program), so executions share it. Behaviour is
   unchanged: the same definition gives the same program, and a definition that does not parse is refused as before.
+- So is each JSONPath (moto's interpreter builds a new jsonpath-ng parser, PLY tables and all, for every path it
+  evaluates: the InputPath, ResultPath and each `.$` parameter of every state), and each state's Lambda client is
+  created once per Region (moto creates a boto3 client for every Lambda Task it runs). A parsed path holds only
+  the path, and a client is thread-safe and holds no account state (moto's stubber answers from the active
+  backends): behaviour is unchanged.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import threading
 import uuid
 from typing import Any
 
@@ -41,21 +47,48 @@ from moto.stepfunctions.exceptions import InvalidToken, ValidationException
 from moto.stepfunctions.parser.api import ExecutionStatus, HistoryEventType, LambdaFunctionFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+from moto.stepfunctions.parser.asl.component.common.path import result_path
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
     StateTaskServiceSfn,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
+
+_ended = threading.Condition()
+_ends = 0
+
+
+def ends() -> int:
+    """How many times an execution has ended (or been stopped) in this process: for `wait_for_an_end`."""
+    return _ends
+
+
+def wait_for_an_end(after: int, timeout: float) -> None:
+    """Wait until an execution ends (or is stopped) after `ends()` returned `after`, or `timeout` s: the offline
+    runner waits on this instead of asking DescribeExecution every few milliseconds, which took the CPU from the
+    execution it waited for."""
+    with _ended:
+        _ended.wait_for(lambda: _ends != after, timeout)
+
+
+def _note_an_end() -> None:
+    global _ends
+    with _ended:
+        _ends += 1
+        _ended.notify_all()
 
 
 def _remember_stop(original: Any) -> Any:
     def stop(self: Execution, stop_date: Any, error: str | None, cause: str | None) -> None:
         self._mesh_rollout_stopped = True  # type: ignore[attr-defined]
         original(self, stop_date, error, cause)
+        _note_an_end()
         # moto only marks the program stopped: a Task waiting on a task token (or inside a Map waiting for such a
         # Task) would sleep for its whole timeout. As on AWS, a stop ends the waits at once.
         worker = self.exec_worker
@@ -72,6 +105,7 @@ def _aborted_when_stopped(original: Any) -> Any:
         if getattr(self.execution, "_mesh_rollout_stopped", False):
             self.execution.exec_status = ExecutionStatus.ABORTED
             self.execution.error = self.execution.cause = None
+        _note_an_end()
 
     return reflect
 
@@ -234,6 +268,23 @@ def _parsed(definition: str) -> Any:
 
 _PARSE = AmazonStateLanguageParser.parse
 
+# moto's own jsonpath-ng parsers (the extended one for paths it reads, the plain one for ResultPath), kept per path
+_json_path = functools.lru_cache(maxsize=4096)(json_path.parse)  # type: ignore[attr-defined]
+_result_path = functools.lru_cache(maxsize=4096)(result_path.parse)  # type: ignore[attr-defined]
+_MOTO_CLIENT_FOR = boto_client.boto_client_for
+_clients_lock = threading.Lock()
+
+
+@functools.cache
+def _client_for(region: str, service: str, intercepting: bool) -> Any:
+    return _MOTO_CLIENT_FOR(region, service)
+
+
+def _boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    """moto's client for a Task (moto ignores the state's credentials too), kept per Region and service."""
+    with _clients_lock:
+        return _client_for(region, service, boto_client.botocore_stubber.enabled)
+
 
 def install() -> None:
     AmazonStateLanguageParser.parse = staticmethod(_parsed)  # type: ignore[method-assign,assignment]
@@ -248,3 +299,6 @@ def install() -> None:
     )
     StateTaskLambda._from_error = _lambda_service_errors_named(StateTaskLambda._from_error)  # type: ignore[method-assign]
     StepFunctionResponse.get_execution_history = _paged_history  # type: ignore[method-assign]
+    json_path.parse = _json_path  # type: ignore[attr-defined]
+    result_path.parse = _result_path  # type: ignore[attr-defined]
+    lambda_eval_utils.boto_client_for = _boto_client_for  # type: ignore[attr-defined]
