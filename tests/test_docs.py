@@ -1,5 +1,6 @@
 """The README's pictures match the ASL files; every execution input in events/ is valid as-is; the README's worked
-example runs offline exactly as written; every path it names exists."""
+example runs offline exactly as written; every path it names exists. The README is the front page (README.md) and the
+reference pages under docs/: each test reads them all, and every relative link between them resolves."""
 
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ from mesh_rollout.shifting.inputs import WeightShiftSpec, check_spec
 from mesh_rollout_local.cli import main
 from tests.conftest import EVENTS, ROOT
 
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def docs_text() -> str:
+    """The front page and every reference page, one after the other."""
+    return "\n".join(page.read_text() for page in PAGES)
+
 
 def renderer() -> object:
     spec = importlib.util.spec_from_file_location("render_state_machines", ROOT / "tools" / "render_state_machines.py")
@@ -37,7 +45,7 @@ def test_state_machine_pictures_are_up_to_date() -> None:
     assert {p.name for p in pictures} == {f"{name}.svg" for name in machines}
     for path, svg in pictures.items():
         assert path.exists() and path.read_text() == svg, f"{path.name}: run python tools/render_state_machines.py"
-        assert path.name in (ROOT / "README.md").read_text()
+        assert path.name in docs_text()
 
 
 def test_every_state_in_the_asl_is_drawn() -> None:
@@ -89,9 +97,10 @@ EXAMPLE_GIVEN = ROOT / "examples" / "checkout-given.json"
 
 
 def readme_commands(program: str) -> list[list[str]]:
-    """The README's shell commands that start with `program` (backslash continuations joined), as argv."""
+    """The README's shell commands (front page and docs/) that start with `program` (backslash continuations joined),
+    as argv."""
     commands = []
-    for block in re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.DOTALL):
+    for block in re.findall(r"```sh\n(.*?)```", docs_text(), flags=re.DOTALL):
         for line in block.replace("\\\n", " ").splitlines():
             argv = shlex.split(line.split("  #", 1)[0])
             if argv and argv[0].endswith(program):
@@ -162,11 +171,49 @@ def test_the_readmes_failure_example_rolls_checkout_back(
 
 
 def test_every_path_the_readme_names_exists() -> None:
-    text = (ROOT / "README.md").read_text()
-    links = re.findall(r"\]\((?!https?://|#)([^)#\s]+)", text)
-    named = re.findall(r"`((?:events|examples|statemachine|functions|local|tests|bench|tools|pipeline|docs)/[\w./-]*)`", text)
-    missing = sorted({path for path in links + named if "*" not in path and not (ROOT / path).exists()})
-    assert not missing, missing
+    missing = set()
+    for page in PAGES:
+        text = page.read_text()
+        # links are relative to their page; paths in backticks are named from the repository's root
+        links = [page.parent / link for link in re.findall(r"\]\((?!https?://|#)([^)#\s]+)", text)]
+        named = re.findall(r"`((?:events|examples|statemachine|functions|local|tests|bench|tools|pipeline|docs)/[\w./-]*)`", text)
+        paths = links + [ROOT / path for path in named]
+        missing |= {str(path.relative_to(ROOT)) for path in paths if "*" not in str(path) and not path.exists()}
+    assert not sorted(missing), sorted(missing)
+
+
+def anchors(page: Path) -> set[str]:
+    """The heading anchors GitHub gives a Markdown page: lower case, punctuation dropped, spaces as hyphens, -1, -2 …
+    after a repeated heading."""
+    text = re.sub(r"^```.*?^```", "", page.read_text(), flags=re.DOTALL | re.MULTILINE)
+    found: set[str] = set()
+    for heading in re.findall(r"^#{1,6} +(.+?) *#*$", text, flags=re.MULTILINE):
+        heading = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)
+        anchor = slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        repeat = 0
+        while anchor in found:
+            repeat += 1
+            anchor = f"{slug}-{repeat}"
+        found.add(anchor)
+    return found
+
+
+def test_every_relative_link_and_anchor_resolves() -> None:
+    broken = []
+    for page in PAGES:
+        text = re.sub(r"^```.*?^```", "", page.read_text(), flags=re.DOTALL | re.MULTILINE)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            linked_page = (page.parent / path).resolve() if path else page
+            if not linked_page.exists() or (anchor and linked_page.suffix == ".md" and anchor not in anchors(linked_page)):
+                broken.append(f"{page.relative_to(ROOT)}: ({target})")
+    assert not broken, broken
+    # and a newcomer who opens only the front page finds every reference page from it
+    front = ROOT / "README.md"
+    from_front = {(ROOT / link.partition("#")[0]).resolve() for link in re.findall(r"\]\((docs/[^)\s]+)\)", front.read_text())}
+    assert not [page.name for page in PAGES[1:] if page.resolve() not in from_front]
 
 
 def test_the_readmes_ecs_deployment_runs_offline_on_alb_and_lattice(

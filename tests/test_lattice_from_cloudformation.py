@@ -244,8 +244,9 @@ def test_a_mistake_is_one_line_on_stderr_and_exit_2(capsys: pytest.CaptureFixtur
 
 
 def readme_walkthrough() -> tuple[list[str], list[str]]:
-    """The README's two commands that move AWS's walkthrough template onto Lattice (arguments after the program)."""
-    text = (ROOT / "README.md").read_text()
+    """The README's two commands that move AWS's walkthrough template onto Lattice (arguments after the program), from
+    the front page or the reference pages under docs/."""
+    text = "\n".join(page.read_text() for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
     (block,) = [b for b in re.findall(r"```sh\n(.*?)```", text, re.S) if "howto-ecs-basics-3-routing.yaml" in b]
     make, run = (shlex.split(line)[1:] for line in block.replace("\\\n", " ").splitlines())
     return make, run
