@@ -1,0 +1,97 @@
+"""Deploy template.yaml into the emulated account as CloudFormation would: its data resources, its functions
+(answered in-process by lambda_standin.py) and its state machines with their DefinitionSubstitutions."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mesh_rollout_local.runner import OfflineAccount
+
+ACCOUNT_ID = "123456789012"
+
+
+def substitute(definition: str, substitutions: dict[str, str]) -> str:
+    """Apply DefinitionSubstitutions the way CloudFormation does: ${Name} -> value."""
+    return re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda m: substitutions[m.group(1)], definition)
+
+
+def deploy(account: OfflineAccount) -> None:
+    """The template's resources in `account`; account.deployed holds what its !Ref, !GetAtt and !Sub resolve to."""
+    template, region = account.template, account.region
+    iam = account.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    role_arn = iam.create_role(RoleName="mesh-rollout-local", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    context = {
+        **template.parameter_defaults(),
+        "AWS::Region": region,
+        "AWS::AccountId": ACCOUNT_ID,
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+        "AWS::StackName": "mesh-rollout-local",
+    }
+    account.deployed = context
+    _deploy_data_resources(account, context)
+    # Functions and state machines may refer to each other (a handler's environment names a state
+    # machine): their ARNs are known before anything is created, as CloudFormation would resolve them.
+    for logical_id in template.functions:
+        context[logical_id] = logical_id
+        context[f"{logical_id}.Arn"] = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{logical_id}"
+    for logical_id in template.state_machines:
+        context[logical_id] = f"arn:aws:states:{region}:{ACCOUNT_ID}:stateMachine:{logical_id}"
+        context[f"{logical_id}.Arn"] = context[logical_id]
+        context[f"{logical_id}.Name"] = logical_id
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("placeholder.py", "# code runs in-process offline\n")
+    lam = account.client("lambda")
+    for logical_id, fn in template.functions.items():
+        env = {k: str(v) for k, v in template.resolve(fn.environment, context).items()}
+        arn = lam.create_function(
+            FunctionName=logical_id,
+            Runtime="python3.13",
+            Role=role_arn,
+            Handler=fn.handler,
+            Code={"ZipFile": code.getvalue()},
+            Environment={"Variables": env},
+        )["FunctionArn"]
+        assert arn == context[f"{logical_id}.Arn"], arn
+        account.function_arns[logical_id] = arn
+        account.lambdas.add(logical_id, arn, fn.handler, env)
+    sfn = account.client("stepfunctions")
+    for logical_id, machine in template.state_machines.items():
+        subs = {k: str(template.resolve(v, context)) for k, v in machine.substitutions.items()}
+        definition = substitute(machine.definition_uri.read_text(), subs)
+        arn = sfn.create_state_machine(name=logical_id, definition=definition, roleArn=role_arn)["stateMachineArn"]
+        assert arn == context[logical_id], arn
+        account.state_machine_arns[logical_id] = arn
+
+
+def _deploy_data_resources(account: OfflineAccount, context: dict[str, Any]) -> None:
+    """The template's KMS keys, DynamoDB tables and SNS topics, so !Ref and !GetAtt to them resolve."""
+    dynamodb, sns, kms = account.client("dynamodb"), account.client("sns"), account.client("kms")
+    for logical_id, props in account.template.resources_of("AWS::KMS::Key").items():
+        key = kms.create_key(Description=props.get("Description", logical_id))["KeyMetadata"]
+        context[logical_id] = key["KeyId"]
+        context[f"{logical_id}.Arn"] = key["Arn"]
+    for logical_id, props in account.template.resources_of("AWS::DynamoDB::Table").items():
+        table = dynamodb.create_table(
+            TableName=f"mesh-rollout-local-{logical_id}",
+            AttributeDefinitions=props["AttributeDefinitions"],
+            KeySchema=props["KeySchema"],
+            BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+        )["TableDescription"]
+        context[logical_id] = table["TableName"]
+        context[f"{logical_id}.Arn"] = table["TableArn"]
+    for logical_id in account.template.resources_of("AWS::SNS::Topic"):
+        arn = sns.create_topic(Name=f"mesh-rollout-local-{logical_id}")["TopicArn"]
+        context[logical_id] = arn
+        context[f"{logical_id}.TopicArn"] = arn
+        account.topic_arns[logical_id] = arn
