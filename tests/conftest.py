@@ -51,6 +51,8 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
         "AWS_REGION": "us-west-2",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "MeshRolloutTests",
+        # as OfflineAccount sets it: moto loads some 5,000 public AMIs into every EC2 backend, tests' own mocks too
+        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
     }.items():
         monkeypatch.setenv(name, value)
 

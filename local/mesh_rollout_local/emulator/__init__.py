@@ -13,6 +13,7 @@ One module per service, each with what moto lacks or does differently from the m
   on a scaled clock (stages, listener-rule weights, PAUSE and Lambda lifecycle hooks, alarms, rollback);
   List/DescribeServiceDeployments, ContinueServiceDeployment, StopServiceDeployment.
 - `events`: EventBridge rules deliver matching events to their Lambda targets (asynchronously).
+- `kms`: a symmetric key's RSA key pair, which moto makes for every key, generated only if something reads it.
 - `lattice`: listener rules and default actions that can be read and changed (GetRule, ListRules, UpdateRule,
   UpdateListener, DeleteTargetGroup), checked against the model; target groups that exist.
 - `route53`: a change batch that leaves a CNAME beside another record of its name is refused (InvalidChangeBatch).
@@ -35,6 +36,7 @@ from mesh_rollout_local.emulator import (
     elbv2,
     events,
     iam,
+    kms,
     lattice,
     route53,
     stepfunctions,
@@ -52,6 +54,6 @@ def install() -> None:
     with _lock:
         if _installed:
             return
-        for service in (appmesh, cloudwatch, ecs, ecs_deployments, elbv2, events, iam, lattice, route53, stepfunctions):
+        for service in (appmesh, cloudwatch, ecs, ecs_deployments, elbv2, events, iam, kms, lattice, route53, stepfunctions):
             service.install()
         _installed = True
