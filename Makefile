@@ -61,9 +61,10 @@ lint: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 	$(BIN)/bandit --quiet --recursive functions
 	npx --no-install asl-validator --no-arn-check $(foreach f,$(wildcard statemachine/*.asl.json),--json-path $(f))
 
-## test: lint, then the tests on every core (pytest-xdist; pytest's "no tests collected", exit 5, fails too)
+## test: lint, then the tests on every core (pytest-xdist; a module marked xdist_group stays on one worker, so its
+## module-scoped world is built once; pytest's "no tests collected", exit 5, fails too)
 test: lint
-	$(BIN)/pytest -q -p no:cacheprovider -n auto; status=$$?; \
+	$(BIN)/pytest -q -p no:cacheprovider -n auto --dist loadgroup; status=$$?; \
 		if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; fi; exit $$status
 
 unit: $(STAMP)

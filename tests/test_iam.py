@@ -48,6 +48,9 @@ from mesh_rollout_local.template import Template
 from tests.conftest import EVENTS, ROOT, load_json, wait_for
 from tests.test_weight_shift import status_change_event, stop_running
 
+# the module-scoped world is built once: `--dist loadgroup` (Makefile) keeps this module on one pytest-xdist worker
+pytestmark = pytest.mark.xdist_group("test_iam")
+
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 # IAM authorizes a transaction by its items' own actions: lock.release deletes the lock and puts its record
 ACTIONS_OF = {"dynamodb:TransactWriteItems": ("dynamodb:DeleteItem", "dynamodb:PutItem")}

@@ -13,6 +13,9 @@ from mesh_rollout_local.runner import OfflineAccount, RunResult
 from tests.conftest import EVENTS, GUIDE, ROOT, load_json
 from tests.test_envoy import as_registered
 
+# the module-scoped world is built once: `--dist loadgroup` (Makefile) keeps this module on one pytest-xdist worker
+pytestmark = pytest.mark.xdist_group("test_reference_scenario")
+
 ENVOY_IMAGE = "840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy:v1.39.1.0-prod"
 
 

@@ -12,6 +12,9 @@ import pytest
 from mesh_rollout_local.runner import OfflineAccount
 from tests.conftest import EVENTS, ROOT, load_json
 
+# the module-scoped world is built once: `--dist loadgroup` (Makefile) keeps this module on one pytest-xdist worker
+pytestmark = pytest.mark.xdist_group("test_weight_shift_inputs")
+
 DELETE = object()
 BASE = load_json(EVENTS / "weight-shift-apps.json")
 
