@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -243,3 +244,73 @@ def test_abort_of_an_ecs_deployment_says_ecs_is_rolled_back_by_the_status_change
         "frees lock ecs:arn:aws:ecs:us-west-2:123456789012:service/apps/checkout; its notification says how it ended"
     )
     assert out[2].startswith("    aws ecs describe-service-deployments --service-deployment-arns arn:aws:ecs:")
+
+
+def test_profile_reaches_the_session_as_the_aws_clis_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mesh_rollout_local.cli import aws_session, parser
+
+    # Given a config file with a named profile (its own Region and keys)
+    config = tmp_path / "config"
+    config.write_text("[profile ops]\nregion = eu-central-1\naws_access_key_id = OPSKEY\naws_secret_access_key = x\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    # When a verb that calls AWS is given --profile, its session is the profile's: its keys, its Region
+    session = aws_session(parser().parse_args(["list", "--table", "locks", "--profile", "ops"]))
+    assert (session.profile_name, session.region_name) == ("ops", "eu-central-1")
+    assert session.get_credentials().access_key == "OPSKEY"
+    # --region and an execution ARN's Region still win over the profile's
+    arn = "arn:aws:states:us-east-2:123456789012:execution:WeightShiftStateMachine:x"
+    assert aws_session(parser().parse_args(["status", arn, "--profile", "ops"])).region_name == "us-east-2"
+    # Then a profile the files do not have is one line, exit 2
+    assert main(["list", "--table", "locks", "--profile", "nosuch"]) == 2
+
+
+def document(out: str) -> Any:
+    """The JSON document --output json printed (indented, as the AWS CLI's), among the handlers' one-line logs."""
+    lines = out.splitlines()
+    start = lines.index("{")
+    return json.loads("\n".join(lines[start : lines.index("}", start) + 1]))
+
+
+def test_output_json_prints_what_status_list_and_approve_say_as_one_document(
+    shift_account: OfflineAccount,
+    shift_input: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a profile whose keys the emulator accepts, and a weight shift waiting for its approval before 100 %
+    config = tmp_path / "config"
+    config.write_text("[profile ops]\nregion = us-west-2\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    table = shift_account.environment("AcquireRouteLockFunction")["ROUTE_LOCK_TABLE"]
+    documents: list[Any] = []
+
+    def look(pending: PendingApproval) -> None:
+        sfn = shift_account.client("stepfunctions")
+        (running,) = sfn.list_executions(stateMachineArn=shift_account.state_machine_arns[SM], statusFilter="RUNNING")[
+            "executions"
+        ]
+        arn = running["executionArn"]
+        for command in (["status", arn], ["list", "--table", table], ["approve", arn, "--comment", "fine"]):
+            assert main([*command, "--output", "json", "--profile", "ops"]) == 0
+            documents.append(document(capsys.readouterr().out))
+        return None  # answered by the CLI
+
+    # When status, list and approve are run with --output json (and --profile)
+    done = shift_account.run(SM, shift_input, approver=look)
+    # Then each prints one JSON document with what its text says
+    assert done.status == "SUCCEEDED"
+    status, listed, approved = documents
+    assert status["executionArn"] == done.execution_arn and status["status"] == "RUNNING"
+    assert status["weights"] == {"serviceB": 50, "serviceBv2": 50} and status["applied"] == [50]
+    assert status["pendingApproval"]["step"] == "the step to 100% on route apps/serviceB/serviceB"
+    assert [row["executionArn"] for row in listed["rollouts"]] == [done.execution_arn]
+    assert listed["rollouts"][0]["status"] == "RUNNING" and listed["rollouts"][0]["where"] == "waiting approval of 100%"
+    assert approved["approved"] is True and approved["comment"] == "fine"
+    # and status after the end, as describe-execution prints it: JSON with ISO timestamps
+    assert main(["status", done.execution_arn, "--output", "json"]) == 0
+    after = document(capsys.readouterr().out)
+    assert after["status"] == "SUCCEEDED" and after["weights"] == {"serviceBv2": 100}
+    assert dt.datetime.fromisoformat(after["startDate"]).tzinfo is not None

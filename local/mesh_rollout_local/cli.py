@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from mesh_rollout_local import lattice_input
-from mesh_rollout_local.commands.aws import aws_session, run_abort, run_answer, run_list, run_start, run_status
+from mesh_rollout_local.commands.aws import aws_options, aws_session, run_abort, run_answer, run_list, run_start, run_status
 from mesh_rollout_local.commands.common import INTERRUPTED, AwsRefused, UserError, json_file
 from mesh_rollout_local.commands.local import event_printer, run_live, run_local
 from mesh_rollout_local.commands.prompt import local_approver
@@ -103,7 +103,8 @@ def parser() -> argparse.ArgumentParser:
     answers.add_argument("--approve", action="store_true", help="approve every approval request of the run")
     answers.add_argument("--reject", action="store_true", help="reject every approval request of the run")
     local.add_argument("--comment", default="", help="comment recorded with --approve / --reject")
-    start = commands.add_parser("start", help="start an execution in your account (uses your AWS credentials)")
+    aws = [aws_options(Parser)]  # --region, --profile, --output
+    start = commands.add_parser("start", parents=aws, help="start an execution in your account (uses your AWS credentials)")
     start.add_argument("state_machine", metavar="STATE_MACHINE_LOGICAL_ID", help=MACHINES_HELP)
     start.add_argument("--input", required=True, help="execution input (JSON file or file://FILE), passed unchanged")
     where = start.add_mutually_exclusive_group(required=True)
@@ -111,21 +112,21 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("--state-machine-arn", type=state_machine_arn, help="the state machine's ARN, instead of --stack")
     follow = "print each state as it happens; exit with the outcome (Ctrl-C stops following, not the run)"
     start.add_argument("--follow", action="store_true", help=follow)
-    start.add_argument("--region", help="default: AWS_REGION, AWS_DEFAULT_REGION or your AWS config's region")
-    status = commands.add_parser("status", help="where an execution stands: route weights, steps, gate, waiting approval")
+    status = commands.add_parser(
+        "status", parents=aws, help="where an execution stands: route weights, steps, gate, waiting approval"
+    )
     status.add_argument("execution_arn", metavar="EXECUTION_ARN", type=execution_arn)
     status.add_argument("--watch", action="store_true", help="print it again at each change until the execution ends")
     status.add_argument("--interval", type=float, default=5.0, help="seconds between reads with --watch (default 5)")
-    status.add_argument("--region", help="defaults to the execution ARN's Region")
     for verb in ("approve", "reject"):
         command = commands.add_parser(
-            verb, help=f"{verb} the step a weight shift or ECS deployment waits on (uses your AWS credentials)"
+            verb, parents=aws, help=f"{verb} the step a weight shift or ECS deployment waits on (uses your AWS credentials)"
         )
         command.add_argument("execution_arn", metavar="EXECUTION_ARN", type=execution_arn)
         command.add_argument("--comment", default="", help="why; recorded in the execution's output")
-        command.add_argument("--region", help="defaults to the execution ARN's Region")
     abort = commands.add_parser(
         "abort",
+        parents=aws,
         help="stop an execution; for a weight shift, wait until its route is back to its snapshot (an ECS deployment is"
         " rolled back by ECS, asked by the ExecutionStatusChange function)",
     )
@@ -133,12 +134,12 @@ def parser() -> argparse.ArgumentParser:
     abort.add_argument("--reason", default="", help="recorded in the execution's cause, with who stopped it")
     abort.add_argument("--no-wait", action="store_true", help="stop it and return at once")
     abort.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the route (default 300)")
-    abort.add_argument("--region", help="defaults to the execution ARN's Region")
-    rollouts = commands.add_parser("list", help="the rollouts in progress: one line per locked route (the route-lock table)")
+    rollouts = commands.add_parser(
+        "list", parents=aws, help="the rollouts in progress: one line per locked route (the route-lock table)"
+    )
     table = rollouts.add_mutually_exclusive_group(required=True)
     table.add_argument("--stack", help="the deployed mesh-rollout stack (its RouteLockTableName output)")
     table.add_argument("--table", help="the route-lock table's name")
-    rollouts.add_argument("--region", help="default: AWS_REGION, AWS_DEFAULT_REGION or your AWS config's region")
     lattice_input.add_parser(commands)
     return top
 

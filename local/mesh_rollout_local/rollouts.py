@@ -214,6 +214,45 @@ def _weights_or_none(session: Any, facts: Facts) -> dict[str, int] | None:
     return route_weights(session, facts.route) if facts.route is not None else None
 
 
+def status_document(facts: Facts, weights: dict[str, int] | None) -> dict[str, Any]:
+    """What `status` prints, as data (`--output json`): every key always there, null when it does not apply."""
+    children = facts.children
+    services = None
+    if children:
+        services = {**children, "inProgress": children["started"] - children["succeeded"] - children["failed"]}
+    pending = None
+    if facts.pending is not None:
+        pending = {"step": facts.pending.describe(), "weightsChange": facts.pending.weights_change()}
+    return {
+        "executionArn": facts.arn,
+        "stateMachine": facts.state_machine,
+        "status": facts.status,
+        "startDate": facts.started,
+        "lastState": facts.last_state,
+        "route": facts.route,
+        "weights": weights,  # the route's weights now
+        "snapshot": facts.snapshot,  # the route's weights before the shift's first write
+        "lockId": facts.lock_id,
+        "canary": facts.canary,
+        "steps": facts.planned,
+        "applied": facts.applied,
+        "fromPercent": facts.from_percent,
+        "ecsPlan": facts.ecs_plan,
+        "ecs": facts.ecs,
+        "verdicts": facts.verdicts,
+        "services": services,
+        "pendingApproval": pending,
+        "error": facts.error,
+        "cause": facts.cause,
+    }
+
+
+def read_status(session: Any, arn: str) -> tuple[Facts, dict[str, int] | None]:
+    """An execution's facts and, for a weight shift, its route's weights now."""
+    facts = read_facts(session.client("stepfunctions"), arn)
+    return facts, _weights_or_none(session, facts)
+
+
 def status(session: Any, arn: str, out: TextIO) -> str:
     """Where an execution stands: status, last state, and for a weight shift the route, steps, gate and approval."""
     facts = read_facts(session.client("stepfunctions"), arn)
@@ -338,33 +377,53 @@ def held_locks(dynamodb: Any, table: str, now: float | None = None) -> list[Held
     return sorted(found, key=lambda lock: lock.lock_id)
 
 
-def list_rollouts(session: Any, table: str, out: TextIO, now: float | None = None) -> int:
-    """One line per route in rollout: the route, the execution holding it, its status and where it is."""
+def rollouts_in_progress(session: Any, table: str, now: float | None = None) -> list[dict[str, Any]]:
+    """What `list` prints, as data (`--output json`): per lock, the route, the execution holding it, its status
+    (null if the execution does not exist) and where it is."""
     locks = held_locks(session.client("dynamodb"), table, now)
     if not locks:
-        print(f"no rollout in progress (route-lock table {table} holds no lock)", file=out)
-        return 0
+        return []
     sfn = session.client("stepfunctions")
-    now = time.time() if now is None else now
-    print(f"{'route':<44} {'status':<10} {'where':<28} execution", file=out)
+    found = []
     for lock in locks:
         owner, cleaning = lock.owner.removesuffix(CLEANUP_SUFFIX), lock.owner.endswith(CLEANUP_SUFFIX)
+        row: dict[str, Any] = {"lockId": lock.lock_id, "route": progress.lock_label(lock.lock_id), "executionArn": owner}
+        row["lockExpiresAt"] = lock.expires_at  # epoch seconds, as the table holds it
         try:
             facts = read_facts(sfn, owner)
         except sfn.exceptions.ExecutionDoesNotExist:
-            print(f"{lock.lock_id:<44} {'?':<10} {'(no such execution)':<28} {owner}", file=out)
+            found.append({**row, "status": None, "where": None})
             continue
-        if cleaning:
-            where = "being restored" if facts.ecs_plan is None else "being rolled back"
-        elif facts.pending is not None:
-            step = facts.pending.item.get("step", {})
-            percent = facts.pending.ecs_next_percent() if facts.ecs_plan else step.get("percent", "?")
-            where = f"waiting approval of {percent}%"
-        elif facts.ecs:
-            where = f"ECS {facts.ecs.get('percent', 0)}% {facts.ecs.get('stage') or facts.ecs.get('state') or ''}".rstrip()
-        else:
-            where = f"{facts.applied[-1]}% applied" if facts.applied else (facts.last_state or "-")
-        hours = (lock.expires_at - now) / 3600
-        label = progress.lock_label(lock.lock_id)
-        print(f"{label:<44} {facts.status:<10} {where:<28} {owner} (lock expires in {hours:.1f} h)", file=out)
-    return len(locks)
+        found.append({**row, "status": facts.status, "where": _where(facts, cleaning)})
+    return found
+
+
+def _where(facts: Facts, cleaning: bool) -> str:
+    """Where a locked rollout is: being cleaned up, waiting an approval, at ECS's step, or at its last step."""
+    if cleaning:
+        return "being restored" if facts.ecs_plan is None else "being rolled back"
+    if facts.pending is not None:
+        step = facts.pending.item.get("step", {})
+        percent = facts.pending.ecs_next_percent() if facts.ecs_plan else step.get("percent", "?")
+        return f"waiting approval of {percent}%"
+    if facts.ecs:
+        return f"ECS {facts.ecs.get('percent', 0)}% {facts.ecs.get('stage') or facts.ecs.get('state') or ''}".rstrip()
+    return f"{facts.applied[-1]}% applied" if facts.applied else (facts.last_state or "-")
+
+
+def list_rollouts(session: Any, table: str, out: TextIO, now: float | None = None) -> int:
+    """One line per route in rollout: the route, the execution holding it, its status and where it is."""
+    rows = rollouts_in_progress(session, table, now)
+    if not rows:
+        print(f"no rollout in progress (route-lock table {table} holds no lock)", file=out)
+        return 0
+    now = time.time() if now is None else now
+    print(f"{'route':<44} {'status':<10} {'where':<28} execution", file=out)
+    for row in rows:
+        if row["status"] is None:
+            print(f"{row['lockId']:<44} {'?':<10} {'(no such execution)':<28} {row['executionArn']}", file=out)
+            continue
+        hours = (row["lockExpiresAt"] - now) / 3600
+        line = f"{row['route']:<44} {row['status']:<10} {row['where']:<28} {row['executionArn']}"
+        print(f"{line} (lock expires in {hours:.1f} h)", file=out)
+    return len(rows)

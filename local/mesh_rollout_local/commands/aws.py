@@ -6,24 +6,56 @@ missing execution, stack or credentials is the user's (exit 2), anything else AW
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from mesh_rollout_local import approvals
 from mesh_rollout_local.commands.common import INTERRUPTED, AwsRefused, UserError, json_file
 
+P = TypeVar("P", bound=argparse.ArgumentParser)
+
+
+def aws_options(kind: type[P]) -> P:
+    """The options of every verb that calls AWS, declared once (the verbs' parsers take it as a parent), as the
+    AWS CLI's global --region, --profile and --output: https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-options.html"""
+    options = kind(add_help=False)
+    options.add_argument(
+        "--region",
+        help="default: the execution ARN's Region, else AWS_REGION, AWS_DEFAULT_REGION or your AWS config's (the profile's)",
+    )
+    options.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="a named profile of your AWS config and credentials files, as the AWS CLI's (default: AWS_PROFILE)",
+    )
+    options.add_argument(
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="text (default), or json: one JSON document on stdout, what the command says as data (live lines go to stderr)",
+    )
+    return options
+
 
 def aws_session(args: argparse.Namespace) -> Any:
-    """A boto3 session in the Region of --region, else of the execution ARN, else AWS_REGION, AWS_DEFAULT_REGION
-    or the AWS config's; none of these is a mistake of the user's, said before any call."""
+    """A boto3 session of --profile (as the AWS CLI's: its credentials and Region, over AWS_PROFILE and the
+    environment's keys; https://boto3.amazonaws.com/v1/documentation/api/latest/guide/credentials.html) in the Region
+    of --region, else of the execution ARN, else AWS_REGION, AWS_DEFAULT_REGION or the AWS config's; a missing
+    Region or profile is a mistake of the user's, said before any call."""
     import boto3
+    from botocore.exceptions import ProfileNotFound
 
     arn = getattr(args, "execution_arn", None) or getattr(args, "state_machine_arn", None)
     region = args.region or (arn.split(":")[3] if arn else None) or os.environ.get("AWS_REGION")
-    session = boto3.session.Session(region_name=region) if region else boto3.session.Session()
+    try:
+        session = boto3.session.Session(profile_name=args.profile, region_name=region)
+    except ProfileNotFound:
+        raise UserError(f"--profile {args.profile}: no such profile in your AWS config or credentials file") from None
     if not session.region_name:
         raise UserError("no AWS Region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION")
     return session
@@ -57,6 +89,28 @@ USER_ERRORS = frozenset(
 )
 
 
+def _json_value(value: Any) -> Any:
+    """Timestamps as the AWS CLI prints them (ISO 8601), anything else json cannot write as its text."""
+    return value.isoformat() if isinstance(value, dt.datetime) else str(value)
+
+
+def print_json(document: Any, out: TextIO) -> None:
+    """`--output json`: one document, indented as the AWS CLI's
+    (https://docs.aws.amazon.com/cli/latest/userguide/cli-usage-output-format.html)."""
+    print(json.dumps(document, indent=4, default=_json_value), file=out)
+
+
+def live(args: argparse.Namespace, out: TextIO) -> TextIO:
+    """Where a verb's running commentary goes: stdout as text, stderr with --output json (stdout is the document)."""
+    return sys.stderr if args.output == "json" else out
+
+
+def status_document(session: Any, arn: str) -> dict[str, Any]:
+    from mesh_rollout_local import rollouts
+
+    return rollouts.status_document(*rollouts.read_status(session, arn))
+
+
 def run_start(args: argparse.Namespace, out: TextIO) -> int:
     from mesh_rollout_local import remote
 
@@ -70,14 +124,20 @@ def run_start(args: argparse.Namespace, out: TextIO) -> int:
         except KeyError as exc:
             raise UserError(exc.args[0]) from None
         execution_arn = remote.start(session.client("stepfunctions"), arn, execution_input)
-        print(f"started {execution_arn}", file=out, flush=True)
+        print(f"started {execution_arn}", file=live(args, out), flush=True)
         if not args.follow:
+            if args.output == "json":
+                print_json({"executionArn": execution_arn}, out)
             return 0
         try:
-            return 0 if remote.follow(session.client("stepfunctions"), execution_arn, out) == "SUCCEEDED" else 1
+            status = remote.follow(session.client("stepfunctions"), execution_arn, live(args, out))
         except KeyboardInterrupt:
-            print(f"\nstopped following; the execution goes on: mesh-rollout status|abort {execution_arn}", file=out)
+            stopped = f"\nstopped following; the execution goes on: mesh-rollout status|abort {execution_arn}"
+            print(stopped, file=live(args, out))
             return INTERRUPTED
+        if args.output == "json":
+            print_json(status_document(session, execution_arn), out)
+        return 0 if status == "SUCCEEDED" else 1
 
 
 def run_status(args: argparse.Namespace, out: TextIO) -> int:
@@ -86,13 +146,19 @@ def run_status(args: argparse.Namespace, out: TextIO) -> int:
     session = aws_session(args)
     with aws_errors():
         if not args.watch:
-            rollouts.status(session, args.execution_arn, out)
+            if args.output == "json":
+                print_json(status_document(session, args.execution_arn), out)
+            else:
+                rollouts.status(session, args.execution_arn, out)
             return 0
         try:
-            return 0 if rollouts.watch(session, args.execution_arn, out, args.interval) == "SUCCEEDED" else 1
+            status = rollouts.watch(session, args.execution_arn, live(args, out), args.interval)
         except KeyboardInterrupt:
-            print("\nstopped watching; the execution goes on", file=out)
+            print("\nstopped watching; the execution goes on", file=live(args, out))
             return INTERRUPTED
+        if args.output == "json":  # the execution as it ended
+            print_json(status_document(session, args.execution_arn), out)
+        return 0 if status == "SUCCEEDED" else 1
 
 
 def run_abort(args: argparse.Namespace, out: TextIO) -> int:
@@ -100,7 +166,11 @@ def run_abort(args: argparse.Namespace, out: TextIO) -> int:
 
     session = aws_session(args)
     with aws_errors():
-        restored = rollouts.abort(session, args.execution_arn, args.reason, out, wait=not args.no_wait, timeout=args.timeout)
+        restored = rollouts.abort(
+            session, args.execution_arn, args.reason, live(args, out), wait=not args.no_wait, timeout=args.timeout
+        )
+        if args.output == "json":  # the execution after the stop, and whether its route is back
+            print_json({**status_document(session, args.execution_arn), "restored": restored}, out)
     return 0 if restored else 1
 
 
@@ -115,7 +185,10 @@ def run_list(args: argparse.Namespace, out: TextIO) -> int:
                 table = remote.stack_output(session.client("cloudformation"), args.stack, "RouteLockTableName")
             except KeyError as exc:
                 raise UserError(exc.args[0]) from None
-        rollouts.list_rollouts(session, table, out)
+        if args.output == "json":
+            print_json({"table": table, "rollouts": rollouts.rollouts_in_progress(session, table)}, out)
+        else:
+            rollouts.list_rollouts(session, table, out)
     return 0
 
 
@@ -129,5 +202,8 @@ def run_answer(args: argparse.Namespace, out: TextIO) -> int:
         except approvals.NoPendingApproval as exc:
             print(f"mesh-rollout: {exc}", file=sys.stderr)
             return 1
-    print(f"{'approved' if result['approved'] else 'rejected'} {result['step']} as {result['approver']}", file=out)
+    if args.output == "json":
+        print_json({"executionArn": args.execution_arn, **result}, out)
+    else:
+        print(f"{'approved' if result['approved'] else 'rejected'} {result['step']} as {result['approver']}", file=out)
     return 0
