@@ -61,11 +61,17 @@ lint: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 	$(BIN)/bandit --quiet --recursive functions
 	npx --no-install asl-validator --no-arn-check $(foreach f,$(wildcard statemachine/*.asl.json),--json-path $(f))
 
-## test: lint, then the tests on every core (pytest-xdist; a module marked xdist_group stays on one worker, so its
-## module-scoped world is built once; pytest's "no tests collected", exit 5, fails too)
-test: lint
+## test: every check: `make lint` and the tests on every core (pytest-xdist), side by side: the lint is mostly one
+## process at a time, and the tests leave part of the two cores idle; its output follows the tests'. A module marked
+## xdist_group stays on one worker, so its module-scoped world is built once. pytest's "no tests collected" (exit 5)
+## fails too, as does either half.
+test: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
+	@mkdir -p .aws-sam; $(MAKE) --no-print-directory lint > .aws-sam/lint.log 2>&1 & lint=$$!; \
 	$(BIN)/pytest -q -p no:cacheprovider -n auto --dist loadgroup; status=$$?; \
-		if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; fi; exit $$status
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; fi; \
+	wait $$lint; linted=$$?; echo "--- make lint, run beside the tests:"; cat .aws-sam/lint.log; \
+	if [ $$linted -ne 0 ]; then echo "make lint failed"; fi; \
+	[ $$status -eq 0 ] && [ $$linted -eq 0 ]
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider -n auto
