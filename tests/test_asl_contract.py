@@ -99,6 +99,11 @@ def scopes(definition: dict[str, Any], covered: bool = False) -> Iterator[tuple[
             yield from scopes(inner, catches_all)
 
 
+# The cause a LambdaServiceError Fail builds itself (CausePath takes an intrinsic function):
+# https://docs.aws.amazon.com/step-functions/latest/dg/state-fail.html
+LAMBDA_FAILURE_CAUSE = "States.Format('{}: {}', $.lambdaFailure.Error, $.lambdaFailure.Cause)"
+
+
 @pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
 def test_lambda_service_errors_that_outlast_the_retries_get_a_project_name(path: Path) -> None:
     """Every Task catches everything (and reports through its own path), or sits in a Map that does, or catches
@@ -110,9 +115,17 @@ def test_lambda_service_errors_that_outlast_the_retries_get_a_project_name(path:
             if state["Type"] != "Task" or integration(state) or covered or catches_all:
                 continue
             (lambda_catch,) = [c for c in catches if set(c["ErrorEquals"]) == set(LAMBDA_SERVICE_ERRORS)]
-            describe = scope[lambda_catch["Next"]]
-            assert describe["Type"] == "Pass", name
-            assert scope[describe["Next"]] == {"Type": "Fail", "Error": "LambdaServiceError", "CausePath": "$.cause"}, name
+            failed = scope[lambda_catch["Next"]]
+            if failed["Type"] == "Pass":  # a Pass that builds the cause (machines not yet folded)
+                assert failed["Parameters"] == {"cause.$": LAMBDA_FAILURE_CAUSE}, name
+                assert scope[failed["Next"]] == {"Type": "Fail", "Error": "LambdaServiceError", "CausePath": "$.cause"}, name
+                continue
+            assert lambda_catch["ResultPath"] == "$.lambdaFailure", name
+            assert {k: v for k, v in failed.items() if k != "Comment"} == {
+                "Type": "Fail",
+                "Error": "LambdaServiceError",
+                "CausePath": LAMBDA_FAILURE_CAUSE,
+            }, name
 
 
 def test_template_substitutions_cover_every_placeholder() -> None:
