@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.acquire_route_lock import AcquireRouteLockEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
+from mesh_rollout.shifting.lock import LockAcquired
 from mesh_rollout.shifting.weight_shift import acquire_lock
 
 
@@ -15,7 +16,7 @@ from mesh_rollout.shifting.weight_shift import acquire_lock
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> LockAcquired:
     request = AcquireRouteLockEvent.parse(event)
     owner = request.executionArn or context.aws_request_id
     result = acquire_lock(client("dynamodb"), os.environ["ROUTE_LOCK_TABLE"], request.lockId, owner, request.seconds)

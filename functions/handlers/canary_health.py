@@ -7,14 +7,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.canary_health import CanaryHealthEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.shifting.gate import health_verdict
+from mesh_rollout.shifting.gate import GateVerdict, health_verdict
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> GateVerdict:
     request = CanaryHealthEvent.parse(event)
     verdict = health_verdict(request.healthGate, client("cloudwatch"), client("ecs"), request.windowSeconds, request.checks)
     logger.info("health verdict", extra=verdict)

@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
+from mesh_rollout.deploying.records import EcsDeploymentRecord
 from mesh_rollout.deploying.status import read_deployment
 from mesh_rollout.events.ecs_deployment_status import EcsDeploymentStatusEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
@@ -14,7 +15,7 @@ from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> EcsDeploymentRecord:
     request = EcsDeploymentStatusEvent.parse(event)
     result = read_deployment(client("ecs"), request.plan, request.ecs)
     logger.info("ECS deployment read", extra={k: result[k] for k in ("state", "stage", "status", "pause", "polls")})

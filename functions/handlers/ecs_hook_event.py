@@ -6,7 +6,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
-from mesh_rollout.deploying.hook_events import on_hook_event
+from mesh_rollout.deploying.hook_events import HookEventHandled, on_hook_event
 from mesh_rollout.events.ecs_hook_event import EcsHookEventEvent
 from mesh_rollout.observability import logger, metrics, tracer
 
@@ -15,7 +15,7 @@ from mesh_rollout.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> HookEventHandled:
     request = EcsHookEventEvent.parse(event)
     result = on_hook_event(
         request.as_dict(),

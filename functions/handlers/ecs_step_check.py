@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
-from mesh_rollout.deploying.status import step_check
+from mesh_rollout.deploying.status import StepVerdict, step_check
 from mesh_rollout.events.ecs_step_check import EcsStepCheckEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 
@@ -14,7 +14,7 @@ from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> StepVerdict:
     request = EcsStepCheckEvent.parse(event)
     verdict = step_check(client("cloudwatch"), client("ecs"), request.plan, request.ecs, request.checks)
     logger.info("step verdict", extra=verdict)

@@ -6,8 +6,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.ensure_lattice import EnsureLatticeEvent
-from mesh_rollout.migration.converge import ensure_network, ensure_service, ensure_target_groups
-from mesh_rollout.migration.preflight import allow_lattice_ingress
+from mesh_rollout.migration.converge import (
+    NetworkEnsured,
+    ServiceEnsured,
+    TargetGroupsEnsured,
+    ensure_network,
+    ensure_service,
+    ensure_target_groups,
+)
+from mesh_rollout.migration.preflight import IngressAllowed, allow_lattice_ingress
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 
 
@@ -15,7 +22,9 @@ from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(
+    event: dict[str, Any], context: LambdaContext
+) -> IngressAllowed | NetworkEnsured | TargetGroupsEnsured | ServiceEnsured:
     request = EnsureLatticeEvent.parse(event)
     lattice = client("vpc-lattice")
     if request.kind == "ingress" and request.ingress is not None:

@@ -15,14 +15,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.execution_status_change import ExecutionStatusChangeEvent
 from mesh_rollout.observability import logger, metrics, tracer
-from mesh_rollout.shifting.cleanup import handle_status_change
+from mesh_rollout.shifting.cleanup import StatusChangeHandled, handle_status_change
 
 
 @logger.inject_lambda_context(correlation_id_path="detail.executionArn")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> StatusChangeHandled:
     request = ExecutionStatusChangeEvent.parse(event)
     result = handle_status_change(
         request.detail.as_dict(),

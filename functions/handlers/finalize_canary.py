@@ -9,14 +9,14 @@ from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.finalize_canary import FinalizeCanaryEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.shifting.lock import LockFence
-from mesh_rollout.shifting.weight_shift import finalize_canary
+from mesh_rollout.shifting.weight_shift import CanaryFinalized, finalize_canary
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> CanaryFinalized:
     request = FinalizeCanaryEvent.parse(event)
     fence = LockFence(client("dynamodb"), os.environ["ROUTE_LOCK_TABLE"], request.lockId, request.executionArn or "")
     result = finalize_canary(

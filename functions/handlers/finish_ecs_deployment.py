@@ -6,7 +6,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
-from mesh_rollout.deploying.finish import finish
+from mesh_rollout.deploying.finish import EcsDeploymentFinished, finish
 from mesh_rollout.events.finish_ecs_deployment import FinishEcsDeploymentEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 
@@ -15,7 +15,7 @@ from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> EcsDeploymentFinished:
     request = FinishEcsDeploymentEvent.parse(event)
     result = finish(
         client("dynamodb"),

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.finish_mesh_rollout import FinishMeshRolloutEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.onboarding.rollout import ecs_outcome
+from mesh_rollout.onboarding.rollout import EcsOutcome, ecs_outcome
 from mesh_rollout.onboarding.stop_flag import clear_stop
 
 
@@ -16,7 +16,7 @@ from mesh_rollout.onboarding.stop_flag import clear_stop
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> EcsOutcome:
     request = FinishMeshRolloutEvent.parse(event)
     outcome = ecs_outcome(request.results, request.destination)
     if outcome["failed"]:

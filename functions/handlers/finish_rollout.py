@@ -8,14 +8,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.finish_rollout import FinishRolloutEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.shifting.weight_shift import finish_rollout
+from mesh_rollout.shifting.weight_shift import RolloutFinished, finish_rollout
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> RolloutFinished:
     request = FinishRolloutEvent.parse(event)
     result = finish_rollout(
         client("dynamodb"),

@@ -1,13 +1,16 @@
 """PlanWeightShift: check a weight-shift input (read-only) and plan its steps, before anything changes."""
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.plan_weight_shift import PlanWeightShiftEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
+
+if TYPE_CHECKING:  # the planner is imported at the first invocation (it brings pydantic)
+    from mesh_rollout.shifting.plan import WeightShiftPlan
 from mesh_rollout.shifting.lock import halted
 
 
@@ -15,7 +18,7 @@ from mesh_rollout.shifting.lock import halted
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> "WeightShiftPlan":
     request = PlanWeightShiftEvent.parse(event)
     # The planner brings pydantic and the input models. Imported here, they cost the first invocation what they would
     # cost the import (every invocation needs them: moved, not saved; issue 13, `make bench` shows both).

@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
+from mesh_rollout.aws.ecs import RolloutRevision
 from mesh_rollout.events.register_lattice_task_definition import RegisterLatticeTaskDefinitionEvent
 from mesh_rollout.migration.services import register_off_mesh
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
@@ -14,7 +15,7 @@ from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> RolloutRevision:
     request = RegisterLatticeTaskDefinitionEvent.parse(event)
     arn = request.targetGroupArns[request.target["targetGroup"]]
     result = register_off_mesh(client("ecs"), request.target, arn, request.roleArn)

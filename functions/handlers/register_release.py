@@ -7,14 +7,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.register_release import RegisterReleaseEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.shifting.weight_shift import register_release
+from mesh_rollout.shifting.weight_shift import ReleaseRevision, register_release
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> ReleaseRevision:
     request = RegisterReleaseEvent.parse(event)
     result = register_release(client("ecs"), request.release)
     logger.info("release revision", extra=result)

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.request_approval import RequestApprovalEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.shifting.weight_shift import request_approval
+from mesh_rollout.shifting.weight_shift import ApprovalRequested, request_approval
 
 
 # log_event=False even if POWERTOOLS_LOGGER_LOG_EVENT is set: the event carries the task token.
@@ -20,7 +20,7 @@ from mesh_rollout.shifting.weight_shift import request_approval
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> ApprovalRequested:
     request = RequestApprovalEvent.parse(event)
     result = request_approval(
         client("sns"),

@@ -7,14 +7,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.rollback_service import RollbackServiceEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.onboarding.rollout import roll_back_service
+from mesh_rollout.onboarding.rollout import ServiceRolledBack, roll_back_service
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> ServiceRolledBack:
     request = RollbackServiceEvent.parse(event)
     result = roll_back_service(
         client("ecs"),

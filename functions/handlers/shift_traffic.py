@@ -9,7 +9,15 @@ from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.shift_traffic import ApplyStepEvent, RestoreRouteEvent, SnapshotRouteEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.shifting.lock import LockFence
-from mesh_rollout.shifting.weight_shift import apply_step, approval_wait_seconds, restore_route, take_snapshot
+from mesh_rollout.shifting.weight_shift import (
+    RouteRestored,
+    RouteSnapshot,
+    StepApplied,
+    apply_step,
+    approval_wait_seconds,
+    restore_route,
+    take_snapshot,
+)
 
 ACTIONS: dict[str, type[SnapshotRouteEvent | ApplyStepEvent | RestoreRouteEvent]] = {
     "snapshot": SnapshotRouteEvent,
@@ -22,7 +30,7 @@ ACTIONS: dict[str, type[SnapshotRouteEvent | ApplyStepEvent | RestoreRouteEvent]
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> RouteSnapshot | StepApplied | RouteRestored:
     model: type[SnapshotRouteEvent | ApplyStepEvent | RestoreRouteEvent] = ACTIONS.get(
         str(event.get("action")), SnapshotRouteEvent
     )
@@ -39,9 +47,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if waited is not None:
             metrics.add_metric(name="ApprovalWaitTime", unit="Seconds", value=waited)
         return result
-    result = restore_route(
+    restored = restore_route(
         request.route, request.snapshot, request.stable, request.canary, request.steps, request.mode, fence, request.finalize
     )
-    logger.warning("route rolled back", extra=result)
-    metrics.add_metric(name="RouteRollbacks", unit="Count", value=1 if result["restored"] else 0)
-    return result
+    logger.warning("route rolled back", extra=restored)
+    metrics.add_metric(name="RouteRollbacks", unit="Count", value=1 if restored["restored"] else 0)
+    return restored

@@ -6,6 +6,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
+from mesh_rollout.deploying.records import EcsDeploymentRecord
 from mesh_rollout.deploying.start import start_deployment
 from mesh_rollout.events.start_ecs_deployment import StartEcsDeploymentEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
@@ -15,7 +16,7 @@ from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> EcsDeploymentRecord:
     request = StartEcsDeploymentEvent.parse(event)
     result = start_deployment(
         client("ecs"),

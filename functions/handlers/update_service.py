@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
-from mesh_rollout.aws.ecs import point_service_at
+from mesh_rollout.aws.ecs import ServicePointed, point_service_at
 from mesh_rollout.events.update_service import UpdateServiceEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.shifting.lock import LockFence
@@ -18,7 +18,7 @@ from mesh_rollout.shifting.release import point_canary_at_release
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> ServicePointed:
     request = UpdateServiceEvent.parse(event)
     fenced_by = request.fenced_by()
     if fenced_by is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, cast
 
 DeploymentState = Literal["COMPLETED", "IN_PROGRESS", "FAILED"]
 
@@ -11,6 +11,17 @@ DeploymentState = Literal["COMPLETED", "IN_PROGRESS", "FAILED"]
 # the handlers that deploy need not import pydantic (cold start, issue 13)
 DEPLOYMENT_TIMEOUT_SECONDS = 1800  # ECS deployments of services with load balancers often take 10-20 minutes
 DEPLOYMENT_POLL_SECONDS = 15
+
+
+class DeploymentVerdict(TypedDict):
+    """HealthVerdict as the state machines carry it (DeploymentHealth's `verdict`)."""
+
+    state: DeploymentState
+    reason: str
+    deploymentId: str | None
+    runningCount: int
+    desiredCount: int
+    failedTasks: int
 
 
 @dataclass(frozen=True)
@@ -24,8 +35,8 @@ class HealthVerdict:
     desiredCount: int = 0
     failedTasks: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def as_dict(self) -> DeploymentVerdict:
+        return cast(DeploymentVerdict, asdict(self))
 
 
 def deployment_verdict(service: dict[str, Any], task_definition_arn: str) -> HealthVerdict:

@@ -6,7 +6,7 @@ import copy
 import fnmatch
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from botocore.exceptions import ClientError
 
@@ -14,6 +14,38 @@ from mesh_rollout.aws import aws_errors, classify, error_code, single_attempt
 from mesh_rollout.aws.deployments import HealthVerdict, deployment_verdict
 from mesh_rollout.aws.specs import input_shape, strip_empty
 from mesh_rollout.errors import EcsServiceNotFound, MeshRolloutError
+
+
+class ServicePointed(TypedDict):
+    """UpdateService's result (UpdateService's function, the weight shift's release): whether the service was updated."""
+
+    cluster: str
+    service: str
+    taskDefinition: str
+    updated: bool
+
+
+class ServiceRevision(TypedDict):
+    """A service's next revision, what the deployment gate and the rollback carry."""
+
+    cluster: str
+    service: str
+    previousTaskDefinition: str
+    taskDefinition: str
+    registered: bool
+    needsUpdate: bool
+
+
+class RolloutRevision(ServiceRevision):
+    """RegisterTaskDefinition's and RegisterLatticeTaskDefinition's result (one EcsServiceRolloutStateMachine execution
+    carries it): the revision, what the deployment gate polls with, and the VPC Lattice attachments UpdateService sets
+    and a rollback puts back (None: the service's are left as they are; []: none)."""
+
+    revision: str  # 'taskB:2', what the rollout's result names
+    pollSeconds: int
+    maxChecks: int
+    vpcLatticeConfigurations: list[dict[str, Any]] | None
+    previousVpcLatticeConfigurations: list[dict[str, Any]] | None
 
 
 def describe_service(ecs: Any, cluster: str, service: str, field: str) -> dict[str, Any]:
@@ -38,7 +70,7 @@ def describe_task_definition(ecs: Any, reference: str) -> tuple[dict[str, Any], 
 
 def point_service_at(
     ecs: Any, cluster: str, service: str, task_definition: str, lattice: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
+) -> ServicePointed:
     """UpdateService to `task_definition` (and, given, these `vpcLatticeConfigurations`) unless the service already
     runs it (with them)."""
     current = describe_service(ecs, cluster, service, "service")
@@ -84,7 +116,7 @@ def find_or_register(ecs: Any, desired: dict[str, Any], current: dict[str, Any],
 
 def revise_service(
     ecs: Any, cluster: str, service: str, field: str, rewrite: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[ServiceRevision, dict[str, Any]]:
     """Find or register `rewrite(task definition, service)` as the service's next revision. Returns the revision
     state the deployment gate and rollback carry (cluster, service, previousTaskDefinition, taskDefinition,
     registered, needsUpdate) and the service as described."""
@@ -92,7 +124,7 @@ def revise_service(
     current_arn = described["taskDefinition"]
     current, tags = describe_task_definition(ecs, current_arn)
     arn, registered = find_or_register(ecs, rewrite(current, described), current, tags)
-    revision = {
+    revision: ServiceRevision = {
         "cluster": cluster,
         "service": service,
         "previousTaskDefinition": current_arn,

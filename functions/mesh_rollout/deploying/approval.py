@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from mesh_rollout.shifting.weight_shift import answer_lines
@@ -14,7 +15,7 @@ def next_percent(plan: dict[str, Any], percent: int | float) -> int | float | No
     return following[0] if following else None
 
 
-def approval_message(execution_arn: str, plan: dict[str, Any], ecs: dict[str, Any], health: dict[str, Any]) -> tuple[str, str]:
+def approval_message(execution_arn: str, plan: dict[str, Any], ecs: dict[str, Any], health: Mapping[str, Any]) -> tuple[str, str]:
     """Subject and body: the service, where ECS holds it now (percent, stage, weights), the next step and the
     verdict on this one. No task token: approvers answer with the CLI."""
     pause = ecs.get("pause") or {}

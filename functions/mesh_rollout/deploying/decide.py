@@ -3,10 +3,11 @@ pause waits; under the service's lock, idempotently."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from mesh_rollout import clock
 from mesh_rollout.aws.ecs_deployments import continue_hook, describe_deployment, hook_status, stop_for_rollback
+from mesh_rollout.deploying.records import EcsDeploymentRecord
 from mesh_rollout.deploying.status import POST
 from mesh_rollout.errors import AwsRequestRejected, LockLost
 from mesh_rollout.shifting.lock import LockFence
@@ -51,7 +52,7 @@ def answer(
     owner: str,
     check: dict[str, Any] | None = None,
     reason: str | None = None,
-) -> dict[str, Any]:
+) -> EcsDeploymentRecord:
     """ContinueServiceDeployment(action) for each waiting hookId; a ROLLBACK with no pause waiting is
     StopServiceDeployment stopType ROLLBACK (a ConflictException: it had finished; reported, not raised).
     Returns the `ecs` record with the step appended."""
@@ -77,7 +78,7 @@ def answer(
         "action": action,
         **({"reason": reason} if reason else {}),
     }
-    return {
+    answered_record = {
         **ecs_state,
         "continuedAt": int(clock.now().timestamp()),
         "polls": 0,
@@ -86,3 +87,4 @@ def answer(
         "decision": action,
         "answered": answered,
     }
+    return cast(EcsDeploymentRecord, answered_record)  # the record it was given, with the step and the answer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from mesh_rollout.errors import (
     DeploymentFailed,
@@ -35,6 +35,23 @@ ERROR_OF_STATE = {
     "TIMED_OUT": DeploymentTimedOut.__name__,
     "ROLLBACK_FAILED": RollbackFailed.__name__,
 }
+
+
+class EcsDeploymentFinished(TypedDict):
+    """FinishEcsDeployment's result, the contract's record: the outcome, its error and cause, what ECS said, the steps."""
+
+    outcome: str  # SUCCEEDED, ROLLED_BACK, SUPERSEDED or FAILED
+    error: str
+    cause: str
+    service: str
+    serviceDeploymentArn: str | None
+    strategy: str | None
+    steps: list[dict[str, Any]]
+    ecsStatus: str | None
+    ecsStatusReason: str | None
+    lockReleased: bool
+    notified: bool
+    notificationError: NotRequired[str]
 
 
 def _percent(value: Any) -> str:
@@ -98,7 +115,9 @@ def notice(state: dict[str, Any], outcome: str, error: str, cause: str, executio
     return subject, "\n".join(lines)
 
 
-def finish(dynamodb: Any, table: str, sns: Any, topic_arn: str, execution_arn: str, state: dict[str, Any]) -> dict[str, Any]:
+def finish(
+    dynamodb: Any, table: str, sns: Any, topic_arn: str, execution_arn: str, state: dict[str, Any]
+) -> EcsDeploymentFinished:
     """Release the lock (even when the execution thinks it never got it: an acquire whose answer was lost may have
     taken it; the release only removes this execution's own), publish one notice, return the contract's record."""
     plan, ecs = state.get("plan") or {}, state.get("ecs") or {}
@@ -106,7 +125,7 @@ def finish(dynamodb: Any, table: str, sns: Any, topic_arn: str, execution_arn: s
     released = bool(plan.get("lockId")) and lock.release(dynamodb, table, plan["lockId"], execution_arn) != "not held"
     subject, body = notice(state, outcome, error, cause, execution_arn)
     not_sent = notify(sns, topic_arn, subject, body)
-    return {
+    finished: EcsDeploymentFinished = {
         "outcome": outcome,
         "error": error,
         "cause": cause,
@@ -118,5 +137,7 @@ def finish(dynamodb: Any, table: str, sns: Any, topic_arn: str, execution_arn: s
         "ecsStatusReason": ecs.get("statusReason"),
         "lockReleased": released,
         "notified": not_sent is None,
-        **({"notificationError": not_sent} if not_sent else {}),
     }
+    if not_sent:
+        finished["notificationError"] = not_sent
+    return finished

@@ -11,7 +11,7 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/pause-lifecycle-hook
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 from botocore.exceptions import ClientError
 
@@ -52,13 +52,20 @@ def gate_settings(ssm: Any, ecs: Any, cluster: str, service: str, deployment_arn
     return {k: v for k, v in settings.items() if k not in IDENTITY}, f"SSM parameter {name}"
 
 
+class HookEventHandled(TypedDict):
+    """EcsHookEvent's result: the gate execution it started (or found started), or None, and why."""
+
+    started: str | None
+    why: str
+
+
 def execution_arn_of(state_machine_arn: str, name: str) -> str:
     return f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
 
 
 def on_hook_event(
     event: dict[str, Any], sfn: Any, dynamodb: Any, table: str, state_machine_arn: str, ssm: Any, ecs: Any
-) -> dict[str, Any]:
+) -> HookEventHandled:
     """{"started": the gate execution's ARN or None, "why"}."""
     detail = event.get("detail", {})
     if detail.get("eventName") != "HOOK_AWAITING_ACTION" or detail.get("hookType", "PAUSE") != "PAUSE":

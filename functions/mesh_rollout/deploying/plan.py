@@ -16,7 +16,7 @@ import copy
 import fnmatch
 import json
 import re
-from typing import Any
+from typing import Any, TypedDict
 
 from botocore.exceptions import ClientError
 
@@ -57,9 +57,40 @@ LATTICE_RULE = re.compile(r"service/(?P<service>svc-[^/]+)/listener/(?P<listener
 PRESET_FIELDS = ("maxErrorRate", "maxLatencyMs")
 
 
+class EcsDeploymentPlan(TypedDict):
+    """PlanEcsDeployment's result (`$.plan` of the EcsDeploymentStateMachine): the service, its lock, what to deploy
+    (start mode) or the deployment to gate (gate mode), ECS's steps and bakes, the gates, the polling bounds."""
+
+    cluster: str
+    service: str
+    serviceArn: str
+    lockId: str
+    lockSeconds: int
+    mode: str  # start or gate
+    serviceDeploymentArn: str | None
+    taskDefinition: str | None
+    images: dict[str, str] | None
+    deploymentConfiguration: dict[str, Any]
+    strategy: str
+    steps: list[int | float]
+    backend: str
+    productionRule: dict[str, Any] | None
+    canary: str | None
+    stable: str | None
+    healthGate: dict[str, Any]
+    preStepGate: dict[str, Any]
+    approvalSteps: list[int]
+    approvalTimeoutSeconds: int
+    settleSeconds: int
+    pollSeconds: int
+    maxPolls: int
+    hookTimeoutMinutes: int
+    bakeSeconds: dict[str, int]
+
+
 def plan_ecs_deployment(
     raw: Any, ecs: Any, cloudwatch: Any, clusters: str = "*", *, elbv2: Any = None, lattice: Any = None
-) -> dict[str, Any]:
+) -> EcsDeploymentPlan:
     """Check the whole input (shape, then the service, its deployments, its production listener rule, read-only) and
     plan the deployment. `clusters` is the stack's ClusterName pattern: where the functions may act. `elbv2` and
     `lattice` default to the shared clients."""

@@ -13,6 +13,7 @@ from mesh_rollout.aws.ecs_deployments import (
     revision_task_definitions,
     stop_for_rollback,
 )
+from mesh_rollout.deploying.records import EcsDeploymentRecord
 from mesh_rollout.deploying.service_lock import record_deployment
 from mesh_rollout.errors import InvalidRolloutInput, LockLost, TransientAwsError
 from mesh_rollout.shifting.lock import LockFence
@@ -37,7 +38,7 @@ def running_deployment(ecs: Any, plan: dict[str, Any], task_definition: str) -> 
     return (ours[0] if ours else None), others
 
 
-def record(arn: str, started_at: Any, plan: dict[str, Any], wait_seconds: int) -> dict[str, Any]:
+def record(arn: str, started_at: Any, plan: dict[str, Any], wait_seconds: int) -> EcsDeploymentRecord:
     started = epoch(started_at) if started_at is not None else int(clock.now().timestamp())
     return {
         "serviceDeploymentArn": arn,
@@ -58,7 +59,7 @@ def _fenced(fence: LockFence) -> None:
 
 def start_deployment(
     ecs: Any, dynamodb: Any, table: str, plan: dict[str, Any], owner: str, task_definition: str | None = None
-) -> dict[str, Any]:
+) -> EcsDeploymentRecord:
     """UpdateService with the plan's task definition and deploymentConfiguration, unless a retry finds the
     deployment its lost call started; the deployment's ARN is recorded on the lock item. Gate mode: records only."""
     fence = LockFence(dynamodb, table, plan["lockId"], owner)

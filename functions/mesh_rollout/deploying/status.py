@@ -3,11 +3,12 @@ of ours waits for an answer; EcsStepCheck: the health verdict for that pause."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from mesh_rollout import clock
 from mesh_rollout.aws.ecs_deployments import describe_deployment, list_deployments
-from mesh_rollout.shifting.gate import NOTHING_CHECKED, health_verdict
+from mesh_rollout.deploying.records import EcsDeploymentRecord, EcsPause, PauseHooks
+from mesh_rollout.shifting.gate import NOTHING_CHECKED, GateVerdict, health_verdict
 from mesh_rollout.traffic import route_for
 
 # PAUSE hooks are allowed at these stages, not at PRODUCTION_TRAFFIC_SHIFT; PRE_PRODUCTION_TRAFFIC_SHIFT recurs
@@ -29,12 +30,19 @@ FINISHED = {
 MIN_WINDOW_SECONDS = 60
 
 
+class StepVerdict(GateVerdict):
+    """EcsStepCheck's result: the gate's verdict on the waiting pause, at what percent, over how long a window."""
+
+    percent: int | float
+    windowSeconds: int
+
+
 def percent_of(value: Any) -> int | float:
     number = float(value or 0)
     return int(number) if number.is_integer() else round(number, 1)
 
 
-def our_pause(deployment: dict[str, Any]) -> dict[str, Any] | None:
+def our_pause(deployment: dict[str, Any]) -> PauseHooks | None:
     """{"hookIds", "stage", "percent"} of the PAUSE hooks AWAITING_ACTION at our stages, or None. Every such pause
     is answered by us: ECS's hook details do not say which hook of the service a pause belongs to."""
     stage = PAUSE_STAGES.get(str(deployment.get("lifecycleStage")))
@@ -51,7 +59,7 @@ def our_pause(deployment: dict[str, Any]) -> dict[str, Any] | None:
     return {"hookIds": hooks, "stage": stage, "percent": percent_of(weight)}
 
 
-def with_next_step(plan: dict[str, Any], pause: dict[str, Any]) -> dict[str, Any]:
+def with_next_step(plan: dict[str, Any], pause: PauseHooks) -> EcsPause:
     """The pause plus what answering CONTINUE leads to: nextPercent (None after the last shift), nextWeights, and
     whether an approval is asked first (before a step named in approval.beforeSteps; never at the final pause,
     whose 100 % step was asked before)."""
@@ -92,7 +100,7 @@ def superseded_by(ecs: Any, plan: dict[str, Any], deployment: dict[str, Any]) ->
     return arns[0] if arns else None
 
 
-def classify(deployment: dict[str, Any], polls: int, max_polls: int) -> tuple[str, dict[str, Any] | None]:
+def classify(deployment: dict[str, Any], polls: int, max_polls: int) -> tuple[str, PauseHooks | None]:
     """(state, pause) of the contract: PAUSED, RUNNING, SUCCESSFUL, ROLLING_BACK, ROLLED_BACK, ROLLBACK_FAILED,
     STOPPED (SUPERSEDED is told apart by the caller), TIMED_OUT."""
     status = str(deployment.get("status"))
@@ -110,18 +118,17 @@ def classify(deployment: dict[str, Any], polls: int, max_polls: int) -> tuple[st
     return ("TIMED_OUT" if polls > max_polls else "RUNNING"), None
 
 
-def read_deployment(ecs: Any, plan: dict[str, Any], ecs_state: dict[str, Any]) -> dict[str, Any]:
+def read_deployment(ecs: Any, plan: dict[str, Any], ecs_state: dict[str, Any]) -> EcsDeploymentRecord:
     """The `ecs` record updated from one DescribeServiceDeployments (a stopped one: one more List, once)."""
     deployment = describe_deployment(ecs, ecs_state["serviceDeploymentArn"])
     polls = int(ecs_state.get("polls", 0)) + 1
-    state, pause = classify(deployment, polls, int(plan["maxPolls"]))
-    if pause is not None:
-        pause = with_next_step(plan, pause)
+    state, hooks = classify(deployment, polls, int(plan["maxPolls"]))
+    pause = with_next_step(plan, hooks) if hooks is not None else None
     newer = superseded_by(ecs, plan, deployment) if state == "STOPPED" else None
     if newer:
         state = "SUPERSEDED"
     percent = percent_of(deployment.get("targetServiceRevision", {}).get("requestedProductionTrafficWeight"))
-    return {
+    read = {
         **ecs_state,
         "state": state,
         "stage": deployment.get("lifecycleStage"),
@@ -136,6 +143,7 @@ def read_deployment(ecs: Any, plan: dict[str, Any], ecs_state: dict[str, Any]) -
         "polls": polls,
         "waitSeconds": int(plan["pollSeconds"]),
     }
+    return cast(EcsDeploymentRecord, read)  # the record it was given (StartEcsDeployment's, EcsDecide's), updated
 
 
 def window_seconds(plan: dict[str, Any], ecs_state: dict[str, Any], now: float | None = None) -> int:
@@ -153,7 +161,7 @@ def window_seconds(plan: dict[str, Any], ecs_state: dict[str, Any], now: float |
 
 def step_check(
     cloudwatch: Any, ecs: Any, plan: dict[str, Any], ecs_state: dict[str, Any], checks: int, now: float | None = None
-) -> dict[str, Any]:
+) -> StepVerdict:
     """The health verdict for the waiting pause: before the first step (green at 0 %) the pre-step gate (alarms,
     ECS), else the health gate over the step's window. No ECS deployment read."""
     percent = (ecs_state.get("pause") or {}).get("percent", ecs_state.get("percent", 0))

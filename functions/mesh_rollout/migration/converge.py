@@ -6,7 +6,7 @@ run stopped half way resumes where it stopped. Identifiers in a topology are nam
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.errors import InvalidRolloutInput
@@ -19,6 +19,29 @@ def _items(lattice: Any, operation: str, **params: Any) -> list[dict[str, Any]]:
         return [i for page in lattice.get_paginator(operation).paginate(**params) for i in page["items"]]
 
 
+class NetworkEnsured(TypedDict):
+    """EnsureLattice's network: the service network's id, and what changed (in words)."""
+
+    id: str
+    changes: list[str]
+
+
+class TargetGroupsEnsured(TypedDict):
+    """EnsureLattice's targetGroups: {target group name: id} and {name: ARN}, and what changed."""
+
+    ids: dict[str, str]
+    arns: dict[str, str]
+    changes: list[str]
+
+
+class ServiceEnsured(TypedDict):
+    """EnsureLattice's service: its id, the DNS name Lattice gave it (where MoveNames points the custom name), changes."""
+
+    id: str
+    domainName: str
+    changes: list[str]
+
+
 def _named(items: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
     return next((i for i in items if i.get("name") == name), None)
 
@@ -29,7 +52,7 @@ def _create(lattice: Any, operation: str, **request: Any) -> dict[str, Any]:
     return created
 
 
-def ensure_network(lattice: Any, network: dict[str, Any]) -> dict[str, Any]:
+def ensure_network(lattice: Any, network: dict[str, Any]) -> NetworkEnsured:
     """The service network and its VPC associations; {"id", "changes"}."""
     changes: list[str] = []
     found = _named(_items(lattice, "list_service_networks"), network["name"])
@@ -47,7 +70,7 @@ def ensure_network(lattice: Any, network: dict[str, Any]) -> dict[str, Any]:
     return {"id": found["id"], "changes": changes}
 
 
-def ensure_target_groups(lattice: Any, groups: list[dict[str, Any]]) -> dict[str, Any]:
+def ensure_target_groups(lattice: Any, groups: list[dict[str, Any]]) -> TargetGroupsEnsured:
     """Each target group (by name); a health check that differs is updated, a port, protocol or VPC that differs
     cannot be (Lattice fixes them at creation): InvalidRolloutInput naming the node. {"ids", "arns", "changes"}."""
     existing = {g["name"]: g for g in _items(lattice, "list_target_groups")}
@@ -83,7 +106,7 @@ def ensure_target_groups(lattice: Any, groups: list[dict[str, Any]]) -> dict[str
 
 def ensure_service(
     lattice: Any, route53: Any, service: dict[str, Any], network_id: str, group_ids: dict[str, str], zone_id: str
-) -> dict[str, Any]:
+) -> ServiceEnsured:
     """The Lattice service, its association with the network, its listeners and rules; the DNS name that resolves
     to it (`domainName`), where migration/dns.py points the custom domain name last. {"id", "domainName",
     "changes"}. (`route53` and `zone_id` are no longer used here.)"""

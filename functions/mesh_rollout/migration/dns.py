@@ -9,7 +9,7 @@ has none again.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.errors import InvalidRolloutInput
@@ -29,9 +29,40 @@ def record_sets_at(route53: Any, zone_id: str, name: str) -> list[dict[str, Any]
     return found
 
 
-def read_names(route53: Any, services: list[dict[str, Any]], zones: dict[str, str]) -> dict[str, Any]:
+class NameRecords(TypedDict):
+    name: str
+    zoneId: str
+    recordSets: list[dict[str, Any]]
+
+
+class NamesRead(TypedDict):
+    """MoveNames' read: what each service's name holds before any change (what putBack puts back)."""
+
+    names: list[NameRecords]
+
+
+class NamesMoved(TypedDict):
+    """MoveNames' move: the names pointed at VPC Lattice, those left as they were (and why), the changes."""
+
+    moved: list[str]
+    left: list[str]
+    changes: list[str]
+
+
+class NamesPutBack(TypedDict):
+    putBack: list[str]
+
+
+class NamesPutBackAfterFailure(NamesPutBack):
+    """MoveNames' putBack: the names put back, and the failure the Fail state reports (the cause says which names)."""
+
+    error: str
+    cause: str
+
+
+def read_names(route53: Any, services: list[dict[str, Any]], zones: dict[str, str]) -> NamesRead:
     """What each service's name holds now, before any change: {"names": [{"name", "zoneId", "recordSets"}]}."""
-    names = []
+    names: list[NameRecords] = []
     for service in services:
         name = service["customDomainName"]
         names.append({"name": name, "zoneId": zones[name], "recordSets": record_sets_at(route53, zones[name], name)})
@@ -63,7 +94,7 @@ def on_lattice_targets(ecs_services: list[dict[str, Any]], results: list[dict[st
 
 def move_names(
     route53: Any, services: list[dict[str, Any]], domains: list[str], on_lattice: dict[str, str], zones: dict[str, str]
-) -> dict[str, Any]:
+) -> NamesMoved:
     """Point each service's name at its Lattice DNS name (`domains`, in `services`' order) if every target group it
     forwards to has an ECS service that this rollout put on it (`on_lattice`: target group -> cluster/service);
     a name with a group no ECS service of the rollout serves is left as it is, and said so.
@@ -83,7 +114,7 @@ def move_names(
     return {"moved": moved, "left": left, "changes": changes}
 
 
-def put_names_back(route53: Any, names: list[dict[str, Any]]) -> dict[str, Any]:
+def put_names_back(route53: Any, names: list[dict[str, Any]]) -> NamesPutBack:
     """Give each name the record sets it held before (`names`, as read_names returned them), in one batch per
     name: a record set it did not have is deleted, one replaced or changed is written back (UPSERT). A name that
     holds what it held is not touched. {"putBack": [names]}."""

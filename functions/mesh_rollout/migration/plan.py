@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import Field, StrictStr
 
@@ -65,7 +65,25 @@ def parse_lattice_input(raw: Any) -> tuple[LatticeRolloutInput, RolloutSpec, dic
     return ours, spec, requests
 
 
-def plan_lattice_rollout(raw: Any, ecs: Any, route53: Any, ec2: Any, iam: Any) -> dict[str, Any]:
+class LatticeRolloutPlan(TypedDict):
+    """PlanLatticeRollout's result, the LatticeRolloutStateMachine's state from there on (its ResultPath is `$`)."""
+
+    mode: str  # plan or apply
+    planOnly: bool
+    serviceNetwork: dict[str, Any]
+    targetGroups: list[dict[str, Any]]
+    services: list[dict[str, Any]]
+    losses: list[dict[str, Any]]
+    clients: str
+    hostedZones: dict[str, str]  # {custom domain name: hosted zone id}
+    roleArn: str | None
+    preflight: dict[str, Any]  # what the account lacks for the move (problems), and the ingress rules to add
+    ecsServices: list[dict[str, Any]]
+    maxConcurrentDeployments: int
+    requests: list[dict[str, Any]]  # plan mode: every request a run would make
+
+
+def plan_lattice_rollout(raw: Any, ecs: Any, route53: Any, ec2: Any, iam: Any) -> LatticeRolloutPlan:
     """Check the input and what it names (read-only) and return every request a run would make, with what the
     account lacks for the move (`preflight`): in apply mode a problem there is refused before any change."""
     ours, spec, requests = parse_lattice_input(raw)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
@@ -101,7 +101,13 @@ def _admits(rules: list[dict[str, Any]], group: str, port: int, prefix_list: str
     )
 
 
-def allow_lattice_ingress(ec2: Any, rules: list[dict[str, Any]]) -> dict[str, Any]:
+class IngressAllowed(TypedDict):
+    """EnsureLattice's ingress: the security group rules added (in words)."""
+
+    changes: list[str]
+
+
+def allow_lattice_ingress(ec2: Any, rules: list[dict[str, Any]]) -> IngressAllowed:
     """Add each planned ingress rule (one port, one prefix list), described and tagged as mesh-rollout's; a rule that
     is there already (InvalidPermission.Duplicate) is left as it is. {"changes"}."""
     changes = []

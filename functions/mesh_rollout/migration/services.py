@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mesh_rollout.aws.ecs import lattice_configurations, revise_service, short_name
+from mesh_rollout.aws.ecs import RolloutRevision, lattice_configurations, revise_service, short_name
 from mesh_rollout.migration.offmesh import off_mesh
 
 
-def register_off_mesh(ecs: Any, target: dict[str, Any], target_group_arn: str, role_arn: str) -> dict[str, Any]:
+def register_off_mesh(ecs: Any, target: dict[str, Any], target_group_arn: str, role_arn: str) -> RolloutRevision:
     """Find or register the service's revision without the mesh; the state its EcsServiceRolloutStateMachine
     execution carries (the shape RegisterTaskDefinition returns, so the deployment gate and rollback apply unchanged)."""
     field = f"{target['cluster']}/{target['service']}"

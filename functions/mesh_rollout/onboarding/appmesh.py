@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from mesh_rollout.aws import aws_errors, unless_missing
 from mesh_rollout.aws.specs import check_request, same_spec
@@ -45,7 +45,16 @@ def describe(appmesh: Any, kind: Kind, keys: dict[str, str]) -> dict[str, Any] |
     return None if response is None else dict(response[kind.result_key])
 
 
-def ensure_resource(appmesh: Any, kind_key: str, request: dict[str, Any], *, create_only: bool = False) -> dict[str, Any]:
+class MeshResourceEnsured(TypedDict):
+    """EnsureMesh's, EnsureVirtualNode's and EnsureRouter's result: what was done to one App Mesh resource."""
+
+    kind: str
+    name: str
+    action: str  # created, updated or unchanged
+    version: int
+
+
+def ensure_resource(appmesh: Any, kind_key: str, request: dict[str, Any], *, create_only: bool = False) -> MeshResourceEnsured:
     """Create the resource if missing, update it if its spec differs; report what was done."""
     kind = KINDS[kind_key]
     check_request("appmesh", f"Create{kind.noun}", request, "request")

@@ -4,19 +4,60 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, Required, TypedDict, cast
 
-from mesh_rollout.aws.deployments import DEPLOYMENT_POLL_SECONDS, DEPLOYMENT_TIMEOUT_SECONDS
-from mesh_rollout.aws.ecs import deployment_status, point_service_at, short_name
+from mesh_rollout.aws.deployments import DEPLOYMENT_POLL_SECONDS, DEPLOYMENT_TIMEOUT_SECONDS, DeploymentVerdict
+from mesh_rollout.aws.ecs import RolloutRevision, deployment_status, point_service_at, short_name
 from mesh_rollout.errors import readable_failure
-from mesh_rollout.onboarding.appmesh import ensure_resource, inventory
+from mesh_rollout.onboarding.appmesh import MeshResourceEnsured, ensure_resource, inventory
 from mesh_rollout.onboarding.plan import build_requests, plan_rollout
 from mesh_rollout.onboarding.services import check_target, prepare_revision
 
 PLANNED_SECTIONS = ("virtualNodes", "virtualRouters", "routes", "virtualServices", "ecsServices")
 
 
-def validate_rollout(raw: Any, appmesh: Any, ecs: Any, default_image: str) -> dict[str, Any]:
+class RolloutPlan(TypedDict):
+    """ValidateRollout's result, the MeshRolloutStateMachine's state from there on: each section's item positions."""
+
+    meshName: str
+    meshRef: dict[str, str]
+    mesh: dict[str, Any]
+    virtualServicePlaceholders: list[dict[str, Any]]
+    virtualNodes: list[int]
+    virtualRouters: list[int]
+    routes: list[int]
+    virtualServices: list[int]
+    ecsServices: list[int]
+    maxConcurrentDeployments: int
+
+
+class DeploymentCheck(TypedDict):
+    """DeploymentHealth's result: the deployment's verdict, the checks so far, and whether the gate has timed out."""
+
+    verdict: DeploymentVerdict
+    checks: int
+    timedOut: bool
+
+
+class ServiceRolledBack(TypedDict):
+    """RollbackService's result: where the service is now, and what happened in words (the execution's cause)."""
+
+    cluster: str
+    service: str
+    rolledBackTo: str
+    cause: str
+
+
+class EcsOutcome(TypedDict, total=False):
+    """FinishMeshRollout's result: whether any service failed; if one did, the first one's error and a cause."""
+
+    failed: Required[bool]
+    services: Required[dict[str, int]]  # updated, unchanged, not started, failed: how many services
+    error: str
+    cause: str
+
+
+def validate_rollout(raw: Any, appmesh: Any, ecs: Any, default_image: str) -> RolloutPlan:
     """Check the whole input (shape first, then references against AWS, read-only) and plan it.
 
     The plan is what the state machine carries from here on, so it stays small whatever the mesh's size: the
@@ -26,7 +67,7 @@ def validate_rollout(raw: Any, appmesh: Any, ecs: Any, default_image: str) -> di
     plan = plan_rollout(spec, requests, inventory(appmesh, spec.mesh.meshName))
     for index, target in enumerate(plan["ecsServices"]):
         check_target(ecs, target, default_image, f"ecsServices[{index}]")
-    return {
+    positions = {
         "meshName": plan["meshName"],
         "meshRef": {"meshName": plan["meshName"]},
         "mesh": plan["mesh"],
@@ -34,27 +75,30 @@ def validate_rollout(raw: Any, appmesh: Any, ecs: Any, default_image: str) -> di
         **{section: list(range(len(plan[section]))) for section in PLANNED_SECTIONS},
         "maxConcurrentDeployments": spec.maxConcurrentDeployments,
     }
+    return cast(RolloutPlan, positions)
 
 
-def ensure_mesh_or_service(appmesh: Any, kind: str, request: dict[str, Any], placeholder: bool) -> dict[str, Any]:
+def ensure_mesh_or_service(appmesh: Any, kind: str, request: dict[str, Any], placeholder: bool) -> MeshResourceEnsured:
     """Converge the mesh or a virtual service; a placeholder only makes sure the service exists."""
     if placeholder:
         request = {**request, "spec": {}}
     return ensure_resource(appmesh, kind, request, create_only=placeholder)
 
 
-def register_task_definition(ecs: Any, target: dict[str, Any], index: int, default_image: str) -> dict[str, Any]:
-    result = prepare_revision(ecs, target, default_image, f"ecsServices[{index}]")
+def register_task_definition(ecs: Any, target: dict[str, Any], index: int, default_image: str) -> RolloutRevision:
+    revision = prepare_revision(ecs, target, default_image, f"ecsServices[{index}]")
     poll = target.get("deploymentPollSeconds", DEPLOYMENT_POLL_SECONDS)
-    result["maxChecks"] = math.ceil(target.get("deploymentTimeoutSeconds", DEPLOYMENT_TIMEOUT_SECONDS) / poll)
-    result["pollSeconds"] = poll
-    result["revision"] = short_name(result["taskDefinition"])  # 'taskB:2', what the rollout's result names
-    result["vpcLatticeConfigurations"] = None  # UpdateService leaves the service's Lattice attachments as they are
-    result["previousVpcLatticeConfigurations"] = None  # and so does the rollback
-    return result
+    return {
+        **revision,
+        "maxChecks": math.ceil(target.get("deploymentTimeoutSeconds", DEPLOYMENT_TIMEOUT_SECONDS) / poll),
+        "pollSeconds": poll,
+        "revision": short_name(revision["taskDefinition"]),  # 'taskB:2', what the rollout's result names
+        "vpcLatticeConfigurations": None,  # UpdateService leaves the service's Lattice attachments as they are
+        "previousVpcLatticeConfigurations": None,  # and so does the rollback
+    }
 
 
-def check_deployment(ecs: Any, cluster: str, service: str, task_definition: str, checks: int, max_checks: int) -> dict[str, Any]:
+def check_deployment(ecs: Any, cluster: str, service: str, task_definition: str, checks: int, max_checks: int) -> DeploymentCheck:
     """The deployment verdict, counting checks so the Wait loop is bounded."""
     verdict = deployment_status(ecs, cluster, service, task_definition)
     checks += 1
@@ -70,7 +114,7 @@ def roll_back_service(
     failed: str,
     verdict: dict[str, Any],
     previous_lattice: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
+) -> ServiceRolledBack:
     """Put the service back on its previous revision (no call if it is on it) and, given `previous_lattice`, on the
     `vpcLatticeConfigurations` it had before ([] detaches it), and describe, for a person, what happened. `verdict`
     is the deployment gate's, or what a Catch hands on when UpdateService failed for good (its Error and Cause):
@@ -128,7 +172,7 @@ def _names(results: list[dict[str, Any]], revision: bool) -> str:
     return ", ".join(listed) + (f" and {more} more" if more else "")
 
 
-def ecs_outcome(results: list[dict[str, Any]], destination: str = "the mesh") -> dict[str, Any]:
+def ecs_outcome(results: list[dict[str, Any]], destination: str = "the mesh") -> EcsOutcome:
     """Whether the services' rollout failed and, if so, the error of the first failed service (in input order) and
     a cause that says what happened to each service: which revision it is on, or that it was not started."""
     counts = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mesh_rollout.aws.ecs import describe_service, describe_task_definition, revise_service
+from mesh_rollout.aws.ecs import ServiceRevision, describe_service, describe_task_definition, revise_service
 from mesh_rollout.onboarding.envoy import SidecarSettings, check_envoy_compatibility, inject_envoy_sidecar
 
 
@@ -18,7 +18,7 @@ def check_target(ecs: Any, target: dict[str, Any], default_image: str, field: st
     inject_envoy_sidecar(task_definition, settings, service)
 
 
-def prepare_revision(ecs: Any, target: dict[str, Any], default_image: str, field: str) -> dict[str, Any]:
+def prepare_revision(ecs: Any, target: dict[str, Any], default_image: str, field: str) -> ServiceRevision:
     """Find or register the Envoy-enabled revision of the service's task definition."""
     settings = SidecarSettings.from_target(target, default_image, field)
 

@@ -10,7 +10,7 @@ released canary image is undone. EventBridge may deliver an event twice: what is
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.deploying.cleanup import finished as ecs_deployment_finished
@@ -139,6 +139,17 @@ def own_notice_sent(history: list[dict[str, Any]]) -> bool:
     return (state_output(history, "FinishRollout") or {}).get("result", {}).get("notified") is True
 
 
+class StatusChangeHandled(TypedDict):
+    """ExecutionStatusChange's result: what the clean-up did, and who told people (`notice`) or whether it did."""
+
+    executionArn: str
+    status: str
+    done: list[str]
+    notice: NotRequired[str]
+    notified: NotRequired[bool]
+    notificationError: NotRequired[str]
+
+
 def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
     with aws_errors(f"GetExecutionHistory {execution_arn.split(':')[-1]}"):
         pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn, includeExecutionData=True)
@@ -155,7 +166,7 @@ def handle_status_change(
     weight_shift_arn: str,
     ecs: Any = None,  # needed only to undo a release (a stopped shift that had updated its canary service)
     ecs_deployment_arn: str = "",  # the EcsDeploymentStateMachine's ARN
-) -> dict[str, Any]:
+) -> StatusChangeHandled:
     """An execution of ours ended: clean up after a weight shift that did not finish; notify every failure and
     clean-up once: a weight shift whose FinishRollout published its outcome is not notified again."""
     status, execution_arn = detail["status"], detail["executionArn"]
@@ -179,7 +190,7 @@ def handle_status_change(
         done = recover_unfinished_deployment(ecs, dynamodb, table, execution_arn, history)
     else:  # a mesh rollout: StopExecution and timeouts run no Catch, so its stop flag may be left behind
         done = clear_leftover_stop_flag(dynamodb, table, execution_arn)
-    result: dict[str, Any] = {"executionArn": execution_arn, "status": status, "done": done}
+    result: StatusChangeHandled = {"executionArn": execution_arn, "status": status, "done": done}
     if told:
         return {**result, "notice": "sent by the execution's FinishRollout"}
     if any(EARLIER_DELIVERY in line for line in done):  # EventBridge delivered the event again
@@ -190,4 +201,7 @@ def handle_status_change(
     lines = [f"execution {execution_arn} ended {status}" + (f": {error}: {cause}" if error else "."), *done]
     machine = detail["stateMachineArn"].split(":")[-1]
     not_sent = notify(sns, topic_arn, f"mesh-rollout: {machine} {status}", "\n".join(lines))
-    return {**result, "notified": not_sent is None, **({"notificationError": not_sent} if not_sent else {})}
+    result["notified"] = not_sent is None
+    if not_sent:
+        result["notificationError"] = not_sent
+    return result

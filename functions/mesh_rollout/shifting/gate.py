@@ -6,7 +6,7 @@ import datetime as dt
 import math
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from mesh_rollout import clock
 from mesh_rollout.aws import aws_errors
@@ -22,6 +22,24 @@ COMPARISONS: dict[str, Callable[[float, float], bool]] = {
 }
 SUMMED_STATS = frozenset({"Sum", "SampleCount"})
 NOTHING_CHECKED = "no health checks configured"  # a gate with nothing to read
+
+
+class JudgeResult(TypedDict):
+    """The statistical judge's outcome: PASS, FAIL, MARGINAL or NO_DATA, its score and each metric's verdict."""
+
+    outcome: str
+    score: float | None
+    metrics: list[str]
+
+
+class GateVerdict(TypedDict):
+    """CanaryHealth's result (and EcsStepCheck's): the state machines choose on `state` and report `summary`."""
+
+    state: str  # HEALTHY, PENDING or UNHEALTHY
+    reasons: list[str]
+    checks: int
+    summary: str
+    judge: NotRequired[JudgeResult]
 
 
 class Findings:
@@ -166,7 +184,7 @@ def check_compare(
     checks: int,
     bound: int,
     found: Findings,
-) -> dict[str, Any] | None:
+) -> JudgeResult | None:
     """The statistical judge: canary against stable, per period, one GetMetricData call for every metric of both."""
     if not compare:
         return None
@@ -227,7 +245,7 @@ def check_compare(
 
 def health_verdict(
     gate: dict[str, Any], cloudwatch: Any, ecs: Any, window_seconds: int, checks: int, now: dt.datetime | None = None
-) -> dict[str, Any]:
+) -> GateVerdict:
     """One look at the canary. PENDING after maxPendingChecks re-checks counts as UNHEALTHY."""
     found = Findings()
     check_alarms(cloudwatch, gate.get("alarmNames", []), found)
@@ -241,5 +259,7 @@ def health_verdict(
     if state == "PENDING" and checks > gate.get("maxPendingChecks", 10):
         state = "UNHEALTHY"
         reasons = [f"still PENDING after {checks} checks", *reasons]
-    verdict = {"state": state, "reasons": reasons, "checks": checks, "summary": f"{state}: {'; '.join(reasons)}"}
-    return verdict if judge is None else {**verdict, "judge": judge}
+    verdict: GateVerdict = {"state": state, "reasons": reasons, "checks": checks, "summary": f"{state}: {'; '.join(reasons)}"}
+    if judge is not None:
+        verdict["judge"] = judge
+    return verdict

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypedDict, cast
 
 from botocore.exceptions import ClientError
 
@@ -13,7 +13,15 @@ from mesh_rollout.aws import aws_errors, error_code
 from mesh_rollout.errors import RolloutInProgress, TransientAwsError
 
 
-def acquire(dynamodb: Any, table: str, lock_id: str, owner: str, seconds: int, now: float | None = None) -> dict[str, Any]:
+class LockAcquired(TypedDict):
+    """AcquireRouteLock's result: the lock this execution holds, and until when (epoch seconds)."""
+
+    lockId: str
+    owner: str
+    expiresAt: int
+
+
+def acquire(dynamodb: Any, table: str, lock_id: str, owner: str, seconds: int, now: float | None = None) -> LockAcquired:
     """Take the lock, or take it back if this owner already holds it (a retried call); else RolloutInProgress."""
     now = int(now if now is not None else time.time())
     item = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Required, TypedDict, cast
 
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.aws.ecs import AmbiguousService, describe_service, describe_task_definition, service_of_target_group
@@ -22,6 +22,59 @@ from mesh_rollout.traffic import WeightedRoute, Weights, backend_module, route_f
 
 LOCK_MARGIN_SECONDS = 3600
 TARGET_KIND = {"appmesh": "virtual node", "lattice": "VPC Lattice target group", "alb": "target group"}
+
+
+class FinalizePlan(TypedDict):
+    """The input's finalize settings, whether there is anything to finalize, and the weights it leaves."""
+
+    removeStableTarget: bool
+    deleteStableNode: bool
+    deleteStableTargetGroup: bool
+    scaleStableServiceToZero: bool
+    stableEcsService: dict[str, str] | None
+    pending: bool
+    weights: Weights
+
+
+class ReleasePlan(TypedDict, total=False):
+    """The image release before the steps ({"pending": false} without one)."""
+
+    pending: Required[bool]
+    cluster: str
+    service: str
+    images: dict[str, str]
+    pollSeconds: int
+    maxChecks: int
+
+
+class Idle(TypedDict):
+    status: str  # HALTED or NOTHING_TO_DO
+    reason: str
+
+
+class WeightShiftPlan(TypedDict):
+    """PlanWeightShift's result, the WeightShiftStateMachine's state from there on (its ResultPath is `$`)."""
+
+    route: dict[str, Any]  # the backend's route reference (every backend's has `backend` and `label`)
+    stable: str
+    canary: str
+    mode: str
+    whenLocked: str
+    lockId: str
+    lockSeconds: int
+    fromPercent: int
+    plannedWeights: Weights
+    steps: list[dict[str, Any]]  # percent, weights, previous, approval, gateAfter
+    bakeSeconds: int
+    waitSeconds: int
+    healthGate: dict[str, Any]  # the gate after each step (shifting.gate reads it)
+    preStepGate: dict[str, Any]
+    approvalTimeoutSeconds: int
+    finalize: FinalizePlan
+    release: ReleasePlan
+    gateFirst: bool
+    nothingToDo: bool
+    idle: Idle
 
 
 def lock_seconds(spec: WeightShiftSpec, steps: list[dict[str, Any]]) -> int:
@@ -124,7 +177,7 @@ def _finalize(
     return {**settings.model_dump(mode="json"), "pending": bool(pending)}
 
 
-def plan_release(spec: WeightShiftSpec, ecs: Any) -> dict[str, Any] | None:
+def plan_release(spec: WeightShiftSpec, ecs: Any) -> ReleasePlan | None:
     """The image release to do before the steps (read-only), or None."""
     if spec.canaryEcsService is None or (spec.imageDefinitions is None and spec.canaryImage is None):
         return None
@@ -205,7 +258,7 @@ def plan_weight_shift(
     ecs: Any,
     halt_of: Callable[[str], dict[str, str] | None] = lambda lock_id: None,
     clusters: str = "*",
-) -> dict[str, Any]:
+) -> WeightShiftPlan:
     """Check the whole input (shape, then the route, targets, alarms and services, read-only) and plan it.
     A step-mode tick towards a canary whose last step-mode run rolled back (`halt_of(lockId)`, read only
     once the input is valid) does nothing (HALTED). The ECS services of target groups are looked for in the
@@ -229,14 +282,15 @@ def plan_weight_shift(
     reaches_full = is_retired(current, stable, canary) or (
         (steps[-1]["percent"] == 100 and spec.mode == "plan") if steps else at == 100
     )
-    finalize = (
+    finalize = cast(
+        FinalizePlan,
         _finalize(spec, resolved, route, current, ecs)
         if reaches_full
-        else {**spec.finalize.model_dump(mode="json"), "pending": False}
+        else {**spec.finalize.model_dump(mode="json"), "pending": False},
     )
     full = steps[-1]["weights"] if steps else current
     finalize["weights"] = retired_weights(full, stable) if finalize["pending"] and spec.finalize.removeStableTarget else full
-    release = plan_release(spec, ecs) or {"pending": False}
+    release: ReleasePlan = plan_release(spec, ecs) or {"pending": False}
     if release["pending"] and not steps:
         raise InvalidRolloutInput(
             "canary",
@@ -246,7 +300,7 @@ def plan_weight_shift(
     lock_id = f"{backend}:{reference['label']}" if backend == "appmesh" else _lock_id(reference)
     stopped = halt_of(lock_id) if spec.mode == "increment" else None
     halted = stopped is not None and stopped["canary"] == canary and not release["pending"]
-    idle = (
+    idle: Idle = (
         {"status": "HALTED", "reason": f"{stopped['reason']} (halted by {stopped['haltedBy']})"}
         if halted and stopped
         else {"status": "NOTHING_TO_DO", "reason": "already at the end of the plan"}

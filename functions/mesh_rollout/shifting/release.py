@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from mesh_rollout.aws.ecs import describe_service, point_service_at, registrable, revise_service, short_name
+from mesh_rollout.aws.ecs import (
+    ServicePointed,
+    ServiceRevision,
+    describe_service,
+    point_service_at,
+    registrable,
+    revise_service,
+    short_name,
+)
 from mesh_rollout.errors import EcsServiceNotFound, InvalidRolloutInput, LockLost, MeshRolloutError
 from mesh_rollout.onboarding.sidecars import Role, container_roles
 from mesh_rollout.shifting.lock import LockFence
@@ -54,13 +62,13 @@ def with_images(task_definition: dict[str, Any], images: dict[str, str]) -> dict
     return body
 
 
-def release_revision(ecs: Any, cluster: str, service: str, images: dict[str, str]) -> dict[str, Any]:
+def release_revision(ecs: Any, cluster: str, service: str, images: dict[str, str]) -> ServiceRevision:
     """Find or register the revision of the service's task definition with `images`."""
     revision, _ = revise_service(ecs, cluster, service, "canaryEcsService", lambda current, _: with_images(current, images))
     return revision
 
 
-def point_canary_at_release(ecs: Any, cluster: str, service: str, task_definition: str, fence: LockFence) -> dict[str, Any]:
+def point_canary_at_release(ecs: Any, cluster: str, service: str, task_definition: str, fence: LockFence) -> ServicePointed:
     """UpdateService to the release's revision, fenced by the route's lock as a weight write is. The Lambda runs on
     after its execution is stopped, so the update may land before or after the clean-up takes the lock over:
     (a) before: the clean-up, which reads the service after its take-over, sees the release's revision and puts

@@ -3,28 +3,88 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NotRequired, TypedDict, cast
 
 from mesh_rollout.aws import aws_errors
-from mesh_rollout.aws.ecs import describe_service
+from mesh_rollout.aws.ecs import ServiceRevision, describe_service
 from mesh_rollout.errors import LockLost, MeshRolloutError, WeightsNotApplied, readable_failure
 from mesh_rollout.shifting import lock
 from mesh_rollout.shifting.gate import health_verdict
-from mesh_rollout.shifting.lock import LockFence
+from mesh_rollout.shifting.lock import LockAcquired, LockFence
 from mesh_rollout.shifting.release import release_revision
 from mesh_rollout.shifting.weights import describe_weights, expect_weights, retired_weights, weights_at
 from mesh_rollout.traffic import RouteState, WeightedRoute, Weights, route_for
 
 
-def acquire_lock(dynamodb: Any, table: str, lock_id: str, owner: str, seconds: int) -> dict[str, Any]:
+class RouteSnapshot(TypedDict):
+    """ShiftTraffic's snapshot: the route's weights and the backend's snapshot of the whole route (one of the three)."""
+
+    weights: Weights
+    spec: NotRequired[dict[str, Any]]  # App Mesh: the route's spec
+    action: NotRequired[dict[str, Any]]  # VPC Lattice: the listener rule's action
+    actions: NotRequired[list[dict[str, Any]]]  # ALB: the rule's actions
+
+
+class StepApplied(TypedDict):
+    """ShiftTraffic's apply: the step's weights, and whether this call wrote them (False: a retry found them there)."""
+
+    percent: int
+    weights: Weights
+    changed: bool
+    version: int | None
+
+
+class RouteRestored(TypedDict):
+    """ShiftTraffic's restore: the weights the route is back at, and whether this call wrote them."""
+
+    restored: bool
+    weights: Weights
+    route: str
+
+
+class CanaryFinalized(TypedDict):
+    """FinalizeCanary's result: what was done (in words) and the route's weights after it."""
+
+    done: list[str]
+    weights: Weights
+
+
+class ApprovalRequested(TypedDict):
+    """RequestApproval's return (the Task's result is the approver's answer, which the CLI sends, not this)."""
+
+    messageId: str
+    health: str
+
+
+class RolloutFinished(TypedDict):
+    """FinishRollout's result: how the weight shift ended, whether the lock was released, the route's weights now."""
+
+    status: str  # SUCCEEDED or FAILED
+    error: str
+    cause: str
+    lockReleased: bool
+    weights: Weights | None
+    notified: bool
+    notificationError: NotRequired[str]
+
+
+class ReleaseRevision(ServiceRevision):
+    """RegisterRelease's result: the canary service's release revision, and what the gate loop polls with."""
+
+    pollSeconds: int
+    maxChecks: int
+
+
+def acquire_lock(dynamodb: Any, table: str, lock_id: str, owner: str, seconds: int) -> LockAcquired:
     return lock.acquire(dynamodb, table, lock_id, owner, seconds)
 
 
-def take_snapshot(route_ref: dict[str, Any], planned: Weights) -> dict[str, Any]:
+def take_snapshot(route_ref: dict[str, Any], planned: Weights) -> RouteSnapshot:
     """Record the route before the first change; it must still be what the plan was made from."""
     state = route_for(route_ref).read()
     expect_weights(state.weights, [planned], route_ref["label"])
-    return {"weights": state.weights, **state.snapshot}
+    return cast(RouteSnapshot, {"weights": state.weights, **state.snapshot})
 
 
 def approval_wait_seconds(requested: dict[str, Any] | None, decision: dict[str, Any] | None) -> float | None:
@@ -61,7 +121,7 @@ def _write_verified(
 
 def apply_step(
     route_ref: dict[str, Any], snapshot: dict[str, Any], stable: str, canary: str, step: dict[str, Any], fence: LockFence
-) -> dict[str, Any]:
+) -> StepApplied:
     """Write the step's weights if the route still holds what this rollout last wrote (the plan's weights before it)."""
     route = route_for(route_ref)
     target: Weights = step["weights"]
@@ -90,7 +150,7 @@ def restore_route(
     mode: str,
     fence: LockFence,
     finalize: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> RouteRestored:
     """Undo this rollout: the snapshot's weighted targets (plan mode), or all traffic to stable (step mode).
     Only the weights are put back: this rollout changed nothing else, so anything else that differs from the
     snapshot (a retry policy, a timeout) was changed by someone else and stays."""
@@ -113,7 +173,7 @@ def finalize_canary(
     settings: dict[str, Any],
     ecs: Any,
     fence: LockFence,
-) -> dict[str, Any]:
+) -> CanaryFinalized:
     """Retire the stable version once the canary holds everything: off the route, then (opt-in) its ECS service
     to 0, then its virtual node or target group deleted."""
     route = route_for(route_ref)
@@ -138,7 +198,7 @@ def finalize_canary(
 
 
 def approval_message(
-    execution_arn: str, route_ref: dict[str, Any], now: Weights, nxt: Weights, health: dict[str, Any], timeout_seconds: int
+    execution_arn: str, route_ref: dict[str, Any], now: Weights, nxt: Weights, health: Mapping[str, Any], timeout_seconds: int
 ) -> tuple[str, str]:
     """Subject and body of the approval request. No task token: approvers answer with the CLI."""
     subject = f"mesh-rollout: approve {route_ref['label']}?"[:100]
@@ -170,13 +230,13 @@ def answer_lines(execution_arn: str, timeout_seconds: int, unanswered: str) -> l
 
 def request_approval(
     sns: Any, topic_arn: str, cloudwatch: Any, ecs: Any, execution_arn: str, item: dict[str, Any]
-) -> dict[str, Any]:
+) -> ApprovalRequested:
     """Publish what waits for approval: route, current -> next weights and a fresh health summary. An ECS
     deployment's state (plan, ecs, check) says its step and the verdict its check has just given."""
     if "ecs" in item and "plan" in item:
         from mesh_rollout.deploying.approval import approval_message as ecs_approval_message
 
-        health = {"summary": (item.get("check") or {}).get("summary", "not checked")}
+        health: Mapping[str, Any] = {"summary": (item.get("check") or {}).get("summary", "not checked")}
         subject, body = ecs_approval_message(execution_arn, item["plan"], item["ecs"], health)
     else:
         now, nxt = item["step"]["previous"], item["step"]["weights"]  # ApplyStep refuses any other "now"
@@ -229,7 +289,7 @@ def notify(sns: Any, topic_arn: str, subject: str, message: str) -> str | None:
 
 def finish_rollout(
     dynamodb: Any, table: str, sns: Any, topic_arn: str, execution_arn: str, state: dict[str, Any]
-) -> dict[str, Any]:
+) -> RolloutFinished:
     """Release the route lock (if this execution may hold it), then tell people how the rollout ended.
     A step-mode rollback halts later step-mode runs towards the same canary (a schedule would otherwise
     send traffic to it again once its alarms clear); a successful run that held the lock clears a halt.
@@ -251,18 +311,20 @@ def finish_rollout(
     released = lock.release(dynamodb, table, state["lockId"], execution_arn) != "not held"
     subject = f"mesh-rollout: {state['route']['label']} {'succeeded' if status == 'SUCCEEDED' else error}"
     not_sent = notify(sns, topic_arn, subject, f"{cause}\n\nexecution: {execution_arn}")
-    return {
+    finished: RolloutFinished = {
         "status": status,
         "error": error,
         "cause": cause,
         "lockReleased": released,
         "weights": weights_now,
         "notified": not_sent is None,
-        **({"notificationError": not_sent} if not_sent else {}),
     }
+    if not_sent:
+        finished["notificationError"] = not_sent
+    return finished
 
 
-def register_release(ecs: Any, release: dict[str, Any]) -> dict[str, Any]:
+def register_release(ecs: Any, release: dict[str, Any]) -> ReleaseRevision:
     """The canary service's new revision (image only); the gate loop reads pollSeconds and maxChecks."""
     revision = release_revision(ecs, release["cluster"], release["service"], release["images"])
     return {**revision, "pollSeconds": release["pollSeconds"], "maxChecks": release["maxChecks"]}
