@@ -11,7 +11,7 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/pause-lifecycle-hook
 from __future__ import annotations
 
 import json
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from botocore.exceptions import ClientError
 
@@ -20,6 +20,9 @@ from mesh_rollout.aws.ecs_deployments import deployment_id, describe_deployment
 from mesh_rollout.deploying.service_lock import lock_id_for, lock_item
 from mesh_rollout.deploying.status import PAUSE_STAGES
 from mesh_rollout.errors import InvalidRolloutInput
+
+if TYPE_CHECKING:  # the pinned stubs (boto3-stubs[stepfunctions]); nothing is imported at run time
+    from mypy_boto3_stepfunctions import SFNClient
 
 SETTINGS_PARAMETER = "/mesh-rollout/ecs-gates/{cluster}/{service}"
 # What a gate execution decides from the deployment, never from the settings
@@ -64,7 +67,7 @@ def execution_arn_of(state_machine_arn: str, name: str) -> str:
 
 
 def on_hook_event(
-    event: dict[str, Any], sfn: Any, dynamodb: Any, table: str, state_machine_arn: str, ssm: Any, ecs: Any
+    event: dict[str, Any], sfn: SFNClient, dynamodb: Any, table: str, state_machine_arn: str, ssm: Any, ecs: Any
 ) -> HookEventHandled:
     """{"started": the gate execution's ARN or None, "why"}."""
     detail = event.get("detail", {})

@@ -10,7 +10,7 @@ released canary image is undone. EventBridge may deliver an event twice: what is
 from __future__ import annotations
 
 import json
-from typing import Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.deploying.cleanup import finished as ecs_deployment_finished
@@ -21,6 +21,9 @@ from mesh_rollout.shifting import lock
 from mesh_rollout.shifting.release import undo_release
 from mesh_rollout.shifting.weight_shift import notify, restore_route
 from mesh_rollout.shifting.weights import describe_weights
+
+if TYPE_CHECKING:  # the pinned stubs (boto3-stubs[stepfunctions]); nothing is imported at run time
+    from mypy_boto3_stepfunctions import SFNClient
 
 CLEANUP_LOCK_SECONDS = 900
 CLEANUP = "clean-up"  # the release records' `releasedIn` of a lock this function released for the execution
@@ -150,15 +153,16 @@ class StatusChangeHandled(TypedDict):
     notificationError: NotRequired[str]
 
 
-def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+def _history(sfn: SFNClient, execution_arn: str) -> list[dict[str, Any]]:
     with aws_errors(f"GetExecutionHistory {execution_arn.split(':')[-1]}"):
         pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn, includeExecutionData=True)
-        return [event for page in pages for event in page["events"]]
+        # the events as plain documents: the history readers (deploying.cleanup, state_output) take them so
+        return cast("list[dict[str, Any]]", [event for page in pages for event in page["events"]])
 
 
 def handle_status_change(
     detail: dict[str, Any],
-    sfn: Any,
+    sfn: SFNClient,
     dynamodb: Any,
     table: str,
     sns: Any,
