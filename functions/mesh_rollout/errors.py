@@ -1,4 +1,15 @@
-"""Named errors: the class names are the contract with the state machines' Retry and Catch."""
+"""Named errors: the class names are the contract with the state machines' Retry, Catch and Fail states.
+
+Two kinds, told apart by a comment above each class of the second:
+- raised by a handler (Step Functions sees the exception's class name as the Error): InvalidRolloutInput and its
+  subclasses, TransientAwsError, ResourceConflict, AwsRequestRejected, MeshResourceNotFound (aws.classify makes the
+  four from botocore's errors), RolloutInProgress, RouteDrifted, LockLost, WeightsNotApplied;
+- named, never raised: an ASL Fail state's Error, or a name a function returns as data for a Fail state to read
+  (FinishEcsDeployment's `error`, readable_failure's): LambdaServiceError, DeploymentFailed, DeploymentTimedOut,
+  UpdateServiceFailed, RollbackFailed, CanaryUnhealthy, ApprovalRejected, ApprovalTimedOut, EcsRolledBack,
+  DeploymentSuperseded, FinalizeFailed. They are classes all the same so that error_names() (what the ASL may
+  match) and the code that names them share one spelling.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +21,7 @@ T = TypeVar("T")
 
 
 class MeshRolloutError(Exception):
-    """Base of every error a handler raises on purpose."""
+    """Base of every named error: those a handler raises on purpose, and those only named (see the module's docstring)."""
 
 
 # --- Input and world errors: never retried, they fail the execution before any change ----------
@@ -83,6 +94,7 @@ class ResourceConflict(MeshRolloutError):
     """A concurrent create or update won the race: retried, and the retry converges."""
 
 
+# Named, never raised: every state machine's Fail state for a Lambda service error, and readable_failure's name for it
 class LambdaServiceError(MeshRolloutError):
     """The Lambda service kept failing to run a step's function (throttled, unavailable) past the state
     machine's retries; the cause starts with AWS's own error name (Lambda.TooManyRequestsException ...)."""
@@ -127,19 +139,23 @@ class MeshResourceNotFound(MeshRolloutError):
 # --- Rollout outcomes ------------------------------------------------------------------------------
 
 
+# Named, never raised: Fail states (ECS service rollout, weight shift's release, ECS deployment), FinishEcsDeployment's `error`
 class DeploymentFailed(MeshRolloutError):
     """The ECS deployment failed; the service was put back on its previous task definition."""
 
 
+# Named, never raised: Fail states (ECS service rollout, ECS deployment), FinishEcsDeployment's `error`
 class DeploymentTimedOut(MeshRolloutError):
     """The ECS deployment did not finish in time; the service was put back on its previous revision."""
 
 
+# Named, never raised: the ECS service rollout's Fail state (UpdateService failed for good, the service rolled back)
 class UpdateServiceFailed(MeshRolloutError):
     """UpdateService failed for good; as its call may have landed (a lost reply, a timeout), the service was put
     back on its previous revision (the cause says whether it had moved)."""
 
 
+# Named, never raised: the ECS service rollout's Fail state, FinishRollout's and FinishEcsDeployment's `error`
 class RollbackFailed(MeshRolloutError):
     """Putting a service back on its previous revision failed too; the cause says where it was left."""
 
@@ -165,14 +181,17 @@ class WeightsNotApplied(MeshRolloutError):
     """UpdateRoute succeeded but reading the route back shows other weights than were written."""
 
 
+# Named, never raised: the weight shift's and the ECS deployment's Fail states
 class CanaryUnhealthy(MeshRolloutError):
     """The health gate found the canary UNHEALTHY (or still PENDING after its re-checks): rolled back."""
 
 
+# Named, never raised: the weight shift's and the ECS deployment's Fail states
 class ApprovalRejected(MeshRolloutError):
     """An approver rejected the next step: rolled back."""
 
 
+# Named, never raised: the weight shift's and the ECS deployment's Fail states
 class ApprovalTimedOut(MeshRolloutError):
     """Nobody answered the approval request in time: rolled back."""
 
@@ -180,21 +199,24 @@ class ApprovalTimedOut(MeshRolloutError):
 # --- ECS deployment (EcsDeploymentStateMachine) outcomes: FinishEcsDeployment names them, the Fail states read them ---
 
 
+# Named, never raised: FinishEcsDeployment's `error`, which the ECS deployment's Fail states read
 class EcsRolledBack(MeshRolloutError):
     """ECS rolled its deployment back by itself (an alarm, the circuit breaker, a pause nobody answered in time);
     the cause gives ECS's own status reason."""
 
 
+# Named, never raised: FinishEcsDeployment's `error`, which the ECS deployment's Fail states read
 class DeploymentSuperseded(MeshRolloutError):
     """ECS stopped the gated deployment for a newer one started by someone else, which is left alone."""
 
 
+# Named, never raised: the weight shift's Fail state (FinalizeCanary failed)
 class FinalizeFailed(MeshRolloutError):
     """The canary holds all the traffic but retiring the stable target, node or service failed."""
 
 
 def error_names() -> frozenset[str]:
-    """Every named error a handler can raise (what the ASL may match)."""
+    """Every named error, raised or only named (what the ASL may match)."""
     found: set[str] = set()
     pending = [MeshRolloutError]
     while pending:
