@@ -18,6 +18,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.shared import constants
+from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
 SERVICE = "mesh-rollout"
 Handler = TypeVar("Handler", bound=Callable[..., Any])
@@ -32,8 +34,15 @@ class LazyTracer:
 
     @staticmethod
     def enabled() -> bool:
-        """Powertools' own rule (Tracer disables itself outside Lambda, in SAM local, or when told to)."""
-        return not Tracer._is_tracer_disabled()
+        """Powertools' own rule, which Tracer applies when it is made: off when POWERTOOLS_TRACE_DISABLED is true,
+        outside Lambda (no LAMBDA_TASK_ROOT), in SAM local or Chalice
+        (https://docs.powertools.aws.dev/lambda/python/latest/core/tracer/). Powertools answers it only through a
+        private method or a Tracer made (which imports the X-Ray SDK), so it is said here with Powertools' own
+        environment variable names and parser (aws_lambda_powertools.tracing.tracer, 3.37)."""
+        if resolve_truthy_env_var_choice(env=os.getenv(constants.TRACER_DISABLED_ENV, "false")):
+            return False
+        emulated = os.getenv(constants.SAM_LOCAL_ENV) or os.getenv(constants.CHALICE_LOCAL_ENV)
+        return bool(os.getenv(constants.LAMBDA_TASK_ROOT_ENV)) and not emulated
 
     @property
     def tracer(self) -> Tracer:
