@@ -19,7 +19,8 @@ One module per service, each with what moto lacks or does differently from the m
 - `route53`: a change batch that leaves a CNAME beside another record of its name is refused (InvalidChangeBatch).
 - `stepfunctions`: StopExecution ends ABORTED at once; Lambda service errors named `Lambda.<code>`; nested
   executions (`states:startExecution.sync:2`) that run; GetExecutionHistory paged as the model says (maxResults,
-  nextToken, reverseOrder, includeExecutionData).
+  nextToken, reverseOrder, includeExecutionData) and written without moto's slow serializer; a definition and each
+  JSONPath parsed once, a Task's client made once; the runner told when an execution ends.
 
 ``install()`` is idempotent and must run before any request reaches moto.
 """
