@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: demo test lint unit bench stress build clean
 
 # pip installs the pinned uv, and uv the rest: the same pinned versions, in seconds rather than minutes (uv fetches
-# and installs in parallel; it compiles the bytecode at once, as pip does one file after another).
+# and installs in parallel, and compiles the bytecode in parallel where pip compiles one file after another).
 $(STAMP): requirements-dev.txt constraints.txt pyproject.toml requirements-uv.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-uv.txt
@@ -22,7 +22,7 @@ $(STAMP): requirements-dev.txt constraints.txt pyproject.toml requirements-uv.tx
 	touch $@
 
 # checkov pins packaging 23.2, which pytest 9 cannot use: it gets a virtual environment of its own.
-$(CHECKOV_STAMP): requirements-checkov.txt $(STAMP)
+$(CHECKOV_STAMP): requirements-checkov.txt | $(STAMP)
 	$(PYTHON) -m venv $(CHECKOV)
 	$(UV) pip install --quiet --python $(CHECKOV)/bin/python -r requirements-checkov.txt
 	touch $@
