@@ -40,7 +40,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> RouteSnapsh
         return take_snapshot(request.route, request.plannedWeights)
     fence = LockFence(client("dynamodb"), os.environ["ROUTE_LOCK_TABLE"], request.lockId, request.executionArn or "")
     if isinstance(request, ApplyStepEvent):
-        result = apply_step(request.route, request.snapshot, request.stable, request.canary, request.step, fence)
+        result = apply_step(request.route, request.snapshot, request.step, fence)
         logger.info("canary step applied", extra=result)
         metrics.add_metric(name="RolloutStepsApplied", unit="Count", value=1 if result["changed"] else 0)
         waited = approval_wait_seconds(request.approvalRequested, request.decision)

@@ -119,9 +119,7 @@ def _write_verified(
     return after
 
 
-def apply_step(
-    route_ref: dict[str, Any], snapshot: dict[str, Any], stable: str, canary: str, step: dict[str, Any], fence: LockFence
-) -> StepApplied:
+def apply_step(route_ref: dict[str, Any], snapshot: dict[str, Any], step: dict[str, Any], fence: LockFence) -> StepApplied:
     """Write the step's weights if the route still holds what this rollout last wrote (the plan's weights before it)."""
     route = route_for(route_ref)
     target: Weights = step["weights"]
