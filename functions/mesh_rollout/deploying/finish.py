@@ -16,24 +16,17 @@ from mesh_rollout.shifting import lock
 from mesh_rollout.shifting.weight_shift import notify
 from mesh_rollout.shifting.weights import describe_weights
 
-# ECS's final status in words, for the cause (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment.html)
+# The states in which ECS's deployment ended without succeeding (or is still going at the end): {state: (ECS's final
+# status in words, for the cause; the error the outcome is named when the execution names none, as ECS acted by
+# itself: an alarm, the circuit breaker, a pause's timeout)}
+# (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment.html)
 ECS_ENDED = {
-    "ROLLED_BACK": "ECS rolled back",
-    "ROLLBACK_FAILED": "ECS's rollback failed",
-    "SUPERSEDED": "ECS stopped it for a newer deployment",
-    "STOPPED": "ECS stopped it",
-    "ROLLING_BACK": "ECS is rolling back",
-    "TIMED_OUT": "still running at ECS",
-}
-# What ECS's state names the outcome when the execution names none (ECS acted by itself: an alarm, the circuit
-# breaker, a pause's timeout).
-ERROR_OF_STATE = {
-    "ROLLED_BACK": EcsRolledBack.__name__,
-    "ROLLING_BACK": EcsRolledBack.__name__,
-    "STOPPED": EcsRolledBack.__name__,
-    "SUPERSEDED": DeploymentSuperseded.__name__,
-    "TIMED_OUT": DeploymentTimedOut.__name__,
-    "ROLLBACK_FAILED": RollbackFailed.__name__,
+    "ROLLED_BACK": ("ECS rolled back", EcsRolledBack.__name__),
+    "ROLLBACK_FAILED": ("ECS's rollback failed", RollbackFailed.__name__),
+    "SUPERSEDED": ("ECS stopped it for a newer deployment", DeploymentSuperseded.__name__),
+    "STOPPED": ("ECS stopped it", EcsRolledBack.__name__),
+    "ROLLING_BACK": ("ECS is rolling back", EcsRolledBack.__name__),
+    "TIMED_OUT": ("still running at ECS", DeploymentTimedOut.__name__),
 }
 
 
@@ -84,7 +77,7 @@ def outcome_of(state: dict[str, Any]) -> tuple[str, str, str]:
         return "SUCCEEDED", "", "ECS's deployment succeeded" + (f": {ecs['statusReason']}" if ecs.get("statusReason") else "")
     if ecs_state == "ROLLBACK_FAILED" and error not in ("", RollbackFailed.__name__):
         cause, error = f"{error}: {cause}".rstrip(": "), RollbackFailed.__name__
-    error = error or ERROR_OF_STATE.get(str(ecs_state), DeploymentFailed.__name__)
+    error = error or ECS_ENDED.get(str(ecs_state), ("", DeploymentFailed.__name__))[1]
     step = failing_step(ecs.get("steps", []))
     head = step_head(step) if step is not None else ""
     said = str((step or {}).get("verdict") or "")  # the ASL's CanaryUnhealthy cause repeats the verdict
@@ -93,7 +86,7 @@ def outcome_of(state: dict[str, Any]) -> tuple[str, str, str]:
         reason = ecs.get("statusReason") or ecs.get("rollbackReason") or "no status reason"
         if ecs_state == "SUPERSEDED" and ecs.get("supersededBy"):
             reason += f" (newer deployment {ecs['supersededBy']}; left alone)"
-        parts.append(f"{ECS_ENDED[str(ecs_state)]}: {reason}")
+        parts.append(f"{ECS_ENDED[str(ecs_state)][0]}: {reason}")
     outcome = {"ROLLED_BACK": "ROLLED_BACK", "SUPERSEDED": "SUPERSEDED"}.get(str(ecs_state), "FAILED")
     return outcome, error, "; ".join(parts) or "the deployment did not finish"
 
