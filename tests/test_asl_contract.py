@@ -116,10 +116,6 @@ def test_lambda_service_errors_that_outlast_the_retries_get_a_project_name(path:
                 continue
             (lambda_catch,) = [c for c in catches if set(c["ErrorEquals"]) == set(LAMBDA_SERVICE_ERRORS)]
             failed = scope[lambda_catch["Next"]]
-            if failed["Type"] == "Pass":  # a Pass that builds the cause (machines not yet folded)
-                assert failed["Parameters"] == {"cause.$": LAMBDA_FAILURE_CAUSE}, name
-                assert scope[failed["Next"]] == {"Type": "Fail", "Error": "LambdaServiceError", "CausePath": "$.cause"}, name
-                continue
             assert lambda_catch["ResultPath"] == "$.lambdaFailure", name
             assert {k: v for k, v in failed.items() if k != "Comment"} == {
                 "Type": "Fail",
@@ -163,8 +159,9 @@ def test_state_machine_logical_ids() -> None:
 
 
 def test_weight_shift_fails_only_through_finish_rollout_once_the_lock_is_held() -> None:
-    """Every Catch after AcquireRouteLock leads, through a Pass that says whether the lock is held, to FinishRollout;
-    if FinishRollout itself cannot run, the outcome it was given stands (failure: the rollout's own error)."""
+    """Every Catch after AcquireRouteLock leads, straight or through a Choice, to FinishRollout, which is handed the
+    execution's state and works out whether the lock is held and the outcome (weight_shift.finish_record; no Pass
+    builds a finish record); if FinishRollout itself cannot run, the outcome stands (failure: the rollout's own error)."""
     definition = load(ROOT / "statemachine" / "weight_shift.asl.json")
     top = definition["States"]
     for name, state in top.items():
@@ -172,14 +169,17 @@ def test_weight_shift_fails_only_through_finish_rollout_once_the_lock_is_held() 
             target = top[catch["Next"]]
             if name == "FinishRollout":
                 assert target["Type"] == "Choice"
-                failed, succeeded = top[target["Choices"][0]["Next"]], top[target["Default"]]
-                assert failed == {**failed, "Type": "Fail", "ErrorPath": "$.finish.outcome.failure.Error"}
+                finalize_failed, failed = (top[c["Next"]] for c in target["Choices"])
+                succeeded = top[target["Default"]]
+                assert finalize_failed == {**finalize_failed, "Type": "Fail", "Error": "FinalizeFailed"}
+                assert failed == {**failed, "Type": "Fail", "ErrorPath": "$.failure.Error"}
                 assert succeeded["Parameters"]["status"] == "SUCCEEDED" and succeeded["Parameters"]["lockReleased"] is False
                 continue
-            assert target["Type"] in ("Pass", "Choice"), name
-    preparing = {n: s for n, s in top.items() if s["Type"] == "Pass" and s.get("ResultPath") == "$.finish"}
-    assert {s["Next"] for s in preparing.values()} == {"FinishRollout"}
-    assert {n for n, s in preparing.items() if s["Parameters"]["locked"] is False} == {"NotLocked"}
+            if name != "PlanWeightShift":
+                assert catch["Next"] == "FinishRollout" or target["Type"] == "Choice", name
+    assert not [n for n, s in top.items() if s.get("ResultPath") == "$.finish"]
+    assert top["FinishRollout"]["Parameters"]["state.$"] == "$"
+    assert top["AcquireRouteLock"]["Catch"][-1]["Next"] == "FinishRollout"
 
 
 def test_ecs_deployment_fails_only_through_its_finish_once_the_lock_is_held() -> None:

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.finish_rollout import FinishRolloutEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.shifting.weight_shift import RolloutFinished, finish_rollout
+from mesh_rollout.shifting.weight_shift import RolloutFinished, finish_record, finish_rollout
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
@@ -16,6 +16,8 @@ from mesh_rollout.shifting.weight_shift import RolloutFinished, finish_rollout
 @metrics.log_metrics
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> RolloutFinished:
+    if "state" in event:  # the state machine hands over its state; the record is worked out here (finish_record)
+        event = {**{k: v for k, v in event.items() if k != "state"}, **finish_record(event["state"])}
     request = FinishRolloutEvent.parse(event)
     result = finish_rollout(
         client("dynamodb"),

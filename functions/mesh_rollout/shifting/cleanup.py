@@ -19,7 +19,7 @@ from mesh_rollout.errors import RouteDrifted, readable_failure
 from mesh_rollout.onboarding.stop_flag import clear_leftover_stop_flag
 from mesh_rollout.shifting import lock
 from mesh_rollout.shifting.release import undo_release
-from mesh_rollout.shifting.weight_shift import notify, restore_route
+from mesh_rollout.shifting.weight_shift import finish_record, notify, restore_route
 from mesh_rollout.shifting.weights import describe_weights
 
 if TYPE_CHECKING:  # the pinned stubs (boto3-stubs[stepfunctions]); nothing is imported at run time
@@ -111,11 +111,19 @@ def recover_unfinished_shift(
     snapshotted = state_output(history, "TakeSnapshot")
     finished = "result" in (state_output(history, "FinishRollout") or {})
     finishing = state_output(history, "FinishRollout", "Entered")
-    succeeded = finishing is not None and not finishing.get("finish", {}).get("outcome", {}).get("failure")
+    succeeded = finishing is not None and not _finish_outcome(finishing).get("failure")
     # A stop undoes the shift wherever it was; a shift that FAILED only while finishing a success keeps its weights.
     if snapshotted is not None and not finished and not (status == "FAILED" and succeeded):
         return _restore_taken_over(dynamodb, table, ecs, execution_arn, lock_id, snapshotted, _release_to_undo(history))
     return [_release_for(dynamodb, table, lock_id, execution_arn)]
+
+
+def _finish_outcome(finishing: dict[str, Any]) -> dict[str, Any]:
+    """The outcome FinishRollout was entered with: worked out from the state (finish_record), or, in an execution
+    of a definition from before it did that, the `finish` record a Pass state had built."""
+    if "finish" in finishing:
+        return dict(finishing["finish"].get("outcome", {}))
+    return dict(finish_record(finishing)["outcome"])
 
 
 def _release_for(dynamodb: Any, table: str, lock_id: str, execution_arn: str) -> str:

@@ -245,6 +245,33 @@ def request_approval(
     return {"messageId": message_id, "health": health["summary"]}
 
 
+def finish_record(state: Mapping[str, Any]) -> dict[str, Any]:
+    """`locked` and `outcome` of FinishRollout, from the execution's state as WeightShiftStateMachine hands it over
+    (every Catch and Choice goes straight to FinishRollout): what the Catches wrote says how the rollout ended.
+
+    - no `lock`: AcquireRouteLock failed, nothing to release or restore;
+    - `finalizeFailure`: FinalizeCanary failed after every step was applied; the rollout fails as FinalizeFailed;
+    - no `failure`: succeeded;
+    - `rollbackFailure`: RestoreRoute or RollbackRelease failed; the cause says where the route was left;
+    - `rollback`: the route rolled back (and the canary service, `releaseRollback`, if a release was deployed);
+    - else the failure alone: nothing changed yet (RegisterRelease, TakeSnapshot), or RouteDrifted (the hand-set
+      weights are left alone)."""
+    if "lock" not in state:
+        return {"locked": False, "outcome": {"failure": state["failure"]}}
+    if "finalizeFailure" in state:
+        return {"locked": True, "outcome": {"failure": {"Error": "FinalizeFailed", "Cause": state["finalizeFailure"]["Cause"]}}}
+    if "failure" not in state:
+        return {"locked": True, "outcome": {}}
+    outcome: dict[str, Any] = {"failure": state["failure"]}
+    if "rollbackFailure" in state:
+        outcome["rollbackFailure"] = state["rollbackFailure"]
+    elif "rollback" in state:
+        outcome["rollback"] = state["rollback"]
+        if "releaseRollback" in state:
+            outcome["releaseRollback"] = state["releaseRollback"]
+    return {"locked": True, "outcome": outcome}
+
+
 def outcome_text(outcome: dict[str, Any], route_label: str, weights_now: Weights | None) -> tuple[str, str, str]:
     """(status, error, cause) of a finished rollout, in words a person can act on."""
     error, message = readable_failure(outcome.get("failure"))
