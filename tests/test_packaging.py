@@ -68,12 +68,25 @@ def test_every_declared_dependency_is_pinned_as_constraints_txt_pins_it() -> Non
         assert constraints[name] == pinned, f"requirements-dev.txt: {name}=={pinned}"
 
 
+def runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node of the tree but those under `if TYPE_CHECKING:` (type checkers read them; nothing imports them)."""
+    found, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        if isinstance(node, ast.If) and ast.unparse(node.test) in {"TYPE_CHECKING", "typing.TYPE_CHECKING"}:
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def third_party_imports(*folders: Path) -> set[str]:
-    """Top-level modules imported by the code under the folders, less the standard library and our own."""
+    """Top-level modules the code under the folders imports when it runs, less the standard library and our own."""
     modules: set[str] = set()
     for folder in folders:
         for path in folder.rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text())):
+            for node in runtime_nodes(ast.parse(path.read_text())):
                 if isinstance(node, ast.Import):
                     modules.update(alias.name.split(".")[0] for alias in node.names)
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
