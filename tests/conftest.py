@@ -8,11 +8,14 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from mesh_rollout_local.runner import LambdaContext, OfflineAccount
+from mesh_rollout_local.runner import LambdaContext, OfflineAccount, StillClock
+
+if TYPE_CHECKING:
+    from tests.support import Backend
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -117,3 +120,20 @@ def meshed() -> Iterator[OfflineAccount]:
     with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
         account.apply_given(load_json(EVENTS / "local" / "lattice-rollout-given.json"), EVENTS / "local")
         yield account
+
+
+@pytest.fixture(scope="module")
+def emulated() -> Iterator[OfflineAccount]:
+    """An emulated account with nothing in it, shared by the tests of one module (they create what they need)."""
+    with OfflineAccount(ROOT / "template.yaml") as account:
+        yield account
+
+
+@pytest.fixture(params=["appmesh", "lattice", "alb"])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """The guide's serviceB / serviceBv2 behind one weighted route of each backend (App Mesh, VPC Lattice, ALB)."""
+    from tests.support import GIVEN, SHAPES, Backend  # not at the top: tests.support imports this module
+
+    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True, clock=StillClock()) as account:
+        account.apply_given(load_json(EVENTS / "local" / GIVEN[request.param]), EVENTS / "local")
+        yield Backend(request.param, account, *SHAPES[request.param])

@@ -6,23 +6,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.runner import OfflineAccount
 from tests.conftest import ROOT
+from tests.support import error_of
 
 
 @pytest.fixture
 def emulated() -> Iterator[OfflineAccount]:
+    """A fresh empty account for each test, not conftest.py's one shared by the module: these tests each create
+    the mesh `apps` and look at what only they did."""
     with OfflineAccount(ROOT / "template.yaml") as account:
         yield account
-
-
-def error_of(call: Any, **params: Any) -> tuple[str, int]:
-    with pytest.raises(ClientError) as caught:
-        call(**params)
-    return caught.value.response["Error"]["Code"], caught.value.response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def test_virtual_service_lifecycle_follows_the_model(emulated: OfflineAccount) -> None:

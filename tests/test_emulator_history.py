@@ -5,22 +5,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from mesh_rollout_local.runner import OfflineAccount
-from tests.conftest import ROOT
+from tests.support import error_of
 
 ROLE = "arn:aws:iam::123456789012:role/mesh-rollout-local"
-
-
-@pytest.fixture(scope="module")
-def emulated() -> Iterator[OfflineAccount]:
-    with OfflineAccount(ROOT / "template.yaml") as account:
-        yield account
 
 
 def map_machine(sfn: Any, name: str) -> str:
@@ -109,12 +101,6 @@ def test_botocore_paginator_reads_the_whole_history(emulated: OfflineAccount, ex
     assert ids([e for page in limited for e in page["events"]]) == list(range(1, 151))
 
 
-def error_of(sfn: Any, **params: Any) -> tuple[str, int]:
-    with pytest.raises(ClientError) as caught:
-        sfn.get_execution_history(**params)
-    return caught.value.response["Error"]["Code"], caught.value.response["ResponseMetadata"]["HTTPStatusCode"]
-
-
 def test_a_token_is_for_its_execution_and_order_only(emulated: OfflineAccount, executions: dict[str, str]) -> None:
     sfn = emulated.client("stepfunctions")
     forward = sfn.get_execution_history(executionArn=executions["long"], maxResults=10)["nextToken"]
@@ -123,17 +109,18 @@ def test_a_token_is_for_its_execution_and_order_only(emulated: OfflineAccount, e
         range(11, 21)
     )
     invalid = ("InvalidToken", 400)
-    assert error_of(sfn, executionArn=executions["short"], nextToken=forward) == invalid  # another execution's
-    assert error_of(sfn, executionArn=executions["long"], nextToken=backward) == invalid  # the other order's
-    assert error_of(sfn, executionArn=executions["long"], nextToken="not-a-token") == invalid
-    assert error_of(sfn, executionArn=executions["long"], nextToken="WzEsMiwzXQ==") == invalid  # base64 JSON, not ours
+    history = sfn.get_execution_history
+    assert error_of(history, executionArn=executions["short"], nextToken=forward) == invalid  # another execution's
+    assert error_of(history, executionArn=executions["long"], nextToken=backward) == invalid  # the other order's
+    assert error_of(history, executionArn=executions["long"], nextToken="not-a-token") == invalid
+    assert error_of(history, executionArn=executions["long"], nextToken="WzEsMiwzXQ==") == invalid  # base64 JSON, not ours
 
 
 def test_page_size_limits_and_unknown_executions(emulated: OfflineAccount, executions: dict[str, str]) -> None:
-    sfn = emulated.client("stepfunctions")
-    assert error_of(sfn, executionArn=executions["long"], maxResults=1001) == ("ValidationException", 400)
+    history = emulated.client("stepfunctions").get_execution_history
+    assert error_of(history, executionArn=executions["long"], maxResults=1001) == ("ValidationException", 400)
     missing = executions["short"].rsplit(":", 1)[0] + ":no-such-execution"
-    assert error_of(sfn, executionArn=missing) == ("ExecutionDoesNotExist", 400)
+    assert error_of(history, executionArn=missing) == ("ExecutionDoesNotExist", 400)
 
 
 def test_include_execution_data_false_leaves_out_inputs_and_outputs(emulated: OfflineAccount, executions: dict[str, str]) -> None:

@@ -18,6 +18,7 @@ from moto import mock_aws
 
 from mesh_rollout.aws.specs import check_request, strip_empty
 from mesh_rollout_local import emulator
+from tests.support import error_of
 
 MODEL = botocore.session.get_session().get_service_model("appmesh")
 WALKTHROUGHS = json.loads((Path(__file__).parent / "data" / "appmesh-walkthrough-nodes.json").read_text())
@@ -161,12 +162,6 @@ def test_what_the_model_accepts_is_accepted_and_described_back(appmesh: Any, ope
         if strip_empty(described) != strip_empty(expected):  # AWS treats empty objects and lists as absent
             failures.append(f"{path}: sent {spec}, described {described}")
     assert not failures, "\n".join(failures)
-
-
-def error_of(call: Any, **params: Any) -> tuple[str, int]:
-    with pytest.raises(ClientError) as caught:
-        call(**params)
-    return caught.value.response["Error"]["Code"], caught.value.response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def http_route(*targets: dict[str, Any]) -> dict[str, Any]:

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from mesh_rollout_local.runner import OfflineAccount
-from tests.conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def emulated() -> Iterator[OfflineAccount]:
-    with OfflineAccount(ROOT / "template.yaml") as account:
-        yield account
-
-
-def error_of(call: Any, **params: Any) -> tuple[str, int]:
-    with pytest.raises(ClientError) as caught:
-        call(**params)
-    return caught.value.response["Error"]["Code"], caught.value.response["ResponseMetadata"]["HTTPStatusCode"]
+from tests.support import error_of
 
 
 def forward(weights: dict[str, int]) -> dict[str, Any]:
