@@ -16,7 +16,7 @@ from mesh_rollout.shifting.release import with_images
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.runner import OfflineAccount
 from tests.conftest import EVENTS, load_json
-from tests.test_weight_shift import LOCK_ID, SM, handle, lock_item, route_spec, status_change_event, stop_running, weights
+from tests.support import LOCK_ID, SM, handle, lock_item, route_spec, status_change_event, stop_running, weights
 
 STOPPED_AT_50 = {"serviceB": 50, "serviceBv2": 50}
 SNAPSHOT_LINE = "route apps/serviceB/serviceB restored to its snapshot serviceB 75 / serviceBv2 25"

@@ -15,7 +15,7 @@ import pytest
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.runner import OfflineAccount
 from tests.conftest import EVENTS, ROOT, load_json, wait_for
-from tests.test_weight_shift import approve, handle, status_change_event
+from tests.support import approve, handle, status_change_event
 
 SM = "EcsDeploymentStateMachine"
 WORLDS = ("alb", "lattice")

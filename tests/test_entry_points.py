@@ -8,6 +8,7 @@ from typing import Any
 from mesh_rollout_local.runner import OfflineAccount
 from mesh_rollout_local.template import Template
 from tests.conftest import EVENTS, ROOT, load_json
+from tests.support import weights
 
 SM = "WeightShiftStateMachine"
 TICK = (EVENTS / "weight-shift-step.json").read_text()
@@ -28,11 +29,6 @@ def schedule_input(account: OfflineAccount, **parameters: Any) -> tuple[dict[str
     assert template.condition("HasCanarySchedule", context)
     properties = template.resolve(schedule["Properties"], context)
     return properties, json.loads(properties["Target"]["Input"])
-
-
-def weights(account: OfflineAccount) -> dict[str, int]:
-    route = account.client("appmesh").describe_route(meshName="apps", virtualRouterName="serviceB", routeName="serviceB")
-    return {t["virtualNode"]: t["weight"] for t in route["route"]["spec"]["http2Route"]["action"]["weightedTargets"]}
 
 
 def test_the_schedule_is_disabled_by_default_and_absent_without_a_route(shift_account: OfflineAccount) -> None:

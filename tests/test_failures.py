@@ -12,8 +12,7 @@ from mesh_rollout_local import rollouts
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG, IN_PROGRESS_CHECKS_TAG
 from mesh_rollout_local.runner import ACCOUNT_ID, OfflineAccount
 from tests.conftest import EVENTS, ROOT
-from tests.test_plan import DELETE, mutate
-from tests.test_weight_shift import handle, status_change_event
+from tests.support import DELETE, handle, mutate, status_change_event
 
 
 def lambda_message(cause: str | None) -> str:

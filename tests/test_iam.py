@@ -46,7 +46,7 @@ from mesh_rollout_local.rollouts import ABORT_ERROR
 from mesh_rollout_local.runner import ACCOUNT_ID, HandlerCall, OfflineAccount, RunResult
 from mesh_rollout_local.template import Template
 from tests.conftest import EVENTS, ROOT, load_json, wait_for
-from tests.test_weight_shift import status_change_event, stop_running
+from tests.support import status_change_event, stop_running
 
 # the module-scoped world is built once: `--dist loadgroup` (Makefile) keeps this module on one pytest-xdist worker
 pytestmark = pytest.mark.xdist_group("test_iam")

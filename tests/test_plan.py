@@ -10,6 +10,7 @@ import pytest
 
 from mesh_rollout.errors import InvalidRolloutInput, UnknownReference
 from mesh_rollout.onboarding.plan import MeshInventory, build_requests, plan_rollout
+from tests.support import DELETE, mutate
 
 
 def plan(raw: dict[str, Any], inventory: MeshInventory | None = None) -> dict[str, Any]:
@@ -61,20 +62,6 @@ def test_references_to_existing_resources_are_accepted(scenario: dict[str, Any])
     assert plan(raw, inventory)["routes"][0]["routeName"] == "serviceB"
 
 
-def mutate(scenario: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    raw = copy.deepcopy(scenario)
-    *parents, last = path.split("/")
-    target: Any = raw
-    for part in parents:
-        target = target[int(part)] if part.isdigit() else target[part]
-    if value is DELETE:
-        del target[int(last) if last.isdigit() else last]
-    else:
-        target[int(last) if last.isdigit() else last] = value
-    return raw
-
-
-DELETE = object()
 BAD_INPUTS = [
     ("missing mesh name", "mesh/meshName", DELETE, InvalidRolloutInput, "mesh.meshName: Field required"),
     ("missing node spec", "virtualNodes/0/spec", DELETE, InvalidRolloutInput, "virtualNodes[0].spec: is required"),

@@ -13,6 +13,7 @@ from mesh_rollout.shifting.release import point_canary_at_release, wanted_images
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.runner import OfflineAccount
 from tests.conftest import EVENTS, load_json
+from tests.support import weights
 
 SM = "WeightShiftStateMachine"
 
@@ -30,11 +31,6 @@ def canary_task_definition(account: OfflineAccount) -> dict[str, Any]:
 
 def containers(task_definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["name"]: c for c in task_definition["containerDefinitions"]}
-
-
-def weights(account: OfflineAccount) -> dict[str, int]:
-    route = account.client("appmesh").describe_route(meshName="apps", virtualRouterName="serviceB", routeName="serviceB")
-    return {t["virtualNode"]: t["weight"] for t in route["route"]["spec"]["http2Route"]["action"]["weightedTargets"]}
 
 
 def test_release_deploys_the_new_image_then_shifts_traffic(shift_account: OfflineAccount, release_input: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from mesh_rollout.traffic.appmesh import AppMeshRoute
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.runner import OfflineAccount, RunResult
 from tests.conftest import EVENTS, ROOT, load_json
-from tests.test_weight_shift import LOCK_ID, SM, applied_weights, approve, lock_item, route_spec, set_alarm, weights
+from tests.support import LOCK_ID, SM, applied_weights, approve, lock_item, route_spec, set_alarm, weights
 
 GUIDE_SNAPSHOT = {"serviceB": 75, "serviceBv2": 25}
 

@@ -10,48 +10,21 @@ import pytest
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.runner import OfflineAccount, RunResult
-
-ROUTE = {"meshName": "apps", "virtualRouterName": "serviceB", "routeName": "serviceB"}
-LOCK_ID = "appmesh:apps/serviceB/serviceB"
-SM = "WeightShiftStateMachine"
-
-
-def route_spec(account: OfflineAccount) -> dict[str, Any]:
-    return account.client("appmesh").describe_route(**ROUTE)["route"]["spec"]  # type: ignore[no-any-return]
-
-
-def weights(account: OfflineAccount) -> dict[str, int]:
-    return {t["virtualNode"]: t["weight"] for t in route_spec(account)["http2Route"]["action"]["weightedTargets"]}
-
-
-def set_weights(account: OfflineAccount, new: dict[str, int]) -> None:
-    spec = route_spec(account)
-    spec["http2Route"]["action"]["weightedTargets"] = [{"virtualNode": n, "weight": w} for n, w in new.items()]
-    account.client("appmesh").update_route(**ROUTE, spec=spec)
-
-
-def lock_item(account: OfflineAccount) -> Any:
-    table = account.client("dynamodb").list_tables()["TableNames"][0]
-    return account.client("dynamodb").get_item(TableName=table, Key={"lockId": {"S": LOCK_ID}}).get("Item")
-
-
-def set_alarm(account: OfflineAccount, state: str) -> None:
-    account.client("cloudwatch").set_alarm_state(AlarmName="serviceBv2-5xx", StateValue=state, StateReason=f"test: {state}")
-
-
-def approve(pending: PendingApproval) -> tuple[bool, str]:
-    return True, "looks good"
-
-
-def applied_weights(result: RunResult) -> list[dict[str, int]]:
-    """The weights each ApplyStep wrote, from the execution history."""
-    found = []
-    for event in result.history:
-        if event["type"] == "LambdaFunctionSucceeded":
-            output = json.loads(event["lambdaFunctionSucceededEventDetails"]["output"])
-            if "changed" in output:
-                found.append(output["weights"])
-    return found
+from tests.support import (
+    LOCK_ID,
+    ROUTE,
+    SM,
+    applied_weights,
+    approve,
+    handle,
+    lock_item,
+    route_spec,
+    set_alarm,
+    set_weights,
+    status_change_event,
+    stop_running,
+    weights,
+)
 
 
 def test_happy_path_shifts_75_25_to_50_50_to_100_with_approval(
@@ -374,34 +347,6 @@ def test_a_schedule_tick_during_another_rollout_is_a_quiet_no_op(
     assert tick.mutating_calls() == {"dynamodb:PutItem": 1}  # the refused conditional write, nothing else
     assert not [n for n in shift_account.notifications() if tick.execution_arn in n["message"]]
     assert first.status == "SUCCEEDED" and weights(shift_account) == {"serviceBv2": 100}
-
-
-def stop_running(account: OfflineAccount, **reason: str) -> None:
-    """StopExecution on the one running weight shift (from an approver: the execution waits for an answer)."""
-    sfn = account.client("stepfunctions")
-    (running,) = sfn.list_executions(stateMachineArn=account.state_machine_arns[SM], statusFilter="RUNNING")["executions"]
-    sfn.stop_execution(executionArn=running["executionArn"], **reason)
-
-
-def status_change_event(execution_arn: str, state_machine_arn: str, status: str, **detail: Any) -> dict[str, Any]:
-    """The EventBridge event, in its real shape (events/handlers/execution_status_change.json)."""
-    from tests.conftest import EVENTS, load_json
-
-    event = load_json(EVENTS / "handlers" / "execution_status_change.json")
-    event["resources"] = [execution_arn]
-    event["detail"].update(
-        executionArn=execution_arn, stateMachineArn=state_machine_arn, name=execution_arn.split(":")[-1], status=status, **detail
-    )
-    return event  # type: ignore[no-any-return]
-
-
-def handle(account: OfflineAccount, event: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
-    from handlers.execution_status_change import lambda_handler
-    from mesh_rollout_local.runner import LambdaContext
-
-    for name, value in account.environment("ExecutionStatusChangeFunction").items():
-        monkeypatch.setenv(name, value)
-    return lambda_handler(event, LambdaContext("ExecutionStatusChangeFunction", "arn"))
 
 
 def test_a_weight_shift_stopped_mid_way_is_restored_by_the_status_change_handler(
