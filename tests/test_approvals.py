@@ -13,6 +13,7 @@ from mesh_rollout_local.approvals import PendingApproval, pending_approval
 from mesh_rollout_local.cli import main
 from mesh_rollout_local.runner import OfflineAccount
 from tests.conftest import EVENTS, ROOT, load_json
+from tests.support import run_local
 
 
 def scheduled(event_id: int, token: str, percent: int) -> dict[str, Any]:
@@ -105,23 +106,6 @@ def test_task_tokens_never_reach_the_handler_logs(shift_input: dict[str, Any]) -
         assert account.run("WeightShiftStateMachine", shift_input, approver=approver).status == "SUCCEEDED"
     assert tokens and "approval requested" in log.getvalue()
     assert tokens[0] not in log.getvalue()
-
-
-def run_local(tmp_path: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> tuple[int, str]:
-    code = main(
-        [
-            "local",
-            "WeightShiftStateMachine",
-            "--input",
-            str(EVENTS / "weight-shift-apps.json"),
-            "--given",
-            str(EVENTS / "local" / "weight-shift-given.json"),
-            "--template",
-            str(ROOT / "template.yaml"),
-            *flags,
-        ]
-    )
-    return code, capsys.readouterr().out
 
 
 def test_local_approve_runs_the_guides_shift_to_the_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

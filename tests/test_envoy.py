@@ -12,9 +12,9 @@ import pytest
 from mesh_rollout.aws.ecs import same_task_definition
 from mesh_rollout.errors import IncompatibleTaskDefinition, InvalidRolloutInput
 from mesh_rollout.onboarding.envoy import SidecarSettings, check_envoy_compatibility, default_envoy_image, inject_envoy_sidecar
+from tests.support import as_registered
 
 GUIDE_IMAGE = "840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy:v1.12.1.0-prod"
-INT_FIELDS = {"cpu", "memory", "memoryReservation"}
 
 
 def before_mesh(example: dict[str, Any]) -> dict[str, Any]:
@@ -24,17 +24,6 @@ def before_mesh(example: dict[str, Any]) -> dict[str, Any]:
     td["containerDefinitions"] = [c for c in td["containerDefinitions"] if c["name"] not in ("envoy", "xray-daemon")]
     for container in td["containerDefinitions"]:
         container.pop("dependsOn")
-    return td
-
-
-def as_registered(example: dict[str, Any]) -> dict[str, Any]:
-    """The guide writes some integers as strings ("500"); ECS's API takes integers there."""
-    td = copy.deepcopy(example)
-    for container in td["containerDefinitions"]:
-        for key in INT_FIELDS & set(container):
-            container[key] = int(container[key])
-    props = td["proxyConfiguration"]["properties"]
-    td["proxyConfiguration"]["properties"] = sorted(props, key=lambda p: p["name"])
     return td
 
 

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +20,9 @@ import pytest
 from mesh_rollout_local import rollouts
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.cli import main
-from mesh_rollout_local.runner import OfflineAccount, StillClock
-from tests.conftest import EVENTS, ROOT, load_json
-from tests.test_approvals import run_local
-from tests.test_traffic_backends import GIVEN, SHAPES, Backend
-from tests.test_weight_shift import handle, status_change_event
+from mesh_rollout_local.runner import OfflineAccount
+from tests.conftest import EVENTS, ROOT
+from tests.support import Backend, handle, run_local, status_change_event
 
 SM = "WeightShiftStateMachine"
 
@@ -37,14 +34,6 @@ def ours(out: str) -> list[str]:
 
 def lock_table(account: OfflineAccount) -> str:
     return account.environment("AcquireRouteLockFunction")["ROUTE_LOCK_TABLE"]
-
-
-@pytest.fixture(params=["appmesh", "lattice", "alb"])
-def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    """The guide's serviceB / serviceBv2 behind one weighted route of each backend (test_traffic_backends.py's)."""
-    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True, clock=StillClock()) as account:
-        account.apply_given(load_json(EVENTS / "local" / GIVEN[request.param]), EVENTS / "local")
-        yield Backend(request.param, account, *SHAPES[request.param])
 
 
 def test_status_reads_the_route_of_every_backend_and_shows_the_approval_waited_on(

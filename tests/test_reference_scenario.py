@@ -11,7 +11,7 @@ import pytest
 from mesh_rollout_local.report import snapshot
 from mesh_rollout_local.runner import OfflineAccount, RunResult
 from tests.conftest import EVENTS, GUIDE, ROOT, load_json
-from tests.test_envoy import as_registered
+from tests.support import as_registered
 
 # the module-scoped world is built once: `--dist loadgroup` (Makefile) keeps this module on one pytest-xdist worker
 pytestmark = pytest.mark.xdist_group("test_reference_scenario")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -21,117 +20,9 @@ from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.report import segments
 from mesh_rollout_local.runner import OfflineAccount, RunResult, StillClock
 from tests.conftest import EVENTS, ROOT, load_json
+from tests.support import GIVEN, SHAPES, Backend, approve
 
 SM = "WeightShiftStateMachine"
-
-
-@dataclass
-class Backend:
-    """One backend's world (the guide's serviceB / serviceBv2 behind one weighted action) and how to look at it."""
-
-    name: str
-    account: OfflineAccount
-    stable: str
-    canary: str
-    alarm: str
-    label: str
-
-    # --- the rule as its own service shows it ---------------------------------------------------------
-    def raw(self) -> Any:
-        """The weighted route exactly as the service returns it (compared byte for byte after a rollback)."""
-        saved = self.account.saved
-        if self.name == "appmesh":
-            route = self.account.client("appmesh").describe_route(**APPMESH_ROUTE)["route"]
-            return route["spec"]
-        if self.name == "lattice":
-            rule = self.account.client("vpc-lattice").get_rule(
-                serviceIdentifier=saved["serviceb"]["id"],
-                listenerIdentifier=saved["listener"]["id"],
-                ruleIdentifier=saved["rule"]["id"],
-            )
-            return {k: rule[k] for k in ("action", "match", "priority", "name", "isDefault")}
-        (rule,) = self.account.client("elbv2").describe_rules(RuleArns=[saved["rule"]["Rules"][0]["RuleArn"]])["Rules"]
-        return rule
-
-    def group_names(self) -> dict[str, str]:
-        saved = self.account.saved
-        if self.name == "lattice":
-            return {saved["servicebGroup"]["id"]: "serviceb", saved["servicebV2Group"]["id"]: "servicebv2"}
-        return {saved[f"{n}Group"]["TargetGroups"][0]["TargetGroupArn"]: n for n in ("serviceB", "serviceBv2")}
-
-    def weights(self) -> dict[str, int]:
-        raw = self.raw()
-        if self.name == "appmesh":
-            return {t["virtualNode"]: t["weight"] for t in raw["http2Route"]["action"]["weightedTargets"]}
-        names = self.group_names()
-        if self.name == "lattice":
-            return {names[t["targetGroupIdentifier"]]: t["weight"] for t in raw["action"]["forward"]["targetGroups"]}
-        (forward,) = [a for a in raw["Actions"] if a["Type"] == "forward"]
-        return {names[t["TargetGroupArn"]]: t["Weight"] for t in forward["ForwardConfig"]["TargetGroups"]}
-
-    def set_weights(self, new: dict[str, int]) -> None:
-        """Someone changes the weights by hand, with the service's own API."""
-        ids = {name: identifier for identifier, name in self.group_names().items()} if self.name != "appmesh" else {}
-        saved = self.account.saved
-        if self.name == "appmesh":
-            spec = self.raw()
-            spec["http2Route"]["action"]["weightedTargets"] = [{"virtualNode": n, "weight": w} for n, w in new.items()]
-            self.account.client("appmesh").update_route(**APPMESH_ROUTE, spec=spec)
-        elif self.name == "lattice":
-            self.account.client("vpc-lattice").update_rule(
-                serviceIdentifier=saved["serviceb"]["id"],
-                listenerIdentifier=saved["listener"]["id"],
-                ruleIdentifier=saved["rule"]["id"],
-                action={"forward": {"targetGroups": [{"targetGroupIdentifier": ids[n], "weight": w} for n, w in new.items()]}},
-            )
-        else:
-            targets = [{"TargetGroupArn": ids[n], "Weight": w} for n, w in new.items()]
-            self.account.client("elbv2").modify_rule(
-                RuleArn=saved["rule"]["Rules"][0]["RuleArn"],
-                Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": targets}}],
-            )
-
-    # --- the shift's input and state --------------------------------------------------------------------
-    def shift_input(self) -> dict[str, Any]:
-        text = (EVENTS / INPUTS[self.name]).read_text()
-        return json.loads(self.account.resolve_input(text))  # type: ignore[no-any-return]
-
-    def w(self, stable: int, canary: int) -> dict[str, int]:
-        return {self.stable: stable, self.canary: canary}
-
-    def lock(self) -> Any:
-        table = self.account.client("dynamodb").list_tables()["TableNames"][0]
-        items = self.account.client("dynamodb").scan(TableName=table)["Items"]
-        locks = [item for item in items if "owner" in item]  # not the records a release leaves
-        return locks[0] if locks else None
-
-    def set_alarm(self, state: str) -> None:
-        self.account.client("cloudwatch").set_alarm_state(AlarmName=self.alarm, StateValue=state, StateReason=f"test: {state}")
-
-    def traffic_writes(self, result: RunResult) -> int:
-        return sum(n for call, n in result.mutating_calls().items() if call in WRITES[self.name])
-
-
-APPMESH_ROUTE = {"meshName": "apps", "virtualRouterName": "serviceB", "routeName": "serviceB"}
-INPUTS = {"appmesh": "weight-shift-apps.json", "lattice": "weight-shift-lattice.json", "alb": "weight-shift-alb.json"}
-GIVEN = {"appmesh": "weight-shift-given.json", "lattice": "lattice-given.json", "alb": "alb-given.json"}
-WRITES = {
-    "appmesh": ("appmesh:UpdateRoute",),
-    "lattice": ("vpc-lattice:UpdateRule", "vpc-lattice:UpdateListener"),
-    "alb": ("elbv2:ModifyRule", "elbv2:ModifyListener"),
-}
-SHAPES = {
-    "appmesh": ("serviceB", "serviceBv2", "serviceBv2-5xx", "apps/serviceB/serviceB"),
-    "lattice": ("serviceb", "servicebv2", "servicebv2-5xx", "serviceb/http-80/serviceb"),
-    "alb": ("serviceB", "serviceBv2", "serviceBv2-5xx", "apps:80/rule 10"),
-}
-
-
-@pytest.fixture(params=["appmesh", "lattice", "alb"])
-def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True, clock=StillClock()) as account:
-        account.apply_given(load_json(EVENTS / "local" / GIVEN[request.param]), EVENTS / "local")
-        yield Backend(request.param, account, *SHAPES[request.param])
 
 
 @pytest.fixture(params=["lattice", "alb"])
@@ -140,10 +31,6 @@ def new_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True, clock=StillClock()) as account:
         account.apply_given(load_json(EVENTS / "local" / GIVEN[request.param]), EVENTS / "local")
         yield Backend(request.param, account, *SHAPES[request.param])
-
-
-def approve(pending: PendingApproval) -> tuple[bool, str]:
-    return True, "looks good"
 
 
 def test_the_guides_shift_runs_with_the_same_steps_on_every_backend(backend: Backend) -> None:
