@@ -73,8 +73,9 @@ test: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 	if [ $$linted -ne 0 ]; then echo "make lint failed"; fi; \
 	[ $$status -eq 0 ] && [ $$linted -eq 0 ]
 
+## unit: the tests of plain functions only (tests/unit: no emulated account, no moto), in seconds
 unit: $(STAMP)
-	$(BIN)/pytest -q -p no:cacheprovider -n auto
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit
 
 ## bench: AWS calls, states, Lambda invocations and wall time of the reference scenario and of a canary, with its cost
 bench: $(STAMP)

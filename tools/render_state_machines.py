@@ -5,7 +5,7 @@
 
 Top-level states are boxes in layers (longest path from StartAt, back edges ignored); a Map or Parallel
 lists its inner states. Edges: Next/Default/Choices solid, Catch red and dashed, loops (back edges) grey.
-tests/test_docs.py keeps the pictures in sync with the ASL.
+tests/offline/test_docs.py keeps the pictures in sync with the ASL.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ condition keys for ..." of each service).
 Where the reference lists no resource type for an action, or where this module is not sure it does, the resource
 is "*": only a statement granting "*" allows it, which is never more permissive than AWS. An id that AWS picks when
 it creates a resource is "*" in the ARN (only a pattern that covers every id allows it). A call this module does not
-know raises `UnknownCall`: a handler's new call needs its resources stated here before tests/test_iam.py passes."""
+know raises `UnknownCall`: a handler's new call needs its resources stated here before tests/offline/test_iam.py passes."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from mesh_rollout_local.iam_policy import Request
 from mesh_rollout_local.template import Template
 
 NEW = "*"  # the id of a resource the call creates
-# the condition keys `requests` supplies: a statement may use only these (tests/test_iam.py checks the template)
+# the condition keys `requests` supplies: a statement may use only these (tests/offline/test_iam.py checks the template)
 CONDITION_KEYS = {"iam:PassedToService", "ecs:CreateAction", "ecs:cluster", "ec2:CreateAction"}
 # the IAM action prefix of a botocore service name, where they differ
 IAM_PREFIX = {"stepfunctions": "states", "elbv2": "elasticloadbalancing"}

@@ -66,7 +66,7 @@ class LambdaStandIn:
         self.handler_output = handler_output
         self.handlers: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {}
         self.arns: dict[str, str] = {}
-        # every call each function's handler made, with its parameters, in order (tests/test_iam.py evaluates them
+        # every call each function's handler made, with its parameters, in order (tests/offline/test_iam.py evaluates them
         # against the function's role); only if asked: it copies every call's parameters
         self.requests_by_function: dict[str, list[HandlerCall]] | None = {} if record_requests else None
         # every (service, operation) each function's handler called, over all runs: what its role must allow

@@ -232,7 +232,7 @@ def history_body(result: dict[str, Any]) -> str:
     """GetExecutionHistory's response body for `result` (`events` as moto keeps them, `nextToken`). moto's serializer
     walks HistoryEvent's shape for every member of every event, trying each spelling of its name: most of the CPU of
     an offline run's history reads. moto's events already hold the API's members and values, but for the timestamp (an
-    ISO 8601 string): written directly they are the same JSON (tests/test_emulator_history_json.py compares the two)."""
+    ISO 8601 string): written directly they are the same JSON (tests/offline/test_emulator_history_json.py compares the two)."""
     events = [{**event, "timestamp": _epoch(event["timestamp"])} for event in result["events"]]
     return json.dumps({**result, "events": events}, separators=(",", ":"))
 

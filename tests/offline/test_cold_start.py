@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ROOT / "functions"
 HANDLERS = sorted(path.stem for path in (FUNCTIONS / "handlers").glob("*.py") if path.stem != "__init__")
 

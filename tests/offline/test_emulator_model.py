@@ -21,7 +21,7 @@ from mesh_rollout_local import emulator
 from tests.support import error_of
 
 MODEL = botocore.session.get_session().get_service_model("appmesh")
-WALKTHROUGHS = json.loads((Path(__file__).parent / "data" / "appmesh-walkthrough-nodes.json").read_text())
+WALKTHROUGHS = json.loads((Path(__file__).parents[1] / "data" / "appmesh-walkthrough-nodes.json").read_text())
 # Names that must point at resources of the world `appmesh` builds.
 REFERENCES = {"virtualNode": "node", "virtualNodeName": "node", "virtualRouterName": "router"}
 Members = tuple[str, ...]

@@ -1,6 +1,6 @@
 """The guide's shift (75/25 -> 50/50 -> 100, approval before 100) on every traffic backend, offline.
 
-The same scenarios as tests/test_weight_shift.py (App Mesh), run through the one WeightShiftStateMachine on a
+The same scenarios as tests/offline/test_weight_shift.py (App Mesh), run through the one WeightShiftStateMachine on a
 VPC Lattice listener rule and an ALB listener rule: the outcome and the error are the same on every backend; the
 rule's weights are checked after every step, and after every rollback the rule is byte-equal to its snapshot.
 """

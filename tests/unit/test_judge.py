@@ -14,7 +14,7 @@ from scipy.stats import mannwhitneyu
 
 from mesh_rollout.shifting.judge import _u_counts, effect, judge_metric, mann_whitney_u, median, relative_effect, score
 
-KAYENTA = json.loads((Path(__file__).parent / "data" / "kayenta_classifier_suite.json").read_text())
+KAYENTA = json.loads((Path(__file__).parents[1] / "data" / "kayenta_classifier_suite.json").read_text())
 
 CASES = {
     "tiny, exact": ([3.1, 4.2, 5.0], [1.0, 2.0, 2.5, 2.9]),

@@ -1,4 +1,4 @@
-"""The IAM evaluator tests/test_iam.py relies on: IAM's wildcards, conditions, Deny, intrinsics resolved against a
+"""The IAM evaluator tests/offline/test_iam.py relies on: IAM's wildcards, conditions, Deny, intrinsics resolved against a
 stack, and the requests derived from calls. No emulated account."""
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Tests against the emulated account: the real ASL in moto's interpreter, the handlers in-process, the CLI."""
