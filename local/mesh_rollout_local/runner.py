@@ -45,6 +45,7 @@ from mesh_rollout_local.lambda_standin import LambdaContext, LambdaStandIn, shar
 from mesh_rollout_local.progress import ExecutionsReader
 from mesh_rollout_local.recording import HandlerCall, RecordedCall
 from mesh_rollout_local.references import GivenError
+from mesh_rollout_local.remote import TERMINAL
 from mesh_rollout_local.results import MUTATING, RunResult, RunTally, nested_executions, states_entered
 from mesh_rollout_local.template import Template
 
@@ -69,7 +70,6 @@ __all__ = [
     "substitute",
 ]
 
-TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 STOP_GRACE_SECONDS = 30
 INTERRUPTED = "mesh-rollout.Interrupted"  # the error of an execution stopped by Ctrl-C
 Approver = Callable[[approvals.PendingApproval], "tuple[bool, str] | None"]
@@ -377,8 +377,8 @@ class OfflineAccount:
                 sfn.stop_execution(executionArn=arn, error=INTERRUPTED, cause="interrupted by the user (Ctrl-C)")
                 stopped = True
             # until an execution ends, the next live read, or a second look at the stop and timeout checks
-            until = next_read if (on_event or approver) else time.monotonic() + IDLE_LOOK_SECONDS
-            emulator.stepfunctions.wait_for_an_end(ends, max(0.0, min(until - time.monotonic(), IDLE_LOOK_SECONDS)))
+            to_next_read = next_read - time.monotonic() if (on_event or approver) else IDLE_LOOK_SECONDS
+            emulator.stepfunctions.wait_for_an_end(ends, max(0.0, min(to_next_read, IDLE_LOOK_SECONDS)))
         return described, reader, family
 
     def _answer(self, sfn: Any, arn: str, history: list[dict[str, Any]], approver: Approver, answered: set[int]) -> None:
