@@ -395,27 +395,25 @@ def test_continue_answers_every_waiting_hook_and_waits_for_the_next_bake(
     aws.done()
 
 
-def test_a_retried_continue_whose_hook_no_longer_waits_counts_as_answered(aws: Clients) -> None:
+def continue_refused(aws: Clients, code: str, message: str, found: dict[str, Any]) -> dict[str, Any]:
+    """CONTINUE at the pause on hook h-1: ECS refuses ContinueServiceDeployment with `code`, and the deployment
+    then reads as `found` (the answer's outcome depends on whether h-1 still waits)."""
     aws.expect("dynamodb", get_lock())
-    aws.expect(
-        "ecs",
-        error("continue_service_deployment", "ClientException", "hook is not awaiting action"),
-        describe(deployment(stage="BAKE_TIME", weight=60.0, hooks=[("h-1", "SUCCEEDED")])),
-    )
-    record = decide.answer(aws.ecs, aws.dynamodb, TABLE, make_plan(), paused(hooks=("h-1",)), "CONTINUE", ME)
+    aws.expect("ecs", error("continue_service_deployment", code, message), describe(found))
+    return decide.answer(aws.ecs, aws.dynamodb, TABLE, make_plan(), paused(hooks=("h-1",)), "CONTINUE", ME)
+
+
+def test_a_retried_continue_whose_hook_no_longer_waits_counts_as_answered(aws: Clients) -> None:
+    found = deployment(stage="BAKE_TIME", weight=60.0, hooks=[("h-1", "SUCCEEDED")])
+    record = continue_refused(aws, "ClientException", "hook is not awaiting action", found)
     assert record["answered"] == ["h-1: already SUCCEEDED"]
     aws.done()
 
 
 def test_a_refused_continue_whose_hook_still_waits_is_raised(aws: Clients) -> None:
-    aws.expect("dynamodb", get_lock())
-    aws.expect(
-        "ecs",
-        error("continue_service_deployment", "InvalidParameterException", "bad hook"),
-        describe(deployment(stage="PRE_PRODUCTION_TRAFFIC_SHIFT", hooks=[("h-1", "AWAITING_ACTION")])),
-    )
+    found = deployment(stage="PRE_PRODUCTION_TRAFFIC_SHIFT", hooks=[("h-1", "AWAITING_ACTION")])
     with pytest.raises(AwsRequestRejected, match="bad hook"):
-        decide.answer(aws.ecs, aws.dynamodb, TABLE, make_plan(), paused(hooks=("h-1",)), "CONTINUE", ME)
+        continue_refused(aws, "InvalidParameterException", "bad hook", found)
 
 
 def test_rollback_at_a_pause_answers_it_rollback(aws: Clients) -> None:
