@@ -12,18 +12,12 @@ from botocore.exceptions import ClientError
 
 from mesh_rollout_local.progress import task_facts
 from mesh_rollout_local.runner import ACCOUNT_ID, OfflineAccount
-from tests.conftest import EVENTS
+from tests.support.lattice import rollout_input
 
 SM = "LatticeRolloutStateMachine"
 LATTICE_POLICY = "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForVpcLattice"
 ECS_TRUST_STATEMENT = {"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}
 ECS_TRUST: dict[str, Any] = {"Version": "2012-10-17", "Statement": [ECS_TRUST_STATEMENT]}
-
-
-def rollout_input(account: OfflineAccount, **lattice: Any) -> dict[str, Any]:
-    given: dict[str, Any] = json.loads(account.resolve_input((EVENTS / "lattice-rollout-apps.json").read_text()))
-    given["lattice"].update(lattice)
-    return given
 
 
 def lattice_prefix_lists(account: OfflineAccount) -> dict[str, str]:

@@ -14,6 +14,7 @@ from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.runner import OfflineAccount
 from tests.conftest import EVENTS, load_json
 from tests.support import weights
+from tests.support.ecs import containers_by_name
 
 SM = "WeightShiftStateMachine"
 
@@ -29,26 +30,22 @@ def canary_task_definition(account: OfflineAccount) -> dict[str, Any]:
     return ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]  # type: ignore[no-any-return]
 
 
-def containers(task_definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {c["name"]: c for c in task_definition["containerDefinitions"]}
-
-
 def test_release_deploys_the_new_image_then_shifts_traffic(shift_account: OfflineAccount, release_input: dict[str, Any]) -> None:
     before = canary_task_definition(shift_account)
     result = shift_account.run(SM, release_input, approver=lambda pending: (True, "ok"))
     assert result.status == "SUCCEEDED", result.cause
     after = canary_task_definition(shift_account)
     assert after["revision"] == before["revision"] + 1
-    assert containers(after)["app"]["image"] == "example/servicebv2:1.1"
-    assert containers(after)["envoy"] == containers(before)["envoy"]
+    assert containers_by_name(after)["app"]["image"] == "example/servicebv2:1.1"
+    assert containers_by_name(after)["envoy"] == containers_by_name(before)["envoy"]
     assert after["proxyConfiguration"] == before["proxyConfiguration"]
     assert (
-        containers(after)["app"]["dependsOn"]
-        == containers(before)["app"]["dependsOn"]
+        containers_by_name(after)["app"]["dependsOn"]
+        == containers_by_name(before)["app"]["dependsOn"]
         == [{"containerName": "envoy", "condition": "HEALTHY"}]
     )
-    assert {k: v for k, v in containers(after)["app"].items() if k != "image"} == {
-        k: v for k, v in containers(before)["app"].items() if k != "image"
+    assert {k: v for k, v in containers_by_name(after)["app"].items() if k != "image"} == {
+        k: v for k, v in containers_by_name(before)["app"].items() if k != "image"
     }
     assert weights(shift_account) == {"serviceBv2": 100}
     plan = state_output(result.history, "PlanWeightShift")

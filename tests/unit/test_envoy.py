@@ -13,6 +13,7 @@ from mesh_rollout.aws.ecs import same_task_definition
 from mesh_rollout.errors import IncompatibleTaskDefinition, InvalidRolloutInput
 from mesh_rollout.onboarding.envoy import SidecarSettings, check_envoy_compatibility, default_envoy_image, inject_envoy_sidecar
 from tests.support import as_registered
+from tests.support.ecs import containers_by_name
 
 GUIDE_IMAGE = "840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy:v1.12.1.0-prod"
 
@@ -218,12 +219,8 @@ def orders(with_envoy: bool = False) -> dict[str, Any]:
     return td
 
 
-def by_name(request: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {c["name"]: c for c in request["containerDefinitions"]}
-
-
 def envoy_env(request: dict[str, Any], name: str = "envoy") -> dict[str, str]:
-    return {e["name"]: e["value"] for e in by_name(request)[name]["environment"]}
+    return {e["name"]: e["value"] for e in containers_by_name(request)[name]["environment"]}
 
 
 def orders_settings(xray: bool | None = None, **overrides: Any) -> SidecarSettings:
@@ -233,7 +230,7 @@ def orders_settings(xray: bool | None = None, **overrides: Any) -> SidecarSettin
 def test_only_the_application_container_waits_for_envoy() -> None:
     # Given the app, its X-Ray daemon `xray` and a CloudWatch agent
     result = inject_envoy_sidecar(orders(), orders_settings())
-    containers = by_name(result)
+    containers = containers_by_name(result)
     # Then the sidecars are recognised by image: only the app waits for Envoy, and only its port is an AppPort
     assert containers["orders-api"]["dependsOn"] == [{"containerName": "envoy", "condition": "HEALTHY"}]
     assert containers["xray"] == ORDERS["containerDefinitions"][1]
@@ -243,7 +240,7 @@ def test_only_the_application_container_waits_for_envoy() -> None:
 
 def test_xray_true_reuses_the_daemon_the_task_already_has() -> None:
     result = inject_envoy_sidecar(orders(), orders_settings(xray=True))
-    containers = by_name(result)
+    containers = containers_by_name(result)
     assert list(containers) == ["orders-api", "xray", "cloudwatch-agent", "envoy"]
     udp_2000 = [n for n, c in containers.items() if {"containerPort": 2000, "protocol": "udp"} in c.get("portMappings", [])]
     assert udp_2000 == ["xray"]
@@ -255,7 +252,7 @@ def test_xray_true_reuses_the_daemon_the_task_already_has() -> None:
 def test_a_hand_made_envoy_waiting_for_the_daemon_makes_no_cycle() -> None:
     td = orders(with_envoy=True)
     result = inject_envoy_sidecar(td, orders_settings())
-    containers = by_name(result)
+    containers = containers_by_name(result)
     assert containers["envoy"]["dependsOn"] == [{"containerName": "xray", "condition": "START"}]
     assert "dependsOn" not in containers["xray"]
     assert containers["orders-api"]["dependsOn"] == [{"containerName": "envoy", "condition": "HEALTHY"}]
@@ -279,7 +276,7 @@ def test_xray_false_turns_envoy_tracing_off_and_keeps_the_daemon() -> None:
     result = inject_envoy_sidecar(orders(with_envoy=True), orders_settings(xray=False))
     assert "ENABLE_ENVOY_XRAY_TRACING" not in envoy_env(result)
     # the application still sends its own segments to the daemon
-    assert by_name(result)["xray"] == ORDERS["containerDefinitions"][1]
+    assert containers_by_name(result)["xray"] == ORDERS["containerDefinitions"][1]
 
 
 def test_a_hand_made_envoy_under_another_name_is_the_proxy_container() -> None:
@@ -287,15 +284,15 @@ def test_a_hand_made_envoy_under_another_name_is_the_proxy_container() -> None:
     td["containerDefinitions"][-1]["name"] = "appmesh-envoy"
     td["containerDefinitions"][0]["dependsOn"] = []
     result = inject_envoy_sidecar(td, orders_settings())
-    assert list(by_name(result)) == ["orders-api", "xray", "cloudwatch-agent", "appmesh-envoy"]
+    assert list(containers_by_name(result)) == ["orders-api", "xray", "cloudwatch-agent", "appmesh-envoy"]
     assert result["proxyConfiguration"]["containerName"] == "appmesh-envoy"
-    assert by_name(result)["orders-api"]["dependsOn"] == [{"containerName": "appmesh-envoy", "condition": "HEALTHY"}]
+    assert containers_by_name(result)["orders-api"]["dependsOn"] == [{"containerName": "appmesh-envoy", "condition": "HEALTHY"}]
 
 
 def test_envoy_stops_waiting_for_the_application_and_a_users_own_cycle_is_refused() -> None:
     td = orders(with_envoy=True)
     td["containerDefinitions"][-1]["dependsOn"].append({"containerName": "orders-api", "condition": "START"})
-    assert by_name(inject_envoy_sidecar(td, orders_settings()))["envoy"]["dependsOn"] == [
+    assert containers_by_name(inject_envoy_sidecar(td, orders_settings()))["envoy"]["dependsOn"] == [
         {"containerName": "xray", "condition": "START"}
     ]
     td["containerDefinitions"][1]["dependsOn"] = [{"containerName": "cloudwatch-agent", "condition": "START"}]
