@@ -143,6 +143,10 @@ class WeightShiftSpec(Strict):
     deploymentTimeoutSeconds: StrictInt = Field(default=1800, ge=60, le=86400)
     deploymentPollSeconds: StrictInt = Field(default=15, ge=1, le=300)
     whenLocked: Literal["fail", "skip"] = "fail"
+    dryRun: StrictBool = False  # check everything the shift would hit, read-only, and report it (shifting/dry_run.py)
+    # the release loop (VPC Lattice, ALB): of `stable` and `canary`, the target group that holds the traffic is the
+    # stable and the idle one the canary, decided by the plan from the route's weights (docs/weight-shift.md)
+    alternate: StrictBool = False
 
     @property
     def route_backend(self) -> str:
@@ -260,6 +264,31 @@ def _check_release(spec: WeightShiftSpec) -> None:
         raise InvalidRolloutInput("canaryEcsService", "is required to release a new image: the canary's ECS service")
 
 
+def _check_alternate(spec: WeightShiftSpec) -> None:
+    """alternate keeps both target groups on the route (0/100) so that the next release goes to the idle one; an
+    ending that takes the stable off, or a service fixed to one group, would break the turn-taking."""
+    if not spec.alternate:
+        return
+    if spec.route_backend == "appmesh":
+        raise InvalidRolloutInput("alternate", "applies to VPC Lattice and ALB routes (two target groups that take turns)")
+    finalize = spec.finalize
+    for field in ("deleteStableTargetGroup", "scaleStableServiceToZero"):
+        if getattr(finalize, field):
+            raise InvalidRolloutInput(f"finalize.{field}", "retires the stable, which alternate keeps for the next release")
+    if "removeStableTarget" in finalize.model_fields_set and finalize.removeStableTarget:
+        raise InvalidRolloutInput(
+            "finalize.removeStableTarget", "must be false with alternate: both target groups stay on the route (0/100)"
+        )
+    if finalize.stableEcsService is not None:
+        raise InvalidRolloutInput("finalize.stableEcsService", "is found from the target groups with alternate: leave it out")
+    if spec.canaryEcsService is not None:
+        raise InvalidRolloutInput(
+            "canaryEcsService", "is found from the idle target group with alternate (the roles swap each release): leave it out"
+        )
+    if spec.mode == "increment":
+        raise InvalidRolloutInput("mode", "alternate decides the roles from a route at rest; give mode plan")
+
+
 def _check_compare(spec: WeightShiftSpec) -> None:
     compare = spec.healthGate.compare
     if compare is None:
@@ -300,4 +329,11 @@ def _check_metrics(metrics: list[MetricCheck]) -> None:
 # check_spec's rules after the route's, in the order their problems are listed; those that need no backend also
 # run when the route's fields are wrong
 RULES_WITHOUT_A_ROUTE = (_check_stable_and_canary, _check_steps, _check_approval, _check_gate_metrics)
-RULES = (*RULES_WITHOUT_A_ROUTE, _check_finalize, _check_release, _check_compare, _check_presets_on_app_mesh)
+RULES = (
+    *RULES_WITHOUT_A_ROUTE,
+    _check_finalize,
+    _check_release,
+    _check_compare,
+    _check_presets_on_app_mesh,
+    _check_alternate,
+)

@@ -14,6 +14,7 @@ from mesh_rollout.shifting.release import wanted_images
 from mesh_rollout.shifting.weights import (
     canary_percent,
     check_route_weights,
+    describe_weights,
     is_retired,
     plan_steps,
     retired_weights,
@@ -149,6 +150,62 @@ def _with_ecs_services(spec: WeightShiftSpec, resolved: dict[str, Any], ecs: Any
     return merged
 
 
+def _take_turns(
+    spec: WeightShiftSpec, resolved: dict[str, Any], current: Weights, ecs: Any, clusters: str
+) -> tuple[WeightShiftSpec, dict[str, Any]]:
+    """`alternate`: decide which of the two target groups is the canary this time: the idle one (weight 0), the one
+    holding the traffic being the stable; but a group whose ECS service already runs the release's images stays or
+    becomes the canary (a re-run of a release that went live finds nothing to do instead of releasing the same
+    images to the other service; a shift that stopped half-way goes on towards the release).
+    Both groups stay on the route at the end (removeStableTarget false). The decided roles are the plan's `stable`
+    and `canary`, which every later state, the status and the roll-back read."""
+    groups = (resolved["stable"], resolved["canary"])
+    route = resolved["reference"]["label"]
+    for group in groups:
+        if group not in current:
+            raise InvalidRolloutInput(
+                "alternate", f"needs both target groups on route {route!r}; add {group!r} back to its forward action at weight 0"
+            )
+    releasing = spec.imageDefinitions is not None or spec.canaryImage is not None
+    released = [g for g in groups if releasing and _runs_release(spec, resolved, g, ecs, clusters)]
+    held = [g for g in groups if current[g] > 0]
+    if len(held) == 1 and held[0] in released:
+        canary = held[0]  # the release is live already: nothing to do
+    elif len(released) == 1:
+        canary = released[0]  # deployed, its traffic not all moved yet: the shift goes on towards it
+    elif len(held) == 1:
+        canary = next(g for g in groups if g not in held)
+    else:
+        raise InvalidRolloutInput(
+            "alternate",
+            f"cannot tell the idle target group: route {route!r} has {describe_weights(current)} (each release leaves one"
+            f" of {groups[0]!r} and {groups[1]!r} at 0); finish or roll back the shift that left it, or name the roles"
+            " without alternate",
+        )
+    stable = next(g for g in groups if g != canary)
+    turned = spec.model_copy(
+        update={
+            "stable": stable,
+            "canary": canary,
+            "finalize": spec.finalize.model_copy(update={"removeStableTarget": False}),
+        }
+    )
+    return turned, {**resolved, "stable": stable, "canary": canary}
+
+
+def _runs_release(spec: WeightShiftSpec, resolved: dict[str, Any], group: str, ecs: Any, clusters: str) -> bool:
+    """The ECS service behind `group` runs every image the release asks for."""
+    found = _service_of(ecs, resolved["arns"][group], clusters, "alternate", group)
+    if found is None:
+        raise InvalidRolloutInput("alternate", f"no ECS service registers in target group {group!r}: each group needs its own")
+    service = describe_service(ecs, found["cluster"], found["service"], "alternate")
+    running, _ = describe_task_definition(ecs, service["taskDefinition"])
+    definitions = [d.model_dump() for d in spec.imageDefinitions] if spec.imageDefinitions is not None else None
+    images = wanted_images(running, definitions, spec.canaryImage, spec.canaryContainer)
+    containers = {c["name"]: c.get("image") for c in running["containerDefinitions"]}
+    return all(containers.get(name) == image for name, image in images.items())
+
+
 def _service_of(ecs: Any, arn: str, clusters: str, field: str, group: str) -> dict[str, str] | None:
     try:
         return service_of_target_group(ecs, arn, clusters)
@@ -270,6 +327,9 @@ def plan_weight_shift(
     stable, canary, reference = resolved["stable"], resolved["canary"], resolved["reference"]
     route = route_for(reference)
     current = _read_route(route)
+    if spec.alternate:
+        spec, resolved = _take_turns(spec, resolved, current, ecs, clusters)
+        stable, canary = resolved["stable"], resolved["canary"]
     check_route_weights(current, stable, canary, reference["label"], route.scale)
     spec = _with_ecs_services(spec, resolved, ecs, clusters)
     _check_world(spec, resolved, route, current, (cloudwatch, ecs))
