@@ -7,8 +7,8 @@ Two kinds, told apart by a comment above each class of the second:
 - named, never raised: an ASL Fail state's Error, or a name a function returns as data for a Fail state to read
   (FinishEcsDeployment's `error`, readable_failure's): LambdaServiceError, DeploymentFailed, DeploymentTimedOut,
   UpdateServiceFailed, RollbackFailed, CanaryUnhealthy, ApprovalRejected, ApprovalTimedOut, EcsRolledBack,
-  DeploymentSuperseded, FinalizeFailed. They are classes all the same so that error_names() (what the ASL may
-  match) and the code that names them share one spelling.
+  DeploymentSuperseded, FinalizeFailed, DryRunFoundProblems. They are classes all the same so that error_names()
+  (what the ASL may match) and the code that names them share one spelling.
 """
 
 from __future__ import annotations
@@ -213,6 +213,12 @@ class DeploymentSuperseded(MeshRolloutError):
 # Named, never raised: the weight shift's Fail state (FinalizeCanary failed)
 class FinalizeFailed(MeshRolloutError):
     """The canary holds all the traffic but retiring the stable target, node or service failed."""
+
+
+# Named, never raised: the weight shift's Fail state after a dry run ("dryRun": true) that found problems
+class DryRunFoundProblems(MeshRolloutError):
+    """A dry run found problems the real run would hit; the cause is the dry run's plan with every one of them.
+    Nothing was changed."""
 
 
 def error_names() -> frozenset[str]:

@@ -1,0 +1,693 @@
+"""DryRunWeightShift: everything a weight shift would hit, checked read-only and reported at once (issue 23).
+
+The real run stops at its first problem (PlanWeightShift raises, the lock is held, the gate waits in "no data" for
+an hour). The dry run calls the same pieces (the input's parse, the backend's resolve and read, the plan's ECS
+service search, gates and steps, the lock's holder), turns each named error into a problem line and goes on with
+what can still be checked. Nothing here writes: no lock, no snapshot, no weight (tests/offline/test_dry_run.py
+counts the calls).
+
+Each check is {"check", "status": ok | problem | warning, "detail"}; the report is ready when no check is a
+problem. Its `text` is the plan a person reads: the route, its weights now, each step's weights on the backend's own
+scale, and every check.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+from pydantic import ValidationError
+
+from mesh_rollout import clock
+from mesh_rollout.aws import aws_errors
+from mesh_rollout.aws.ecs import AmbiguousService, describe_service, service_of_target_group
+from mesh_rollout.errors import AwsRequestRejected, InvalidRolloutInput, MeshResourceNotFound
+from mesh_rollout.parsing import problems_of
+from mesh_rollout.shifting import lock
+from mesh_rollout.shifting.gate import metric_value, queried
+from mesh_rollout.shifting.inputs import ROUTE_FIELDS, WeightShiftSpec, _check_route_fields, check_spec, parse_spec, step_list
+from mesh_rollout.shifting.plan import (
+    TARGET_KIND,
+    _gates,
+    _lock_id,
+    _read_route,
+    _with_ecs_services,
+    plan_release,
+    plan_weight_shift,
+)
+from mesh_rollout.shifting.weights import canary_percent, check_route_weights, describe_weights, is_retired, plan_steps
+from mesh_rollout.traffic import Weights, backend_module, route_for
+
+MIN_WINDOW_SECONDS = 300  # datapoints are looked for over bakeSeconds, and at least the last 5 minutes
+OK, PROBLEM, WARNING = "ok", "problem", "warning"
+MARKS = {OK: "ok     ", PROBLEM: "PROBLEM", WARNING: "warning"}
+BACKEND_NAMES = {"appmesh": "App Mesh", "lattice": "VPC Lattice", "alb": "ALB"}
+# SNS lists a subscription its endpoint has not confirmed yet with this SubscriptionArn (ListSubscriptionsByTopic,
+# https://docs.aws.amazon.com/sns/latest/api/API_Subscription.html)
+PENDING_CONFIRMATION = "PendingConfirmation"
+# IAM's EvalDecision (https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html)
+ALLOWED = "allowed"
+
+
+class DryRunCheck(TypedDict):
+    check: str
+    status: str  # ok, problem or warning
+    detail: str
+
+
+class DryRunStep(TypedDict):
+    percent: int
+    weights: Weights  # on the backend's own scale (App Mesh 0-100; VPC Lattice and ALB 0-999)
+
+
+class DryRunReport(TypedDict):
+    """DryRunWeightShift's result (the state machine's output, or its Fail's cause: `text`)."""
+
+    ready: bool
+    problems: list[str]
+    warnings: list[str]
+    checks: list[DryRunCheck]
+    steps: list[DryRunStep]
+    text: str
+
+
+@dataclass(frozen=True)
+class Clients:
+    cloudwatch: Any
+    ecs: Any
+    dynamodb: Any
+    sns: Any
+    iam: Any
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Where the real run's own calls go: the lock table, the notification topic (its ARN gives the partition,
+    Region and account), the functions' roles ({logical id: role ARN}) and the ECS clusters it may act in."""
+
+    lock_table: str
+    topic_arn: str
+    roles: dict[str, str] | None = None
+    clusters: str = "*"
+
+    def arn(self, service: str, resource: str) -> str:
+        partition, _, region, account = self.topic_arn.split(":")[1:5]
+        return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+
+@dataclass
+class Findings:
+    """The checks, in the order they ran; a line is said once."""
+
+    checks: list[DryRunCheck] = field(default_factory=list)
+
+    def add(self, check: str, status: str, detail: str) -> None:
+        item: DryRunCheck = {"check": check, "status": status, "detail": detail}
+        if item not in self.checks:
+            self.checks.append(item)
+
+    def lines(self, status: str) -> list[str]:
+        return [f"{c['check']}: {c['detail']}" for c in self.checks if c["status"] == status]
+
+    @contextmanager
+    def catching(self, check: str, prefix: str = "") -> Iterator[None]:
+        """A named error of the block is a problem of `check`, and the dry run goes on; a transient one is not
+        caught (the state machine retries the task, as it retries the plan)."""
+        try:
+            yield
+        except InvalidRolloutInput as exc:
+            for where, problem in exc.problems:
+                self.add(check, PROBLEM, f"{prefix}{where}: {problem}")
+        except (AwsRequestRejected, MeshResourceNotFound) as exc:
+            self.add(check, PROBLEM, f"{prefix}could not read: {exc}")
+
+
+@dataclass
+class World:
+    """What the checks found so far, for the checks after them."""
+
+    spec: WeightShiftSpec | None = None
+    resolved: dict[str, Any] | None = None
+    route: Any = None
+    current: Weights | None = None
+    lock_id: str | None = None
+    failed_side: str | None = None  # "stable" or "canary" when the route does not forward to it (read without it)
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)  # "cluster/service" -> the service
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    finalize_ends: bool = False
+    release: dict[str, Any] = field(default_factory=lambda: {"pending": False})
+
+
+def dry_run(raw: Any, clients: Clients, stack: Stack) -> DryRunReport:
+    """Check everything the weight shift `raw` would hit, read-only, and report all of it."""
+    found, world = Findings(), World()
+    world.spec = read_input(raw, found)
+    spec = world.spec
+    if spec is not None and route_named(spec):
+        check_route(spec, world, found, clients)
+        check_services(spec, world, found, clients, stack)
+        check_alarms(spec, found, clients)
+        check_metrics(spec, world, found, clients)
+        check_lock(spec, world, found, clients, stack)
+        check_subscription(spec, found, clients, stack)
+        check_steps(spec, world, found, clients)
+        check_permissions(spec, world, found, clients, stack)
+        if not found.lines(PROBLEM):  # what the real plan would still refuse, if anything slipped through the above
+            with found.catching("plan"):
+                plan_weight_shift(
+                    raw,
+                    clients.cloudwatch,
+                    clients.ecs,
+                    lambda lock_id: lock.halted(clients.dynamodb, stack.lock_table, lock_id),
+                    stack.clusters,
+                )
+    steps: list[DryRunStep] = [{"percent": s["percent"], "weights": s["weights"]} for s in world.steps]
+    problems, warnings = found.lines(PROBLEM), found.lines(WARNING)
+    report: DryRunReport = {
+        "ready": not problems,
+        "problems": problems,
+        "warnings": warnings,
+        "checks": found.checks,
+        "steps": steps,
+        "text": "",
+    }
+    report["text"] = report_text(spec, world, report)
+    return report
+
+
+# --- the input -------------------------------------------------------------------------------------------------
+
+
+def read_input(raw: Any, found: Findings) -> WeightShiftSpec | None:
+    """The input as the real run reads it; if it has problems, each is one, and the rest of the dry run goes on
+    with the input without the fields refused (None if what is left names no route and targets)."""
+    try:
+        spec = parse_spec(raw)
+    except InvalidRolloutInput as exc:
+        for where, problem in exc.problems:
+            found.add("input", PROBLEM, f"{where}: {problem}")
+    else:
+        found.add("input", OK, "the input's form and the rules between its fields")
+        return spec
+    if not isinstance(raw, dict):
+        return None
+    trimmed = copy.deepcopy(raw)
+    for _ in range(50):
+        try:
+            spec = WeightShiftSpec.model_validate(trimmed)
+        except ValidationError as exc:
+            if not any(_drop(trimmed, location) for location, _ in problems_of(exc, WeightShiftSpec, trimmed)):
+                return None
+            continue
+        with found.catching("input"):  # the rules between fields, on what is left
+            check_spec(spec)
+        found.add("input", WARNING, "the checks below ran on the input without the fields refused above")
+        return spec
+    return None
+
+
+def _drop(value: Any, location: tuple[Any, ...]) -> bool:
+    """Remove the value at `location` (else the nearest one above it); False if nothing could be removed."""
+    for end in range(len(location), 0, -1):
+        parent, key = value, location[end - 1]
+        for part in location[: end - 1]:
+            parent = parent[part] if isinstance(parent, dict | list) else None
+        if isinstance(parent, dict) and key in parent:
+            del parent[key]
+            return True
+        if isinstance(parent, list) and isinstance(key, int) and 0 <= key < len(parent):
+            parent.pop(key)
+            return True
+    return False
+
+
+def route_named(spec: WeightShiftSpec) -> bool:
+    try:
+        _check_route_fields(spec)
+    except InvalidRolloutInput:
+        return False  # said by the input's check
+    return True
+
+
+# --- the route, its targets and their weights ---------------------------------------------------------------
+
+
+def check_route(spec: WeightShiftSpec, world: World, found: Findings, clients: Clients) -> None:
+    backend = spec.route_backend
+    module = backend_module(backend)
+    fields = {f: getattr(spec, f) for f in ROUTE_FIELDS[backend]}
+    try:
+        world.resolved = module.resolve(fields, spec.stable, spec.canary)
+    except InvalidRolloutInput as exc:
+        for where, problem in exc.problems:
+            found.add("route", PROBLEM, f"{where}: {problem}")
+        if exc.field in ("stable", "canary"):  # the route is there: read it with the other target on both sides
+            world.failed_side = exc.field
+            other = spec.canary if exc.field == "stable" else spec.stable
+            with found.catching("route"):
+                world.resolved = module.resolve(fields, other, other)
+    except (AwsRequestRejected, MeshResourceNotFound) as exc:
+        found.add("route", PROBLEM, f"could not read the route: {exc}")
+    if world.resolved is None:
+        return
+    reference = world.resolved["reference"]
+    world.lock_id = f"{backend}:{reference['label']}" if backend == "appmesh" else _lock_id(reference)
+    with found.catching("route"):
+        world.route = route_for(reference)
+        world.current = _read_route(world.route)
+    if world.current is None:
+        return
+    stable, canary = world.resolved["stable"], world.resolved["canary"]
+    found.add("route", OK, f"{BACKEND_NAMES[backend]} route {reference['label']} forwards {describe_weights(world.current)}")
+    if stable == canary:
+        return  # one of them was not found: said above
+    retired = is_retired(world.current, stable, canary)
+    for side, name in (("stable", stable), ("canary", canary)):
+        if retired and side == "stable":
+            continue
+        with found.catching("targets"):
+            if not world.route.target_exists(name):
+                found.add("targets", PROBLEM, f"{side}: {TARGET_KIND[backend]} {name!r} does not exist")
+    with found.catching("route"):
+        check_route_weights(world.current, stable, canary, reference["label"], world.route.scale)
+        at = canary_percent(world.current, stable, canary)
+        weight = world.current.get(canary, 0)
+        found.add("canary", OK, f"{canary} has weight {weight} now ({at}% of what it shares with {stable})")
+
+
+# --- ECS services -------------------------------------------------------------------------------------------------
+
+
+def check_services(spec: WeightShiftSpec, world: World, found: Findings, clients: Clients, stack: Stack) -> None:
+    """The ECS service behind each target group (found as the plan finds canaryEcsService) and each service the
+    input names: it exists, and its tasks run."""
+    wanted: dict[str, tuple[str, str, str]] = {}  # "cluster/service" -> (cluster, service, what it is)
+    resolved = world.resolved
+    if resolved is not None and resolved["arns"]:
+        for side in [s for s in ("stable", "canary") if s != world.failed_side]:
+            behind = service_behind(resolved, side, found, clients, stack)
+            if behind is not None:
+                wanted.setdefault(f"{behind['cluster']}/{behind['service']}", (behind["cluster"], behind["service"], side))
+        if world.failed_side is None:
+            with found.catching("ECS services"):  # a release or a scale-down that finds no service, or several
+                world.spec = spec = _with_ecs_services(spec, resolved, clients.ecs, stack.clusters)
+    named = [("canaryEcsService", spec.canaryEcsService), ("finalize.stableEcsService", spec.finalize.stableEcsService)]
+    named += [(f"healthGate.ecsServices[{i}]", service) for i, service in enumerate(spec.healthGate.ecsServices)]
+    for where, service in named:
+        if service is not None:
+            wanted.setdefault(f"{service.cluster}/{service.service}", (service.cluster, service.service, where))
+    for label, (cluster, name, what) in wanted.items():
+        try:
+            described = describe_service(clients.ecs, cluster, name, what)
+        except InvalidRolloutInput as exc:
+            found.add("ECS services", PROBLEM, str(exc))
+            continue
+        except (AwsRequestRejected, MeshResourceNotFound) as exc:
+            found.add("ECS services", PROBLEM, f"{what}: could not read {label}: {exc}")
+            continue
+        world.services[label] = described
+        check_tasks(label, what, described, found)
+
+
+def service_behind(resolved: dict[str, Any], side: str, found: Findings, clients: Clients, stack: Stack) -> dict[str, str] | None:
+    name = resolved[side]
+    arn = resolved["arns"].get(name)
+    if arn is None:
+        return None
+    try:
+        with aws_errors("ListServices"):
+            behind = service_of_target_group(clients.ecs, arn, stack.clusters)
+    except AmbiguousService as several:
+        found.add("ECS services", PROBLEM, f"{side}: ECS services {several} all register in target group {name!r}")
+        return None
+    except (AwsRequestRejected, MeshResourceNotFound) as exc:
+        found.add("ECS services", PROBLEM, f"{side}: could not look for its service: {exc}")
+        return None
+    if behind is None:
+        where = f"no ECS service of clusters {stack.clusters!r} registers in target group {name!r}"
+        found.add("ECS services", WARNING, f"{side}: {where}")
+    return behind
+
+
+def check_tasks(label: str, what: str, described: dict[str, Any], found: Findings) -> None:
+    """Running against desired: none running where traffic goes is a problem; fewer than desired keeps the gate
+    waiting (PENDING)."""
+    running, desired = int(described.get("runningCount", 0)), int(described.get("desiredCount", 0))
+    detail = f"{what}: {label} runs {running} of {desired} tasks"
+    if running == 0 and (desired > 0 or what in ("canary", "canaryEcsService")):
+        found.add("ECS services", PROBLEM, detail + ": traffic sent to it would find no task")
+    elif running < desired:
+        found.add("ECS services", WARNING, detail + " (the gate waits while fewer run than it wants)")
+    else:
+        found.add("ECS services", OK, detail)
+
+
+# --- alarms and metrics ---------------------------------------------------------------------------------------------
+
+
+def check_alarms(spec: WeightShiftSpec, found: Findings, clients: Clients) -> None:
+    names = list(spec.healthGate.alarmNames)
+    if not names:
+        return
+    try:
+        with aws_errors("DescribeAlarms"):
+            response = clients.cloudwatch.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    except (AwsRequestRejected, MeshResourceNotFound) as exc:
+        found.add("alarms", PROBLEM, f"could not read the alarms: {exc}")
+        return
+    alarms = {a["AlarmName"]: a for a in response.get("MetricAlarms", []) + response.get("CompositeAlarms", [])}
+    for index, name in enumerate(names):
+        alarm = alarms.get(name)
+        if alarm is None:
+            found.add("alarms", PROBLEM, f"healthGate.alarmNames[{index}]: CloudWatch alarm {name!r} does not exist")
+        elif alarm["StateValue"] == "ALARM":
+            found.add("alarms", PROBLEM, f"{name} is in ALARM now: the first gate would fail ({alarm.get('StateReason', '')})")
+        elif alarm["StateValue"] == "INSUFFICIENT_DATA":
+            found.add("alarms", WARNING, f"{name} is INSUFFICIENT_DATA: it watches nothing yet (the gate passes it)")
+        else:
+            found.add("alarms", OK, f"{name} {alarm['StateValue']}")
+
+
+def gate_metrics(spec: WeightShiftSpec, world: World, clients: Clients) -> list[tuple[str, str, dict[str, Any], str]]:
+    """(label, side, metric, when missing) of every metric the gate or the judge reads, as the plan builds them:
+    healthGate.metrics and the maxErrorRate / maxLatencyMs presets (the canary's), and each compare metric for
+    both sides. `when missing`: what no data does there (the gate's treatMissingData, the judge's whenNoData)."""
+    resolved, current = world.resolved, world.current or {}
+    own = [m.model_dump(mode="json") for m in spec.healthGate.metrics]
+    if resolved is None:
+        gate: dict[str, Any] = {"metrics": own, "compare": None}
+    else:  # without a side the route does not forward to (resolved with the other side on both)
+        gate, _ = _gates(spec, resolved, current, clients.cloudwatch)
+        if world.failed_side == "canary":
+            gate["metrics"] = own
+    found = []
+    for metric in gate["metrics"]:
+        found.append((f"metric {metric['id']}", "canary", metric, metric.get("treatMissingData", "missing")))
+    compare = gate.get("compare") or {}
+    for metric in compare.get("metrics", []):
+        for side in [s for s in ("canary", "stable") if s != world.failed_side]:
+            entry = {"id": metric["id"], **metric[side], "comparisonOperator": "GreaterThanThreshold"}
+            found.append((f"judge metric {metric['id']}", side, entry, compare.get("whenNoData", "fail")))
+    return found
+
+
+def check_metrics(spec: WeightShiftSpec, world: World, found: Findings, clients: Clients) -> None:
+    """Datapoints in the last window (bakeSeconds, at least 5 minutes) for every metric the gate or judge reads, as
+    the gate counts them (gate.metric_value: a ratio needs its divisor, a Sum numerator with none is 0)."""
+    metrics: list[tuple[str, str, dict[str, Any], str]] = []
+    with found.catching("metrics"):
+        metrics = gate_metrics(spec, world, clients)
+    if not metrics:
+        return
+    queries, keys = [], []
+    for index, (_, _, metric, _) in enumerate(metrics):
+        key = f"q{index}"
+        keys.append(key)
+        queries.append({"Id": key, "MetricStat": metric["metricStat"], "ReturnData": True})
+        if metric.get("divideBy"):
+            queries.append({"Id": f"{key}_divisor", "MetricStat": metric["divideBy"], "ReturnData": True})
+    window = max(spec.bakeSeconds, MIN_WINDOW_SECONDS)
+    now = clock.now()
+    results: dict[str, list[float]] = {}
+    try:
+        with aws_errors("GetMetricData"):
+            pages = clients.cloudwatch.get_paginator("get_metric_data").paginate(
+                MetricDataQueries=queries, StartTime=now - dt.timedelta(seconds=window), EndTime=now
+            )
+            for page in pages:
+                for result in page["MetricDataResults"]:
+                    results.setdefault(result["Id"], []).extend(result.get("Values", []))
+    except (AwsRequestRejected, MeshResourceNotFound) as exc:
+        found.add("metrics", PROBLEM, f"could not read the metrics: {exc}")
+        return
+    canary = spec.canary if world.failed_side else (world.resolved or {}).get("canary", spec.canary)
+    canary_weight = (world.current or {}).get(canary, 0)
+    for key, (label, side, metric, missing) in zip(keys, metrics, strict=True):
+        value = metric_value({**metric, "id": key}, results)
+        points = len(results.get(f"{key}_divisor" if metric.get("divideBy") else key, []))
+        what = f"{label} ({side})"
+        if value is not None:
+            found.add("metrics", OK, f"{what}: {points} datapoint{'s' if points != 1 else ''} in the last {window} s")
+            continue
+        detail = f"{what}: no datapoints in the last {window} s for {queried(metric)}"
+        if missing in ("notBreaching", "pass"):
+            found.add("metrics", WARNING, f"{detail} (the {'gate' if missing == 'notBreaching' else 'judge'} passes it)")
+        elif side == "canary" and canary_weight == 0:
+            found.add("metrics", WARNING, f"{detail} (the canary has no traffic yet)")
+        else:
+            found.add("metrics", PROBLEM, f"{detail}: the gate would wait in no data, then fail")
+
+
+# --- the lock, the approval topic ---------------------------------------------------------------------------------
+
+
+def check_lock(spec: WeightShiftSpec, world: World, found: Findings, clients: Clients, stack: Stack) -> None:
+    """Free, or held by an execution whose lock has not expired (a stopped execution's is freed by its clean-up;
+    an expired one is taken over by the next run)."""
+    if world.lock_id is None:
+        return
+    try:
+        held = lock.holder(clients.dynamodb, stack.lock_table, world.lock_id)
+        stopped = lock.halted(clients.dynamodb, stack.lock_table, world.lock_id) if spec.mode == "increment" else None
+    except (AwsRequestRejected, MeshResourceNotFound) as exc:
+        found.add("lock", PROBLEM, f"could not read lock {world.lock_id}: {exc}")
+        return
+    now = int(clock.now().timestamp())
+    if held is None or held["expiresAt"] < now:
+        found.add("lock", OK, f"{world.lock_id} is free" + (f" (expired hold by {held['owner']})" if held else ""))
+    else:
+        until = dt.datetime.fromtimestamp(held["expiresAt"], dt.UTC).isoformat()
+        detail = f"{world.lock_id} is held by {held['owner']} until {until}"
+        if spec.whenLocked == "skip":
+            found.add("lock", WARNING, detail + ": the run would skip (whenLocked skip)")
+        else:
+            found.add("lock", PROBLEM, detail + ": the run would fail RolloutInProgress")
+    if stopped is not None and stopped["canary"] == (world.resolved or {}).get("canary"):
+        found.add("lock", WARNING, f"step mode halted by {stopped['haltedBy']} ({stopped['reason']}): a tick does nothing")
+
+
+def check_subscription(spec: WeightShiftSpec, found: Findings, clients: Clients, stack: Stack) -> None:
+    if spec.approval is None:
+        return
+    subscriptions: list[dict[str, Any]] = []
+    try:
+        with aws_errors("ListSubscriptionsByTopic"):
+            for page in clients.sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=stack.topic_arn):
+                subscriptions += page.get("Subscriptions", [])
+    except (AwsRequestRejected, MeshResourceNotFound) as exc:
+        found.add("approval", WARNING, f"could not list the topic's subscriptions: {exc}")
+        return
+    confirmed = [s for s in subscriptions if s.get("SubscriptionArn", "").startswith("arn:")]
+    pending = sum(1 for s in subscriptions if s.get("SubscriptionArn") == PENDING_CONFIRMATION)
+    steps = ", ".join(f"{p}%" for p in spec.approval.beforeSteps)
+    if confirmed:
+        who = ", ".join(f"{s.get('Protocol')}:{s.get('Endpoint')}" for s in confirmed)
+        found.add("approval", OK, f"approval before {steps}: requests go to {who}")
+    else:
+        found.add(
+            "approval",
+            WARNING,
+            f"approval before {steps}: no confirmed subscription on {stack.topic_arn}"
+            + (f" ({pending} pending confirmation)" if pending else "")
+            + "; `mesh-rollout status` and `start --follow` still show the wait",
+        )
+
+
+# --- the steps ----------------------------------------------------------------------------------------------------
+
+
+def check_steps(spec: WeightShiftSpec, world: World, found: Findings, clients: Clients) -> None:
+    resolved, current = world.resolved, world.current
+    if resolved is None or current is None or resolved["stable"] == resolved["canary"]:
+        return
+    stable, canary = resolved["stable"], resolved["canary"]
+    approvals = set(spec.approval.beforeSteps) if spec.approval else set()
+    with found.catching("steps"):
+        world.steps = plan_steps(current, stable, canary, step_list(spec), approvals, world.route.scale, spec.mode == "increment")
+        if world.steps:
+            percents = ", ".join(f"{step['percent']}%" for step in world.steps)
+            found.add("steps", OK, f"{len(world.steps)} step{'s' if len(world.steps) != 1 else ''}: {percents} (weights above)")
+        else:
+            found.add("steps", OK, "nothing to move: the canary is already at the end of the plan")
+    reaches_full = bool(world.steps) and world.steps[-1]["percent"] == 100 and spec.mode == "plan"
+    world.finalize_ends = reaches_full or is_retired(current, stable, canary)
+    with found.catching("release"):
+        world.release = dict(plan_release(spec, clients.ecs) or {"pending": False})
+        if world.release["pending"]:
+            images = ", ".join(f"{n}={i}" for n, i in world.release["images"].items())
+            found.add("release", OK, f"{world.release['cluster']}/{world.release['service']} gets {images} first")
+
+
+# --- the stack's roles ----------------------------------------------------------------------------------------------
+
+
+class Calls:
+    """{function logical id: {resource ARN ("*": none): [IAM actions]}}, each said once."""
+
+    def __init__(self, stack: Stack, reference: dict[str, Any]) -> None:
+        self.stack, self.reference = stack, reference
+        self.table = stack.arn("dynamodb", f"table/{stack.lock_table}")
+        self.calls: dict[str, dict[str, list[str]]] = {}
+
+    def add(self, function: str, resource: str, *actions: str) -> None:
+        for action in actions:
+            listed = self.calls.setdefault(function, {}).setdefault(resource, [])
+            if action not in listed:
+                listed.append(action)
+
+    def write_route(self, function: str) -> None:
+        """A weight write on the route's own ARN, and the lock fence after it."""
+        reference, arn = self.reference, self.stack.arn
+        backend = reference["backend"]
+        if backend == "appmesh":
+            route = f"mesh/{reference['meshName']}/virtualRouter/{reference['virtualRouterName']}/route/{reference['routeName']}"
+            self.add(function, arn("appmesh", route), "appmesh:DescribeRoute", "appmesh:UpdateRoute")
+        elif backend == "lattice":
+            listener = f"service/{reference['service']}/listener/{reference['listener']}"
+            if reference.get("rule"):
+                rule = arn("vpc-lattice", f"{listener}/rule/{reference['rule']}")
+                self.add(function, rule, "vpc-lattice:GetRule", "vpc-lattice:UpdateRule")
+            else:
+                self.add(function, arn("vpc-lattice", listener), "vpc-lattice:GetListener", "vpc-lattice:UpdateListener")
+        elif reference.get("ruleArn"):
+            self.add(function, "*", "elasticloadbalancing:DescribeRules")
+            self.add(function, reference["ruleArn"], "elasticloadbalancing:ModifyRule")
+        else:
+            self.add(function, "*", "elasticloadbalancing:DescribeListeners")
+            self.add(function, reference["listenerArn"], "elasticloadbalancing:ModifyListener")
+        self.add(function, self.table, "dynamodb:GetItem")  # the write's fence: does this execution still hold the lock?
+
+    def service(self, world: World, cluster: str, service: str) -> str:
+        return str(world.services.get(f"{cluster}/{service}", {}).get("serviceArn") or "") or self.stack.arn(
+            "ecs", f"service/{cluster}/{service}"
+        )
+
+
+def real_run_calls(spec: WeightShiftSpec, world: World, stack: Stack) -> dict[str, dict[str, list[str]]]:
+    """{function logical id: {resource ARN ("*": none): [IAM actions]}} the real run would call, with the route's
+    own ARNs (the calls each function's handler makes, as tests/offline/test_iam.py records them)."""
+    assert world.resolved is not None
+    calls = Calls(stack, world.resolved["reference"])
+    spec = world.spec or spec
+    calls.add("AcquireRouteLockFunction", calls.table, "dynamodb:PutItem")
+    calls.write_route("ShiftTrafficFunction")
+    gate = spec.healthGate
+    if gate.alarmNames:
+        calls.add("CanaryHealthFunction", "*", "cloudwatch:DescribeAlarms")
+    if gate.metrics or gate.maxErrorRate is not None or gate.maxLatencyMs or gate.compare:
+        calls.add("CanaryHealthFunction", "*", "cloudwatch:GetMetricData")
+    for ref in gate.ecsServices:
+        calls.add("CanaryHealthFunction", calls.service(world, ref.cluster, ref.service), "ecs:DescribeServices")
+    if spec.approval is not None:
+        calls.add("RequestApprovalFunction", stack.topic_arn, "sns:Publish")
+    if world.finalize_ends:
+        finalize_calls(spec, world, calls)
+    if world.release.get("pending"):
+        service_arn = calls.service(world, world.release["cluster"], world.release["service"])
+        calls.add("RegisterReleaseFunction", service_arn, "ecs:DescribeServices")
+        calls.add("RegisterReleaseFunction", "*", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition")
+        calls.add("UpdateServiceFunction", service_arn, "ecs:DescribeServices", "ecs:UpdateService")
+    calls.add("FinishRolloutFunction", calls.table, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
+    calls.add("FinishRolloutFunction", stack.topic_arn, "sns:Publish")
+    return calls.calls
+
+
+def finalize_calls(spec: WeightShiftSpec, world: World, calls: Calls) -> None:
+    """What FinalizeCanary does at 100%: the stable off the route, its service to zero, its target group or node gone."""
+    assert world.resolved is not None
+    settings, stable, reference = spec.finalize, world.resolved["stable"], world.resolved["reference"]
+    if settings.removeStableTarget:
+        calls.write_route("FinalizeCanaryFunction")
+    if settings.scaleStableServiceToZero and settings.stableEcsService is not None:
+        service_arn = calls.service(world, settings.stableEcsService.cluster, settings.stableEcsService.service)
+        calls.add("FinalizeCanaryFunction", service_arn, "ecs:DescribeServices", "ecs:UpdateService")
+    arns = world.resolved["arns"]
+    if settings.deleteStableTargetGroup and stable in arns:
+        service = "vpc-lattice" if reference["backend"] == "lattice" else "elasticloadbalancing"
+        calls.add("FinalizeCanaryFunction", arns[stable], f"{service}:DeleteTargetGroup")
+    if settings.deleteStableNode and reference["backend"] == "appmesh":
+        node = calls.stack.arn("appmesh", f"mesh/{reference['meshName']}/virtualNode/{stable}")
+        calls.add("FinalizeCanaryFunction", node, "appmesh:DeleteVirtualNode")
+
+
+def check_permissions(spec: WeightShiftSpec, world: World, found: Findings, clients: Clients, stack: Stack) -> None:
+    """Whether each function's role may make each call the real run makes (iam:SimulatePrincipalPolicy, one call
+    per role and resource: the simulation evaluates every action named against every resource named,
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html)."""
+    if world.resolved is None:
+        return
+    if not stack.roles:
+        found.add("permissions", WARNING, "not checked: the function has no STACK_ROLES (the stack's function roles)")
+        return
+    checked = 0
+    for function, resources in real_run_calls(spec, world, stack).items():
+        role = stack.roles.get(function)
+        if role is None:
+            found.add("permissions", WARNING, f"{function}: not checked (no role of it in STACK_ROLES)")
+            continue
+        for resource, actions in resources.items():
+            params: dict[str, Any] = {"PolicySourceArn": role, "ActionNames": actions}
+            if resource != "*":
+                params["ResourceArns"] = [resource]
+            try:
+                results = simulate(clients.iam, params)
+            except (AwsRequestRejected, MeshResourceNotFound) as exc:
+                found.add("permissions", WARNING, f"could not check permissions: {exc}")
+                return
+            for result in results:
+                checked += 1
+                if result["EvalDecision"] != ALLOWED:
+                    where = result.get("EvalResourceName") or resource
+                    found.add(
+                        "permissions",
+                        PROBLEM,
+                        f"{function} may not {result['EvalActionName']} on {where} ({result['EvalDecision']})",
+                    )
+    if checked and not any(c["check"] == "permissions" and c["status"] == PROBLEM for c in found.checks):
+        found.add("permissions", OK, f"the stack's roles allow all {checked} calls the run makes")
+
+
+def simulate(iam: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every EvaluationResult of one simulation, page after page (Marker / IsTruncated)."""
+    results: list[dict[str, Any]] = []
+    with aws_errors("SimulatePrincipalPolicy"):
+        while True:
+            response = iam.simulate_principal_policy(**params)
+            results += response.get("EvaluationResults", [])
+            if not response.get("IsTruncated"):
+                return results
+            params = {**params, "Marker": response["Marker"]}
+
+
+# --- the plan a person reads ----------------------------------------------------------------------------------------
+
+
+def report_text(spec: WeightShiftSpec | None, world: World, report: DryRunReport) -> str:
+    problems, warnings = len(report["problems"]), len(report["warnings"])
+    verdict = "READY" if report["ready"] else f"NOT READY: {problems} problem{'s' if problems != 1 else ''}"
+    lines = [f"Dry run of the weight shift: {verdict}, {warnings} warning{'s' if warnings != 1 else ''}; nothing was changed"]
+    resolved = world.resolved
+    if spec is not None and resolved is not None:
+        backend = resolved["reference"]["backend"]
+        label, stable, canary = resolved["reference"]["label"], resolved["stable"], resolved["canary"]
+        lines.append(f"route: {BACKEND_NAMES[backend]} {label} ({stable} -> {canary})")
+    if world.current is not None:
+        lines.append(f"now: {describe_weights(world.current)}")
+    if world.route is not None and (world.steps or world.current is not None):
+        scale = world.route.scale
+        bake = f", each baked {spec.bakeSeconds} s and gated" if spec else ""
+        lines.append(f"steps (weights on the route's 0-{scale.max_weight} scale){bake}:")
+        approvals = set(spec.approval.beforeSteps) if spec and spec.approval else set()
+        for step in world.steps:
+            asks = " (approval first)" if step.get("approval") or step["percent"] in approvals else ""
+            lines.append(f"  {step['percent']:>3}%: {describe_weights(step['weights'])}{asks}")
+        if not world.steps:
+            lines.append("  none")
+    lines.append("checks:")
+    for check in report["checks"]:
+        lines.append(f"  {MARKS[check['status']]}  {check['check']}: {check['detail']}")
+    return "\n".join(lines)
