@@ -143,6 +143,7 @@ class WeightShiftSpec(Strict):
     deploymentTimeoutSeconds: StrictInt = Field(default=1800, ge=60, le=86400)
     deploymentPollSeconds: StrictInt = Field(default=15, ge=1, le=300)
     whenLocked: Literal["fail", "skip"] = "fail"
+    dryRun: StrictBool = False  # check everything the shift would hit, read-only, and report it (shifting/dry_run.py)
     # the release loop (VPC Lattice, ALB): of `stable` and `canary`, the target group that holds the traffic is the
     # stable and the idle one the canary, decided by the plan from the route's weights (docs/weight-shift.md)
     alternate: StrictBool = False
