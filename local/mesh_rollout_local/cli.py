@@ -71,6 +71,10 @@ state_machine_arn = arn_of(
 
 
 INPUT_HELP = "execution input (JSON file or file://FILE), passed as it is but for {{given:name.path}} references to --given"
+DRY_RUN_HELP = (
+    'WeightShiftStateMachine: run it with "dryRun": true - every check, read-only (no lock, no write), one plan printed;'
+    " exit 0 ready, 1 problems"
+)
 MACHINES_HELP = (
     "EcsDeploymentStateMachine, WeightShiftStateMachine, LatticeRolloutStateMachine or MeshRolloutStateMachine (App Mesh)"
 )
@@ -103,6 +107,7 @@ def parser() -> argparse.ArgumentParser:
     answers.add_argument("--approve", action="store_true", help="approve every approval request of the run")
     answers.add_argument("--reject", action="store_true", help="reject every approval request of the run")
     local.add_argument("--comment", default="", help="comment recorded with --approve / --reject")
+    local.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
     aws = [aws_options(Parser)]  # --region, --profile, --output
     start = commands.add_parser("start", parents=aws, help="start an execution in your account (uses your AWS credentials)")
     start.add_argument("state_machine", metavar="STATE_MACHINE_LOGICAL_ID", help=MACHINES_HELP)
@@ -112,6 +117,7 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("--state-machine-arn", type=state_machine_arn, help="the state machine's ARN, instead of --stack")
     follow = "print each state as it happens; exit with the outcome (Ctrl-C stops following, not the run)"
     start.add_argument("--follow", action="store_true", help=follow)
+    start.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
     status = commands.add_parser(
         "status", parents=aws, help="where an execution stands: route weights, steps, gate, waiting approval"
     )

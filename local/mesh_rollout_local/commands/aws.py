@@ -15,7 +15,15 @@ from contextlib import contextmanager
 from typing import Any, TextIO, TypeVar
 
 from mesh_rollout_local import approvals
-from mesh_rollout_local.commands.common import INTERRUPTED, AwsRefused, UserError, json_file
+from mesh_rollout_local.commands.common import (
+    DRY_RUN_STATE_MACHINE,
+    INTERRUPTED,
+    AwsRefused,
+    UserError,
+    dry_run_text,
+    json_file,
+    with_dry_run,
+)
 
 P = TypeVar("P", bound=argparse.ArgumentParser)
 
@@ -115,6 +123,11 @@ def run_start(args: argparse.Namespace, out: TextIO) -> int:
     from mesh_rollout_local import remote
 
     _, execution_input = json_file("--input", args.input)
+    dry_run = getattr(args, "dry_run", False)
+    if dry_run:
+        if args.stack and args.state_machine != DRY_RUN_STATE_MACHINE:
+            raise UserError(f"--dry-run: {args.state_machine} has no dry run; {DRY_RUN_STATE_MACHINE} has")
+        execution_input = with_dry_run("--input", args.input, execution_input)
     session = aws_session(args)
     with aws_errors():
         try:
@@ -135,6 +148,12 @@ def run_start(args: argparse.Namespace, out: TextIO) -> int:
             stopped = f"\nstopped following; the execution goes on: mesh-rollout status|abort {execution_arn}"
             print(stopped, file=live(args, out))
             return INTERRUPTED
+        if dry_run and status == "SUCCEEDED":  # a failed dry run's plan is its cause, which follow printed
+            described = session.client("stepfunctions").describe_execution(executionArn=execution_arn)
+            output = json.loads(described.get("output") or "null")
+            plan = dry_run_text(status, output, described.get("error"), described.get("cause"))
+            if plan:
+                print(plan, file=live(args, out))
         if args.output == "json":
             print_json(status_document(session, execution_arn), out)
         return 0 if status == "SUCCEEDED" else 1

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it
+DRY_RUN_STATE_MACHINE = "WeightShiftStateMachine"  # the state machines with a dry run ("dryRun": true)
+DRY_RUN_FAILED = "DryRunFoundProblems"  # the error of a dry run that found problems; its cause is the report's text
 
 
 class UserError(Exception):
@@ -14,6 +17,22 @@ class UserError(Exception):
 
 class AwsRefused(Exception):
     """AWS answered a call with an error that is not the user's mistake: one line, exit code 1."""
+
+
+def with_dry_run(option: str, name: str, text: str) -> str:
+    """The execution input with `"dryRun": true` (--dry-run): the weight shift then checks, read-only, everything
+    the run would hit and reports it (functions/mesh_rollout/shifting/dry_run.py)."""
+    document = json.loads(text)
+    if not isinstance(document, dict):
+        raise UserError(f"{option} {name}: --dry-run needs the input to be a JSON object")
+    return json.dumps({**document, "dryRun": True})
+
+
+def dry_run_text(status: str, output: Any, error: str | None, cause: str | None) -> str | None:
+    """The dry run's plan as a person reads it: the output's text (ready), or the cause of DryRunFoundProblems."""
+    if status == "SUCCEEDED" and isinstance(output, dict) and isinstance(output.get("text"), str):
+        return str(output["text"])
+    return cause if error == DRY_RUN_FAILED else None
 
 
 def json_file(option: str, name: str) -> tuple[Path, str]:

@@ -16,7 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from mesh_rollout_local.commands.common import INTERRUPTED, UserError, json_file
+from mesh_rollout_local.commands.common import (
+    DRY_RUN_FAILED,
+    DRY_RUN_STATE_MACHINE,
+    INTERRUPTED,
+    UserError,
+    dry_run_text,
+    json_file,
+    with_dry_run,
+)
 from mesh_rollout_local.commands.interrupt import CtrlC
 from mesh_rollout_local.commands.prompt import local_approver
 from mesh_rollout_local.progress import describe_calls, idle_reason
@@ -118,7 +126,11 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
     from mesh_rollout_local.precheck import input_problem
     from mesh_rollout_local.references import has_references
 
-    problem = input_problem(args.state_machine, json.loads(execution_input))
+    dry_run = getattr(args, "dry_run", False)
+    if dry_run and args.state_machine != DRY_RUN_STATE_MACHINE:
+        raise UserError(f"--dry-run: {args.state_machine} has no dry run; {DRY_RUN_STATE_MACHINE} has")
+    # a dry run reports every problem of the input in its plan, with the rest of what it checks
+    problem = None if dry_run else input_problem(args.state_machine, json.loads(execution_input))
     if problem:
         raise UserError(f"--input {args.input}: {problem}")
     if has_references(execution_input) and not args.given:
@@ -140,6 +152,8 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
             try:
                 account.apply_given(given, given_path.parent if given_path else None, f"--given {args.given}")
                 execution_input = account.resolve_input(execution_input)
+                if dry_run:
+                    execution_input = with_dry_run("--input", args.input, execution_input)
             except GivenError as exc:
                 where = "" if str(exc).startswith("--given") else f"--input {args.input}: "
                 raise UserError(f"{where}{exc}") from None
@@ -189,7 +203,10 @@ def run_repeatedly(
         reason = idle_reason(result.output)
         if reason:
             print(f"  {reason}", file=out)
-        if result.error:
+        plan = dry_run_text(result.status, result.output, result.error, result.cause) if getattr(args, "dry_run", False) else None
+        if plan is not None:
+            print(plan, file=out)
+        if result.error and not (plan is not None and result.error == DRY_RUN_FAILED):
             print(f"  error: {result.error}\n  cause: {cause_message(result.cause)}", file=out)
         calls = describe_calls(sum(result.api_calls.values()), result.mutating_calls())
         print(f"  AWS calls by our handlers: {calls}", file=out)
