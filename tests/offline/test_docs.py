@@ -87,6 +87,7 @@ def test_there_are_console_inputs_for_each_state_machine() -> None:
         "weight-shift-lattice-judged.json",
         "weight-shift-lattice-migrated.json",
         "weight-shift-lattice.json",
+        "weight-shift-release-lattice.json",
         "weight-shift-release.json",
         "weight-shift-step.json",
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mesh_rollout.shifting.cleanup import state_output
 from mesh_rollout_local.runner import OfflineAccount
 from mesh_rollout_local.template import Template
 from tests.conftest import EVENTS, ROOT, load_json
@@ -147,3 +148,55 @@ def test_the_pipeline_releases_an_image_as_an_ecs_native_deployment(tmp_path: An
         task_definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
         assert {c["name"]: c["image"] for c in task_definition["containerDefinitions"]}["app"] == image
         assert [step["percent"] for step in result.output["steps"]] == [0, 20, 40, 60, 80, 100]
+
+
+def test_the_pipeline_releases_to_the_idle_lattice_service_with_the_lattice_base(tmp_path: Any) -> None:
+    """ReleaseBaseFile=pipeline/release-base-lattice.json (the worked example's checkout route, `alternate`): the build's
+    image goes to the service whose target group is at weight 0, and the traffic moves to it; both groups stay."""
+    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
+        account.apply_given(load_json(ROOT / "examples" / "checkout-given.json"), ROOT / "examples")
+        arn = account.state_machine_arns[SM]
+        base_file = "pipeline/release-base-lattice.json"
+        _, sent = pipeline_sends(
+            tmp_path, WeightShiftStateMachineArn=arn, ReleaseBaseFile=base_file, ImageRepositoryName="checkout"
+        )
+        image = "123456789012.dkr.ecr.us-west-2.amazonaws.com/checkout:0123456789ab"
+        assert sent == {**load_json(ROOT / base_file), "imageDefinitions": [{"name": "app", "imageUri": image}]}
+
+        result = account.run(SM, sent, approver=lambda pending: (True, "release"))
+        assert result.status == "SUCCEEDED", result.cause
+        plan = state_output(result.history, "PlanWeightShift")  # the roles the plan decided, which every state reads
+        assert plan is not None and (plan["stable"], plan["canary"]) == ("checkout", "checkoutv2")
+        assert _images(account, "shop", "checkout", "checkoutv2") == {"checkout": "example/checkout:1.4", "checkoutv2": image}
+        assert result.output["steps"][-1]["weights"] == {"checkout": 0, "checkoutv2": 100}
+
+
+def test_the_pipeline_releases_to_the_idle_alb_service_with_the_alb_base(tmp_path: Any) -> None:
+    """ReleaseBaseFile=pipeline/release-base-alb.json, its listener and rule ARNs put in (as a team does): the same
+    turn-taking on the guide's ALB rule, serviceB holding the traffic."""
+    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
+        account.apply_given(load_json(EVENTS / "local" / "alb-given.json"), EVENTS / "local")
+        elbv2, rule = account.client("elbv2"), account.saved["rule"]["Rules"][0]
+        groups = [t["TargetGroupArn"] for t in rule["Actions"][0]["ForwardConfig"]["TargetGroups"]]
+        targets = [{"TargetGroupArn": group, "Weight": weight} for group, weight in zip(groups, (100, 0), strict=True)]
+        elbv2.modify_rule(RuleArn=rule["RuleArn"], Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": targets}}])
+        arn = account.state_machine_arns[SM]
+        base_file = "pipeline/release-base-alb.json"
+        _, sent = pipeline_sends(tmp_path, WeightShiftStateMachineArn=arn, ReleaseBaseFile=base_file)
+        image = "123456789012.dkr.ecr.us-west-2.amazonaws.com/servicebv2:0123456789ab"
+        assert sent == {**load_json(ROOT / base_file), "imageDefinitions": [{"name": "app", "imageUri": image}]}
+
+        listener = account.saved["listener"]["Listeners"][0]["ListenerArn"]
+        result = account.run(SM, {**sent, "listenerArn": listener, "ruleArn": rule["RuleArn"]}, approver=lambda p: (True, "go"))
+        assert result.status == "SUCCEEDED", result.cause
+        assert _images(account, "apps", "serviceB", "serviceBv2") == {"serviceB": "example/serviceb:1.0", "serviceBv2": image}
+        assert result.output["steps"][-1]["weights"] == {"serviceB": 0, "serviceBv2": 100}
+
+
+def _images(account: OfflineAccount, cluster: str, *services: str) -> dict[str, str]:
+    ecs, found = account.client("ecs"), {}
+    for service in services:
+        arn = ecs.describe_services(cluster=cluster, services=[service])["services"][0]["taskDefinition"]
+        containers = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["containerDefinitions"]
+        found[service] = {c["name"]: c["image"] for c in containers}["app"]
+    return found

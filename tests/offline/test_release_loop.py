@@ -222,3 +222,14 @@ def test_alternate_keeps_removing_nothing_by_default_and_is_refused_on_app_mesh(
     mesh = {"meshName": "apps", "virtualRouterName": "serviceB", "routeName": "serviceB", "stable": "a", "canary": "b"}
     with pytest.raises(InvalidRolloutInput, match=r"^alternate: applies to VPC Lattice and ALB"):
         parse_spec({**mesh, "alternate": True})
+
+
+def test_the_console_release_input_goes_to_the_idle_lattice_service() -> None:
+    """events/weight-shift-release-lattice.json as-is, on the guide's Lattice rule with servicebv2 idle."""
+    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True, clock=StillClock()) as account:
+        world = WORLDS["lattice"](account)
+        world.set_weights({"serviceb": 100, "servicebv2": 0})
+        result = account.run(SM, load_json(EVENTS / "weight-shift-release-lattice.json"), approver=approve)
+        assert result.status == "SUCCEEDED", result.cause
+        assert world.images() == {"serviceb": "example/serviceb:1.0", "servicebv2": "example/serviceb:2.0"}
+        assert world.weights() == {"serviceb": 0, "servicebv2": 100}
