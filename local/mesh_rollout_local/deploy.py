@@ -41,9 +41,12 @@ def deploy(account: OfflineAccount) -> None:
     _deploy_data_resources(account, context)
     # Functions and state machines may refer to each other (a handler's environment names a state
     # machine): their ARNs are known before anything is created, as CloudFormation would resolve them.
-    for logical_id in template.functions:
+    for logical_id, fn in template.functions.items():
         context[logical_id] = logical_id
         context[f"{logical_id}.Arn"] = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{logical_id}"
+        if fn.generated_role:  # SAM's `<Function>Role`, named by its logical id offline as the function is
+            context[fn.generated_role] = fn.generated_role
+            context[f"{fn.generated_role}.Arn"] = f"arn:aws:iam::{ACCOUNT_ID}:role/{fn.generated_role}"
     for logical_id in template.state_machines:
         context[logical_id] = f"arn:aws:states:{region}:{ACCOUNT_ID}:stateMachine:{logical_id}"
         context[f"{logical_id}.Arn"] = context[logical_id]

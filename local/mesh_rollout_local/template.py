@@ -48,6 +48,10 @@ class FunctionDef:
     handler: str
     code_uri: Path
     environment: dict[str, Any] = field(default_factory=dict)
+    # the logical id of the execution role SAM generates for the function, `<LogicalId>Role` (an AWS::IAM::Role
+    # that !Ref and !GetAtt <LogicalId>Role.Arn name), or None when the function names its own Role; see
+    # https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification-generated-resources-function.html
+    generated_role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,8 @@ class Template:
                     **props.get("Environment", {}).get("Variables", {}),
                 }
                 code_uri = props.get("CodeUri", globals_.get("CodeUri", "."))
-                self.functions[logical_id] = FunctionDef(logical_id, props["Handler"], self.root / code_uri, env)
+                role = None if "Role" in props or "Role" in globals_ else f"{logical_id}Role"
+                self.functions[logical_id] = FunctionDef(logical_id, props["Handler"], self.root / code_uri, env, role)
             elif resource["Type"] == "AWS::Serverless::StateMachine":
                 self.state_machines[logical_id] = StateMachineDef(
                     logical_id, self.root / props["DefinitionUri"], props.get("DefinitionSubstitutions", {})
