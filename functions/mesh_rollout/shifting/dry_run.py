@@ -674,6 +674,8 @@ def report_text(spec: WeightShiftSpec | None, world: World, report: DryRunReport
     if spec is not None and resolved is not None:
         backend = resolved["reference"]["backend"]
         label, stable, canary = resolved["reference"]["label"], resolved["stable"], resolved["canary"]
+        if world.failed_side is not None:  # the route was read without it: the input's names
+            stable, canary = spec.stable, spec.canary
         lines.append(f"route: {BACKEND_NAMES[backend]} {label} ({stable} -> {canary})")
     if world.current is not None:
         lines.append(f"now: {describe_weights(world.current)}")
@@ -685,7 +687,9 @@ def report_text(spec: WeightShiftSpec | None, world: World, report: DryRunReport
         for step in world.steps:
             asks = " (approval first)" if step.get("approval") or step["percent"] in approvals else ""
             lines.append(f"  {step['percent']:>3}%: {describe_weights(step['weights'])}{asks}")
-        if not world.steps:
+        if world.failed_side is not None:
+            lines.append(f"  not computed: the route does not forward to the {world.failed_side}")
+        elif not world.steps:
             lines.append("  none")
     lines.append("checks:")
     for check in report["checks"]:

@@ -1,0 +1,242 @@
+"""The weight shift's dry run ("dryRun": true, issue 23 item 1) on the emulated account: every shipped example is
+ready (or reports exactly the problems its world has), a world with five different problems reports all five in
+one plan, and no dry run makes a single call that is not a read (the runner records every call the handlers make)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+from typing import Any
+
+import pytest
+
+from mesh_rollout_local.cli import main
+from mesh_rollout_local.runner import OfflineAccount, RunResult, StillClock
+from tests.conftest import EVENTS, ROOT, load_json
+
+SM = "WeightShiftStateMachine"
+READ_ONLY = re.compile(r"^(Describe|Get|List|Simulate)")
+DRY_RUN_STATES = ["DryRunWanted", "DryRunWeightShift", "DryRunReady"]
+
+# every shipped weight-shift input with the world it is run on (tests/offline pair them so), and the problems that
+# world really has (the alarm worlds hold the canary's alarm in ALARM)
+EXAMPLES = [
+    ("examples/checkout-shift.json", "examples/checkout-given.json", []),
+    ("examples/checkout-shift.json", "examples/checkout-alarm-given.json", ["alarms: checkoutv2-5xx is in ALARM now"]),
+    ("events/weight-shift-apps.json", "events/local/weight-shift-given.json", []),
+    ("events/weight-shift-apps.json", "events/local/weight-shift-alarm-given.json", ["alarms: serviceBv2-5xx is in ALARM now"]),
+    ("events/weight-shift-release.json", "events/local/weight-shift-given.json", []),
+    ("events/weight-shift-step.json", "events/local/weight-shift-given.json", []),
+    ("events/weight-shift-alb.json", "events/local/alb-given.json", []),
+    ("events/weight-shift-lattice.json", "events/local/lattice-given.json", []),
+    ("events/weight-shift-lattice-judged.json", "events/local/lattice-judge-given.json", []),
+    ("events/weight-shift-lattice-migrated.json", "events/local/lattice-migrated-given.json", []),
+]
+
+
+@contextmanager
+def world(given: str) -> Iterator[OfflineAccount]:
+    with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True, clock=StillClock()) as account:
+        account.apply_given(load_json(ROOT / given), (ROOT / given).parent)
+        yield account
+
+
+def dry_run(account: OfflineAccount, shift: dict[str, Any]) -> RunResult:
+    return account.run(SM, {**shift, "dryRun": True})
+
+
+def shift_of(account: OfflineAccount, path: str) -> dict[str, Any]:
+    return json.loads(account.resolve_input((ROOT / path).read_text()))  # type: ignore[no-any-return]
+
+
+def report_of(result: RunResult) -> dict[str, Any]:
+    """The dry run's report: the execution's output, or DryRunWeightShift's result in the history (a failed one)."""
+    if result.output is not None:
+        return result.output  # type: ignore[no-any-return]
+    succeeded = [e for e in result.history if e["type"] == "LambdaFunctionSucceeded"]
+    return json.loads(succeeded[-1]["lambdaFunctionSucceededEventDetails"]["output"])  # type: ignore[no-any-return]
+
+
+def read_calls(result: RunResult) -> int:
+    """How many AWS calls the run's handlers made; every one must be a read (Describe*, Get*, List*, Simulate*)."""
+    writes = {f"{s}:{op}": n for (s, op), n in result.api_calls.items() if not READ_ONLY.match(op)}
+    assert not writes, f"the dry run made calls that are not reads: {writes}"
+    return sum(result.api_calls.values())
+
+
+def state_of(account: OfflineAccount) -> bytes:
+    """Everything a shift could change, as the services return it: every route's and rule's action, every ECS
+    service, every item of the lock table (compared byte for byte before and after a dry run)."""
+    found: dict[str, Any] = {}
+    appmesh, elbv2, lattice = account.client("appmesh"), account.client("elbv2"), account.client("vpc-lattice")
+    for mesh in appmesh.list_meshes()["meshes"]:
+        for router in appmesh.list_virtual_routers(meshName=mesh["meshName"])["virtualRouters"]:
+            keys = {"meshName": mesh["meshName"], "virtualRouterName": router["virtualRouterName"]}
+            for route in appmesh.list_routes(**keys)["routes"]:
+                found[route["arn"]] = appmesh.describe_route(**keys, routeName=route["routeName"])["route"]["spec"]
+    for balancer in elbv2.describe_load_balancers()["LoadBalancers"]:
+        for listener in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]:
+            found[listener["ListenerArn"]] = elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
+    for service in lattice.list_services()["items"]:
+        for listener in lattice.list_listeners(serviceIdentifier=service["id"])["items"]:
+            keys = {"serviceIdentifier": service["id"], "listenerIdentifier": listener["id"]}
+            found[listener["arn"]] = lattice.get_listener(**keys)["defaultAction"]
+            for rule in lattice.list_rules(**keys)["items"]:
+                found[rule["arn"]] = lattice.get_rule(**keys, ruleIdentifier=rule["id"]).get("action")
+    ecs = account.client("ecs")
+    for cluster in ecs.list_clusters()["clusterArns"]:
+        arns = ecs.list_services(cluster=cluster)["serviceArns"]
+        for service in ecs.describe_services(cluster=cluster, services=arns)["services"] if arns else []:
+            found[service["serviceArn"]] = {k: service.get(k) for k in ("desiredCount", "taskDefinition", "loadBalancers")}
+    table = account.environment("DryRunWeightShiftFunction")["ROUTE_LOCK_TABLE"]
+    found["locks"] = sorted(account.client("dynamodb").scan(TableName=table)["Items"], key=json.dumps)
+    return json.dumps(found, sort_keys=True, default=str).encode()
+
+
+@pytest.mark.parametrize(("shift_path", "given", "problems"), EXAMPLES, ids=[f"{s}-{g}" for s, g, _ in EXAMPLES])
+def test_every_shipped_example_is_ready_or_reports_its_worlds_problems(shift_path: str, given: str, problems: list[str]) -> None:
+    with world(given) as account:
+        before = state_of(account)
+        result = dry_run(account, shift_of(account, shift_path))
+        report = report_of(result)
+        assert [p[: len(want)] for p, want in zip(report["problems"], problems, strict=False)] == problems
+        assert len(report["problems"]) == len(problems), report["text"]
+        if problems:
+            assert (result.status, result.error) == ("FAILED", "DryRunFoundProblems")
+            assert result.cause == report["text"]
+            assert result.states == [*DRY_RUN_STATES, "DryRunFoundProblems"]
+        else:
+            assert result.status == "SUCCEEDED" and result.output["ready"] is True, report["text"]
+            assert result.states == [*DRY_RUN_STATES, "DryRunPassed"]  # Succeed: the output is the report
+        assert report["steps"], report["text"]
+        assert read_calls(result) > 0
+        assert state_of(account) == before  # no weight, lock, service changed: byte for byte
+
+
+def test_the_steps_are_the_weights_each_step_writes_on_the_backends_scale() -> None:
+    with world("events/local/alb-given.json") as account:
+        report = dry_run(account, shift_of(account, "events/weight-shift-alb.json")).output
+    assert report["steps"] == [
+        {"percent": 50, "weights": {"serviceB": 50, "serviceBv2": 50}},
+        {"percent": 100, "weights": {"serviceB": 0, "serviceBv2": 100}},
+    ]
+    assert "  100%: serviceB 0 / serviceBv2 100 (approval first)" in report["text"].splitlines()
+    with world("examples/checkout-given.json") as account:  # checkout 100 / checkoutv2 0, 10 % steps
+        report = dry_run(account, shift_of(account, "examples/checkout-shift.json")).output
+    assert [s["weights"]["checkoutv2"] for s in report["steps"]] == [10, 50, 100]
+    lines = report["text"].splitlines()
+    assert lines[:3] == [
+        "Dry run of the weight shift: READY, 2 warnings; nothing was changed",
+        "route: VPC Lattice checkout/http-80/checkout (checkout -> checkoutv2)",
+        "now: checkout 100 / checkoutv2 0",
+    ]
+
+
+def five_problems(account: OfflineAccount) -> dict[str, Any]:
+    """The ALB world with five different mistakes: a misspelt input field, a canary target group the rule does not
+    forward to, an alarm that does not exist, a judge's metric with no datapoints on the stable side, and the route's
+    lock held by another execution."""
+    from mesh_rollout.shifting.lock import lock_item
+
+    shift = shift_of(account, "events/weight-shift-alb.json")
+    stable_group = account.saved["serviceBGroup"]["TargetGroups"][0]
+    account.client("elbv2").create_target_group(
+        Name="serviceBv3", Protocol="HTTP", Port=9080, VpcId=stable_group["VpcId"], TargetType="ip"
+    )
+    table = account.environment("DryRunWeightShiftFunction")["ROUTE_LOCK_TABLE"]
+    owner = "arn:aws:states:us-west-2:123456789012:execution:WeightShiftStateMachine:yesterday"
+    now = int(time.time())
+    account.client("dynamodb").put_item(TableName=table, Item=lock_item(f"alb:{shift['ruleArn']}", owner, now, 3600))
+    shift["bakeSecond"] = shift.pop("bakeSeconds")  # 1: misspelt
+    shift["canary"] = "serviceBv3"  # 2: not on rule 10
+    shift["healthGate"]["alarmNames"].append("serviceBv2-errors")  # 3: no such alarm
+    shift["healthGate"]["compare"] = {  # 4: the world publishes no 2XX counts for the stable side
+        "metrics": [
+            {
+                "id": "successes",
+                "direction": "lowerIsWorse",
+                "metricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/ApplicationELB",
+                        "MetricName": "HTTPCode_Target_2XX_Count",
+                        "Dimensions": [{"Name": "TargetGroup", "Value": "${target}"}],
+                    },
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            }
+        ]
+    }
+    return shift  # 5: the lock, above
+
+
+def test_five_different_problems_are_all_in_one_plan_and_the_execution_fails_with_all_five() -> None:
+    with world("events/local/alb-given.json") as account:
+        shift = five_problems(account)
+        before = state_of(account)
+        result = dry_run(account, shift)
+        assert state_of(account) == before
+    report = report_of(result)
+    assert (result.status, result.error, report["ready"]) == ("FAILED", "DryRunFoundProblems", False)
+    expected = [
+        "input: bakeSecond: unknown field",
+        "route: canary: target group 'serviceBv3' is not forwarded to by rule 10",
+        "alarms: healthGate.alarmNames[1]: CloudWatch alarm 'serviceBv2-errors' does not exist",
+        "metrics: judge metric successes (stable): no datapoints in the last 300 s",
+        "lock: alb:arn:aws:elasticloadbalancing:",
+    ]
+    assert [p[: len(e)] for p, e in zip(report["problems"], expected, strict=True)] == expected, report["text"]
+    assert "is held by arn:aws:states:us-west-2:123456789012:execution:WeightShiftStateMachine:yesterday" in report["problems"][4]
+    assert sum(line.startswith("  PROBLEM") for line in (result.cause or "").splitlines()) == 5
+    for problem in report["problems"]:
+        assert problem in (result.cause or "")
+    assert result.states == [*DRY_RUN_STATES, "DryRunFoundProblems"]
+    assert read_calls(result) > 0
+
+
+def test_a_write_sneaking_into_the_dry_run_is_caught() -> None:
+    """The read-only check is not vacuous: a dry run whose function takes the lock first fails both assertions."""
+    with world("events/local/alb-given.json") as account:
+        shift = shift_of(account, "events/weight-shift-alb.json")
+        table = account.environment("DryRunWeightShiftFunction")["ROUTE_LOCK_TABLE"]
+
+        lock_id = f"alb:{shift['ruleArn']}"
+
+        def take_the_lock(event: dict[str, Any], table: str = table, lock_id: str = lock_id) -> None:
+            from mesh_rollout.aws import client
+            from mesh_rollout.shifting.lock import acquire
+
+            acquire(client("dynamodb"), table, lock_id, "sneaky", 60)
+
+        before = state_of(account)
+        account.intercept("DryRunWeightShiftFunction", take_the_lock)
+        result = dry_run(account, shift)
+        with pytest.raises(AssertionError, match="dynamodb:PutItem"):
+            read_calls(result)
+        assert state_of(account) != before
+
+
+def test_cli_local_dry_run_prints_the_plan_and_exits_0_when_ready_1_with_problems() -> None:
+    template = str(ROOT / "template.yaml")
+    shift = str(EVENTS / "weight-shift-apps.json")
+    for given, code, verdict in (("weight-shift-given.json", 0, "READY"), ("weight-shift-alarm-given.json", 1, "NOT READY")):
+        out = io.StringIO()
+        with redirect_stdout(out):
+            argv = ["local", SM, "--input", shift, "--given", str(EVENTS / "local" / given), "--dry-run", "--template", template]
+            assert main(argv) == code
+        text = out.getvalue()
+        assert f"Dry run of the weight shift: {verdict}" in text
+        assert "  50%: serviceB 50 / serviceBv2 50" in text
+        assert "AWS calls by our handlers:" in text and ", no changes" in text
+        assert ("PROBLEM  alarms: serviceBv2-5xx is in ALARM now" in text) is (code == 1)
+        assert "error: DryRunFoundProblems" not in text  # the plan is said once
+
+
+def test_cli_dry_run_is_only_for_the_weight_shift(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["local", "MeshRolloutStateMachine", "--input", str(EVENTS / "mesh-rollout-apps.json"), "--dry-run"]
+    assert main([*argv, "--template", str(ROOT / "template.yaml")]) == 2
+    assert "--dry-run: MeshRolloutStateMachine has no dry run; WeightShiftStateMachine has" in capsys.readouterr().err
