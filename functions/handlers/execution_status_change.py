@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.execution_status_change import ExecutionStatusChangeEvent
-from mesh_rollout.observability import logger, metrics, tracer
+from mesh_rollout.observability import count_unsent_notification, logger, metrics, tracer
 from mesh_rollout.shifting.cleanup import StatusChangeHandled, handle_status_change
 
 
@@ -37,7 +37,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> StatusChang
     )
     logger.info("execution ended", extra=result)
     metrics.add_metric(name=f"Executions{request.detail.status.title().replace('_', '')}", unit="Count", value=1)
-    if result.get("notified") is False:
-        logger.warning("notification not sent", extra={"error": result["notificationError"]})
-        metrics.add_metric(name="NotificationsFailed", unit="Count", value=1)
+    count_unsent_notification(result, "notification not sent")
     return result

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.deploying.finish import EcsDeploymentFinished, finish
 from mesh_rollout.events.finish_ecs_deployment import FinishEcsDeploymentEvent
-from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
+from mesh_rollout.observability import CORRELATION_PATH, count_unsent_notification, logger, metrics, tracer
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
@@ -26,9 +26,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> EcsDeployme
         request.as_dict(),
     )
     logger.info("ECS deployment finished", extra={k: v for k, v in result.items() if k != "steps"})
-    if not result["notified"]:  # the outcome stands; the missing notification is logged and counted
-        logger.warning("outcome notification not sent", extra={"error": result["notificationError"]})
-        metrics.add_metric(name="NotificationsFailed", unit="Count", value=1)
+    count_unsent_notification(result)
     metrics.add_metric(
         name="EcsDeploymentsSucceeded" if result["outcome"] == "SUCCEEDED" else "EcsDeploymentsFailed", unit="Count", value=1
     )

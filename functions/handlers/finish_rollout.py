@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.finish_rollout import FinishRolloutEvent
-from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
+from mesh_rollout.observability import CORRELATION_PATH, count_unsent_notification, logger, metrics, tracer
 from mesh_rollout.shifting.weight_shift import RolloutFinished, finish_record, finish_rollout
 
 
@@ -28,9 +28,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> RolloutFini
         request.as_dict(),
     )
     logger.info("weight shift finished", extra=result)
-    if not result["notified"]:  # the outcome stands; the missing notification is logged and counted
-        logger.warning("outcome notification not sent", extra={"error": result["notificationError"]})
-        metrics.add_metric(name="NotificationsFailed", unit="Count", value=1)
+    count_unsent_notification(result)
     metrics.add_metric(
         name="WeightShiftsSucceeded" if result["status"] == "SUCCEEDED" else "WeightShiftsFailed", unit="Count", value=1
     )

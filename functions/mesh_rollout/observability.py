@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -72,6 +72,14 @@ metrics = Metrics(namespace="MeshRollout", service=SERVICE)
 
 # Handler events carry the execution ARN here; Logger uses it as the correlation id.
 CORRELATION_PATH = "executionArn"
+
+
+def count_unsent_notification(result: Mapping[str, Any], message: str = "outcome notification not sent") -> None:
+    """A notice the step could not publish (`notified` False): the outcome stands, the miss is logged with its
+    `notificationError` and counted (NotificationsFailed). A result without `notified` published nothing to miss."""
+    if result.get("notified") is False:
+        logger.warning(message, extra={"error": result["notificationError"]})
+        metrics.add_metric(name="NotificationsFailed", unit="Count", value=1)
 
 
 def envoy_image() -> str:

@@ -14,13 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from mesh_rollout.migration.translate import (
-    DEFAULT_PRIORITY_BASE,
     Loss,
     _forward,
     _grpc_match,
     _http_match,
     indexed_by,
     lattice_name,
+    left_out,
+    listener_rule,
 )
 
 GATEWAY_ROUTE_KINDS = ("httpRoute", "http2Route", "grpcRoute")
@@ -140,24 +141,22 @@ def _gateway_rule(
         losses.append(
             Loss(f"{where}.spec.{kind}.match.hostname", "Lattice rules cannot match on the host (the service has one name)")
         )
-    if len(losses) > lost:  # a rule without that condition would take requests the route never took
-        for index in range(lost, len(losses)):
-            losses[index] = Loss(losses[index].path, f"{losses[index].what}; accepting it leaves {where} out (no rule)")
+    if left_out(losses, lost, where):
         return None
     _rewrite_losses(kind, match, action.get("rewrite") or {}, f"{where}.spec.{kind}.action.rewrite", losses)
     target = action["target"]
     weighted = _weighted_targets(target, f"{where}.spec.{kind}.action.target", targets_of, groups, losses)
     if weighted is None:
         return None
-    priority = spec["priority"] + 1 if spec.get("priority") is not None else DEFAULT_PRIORITY_BASE + position
-    return {
-        "name": lattice_name(route["gatewayRouteName"], 63, f"{where}.gatewayRouteName"),
-        "priority": priority,
-        "match": {"httpMatch": http_match},
-        "action": _forward(weighted, groups),
-        "from": where,
-        "port": match.get("port"),
-    }
+    return listener_rule(
+        lattice_name(route["gatewayRouteName"], 63, f"{where}.gatewayRouteName"),
+        spec,
+        position,
+        http_match,
+        _forward(weighted, groups),
+        where,
+        match.get("port"),
+    )
 
 
 def _rewrite_losses(kind: str, match: dict[str, Any], rewrite: dict[str, Any], where: str, losses: list[Loss]) -> None:

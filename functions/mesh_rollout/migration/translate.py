@@ -316,19 +316,34 @@ def _rule(route: dict[str, Any], where: str, groups: dict[str, Any], losses: lis
         if kind == "grpcRoute"
         else (_http_match(body.get("match") or {}, f"{where}.spec.{kind}.match", losses))
     )
-    if len(losses) > lost:  # a rule without that condition would take requests the route never took
-        for index in range(lost, len(losses)):
-            losses[index] = Loss(losses[index].path, f"{losses[index].what}; accepting it leaves {where} out (no rule)")
+    if left_out(losses, lost, where):
         return None
+    return listener_rule(
+        lattice_name(route["routeName"], 63, f"{where}.routeName"),
+        spec,
+        position,
+        match,
+        _forward(body["action"]["weightedTargets"], groups),
+        where,
+        (body.get("match") or {}).get("port"),
+    )
+
+
+def left_out(losses: list[Loss], since: int, where: str) -> bool:
+    """Whether the route at `where` gets no rule: a condition of its match has no Lattice equivalent (the losses
+    added since `since`), and a rule without it would take requests the route never took. Those losses say so."""
+    for index in range(since, len(losses)):
+        losses[index] = Loss(losses[index].path, f"{losses[index].what}; accepting it leaves {where} out (no rule)")
+    return len(losses) > since
+
+
+def listener_rule(
+    name: str, spec: dict[str, Any], position: int, http_match: dict[str, Any], action: dict[str, Any], where: str, port: Any
+) -> dict[str, Any]:
+    """The Lattice listener rule of a route or gateway route (`spec`): at its App Mesh priority (+1: Lattice counts
+    from 1), or, without one, after App Mesh's explicit priorities in the order of the routes (`position`)."""
     priority = spec["priority"] + 1 if spec.get("priority") is not None else DEFAULT_PRIORITY_BASE + position
-    return {
-        "name": lattice_name(route["routeName"], 63, f"{where}.routeName"),
-        "priority": priority,
-        "match": {"httpMatch": match},
-        "action": _forward(body["action"]["weightedTargets"], groups),
-        "from": where,
-        "port": (body.get("match") or {}).get("port"),
-    }
+    return {"name": name, "priority": priority, "match": {"httpMatch": http_match}, "action": action, "from": where, "port": port}
 
 
 def _headers(headers: list[dict[str, Any]], where: str, losses: list[Loss]) -> list[dict[str, Any]]:

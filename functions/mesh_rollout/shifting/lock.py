@@ -21,15 +21,20 @@ class LockAcquired(TypedDict):
     expiresAt: int
 
 
-def acquire(dynamodb: Any, table: str, lock_id: str, owner: str, seconds: int, now: float | None = None) -> LockAcquired:
-    """Take the lock, or take it back if this owner already holds it (a retried call); else RolloutInProgress."""
-    now = int(now if now is not None else time.time())
-    item = {
+def lock_item(lock_id: str, owner: str, now: int, seconds: int) -> dict[str, Any]:
+    """The lock as stored: who holds it, since when and until when (epoch seconds; expired, anyone may take it)."""
+    return {
         "lockId": {"S": lock_id},
         "owner": {"S": owner},
         "acquiredAt": {"N": str(now)},
         "expiresAt": {"N": str(now + seconds)},
     }
+
+
+def acquire(dynamodb: Any, table: str, lock_id: str, owner: str, seconds: int, now: float | None = None) -> LockAcquired:
+    """Take the lock, or take it back if this owner already holds it (a retried call); else RolloutInProgress."""
+    now = int(now if now is not None else time.time())
+    item = lock_item(lock_id, owner, now, seconds)
     with aws_errors(f"PutItem lock {lock_id}"):
         try:
             # A retry of a call whose answer was lost finds its own item: `#owner = :owner` lets it through.
@@ -124,12 +129,7 @@ def take_over(dynamodb: Any, table: str, lock_id: str, from_owner: str, to_owner
     """Move the lock from `from_owner` (a stopped execution) to `to_owner` (its clean-up), or take it if it is
     free or expired. Returns the previous owner ("" if free); None if another live rollout holds it."""
     now = int(time.time())
-    item = {
-        "lockId": {"S": lock_id},
-        "owner": {"S": to_owner},
-        "acquiredAt": {"N": str(now)},
-        "expiresAt": {"N": str(now + seconds)},
-    }
+    item = lock_item(lock_id, to_owner, now, seconds)
     with aws_errors(f"PutItem lock {lock_id}"):
         try:
             response = dynamodb.put_item(

@@ -12,39 +12,31 @@ from botocore.model import ListShape, Shape, StructureShape
 from moto.core.exceptions import JsonRESTError
 
 
-class NotFoundException(JsonRESTError):
-    code = 404
+class ModelError(JsonRESTError):
+    """An error of the service model, its code the class's name (the model's error shape)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__("NotFoundException", message)
+        super().__init__(type(self).__name__, message)
 
 
-class ConflictException(JsonRESTError):
+class NotFoundException(ModelError):
+    code = 404
+
+
+class ConflictException(ModelError):
     code = 409
 
-    def __init__(self, message: str) -> None:
-        super().__init__("ConflictException", message)
 
-
-class BadRequestException(JsonRESTError):
+class BadRequestException(ModelError):
     code = 400
 
-    def __init__(self, message: str) -> None:
-        super().__init__("BadRequestException", message)
 
-
-class ValidationException(JsonRESTError):
+class ValidationException(ModelError):
     code = 400
 
-    def __init__(self, message: str) -> None:
-        super().__init__("ValidationException", message)
 
-
-class ResourceNotFoundException(JsonRESTError):
+class ResourceNotFoundException(ModelError):
     code = 404
-
-    def __init__(self, message: str) -> None:
-        super().__init__("ResourceNotFoundException", message)
 
 
 @functools.cache
