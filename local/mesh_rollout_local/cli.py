@@ -17,6 +17,8 @@ from typing import Any, TextIO
 from mesh_rollout_local import lattice_input
 from mesh_rollout_local.commands.aws import aws_options, aws_session, run_abort, run_answer, run_list, run_start, run_status
 from mesh_rollout_local.commands.common import INTERRUPTED, AwsRefused, UserError, json_file
+from mesh_rollout_local.commands.export import add_parser as add_export_parser
+from mesh_rollout_local.commands.export import run_export
 from mesh_rollout_local.commands.local import event_printer, run_live, run_local
 from mesh_rollout_local.commands.prompt import local_approver
 
@@ -147,6 +149,7 @@ def parser() -> argparse.ArgumentParser:
     table.add_argument("--stack", help="the deployed mesh-rollout stack (its RouteLockTableName output)")
     table.add_argument("--table", help="the route-lock table's name")
     lattice_input.add_parser(commands)
+    add_export_parser(commands)  # export-given
     return top
 
 
@@ -176,6 +179,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "abort": run_abort,
     "list": run_list,
     "lattice-input": run_lattice_input,
+    "export-given": run_export,
 }
 
 
