@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench_reference import table
-from bench_scale import measure
-from mesh_rollout_local.runner import MUTATING, OfflineAccount
+from bench_reference import counted, table
+from bench_scale import RUN_HEADER, measure, run_cells, unless_succeeded
+from mesh_rollout_local.runner import OfflineAccount
 from mesh_rollout_local.scenarios import mesh_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,11 +40,8 @@ def guide() -> None:
     print("The guide's mesh on VPC Lattice (events/lattice-rollout-apps.json, lattice-rollout-given.json), offline")
     for label, result in runs:
         assert result.status == "SUCCEEDED", (result.error, result.cause)
-        mutating = sum(n for (_, op), n in result.api_calls.items() if MUTATING.match(op))
         print(f"\n  {label}: {result.status} in {result.seconds:.2f} s")
-        print(f"    states entered:      {len(result.states)}")
-        print(f"    Lambda invocations:  {result.lambda_invocations}")
-        print(f"    AWS calls:           {sum(result.api_calls.values())} ({mutating} mutating)")
+        print("\n".join(counted(result)))
         print("    calls by operation:")
         print("\n".join(table(result.api_calls)))
 
@@ -68,16 +65,11 @@ def at_scale(n: int) -> None:
         text = json.dumps(rollout, separators=(",", ":"))
         first, again = (measure(account.run(SM, text, timeout=3600), text) for _ in ("first", "again"))
     print(f"\n{n} ECS services moved from App Mesh onto VPC Lattice (scenarios.mesh_of, no routers), offline")
-    print(
-        f"  {'run':<6} {'wall':>7} {'states':>7} {'invoc.':>7} {'calls':>6} {'mutat.':>6} {'rollout ev.':>11} "
-        f"{'max svc ev.':>11} {'executions':>10} {'max payload':>11} {'cost USD':>9}"
-    )
+    print(f"  {'run':<6} {RUN_HEADER} {'executions':>10} {'max payload':>11} {'cost USD':>9}")
     for label, m in (("first", first), ("re-run", again)):
         print(
-            f"  {label:<6} {m['seconds']:>6.1f}s {m['states']:>7} {m['invocations']:>7} {m['calls']:>6} {m['mutating']:>6} "
-            f"{m['parent_events']:>11} {m['child_events']:>11} {m['executions']:>10} "
-            f"{m['payload_after_input'] / 1024:>7.1f} KiB {m['cost']:>9.4f}"
-            + ("" if m["status"] == "SUCCEEDED" else f"  {m['status']}")
+            f"  {label:<6} {run_cells(m)} {m['executions']:>10} "
+            f"{m['payload_after_input'] / 1024:>7.1f} KiB {m['cost']:>9.4f}" + unless_succeeded(m)
         )
 
 

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from mesh_rollout_local.runner import MUTATING, OfflineAccount
+from mesh_rollout_local.runner import MUTATING, OfflineAccount, RunResult
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 5
@@ -25,6 +25,20 @@ def table(calls: Counter[tuple[str, str]]) -> list[str]:
         kind = "mutating" if MUTATING.match(operation) else "read"
         rows.append(f"    {kind:<9} {service + ':' + operation:<36} {count:>4}")
     return rows
+
+
+def mutating_calls(api_calls: Counter[tuple[str, str]]) -> int:
+    """How many of a run's AWS calls (counted by service and operation) change something."""
+    return sum(n for (_, op), n in api_calls.items() if MUTATING.match(op))
+
+
+def counted(result: RunResult) -> list[str]:
+    """What a run did, as the benches of one scenario print it: states, Lambda invocations and AWS calls."""
+    return [
+        f"    states entered:      {len(result.states)}",
+        f"    Lambda invocations:  {result.lambda_invocations}",
+        f"    AWS calls:           {sum(result.api_calls.values())} ({mutating_calls(result.api_calls)} mutating)",
+    ]
 
 
 def main() -> int:
@@ -46,11 +60,8 @@ def main() -> int:
     print(f"  account set-up (deploy template + given world): median {statistics.median(setups):.2f} s")
     for result in last:
         label = "first run (creates everything)" if result.run == 1 else "second run (unchanged world)"
-        mutating = sum(n for (_, op), n in result.api_calls.items() if MUTATING.match(op))
         print(f"\n  {label}")
-        print(f"    states entered:      {len(result.states)}")
-        print(f"    Lambda invocations:  {result.lambda_invocations}")
-        print(f"    AWS calls:           {sum(result.api_calls.values())} ({mutating} mutating)")
+        print("\n".join(counted(result)))
         print(
             f"    wall time:           median {statistics.median(walls[result.run]):.2f} s "
             f"(min {min(walls[result.run]):.2f}, max {max(walls[result.run]):.2f})"

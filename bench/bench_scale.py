@@ -26,7 +26,8 @@ import sys
 import time
 from typing import Any
 
-from mesh_rollout_local.runner import MUTATING, OfflineAccount, RunResult
+from bench_reference import mutating_calls
+from mesh_rollout_local.runner import OfflineAccount, RunResult
 from mesh_rollout_local.scenarios import ROOT, mesh_of
 
 HISTORY_LIMIT = 25_000
@@ -63,7 +64,7 @@ def measure(result: RunResult, sent: str) -> dict[str, Any]:
         "states": len(result.states),
         "invocations": result.lambda_invocations,
         "calls": sum(result.api_calls.values()),
-        "mutating": sum(n for (_, op), n in result.api_calls.items() if MUTATING.match(op)),
+        "mutating": mutating_calls(result.api_calls),
         "parent_events": len(result.history),
         "child_events": max(children, default=0),
         "all_events": sum(len(h) for h in histories),
@@ -87,24 +88,35 @@ def kib(size: int) -> str:
     return f"{size / 1024:.1f} KiB"
 
 
+# The columns of a measured run that both benches print (bench_lattice_rollout too): what it took, what it ran
+RUN_HEADER = f"{'wall':>7} {'states':>7} {'invoc.':>7} {'calls':>6} {'mutat.':>6} {'rollout ev.':>11} {'max svc ev.':>11}"
+
+
+def run_cells(m: dict[str, Any]) -> str:
+    """A measured run (`measure`) under RUN_HEADER."""
+    return (
+        f"{m['seconds']:>6.1f}s {m['states']:>7} {m['invocations']:>7} {m['calls']:>6} {m['mutating']:>6} "
+        f"{m['parent_events']:>11} {m['child_events']:>11}"
+    )
+
+
+def unless_succeeded(m: dict[str, Any]) -> str:
+    """The run's status after its row, when it did not succeed."""
+    return "" if m["status"] == "SUCCEEDED" else f"  {m['status']}"
+
+
 def main() -> int:
     sizes = [int(a) for a in sys.argv[1:]] or [10, 100, 500]
     print("Mesh rollout at scale (N services, N/2 routes), offline; limits: 25,000 history events, 256 KiB payload")
-    header = (
-        f"  {'N':>4} {'run':<6} {'wall':>7} {'states':>7} {'invoc.':>7} {'calls':>6} {'mutat.':>6} "
-        f"{'rollout ev.':>11} {'max svc ev.':>11} {'all ev.':>8} {'input':>10} {'max payload':>11} {'cost USD':>9}"
-    )
-    print(header)
+    print(f"  {'N':>4} {'run':<6} {RUN_HEADER} {'all ev.':>8} {'input':>10} {'max payload':>11} {'cost USD':>9}")
     measured: dict[int, dict[str, Any]] = {}
     for n in sizes:
         started = time.perf_counter()
         first, again = run(n)
         for label, m in (("first", first), ("re-run", again)):
             print(
-                f"  {n:>4} {label:<6} {m['seconds']:>6.1f}s {m['states']:>7} {m['invocations']:>7} {m['calls']:>6} "
-                f"{m['mutating']:>6} {m['parent_events']:>11} {m['child_events']:>11} {m['all_events']:>8} "
-                f"{kib(m['input']):>10} {kib(m['payload_after_input']):>11} {m['cost']:>9.4f}"
-                + ("" if m["status"] == "SUCCEEDED" else f"  {m['status']}")
+                f"  {n:>4} {label:<6} {run_cells(m)} {m['all_events']:>8} "
+                f"{kib(m['input']):>10} {kib(m['payload_after_input']):>11} {m['cost']:>9.4f}" + unless_succeeded(m)
             )
         measured[n] = first
         print(f"       (N = {n}: {time.perf_counter() - started:.0f} s with the account's set-up)", flush=True)
