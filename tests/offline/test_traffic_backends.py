@@ -1,8 +1,9 @@
 """The guide's shift (75/25 -> 50/50 -> 100, approval before 100) on every traffic backend, offline.
 
-The same scenarios as tests/offline/test_weight_shift.py (App Mesh), run through the one WeightShiftStateMachine on a
-VPC Lattice listener rule and an ALB listener rule: the outcome and the error are the same on every backend; the
-rule's weights are checked after every step, and after every rollback the rule is byte-equal to its snapshot.
+The scenarios of tests/offline/test_weight_shift.py (App Mesh), run through the one WeightShiftStateMachine on the App
+Mesh route, a VPC Lattice listener rule and an ALB listener rule: the outcome and the error are the same on every
+backend; the rule's weights are checked after every step, and after every rollback the rule is byte-equal to its
+snapshot. The rollback scenarios are written here only, once for the three backends.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ import pytest
 
 from mesh_rollout.shifting.cleanup import handle_status_change
 from mesh_rollout_local.approvals import PendingApproval
-from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.report import segments
 from mesh_rollout_local.runner import OfflineAccount, RunResult, StillClock
 from tests.conftest import EVENTS, ROOT, load_json
-from tests.support import GIVEN, SHAPES, Backend, approve
+from tests.support import GIVEN, SHAPES, Backend, approve, fail_next_deployment
 
 SM = "WeightShiftStateMachine"
 
@@ -84,35 +84,49 @@ def _approval_timeout(b: Backend) -> RunResult:
 
 
 def _failing_canary_deployment(b: Backend) -> RunResult:
-    ecs = b.account.client("ecs")
-    arn = ecs.describe_services(cluster="apps", services=["serviceBv2"])["services"][0]["serviceArn"]
-    ecs.tag_resource(resourceArn=arn, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}])
-    ecs.update_service(cluster="apps", service="serviceBv2", forceNewDeployment=True)
+    fail_next_deployment(b.account, "serviceBv2")
+    b.account.client("ecs").update_service(cluster="apps", service="serviceBv2", forceNewDeployment=True)
     return b.account.run(SM, b.shift_input(), approver=approve)
 
 
+# The five ways the guide's shift is rolled back, written once and run on every backend (App Mesh included): the
+# error, how the cause starts, and what else it must say (a rejection records who rejected it and why).
 ROLLBACKS = [
-    ("alarm before the first step", _alarm_before_start, "CanaryUnhealthy", "at 50%: UNHEALTHY: alarm {alarm} is in ALARM"),
+    ("alarm before the first step", _alarm_before_start, "CanaryUnhealthy", "at 50%: UNHEALTHY: alarm {alarm} is in ALARM", []),
     (
         "alarm when the 100% step is approved",
         _alarm_at_second_step,
         "CanaryUnhealthy",
         "approved, but before the step to 100%: UNHEALTHY: alarm {alarm} is in ALARM",
+        [],
     ),
-    ("rejection", _rejected, "ApprovalRejected", "the step to 100% was rejected"),
-    ("approval timeout", _approval_timeout, "ApprovalTimedOut", "nobody answered the approval request for the step to 100%"),
+    (
+        "rejection",
+        _rejected,
+        "ApprovalRejected",
+        "the step to 100% was rejected",
+        ['"approved":false', '"comment":"p99 too high"', '"approver":"arn:aws:'],
+    ),
+    (
+        "approval timeout",
+        _approval_timeout,
+        "ApprovalTimedOut",
+        "nobody answered the approval request for the step to 100%",
+        [],
+    ),
     (
         "failing canary deployment",
         _failing_canary_deployment,
         "CanaryUnhealthy",
         "at 50%: UNHEALTHY: ECS service apps/serviceBv2",
+        [],
     ),
 ]
 
 
-@pytest.mark.parametrize(("case", "scenario", "error", "cause"), ROLLBACKS, ids=[r[0] for r in ROLLBACKS])
+@pytest.mark.parametrize(("case", "scenario", "error", "cause", "says"), ROLLBACKS, ids=[r[0] for r in ROLLBACKS])
 def test_a_rollback_puts_the_rule_back_byte_for_byte_on_every_backend(
-    backend: Backend, case: str, scenario: Any, error: str, cause: str
+    backend: Backend, case: str, scenario: Any, error: str, cause: str, says: list[str]
 ) -> None:
     b = backend
     snapshot = json.dumps(b.raw(), sort_keys=True)
@@ -120,8 +134,11 @@ def test_a_rollback_puts_the_rule_back_byte_for_byte_on_every_backend(
     assert (result.status, result.error) == ("FAILED", error), result.cause
     assert (result.cause or "").startswith(cause.format(alarm=b.alarm)), result.cause
     assert f"Rolled back: route {b.label} is at {b.stable} 75 / {b.canary} 25" in (result.cause or "")
+    assert all(part in (result.cause or "") for part in says), result.cause
     assert json.dumps(b.raw(), sort_keys=True) == snapshot
     assert b.lock() is None
+    assert "RestoreRoute" in result.states
+    assert b.account.notifications()[-1]["subject"].endswith(error)
 
 
 def test_weights_changed_by_hand_mid_rollout_stop_it_and_survive_on_every_backend(backend: Backend) -> None:

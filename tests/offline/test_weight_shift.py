@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from mesh_rollout_local.approvals import PendingApproval
-from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.runner import OfflineAccount, RunResult
 from tests.support import (
     LOCK_ID,
@@ -92,73 +91,8 @@ def test_rerun_after_success_changes_nothing(shift_account: OfflineAccount, shif
     assert weights(shift_account) == {"serviceBv2": 100}
 
 
-def _alarm_before_start(account: OfflineAccount, shift_input: dict[str, Any]) -> RunResult:
-    set_alarm(account, "ALARM")
-    return account.run(SM, shift_input, approver=approve)
-
-
-def _alarm_at_second_step(account: OfflineAccount, shift_input: dict[str, Any]) -> RunResult:
-    def approver(pending: PendingApproval) -> tuple[bool, str]:
-        set_alarm(account, "ALARM")
-        return True, "go"
-
-    return account.run(SM, shift_input, approver=approver)
-
-
-def _rejected(account: OfflineAccount, shift_input: dict[str, Any]) -> RunResult:
-    return account.run(SM, shift_input, approver=lambda pending: (False, "p99 too high"))
-
-
-def _approval_timeout(account: OfflineAccount, shift_input: dict[str, Any]) -> RunResult:
-    shift_input["approval"]["timeoutSeconds"] = 1
-    return account.run(SM, shift_input, approver=lambda pending: None)
-
-
-def _failing_canary_deployment(account: OfflineAccount, shift_input: dict[str, Any]) -> RunResult:
-    ecs = account.client("ecs")
-    arn = ecs.describe_services(cluster="apps", services=["serviceBv2"])["services"][0]["serviceArn"]
-    ecs.tag_resource(resourceArn=arn, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}])
-    ecs.update_service(cluster="apps", service="serviceBv2", forceNewDeployment=True)
-    return account.run(SM, shift_input, approver=approve)
-
-
-ROLLBACKS = [
-    (
-        "alarm before the first step",
-        _alarm_before_start,
-        "CanaryUnhealthy",
-        "at 50%: UNHEALTHY: alarm serviceBv2-5xx is in ALARM",
-    ),
-    (
-        "alarm when the 100% step is approved",
-        _alarm_at_second_step,
-        "CanaryUnhealthy",
-        "approved, but before the step to 100%: UNHEALTHY: alarm serviceBv2-5xx is in ALARM",
-    ),
-    ("rejection", _rejected, "ApprovalRejected", "the step to 100% was rejected"),
-    ("approval timeout", _approval_timeout, "ApprovalTimedOut", "nobody answered the approval request for the step to 100%"),
-    (
-        "failing canary deployment",
-        _failing_canary_deployment,
-        "CanaryUnhealthy",
-        "at 50%: UNHEALTHY: ECS service apps/serviceBv2",
-    ),
-]
-
-
-@pytest.mark.parametrize(("case", "scenario", "error", "cause"), ROLLBACKS, ids=[r[0] for r in ROLLBACKS])
-def test_rollback_restores_the_snapshot_and_frees_the_lock(
-    shift_account: OfflineAccount, shift_input: dict[str, Any], case: str, scenario: Any, error: str, cause: str
-) -> None:
-    snapshot = route_spec(shift_account)
-    result = scenario(shift_account, shift_input)
-    assert (result.status, result.error) == ("FAILED", error), result.cause
-    assert result.cause and result.cause.startswith(cause), result.cause
-    assert "Rolled back: route apps/serviceB/serviceB is at serviceB 75 / serviceBv2 25" in result.cause
-    assert route_spec(shift_account) == snapshot
-    assert lock_item(shift_account) is None
-    assert "RestoreRoute" in result.states
-    assert shift_account.notifications()[-1]["subject"].endswith(error)
+# The five rollbacks (an alarm before the first step or at the approval, a rejection, an approval timeout, a failing
+# canary deployment) run on this App Mesh route and on the other backends: test_traffic_backends.ROLLBACKS.
 
 
 def test_rollback_puts_back_the_weights_and_keeps_what_someone_else_changed(
@@ -178,13 +112,6 @@ def test_rollback_puts_back_the_weights_and_keeps_what_someone_else_changed(
     restored = route_spec(shift_account)
     assert restored["http2Route"]["timeout"] == timeout
     assert restored["http2Route"]["action"] == snapshot["http2Route"]["action"]
-
-
-def test_rejection_records_the_approver_and_comment(shift_account: OfflineAccount, shift_input: dict[str, Any]) -> None:
-    result = _rejected(shift_account, shift_input)
-    assert '"approved":false' in (result.cause or "")
-    assert '"comment":"p99 too high"' in (result.cause or "")
-    assert '"approver":"arn:aws:' in (result.cause or "")
 
 
 def test_second_rollout_of_the_route_fails_fast_and_the_first_is_unaffected(

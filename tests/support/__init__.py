@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.cli import main
+from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.runner import OfflineAccount, RunResult
 from tests.conftest import EVENTS, ROOT, load_json
 
@@ -196,6 +197,14 @@ SHAPES = {
     "lattice": ("serviceb", "servicebv2", "servicebv2-5xx", "serviceb/http-80/serviceb"),
     "alb": ("serviceB", "serviceBv2", "serviceBv2-5xx", "apps:80/rule 10"),
 }
+
+
+# --- the guide's ECS services (cluster apps) ------------------------------------------------------------------
+def fail_next_deployment(account: OfflineAccount, service: str) -> None:
+    """The emulated ECS fails the service's next deployment (its circuit breaker: tasks failed to start)."""
+    ecs = account.client("ecs")
+    arn = ecs.describe_services(cluster="apps", services=[service])["services"][0]["serviceArn"]
+    ecs.tag_resource(resourceArn=arn, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}])
 
 
 # --- `mesh-rollout local` --------------------------------------------------------------------------------
