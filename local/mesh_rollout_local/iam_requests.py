@@ -283,6 +283,9 @@ _EC2: dict[str, Callable[[dict[str, Any], Stack], list[Any]]] = {
 _IAM: dict[str, Callable[[dict[str, Any], Stack], list[Any]]] = {
     **{op: _role for op in ("GetRole", "ListAttachedRolePolicies", "ListRolePolicies", "GetRolePolicy")},
     **{op: (lambda p, s: [p["PolicyArn"]]) for op in ("GetPolicy", "GetPolicyVersion")},
+    # the principal whose policies are simulated: resource types group, role, user ("Actions, resources, and condition
+    # keys for AWS Identity and Access Management": https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html)
+    "SimulatePrincipalPolicy": lambda p, s: [p["PolicySourceArn"]],
 }
 
 # --- Route 53, DynamoDB, SNS, CloudWatch, Step Functions ----------------------------------------------------------
@@ -339,7 +342,9 @@ _DERIVE: dict[str, dict[str, Callable[[dict[str, Any], Stack], list[Any]]]] = {
         **{op: (lambda p, s: [_table(p["TableName"], s)]) for op in ("GetItem", "PutItem", "DeleteItem", "UpdateItem")},
         "TransactWriteItems": _transact_write,
     },
-    "sns": {"Publish": _publish},
+    # ListSubscriptionsByTopic acts on the topic (resource type topic; "Actions, resources, and condition keys for
+    # Amazon SNS": https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsns.html)
+    "sns": {"Publish": _publish, "ListSubscriptionsByTopic": lambda p, s: [p["TopicArn"]]},
     # DescribeAlarms of composite alarms needs "*" (CloudWatch API reference); GetMetricData and ListMetrics have
     # no resource type
     "cloudwatch": {op: _anything for op in ("DescribeAlarms", "GetMetricData", "ListMetrics")},

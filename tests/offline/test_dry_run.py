@@ -113,6 +113,7 @@ def test_every_shipped_example_is_ready_or_reports_its_worlds_problems(shift_pat
             assert result.status == "SUCCEEDED" and result.output["ready"] is True, report["text"]
             assert result.states == [*DRY_RUN_STATES, "DryRunPassed"]  # Succeed: the output is the report
         assert report["steps"], report["text"]
+        assert [c for c in report["checks"] if c["check"] == "permissions"][-1]["status"] == "ok", report["text"]
         assert read_calls(result) > 0
         assert state_of(account) == before  # no weight, lock, service changed: byte for byte
 
@@ -130,7 +131,7 @@ def test_the_steps_are_the_weights_each_step_writes_on_the_backends_scale() -> N
     assert [s["weights"]["checkoutv2"] for s in report["steps"]] == [10, 50, 100]
     lines = report["text"].splitlines()
     assert lines[:3] == [
-        "Dry run of the weight shift: READY, 2 warnings; nothing was changed",
+        "Dry run of the weight shift: READY, 1 warning; nothing was changed",  # no confirmed approval subscription
         "route: VPC Lattice checkout/http-80/checkout (checkout -> checkoutv2)",
         "now: checkout 100 / checkoutv2 0",
     ]
@@ -240,3 +241,41 @@ def test_cli_dry_run_is_only_for_the_weight_shift(capsys: pytest.CaptureFixture[
     argv = ["local", "MeshRolloutStateMachine", "--input", str(EVENTS / "mesh-rollout-apps.json"), "--dry-run"]
     assert main([*argv, "--template", str(ROOT / "template.yaml")]) == 2
     assert "--dry-run: MeshRolloutStateMachine has no dry run; WeightShiftStateMachine has" in capsys.readouterr().err
+
+
+def test_a_role_that_may_not_make_a_call_of_the_run_is_a_problem_naming_function_action_and_resource() -> None:
+    """STACK_ROLES names the roles SAM generates (!GetAtt <Function>Role.Arn); the emulated IAM answers
+    SimulatePrincipalPolicy from their policies. ShiftTrafficFunction's role without its policies may make none of
+    the run's weight writes."""
+    with world("events/local/alb-given.json") as account:
+        shift = shift_of(account, "events/weight-shift-alb.json")
+        roles = json.loads(account.environment("DryRunWeightShiftFunction")["STACK_ROLES"])
+        assert roles["ShiftTrafficFunction"] == "arn:aws:iam::123456789012:role/ShiftTrafficFunctionRole"
+        iam = account.client("iam")
+        for name in iam.list_role_policies(RoleName="ShiftTrafficFunctionRole")["PolicyNames"]:
+            iam.delete_role_policy(RoleName="ShiftTrafficFunctionRole", PolicyName=name)
+        result = dry_run(account, shift)
+        read_calls(result)
+    report = report_of(result)
+    assert result.error == "DryRunFoundProblems"
+    table = account.environment("DryRunWeightShiftFunction")["ROUTE_LOCK_TABLE"]
+    assert report["problems"] == [
+        "permissions: ShiftTrafficFunction may not elasticloadbalancing:DescribeRules on * (implicitDeny)",
+        f"permissions: ShiftTrafficFunction may not elasticloadbalancing:ModifyRule on {shift['ruleArn']} (implicitDeny)",
+        f"permissions: ShiftTrafficFunction may not dynamodb:GetItem on arn:aws:dynamodb:us-west-2:123456789012:table/{table}"
+        " (implicitDeny)",
+    ]
+
+
+def test_a_dry_run_that_may_not_simulate_says_so_and_reports_the_rest() -> None:
+    with world("events/local/alb-given.json") as account:
+        account.faults.add(
+            "iam", "SimulatePrincipalPolicy", code="AccessDenied", status=403, message="not authorized", times=1000
+        )
+        result = dry_run(account, shift_of(account, "events/weight-shift-alb.json"))
+    assert result.status == "SUCCEEDED"
+    assert (
+        "permissions: could not check permissions: SimulatePrincipalPolicy: AccessDenied: not authorized"
+        in (result.output["warnings"])
+    )
+    assert result.output["steps"] and result.output["ready"] is True

@@ -183,6 +183,7 @@ def _app_mesh_paths(bus: EventBridge) -> None:
     bus.deliver_ends()
     shift = load_json(EVENTS / "weight-shift-apps.json")
     release = load_json(EVENTS / "weight-shift-release.json")
+    assert bus.run(SM, {**release, "dryRun": True})[0].status == "SUCCEEDED"  # its reads, approval topic, roles
     assert bus.run(SM, shift, approver=lambda pending: (False, "no"))[0].error == "ApprovalRejected"
     _stopped_at_the_approval(bus, release, released=True)
     _fail_next_deployment(account)
@@ -203,6 +204,7 @@ def _target_group_paths(bus: EventBridge, backend: str) -> None:
     account = bus.account
     account.apply_given(load_json(EVENTS / "local" / f"{backend}-given.json"), EVENTS / "local")
     shift = json.loads(account.resolve_input((EVENTS / f"weight-shift-{backend}.json").read_text()))
+    assert bus.run(SM, {**shift, "dryRun": True})[0].status == "SUCCEEDED"  # the services found from target groups
     assert bus.run(SM, shift, approver=lambda pending: (False, "no"))[0].error == "ApprovalRejected"
     _stopped_at_the_approval(bus, shift, released=False)
     release = {**shift, "canaryImage": "example/servicebv2:1.1", "canaryContainer": "app"}

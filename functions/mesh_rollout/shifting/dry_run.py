@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from mesh_rollout import clock
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.aws.ecs import AmbiguousService, describe_service, service_of_target_group
-from mesh_rollout.errors import AwsRequestRejected, InvalidRolloutInput, MeshResourceNotFound
+from mesh_rollout.errors import AwsRequestRejected, InvalidRolloutInput, MeshResourceNotFound, TransientAwsError
 from mesh_rollout.parsing import problems_of
 from mesh_rollout.shifting import lock
 from mesh_rollout.shifting.gate import metric_value, queried
@@ -635,7 +635,9 @@ def check_permissions(spec: WeightShiftSpec, world: World, found: Findings, clie
                 params["ResourceArns"] = [resource]
             try:
                 results = simulate(clients.iam, params)
-            except (AwsRequestRejected, MeshResourceNotFound) as exc:
+            except (AwsRequestRejected, MeshResourceNotFound, TransientAwsError) as exc:
+                # the dry run's own role may not simulate, or IAM throttles (its simulation quota is small): the
+                # rest of the report still stands, and says what was not checked
                 found.add("permissions", WARNING, f"could not check permissions: {exc}")
                 return
             for result in results:
