@@ -17,7 +17,7 @@ import botocore.exceptions
 import botocore.validate
 
 from mesh_rollout_local.recording import RecordedCall
-from mesh_rollout_local.references import GivenError, has_references, resolve_refs
+from mesh_rollout_local.references import REFERENCE, GivenError, has_references, reference_locations, resolve_refs
 
 if TYPE_CHECKING:
     from mesh_rollout_local.runner import OfflineAccount
@@ -117,10 +117,23 @@ def _given_call(account: OfflineAccount, call: dict[str, Any], where: str) -> No
 
 
 def resolve_input(account: OfflineAccount, text: str) -> str:
-    """OfflineAccount.resolve_input."""
+    """OfflineAccount.resolve_input. Every reference that leads nowhere is in the one GivenError (` | ` between)."""
     if not has_references(text):
         return text
-    return json.dumps(resolve_refs(json.loads(text), account.saved, account.now))
+    document = json.loads(text)
+    failed: list[str] = []
+    for location in reference_locations(document):
+        value: Any = document
+        for part in location:
+            value = value[part]
+        for reference in REFERENCE.finditer(value):
+            try:
+                resolve_refs(reference.group(0), account.saved, account.now)
+            except GivenError as exc:
+                failed.append(str(exc))
+    if failed:
+        raise GivenError(" | ".join(dict.fromkeys(failed)))
+    return json.dumps(resolve_refs(document, account.saved, account.now))
 
 
 # --- minutes of metrics without a generator script: {"metrics": {...}} ----------------------------------------------

@@ -98,3 +98,35 @@ def test_a_mistake_in_a_steps_calls_is_one_line_before_the_run(tmp_path: Path, c
     err = capsys.readouterr().err
     assert err.startswith(f"mesh-rollout: --given {world} entry 2 atStep 50 entry 1 (cloudwatch.put_metric_data): {{{{given:checkoutV3Group.id}}}}")
     assert "did you mean checkoutV2Group?" in err and "run 1" not in err
+
+
+def test_the_fast_check_reports_every_problem_of_an_input_with_references_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the ALB shift (listenerArn and ruleArn are references to the world) with three mistakes elsewhere
+    shift = json.loads((EVENTS / "weight-shift-alb.json").read_text())
+    path = tmp_path / "shift.json"
+    path.write_text(json.dumps({**shift, "steps": [50, 150], "bakeSeconds": -1, "stable": "serviceBv2"}))
+    argv = ["local", "WeightShiftStateMachine", "--input", str(path), "--given", str(EVENTS / "local" / "alb-given.json")]
+    # When it runs offline
+    assert main([*argv, "--template", TEMPLATE]) == 2
+    captured = capsys.readouterr()
+    # Then all three are one line, before anything is built, and nothing of the fields holding references
+    assert captured.out == ""
+    assert captured.err == (
+        f"mesh-rollout: --input {path}: InvalidRolloutInput: steps[1]: Input should be less than or equal to 100 | "
+        "bakeSeconds: Input should be greater than or equal to 0 | canary: must differ from stable ('serviceBv2')\n"
+    )
+
+
+def test_every_reference_of_the_input_that_leads_nowhere_is_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shift = json.loads((EVENTS / "weight-shift-alb.json").read_text())
+    shift.update(listenerArn="{{given:listner.Listeners[0].ListenerArn}}", ruleArn="{{given:rule.Rules[1].RuleArn}}")
+    path = tmp_path / "shift.json"
+    path.write_text(json.dumps(shift))
+    argv = ["local", "WeightShiftStateMachine", "--input", str(path), "--given", str(EVENTS / "local" / "alb-given.json")]
+    assert main([*argv, "--template", TEMPLATE]) == 2
+    assert capsys.readouterr().err == (
+        f"mesh-rollout: --input {path}: {{{{given:listner.Listeners[0].ListenerArn}}}}: no earlier given call was saved as"
+        " 'listner'; did you mean listener? | {{given:rule.Rules[1].RuleArn}}: rule.Rules has no [1]\n"
+    )
