@@ -1,4 +1,5 @@
-"""The emulated App Mesh against botocore's appmesh model, not against moto: requests are derived from the model."""
+"""The emulated App Mesh against botocore's appmesh model, not against moto: requests are derived from the model
+(tests/support/appmesh_model.py; that they reach what users set: tests/unit/test_emulator_model.py)."""
 
 from __future__ import annotations
 
@@ -9,22 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.session
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from botocore.model import ListShape, MapShape, Shape, StructureShape
+from botocore.model import ListShape, Shape, StructureShape
 from moto import mock_aws
 
 from mesh_rollout.aws.specs import check_request, strip_empty
 from mesh_rollout_local import emulator
 from tests.support import error_of
+from tests.support.appmesh_model import MODEL, RESOURCES, SPEC_SHAPES, spec_requests
 
-MODEL = botocore.session.get_session().get_service_model("appmesh")
 WALKTHROUGHS = json.loads((Path(__file__).parents[1] / "data" / "appmesh-walkthrough-nodes.json").read_text())
-# Names that must point at resources of the world `appmesh` builds.
-REFERENCES = {"virtualNode": "node", "virtualNodeName": "node", "virtualRouterName": "router"}
-Members = tuple[str, ...]
 
 
 @pytest.fixture
@@ -40,67 +37,8 @@ def appmesh() -> Iterator[Any]:
         yield client
 
 
-def scalar(shape: Shape, name: str) -> Any:
-    """The smallest value the model allows: its first enum value, its minimum (or 1), a string of its minimum length."""
-    low = shape.metadata.get("min")
-    if shape.type_name == "boolean":
-        return True
-    if shape.type_name in ("integer", "long"):
-        return 1 if low is None else low
-    if getattr(shape, "enum", None):
-        return shape.enum[0]
-    return REFERENCES.get(name) or "x" * (low or 1)
-
-
-def build(shape: Shape, extra: Members = (), name: str = "") -> Any:
-    """The model's required members, recursively (one member of each union), plus the members on the `extra` path."""
-    if isinstance(shape, ListShape):
-        return [build(shape.member, extra, name)]
-    if isinstance(shape, MapShape):
-        return {"k": build(shape.value, extra, name)}
-    if not isinstance(shape, StructureShape):
-        return scalar(shape, name)
-    if shape.is_tagged_union:
-        chosen = {extra[0] if extra else next(iter(shape.members))}
-    else:
-        chosen = set(shape.required_members) | set(extra[:1])
-    return {
-        member: build(shape.members[member], extra[1:] if extra and member == extra[0] else (), member)
-        for member in shape.members
-        if member in chosen
-    }
-
-
-def optional_members(shape: Shape, path: Members = (), seen: frozenset[str] = frozenset()) -> Iterator[Members]:
-    """Every member the model leaves optional (each union member counts), as a path from `shape`."""
-    if isinstance(shape, ListShape | MapShape):
-        yield from optional_members(shape.member if isinstance(shape, ListShape) else shape.value, path, seen)
-        return
-    if not isinstance(shape, StructureShape) or shape.name in seen:
-        return
-    for name, member in shape.members.items():
-        if name not in shape.required_members:
-            yield (*path, name)
-        yield from optional_members(member, (*path, name), seen | {shape.name})
-
-
-# Create operation -> (boto3 method suffix, response key, name member, the names of its parents in `appmesh`)
-RESOURCES = {
-    "CreateMesh": ("mesh", "mesh", "meshName", {}),
-    "CreateVirtualNode": ("virtual_node", "virtualNode", "virtualNodeName", {"meshName": "apps"}),
-    "CreateVirtualRouter": ("virtual_router", "virtualRouter", "virtualRouterName", {"meshName": "apps"}),
-    "CreateRoute": ("route", "route", "routeName", {"meshName": "apps", "virtualRouterName": "router"}),
-    "CreateVirtualService": ("virtual_service", "virtualService", "virtualServiceName", {"meshName": "apps"}),
-}
-SPEC_SHAPES = {operation: MODEL.operation_model(operation).input_shape.members["spec"] for operation in RESOURCES}
 # What AWS stores for members a request leaves out.
 SERVER_DEFAULTS = {"CreateMesh": {"egressFilter": {"type": "DROP_ALL"}}}
-
-
-def spec_requests(operation: str) -> list[tuple[str, dict[str, Any]]]:
-    """The minimal spec, then one spec per optional member of the model (with what that member requires)."""
-    shape = SPEC_SHAPES[operation]
-    return [("minimal", build(shape))] + [(".".join(path), build(shape, path)) for path in optional_members(shape)]
 
 
 def request(operation: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -115,35 +53,6 @@ def create_and_describe(appmesh: Any, operation: str, params: dict[str, Any]) ->
     described = getattr(appmesh, f"describe_{method}")(**{k: v for k, v in params.items() if k != "spec"})[key]["spec"]
     assert created == described
     return described  # type: ignore[no-any-return]
-
-
-def test_the_requests_reach_the_members_our_users_set() -> None:
-    """The derived requests cover the members mesh-rollout's users set (a generator that skipped them would pass)."""
-    paths = {op: {path for path, _ in spec_requests(op)} for op in SPEC_SHAPES}
-    node = {
-        "serviceDiscovery.awsCloudMap",
-        "serviceDiscovery.awsCloudMap.attributes",
-        "serviceDiscovery.awsCloudMap.ipPreference",
-        "serviceDiscovery.dns",
-        "serviceDiscovery.dns.responseType",
-        "serviceDiscovery.dns.ipPreference",
-        "listeners.healthCheck",
-        "listeners.timeout.tcp",
-        "listeners.timeout.tcp.idle",
-        "listeners.tls.validation",
-        "listeners.outlierDetection",
-        "listeners.connectionPool.http.maxPendingRequests",
-        "backendDefaults.clientPolicy.tls",
-        "backends.virtualService.clientPolicy",
-        "logging.accessLog.file.format.json",
-    }
-    route = {f"{kind}.{member}" for kind in ("httpRoute", "http2Route") for member in ("retryPolicy", "timeout", "match.headers")}
-    route |= {"grpcRoute.retryPolicy", "grpcRoute.match.metadata", "tcpRoute.match", "tcpRoute.timeout.idle", "priority"}
-    route |= {f"{kind}.action.weightedTargets.port" for kind in ("httpRoute", "http2Route", "grpcRoute", "tcpRoute")}
-    assert node <= paths["CreateVirtualNode"]
-    assert route <= paths["CreateRoute"]
-    assert {"egressFilter", "serviceDiscovery.ipPreference"} <= paths["CreateMesh"]
-    assert {"provider.virtualNode", "provider.virtualRouter"} <= paths["CreateVirtualService"]
 
 
 @pytest.mark.parametrize("operation", list(SPEC_SHAPES))
