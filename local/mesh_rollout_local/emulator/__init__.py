@@ -6,7 +6,9 @@ One module per service, each with what moto lacks or does differently from the m
 - `cloudwatch`: percentile statistics (`p99`) in GetMetricData.
 - `elbv2`: an ALB's weighted forward actions as AWS takes them (<= 5 target groups, weights 0-999, in the load
   balancer's VPC, HTTP/HTTPS); the default rule and the listener's default actions kept as one.
-- `iam`: the AWS managed policy AmazonECSInfrastructureRolePolicyForVpcLattice, attachable by ARN.
+- `iam`: the AWS managed policy AmazonECSInfrastructureRolePolicyForVpcLattice, attachable by ARN;
+  SimulatePrincipalPolicy, which evaluates a role's, user's or group's identity policies (never "allowed" where
+  iam_policy.py's evaluator cannot decide).
 - `ecs`: deployments that go IN_PROGRESS -> COMPLETED (or FAILED, on request) over DescribeServices calls (one
   IN_PROGRESS answer, or as many as a tag asks).
 - `ecs_deployments`: service deployments of the BLUE_GREEN, LINEAR and CANARY strategies, run by an engine thread

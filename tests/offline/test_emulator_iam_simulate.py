@@ -1,0 +1,310 @@
+"""The emulator's iam:SimulatePrincipalPolicy (emulator/iam.py) on the deployed offline stack, whose functions each have
+the role SAM generates (`<Function>Role`, deploy.py): answers parsed by botocore with its validation on."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from mesh_rollout_local.iam_policy import Request, decide, role_statements
+from mesh_rollout_local.runner import OfflineAccount
+
+ACCOUNT = "123456789012"
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+)
+
+
+def policy(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def role(emulated: OfflineAccount, name: str, **inline: str) -> str:
+    iam = emulated.client("iam")
+    arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    for policy_name, document in inline.items():
+        iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=document)
+    return arn
+
+
+def simulate(emulated: OfflineAccount, **params: Any) -> list[dict[str, Any]]:
+    """Every page's EvaluationResults."""
+    pages = emulated.client("iam").get_paginator("simulate_principal_policy").paginate(**params)
+    return [result for page in pages for result in page["EvaluationResults"]]
+
+
+def lattice_rule(emulated: OfflineAccount, region: str = "us-west-2") -> str:
+    service = emulated.deployed["LatticeServiceId"].replace("*", "svc-0123456789abcdef0")
+    return f"arn:aws:vpc-lattice:{region}:{ACCOUNT}:service/{service}/listener/listener-1/rule/rule-1"
+
+
+def test_each_function_has_the_role_sam_generates_and_getatt_names_it(emulated: OfflineAccount) -> None:
+    iam, lam = emulated.client("iam"), emulated.client("lambda")
+    for function, definition in emulated.template.functions.items():
+        arn = f"arn:aws:iam::{ACCOUNT}:role/{function}Role"
+        assert definition.generated_role == f"{function}Role"
+        assert emulated.template.resolve({"Fn::GetAtt": [f"{function}Role", "Arn"]}, emulated.deployed) == arn
+        assert iam.get_role(RoleName=f"{function}Role")["Role"]["Arn"] == arn
+        assert lam.get_function(FunctionName=function)["Configuration"]["Role"] == arn
+        documents = emulated.template.resources[function]["Properties"]["Policies"]
+        names = iam.list_role_policies(RoleName=f"{function}Role")["PolicyNames"]
+        assert names == [f"{function}RolePolicy{i}" for i in range(len(documents))]
+
+
+def test_the_shift_traffic_role_may_update_a_lattice_rule_of_the_stacks_service(emulated: OfflineAccount) -> None:
+    role_arn = emulated.deployed["ShiftTrafficFunctionRole.Arn"]
+    rule = lattice_rule(emulated)
+    (update, delete) = simulate(
+        emulated, PolicySourceArn=role_arn, ActionNames=["vpc-lattice:UpdateRule", "ecs:DeleteService"], ResourceArns=[rule]
+    )
+    assert (update["EvalActionName"], update["EvalResourceName"], update["EvalDecision"]) == (
+        "vpc-lattice:UpdateRule",
+        rule,
+        "allowed",
+    )
+    assert update["MatchedStatements"] == [{"SourcePolicyId": "ShiftTrafficFunctionRolePolicy0", "SourcePolicyType": "role"}]
+    assert update["ResourceSpecificResults"] == [
+        {
+            "EvalResourceName": rule,
+            "EvalResourceDecision": "allowed",
+            "MatchedStatements": update["MatchedStatements"],
+            "MissingContextValues": [],
+        }
+    ]
+    assert (delete["EvalActionName"], delete["EvalDecision"], delete["MatchedStatements"]) == (
+        "ecs:DeleteService",
+        "implicitDeny",
+        [],
+    )
+    # the grant is the stack's Region's: the same rule elsewhere is not allowed
+    (elsewhere,) = simulate(
+        emulated,
+        PolicySourceArn=role_arn,
+        ActionNames=["vpc-lattice:UpdateRule"],
+        ResourceArns=[lattice_rule(emulated, "eu-west-1")],
+    )
+    assert elsewhere["EvalDecision"] == "implicitDeny"
+
+
+def test_without_resource_arns_the_resource_is_star(emulated: OfflineAccount) -> None:
+    role_arn = emulated.deployed["ShiftTrafficFunctionRole.Arn"]
+    listed, updated = simulate(
+        emulated,
+        PolicySourceArn=role_arn,
+        ActionNames=["elasticloadbalancing:DescribeRules", "vpc-lattice:UpdateRule"],
+    )
+    assert (listed["EvalResourceName"], listed["EvalDecision"]) == ("*", "allowed")
+    assert "ResourceSpecificResults" not in listed and listed["MissingContextValues"] == []
+    assert updated["EvalDecision"] == "implicitDeny"  # granted on the stack's rules, not on "*"
+
+
+def test_context_entries_decide_a_condition_and_a_missing_key_is_reported(emulated: OfflineAccount) -> None:
+    role_arn = emulated.deployed["StartEcsDeploymentFunctionRole.Arn"]
+    target = f"arn:aws:iam::{ACCOUNT}:role/ecsInfrastructureRole"
+
+    def passed_to(*service: str) -> dict[str, Any]:
+        context = [{"ContextKeyName": "iam:PassedToService", "ContextKeyValues": list(service), "ContextKeyType": "string"}]
+        (result,) = simulate(
+            emulated,
+            PolicySourceArn=role_arn,
+            ActionNames=["iam:PassRole"],
+            ResourceArns=[target],
+            **({"ContextEntries": context} if service else {}),
+        )
+        return result
+
+    assert passed_to("ecs.amazonaws.com")["EvalDecision"] == "allowed"
+    assert passed_to("lambda.amazonaws.com")["EvalDecision"] == "implicitDeny"
+    unknown = passed_to()
+    assert (unknown["EvalDecision"], unknown["MatchedStatements"]) == ("implicitDeny", [])
+    assert unknown["ResourceSpecificResults"][0]["MissingContextValues"] == ["iam:PassedToService"]
+
+
+def test_an_explicit_deny_wins_and_is_the_only_matched_statement(emulated: OfflineAccount) -> None:
+    arn = role(
+        emulated,
+        "deny-test",
+        everything=policy({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+        keep=policy({"Effect": "Deny", "Action": "ecs:Delete*", "Resource": "*"}),
+    )
+    deleted, described = simulate(emulated, PolicySourceArn=arn, ActionNames=["ecs:DeleteService", "ecs:DescribeServices"])
+    assert (deleted["EvalDecision"], deleted["MatchedStatements"]) == (
+        "explicitDeny",
+        [{"SourcePolicyId": "keep", "SourcePolicyType": "role"}],
+    )
+    assert (described["EvalDecision"], described["MatchedStatements"]) == (
+        "allowed",
+        [{"SourcePolicyId": "everything", "SourcePolicyType": "role"}],
+    )
+
+
+def test_not_action_and_attached_managed_policies(emulated: OfflineAccount) -> None:
+    iam = emulated.client("iam")
+    arn = role(emulated, "managed-test")
+    managed = iam.create_policy(
+        PolicyName="all-but-iam", PolicyDocument=policy({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})
+    )["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="managed-test", PolicyArn=managed)
+    lattice = "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForVpcLattice"
+    iam.attach_role_policy(RoleName="managed-test", PolicyArn=lattice)
+    results = simulate(emulated, PolicySourceArn=arn, ActionNames=["sqs:SendMessage", "iam:CreateUser"])
+    assert [(r["EvalDecision"], r["MatchedStatements"]) for r in results] == [
+        ("allowed", [{"SourcePolicyId": managed, "SourcePolicyType": "user-managed"}]),
+        ("implicitDeny", []),
+    ]
+    target_group = f"arn:aws:vpc-lattice:us-west-2:{ACCOUNT}:targetgroup/tg-0123456789abcdef0"
+    iam.detach_role_policy(RoleName="managed-test", PolicyArn=managed)
+    (register,) = simulate(
+        emulated, PolicySourceArn=arn, ActionNames=["vpc-lattice:RegisterTargets"], ResourceArns=[target_group]
+    )
+    assert register["MatchedStatements"] == [{"SourcePolicyId": lattice, "SourcePolicyType": "aws-managed"}]
+
+
+def test_a_permissions_boundary_caps_what_the_policies_allow(emulated: OfflineAccount) -> None:
+    iam = emulated.client("iam")
+    boundary = iam.create_policy(
+        PolicyName="ecs-only", PolicyDocument=policy({"Effect": "Allow", "Action": "ecs:*", "Resource": "*"})
+    )["Policy"]["Arn"]
+    arn = iam.create_role(RoleName="bounded-test", AssumeRolePolicyDocument=TRUST, PermissionsBoundary=boundary)["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName="bounded-test", PolicyName="all", PolicyDocument=policy({"Effect": "Allow", "Action": "*", "Resource": "*"})
+    )
+    ecs, sqs = simulate(emulated, PolicySourceArn=arn, ActionNames=["ecs:UpdateService", "sqs:SendMessage"])
+    assert (ecs["EvalDecision"], ecs["PermissionsBoundaryDecisionDetail"]) == ("allowed", {"AllowedByPermissionsBoundary": True})
+    assert (sqs["EvalDecision"], sqs["PermissionsBoundaryDecisionDetail"]) == (
+        "implicitDeny",
+        {"AllowedByPermissionsBoundary": False},
+    )
+
+
+def test_a_users_groups_policies_count(emulated: OfflineAccount) -> None:
+    iam = emulated.client("iam")
+    user = iam.create_user(UserName="deployer-test")["User"]["Arn"]
+    group = iam.create_group(GroupName="deployers-test")["Group"]["Arn"]
+    iam.add_user_to_group(GroupName="deployers-test", UserName="deployer-test")
+    iam.put_group_policy(
+        GroupName="deployers-test",
+        PolicyName="sam",
+        PolicyDocument=policy({"Effect": "Allow", "Action": "cloudformation:*", "Resource": "*"}),
+    )
+    for principal in (user, group):
+        (result,) = simulate(emulated, PolicySourceArn=principal, ActionNames=["cloudformation:CreateChangeSet"])
+        assert (result["EvalDecision"], result["MatchedStatements"]) == (
+            "allowed",
+            [{"SourcePolicyId": "sam", "SourcePolicyType": "group"}],
+        )
+
+
+def test_what_the_evaluator_cannot_decide_is_never_allowed(emulated: OfflineAccount) -> None:
+    arn = role(
+        emulated,
+        "undecided-test",
+        dated=policy(
+            {
+                "Effect": "Allow",
+                "Action": "ecs:*",
+                "Resource": "*",
+                "Condition": {"DateLessThan": {"aws:CurrentTime": "2100-01-01T00:00:00Z"}},
+            }
+        ),
+    )
+    (result,) = simulate(emulated, PolicySourceArn=arn, ActionNames=["ecs:UpdateService"])
+    assert (result["EvalDecision"], result["MatchedStatements"]) == ("implicitDeny", [])
+
+
+def test_an_unknown_principal_is_no_such_entity(emulated: OfflineAccount) -> None:
+    for arn in (
+        f"arn:aws:iam::{ACCOUNT}:role/NoSuchFunctionRole",
+        f"arn:aws:iam::{ACCOUNT}:user/nobody",
+        "arn:aws:iam::210987654321:role/ShiftTrafficFunctionRole",  # another account's
+    ):
+        with pytest.raises(ClientError) as raised:
+            simulate(emulated, PolicySourceArn=arn, ActionNames=["ecs:DescribeServices"])
+        assert raised.value.response["Error"]["Code"] == "NoSuchEntity", arn
+        assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"ActionNames": ["UpdateRule"]},  # no service prefix
+        {
+            "ActionNames": ["ecs:DescribeServices"],
+            "PolicySourceArn": f"arn:aws:lambda:us-west-2:{ACCOUNT}:function:ShiftTrafficFunction",
+        },
+        {
+            "ActionNames": ["ecs:DescribeServices"],
+            "PolicyInputList": [policy({"Effect": "Deny", "Action": "*", "Resource": "*"})],
+        },
+        {"ActionNames": ["ecs:DescribeServices"], "Marker": "not-a-marker"},
+    ],
+)
+def test_invalid_input(emulated: OfflineAccount, params: dict[str, Any]) -> None:
+    with pytest.raises(ClientError) as raised:
+        simulate(emulated, **{"PolicySourceArn": emulated.deployed["ShiftTrafficFunctionRole.Arn"], **params})
+    assert raised.value.response["Error"]["Code"] == "InvalidInput"
+
+
+def test_results_page_with_max_items_and_marker(emulated: OfflineAccount) -> None:
+    iam = emulated.client("iam")
+    params = {
+        "PolicySourceArn": emulated.deployed["ShiftTrafficFunctionRole.Arn"],
+        "ActionNames": ["vpc-lattice:GetRule", "vpc-lattice:UpdateRule", "ecs:DeleteService"],
+        "ResourceArns": [lattice_rule(emulated), lattice_rule(emulated, "eu-west-1")],
+    }
+    first = iam.simulate_principal_policy(**params, MaxItems=4)
+    assert (len(first["EvaluationResults"]), first["IsTruncated"]) == (4, True)
+    rest = iam.simulate_principal_policy(**params, MaxItems=4, Marker=first["Marker"])
+    assert (len(rest["EvaluationResults"]), rest["IsTruncated"], "Marker" in rest) == (2, False, False)
+    paged = [
+        r
+        for page in iam.get_paginator("simulate_principal_policy").paginate(**params, PaginationConfig={"PageSize": 2})
+        for r in page["EvaluationResults"]
+    ]
+    everything = iam.simulate_principal_policy(**params)["EvaluationResults"]
+    assert paged == everything == first["EvaluationResults"] + rest["EvaluationResults"]
+    assert [(r["EvalActionName"], r["EvalDecision"]) for r in everything] == [
+        ("vpc-lattice:GetRule", "allowed"),
+        ("vpc-lattice:GetRule", "implicitDeny"),
+        ("vpc-lattice:UpdateRule", "allowed"),
+        ("vpc-lattice:UpdateRule", "implicitDeny"),
+        ("ecs:DeleteService", "implicitDeny"),
+        ("ecs:DeleteService", "implicitDeny"),
+    ]
+
+
+def test_every_functions_role_answers_as_the_evaluator_does_on_the_templates_statements(emulated: OfflineAccount) -> None:
+    """Each statement of each function, asked on a resource its first pattern names: the deployed role answers what
+    iam_policy.decide answers on the template's statements (implicitDeny where it cannot decide)."""
+    expected = {
+        "allowed": "allowed",
+        "denied": "implicitDeny",
+        "explicitly denied": "explicitDeny",
+        "not evaluated": "implicitDeny",
+    }
+    decisions = []
+    for function in emulated.template.functions:
+        statements = role_statements(emulated.template, function, emulated.deployed)
+        asked = [
+            Request(re.sub(r"[*?]", "X", s.actions[0]), re.sub(r"[*?]", "x", s.resources[0]))
+            for s in statements
+            if s.actions and s.resources
+        ]
+        results = simulate(
+            emulated,
+            PolicySourceArn=emulated.deployed[f"{function}Role.Arn"],
+            ActionNames=list(dict.fromkeys(r.action for r in asked)),
+            ResourceArns=list(dict.fromkeys(r.resource for r in asked)),
+        )
+        answered = {(r["EvalActionName"], r["EvalResourceName"]): r["EvalDecision"] for r in results}
+        for request in asked:
+            assert answered[(request.action, request.resource)] == expected[decide(statements, request)], (function, request)
+            decisions.append(answered[(request.action, request.resource)])
+    assert len(decisions) > 100 and decisions.count("allowed") > 0.8 * len(decisions)
