@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from mesh_rollout_local.references import GivenError  # noqa: F401 - the error a world's reader sees
 from mesh_rollout_local.rollouts import functions_importable
 
 READ_ONLY = ("Describe", "Get", "List")
@@ -190,10 +189,7 @@ class Exporter:
             if found is not None:
                 wanted.add((found["cluster"], found["service"]))
         self._read_services(sorted(wanted))
-        if backend == "alb":
-            route = self._read_alb(resolved)
-        else:
-            route = self._read_lattice(resolved)
+        route = self._read_alb(resolved) if backend == "alb" else self._read_lattice(resolved)
         self._write_roles()
         self._write_network()
         self._write_ecs_base()
@@ -281,7 +277,11 @@ class Exporter:
             self.world.add("ecs", "create_cluster", {"clusterName": cluster.rsplit("/", 1)[-1]})
         for arn, definition in self.task_definitions.items():
             containers = [
-                {k: v for k, v in container.items() if k not in ("environment", "secrets", "environmentFiles", "repositoryCredentials")}
+                {
+                    k: v
+                    for k, v in container.items()
+                    if k not in ("environment", "secrets", "environmentFiles", "repositoryCredentials")
+                }
                 for container in definition["containerDefinitions"]
             ]
             params = {
@@ -326,7 +326,10 @@ class Exporter:
                     "deploymentController",
                 ),
             }
-            balancers = [_pick(b, "targetGroupArn", "containerName", "containerPort", "advancedConfiguration") for b in service.get("loadBalancers", [])]
+            balancers = [
+                _pick(b, "targetGroupArn", "containerName", "containerPort", "advancedConfiguration")
+                for b in service.get("loadBalancers", [])
+            ]
             if balancers:
                 params["loadBalancers"] = balancers
             lattice = [
@@ -423,9 +426,7 @@ class Exporter:
         groups = [lattice.get_target_group(targetGroupIdentifier=i) for i in sorted(identifiers)]
         self.vpcs.update(g["config"]["vpcIdentifier"] for g in groups if g.get("config", {}).get("vpcIdentifier"))
         networks = []
-        for association in _pages(
-            lattice, "list_service_network_service_associations", "items", serviceIdentifier=service["id"]
-        ):
+        for association in _pages(lattice, "list_service_network_service_associations", "items", serviceIdentifier=service["id"]):
             network = lattice.get_service_network(serviceNetworkIdentifier=association["serviceNetworkId"])
             # the associations of the route's VPCs, as listed (their security groups are not needed offline: nothing
             # there sends traffic through them)
@@ -465,7 +466,12 @@ class Exporter:
                     "healthCheck",
                     "lambdaEventStructureVersion",
                 )
-                world.add("vpc-lattice", "create_target_group", {**_pick(group, "name", "type"), **({"config": config} if config else {})}, name)
+                world.add(
+                    "vpc-lattice",
+                    "create_target_group",
+                    {**_pick(group, "name", "type"), **({"config": config} if config else {})},
+                    name,
+                )
                 world.refer(group["id"], f"{{{{given:{name}.id}}}}")
                 world.refer(group["arn"], f"{{{{given:{name}.arn}}}}")
             saved = world.name("listener", f"{service['name']} {listener['name']}")
@@ -521,7 +527,11 @@ class Exporter:
             self._alarm_state(alarm)
 
     def _alarm_state(self, alarm: dict[str, Any]) -> None:
-        params = {"AlarmName": alarm["AlarmName"], "StateValue": alarm["StateValue"], "StateReason": alarm.get("StateReason") or "exported"}
+        params = {
+            "AlarmName": alarm["AlarmName"],
+            "StateValue": alarm["StateValue"],
+            "StateReason": alarm.get("StateReason") or "exported",
+        }
         self.world.add("cloudwatch", "set_alarm_state", params)
 
     def _write_metrics(self, stats: list[dict[str, Any]]) -> None:
@@ -531,11 +541,15 @@ class Exporter:
         unique: dict[str, dict[str, Any]] = {}
         for stat in stats:
             metric = stat["Metric"]
-            key = json.dumps([metric.get("Namespace"), metric.get("MetricName"), sorted(json.dumps(d) for d in metric.get("Dimensions", []))])
+            key = json.dumps(
+                [metric.get("Namespace"), metric.get("MetricName"), sorted(json.dumps(d) for d in metric.get("Dimensions", []))]
+            )
             unique.setdefault(key, {"Metric": metric, "Period": 60, "Stat": stat["Stat"]})
         if not unique:
             return
-        queries = [{"Id": f"m{index}", "MetricStat": stat, "ReturnData": True} for index, stat in enumerate(unique.values())]
+        queries: list[dict[str, Any]] = [
+            {"Id": f"m{index}", "MetricStat": stat, "ReturnData": True} for index, stat in enumerate(unique.values())
+        ]
         start = self.now - dt.timedelta(minutes=self.minutes)
         results: dict[str, list[tuple[dt.datetime, float]]] = {}
         cloudwatch = self.client("cloudwatch")
@@ -544,7 +558,9 @@ class Exporter:
                 MetricDataQueries=queries[begin : begin + 500], StartTime=start, EndTime=self.now
             ):
                 for result in page["MetricDataResults"]:
-                    results.setdefault(result["Id"], []).extend(zip(result.get("Timestamps", []), result.get("Values", []), strict=False))
+                    results.setdefault(result["Id"], []).extend(
+                        zip(result.get("Timestamps", []), result.get("Values", []), strict=False)
+                    )
         by_namespace: dict[str, list[dict[str, Any]]] = {}
         for query in queries:
             stat = query["MetricStat"]
@@ -560,7 +576,9 @@ class Exporter:
                 by_namespace.setdefault(metric["Namespace"], []).append(datum)
         for namespace, data in by_namespace.items():
             for begin in range(0, len(data), 1000):  # PutMetricData takes up to 1000 metrics (given.DATA_PER_CALL)
-                self.world.add("cloudwatch", "put_metric_data", {"Namespace": namespace, "MetricData": data[begin : begin + 1000]})
+                self.world.add(
+                    "cloudwatch", "put_metric_data", {"Namespace": namespace, "MetricData": data[begin : begin + 1000]}
+                )
 
 
 def _tag_name(resource: dict[str, Any]) -> str:

@@ -321,7 +321,7 @@ class StepWorld:
             try:
                 for call, where in calls:
                     _given_call(self.account, call, where)
-            except BaseException as exc:  # noqa: BLE001 - handed to the handler's thread below
+            except BaseException as exc:  # handed to the handler's thread below
                 failed.append(exc)
 
         # In a thread of its own: the handler's thread records the handler's calls (recording.py), and these are the

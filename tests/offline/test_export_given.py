@@ -37,9 +37,17 @@ def outcome(account: OfflineAccount, result: RunResult, raw: dict[str, Any]) -> 
     else:
         lattice = account.client("vpc-lattice")
         [service] = [s["id"] for s in lattice.list_services()["items"] if s["name"] == raw["serviceIdentifier"]]
-        [listener] = [i for i in lattice.list_listeners(serviceIdentifier=service)["items"] if i["name"] == raw["listenerIdentifier"]]
-        [rule] = [i for i in lattice.list_rules(serviceIdentifier=service, listenerIdentifier=listener["id"])["items"] if i["name"] == raw["ruleIdentifier"]]
-        action = lattice.get_rule(serviceIdentifier=service, listenerIdentifier=listener["id"], ruleIdentifier=rule["id"])["action"]
+        [listener] = [
+            i for i in lattice.list_listeners(serviceIdentifier=service)["items"] if i["name"] == raw["listenerIdentifier"]
+        ]
+        [rule] = [
+            i
+            for i in lattice.list_rules(serviceIdentifier=service, listenerIdentifier=listener["id"])["items"]
+            if i["name"] == raw["ruleIdentifier"]
+        ]
+        action = lattice.get_rule(serviceIdentifier=service, listenerIdentifier=listener["id"], ruleIdentifier=rule["id"])[
+            "action"
+        ]
         names = {g["id"]: g["name"] for g in lattice.list_target_groups()["items"]}
         final = [(names[t["targetGroupIdentifier"]], t["weight"]) for t in action["forward"]["targetGroups"]]
     steps = [(s["percent"], s["weights"]) for s in (result.output or {}).get("steps", [])]

@@ -50,7 +50,9 @@ def test_a_canary_healthy_at_10_and_failing_at_50_rolls_back_at_50_to_its_snapsh
     created = next(e for e in json.loads((EXAMPLES / "checkout-given.json").read_text()) if e["operation"] == "create_rule")
     snapshot = created["params"]["action"]
     for target in snapshot["forward"]["targetGroups"]:
-        target["targetGroupIdentifier"] = groups[{"{{given:checkoutGroup.id}}": "checkout"}.get(target["targetGroupIdentifier"], "checkoutv2")]
+        target["targetGroupIdentifier"] = groups[
+            {"{{given:checkoutGroup.id}}": "checkout"}.get(target["targetGroupIdentifier"], "checkoutv2")
+        ]
     assert json.dumps(rule["action"]) == json.dumps(snapshot)
     # And the step's datapoints are the world's, not calls of the handler's (its role never publishes metrics)
     assert not [c for c in dump["apiCalls"] if c["operation"] == "PutMetricData"]
@@ -78,11 +80,20 @@ def test_an_ecs_deployment_healthy_at_20_and_failing_at_40_rolls_back_at_40(
     world.write_text(json.dumps([{"include": str(EVENTS / "local" / "ecs-deployment-alb-given.json")}, step]))
     # When the LINEAR 20% deployment runs on it
     code, out, dump = run_cli(
-        tmp_path, capsys, "EcsDeploymentStateMachine", "--approve", "--input", str(EVENTS / "ecs-deployment-alb.json"), "--given", str(world)
+        tmp_path,
+        capsys,
+        "EcsDeploymentStateMachine",
+        "--approve",
+        "--input",
+        str(EVENTS / "ecs-deployment-alb.json"),
+        "--given",
+        str(world),
     )
     # Then 20% passed, 40% failed on the step's own datapoints, and ECS rolled back to blue
     assert (code, dump["status"], dump["error"]) == (1, "FAILED", "CanaryUnhealthy")
-    assert dump["cause"].startswith("step 40 % (PRE_PRODUCTION_TRAFFIC_SHIFT): UNHEALTHY: metric canaryErrorRate = 0.08, above 0.01")
+    assert dump["cause"].startswith(
+        "step 40 % (PRE_PRODUCTION_TRAFFIC_SHIFT): UNHEALTHY: metric canaryErrorRate = 0.08, above 0.01"
+    )
     checks = [line.split("CheckStep", 1)[1].split(":")[0].strip() for line in out.splitlines() if "-> CheckStep" in line]
     assert checks == ["HEALTHY", "HEALTHY", "UNHEALTHY"]
     assert "checkout-blue 100, checkout-green 0 (CLEAN_UP): ROLLED_BACK" in out
@@ -92,11 +103,15 @@ def test_a_mistake_in_a_steps_calls_is_one_line_before_the_run(tmp_path: Path, c
     world = tmp_path / "world.json"
     metrics = {"Namespace": "AWS/VpcLattice", "Dimensions": [{"Name": "TargetGroup", "Value": "{{given:checkoutV3Group.id}}"}]}
     metrics["MetricData"] = [{"MetricName": "HTTPCode_5XX_Count", "Value": 120}]
-    world.write_text(json.dumps([{"include": str(EXAMPLES / "checkout-given.json")}, {"atStep": 50, "given": [{"metrics": metrics}]}]))
+    world.write_text(
+        json.dumps([{"include": str(EXAMPLES / "checkout-given.json")}, {"atStep": 50, "given": [{"metrics": metrics}]}])
+    )
     argv = ["local", "WeightShiftStateMachine", "--input", str(EXAMPLES / "checkout-shift.json"), "--given", str(world)]
     assert main([*argv, "--template", TEMPLATE]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"mesh-rollout: --given {world} entry 2 atStep 50 entry 1 (cloudwatch.put_metric_data): {{{{given:checkoutV3Group.id}}}}")
+    assert err.startswith(
+        f"mesh-rollout: --given {world} entry 2 atStep 50 entry 1 (cloudwatch.put_metric_data): {{{{given:checkoutV3Group.id}}}}"
+    )
     assert "did you mean checkoutV2Group?" in err and "run 1" not in err
 
 
@@ -119,7 +134,9 @@ def test_the_fast_check_reports_every_problem_of_an_input_with_references_in_one
     )
 
 
-def test_every_reference_of_the_input_that_leads_nowhere_is_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_reference_of_the_input_that_leads_nowhere_is_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     shift = json.loads((EVENTS / "weight-shift-alb.json").read_text())
     shift.update(listenerArn="{{given:listner.Listeners[0].ListenerArn}}", ruleArn="{{given:rule.Rules[1].RuleArn}}")
     path = tmp_path / "shift.json"

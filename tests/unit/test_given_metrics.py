@@ -19,7 +19,11 @@ def entry(**spec: Any) -> dict[str, Any]:
 def test_each_datum_once_a_minute_the_oldest_first_the_newest_90_s_ago() -> None:
     data = [{"MetricName": "TotalRequestCount", "Value": 600, "Unit": "Count"}, {"MetricName": "RequestTime", "Value": 40}]
     [call] = metric_calls(entry(minutes=3, MetricData=data))
-    assert (call["service"], call["operation"], call["params"]["Namespace"]) == ("cloudwatch", "put_metric_data", "AWS/VpcLattice")
+    assert (call["service"], call["operation"], call["params"]["Namespace"]) == (
+        "cloudwatch",
+        "put_metric_data",
+        "AWS/VpcLattice",
+    )
     stamped = [(d["MetricName"], d["Timestamp"]) for d in call["params"]["MetricData"]]
     assert stamped == [
         ("TotalRequestCount", "{{given:now-210}}"),
@@ -30,7 +34,13 @@ def test_each_datum_once_a_minute_the_oldest_first_the_newest_90_s_ago() -> None
         ("RequestTime", "{{given:now-90}}"),
     ]
     first = call["params"]["MetricData"][0]
-    assert first == {"MetricName": "TotalRequestCount", "Value": 600, "Unit": "Count", "Dimensions": CANARY, "Timestamp": "{{given:now-210}}"}
+    assert first == {
+        "MetricName": "TotalRequestCount",
+        "Value": 600,
+        "Unit": "Count",
+        "Dimensions": CANARY,
+        "Timestamp": "{{given:now-210}}",
+    }
 
 
 def test_a_datum_keeps_its_own_dimensions_and_values_counts_and_the_newest_age_is_settable() -> None:

@@ -33,7 +33,10 @@ def test_shape_problems_and_rules_between_fields_come_in_one_answer() -> None:
 def test_a_field_left_out_for_its_shape_brings_no_problem_of_its_own() -> None:
     # healthGate's shape is wrong: it is left out, and no rule complains that the gate checks nothing
     raw = {**ALB_SHIFT, "healthGate": {"alarmNames": "serviceBv2-5xx"}, "stable": "serviceBv2"}
-    assert problems(raw) == ["healthGate.alarmNames: Input should be a valid list", "canary: must differ from stable ('serviceBv2')"]
+    assert problems(raw) == [
+        "healthGate.alarmNames: Input should be a valid list",
+        "canary: must differ from stable ('serviceBv2')",
+    ]
 
 
 def test_references_to_names_the_world_does_not_save_are_problems_beside_the_others() -> None:
@@ -51,7 +54,10 @@ def test_references_to_names_the_world_does_not_save_are_problems_beside_the_oth
         "canary: must differ from stable ('serviceBv2')",
     ]
     # without the world's names, the reference's field is left to the run, the others reported
-    assert problems(raw) == ["steps[1]: Input should be less than or equal to 100", "canary: must differ from stable ('serviceBv2')"]
+    assert problems(raw) == [
+        "steps[1]: Input should be less than or equal to 100",
+        "canary: must differ from stable ('serviceBv2')",
+    ]
 
 
 def test_a_right_input_with_references_has_no_problem() -> None:
