@@ -1,11 +1,11 @@
 """What a handler's import may not do, as Lambda imports it (LAMBDA_TASK_ROOT set, tracing on): import the X-Ray SDK
 (Powertools' Tracer is made at the first traced invocation), pydantic (handler events are shapes) or load a botocore
 model or data file. And with tracing on, the first invocation still traces the handler and its AWS calls. How long an
-import takes is `make bench`'s (bench/bench_cold_start.py); nothing here is timed."""
+import takes is `make bench`'s (bench/bench_cold_start.py); nothing here is timed. (The tracer facade's rule, in this
+process: tests/unit/test_cold_start.py.)"""
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import subprocess
@@ -13,8 +13,6 @@ import sys
 from pathlib import Path
 from subprocess import PIPE
 from typing import Any
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ROOT / "functions"
@@ -120,25 +118,3 @@ def test_with_tracing_on_the_first_invocation_traces_the_handler_and_its_aws_cal
 
     off = run(TRACED_INVOCATION, "off", env=lambda_environment(POWERTOOLS_TRACE_DISABLED="true"))
     assert (off["importedXray"], off["error"], off["xray"], off["sent"]) == (False, "EcsServiceNotFound", False, [])
-
-
-def test_the_tracer_facade_decides_as_powertools_does(monkeypatch: pytest.MonkeyPatch) -> None:
-    """LazyTracer.enabled says Powertools' rule with its public names; Powertools' own (private) answer is the reference,
-    so an upgrade that changes the rule fails here."""
-    from aws_lambda_powertools import Tracer
-
-    from mesh_rollout.observability import LazyTracer
-
-    choices = {
-        "POWERTOOLS_TRACE_DISABLED": (None, "true", "false", "1", "0"),
-        "LAMBDA_TASK_ROOT": (None, "/var/task", ""),
-        "AWS_SAM_LOCAL": (None, "true"),
-        "AWS_CHALICE_CLI_MODE": (None, "true"),
-    }
-    for values in itertools.product(*choices.values()):
-        for name, value in zip(choices, values, strict=True):
-            if value is None:
-                monkeypatch.delenv(name, raising=False)
-            else:
-                monkeypatch.setenv(name, value)
-        assert LazyTracer.enabled() is not bool(Tracer._is_tracer_disabled()), values
