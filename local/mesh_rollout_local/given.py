@@ -331,10 +331,3 @@ class StepWorld:
         worker.join()
         if failed:
             raise failed[0]
-
-
-def steps_not_reached(account: OfflineAccount) -> list[float]:
-    """The atStep percents whose calls never applied (no gate judged that step): a run that did not get there, or a
-    percent that is none of the input's steps."""
-    world = _STEPS.get(account)
-    return sorted(world.pending) if world else []
