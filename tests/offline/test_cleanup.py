@@ -10,13 +10,24 @@ import pytest
 
 from mesh_rollout.errors import RolloutInProgress, TransientAwsError
 from mesh_rollout.shifting import lock
-from mesh_rollout.shifting.cleanup import handle_status_change, state_output
+from mesh_rollout.shifting.cleanup import StatusChangeHandled, state_output
 from mesh_rollout.shifting.lock import LockFence
 from mesh_rollout.shifting.release import with_images
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.runner import OfflineAccount
 from tests.conftest import EVENTS, load_json
-from tests.support import LOCK_ID, SM, handle, lock_item, route_spec, status_change_event, stop_running, weights
+from tests.support import (
+    LOCK_ID,
+    SM,
+    clean_up,
+    handle,
+    lock_item,
+    route_spec,
+    status_change_event,
+    stop_execution,
+    stop_running,
+    weights,
+)
 
 STOPPED_AT_50 = {"serviceB": 50, "serviceBv2": 50}
 SNAPSHOT_LINE = "route apps/serviceB/serviceB restored to its snapshot serviceB 75 / serviceBv2 25"
@@ -172,22 +183,10 @@ def test_a_canary_revision_deployed_by_hand_after_the_stop_stays(
     assert done[0] == SNAPSHOT_LINE
 
 
-def clean_up_now(account: OfflineAccount, execution_arn: str) -> dict[str, Any]:
-    """Stop the execution and run its status-change clean-up at once, from inside a handler (the runner runs one
-    handler at a time, so the clean-up is called directly, with its function's settings)."""
-    account.client("stepfunctions").stop_execution(executionArn=execution_arn, error="Operator", cause="stopped by hand")
-    env = account.environment("ExecutionStatusChangeFunction")
-    detail = {"executionArn": execution_arn, "stateMachineArn": account.state_machine_arns[SM], "status": "ABORTED"}
-    return handle_status_change(
-        detail,
-        account.client("stepfunctions"),
-        account.client("dynamodb"),
-        env["ROUTE_LOCK_TABLE"],
-        account.client("sns"),
-        env["NOTIFICATION_TOPIC_ARN"],
-        env["WEIGHT_SHIFT_STATE_MACHINE_ARN"],
-        account.client("ecs"),
-    )
+def clean_up_now(account: OfflineAccount, execution_arn: str) -> StatusChangeHandled:
+    """Stop the execution and run its status-change clean-up at once, from inside a handler."""
+    stop_execution(account, execution_arn)
+    return clean_up(account, execution_arn)
 
 
 def lambda_failures(history: list[dict[str, Any]]) -> list[tuple[str, str]]:

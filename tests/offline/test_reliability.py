@@ -11,12 +11,22 @@ from typing import Any
 
 import pytest
 
-from mesh_rollout.shifting.cleanup import handle_status_change
 from mesh_rollout.traffic.appmesh import AppMeshRoute
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.runner import OfflineAccount, RunResult
 from tests.conftest import EVENTS, ROOT, load_json
-from tests.support import LOCK_ID, SM, applied_weights, approve, lock_item, route_spec, set_alarm, weights
+from tests.support import (
+    LOCK_ID,
+    SM,
+    applied_weights,
+    approve,
+    clean_up,
+    lock_item,
+    route_spec,
+    set_alarm,
+    stop_execution,
+    weights,
+)
 
 GUIDE_SNAPSHOT = {"serviceB": 75, "serviceBv2": 25}
 
@@ -28,23 +38,6 @@ def logged_account() -> Iterator[tuple[OfflineAccount, io.StringIO]]:
     with OfflineAccount(ROOT / "template.yaml", handler_output=output) as emulated:  # type: ignore[arg-type]
         emulated.apply_given(load_json(EVENTS / "local" / "weight-shift-given.json"), EVENTS / "local")
         yield emulated, output
-
-
-def clean_up(account: OfflineAccount, execution_arn: str, status: str = "ABORTED", output: Any = None) -> dict[str, Any]:
-    """What the ExecutionStatusChange function does when EventBridge delivers the execution's end."""
-    env = account.environment("ExecutionStatusChangeFunction")
-    detail = {"executionArn": execution_arn, "stateMachineArn": account.state_machine_arns[SM], "status": status}
-    if output is not None:
-        detail["output"] = json.dumps(output)
-    return handle_status_change(
-        detail,
-        account.client("stepfunctions"),
-        account.client("dynamodb"),
-        env["ROUTE_LOCK_TABLE"],
-        account.client("sns"),
-        env["NOTIFICATION_TOPIC_ARN"],
-        env["WEIGHT_SHIFT_STATE_MACHINE_ARN"],
-    )
 
 
 def task_failures(result: RunResult) -> list[dict[str, str]]:
@@ -295,10 +288,6 @@ def test_a_rolled_back_shift_keeps_its_error_when_its_outcome_cannot_be_publishe
 # --- stops and races ----------------------------------------------------------------------------------
 
 
-def stop(account: OfflineAccount, execution_arn: str) -> None:
-    account.client("stepfunctions").stop_execution(executionArn=execution_arn, error="Operator", cause="stopped by hand")
-
-
 def _stop_while(function: str, when: Any = lambda event: True) -> Any:
     def arrange(account: OfflineAccount) -> None:
         stopped: list[str] = []
@@ -306,7 +295,7 @@ def _stop_while(function: str, when: Any = lambda event: True) -> Any:
         def before(event: dict[str, Any]) -> None:
             if not stopped and when(event):
                 stopped.append(event["executionArn"])
-                stop(account, event["executionArn"])
+                stop_execution(account, event["executionArn"])
 
         account.intercept(function, before)
 
@@ -331,7 +320,7 @@ def test_a_stop_at_any_state_ends_with_the_route_on_its_snapshot_and_the_lock_fr
         stopped = shift_account.run(SM, shift_input, approver=approve)
     else:
         stopped = shift_account.run(
-            SM, shift_input, approver=lambda pending: stop(shift_account, lock_item(shift_account)["owner"]["S"])
+            SM, shift_input, approver=lambda pending: stop_execution(shift_account, lock_item(shift_account)["owner"]["S"])
         )
     assert stopped.status == "ABORTED"
     result = clean_up(shift_account, stopped.execution_arn)
@@ -351,7 +340,7 @@ def test_a_write_in_flight_when_the_clean_up_ran_undoes_itself(
     def write_after_the_clean_up(self: AppMeshRoute, new: dict[str, int], based_on: Any = None) -> Any:
         if new == {"serviceB": 0, "serviceBv2": 100} and not raced:
             execution_arn = lock_item(shift_account)["owner"]["S"]
-            stop(shift_account, execution_arn)
+            stop_execution(shift_account, execution_arn)
             raced.append(clean_up(shift_account, execution_arn))
         return original(self, new, based_on)
 
@@ -401,7 +390,7 @@ def test_a_stop_while_the_approval_task_waits_on_its_token_ends_the_execution_at
         while not any(e["type"] == "TaskSubmitted" for e in sfn.get_execution_history(executionArn=execution_arn)["events"]):
             assert time.monotonic() < deadline, "the approval task never waited on its token"
             time.sleep(0.01)
-        stop(shift_account, execution_arn)
+        stop_execution(shift_account, execution_arn)
         while (status := sfn.describe_execution(executionArn=execution_arn)["status"]) == "RUNNING":
             assert time.monotonic() < deadline, "the stop did not end the execution waiting on its token"
             time.sleep(0.01)

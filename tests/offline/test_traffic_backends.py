@@ -15,12 +15,11 @@ from typing import Any
 
 import pytest
 
-from mesh_rollout.shifting.cleanup import handle_status_change
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.report import segments
 from mesh_rollout_local.runner import OfflineAccount, RunResult, StillClock
 from tests.conftest import EVENTS, ROOT, load_json
-from tests.support import GIVEN, SHAPES, Backend, approve, fail_next_deployment
+from tests.support import GIVEN, SHAPES, Backend, approve, clean_up, fail_next_deployment
 
 SM = "WeightShiftStateMachine"
 
@@ -174,21 +173,6 @@ def test_a_second_rollout_of_the_rule_fails_fast_on_every_backend(backend: Backe
     assert first.status == "SUCCEEDED" and b.weights() == {b.canary: 100}
 
 
-def clean_up(b: Backend, execution_arn: str) -> dict[str, Any]:
-    """What the ExecutionStatusChange function does when EventBridge delivers the execution's end."""
-    env = b.account.environment("ExecutionStatusChangeFunction")
-    detail = {"executionArn": execution_arn, "stateMachineArn": b.account.state_machine_arns[SM], "status": "ABORTED"}
-    return handle_status_change(
-        detail,
-        b.account.client("stepfunctions"),
-        b.account.client("dynamodb"),
-        env["ROUTE_LOCK_TABLE"],
-        b.account.client("sns"),
-        env["NOTIFICATION_TOPIC_ARN"],
-        env["WEIGHT_SHIFT_STATE_MACHINE_ARN"],
-    )
-
-
 def test_a_shift_stopped_when_its_bake_ends_is_restored_by_the_status_change_handler(backend: Backend) -> None:
     b = backend
     snapshot = json.dumps(b.raw(), sort_keys=True)
@@ -203,7 +187,7 @@ def test_a_shift_stopped_when_its_bake_ends_is_restored_by_the_status_change_han
     stopped = b.account.run(SM, b.shift_input(), approver=approve)
     assert stopped.status == "ABORTED"
     assert stopped_at == [b.w(50, 50)]
-    done = clean_up(b, stopped.execution_arn)["done"]
+    done = clean_up(b.account, stopped.execution_arn)["done"]
     assert done[0] == f"route {b.label} restored to its snapshot {b.stable} 75 / {b.canary} 25", done
     assert json.dumps(b.raw(), sort_keys=True) == snapshot
     assert b.lock() is None

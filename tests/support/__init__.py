@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from mesh_rollout.shifting.cleanup import StatusChangeHandled, handle_status_change
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.cli import main
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
@@ -95,6 +96,32 @@ def handle(account: OfflineAccount, event: dict[str, Any], monkeypatch: pytest.M
     for name, value in account.environment("ExecutionStatusChangeFunction").items():
         monkeypatch.setenv(name, value)
     return lambda_handler(event, LambdaContext("ExecutionStatusChangeFunction", "arn"))
+
+
+def stop_execution(account: OfflineAccount, execution_arn: str) -> None:
+    """StopExecution, as an operator stops a rollout by hand."""
+    account.client("stepfunctions").stop_execution(executionArn=execution_arn, error="Operator", cause="stopped by hand")
+
+
+def clean_up(account: OfflineAccount, execution_arn: str, status: str = "ABORTED", output: Any = None) -> StatusChangeHandled:
+    """What the ExecutionStatusChange function does when EventBridge delivers the end of a weight shift's execution:
+    handle_status_change called directly (from inside a handler too: the runner runs one handler at a time), with the
+    function's settings and the clients functions/handlers/execution_status_change.py passes, the ECS client included
+    (it is read only to undo a release: a shift without one runs the same with or without it)."""
+    env = account.environment("ExecutionStatusChangeFunction")
+    detail = {"executionArn": execution_arn, "stateMachineArn": account.state_machine_arns[SM], "status": status}
+    if output is not None:
+        detail["output"] = json.dumps(output)
+    return handle_status_change(
+        detail,
+        account.client("stepfunctions"),
+        account.client("dynamodb"),
+        env["ROUTE_LOCK_TABLE"],
+        account.client("sns"),
+        env["NOTIFICATION_TOPIC_ARN"],
+        env["WEIGHT_SHIFT_STATE_MACHINE_ARN"],
+        account.client("ecs"),
+    )
 
 
 # --- every traffic backend's world ------------------------------------------------------------------------
