@@ -570,7 +570,8 @@ class Calls:
 def real_run_calls(spec: WeightShiftSpec, world: World, stack: Stack) -> dict[str, dict[str, list[str]]]:
     """{function logical id: {resource ARN ("*": none): [IAM actions]}} the real run would call, with the route's
     own ARNs (the calls each function's handler makes, as tests/offline/test_iam.py records them)."""
-    assert world.resolved is not None
+    if world.resolved is None:
+        return {}
     calls = Calls(stack, world.resolved["reference"])
     spec = world.spec or spec
     calls.add("AcquireRouteLockFunction", calls.table, "dynamodb:PutItem")
@@ -585,7 +586,7 @@ def real_run_calls(spec: WeightShiftSpec, world: World, stack: Stack) -> dict[st
     if spec.approval is not None:
         calls.add("RequestApprovalFunction", stack.topic_arn, "sns:Publish")
     if world.finalize_ends:
-        finalize_calls(spec, world, calls)
+        finalize_calls(spec, world, world.resolved, calls)
     if world.release.get("pending"):
         service_arn = calls.service(world, world.release["cluster"], world.release["service"])
         calls.add("RegisterReleaseFunction", service_arn, "ecs:DescribeServices")
@@ -596,16 +597,15 @@ def real_run_calls(spec: WeightShiftSpec, world: World, stack: Stack) -> dict[st
     return calls.calls
 
 
-def finalize_calls(spec: WeightShiftSpec, world: World, calls: Calls) -> None:
+def finalize_calls(spec: WeightShiftSpec, world: World, resolved: dict[str, Any], calls: Calls) -> None:
     """What FinalizeCanary does at 100%: the stable off the route, its service to zero, its target group or node gone."""
-    assert world.resolved is not None
-    settings, stable, reference = spec.finalize, world.resolved["stable"], world.resolved["reference"]
+    settings, stable, reference = spec.finalize, resolved["stable"], resolved["reference"]
     if settings.removeStableTarget:
         calls.write_route("FinalizeCanaryFunction")
     if settings.scaleStableServiceToZero and settings.stableEcsService is not None:
         service_arn = calls.service(world, settings.stableEcsService.cluster, settings.stableEcsService.service)
         calls.add("FinalizeCanaryFunction", service_arn, "ecs:DescribeServices", "ecs:UpdateService")
-    arns = world.resolved["arns"]
+    arns = resolved["arns"]
     if settings.deleteStableTargetGroup and stable in arns:
         service = "vpc-lattice" if reference["backend"] == "lattice" else "elasticloadbalancing"
         calls.add("FinalizeCanaryFunction", arns[stable], f"{service}:DeleteTargetGroup")
