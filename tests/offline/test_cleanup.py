@@ -23,6 +23,7 @@ from tests.support import (
     handle,
     lock_item,
     route_spec,
+    service_task_definition,
     status_change_event,
     stop_execution,
     stop_running,
@@ -143,8 +144,7 @@ def release_input() -> dict[str, Any]:
 
 
 def canary_revision(account: OfflineAccount) -> str:
-    arn = account.client("ecs").describe_services(cluster="apps", services=["serviceBv2"])["services"][0]["taskDefinition"]
-    return str(arn).rsplit("/", 1)[-1]
+    return service_task_definition(account, "serviceBv2")
 
 
 def test_a_shift_stopped_after_its_release_puts_the_canary_service_back_on_its_revision(

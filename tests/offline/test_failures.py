@@ -9,10 +9,23 @@ from typing import Any
 import pytest
 
 from mesh_rollout_local import rollouts
-from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG, IN_PROGRESS_CHECKS_TAG
-from mesh_rollout_local.runner import ACCOUNT_ID, OfflineAccount
+from mesh_rollout_local.emulator import IN_PROGRESS_CHECKS_TAG
+from mesh_rollout_local.runner import OfflineAccount
 from tests.conftest import EVENTS, ROOT
-from tests.support import DELETE, handle, mutate, status_change_event
+from tests.support import (
+    DELETE,
+    deployment_of,
+    fail_next_deployment,
+    handle,
+    hold_deployment,
+    mutate,
+    service_of,
+    service_task_definition,
+    slow_gates,
+    states_of,
+    status_change_event,
+    stop_flags,
+)
 
 
 def lambda_message(cause: str | None) -> str:
@@ -165,33 +178,6 @@ def test_what_the_guide_says_cannot_work_is_rejected_before_any_change(
     assert result.mutating_calls() == {}
 
 
-def fail_next_deployment(account: OfflineAccount, service: str) -> None:
-    ecs = account.client("ecs")
-    arn = ecs.describe_services(cluster="apps", services=[service])["services"][0]["serviceArn"]
-    ecs.tag_resource(resourceArn=arn, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}])
-
-
-def states_of(execution: dict[str, Any]) -> list[str]:
-    return [e["stateEnteredEventDetails"]["name"] for e in execution["history"] if e["type"].endswith("StateEntered")]
-
-
-def service_of(execution: dict[str, Any]) -> str:
-    """The ECS service a service rollout execution was started for (from its input)."""
-    started = json.loads(execution["history"][0]["executionStartedEventDetails"]["input"])
-    return str(started["target"]["service"])
-
-
-def stop_flags(account: OfflineAccount) -> list[str]:
-    table = account.environment("FinishMeshRolloutFunction")["ROUTE_LOCK_TABLE"]
-    items = account.client("dynamodb").scan(TableName=table)["Items"]
-    return [i["lockId"]["S"] for i in items if i["lockId"]["S"].startswith("stopped:")]
-
-
-def service_task_definition(account: OfflineAccount, service: str) -> str:
-    ecs = account.client("ecs")
-    return str(ecs.describe_services(cluster="apps", services=[service])["services"][0]["taskDefinition"]).rsplit("/", 1)[-1]
-
-
 def test_a_failed_deployment_is_rolled_back_and_stops_the_rollout(account: OfflineAccount, scenario: dict[str, Any]) -> None:
     # Given serviceBv2 (second in the list) whose next deployment fails, and services deployed one at a time
     fail_next_deployment(account, "serviceBv2")
@@ -230,28 +216,18 @@ def test_a_deployment_that_does_not_finish_in_time_is_rolled_back(account: Offli
     assert service_task_definition(account, "serviceB") == "taskB:1"
 
 
-def deployment_of(account: OfflineAccount, service: str) -> dict[str, Any]:
-    """The emulated service's PRIMARY deployment, as the ECS emulator keeps it (reading it moves nothing on)."""
-    from moto.ecs.models import ecs_backends
-
-    backend = ecs_backends[ACCOUNT_ID][account.region]
-    return next(d for d in backend._get_service("apps", service).deployments if d["status"] == "PRIMARY")
-
-
-def hold_deployment(account: OfflineAccount, service: str, until: Any) -> None:
-    """Keep `service`'s deployment IN_PROGRESS at each gate check until `until()` is true (never blocking a thread)."""
-
-    def before(event: dict[str, Any]) -> None:
-        if event.get("service") == service and not until():
-            deployment_of(account, service)["_observed"] = 0  # the emulator's count of checks that saw it
-
-    account.intercept("DeploymentHealthFunction", before)
-
-
 def updated(account: OfflineAccount, service: str) -> bool:
     """Whether the service was pointed at a new revision, read from the emulator: a DescribeServices call would
     move the service's deployment on (the ECS emulator counts them), racing its own gate."""
     return not deployment_of(account, service)["taskDefinition"].endswith(f"task{service.removeprefix('service')}:1")
+
+
+def serviceb_fails_while_servicebv2_deploys(account: OfflineAccount, scenario: dict[str, Any]) -> dict[str, Any]:
+    """The Given of the two tests below: serviceB's deployment fails, held until serviceBv2 is deploying beside it (two
+    services at a time, gates that never time out while a deployment is held). Returns the input to run."""
+    fail_next_deployment(account, "serviceB")
+    hold_deployment(account, "serviceB", until=lambda: updated(account, "serviceBv2"))
+    return slow_gates(scenario, maxConcurrentDeployments=2)
 
 
 def test_services_deploy_in_parallel_and_after_a_failure_only_those_already_deploying_go_on(
@@ -259,11 +235,7 @@ def test_services_deploy_in_parallel_and_after_a_failure_only_those_already_depl
 ) -> None:
     # Given two services deploying at a time: serviceB, whose deployment fails once serviceBv2 is deploying beside it,
     # and serviceBv2, still deploying when serviceB fails; serviceA would start only after one of them ends
-    scenario = copy.deepcopy(scenario) | {"maxConcurrentDeployments": 2}
-    for target in scenario["ecsServices"]:
-        target.update(deploymentTimeoutSeconds=86400, deploymentPollSeconds=1)  # the holds below never time out
-    fail_next_deployment(account, "serviceB")
-    hold_deployment(account, "serviceB", until=lambda: updated(account, "serviceBv2"))
+    scenario = serviceb_fails_while_servicebv2_deploys(account, scenario)
     hold_deployment(account, "serviceBv2", until=lambda: bool(stop_flags(account)))
     # When the rollout runs
     result = account.run("MeshRolloutStateMachine", scenario)
@@ -296,11 +268,7 @@ def test_a_rollout_stopped_after_a_service_failed_has_its_stop_flag_removed_when
 ) -> None:
     # Given serviceB, whose deployment fails while serviceBv2 deploys beside it, and a rollout stopped (as
     # `mesh-rollout abort` stops it) once serviceB's failure raised the stop flag, serviceBv2 still deploying
-    scenario = copy.deepcopy(scenario) | {"maxConcurrentDeployments": 2}
-    for target in scenario["ecsServices"]:
-        target.update(deploymentTimeoutSeconds=86400, deploymentPollSeconds=1)  # the holds below never time out
-    fail_next_deployment(account, "serviceB")
-    hold_deployment(account, "serviceB", until=lambda: updated(account, "serviceBv2"))
+    scenario = serviceb_fails_while_servicebv2_deploys(account, scenario)
     sfn, mesh_rollout = account.client("stepfunctions"), account.state_machine_arns["MeshRolloutStateMachine"]
     stopped: list[str] = []
 

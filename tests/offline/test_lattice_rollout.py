@@ -10,17 +10,13 @@ import pytest
 from moto.route53.exceptions import InvalidInput
 from moto.route53.models import Route53Backend
 
-from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.progress import Progress
-from mesh_rollout_local.runner import ACCOUNT_ID, OfflineAccount
-from tests.conftest import EVENTS
+from mesh_rollout_local.runner import OfflineAccount
+from tests.support import fail_next_deployment, hold_deployment, service_of, slow_gates, states_of, stop_flags
+from tests.support.lattice import rollout_input
 
 SM = "LatticeRolloutStateMachine"
 SERVICES = ("serviceB", "serviceBv2", "serviceA")  # the input's order
-
-
-def rollout_input(account: OfflineAccount) -> dict[str, Any]:
-    return json.loads(account.resolve_input((EVENTS / "lattice-rollout-apps.json").read_text()))  # type: ignore[no-any-return]
 
 
 def task_definition(account: OfflineAccount, service: str) -> dict[str, Any]:
@@ -111,47 +107,6 @@ def test_what_has_no_lattice_equivalent_is_refused_before_any_change_until_accep
     )
     assert "routes[0].spec.http2Route.retryPolicy (Lattice listener rules have no retry policy)" in message
     assert refused.mutating_calls() == {} and refused.states == ["PlanLatticeRollout"]
-
-
-def fail_next_deployment(account: OfflineAccount, service: str) -> None:
-    ecs = account.client("ecs")
-    arn = ecs.describe_services(cluster="apps", services=[service])["services"][0]["serviceArn"]
-    ecs.tag_resource(resourceArn=arn, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}])
-
-
-def states_of(execution: dict[str, Any]) -> list[str]:
-    return [e["stateEnteredEventDetails"]["name"] for e in execution["history"] if e["type"].endswith("StateEntered")]
-
-
-def service_of(execution: dict[str, Any]) -> str:
-    """The ECS service a service rollout execution was started for (from its input)."""
-    return str(json.loads(execution["history"][0]["executionStartedEventDetails"]["input"])["target"]["service"])
-
-
-def stop_flags(account: OfflineAccount) -> list[str]:
-    table = account.environment("FinishMeshRolloutFunction")["ROUTE_LOCK_TABLE"]
-    items = account.client("dynamodb").scan(TableName=table)["Items"]
-    return [i["lockId"]["S"] for i in items if i["lockId"]["S"].startswith("stopped:")]
-
-
-def hold_deployment(account: OfflineAccount, service: str, until: Any) -> None:
-    """Keep `service`'s deployment IN_PROGRESS at each gate check until `until()` is true (never blocking a thread:
-    handlers run one at a time)."""
-    from moto.ecs.models import ecs_backends
-
-    def before(event: dict[str, Any]) -> None:
-        if event.get("service") == service and not until():
-            deployments = ecs_backends[ACCOUNT_ID][account.region]._get_service("apps", service).deployments
-            next(d for d in deployments if d["status"] == "PRIMARY")["_observed"] = 0  # the emulator's count of checks
-
-    account.intercept("DeploymentHealthFunction", before)
-
-
-def slow_gates(rollout: dict[str, Any], **top: Any) -> dict[str, Any]:
-    """The input with gates that never time out while a deployment is held, and `top` (maxConcurrentDeployments)."""
-    for target in rollout["ecsServices"]:
-        target.update(deploymentTimeoutSeconds=86400, deploymentPollSeconds=1)
-    return {**rollout, **top}
 
 
 def test_each_ecs_service_moves_in_an_execution_of_its_own_at_most_max_concurrent_deployments_at_a_time(

@@ -23,6 +23,7 @@ from tests.support import (
     clean_up,
     lock_item,
     route_spec,
+    service_task_definition,
     set_alarm,
     stop_execution,
     weights,
@@ -112,11 +113,6 @@ def test_a_register_task_definition_whose_response_was_lost_registers_no_second_
         "taskB": ["taskB:1", "taskB:2"],
         "taskBv2": ["taskBv2:1", "taskBv2:2"],
     }
-
-
-def service_task_definition(account: OfflineAccount, service: str) -> str:
-    described = account.client("ecs").describe_services(cluster="apps", services=[service])["services"][0]
-    return str(described["taskDefinition"]).rsplit("/", 1)[-1]
 
 
 @pytest.mark.parametrize(

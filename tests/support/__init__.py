@@ -16,7 +16,7 @@ from mesh_rollout.shifting.cleanup import StatusChangeHandled, handle_status_cha
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.cli import main
 from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
-from mesh_rollout_local.runner import OfflineAccount, RunResult
+from mesh_rollout_local.runner import ACCOUNT_ID, OfflineAccount, RunResult
 from tests.conftest import EVENTS, ROOT, load_json
 
 
@@ -226,12 +226,63 @@ SHAPES = {
 }
 
 
-# --- the guide's ECS services (cluster apps) ------------------------------------------------------------------
+# --- the guide's ECS services (cluster apps) and the rollouts that deploy them ------------------------------
 def fail_next_deployment(account: OfflineAccount, service: str) -> None:
     """The emulated ECS fails the service's next deployment (its circuit breaker: tasks failed to start)."""
     ecs = account.client("ecs")
     arn = ecs.describe_services(cluster="apps", services=[service])["services"][0]["serviceArn"]
     ecs.tag_resource(resourceArn=arn, tags=[{"key": FAIL_NEXT_DEPLOYMENT_TAG, "value": "FAILED"}])
+
+
+def service_task_definition(account: OfflineAccount, service: str) -> str:
+    """The revision the service runs, short (taskB:2)."""
+    described = account.client("ecs").describe_services(cluster="apps", services=[service])["services"][0]
+    return str(described["taskDefinition"]).rsplit("/", 1)[-1]
+
+
+def deployment_of(account: OfflineAccount, service: str) -> dict[str, Any]:
+    """The emulated service's PRIMARY deployment, as the ECS emulator keeps it (reading it moves nothing on)."""
+    from moto.ecs.models import ecs_backends  # here, not at the top: tests/unit imports this module
+
+    backend = ecs_backends[ACCOUNT_ID][account.region]
+    return next(d for d in backend._get_service("apps", service).deployments if d["status"] == "PRIMARY")
+
+
+def hold_deployment(account: OfflineAccount, service: str, until: Any) -> None:
+    """Keep `service`'s deployment IN_PROGRESS at each gate check until `until()` is true (never blocking a thread:
+    handlers run one at a time)."""
+
+    def before(event: dict[str, Any]) -> None:
+        if event.get("service") == service and not until():
+            deployment_of(account, service)["_observed"] = 0  # the emulator's count of checks that saw it
+
+    account.intercept("DeploymentHealthFunction", before)
+
+
+def slow_gates(rollout: dict[str, Any], **top: Any) -> dict[str, Any]:
+    """The input with gates that never time out while a deployment is held, and `top` (maxConcurrentDeployments)."""
+    rollout = copy.deepcopy(rollout)
+    for target in rollout["ecsServices"]:
+        target.update(deploymentTimeoutSeconds=86400, deploymentPollSeconds=1)
+    return {**rollout, **top}
+
+
+def states_of(execution: dict[str, Any]) -> list[str]:
+    """The states a child execution (RunResult.children) entered, in order."""
+    return [e["stateEnteredEventDetails"]["name"] for e in execution["history"] if e["type"].endswith("StateEntered")]
+
+
+def service_of(execution: dict[str, Any]) -> str:
+    """The ECS service a service rollout execution was started for (from its input)."""
+    started = json.loads(execution["history"][0]["executionStartedEventDetails"]["input"])
+    return str(started["target"]["service"])
+
+
+def stop_flags(account: OfflineAccount) -> list[str]:
+    """The stop flags a failed service left for the rollout's other services (removed when the rollout finishes)."""
+    table = account.environment("FinishMeshRolloutFunction")["ROUTE_LOCK_TABLE"]
+    items = account.client("dynamodb").scan(TableName=table)["Items"]
+    return [i["lockId"]["S"] for i in items if i["lockId"]["S"].startswith("stopped:")]
 
 
 # --- `mesh-rollout local` --------------------------------------------------------------------------------
