@@ -21,6 +21,7 @@ from tests.support import (
     SM,
     clean_up,
     handle,
+    lambda_refuses,
     lock_item,
     route_spec,
     service_task_definition,
@@ -122,9 +123,7 @@ def test_a_failed_weight_shift_is_notified_once(
 def test_a_failed_weight_shift_whose_finish_could_not_run_is_notified_by_the_clean_up_once(
     shift_account: OfflineAccount, shift_input: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shift_account.faults.add(
-        "lambda", "Invoke", code="TooManyRequestsException", status=429, times=10_000, url_contains="FinishRolloutFunction"
-    )
+    lambda_refuses(shift_account, "FinishRolloutFunction")
     rejected = shift_account.run(SM, shift_input, approver=lambda pending: (False, "not today"))
     assert (rejected.status, rejected.error) == ("FAILED", "ApprovalRejected")
     shift_account.faults.clear()

@@ -21,6 +21,7 @@ from tests.support import (
     applied_weights,
     approve,
     clean_up,
+    lambda_refuses,
     lock_item,
     route_spec,
     service_task_definition,
@@ -162,9 +163,7 @@ def test_an_update_service_that_failed_for_good_is_rolled_back_as_it_may_have_la
 def test_lambda_throttling_that_outlasts_the_retries_is_named_and_the_route_rolled_back(
     shift_account: OfflineAccount, shift_input: dict[str, Any]
 ) -> None:
-    shift_account.faults.add(
-        "lambda", "Invoke", code="TooManyRequestsException", status=429, times=10_000, url_contains="CanaryHealthFunction"
-    )
+    lambda_refuses(shift_account, "CanaryHealthFunction")
     result = shift_account.run(SM, shift_input, approver=approve)
     assert (result.status, result.error) == ("FAILED", "LambdaServiceError")
     assert (result.cause or "").startswith("Lambda.TooManyRequestsException: ")
@@ -182,7 +181,7 @@ def test_lambda_throttling_that_outlasts_the_retries_is_named_and_the_route_roll
 def test_a_lambda_service_error_anywhere_ends_with_the_project_name(
     shift_account: OfflineAccount, shift_input: dict[str, Any], scenario: dict[str, Any], machine: str, function: str
 ) -> None:
-    shift_account.faults.add("lambda", "Invoke", code="ServiceException", status=500, times=10_000, url_contains=function)
+    lambda_refuses(shift_account, function, code="ServiceException", status=500)
     result = shift_account.run(machine, shift_input if machine == SM else {**scenario, "mesh": {"meshName": "other"}})
     assert (result.status, result.error) == ("FAILED", "LambdaServiceError")
     assert (result.cause or "").startswith("Lambda.ServiceException: ")
@@ -236,9 +235,7 @@ def test_a_lock_finish_rollout_could_not_release_is_released_when_the_execution_
 def test_finish_rollout_that_cannot_run_leaves_the_outcome_and_the_lock_to_the_clean_up(
     shift_account: OfflineAccount, shift_input: dict[str, Any]
 ) -> None:
-    shift_account.faults.add(
-        "lambda", "Invoke", code="TooManyRequestsException", status=429, times=10_000, url_contains="FinishRolloutFunction"
-    )
+    lambda_refuses(shift_account, "FinishRolloutFunction")
     succeeded = shift_account.run(SM, shift_input, approver=approve)
     assert succeeded.status == "SUCCEEDED" and succeeded.output["lockReleased"] is False
     assert lock_item(shift_account)["owner"]["S"] == succeeded.execution_arn

@@ -98,6 +98,11 @@ def handle(account: OfflineAccount, event: dict[str, Any], monkeypatch: pytest.M
     return lambda_handler(event, LambdaContext("ExecutionStatusChangeFunction", "arn"))
 
 
+def lambda_refuses(account: OfflineAccount, function: str, code: str = "TooManyRequestsException", status: int = 429) -> None:
+    """The Lambda service refuses every invocation of `function` with `code`, past every retry of the ASL's."""
+    account.faults.add("lambda", "Invoke", code=code, status=status, times=10_000, url_contains=function)
+
+
 def stop_execution(account: OfflineAccount, execution_arn: str) -> None:
     """StopExecution, as an operator stops a rollout by hand."""
     account.client("stepfunctions").stop_execution(executionArn=execution_arn, error="Operator", cause="stopped by hand")
