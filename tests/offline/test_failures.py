@@ -120,7 +120,7 @@ def test_a_json_string_holding_an_object_gets_the_same_named_error_from_both_mac
             "(input): must be a JSON object, got a string holding a JSON object: pass the object itself, not a string of it",
         )
     }
-    assert [r.states for r in results.values()] == [["ValidateRollout"], ["PlanWeightShift"]]
+    assert [r.states for r in results.values()] == [["ValidateRollout"], ["DryRunWanted", "PlanWeightShift"]]
     assert [r.mutating_calls() for r in results.values()] == [{}, {}]
 
 

@@ -61,7 +61,7 @@ def test_release_deploys_the_new_image_then_shifts_traffic(shift_account: Offlin
     # the next image for the same canary, which already has all the traffic, would skip every step and gate
     release_input["imageDefinitions"][0]["imageUri"] = "example/servicebv2:1.2"
     refused = shift_account.run(SM, release_input)
-    assert (refused.status, refused.states, refused.mutating_calls()) == ("FAILED", ["PlanWeightShift"], {})
+    assert (refused.status, refused.states, refused.mutating_calls()) == ("FAILED", ["DryRunWanted", "PlanWeightShift"], {})
     assert "canary: 'serviceBv2' already carries all of the traffic" in (refused.cause or "")
 
 
@@ -148,7 +148,7 @@ def test_bad_release_inputs_fail_before_any_change(
 
     bad = {k: v for k, v in {**release_input, **change}.items() if v is not None}
     result = shift_account.run(SM, bad)
-    assert result.status == "FAILED" and result.states == ["PlanWeightShift"] and result.mutating_calls() == {}
+    assert result.status == "FAILED" and result.states == ["DryRunWanted", "PlanWeightShift"] and result.mutating_calls() == {}
     assert json.loads(result.cause or "{}")["errorMessage"].startswith(field)
 
 

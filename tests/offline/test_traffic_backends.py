@@ -328,7 +328,7 @@ def test_bad_input_is_refused_naming_the_field_before_any_change(new_backend: Ba
         result = b.account.run(SM, {k: v for k, v in {**good, **change}.items() if v is not None})
         assert (result.status, result.error) == ("FAILED", error), (change, result.cause)
         assert json.loads(result.cause or "{}")["errorMessage"].startswith(message), (change, result.cause)
-        assert result.states == ["PlanWeightShift"] and result.mutating_calls() == {}, change
+        assert result.states == ["DryRunWanted", "PlanWeightShift"] and result.mutating_calls() == {}, change
         assert json.dumps(b.raw(), sort_keys=True) == before, change
 
 

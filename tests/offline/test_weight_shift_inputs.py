@@ -118,7 +118,7 @@ def test_bad_input_fails_before_any_change(
     result = world.run("WeightShiftStateMachine", execution_input)
     assert (result.status, result.error) == ("FAILED", error)
     assert json.loads(result.cause or "{}")["errorMessage"].startswith(message)
-    assert result.states == ["PlanWeightShift"]
+    assert result.states == ["DryRunWanted", "PlanWeightShift"]  # no dry run asked, then the plan refuses
     assert result.mutating_calls() == {}
     assert result.lambda_invocations == 1  # input errors are not retried
     after = world.client("appmesh").describe_route(meshName="apps", virtualRouterName="serviceB", routeName="serviceB")
@@ -148,7 +148,7 @@ def test_a_route_whose_weights_sum_above_100_is_refused_before_any_change(
             f"routeName: route 'apps/serviceB/serviceB' has serviceB {stable} / serviceBv2 {canary}: its weights sum to {total},"
             " above App Mesh's maximum total of 100"
         )
-        assert result.states == ["PlanWeightShift"]
+        assert result.states == ["DryRunWanted", "PlanWeightShift"]  # no dry run asked, then the plan refuses
         assert result.mutating_calls() == {}
         assert appmesh.describe_route(**keys)["route"]["metadata"]["version"] == version
     finally:
