@@ -279,3 +279,23 @@ def test_a_dry_run_that_may_not_simulate_says_so_and_reports_the_rest() -> None:
         in (result.output["warnings"])
     )
     assert result.output["steps"] and result.output["ready"] is True
+
+
+def test_the_release_loops_dry_run_checks_the_idle_target_group_as_the_canary() -> None:
+    """`alternate`: the plan's own choice of roles (the group at weight 0 is the canary and gets the release)."""
+    with world("events/local/alb-given.json") as account:
+        shift = {k: v for k, v in shift_of(account, "events/weight-shift-alb.json").items() if k != "finalize"}
+        groups = {n: account.saved[f"{n}Group"]["TargetGroups"][0]["TargetGroupArn"] for n in ("serviceB", "serviceBv2")}
+        forward = [{"TargetGroupArn": groups["serviceB"], "Weight": 0}, {"TargetGroupArn": groups["serviceBv2"], "Weight": 100}]
+        account.client("elbv2").modify_rule(
+            RuleArn=shift["ruleArn"], Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": forward}}]
+        )
+        release = {**shift, "alternate": True, "imageDefinitions": [{"name": "app", "imageUri": "example/release:1"}]}
+        before = state_of(account)
+        result = dry_run(account, release)
+        assert state_of(account) == before
+    report = report_of(result)
+    assert result.status == "SUCCEEDED", report["text"]
+    assert "route: ALB apps:80/rule 10 (serviceBv2 -> serviceB)" in report["text"]
+    assert "release: apps/serviceB gets app=example/release:1 first" in report["text"]
+    assert [s["weights"] for s in report["steps"]] == [{"serviceBv2": 50, "serviceB": 50}, {"serviceBv2": 0, "serviceB": 100}]

@@ -35,6 +35,7 @@ from mesh_rollout.shifting.plan import (
     _gates,
     _lock_id,
     _read_route,
+    _take_turns,
     _with_ecs_services,
     plan_release,
     plan_weight_shift,
@@ -148,14 +149,16 @@ def dry_run(raw: Any, clients: Clients, stack: Stack) -> DryRunReport:
     world.spec = read_input(raw, found)
     spec = world.spec
     if spec is not None and route_named(spec):
-        check_route(spec, world, found, clients)
-        check_services(spec, world, found, clients, stack)
-        check_alarms(spec, found, clients)
-        check_metrics(spec, world, found, clients)
-        check_lock(spec, world, found, clients, stack)
-        check_subscription(spec, found, clients, stack)
-        check_steps(spec, world, found, clients)
-        check_permissions(spec, world, found, clients, stack)
+        # each check reads the input as the checks before it left it (the roles `alternate` decides, the ECS
+        # services found from the target groups), as the plan does
+        check_route(spec, world, found, clients, stack)
+        check_services(world.spec or spec, world, found, clients, stack)
+        check_alarms(world.spec or spec, found, clients)
+        check_metrics(world.spec or spec, world, found, clients)
+        check_lock(world.spec or spec, world, found, clients, stack)
+        check_subscription(world.spec or spec, found, clients, stack)
+        check_steps(world.spec or spec, world, found, clients)
+        check_permissions(world.spec or spec, world, found, clients, stack)
         if not found.lines(PROBLEM):  # what the real plan would still refuse, if anything slipped through the above
             with found.catching("plan"):
                 plan_weight_shift(
@@ -236,7 +239,7 @@ def route_named(spec: WeightShiftSpec) -> bool:
 # --- the route, its targets and their weights ---------------------------------------------------------------
 
 
-def check_route(spec: WeightShiftSpec, world: World, found: Findings, clients: Clients) -> None:
+def check_route(spec: WeightShiftSpec, world: World, found: Findings, clients: Clients, stack: Stack) -> None:
     backend = spec.route_backend
     module = backend_module(backend)
     fields = {f: getattr(spec, f) for f in ROUTE_FIELDS[backend]}
@@ -261,6 +264,10 @@ def check_route(spec: WeightShiftSpec, world: World, found: Findings, clients: C
         world.current = _read_route(world.route)
     if world.current is None:
         return
+    if spec.alternate and world.failed_side is None:  # the release loop: the idle target group is the canary
+        with found.catching("route"):
+            world.spec, world.resolved = _take_turns(spec, world.resolved, world.current, clients.ecs, stack.clusters)
+            found.add("route", OK, f"alternate: {world.resolved['canary']} is idle, it gets the release and the traffic")
     stable, canary = world.resolved["stable"], world.resolved["canary"]
     found.add("route", OK, f"{BACKEND_NAMES[backend]} route {reference['label']} forwards {describe_weights(world.current)}")
     if stable == canary:
