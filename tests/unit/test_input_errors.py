@@ -56,7 +56,7 @@ def test_three_mistakes_are_one_error_naming_each_field_in_input_order() -> None
         ("stepPercnt", "steps", "stepPercnt: unknown field; did you mean stepPercent?"),
         ("meshname", "meshName", "meshname: unknown field; did you mean meshName?"),
         ("HealthGate", "healthGate", "HealthGate: unknown field; did you mean healthGate?"),
-        ("rollbackOnError", None, "rollbackOnError: unknown field; known fields: approval, backend, bakeSeconds, canary,"),
+        ("rollbackOnError", None, "rollbackOnError: unknown field; known fields: alternate, approval, backend, bakeSeconds, canary,"),
     ],
 )
 def test_an_unknown_field_suggests_the_nearest_known_name_or_lists_them(given: str, instead_of: str | None, answer: str) -> None:
@@ -99,9 +99,9 @@ def test_past_ten_problems_the_rest_are_counted() -> None:
     error = refusal({**SHIFT, **{f"extra{n:02}": n for n in range(12)}})
     assert len(error.problems) == 12
     assert str(error).endswith(
-        "extra09: unknown field; known fields: approval, backend, bakeSeconds, canary, canaryContainer,"
-        " canaryEcsService, canaryImage, deploymentPollSeconds, deploymentTimeoutSeconds, finalize,"
-        " healthGate, imageDefinitions (and 14 more) | and 2 more problems"
+        "extra09: unknown field; known fields: alternate, approval, backend, bakeSeconds, canary, canaryContainer,"
+        " canaryEcsService, canaryImage, deploymentPollSeconds, deploymentTimeoutSeconds, dryRun, finalize"
+        " (and 16 more) | and 2 more problems"
     )
 
 
