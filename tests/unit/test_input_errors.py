@@ -56,7 +56,11 @@ def test_three_mistakes_are_one_error_naming_each_field_in_input_order() -> None
         ("stepPercnt", "steps", "stepPercnt: unknown field; did you mean stepPercent?"),
         ("meshname", "meshName", "meshname: unknown field; did you mean meshName?"),
         ("HealthGate", "healthGate", "HealthGate: unknown field; did you mean healthGate?"),
-        ("rollbackOnError", None, "rollbackOnError: unknown field; known fields: alternate, approval, backend, bakeSeconds, canary,"),
+        (
+            "rollbackOnError",
+            None,
+            "rollbackOnError: unknown field; known fields: alternate, approval, backend, bakeSeconds, canary,",
+        ),
     ],
 )
 def test_an_unknown_field_suggests_the_nearest_known_name_or_lists_them(given: str, instead_of: str | None, answer: str) -> None:
