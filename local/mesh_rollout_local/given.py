@@ -221,6 +221,13 @@ def _given_at_step(account: OfflineAccount, entry: dict[str, Any], where: str) -
     world.pending.setdefault(float(percent), []).extend(calls)
 
 
+def steps_not_reached(account: OfflineAccount) -> list[float]:
+    """The atStep percents whose calls never applied: the runs never judged such a step (a typo, or a step the input
+    does not have), so the world the user meant for it was never there."""
+    world = _STEPS.get(account)
+    return sorted(world.pending) if world else []
+
+
 def _check_call(account: OfflineAccount, call: dict[str, Any], where: str) -> None:
     """What _given_call would refuse, found without making the call: the service, the operation, the references
     (the world's saveAs names; `now-N` counts from the step's time when it comes) and botocore's parameter check."""

@@ -138,12 +138,58 @@ def test_every_reference_of_the_input_that_leads_nowhere_is_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     shift = json.loads((EVENTS / "weight-shift-alb.json").read_text())
-    shift.update(listenerArn="{{given:listner.Listeners[0].ListenerArn}}", ruleArn="{{given:rule.Rules[1].RuleArn}}")
+    # Given two references to names the world saves, down paths its responses do not have (known only once built)
+    shift.update(listenerArn="{{given:listener.Listeners[3].ListenerArn}}", ruleArn="{{given:rule.Rules[1].RuleArn}}")
     path = tmp_path / "shift.json"
     path.write_text(json.dumps(shift))
     argv = ["local", "WeightShiftStateMachine", "--input", str(path), "--given", str(EVENTS / "local" / "alb-given.json")]
     assert main([*argv, "--template", TEMPLATE]) == 2
     assert capsys.readouterr().err == (
-        f"mesh-rollout: --input {path}: {{{{given:listner.Listeners[0].ListenerArn}}}}: no earlier given call was saved as"
-        " 'listner'; did you mean listener? | {{given:rule.Rules[1].RuleArn}}: rule.Rules has no [1]\n"
+        f"mesh-rollout: --input {path}: {{{{given:listener.Listeners[3].ListenerArn}}}}: listener.Listeners has no [3]"
+        " | {{given:rule.Rules[1].RuleArn}}: rule.Rules has no [1]\n"
     )
+
+
+def test_a_reference_to_a_name_the_world_does_not_save_is_found_before_the_build_beside_other_mistakes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the ALB shift with its listener's reference misspelt and a negative bake
+    shift = json.loads((EVENTS / "weight-shift-alb.json").read_text())
+    shift.update(listenerArn="{{given:listner.Listeners[0].ListenerArn}}", bakeSeconds=-1)
+    path = tmp_path / "shift.json"
+    path.write_text(json.dumps(shift))
+    argv = ["local", "WeightShiftStateMachine", "--input", str(path), "--given", str(EVENTS / "local" / "alb-given.json")]
+    # When it runs offline
+    assert main([*argv, "--template", TEMPLATE]) == 2
+    captured = capsys.readouterr()
+    # Then both are in one line, before the offline account is built
+    assert captured.out == ""
+    assert captured.err == (
+        f"mesh-rollout: --input {path}: InvalidRolloutInput: listenerArn: {{{{given:listner.Listeners[0].ListenerArn}}}}:"
+        " the --given world saves no 'listner'; did you mean listener? | bakeSeconds: Input should be greater than or"
+        " equal to 0\n"
+    )
+
+
+def test_a_step_no_run_judged_is_said_after_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the example's world with calls at 75%, a step the example's shift (10, 50, 100) does not have
+    world = tmp_path / "world.json"
+    metrics = {"Namespace": "AWS/VpcLattice", "Dimensions": [{"Name": "TargetGroup", "Value": "{{given:checkoutV2Group.id}}"}]}
+    metrics["MetricData"] = [{"MetricName": "HTTPCode_5XX_Count", "Value": 120}]
+    world.write_text(
+        json.dumps([{"include": str(EXAMPLES / "checkout-given.json")}, {"atStep": 75, "given": [{"metrics": metrics}]}])
+    )
+    # When the shift runs on it
+    code, out, dump = run_cli(
+        tmp_path,
+        capsys,
+        "WeightShiftStateMachine",
+        "--input",
+        str(EXAMPLES / "checkout-shift.json"),
+        "--given",
+        str(world),
+        "--approve",
+    )
+    # Then it succeeds on the healthy world, and says the 75% calls never applied
+    assert (code, dump["status"]) == (0, "SUCCEEDED")
+    assert "  --given: atStep 75 never applied: no run judged a 75% step\n" in out

@@ -123,19 +123,21 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
     _, execution_input = json_file("--input", args.input)
     given_path, given_text = json_file("--given", args.given) if args.given else (None, "[]")
     given = json.loads(given_text)
-    from mesh_rollout_local.precheck import input_problem
+    from mesh_rollout_local.precheck import given_names, input_problem
     from mesh_rollout_local.references import has_references
 
     dry_run = getattr(args, "dry_run", False)
     if dry_run and args.state_machine != DRY_RUN_STATE_MACHINE:
         raise UserError(f"--dry-run: {args.state_machine} has no dry run; {DRY_RUN_STATE_MACHINE} has")
     # a dry run reports every problem of the input in its plan, with the rest of what it checks
-    problem = None if dry_run else input_problem(args.state_machine, json.loads(execution_input))
+    names = given_names(given, given_path.parent if given_path else Path.cwd())
+    problem = None if dry_run else input_problem(args.state_machine, json.loads(execution_input), names)
     if problem:
         raise UserError(f"--input {args.input}: {problem}")
     if has_references(execution_input) and not args.given:
         raise UserError(f"--input {args.input}: has {{{{given:...}}}} references to a --given world's responses, and no --given")
     quiet_emulator(args.debug)
+    from mesh_rollout_local.given import steps_not_reached
     from mesh_rollout_local.report import dump_document, snapshot, summary
     from mesh_rollout_local.runner import GivenError, OfflineAccount
 
@@ -162,6 +164,8 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
             with ctrl_c.stops(account) as interrupted:
                 runs = run_repeatedly(args, account, execution_input, approver, out, interrupted)
             stopped_by_user = account.stop_requested and bool(runs)
+            for percent in steps_not_reached(account):
+                print(f"  --given: atStep {percent:g} never applied: no run judged a {percent:g}% step", file=out)
             if stopped_by_user:
                 print(f"  {where_stopped(account, runs[-1])}", file=out)
             world = snapshot(account)
