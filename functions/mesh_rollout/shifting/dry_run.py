@@ -13,22 +13,31 @@ scale, and every check.
 
 from __future__ import annotations
 
-import copy
-import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from pydantic import ValidationError
-
-from mesh_rollout import clock
+from mesh_rollout import dry_run as shared
 from mesh_rollout.aws import aws_errors
-from mesh_rollout.aws.ecs import AmbiguousService, describe_service, service_of_target_group
-from mesh_rollout.errors import AwsRequestRejected, InvalidRolloutInput, MeshResourceNotFound, TransientAwsError
-from mesh_rollout.parsing import problems_of
+from mesh_rollout.aws.ecs import AmbiguousService, service_of_target_group
+from mesh_rollout.dry_run import (  # _drop: the weight shift's tests read it here
+    MIN_WINDOW_SECONDS,
+    OK,
+    PROBLEM,
+    WARNING,
+    CallList,
+    Clients,
+    DryRunCheck,
+    Findings,
+    Stack,
+    _drop,
+    check_datapoints,
+    check_lines,
+    check_roles,
+    check_service,
+    verdict,
+)
+from mesh_rollout.errors import AwsRequestRejected, InvalidRolloutInput, MeshResourceNotFound
 from mesh_rollout.shifting import lock
-from mesh_rollout.shifting.gate import metric_value, queried
 from mesh_rollout.shifting.inputs import ROUTE_FIELDS, WeightShiftSpec, _check_route_fields, check_spec, parse_spec, step_list
 from mesh_rollout.shifting.plan import (
     TARGET_KIND,
@@ -43,21 +52,8 @@ from mesh_rollout.shifting.plan import (
 from mesh_rollout.shifting.weights import canary_percent, check_route_weights, describe_weights, is_retired, plan_steps
 from mesh_rollout.traffic import Weights, backend_module, route_for
 
-MIN_WINDOW_SECONDS = 300  # datapoints are looked for over bakeSeconds, and at least the last 5 minutes
-OK, PROBLEM, WARNING = "ok", "problem", "warning"
-MARKS = {OK: "ok     ", PROBLEM: "PROBLEM", WARNING: "warning"}
 BACKEND_NAMES = {"appmesh": "App Mesh", "lattice": "VPC Lattice", "alb": "ALB"}
-# SNS lists a subscription its endpoint has not confirmed yet with this SubscriptionArn (ListSubscriptionsByTopic,
-# https://docs.aws.amazon.com/sns/latest/api/API_Subscription.html)
-PENDING_CONFIRMATION = "PendingConfirmation"
-# IAM's EvalDecision (https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html)
-ALLOWED = "allowed"
-
-
-class DryRunCheck(TypedDict):
-    check: str
-    status: str  # ok, problem or warning
-    detail: str
+__all__ = ["Clients", "Findings", "Stack", "World", "_drop", "check_permissions", "dry_run", "read_input", "real_run_calls"]
 
 
 class DryRunStep(TypedDict):
@@ -74,57 +70,6 @@ class DryRunReport(TypedDict):
     checks: list[DryRunCheck]
     steps: list[DryRunStep]
     text: str
-
-
-@dataclass(frozen=True)
-class Clients:
-    cloudwatch: Any
-    ecs: Any
-    dynamodb: Any
-    sns: Any
-    iam: Any
-
-
-@dataclass(frozen=True)
-class Stack:
-    """Where the real run's own calls go: the lock table, the notification topic (its ARN gives the partition,
-    Region and account), the functions' roles ({logical id: role ARN}) and the ECS clusters it may act in."""
-
-    lock_table: str
-    topic_arn: str
-    roles: dict[str, str] | None = None
-    clusters: str = "*"
-
-    def arn(self, service: str, resource: str) -> str:
-        partition, _, region, account = self.topic_arn.split(":")[1:5]
-        return f"arn:{partition}:{service}:{region}:{account}:{resource}"
-
-
-@dataclass
-class Findings:
-    """The checks, in the order they ran; a line is said once."""
-
-    checks: list[DryRunCheck] = field(default_factory=list)
-
-    def add(self, check: str, status: str, detail: str) -> None:
-        item: DryRunCheck = {"check": check, "status": status, "detail": detail}
-        if item not in self.checks:
-            self.checks.append(item)
-
-    def lines(self, status: str) -> list[str]:
-        return [f"{c['check']}: {c['detail']}" for c in self.checks if c["status"] == status]
-
-    @contextmanager
-    def catching(self, check: str, prefix: str = "") -> Iterator[None]:
-        """A named error of the block is a problem of `check`, and the dry run goes on; a transient one is not
-        caught (the state machine retries the task, as it retries the plan)."""
-        try:
-            yield
-        except InvalidRolloutInput as exc:
-            for where, problem in exc.problems:
-                self.add(check, PROBLEM, f"{prefix}{where}: {problem}")
-        except (AwsRequestRejected, MeshResourceNotFound) as exc:
-            self.add(check, PROBLEM, f"{prefix}could not read: {exc}")
 
 
 @dataclass
@@ -188,44 +133,8 @@ def dry_run(raw: Any, clients: Clients, stack: Stack) -> DryRunReport:
 def read_input(raw: Any, found: Findings) -> WeightShiftSpec | None:
     """The input as the real run reads it; if it has problems, each is one, and the rest of the dry run goes on
     with the input without the fields refused (None if what is left names no route and targets)."""
-    try:
-        spec = parse_spec(raw)
-    except InvalidRolloutInput as exc:
-        for where, problem in exc.problems:
-            found.add("input", PROBLEM, f"{where}: {problem}")
-    else:
-        found.add("input", OK, "the input's form and the rules between its fields")
-        return spec
-    if not isinstance(raw, dict):
-        return None
-    trimmed = copy.deepcopy(raw)
-    for _ in range(50):
-        try:
-            spec = WeightShiftSpec.model_validate(trimmed)
-        except ValidationError as exc:
-            if not any(_drop(trimmed, location) for location, _ in problems_of(exc, WeightShiftSpec, trimmed)):
-                return None
-            continue
-        with found.catching("input"):  # the rules between fields, on what is left
-            check_spec(spec)
-        found.add("input", WARNING, "the checks below ran on the input without the fields refused above")
-        return spec
-    return None
-
-
-def _drop(value: Any, location: tuple[Any, ...]) -> bool:
-    """Remove the value at `location` (else the nearest one above it); False if nothing could be removed."""
-    for end in range(len(location), 0, -1):
-        parent, key = value, location[end - 1]
-        for part in location[: end - 1]:
-            parent = parent[part] if isinstance(parent, dict | list) else None
-        if isinstance(parent, dict) and key in parent:
-            del parent[key]
-            return True
-        if isinstance(parent, list) and isinstance(key, int) and 0 <= key < len(parent):
-            parent.pop(key)
-            return True
-    return False
+    spec: WeightShiftSpec | None = shared.read_input(raw, found, WeightShiftSpec, parse_spec, check_spec)
+    return spec
 
 
 def route_named(spec: WeightShiftSpec) -> bool:
@@ -308,16 +217,9 @@ def check_services(spec: WeightShiftSpec, world: World, found: Findings, clients
         if service is not None:
             wanted.setdefault(f"{service.cluster}/{service.service}", (service.cluster, service.service, where))
     for label, (cluster, name, what) in wanted.items():
-        try:
-            described = describe_service(clients.ecs, cluster, name, what)
-        except InvalidRolloutInput as exc:
-            found.add("ECS services", PROBLEM, str(exc))
-            continue
-        except (AwsRequestRejected, MeshResourceNotFound) as exc:
-            found.add("ECS services", PROBLEM, f"{what}: could not read {label}: {exc}")
-            continue
-        world.services[label] = described
-        check_tasks(label, what, described, found)
+        described = check_service(clients.ecs, label, cluster, name, what, found)
+        if described is not None:
+            world.services[label] = described
 
 
 def service_behind(resolved: dict[str, Any], side: str, found: Findings, clients: Clients, stack: Stack) -> dict[str, str] | None:
@@ -340,43 +242,12 @@ def service_behind(resolved: dict[str, Any], side: str, found: Findings, clients
     return behind
 
 
-def check_tasks(label: str, what: str, described: dict[str, Any], found: Findings) -> None:
-    """Running against desired: none running where traffic goes is a problem; fewer than desired keeps the gate
-    waiting (PENDING)."""
-    running, desired = int(described.get("runningCount", 0)), int(described.get("desiredCount", 0))
-    detail = f"{what}: {label} runs {running} of {desired} tasks"
-    if running == 0 and (desired > 0 or what in ("canary", "canaryEcsService")):
-        found.add("ECS services", PROBLEM, detail + ": traffic sent to it would find no task")
-    elif running < desired:
-        found.add("ECS services", WARNING, detail + " (the gate waits while fewer run than it wants)")
-    else:
-        found.add("ECS services", OK, detail)
-
-
 # --- alarms and metrics ---------------------------------------------------------------------------------------------
 
 
 def check_alarms(spec: WeightShiftSpec, found: Findings, clients: Clients) -> None:
-    names = list(spec.healthGate.alarmNames)
-    if not names:
-        return
-    try:
-        with aws_errors("DescribeAlarms"):
-            response = clients.cloudwatch.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
-    except (AwsRequestRejected, MeshResourceNotFound) as exc:
-        found.add("alarms", PROBLEM, f"could not read the alarms: {exc}")
-        return
-    alarms = {a["AlarmName"]: a for a in response.get("MetricAlarms", []) + response.get("CompositeAlarms", [])}
-    for index, name in enumerate(names):
-        alarm = alarms.get(name)
-        if alarm is None:
-            found.add("alarms", PROBLEM, f"healthGate.alarmNames[{index}]: CloudWatch alarm {name!r} does not exist")
-        elif alarm["StateValue"] == "ALARM":
-            found.add("alarms", PROBLEM, f"{name} is in ALARM now: the first gate would fail ({alarm.get('StateReason', '')})")
-        elif alarm["StateValue"] == "INSUFFICIENT_DATA":
-            found.add("alarms", WARNING, f"{name} is INSUFFICIENT_DATA: it watches nothing yet (the gate passes it)")
-        else:
-            found.add("alarms", OK, f"{name} {alarm['StateValue']}")
+    named = [(f"healthGate.alarmNames[{i}]", name) for i, name in enumerate(spec.healthGate.alarmNames)]
+    shared.check_alarms(named, found, clients.cloudwatch)
 
 
 def gate_metrics(spec: WeightShiftSpec, world: World, clients: Clients) -> list[tuple[str, str, dict[str, Any], str]]:
@@ -408,45 +279,9 @@ def check_metrics(spec: WeightShiftSpec, world: World, found: Findings, clients:
     metrics: list[tuple[str, str, dict[str, Any], str]] = []
     with found.catching("metrics"):
         metrics = gate_metrics(spec, world, clients)
-    if not metrics:
-        return
-    queries, keys = [], []
-    for index, (_, _, metric, _) in enumerate(metrics):
-        key = f"q{index}"
-        keys.append(key)
-        queries.append({"Id": key, "MetricStat": metric["metricStat"], "ReturnData": True})
-        if metric.get("divideBy"):
-            queries.append({"Id": f"{key}_divisor", "MetricStat": metric["divideBy"], "ReturnData": True})
-    window = max(spec.bakeSeconds, MIN_WINDOW_SECONDS)
-    now = clock.now()
-    results: dict[str, list[float]] = {}
-    try:
-        with aws_errors("GetMetricData"):
-            pages = clients.cloudwatch.get_paginator("get_metric_data").paginate(
-                MetricDataQueries=queries, StartTime=now - dt.timedelta(seconds=window), EndTime=now
-            )
-            for page in pages:
-                for result in page["MetricDataResults"]:
-                    results.setdefault(result["Id"], []).extend(result.get("Values", []))
-    except (AwsRequestRejected, MeshResourceNotFound) as exc:
-        found.add("metrics", PROBLEM, f"could not read the metrics: {exc}")
-        return
     canary = spec.canary if world.failed_side else (world.resolved or {}).get("canary", spec.canary)
-    canary_weight = (world.current or {}).get(canary, 0)
-    for key, (label, side, metric, missing) in zip(keys, metrics, strict=True):
-        value = metric_value({**metric, "id": key}, results)
-        points = len(results.get(f"{key}_divisor" if metric.get("divideBy") else key, []))
-        what = f"{label} ({side})"
-        if value is not None:
-            found.add("metrics", OK, f"{what}: {points} datapoint{'s' if points != 1 else ''} in the last {window} s")
-            continue
-        detail = f"{what}: no datapoints in the last {window} s for {queried(metric)}"
-        if missing in ("notBreaching", "pass"):
-            found.add("metrics", WARNING, f"{detail} (the {'gate' if missing == 'notBreaching' else 'judge'} passes it)")
-        elif side == "canary" and canary_weight == 0:
-            found.add("metrics", WARNING, f"{detail} (the canary has no traffic yet)")
-        else:
-            found.add("metrics", PROBLEM, f"{detail}: the gate would wait in no data, then fail")
+    no_traffic = {"canary": "the canary has no traffic yet"} if (world.current or {}).get(canary, 0) == 0 else {}
+    check_datapoints(metrics, max(spec.bakeSeconds, MIN_WINDOW_SECONDS), found, clients.cloudwatch, no_traffic)
 
 
 # --- the lock, the approval topic ---------------------------------------------------------------------------------
@@ -455,53 +290,22 @@ def check_metrics(spec: WeightShiftSpec, world: World, found: Findings, clients:
 def check_lock(spec: WeightShiftSpec, world: World, found: Findings, clients: Clients, stack: Stack) -> None:
     """Free, or held by an execution whose lock has not expired (a stopped execution's is freed by its clean-up;
     an expired one is taken over by the next run)."""
-    if world.lock_id is None:
+    if world.lock_id is None or not shared.check_lock(world.lock_id, spec.whenLocked, found, clients, stack):
+        return
+    if spec.mode != "increment":
         return
     try:
-        held = lock.holder(clients.dynamodb, stack.lock_table, world.lock_id)
-        stopped = lock.halted(clients.dynamodb, stack.lock_table, world.lock_id) if spec.mode == "increment" else None
+        stopped = lock.halted(clients.dynamodb, stack.lock_table, world.lock_id)
     except (AwsRequestRejected, MeshResourceNotFound) as exc:
         found.add("lock", PROBLEM, f"could not read lock {world.lock_id}: {exc}")
         return
-    now = int(clock.now().timestamp())
-    if held is None or held["expiresAt"] < now:
-        found.add("lock", OK, f"{world.lock_id} is free" + (f" (expired hold by {held['owner']})" if held else ""))
-    else:
-        until = dt.datetime.fromtimestamp(held["expiresAt"], dt.UTC).isoformat()
-        detail = f"{world.lock_id} is held by {held['owner']} until {until}"
-        if spec.whenLocked == "skip":
-            found.add("lock", WARNING, detail + ": the run would skip (whenLocked skip)")
-        else:
-            found.add("lock", PROBLEM, detail + ": the run would fail RolloutInProgress")
     if stopped is not None and stopped["canary"] == (world.resolved or {}).get("canary"):
         found.add("lock", WARNING, f"step mode halted by {stopped['haltedBy']} ({stopped['reason']}): a tick does nothing")
 
 
 def check_subscription(spec: WeightShiftSpec, found: Findings, clients: Clients, stack: Stack) -> None:
-    if spec.approval is None:
-        return
-    subscriptions: list[dict[str, Any]] = []
-    try:
-        with aws_errors("ListSubscriptionsByTopic"):
-            for page in clients.sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=stack.topic_arn):
-                subscriptions += page.get("Subscriptions", [])
-    except (AwsRequestRejected, MeshResourceNotFound) as exc:
-        found.add("approval", WARNING, f"could not list the topic's subscriptions: {exc}")
-        return
-    confirmed = [s for s in subscriptions if s.get("SubscriptionArn", "").startswith("arn:")]
-    pending = sum(1 for s in subscriptions if s.get("SubscriptionArn") == PENDING_CONFIRMATION)
-    steps = ", ".join(f"{p}%" for p in spec.approval.beforeSteps)
-    if confirmed:
-        who = ", ".join(f"{s.get('Protocol')}:{s.get('Endpoint')}" for s in confirmed)
-        found.add("approval", OK, f"approval before {steps}: requests go to {who}")
-    else:
-        found.add(
-            "approval",
-            WARNING,
-            f"approval before {steps}: no confirmed subscription on {stack.topic_arn}"
-            + (f" ({pending} pending confirmation)" if pending else "")
-            + "; `mesh-rollout status` and `start --follow` still show the wait",
-        )
+    if spec.approval is not None:
+        shared.check_subscription(spec.approval.beforeSteps, found, clients.sns, stack.topic_arn)
 
 
 # --- the steps ----------------------------------------------------------------------------------------------------
@@ -532,19 +336,12 @@ def check_steps(spec: WeightShiftSpec, world: World, found: Findings, clients: C
 # --- the stack's roles ----------------------------------------------------------------------------------------------
 
 
-class Calls:
-    """{function logical id: {resource ARN ("*": none): [IAM actions]}}, each said once."""
+class Calls(CallList):
+    """{function logical id: {resource ARN ("*": none): [IAM actions]}}, each said once, with the route's ARNs."""
 
     def __init__(self, stack: Stack, reference: dict[str, Any]) -> None:
-        self.stack, self.reference = stack, reference
-        self.table = stack.arn("dynamodb", f"table/{stack.lock_table}")
-        self.calls: dict[str, dict[str, list[str]]] = {}
-
-    def add(self, function: str, resource: str, *actions: str) -> None:
-        for action in actions:
-            listed = self.calls.setdefault(function, {}).setdefault(resource, [])
-            if action not in listed:
-                listed.append(action)
+        super().__init__(stack)
+        self.reference = reference
 
     def write_route(self, function: str) -> None:
         """A weight write on the route's own ARN, and the lock fence after it."""
@@ -625,60 +422,15 @@ def check_permissions(spec: WeightShiftSpec, world: World, found: Findings, clie
     """Whether each function's role may make each call the real run makes (iam:SimulatePrincipalPolicy, one call
     per role and resource: the simulation evaluates every action named against every resource named,
     https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html)."""
-    if world.resolved is None:
-        return
-    if not stack.roles:
-        found.add("permissions", WARNING, "not checked: the function has no STACK_ROLES (the stack's function roles)")
-        return
-    checked = 0
-    for function, resources in real_run_calls(spec, world, stack).items():
-        role = stack.roles.get(function)
-        if role is None:
-            found.add("permissions", WARNING, f"{function}: not checked (no role of it in STACK_ROLES)")
-            continue
-        for resource, actions in resources.items():
-            params: dict[str, Any] = {"PolicySourceArn": role, "ActionNames": actions}
-            if resource != "*":
-                params["ResourceArns"] = [resource]
-            try:
-                results = simulate(clients.iam, params)
-            except (AwsRequestRejected, MeshResourceNotFound, TransientAwsError) as exc:
-                # the dry run's own role may not simulate, or IAM throttles (its simulation quota is small): the
-                # rest of the report still stands, and says what was not checked
-                found.add("permissions", WARNING, f"could not check permissions: {exc}")
-                return
-            for result in results:
-                checked += 1
-                if result["EvalDecision"] != ALLOWED:
-                    where = result.get("EvalResourceName") or resource
-                    found.add(
-                        "permissions",
-                        PROBLEM,
-                        f"{function} may not {result['EvalActionName']} on {where} ({result['EvalDecision']})",
-                    )
-    if checked and not any(c["check"] == "permissions" and c["status"] == PROBLEM for c in found.checks):
-        found.add("permissions", OK, f"the stack's roles allow all {checked} calls the run makes")
-
-
-def simulate(iam: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every EvaluationResult of one simulation, page after page (Marker / IsTruncated)."""
-    results: list[dict[str, Any]] = []
-    with aws_errors("SimulatePrincipalPolicy"):
-        while True:
-            response = iam.simulate_principal_policy(**params)
-            results += response.get("EvaluationResults", [])
-            if not response.get("IsTruncated"):
-                return results
-            params = {**params, "Marker": response["Marker"]}
+    if world.resolved is not None:
+        check_roles(real_run_calls(spec, world, stack), found, clients.iam, stack)
 
 
 # --- the plan a person reads ----------------------------------------------------------------------------------------
 
 
 def report_text(spec: WeightShiftSpec | None, world: World, report: DryRunReport) -> str:
-    problems, warnings = len(report["problems"]), len(report["warnings"])
-    verdict = "READY" if report["ready"] else f"NOT READY: {problems} problem{'s' if problems != 1 else ''}"
-    lines = [f"Dry run of the weight shift: {verdict}, {warnings} warning{'s' if warnings != 1 else ''}; nothing was changed"]
+    lines = [verdict("the weight shift", report["problems"], report["warnings"])]
     resolved = world.resolved
     if spec is not None and resolved is not None:
         backend = resolved["reference"]["backend"]
@@ -700,7 +452,5 @@ def report_text(spec: WeightShiftSpec | None, world: World, report: DryRunReport
             lines.append(f"  not computed: the route does not forward to the {world.failed_side}")
         elif not world.steps:
             lines.append("  none")
-    lines.append("checks:")
-    for check in report["checks"]:
-        lines.append(f"  {MARKS[check['status']]}  {check['check']}: {check['detail']}")
+    lines += check_lines(report["checks"])
     return "\n".join(lines)

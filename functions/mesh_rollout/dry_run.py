@@ -1,0 +1,376 @@
+"""What every dry run shares (issue 23 item 1): the check record and the report, the input read past its problems,
+the alarms' states, the datapoints of a metric query, the lock's holder, the approval topic's confirmed subscriptions
+and the stack's roles asked of IAM (iam:SimulatePrincipalPolicy). The weight shift's (shifting/dry_run.py) and the
+ECS deployment's (deploying/dry_run.py) call these with what their own plan builds; nothing here writes.
+
+Each check is {"check", "status": ok | problem | warning, "detail"}; a report is ready when no check is a problem.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+from pydantic import BaseModel, ValidationError
+
+from mesh_rollout import clock
+from mesh_rollout.aws import aws_errors
+from mesh_rollout.aws.ecs import describe_service
+from mesh_rollout.errors import AwsRequestRejected, InvalidRolloutInput, MeshResourceNotFound, TransientAwsError
+from mesh_rollout.parsing import problems_of
+from mesh_rollout.shifting import lock
+from mesh_rollout.shifting.gate import metric_value, queried
+
+MIN_WINDOW_SECONDS = 300  # datapoints are looked for over the bake, and at least the last 5 minutes
+OK, PROBLEM, WARNING = "ok", "problem", "warning"
+MARKS = {OK: "ok     ", PROBLEM: "PROBLEM", WARNING: "warning"}
+# SNS lists a subscription its endpoint has not confirmed yet with this SubscriptionArn (ListSubscriptionsByTopic,
+# https://docs.aws.amazon.com/sns/latest/api/API_Subscription.html)
+PENDING_CONFIRMATION = "PendingConfirmation"
+# IAM's EvalDecision (https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html)
+ALLOWED = "allowed"
+
+
+class DryRunCheck(TypedDict):
+    check: str
+    status: str  # ok, problem or warning
+    detail: str
+
+
+@dataclass(frozen=True)
+class Clients:
+    cloudwatch: Any
+    ecs: Any
+    dynamodb: Any
+    sns: Any
+    iam: Any
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Where the real run's own calls go: the lock table, the notification topic (its ARN gives the partition,
+    Region and account), the functions' roles ({logical id: role ARN}) and the ECS clusters it may act in."""
+
+    lock_table: str
+    topic_arn: str
+    roles: dict[str, str] | None = None
+    clusters: str = "*"
+
+    def arn(self, service: str, resource: str) -> str:
+        partition, _, region, account = self.topic_arn.split(":")[1:5]
+        return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+
+@dataclass
+class Findings:
+    """The checks, in the order they ran; a line is said once."""
+
+    checks: list[DryRunCheck] = field(default_factory=list)
+
+    def add(self, check: str, status: str, detail: str) -> None:
+        item: DryRunCheck = {"check": check, "status": status, "detail": detail}
+        if item not in self.checks:
+            self.checks.append(item)
+
+    def lines(self, status: str) -> list[str]:
+        return [f"{c['check']}: {c['detail']}" for c in self.checks if c["status"] == status]
+
+    def has_problem(self, check: str) -> bool:
+        return any(c["check"] == check and c["status"] == PROBLEM for c in self.checks)
+
+    @contextmanager
+    def catching(self, check: str, prefix: str = "") -> Iterator[None]:
+        """A named error of the block is a problem of `check`, and the dry run goes on; a transient one is not
+        caught (the state machine retries the task, as it retries the plan)."""
+        try:
+            yield
+        except InvalidRolloutInput as exc:
+            for where, problem in exc.problems:
+                self.add(check, PROBLEM, f"{prefix}{where}: {problem}")
+        except (AwsRequestRejected, MeshResourceNotFound) as exc:
+            self.add(check, PROBLEM, f"{prefix}could not read: {exc}")
+
+
+def verdict(what: str, problems: list[str], warnings: list[str]) -> str:
+    """The plan's first line."""
+    count = len(problems)
+    said = "READY" if not problems else f"NOT READY: {count} problem{'s' if count != 1 else ''}"
+    return f"Dry run of {what}: {said}, {len(warnings)} warning{'s' if len(warnings) != 1 else ''}; nothing was changed"
+
+
+def check_lines(checks: list[DryRunCheck]) -> list[str]:
+    """The plan's last lines: every check, marked."""
+    return ["checks:", *(f"  {MARKS[c['status']]}  {c['check']}: {c['detail']}" for c in checks)]
+
+
+# --- the input ---------------------------------------------------------------------------------------------------
+
+
+def read_input(
+    raw: Any, found: Findings, model: type[BaseModel], parse: Callable[[Any], Any], check: Callable[[Any], None]
+) -> Any:
+    """The input as the real run reads it (`parse`); if it has problems, each is one, and the dry run goes on with
+    the input without the fields refused (None if what is left is not a `model`): its shape, then `check`, the rules
+    between its fields, on what is left."""
+    try:
+        spec = parse(raw)
+    except InvalidRolloutInput as exc:
+        for where, problem in exc.problems:
+            found.add("input", PROBLEM, f"{where}: {problem}")
+    else:
+        found.add("input", OK, "the input's form and the rules between its fields")
+        return spec
+    if not isinstance(raw, dict):
+        return None
+    trimmed = copy.deepcopy(raw)
+    for _ in range(50):
+        try:
+            spec = model.model_validate(trimmed)
+        except ValidationError as exc:
+            if not any(_drop(trimmed, location) for location, _ in problems_of(exc, model, trimmed)):
+                return None
+            continue
+        with found.catching("input"):  # the rules between fields, on what is left
+            check(spec)
+        found.add("input", WARNING, "the checks below ran on the input without the fields refused above")
+        return spec
+    return None
+
+
+def _drop(value: Any, location: tuple[Any, ...]) -> bool:
+    """Remove the value at `location` (else the nearest one above it); False if nothing could be removed."""
+    for end in range(len(location), 0, -1):
+        parent, key = value, location[end - 1]
+        for part in location[: end - 1]:
+            parent = parent[part] if isinstance(parent, dict | list) else None
+        if isinstance(parent, dict) and key in parent:
+            del parent[key]
+            return True
+        if isinstance(parent, list) and isinstance(key, int) and 0 <= key < len(parent):
+            parent.pop(key)
+            return True
+    return False
+
+
+# --- ECS services, alarms and metrics ------------------------------------------------------------------------------
+
+
+def check_service(ecs: Any, label: str, cluster: str, name: str, what: str, found: Findings) -> dict[str, Any] | None:
+    """The ECS service `cluster/name` (DescribeServices) and its tasks; None when it cannot be read (a problem)."""
+    try:
+        described = describe_service(ecs, cluster, name, what)
+    except InvalidRolloutInput as exc:
+        found.add("ECS services", PROBLEM, str(exc))
+        return None
+    except (AwsRequestRejected, MeshResourceNotFound) as exc:
+        found.add("ECS services", PROBLEM, f"{what}: could not read {label}: {exc}")
+        return None
+    check_tasks(label, what, described, found)
+    return described
+
+
+def check_tasks(label: str, what: str, described: dict[str, Any], found: Findings) -> None:
+    """Running against desired: none running where traffic goes is a problem; fewer than desired keeps the gate
+    waiting (PENDING)."""
+    running, desired = int(described.get("runningCount", 0)), int(described.get("desiredCount", 0))
+    detail = f"{what}: {label} runs {running} of {desired} tasks"
+    if running == 0 and (desired > 0 or what in ("canary", "canaryEcsService")):
+        found.add("ECS services", PROBLEM, detail + ": traffic sent to it would find no task")
+    elif running < desired:
+        found.add("ECS services", WARNING, detail + " (the gate waits while fewer run than it wants)")
+    else:
+        found.add("ECS services", OK, detail)
+
+
+def check_alarms(named: list[tuple[str, str]], found: Findings, cloudwatch: Any) -> None:
+    """Each alarm (where it is named, its name) exists, and is not in ALARM now (the first gate would fail)."""
+    if not named:
+        return
+    names = list(dict.fromkeys(name for _, name in named))
+    try:
+        with aws_errors("DescribeAlarms"):
+            response = cloudwatch.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    except (AwsRequestRejected, MeshResourceNotFound) as exc:
+        found.add("alarms", PROBLEM, f"could not read the alarms: {exc}")
+        return
+    alarms = {a["AlarmName"]: a for a in response.get("MetricAlarms", []) + response.get("CompositeAlarms", [])}
+    for where, name in named:
+        alarm = alarms.get(name)
+        if alarm is None:
+            found.add("alarms", PROBLEM, f"{where}: CloudWatch alarm {name!r} does not exist")
+        elif alarm["StateValue"] == "ALARM":
+            found.add("alarms", PROBLEM, f"{name} is in ALARM now: the first gate would fail ({alarm.get('StateReason', '')})")
+        elif alarm["StateValue"] == "INSUFFICIENT_DATA":
+            found.add("alarms", WARNING, f"{name} is INSUFFICIENT_DATA: it watches nothing yet (the gate passes it)")
+        else:
+            found.add("alarms", OK, f"{name} {alarm['StateValue']}")
+
+
+# (label, side, metric, when missing): a metric the gate or the judge reads, as its plan builds it; `when missing`
+# is what no data does there (the gate's treatMissingData, the judge's whenNoData)
+GateMetric = tuple[str, str, dict[str, Any], str]
+
+
+def check_datapoints(
+    metrics: list[GateMetric], window: int, found: Findings, cloudwatch: Any, no_traffic: dict[str, str] | None = None
+) -> None:
+    """Datapoints in the last `window` seconds for every metric, as the gate counts them (gate.metric_value: a ratio
+    needs its divisor, a Sum numerator with none is 0). None where the gate would wait in no data is a problem,
+    unless no data passes there, or the side cannot have traffic yet (`no_traffic`: {side: why}, a warning)."""
+    if not metrics:
+        return
+    queries, keys = [], []
+    for index, (_, _, metric, _) in enumerate(metrics):
+        key = f"q{index}"
+        keys.append(key)
+        queries.append({"Id": key, "MetricStat": metric["metricStat"], "ReturnData": True})
+        if metric.get("divideBy"):
+            queries.append({"Id": f"{key}_divisor", "MetricStat": metric["divideBy"], "ReturnData": True})
+    now = clock.now()
+    results: dict[str, list[float]] = {}
+    try:
+        with aws_errors("GetMetricData"):
+            pages = cloudwatch.get_paginator("get_metric_data").paginate(
+                MetricDataQueries=queries, StartTime=now - dt.timedelta(seconds=window), EndTime=now
+            )
+            for page in pages:
+                for result in page["MetricDataResults"]:
+                    results.setdefault(result["Id"], []).extend(result.get("Values", []))
+    except (AwsRequestRejected, MeshResourceNotFound) as exc:
+        found.add("metrics", PROBLEM, f"could not read the metrics: {exc}")
+        return
+    for key, (label, side, metric, missing) in zip(keys, metrics, strict=True):
+        value = metric_value({**metric, "id": key}, results)
+        points = len(results.get(f"{key}_divisor" if metric.get("divideBy") else key, []))
+        what = f"{label} ({side})"
+        if value is not None:
+            found.add("metrics", OK, f"{what}: {points} datapoint{'s' if points != 1 else ''} in the last {window} s")
+            continue
+        detail = f"{what}: no datapoints in the last {window} s for {queried(metric)}"
+        if missing in ("notBreaching", "pass"):
+            found.add("metrics", WARNING, f"{detail} (the {'gate' if missing == 'notBreaching' else 'judge'} passes it)")
+        elif side in (no_traffic or {}):
+            found.add("metrics", WARNING, f"{detail} ({(no_traffic or {})[side]})")
+        else:
+            found.add("metrics", PROBLEM, f"{detail}: the gate would wait in no data, then fail")
+
+
+# --- the lock, the approval topic -----------------------------------------------------------------------------------
+
+
+def check_lock(lock_id: str, when_locked: str, found: Findings, clients: Clients, stack: Stack) -> bool:
+    """Free, or held by an execution whose lock has not expired (an expired one is taken over by the next run).
+    False when the lock could not be read (a problem)."""
+    try:
+        held = lock.holder(clients.dynamodb, stack.lock_table, lock_id)
+    except (AwsRequestRejected, MeshResourceNotFound) as exc:
+        found.add("lock", PROBLEM, f"could not read lock {lock_id}: {exc}")
+        return False
+    now = int(clock.now().timestamp())
+    if held is None or held["expiresAt"] < now:
+        found.add("lock", OK, f"{lock_id} is free" + (f" (expired hold by {held['owner']})" if held else ""))
+        return True
+    until = dt.datetime.fromtimestamp(held["expiresAt"], dt.UTC).isoformat()
+    detail = f"{lock_id} is held by {held['owner']} until {until}"
+    if when_locked == "skip":
+        found.add("lock", WARNING, detail + ": the run would skip (whenLocked skip)")
+    else:
+        found.add("lock", PROBLEM, detail + ": the run would fail RolloutInProgress")
+    return True
+
+
+def check_subscription(before_steps: list[Any], found: Findings, sns: Any, topic_arn: str) -> None:
+    """Someone confirmed on the approval topic (else a request reaches nobody: a warning, the wait still shows)."""
+    subscriptions: list[dict[str, Any]] = []
+    try:
+        with aws_errors("ListSubscriptionsByTopic"):
+            for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn):
+                subscriptions += page.get("Subscriptions", [])
+    except (AwsRequestRejected, MeshResourceNotFound) as exc:
+        found.add("approval", WARNING, f"could not list the topic's subscriptions: {exc}")
+        return
+    confirmed = [s for s in subscriptions if s.get("SubscriptionArn", "").startswith("arn:")]
+    pending = sum(1 for s in subscriptions if s.get("SubscriptionArn") == PENDING_CONFIRMATION)
+    steps = ", ".join(f"{p}%" for p in before_steps)
+    if confirmed:
+        who = ", ".join(f"{s.get('Protocol')}:{s.get('Endpoint')}" for s in confirmed)
+        found.add("approval", OK, f"approval before {steps}: requests go to {who}")
+    else:
+        found.add(
+            "approval",
+            WARNING,
+            f"approval before {steps}: no confirmed subscription on {topic_arn}"
+            + (f" ({pending} pending confirmation)" if pending else "")
+            + "; `mesh-rollout status` and `start --follow` still show the wait",
+        )
+
+
+# --- the stack's roles ----------------------------------------------------------------------------------------------
+
+
+class CallList:
+    """{function logical id: {resource ARN ("*": none): [IAM actions]}}, each said once."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.table = stack.arn("dynamodb", f"table/{stack.lock_table}")
+        self.calls: dict[str, dict[str, list[str]]] = {}
+
+    def add(self, function: str, resource: str, *actions: str) -> None:
+        for action in actions:
+            listed = self.calls.setdefault(function, {}).setdefault(resource, [])
+            if action not in listed:
+                listed.append(action)
+
+
+def check_roles(calls: dict[str, dict[str, list[str]]], found: Findings, iam: Any, stack: Stack) -> None:
+    """Whether each function's role may make each call the real run makes (iam:SimulatePrincipalPolicy, one call
+    per role and resource: the simulation evaluates every action named against every resource named,
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html)."""
+    if not stack.roles:
+        found.add("permissions", WARNING, "not checked: the function has no STACK_ROLES (the stack's function roles)")
+        return
+    checked = 0
+    for function, resources in calls.items():
+        role = stack.roles.get(function)
+        if role is None:
+            found.add("permissions", WARNING, f"{function}: not checked (no role of it in STACK_ROLES)")
+            continue
+        for resource, actions in resources.items():
+            params: dict[str, Any] = {"PolicySourceArn": role, "ActionNames": actions}
+            if resource != "*":
+                params["ResourceArns"] = [resource]
+            try:
+                results = simulate(iam, params)
+            except (AwsRequestRejected, MeshResourceNotFound, TransientAwsError) as exc:
+                # the dry run's own role may not simulate, or IAM throttles (its simulation quota is small): the
+                # rest of the report still stands, and says what was not checked
+                found.add("permissions", WARNING, f"could not check permissions: {exc}")
+                return
+            for result in results:
+                checked += 1
+                if result["EvalDecision"] != ALLOWED:
+                    where = result.get("EvalResourceName") or resource
+                    found.add(
+                        "permissions",
+                        PROBLEM,
+                        f"{function} may not {result['EvalActionName']} on {where} ({result['EvalDecision']})",
+                    )
+    if checked and not found.has_problem("permissions"):
+        found.add("permissions", OK, f"the stack's roles allow all {checked} calls the run makes")
+
+
+def simulate(iam: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every EvaluationResult of one simulation, page after page (Marker / IsTruncated)."""
+    results: list[dict[str, Any]] = []
+    with aws_errors("SimulatePrincipalPolicy"):
+        while True:
+            response = iam.simulate_principal_policy(**params)
+            results += response.get("EvaluationResults", [])
+            if not response.get("IsTruncated"):
+                return results
+            params = {**params, "Marker": response["Marker"]}
