@@ -215,6 +215,20 @@ def check_alarms(named: list[tuple[str, str]], found: Findings, cloudwatch: Any)
 GateMetric = tuple[str, str, dict[str, Any], str]
 
 
+def metrics_of(gate: dict[str, Any], without: str | None = None) -> list[GateMetric]:
+    """Every metric a planned gate reads: its `metrics` (the canary's), and each `compare` metric for both sides
+    (but `without`, a side the route does not forward to)."""
+    found: list[GateMetric] = []
+    for metric in gate["metrics"]:
+        found.append((f"metric {metric['id']}", "canary", metric, metric.get("treatMissingData", "missing")))
+    compare = gate.get("compare") or {}
+    for metric in compare.get("metrics", []):
+        for side in [s for s in ("canary", "stable") if s != without]:
+            entry = {"id": metric["id"], **metric[side], "comparisonOperator": "GreaterThanThreshold"}
+            found.append((f"judge metric {metric['id']}", side, entry, compare.get("whenNoData", "fail")))
+    return found
+
+
 def check_datapoints(
     metrics: list[GateMetric], window: int, found: Findings, cloudwatch: Any, no_traffic: dict[str, str] | None = None
 ) -> None:
@@ -319,6 +333,15 @@ class CallList:
         self.stack = stack
         self.table = stack.arn("dynamodb", f"table/{stack.lock_table}")
         self.calls: dict[str, dict[str, list[str]]] = {}
+        # (function, resource) -> the condition keys the call carries (SimulatePrincipalPolicy's ContextEntries:
+        # a condition whose key is not given is not evaluated as met)
+        self.context: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+    def pass_role(self, function: str, role: str, to_service: str) -> None:
+        """iam:PassRole of `role` to `to_service`, as AWS asks it with the call that sends the role."""
+        self.add(function, role, "iam:PassRole")
+        entry = {"ContextKeyName": "iam:PassedToService", "ContextKeyValues": [to_service], "ContextKeyType": "string"}
+        self.context[(function, role)] = [entry]
 
     def add(self, function: str, resource: str, *actions: str) -> None:
         for action in actions:
@@ -327,7 +350,13 @@ class CallList:
                 listed.append(action)
 
 
-def check_roles(calls: dict[str, dict[str, list[str]]], found: Findings, iam: Any, stack: Stack) -> None:
+def check_roles(
+    calls: dict[str, dict[str, list[str]]],
+    found: Findings,
+    iam: Any,
+    stack: Stack,
+    context: dict[tuple[str, str], list[dict[str, Any]]] | None = None,
+) -> None:
     """Whether each function's role may make each call the real run makes (iam:SimulatePrincipalPolicy, one call
     per role and resource: the simulation evaluates every action named against every resource named,
     https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html)."""
@@ -344,6 +373,8 @@ def check_roles(calls: dict[str, dict[str, list[str]]], found: Findings, iam: An
             params: dict[str, Any] = {"PolicySourceArn": role, "ActionNames": actions}
             if resource != "*":
                 params["ResourceArns"] = [resource]
+            if (context or {}).get((function, resource)):
+                params["ContextEntries"] = (context or {})[(function, resource)]
             try:
                 results = simulate(iam, params)
             except (AwsRequestRejected, MeshResourceNotFound, TransientAwsError) as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import Field, StrictFloat, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from mesh_rollout.errors import InvalidRolloutInput, check_all
 from mesh_rollout.parsing import Strict, parse_input
@@ -76,6 +76,7 @@ class EcsDeploymentSpec(Strict):
     pollSeconds: StrictInt = Field(default=30, ge=1, le=300)
     hookTimeoutMinutes: StrictInt | None = Field(default=None, ge=1, le=MAX_HOOK_TIMEOUT_MINUTES)
     whenLocked: Literal["fail", "skip"] = "fail"
+    dryRun: StrictBool = False  # check everything the deployment would hit, read-only, and report it (deploying/dry_run.py)
 
     @property
     def mode(self) -> str:

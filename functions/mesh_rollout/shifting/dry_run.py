@@ -34,6 +34,7 @@ from mesh_rollout.dry_run import (  # _drop: the weight shift's tests read it he
     check_lines,
     check_roles,
     check_service,
+    metrics_of,
     verdict,
 )
 from mesh_rollout.errors import AwsRequestRejected, InvalidRolloutInput, MeshResourceNotFound
@@ -262,15 +263,7 @@ def gate_metrics(spec: WeightShiftSpec, world: World, clients: Clients) -> list[
         gate, _ = _gates(spec, resolved, current, clients.cloudwatch)
         if world.failed_side == "canary":
             gate["metrics"] = own
-    found = []
-    for metric in gate["metrics"]:
-        found.append((f"metric {metric['id']}", "canary", metric, metric.get("treatMissingData", "missing")))
-    compare = gate.get("compare") or {}
-    for metric in compare.get("metrics", []):
-        for side in [s for s in ("canary", "stable") if s != world.failed_side]:
-            entry = {"id": metric["id"], **metric[side], "comparisonOperator": "GreaterThanThreshold"}
-            found.append((f"judge metric {metric['id']}", side, entry, compare.get("whenNoData", "fail")))
-    return found
+    return metrics_of(gate, world.failed_side)
 
 
 def check_metrics(spec: WeightShiftSpec, world: World, found: Findings, clients: Clients) -> None:
