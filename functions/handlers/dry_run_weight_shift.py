@@ -33,4 +33,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> "DryRunRepo
     report = dry_run(request.rollout, clients, stack)
     logger.info("weight shift dry run", extra={"ready": report["ready"], "problems": report["problems"]})
     metrics.add_metric(name="WeightShiftDryRuns", unit="Count", value=1)
+    if not report["ready"]:  # the execution ends FAILED (DryRunFoundProblems); WeightShiftFailuresAlarm subtracts these
+        metrics.add_metric(name="WeightShiftDryRunsNotReady", unit="Count", value=1)
     return report

@@ -17,6 +17,7 @@ import pytest
 from mesh_rollout_local.cli import main
 from mesh_rollout_local.runner import OfflineAccount, RunResult, StillClock
 from tests.conftest import EVENTS, ROOT, load_json
+from tests.support import handle, status_change_event
 
 SM = "WeightShiftStateMachine"
 READ_ONLY = re.compile(r"^(Describe|Get|List|Simulate)")
@@ -197,6 +198,36 @@ def test_five_different_problems_are_all_in_one_plan_and_the_execution_fails_wit
         assert problem in (result.cause or "")
     assert result.states == [*DRY_RUN_STATES, "DryRunFoundProblems"]
     assert read_calls(result) > 0
+
+
+def test_a_dry_run_that_found_problems_is_neither_cleaned_up_nor_notified(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a dry run that ended FAILED with DryRunFoundProblems
+    with world("events/local/alb-given.json") as account:
+        result = dry_run(account, five_problems(account))
+        assert (result.status, result.error) == ("FAILED", "DryRunFoundProblems")
+        published = len(account.notifications())
+        # When EventBridge delivers its end to the status-change function
+        event = status_change_event(
+            result.execution_arn, account.state_machine_arns[SM], "FAILED", error=result.error, cause=result.cause
+        )
+        handled = handle(account, event, monkeypatch)
+        # Then it undoes nothing and tells nobody: the report is for whoever asked for the dry run
+        assert handled == {"executionArn": result.execution_arn, "status": "FAILED", "done": [], "notice": "none: a dry run"}
+        assert len(account.notifications()) == published
+
+
+def test_the_failures_alarm_leaves_out_the_dry_runs_the_dry_run_function_counts() -> None:
+    template = (ROOT / "template.yaml").read_text()
+    alarm = template.split("  WeightShiftFailuresAlarm:\n", 1)[1].split("\n\n", 1)[0]
+    assert "Expression: FILL(failed, 0) - FILL(dryRunsNotReady, 0) + FILL(timedOut, 0) + FILL(aborted, 0)" in alarm
+    assert (
+        "MetricStat: {Metric: {Namespace: MeshRollout, MetricName: WeightShiftDryRunsNotReady,"
+        " Dimensions: [{Name: service, Value: mesh-rollout}]}, Period: 300, Stat: Sum}"
+    ) in alarm
+    # the handler counts that metric under the namespace and service the template's Globals give every function
+    handler = (ROOT / "functions" / "handlers" / "dry_run_weight_shift.py").read_text()
+    assert 'metrics.add_metric(name="WeightShiftDryRunsNotReady", unit="Count", value=1)' in handler
+    assert "POWERTOOLS_SERVICE_NAME: mesh-rollout" in template and "POWERTOOLS_METRICS_NAMESPACE: MeshRollout" in template
 
 
 def test_a_write_sneaking_into_the_dry_run_is_caught() -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.deploying.cleanup import finished as ecs_deployment_finished
 from mesh_rollout.deploying.cleanup import recover_unfinished_deployment
-from mesh_rollout.errors import RouteDrifted, readable_failure
+from mesh_rollout.errors import DryRunFoundProblems, RouteDrifted, readable_failure
 from mesh_rollout.onboarding.stop_flag import clear_leftover_stop_flag
 from mesh_rollout.shifting import lock
 from mesh_rollout.shifting.release import undo_release
@@ -185,6 +185,8 @@ def handle_status_change(
     output = json.loads(detail.get("output") or "null")
     done: list[str] = []
     told = False
+    if detail.get("error") == DryRunFoundProblems.__name__:  # read-only: nothing to undo; its report is for who asked
+        return {"executionArn": execution_arn, "status": status, "done": [], "notice": "none: a dry run"}
     if detail["stateMachineArn"] == weight_shift_arn:
         if status == "SUCCEEDED" and isinstance(output, dict) and output.get("lockReleased") is not False:
             return {"executionArn": execution_arn, "status": status, "done": []}  # finished and told: nothing to say
