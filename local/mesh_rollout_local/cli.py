@@ -74,7 +74,8 @@ state_machine_arn = arn_of(
 
 INPUT_HELP = "execution input (JSON file or file://FILE), passed as it is but for {{given:name.path}} references to --given"
 DRY_RUN_HELP = (
-    'WeightShiftStateMachine: run it with "dryRun": true - every check, read-only (no lock, no write), one plan printed;'
+    'WeightShiftStateMachine, EcsDeploymentStateMachine: run it with "dryRun": true - every check, read-only (no lock,'
+    " no write), one plan printed;"
     " exit 0 ready, 1 problems"
 )
 MACHINES_HELP = (

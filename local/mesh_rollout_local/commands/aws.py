@@ -16,12 +16,13 @@ from typing import Any, TextIO, TypeVar
 
 from mesh_rollout_local import approvals
 from mesh_rollout_local.commands.common import (
-    DRY_RUN_STATE_MACHINE,
+    DRY_RUN_STATE_MACHINES,
     INTERRUPTED,
     AwsRefused,
     UserError,
     dry_run_text,
     json_file,
+    no_dry_run,
     with_dry_run,
 )
 
@@ -125,8 +126,8 @@ def run_start(args: argparse.Namespace, out: TextIO) -> int:
     _, execution_input = json_file("--input", args.input)
     dry_run = getattr(args, "dry_run", False)
     if dry_run:
-        if args.stack and args.state_machine != DRY_RUN_STATE_MACHINE:
-            raise UserError(f"--dry-run: {args.state_machine} has no dry run; {DRY_RUN_STATE_MACHINE} has")
+        if args.stack and args.state_machine not in DRY_RUN_STATE_MACHINES:
+            raise UserError(no_dry_run(args.state_machine))
         execution_input = with_dry_run("--input", args.input, execution_input)
     session = aws_session(args)
     with aws_errors():

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it
-DRY_RUN_STATE_MACHINE = "WeightShiftStateMachine"  # the state machines with a dry run ("dryRun": true)
+DRY_RUN_STATE_MACHINES = ("WeightShiftStateMachine", "EcsDeploymentStateMachine")  # with a dry run ("dryRun": true)
 DRY_RUN_FAILED = "DryRunFoundProblems"  # the error of a dry run that found problems; its cause is the report's text
 
 
@@ -19,9 +19,16 @@ class AwsRefused(Exception):
     """AWS answered a call with an error that is not the user's mistake: one line, exit code 1."""
 
 
+def no_dry_run(state_machine: str) -> str:
+    """The one line of --dry-run given with a state machine that has none."""
+    first, *others = DRY_RUN_STATE_MACHINES
+    return f"--dry-run: {state_machine} has no dry run; {first} has one, as {' and '.join(others)} has"
+
+
 def with_dry_run(option: str, name: str, text: str) -> str:
-    """The execution input with `"dryRun": true` (--dry-run): the weight shift then checks, read-only, everything
-    the run would hit and reports it (functions/mesh_rollout/shifting/dry_run.py)."""
+    """The execution input with `"dryRun": true` (--dry-run): the weight shift or the ECS deployment then checks,
+    read-only, everything the run would hit and reports it (functions/mesh_rollout/shifting/dry_run.py,
+    functions/mesh_rollout/deploying/dry_run.py)."""
     document = json.loads(text)
     if not isinstance(document, dict):
         raise UserError(f"{option} {name}: --dry-run needs the input to be a JSON object")

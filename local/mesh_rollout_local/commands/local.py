@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from mesh_rollout_local.commands.common import (
     DRY_RUN_FAILED,
-    DRY_RUN_STATE_MACHINE,
+    DRY_RUN_STATE_MACHINES,
     INTERRUPTED,
     UserError,
     dry_run_text,
     json_file,
+    no_dry_run,
     with_dry_run,
 )
 from mesh_rollout_local.commands.interrupt import CtrlC
@@ -127,8 +128,8 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
     from mesh_rollout_local.references import has_references
 
     dry_run = getattr(args, "dry_run", False)
-    if dry_run and args.state_machine != DRY_RUN_STATE_MACHINE:
-        raise UserError(f"--dry-run: {args.state_machine} has no dry run; {DRY_RUN_STATE_MACHINE} has")
+    if dry_run and args.state_machine not in DRY_RUN_STATE_MACHINES:
+        raise UserError(no_dry_run(args.state_machine))
     # a dry run reports every problem of the input in its plan, with the rest of what it checks
     names = given_names(given, given_path.parent if given_path else Path.cwd())
     problem = None if dry_run else input_problem(args.state_machine, json.loads(execution_input), names)
