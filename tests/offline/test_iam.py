@@ -316,6 +316,7 @@ def _ecs_deployment_paths(bus: EventBridge, backend: str) -> None:
     account.apply_given(load_json(EVENTS / "local" / f"ecs-deployment-{backend}-given.json"), EVENTS / "local")
     _deliver_hook_events(account)
     deployment = json.loads(account.resolve_input((EVENTS / f"ecs-deployment-{backend}.json").read_text()))
+    assert bus.run(ECS_SM, {**deployment, "dryRun": True})[0].status == "SUCCEEDED"  # its reads, topic, roles
     result, _ = bus.run(ECS_SM, deployment, approver=lambda pending: (True, "ok"))
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     if backend != "alb":
