@@ -35,4 +35,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> "EcsDryRunR
     report = dry_run(request.rollout, clients, stack)
     logger.info("ECS deployment dry run", extra={"ready": report["ready"], "problems": report["problems"]})
     metrics.add_metric(name="EcsDeploymentDryRuns", unit="Count", value=1)
+    if not report["ready"]:  # the execution ends FAILED (DryRunFoundProblems); EcsDeploymentFailuresAlarm subtracts these
+        metrics.add_metric(name="EcsDeploymentDryRunsNotReady", unit="Count", value=1)
     return report

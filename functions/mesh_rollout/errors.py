@@ -215,7 +215,8 @@ class FinalizeFailed(MeshRolloutError):
     """The canary holds all the traffic but retiring the stable target, node or service failed."""
 
 
-# Named, never raised: the weight shift's Fail state after a dry run ("dryRun": true) that found problems
+# Named, never raised: the Fail state of the weight shift and the ECS deployment after a dry run ("dryRun": true)
+# that found problems
 class DryRunFoundProblems(MeshRolloutError):
     """A dry run found problems the real run would hit; the cause is the dry run's plan with every one of them.
     Nothing was changed."""

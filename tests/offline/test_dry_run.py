@@ -216,17 +216,24 @@ def test_a_dry_run_that_found_problems_is_neither_cleaned_up_nor_notified(monkey
         assert len(account.notifications()) == published
 
 
-def test_the_failures_alarm_leaves_out_the_dry_runs_the_dry_run_function_counts() -> None:
+@pytest.mark.parametrize(
+    ("alarm", "metric", "handler"),
+    [
+        ("WeightShiftFailuresAlarm", "WeightShiftDryRunsNotReady", "dry_run_weight_shift.py"),
+        ("EcsDeploymentFailuresAlarm", "EcsDeploymentDryRunsNotReady", "dry_run_ecs_deployment.py"),
+    ],
+)
+def test_the_failures_alarm_leaves_out_the_dry_runs_the_dry_run_function_counts(alarm: str, metric: str, handler: str) -> None:
     template = (ROOT / "template.yaml").read_text()
-    alarm = template.split("  WeightShiftFailuresAlarm:\n", 1)[1].split("\n\n", 1)[0]
-    assert "Expression: FILL(failed, 0) - FILL(dryRunsNotReady, 0) + FILL(timedOut, 0) + FILL(aborted, 0)" in alarm
+    properties = template.split(f"  {alarm}:\n", 1)[1].split("\n\n", 1)[0]
+    assert "Expression: FILL(failed, 0) - FILL(dryRunsNotReady, 0) + FILL(timedOut, 0) + FILL(aborted, 0)" in properties
     assert (
-        "MetricStat: {Metric: {Namespace: MeshRollout, MetricName: WeightShiftDryRunsNotReady,"
+        f"MetricStat: {{Metric: {{Namespace: MeshRollout, MetricName: {metric},"
         " Dimensions: [{Name: service, Value: mesh-rollout}]}, Period: 300, Stat: Sum}"
-    ) in alarm
+    ) in properties
     # the handler counts that metric under the namespace and service the template's Globals give every function
-    handler = (ROOT / "functions" / "handlers" / "dry_run_weight_shift.py").read_text()
-    assert 'metrics.add_metric(name="WeightShiftDryRunsNotReady", unit="Count", value=1)' in handler
+    code = (ROOT / "functions" / "handlers" / handler).read_text()
+    assert f'metrics.add_metric(name="{metric}", unit="Count", value=1)' in code
     assert "POWERTOOLS_SERVICE_NAME: mesh-rollout" in template and "POWERTOOLS_METRICS_NAMESPACE: MeshRollout" in template
 
 
