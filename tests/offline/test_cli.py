@@ -256,8 +256,8 @@ def test_an_input_reference_to_nothing_the_world_saved_is_one_line(tmp_path: Pat
     given = str(EVENTS / "local" / "alb-given.json")
     assert main(["local", "WeightShiftStateMachine", "--input", str(path), "--given", given, "--template", TEMPLATE]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        f"mesh-rollout: --input {path}: {{{{given:listner.Listeners[0].ListenerArn}}}}: "
-        "no earlier given call was saved as 'listner'; did you mean listener?"
+        f"mesh-rollout: --input {path}: InvalidRolloutInput: listenerArn: {{{{given:listner.Listeners[0].ListenerArn}}}}: "
+        "the --given world saves no 'listner'; did you mean listener?"
     ]
 
 

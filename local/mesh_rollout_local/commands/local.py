@@ -131,7 +131,8 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
     if dry_run and args.state_machine not in DRY_RUN_STATE_MACHINES:
         raise UserError(no_dry_run(args.state_machine))
     # a dry run reports every problem of the input in its plan, with the rest of what it checks
-    names = given_names(given, given_path.parent if given_path else Path.cwd())
+    # the world's saveAs names (a reference to another is a problem of its field); none without --given, said below
+    names = given_names(given, given_path.parent) if given_path else None
     problem = None if dry_run else input_problem(args.state_machine, json.loads(execution_input), names)
     if problem:
         raise UserError(f"--input {args.input}: {problem}")
