@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
@@ -18,9 +17,10 @@ from mesh_rollout_local.cli import main
 from mesh_rollout_local.runner import OfflineAccount, RunResult, StillClock
 from tests.conftest import EVENTS, ROOT, load_json
 from tests.support import handle, status_change_event
+from tests.support.dry_run import read_calls, report_of
+from tests.support.dry_run import routes_and_locks as state_of
 
 SM = "WeightShiftStateMachine"
-READ_ONLY = re.compile(r"^(Describe|Get|List|Simulate)")
 DRY_RUN_STATES = ["DryRunWanted", "DryRunWeightShift", "DryRunReady"]
 
 # every shipped weight-shift input with the world it is run on (tests/offline pair them so), and the problems that
@@ -52,50 +52,6 @@ def dry_run(account: OfflineAccount, shift: dict[str, Any]) -> RunResult:
 
 def shift_of(account: OfflineAccount, path: str) -> dict[str, Any]:
     return json.loads(account.resolve_input((ROOT / path).read_text()))  # type: ignore[no-any-return]
-
-
-def report_of(result: RunResult) -> dict[str, Any]:
-    """The dry run's report: the execution's output, or DryRunWeightShift's result in the history (a failed one)."""
-    if result.output is not None:
-        return result.output  # type: ignore[no-any-return]
-    succeeded = [e for e in result.history if e["type"] == "LambdaFunctionSucceeded"]
-    return json.loads(succeeded[-1]["lambdaFunctionSucceededEventDetails"]["output"])  # type: ignore[no-any-return]
-
-
-def read_calls(result: RunResult) -> int:
-    """How many AWS calls the run's handlers made; every one must be a read (Describe*, Get*, List*, Simulate*)."""
-    writes = {f"{s}:{op}": n for (s, op), n in result.api_calls.items() if not READ_ONLY.match(op)}
-    assert not writes, f"the dry run made calls that are not reads: {writes}"
-    return sum(result.api_calls.values())
-
-
-def state_of(account: OfflineAccount) -> bytes:
-    """Everything a shift could change, as the services return it: every route's and rule's action, every ECS
-    service, every item of the lock table (compared byte for byte before and after a dry run)."""
-    found: dict[str, Any] = {}
-    appmesh, elbv2, lattice = account.client("appmesh"), account.client("elbv2"), account.client("vpc-lattice")
-    for mesh in appmesh.list_meshes()["meshes"]:
-        for router in appmesh.list_virtual_routers(meshName=mesh["meshName"])["virtualRouters"]:
-            keys = {"meshName": mesh["meshName"], "virtualRouterName": router["virtualRouterName"]}
-            for route in appmesh.list_routes(**keys)["routes"]:
-                found[route["arn"]] = appmesh.describe_route(**keys, routeName=route["routeName"])["route"]["spec"]
-    for balancer in elbv2.describe_load_balancers()["LoadBalancers"]:
-        for listener in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]:
-            found[listener["ListenerArn"]] = elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
-    for service in lattice.list_services()["items"]:
-        for listener in lattice.list_listeners(serviceIdentifier=service["id"])["items"]:
-            keys = {"serviceIdentifier": service["id"], "listenerIdentifier": listener["id"]}
-            found[listener["arn"]] = lattice.get_listener(**keys)["defaultAction"]
-            for rule in lattice.list_rules(**keys)["items"]:
-                found[rule["arn"]] = lattice.get_rule(**keys, ruleIdentifier=rule["id"]).get("action")
-    ecs = account.client("ecs")
-    for cluster in ecs.list_clusters()["clusterArns"]:
-        arns = ecs.list_services(cluster=cluster)["serviceArns"]
-        for service in ecs.describe_services(cluster=cluster, services=arns)["services"] if arns else []:
-            found[service["serviceArn"]] = {k: service.get(k) for k in ("desiredCount", "taskDefinition", "loadBalancers")}
-    table = account.environment("DryRunWeightShiftFunction")["ROUTE_LOCK_TABLE"]
-    found["locks"] = sorted(account.client("dynamodb").scan(TableName=table)["Items"], key=json.dumps)
-    return json.dumps(found, sort_keys=True, default=str).encode()
 
 
 @pytest.mark.parametrize(("shift_path", "given", "problems"), EXAMPLES, ids=[f"{s}-{g}" for s, g, _ in EXAMPLES])

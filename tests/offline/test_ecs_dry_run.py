@@ -17,8 +17,7 @@ import pytest
 from mesh_rollout_local.cli import main
 from mesh_rollout_local.runner import OfflineAccount, RunResult, StillClock
 from tests.conftest import EVENTS, ROOT, load_json
-from tests.offline.test_dry_run import read_calls, report_of
-from tests.offline.test_dry_run import state_of as routes_and_locks
+from tests.support.dry_run import read_calls, report_of, routes_and_locks
 
 SM = "EcsDeploymentStateMachine"
 DRY_RUN_STATES = ["DryRunWanted", "DryRunEcsDeployment", "DryRunReady"]
