@@ -22,6 +22,15 @@ def run_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], *argv: str) -> t
     return code, capsys.readouterr().out, json.loads(dump.read_text())
 
 
+def alb_shift_offline(tmp_path: Path, **changes: Any) -> tuple[Path, int]:
+    """The ALB shift (its listenerArn and ruleArn are references to the world) with `changes`, run offline from the
+    CLI on its world: the input's path and the exit code."""
+    path = tmp_path / "shift.json"
+    path.write_text(json.dumps({**json.loads((EVENTS / "weight-shift-alb.json").read_text()), **changes}))
+    given = str(EVENTS / "local" / "alb-given.json")
+    return path, main(["local", "WeightShiftStateMachine", "--input", str(path), "--given", given, "--template", TEMPLATE])
+
+
 def test_a_canary_healthy_at_10_and_failing_at_50_rolls_back_at_50_to_its_snapshot(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -119,12 +128,9 @@ def test_the_fast_check_reports_every_problem_of_an_input_with_references_in_one
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given the ALB shift (listenerArn and ruleArn are references to the world) with three mistakes elsewhere
-    shift = json.loads((EVENTS / "weight-shift-alb.json").read_text())
-    path = tmp_path / "shift.json"
-    path.write_text(json.dumps({**shift, "steps": [50, 150], "bakeSeconds": -1, "stable": "serviceBv2"}))
-    argv = ["local", "WeightShiftStateMachine", "--input", str(path), "--given", str(EVENTS / "local" / "alb-given.json")]
     # When it runs offline
-    assert main([*argv, "--template", TEMPLATE]) == 2
+    path, code = alb_shift_offline(tmp_path, steps=[50, 150], bakeSeconds=-1, stable="serviceBv2")
+    assert code == 2
     captured = capsys.readouterr()
     # Then all three are one line, before anything is built, and nothing of the fields holding references
     assert captured.out == ""
@@ -137,13 +143,10 @@ def test_the_fast_check_reports_every_problem_of_an_input_with_references_in_one
 def test_every_reference_of_the_input_that_leads_nowhere_is_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shift = json.loads((EVENTS / "weight-shift-alb.json").read_text())
     # Given two references to names the world saves, down paths its responses do not have (known only once built)
-    shift.update(listenerArn="{{given:listener.Listeners[3].ListenerArn}}", ruleArn="{{given:rule.Rules[1].RuleArn}}")
-    path = tmp_path / "shift.json"
-    path.write_text(json.dumps(shift))
-    argv = ["local", "WeightShiftStateMachine", "--input", str(path), "--given", str(EVENTS / "local" / "alb-given.json")]
-    assert main([*argv, "--template", TEMPLATE]) == 2
+    references = {"listenerArn": "{{given:listener.Listeners[3].ListenerArn}}", "ruleArn": "{{given:rule.Rules[1].RuleArn}}"}
+    path, code = alb_shift_offline(tmp_path, **references)
+    assert code == 2
     assert capsys.readouterr().err == (
         f"mesh-rollout: --input {path}: {{{{given:listener.Listeners[3].ListenerArn}}}}: listener.Listeners has no [3]"
         " | {{given:rule.Rules[1].RuleArn}}: rule.Rules has no [1]\n"
@@ -154,13 +157,9 @@ def test_a_reference_to_a_name_the_world_does_not_save_is_found_before_the_build
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given the ALB shift with its listener's reference misspelt and a negative bake
-    shift = json.loads((EVENTS / "weight-shift-alb.json").read_text())
-    shift.update(listenerArn="{{given:listner.Listeners[0].ListenerArn}}", bakeSeconds=-1)
-    path = tmp_path / "shift.json"
-    path.write_text(json.dumps(shift))
-    argv = ["local", "WeightShiftStateMachine", "--input", str(path), "--given", str(EVENTS / "local" / "alb-given.json")]
     # When it runs offline
-    assert main([*argv, "--template", TEMPLATE]) == 2
+    path, code = alb_shift_offline(tmp_path, listenerArn="{{given:listner.Listeners[0].ListenerArn}}", bakeSeconds=-1)
+    assert code == 2
     captured = capsys.readouterr()
     # Then both are in one line, before the offline account is built
     assert captured.out == ""
