@@ -54,3 +54,18 @@ def routes_and_locks(account: OfflineAccount) -> bytes:
     table = account.environment("DryRunWeightShiftFunction")["ROUTE_LOCK_TABLE"]
     found["locks"] = sorted(account.client("dynamodb").scan(TableName=table)["Items"], key=json.dumps)
     return json.dumps(found, sort_keys=True, default=str).encode()
+
+
+def every_problem_in_one_plan(result: RunResult, expected: list[str], first_states: list[str]) -> dict[str, Any]:
+    """Then (both dry runs): the execution failed DryRunFoundProblems after `first_states`, having only read, and its
+    report's problems begin as `expected` (in order, no more), each in the cause, which marks exactly those as
+    PROBLEM. The report, for what the caller checks further."""
+    report = report_of(result)
+    assert (result.status, result.error, report["ready"]) == ("FAILED", "DryRunFoundProblems", False)
+    assert [p[: len(e)] for p, e in zip(report["problems"], expected, strict=True)] == expected, report["text"]
+    assert sum(line.startswith("  PROBLEM") for line in (result.cause or "").splitlines()) == len(expected)
+    for problem in report["problems"]:
+        assert problem in (result.cause or "")
+    assert result.states == [*first_states, "DryRunFoundProblems"]
+    assert read_calls(result) > 0
+    return report
