@@ -131,7 +131,7 @@ def read_input(
         try:
             spec = model.model_validate(trimmed)
         except ValidationError as exc:
-            if not any(_drop(trimmed, location) for location, _ in problems_of(exc, model, trimmed)):
+            if not any(drop(trimmed, location) for location, _ in problems_of(exc, model, trimmed)):
                 return None
             continue
         with found.catching("input"):  # the rules between fields, on what is left
@@ -141,7 +141,7 @@ def read_input(
     return None
 
 
-def _drop(value: Any, location: tuple[Any, ...]) -> bool:
+def drop(value: Any, location: tuple[Any, ...]) -> bool:
     """Remove the value at `location` (else the nearest one above it); False if nothing could be removed."""
     for end in range(len(location), 0, -1):
         parent, key = value, location[end - 1]

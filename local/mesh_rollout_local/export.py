@@ -157,7 +157,7 @@ class Exporter:
     def _export(self, raw: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         from mesh_rollout.aws.ecs import AmbiguousService, service_of_target_group
         from mesh_rollout.shifting.inputs import ROUTE_FIELDS, parse_spec
-        from mesh_rollout.shifting.plan import _compare_gate, _threshold_presets
+        from mesh_rollout.shifting.plan import compare_gate, threshold_presets
         from mesh_rollout.traffic import backend_module
 
         spec = parse_spec(raw)
@@ -172,9 +172,9 @@ class Exporter:
         cloudwatch = self.client("cloudwatch")
         stats = [m["metricStat"] for m in spec.healthGate.model_dump(mode="json")["metrics"]]
         stats += [m.get("divideBy") for m in spec.healthGate.model_dump(mode="json")["metrics"]]
-        for preset in _threshold_presets(spec, resolved, cloudwatch):
+        for preset in threshold_presets(spec, resolved, cloudwatch):
             stats += [preset["metricStat"], preset.get("divideBy")]
-        for metric in (_compare_gate(spec, resolved, cloudwatch) or {}).get("metrics", []):
+        for metric in (compare_gate(spec, resolved, cloudwatch) or {}).get("metrics", []):
             for side in ("canary", "stable"):
                 stats += [metric[side].get("metricStat"), metric[side].get("divideBy")]
         # the ECS services the input names, and those registered in the route's target groups (as the plan finds them)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from mesh_rollout_local.runner import OfflineAccount
 
 # Per process: the handlers' calls of each given `run`, by what the account held before it (see _given_run)
-_GIVEN_RUNS: dict[str, list[RecordedCall]] = {}
+GIVEN_RUNS: dict[str, list[RecordedCall]] = {}
 
 
 def apply_given(account: OfflineAccount, calls: list[dict[str, Any]], base: Path | None = None, source: str = "--given") -> None:
@@ -69,8 +69,8 @@ def _given_run(account: OfflineAccount, call: dict[str, Any], base: Path, where:
     except GivenError as exc:
         raise GivenError(f"{where}: run {call['run']}: {exc}") from None
     key = json.dumps([str(account.template.path), account.region, account.given_so_far, text], sort_keys=True, default=str)
-    if account.replay_given_runs and key in _GIVEN_RUNS:
-        _replay(account, _GIVEN_RUNS[key], where)
+    if account.replay_given_runs and key in GIVEN_RUNS:
+        _replay(account, GIVEN_RUNS[key], where)
         return
     lambdas = account.lambdas
     lambdas.record = [] if account.replay_given_runs else None
@@ -81,7 +81,7 @@ def _given_run(account: OfflineAccount, call: dict[str, Any], base: Path, where:
     if result.status != "SUCCEEDED":
         raise GivenError(f"{where}: run {call['run']} ended {result.status}: {result.error}: {result.cause}")
     if recorded is not None:
-        _GIVEN_RUNS[key] = recorded
+        GIVEN_RUNS[key] = recorded
 
 
 def _replay(account: OfflineAccount, recorded: list[RecordedCall], where: str) -> None:

@@ -61,11 +61,11 @@ def load_template(name: str) -> Any:
     """A CloudFormation template in its JSON form: YAML's short-form intrinsics become their long forms."""
     import yaml
 
-    from mesh_rollout_local.template import _CfnLoader
+    from mesh_rollout_local.template import CfnLoader
 
     text = _read("--template", name)
     try:
-        return json.loads(text) if text.lstrip().startswith("{") else yaml.load(text, Loader=_CfnLoader)  # noqa: S506
+        return json.loads(text) if text.lstrip().startswith("{") else yaml.load(text, Loader=CfnLoader)  # noqa: S506
     except json.JSONDecodeError as exc:
         raise TemplateMistake(f"--template {name}: not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except yaml.MarkedYAMLError as exc:

@@ -39,7 +39,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 from mesh_rollout_local import approvals, emulator, given, recording
 from mesh_rollout_local.deploy import ACCOUNT_ID, deploy, substitute
 from mesh_rollout_local.faults import FaultPlan
-from mesh_rollout_local.given import _GIVEN_RUNS
+from mesh_rollout_local.given import GIVEN_RUNS
 from mesh_rollout_local.history import HistoryReader
 from mesh_rollout_local.lambda_standin import LambdaContext, LambdaStandIn, share_handler_clients
 from mesh_rollout_local.progress import ExecutionsReader
@@ -52,10 +52,10 @@ from mesh_rollout_local.template import Template
 # what tests, bench/, tools/ and cli.py import from here
 __all__ = [
     "ACCOUNT_ID",
+    "GIVEN_RUNS",
     "INTERRUPTED",
     "MUTATING",
     "TERMINAL",
-    "_GIVEN_RUNS",
     "Approver",
     "GivenError",
     "HandlerCall",

@@ -21,7 +21,7 @@ def default_template() -> Path | None:
     return None
 
 
-class _CfnLoader(yaml.SafeLoader):
+class CfnLoader(yaml.SafeLoader):
     """YAML loader that turns !Ref / !GetAtt / !Sub ... into their long JSON forms."""
 
 
@@ -39,7 +39,7 @@ def _intrinsic(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, A
     return {f"Fn::{suffix}": value}
 
 
-_CfnLoader.add_multi_constructor("!", _intrinsic)
+CfnLoader.add_multi_constructor("!", _intrinsic)
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class StateMachineDef:
 def _parsed(text: str) -> dict[str, Any]:
     """template.yaml parsed once per process and text (PyYAML takes about a second for it; every offline account
     reads it); callers get a deep copy."""
-    return cast(dict[str, Any], yaml.load(text, Loader=_CfnLoader))  # noqa: S506 - SafeLoader subclass
+    return cast(dict[str, Any], yaml.load(text, Loader=CfnLoader))  # noqa: S506 - SafeLoader subclass
 
 
 class Template:

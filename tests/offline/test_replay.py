@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mesh_rollout_local.report import snapshot
-from mesh_rollout_local.runner import _GIVEN_RUNS, OfflineAccount
+from mesh_rollout_local.runner import GIVEN_RUNS, OfflineAccount
 from tests.conftest import EVENTS, ROOT, load_json
 
 
@@ -68,10 +68,10 @@ def build(replay: bool) -> tuple[dict[str, Any], list[str]]:
 
 
 def test_a_replayed_given_run_builds_the_world_the_run_built() -> None:
-    _GIVEN_RUNS.clear()
+    GIVEN_RUNS.clear()
     ran_world, ran = build(replay=True)  # the first build runs the state machine, and records
-    assert len(_GIVEN_RUNS) == 1 and ran  # one mesh rollout and its services' executions
-    calls = next(iter(_GIVEN_RUNS.values()))
+    assert len(GIVEN_RUNS) == 1 and ran  # one mesh rollout and its services' executions
+    calls = next(iter(GIVEN_RUNS.values()))
     assert ("ecs", "UpdateService") in {(service, operation) for service, operation, _, _ in calls}
     replayed_world, replayed = build(replay=True)
     assert replayed == []  # nothing ran: the calls were replayed

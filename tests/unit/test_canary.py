@@ -239,14 +239,14 @@ def test_approval_wait_seconds() -> None:
 
 
 def test_a_step_mode_tick_gates_a_canary_without_traffic_on_alarms_and_ecs_only() -> None:
-    from mesh_rollout.shifting.plan import _gates
+    from mesh_rollout.shifting.plan import gates
 
     metric = {"id": "errors", "metricStat": {"Metric": {"MetricName": "5xx"}, "Period": 60, "Stat": "Sum"}, "threshold": 1}
     plan = spec(mode="increment", healthGate={"alarmNames": ["serviceBv2-5xx"], "metrics": [metric]})
     resolved = {"stable": "serviceB", "canary": "serviceBv2", "arns": {}}
-    _, before_first_tick = _gates(plan, resolved, {"serviceB": 100}, None)
+    _, before_first_tick = gates(plan, resolved, {"serviceB": 100}, None)
     assert (before_first_tick["metrics"], before_first_tick["alarmNames"]) == ([], ["serviceBv2-5xx"])
-    assert [m["id"] for m in _gates(plan, resolved, {"serviceB": 75, "serviceBv2": 25}, None)[1]["metrics"]] == ["errors"]
+    assert [m["id"] for m in gates(plan, resolved, {"serviceB": 75, "serviceBv2": 25}, None)[1]["metrics"]] == ["errors"]
 
 
 @pytest.mark.parametrize(

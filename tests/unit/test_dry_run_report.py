@@ -13,8 +13,8 @@ from mesh_rollout.shifting.dry_run import (
     Findings,
     Stack,
     World,
-    _drop,
     check_permissions,
+    drop,
     read_input,
     real_run_calls,
 )
@@ -87,10 +87,10 @@ def test_an_input_without_its_targets_or_route_is_not_read_further() -> None:
 
 def test_drop_removes_the_value_or_the_nearest_one_above_it() -> None:
     value = {"healthGate": {"metrics": [{"id": "a"}, {"id": "b"}]}, "steps": [1]}
-    assert _drop(value, ("healthGate", "metrics", 0, "threshold"))  # missing: its metric goes
+    assert drop(value, ("healthGate", "metrics", 0, "threshold"))  # missing: its metric goes
     assert value == {"healthGate": {"metrics": [{"id": "b"}]}, "steps": [1]}
-    assert _drop(value, ("steps",)) and value == {"healthGate": {"metrics": [{"id": "b"}]}}
-    assert not _drop(value, ("canary",))
+    assert drop(value, ("steps",)) and value == {"healthGate": {"metrics": [{"id": "b"}]}}
+    assert not drop(value, ("canary",))
 
 
 def test_the_real_runs_calls_name_the_routes_own_arns() -> None:

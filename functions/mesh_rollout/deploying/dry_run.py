@@ -20,19 +20,19 @@ from mesh_rollout.aws.ecs import describe_task_definition, lattice_configuration
 from mesh_rollout.deploying.inputs import EcsDeploymentSpec, check_spec, parse_spec
 from mesh_rollout.deploying.plan import (
     SETTLE_SECONDS,
-    _check_presets,
-    _configuration,
-    _deployment,
-    _gates,
-    _merged,
-    _production_route,
-    _production_side,
-    _refuse_if_deploying,
-    _revision,
-    _service,
     bake_seconds,
+    check_presets,
+    configuration,
+    gated_deployment,
+    gates,
     hook_timeout_minutes,
+    merged,
     plan_ecs_deployment,
+    production_route,
+    production_side,
+    read_service,
+    refuse_if_deploying,
+    revision,
     step_list,
     with_pause_hook,
 )
@@ -143,7 +143,7 @@ def check_the_service(spec: EcsDeploymentSpec, world: World, found: Findings, cl
             "service", PROBLEM, f"cluster: {spec.cluster!r} is not among the clusters this stack may act on ({stack.clusters!r})"
         )
     with found.catching("service"):
-        world.service = _service(clients.ecs, spec)
+        world.service = read_service(clients.ecs, spec)
     if world.service is None:
         return
     service = world.service
@@ -153,9 +153,9 @@ def check_the_service(spec: EcsDeploymentSpec, world: World, found: Findings, cl
     if running < desired:  # ECS deploys all the same; production finds fewer tasks meanwhile
         found.add("service", WARNING, f"{label} runs {running} of {desired} tasks now")
     with found.catching("service"):
-        world.deployment = _deployment(clients.ecs, spec, service)
+        world.deployment = gated_deployment(clients.ecs, spec, service)
         if world.deployment is None:
-            _refuse_if_deploying(clients.ecs, spec)
+            refuse_if_deploying(clients.ecs, spec)
             found.add("service", OK, "no other deployment of it is in progress")
         else:
             found.add("service", OK, f"gates {spec.serviceDeploymentArn} ({world.deployment.get('status')})")
@@ -164,7 +164,7 @@ def check_the_service(spec: EcsDeploymentSpec, world: World, found: Findings, cl
 def check_strategy(spec: EcsDeploymentSpec, service: dict[str, Any], world: World, found: Findings) -> None:
     said = "the input's" if spec.deploymentConfiguration and spec.deploymentConfiguration.strategy else "the service's"
     with found.catching("strategy"):
-        world.config = _configuration(spec, service, world.deployment)
+        world.config = configuration(spec, service, world.deployment)
         world.strategy = str(world.config.get("strategy") or "ROLLING")
         found.add("strategy", OK, f"{world.strategy} ({said if world.deployment is None else 'the running deployment'})")
 
@@ -172,19 +172,19 @@ def check_strategy(spec: EcsDeploymentSpec, service: dict[str, Any], world: Worl
 def check_traffic(spec: EcsDeploymentSpec, service: dict[str, Any], world: World, found: Findings) -> None:
     """The load balancer, VPC Lattice or Service Connect configuration the strategy needs: the alternate target
     group and the production listener rule, which forwards to both, one of them carrying all production."""
-    strategy = world.strategy or str(_merged(spec, service).get("strategy") or "BLUE_GREEN")
+    strategy = world.strategy or str(merged(spec, service).get("strategy") or "BLUE_GREEN")
     with found.catching("traffic"):
-        world.side = _production_side(spec, service, strategy)
+        world.side = production_side(spec, service, strategy)
     side = world.side
     if side is None:
         return
     with found.catching("healthGate"):
-        _check_presets(spec, side["backend"])
+        check_presets(spec, side["backend"])
     if side["backend"] == "serviceConnect":
         found.add("traffic", OK, "Service Connect: ECS moves the traffic between the revisions' tasks")
         return
     with found.catching("traffic"):
-        world.route = _production_route(side, spec, world.deployment, None, None)
+        world.route = production_route(side, spec, world.deployment, None, None)
         names = (world.route or {}).get("stable") or side["blue"], (world.route or {}).get("canary") or side["green"]
         found.add(
             "traffic",
@@ -197,7 +197,7 @@ def check_traffic(spec: EcsDeploymentSpec, service: dict[str, Any], world: World
 def check_revision(spec: EcsDeploymentSpec, service: dict[str, Any], world: World, found: Findings, clients: Clients) -> None:
     running = str(service["taskDefinition"]).rsplit("/", 1)[-1]
     with found.catching("revision"):
-        world.task_definition, world.images = _revision(clients.ecs, spec, service)
+        world.task_definition, world.images = revision(clients.ecs, spec, service)
         if world.task_definition is not None:
             found.add(
                 "revision", OK, f"taskDefinition {spec.taskDefinition} is {world.task_definition} (the service runs {running})"
@@ -255,7 +255,7 @@ def check_metrics(spec: EcsDeploymentSpec, world: World, found: Findings, client
     gate: dict[str, Any] = {"metrics": [m.model_dump(mode="json") for m in spec.healthGate.metrics], "compare": None}
     if world.side is not None and (world.route is not None or world.side["backend"] == "serviceConnect"):
         with found.catching("metrics"):
-            gate, _ = _gates(spec, world.side, world.route, clients.cloudwatch)
+            gate, _ = gates(spec, world.side, world.route, clients.cloudwatch)
     bakes = bake_seconds(world.strategy, world.config) if world.strategy and world.config else {"step": 0}
     # start mode: the new revision takes production only at ECS's first step, after our first pause
     no_traffic = {"canary": "the new revision has no production traffic before ECS's first step"}

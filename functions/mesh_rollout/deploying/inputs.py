@@ -22,8 +22,8 @@ from mesh_rollout.shifting.inputs import (
     ImageDefinition,
     Name,
     WeightShiftSpec,
-    _check_compare,
-    _check_metrics,
+    check_compare,
+    check_metrics,
 )
 
 Number = StrictInt | StrictFloat
@@ -192,8 +192,8 @@ def _check_hook_timeout(spec: EcsDeploymentSpec) -> None:
 
 
 def _check_gate(spec: EcsDeploymentSpec) -> None:
-    _check_metrics(spec.healthGate.metrics)
-    _check_compare(as_weight_shift(spec, "ecs"))  # its one backend rule is App Mesh's
+    check_metrics(spec.healthGate.metrics)
+    check_compare(as_weight_shift(spec, "ecs"))  # its one backend rule is App Mesh's
 
 
 def _check_gate_services(spec: EcsDeploymentSpec) -> None:

@@ -31,7 +31,7 @@ from mesh_rollout.deploying.inputs import (
     parse_spec,
 )
 from mesh_rollout.errors import EcsServiceNotFound, InvalidRolloutInput, UnknownReference
-from mesh_rollout.shifting.plan import _compare_gate, _threshold_presets
+from mesh_rollout.shifting.plan import compare_gate, threshold_presets
 from mesh_rollout.shifting.release import wanted_images
 from mesh_rollout.traffic import alb as alb_backend
 from mesh_rollout.traffic import lattice as lattice_backend
@@ -97,16 +97,16 @@ def plan_ecs_deployment(
     spec = parse_spec(raw)
     if not fnmatch.fnmatchcase(spec.cluster.rsplit("/", 1)[-1], clusters):
         raise InvalidRolloutInput("cluster", f"{spec.cluster!r} is not among the clusters this stack may act on ({clusters!r})")
-    service = _service(ecs, spec)
-    deployment = _deployment(ecs, spec, service)
+    service = read_service(ecs, spec)
+    deployment = gated_deployment(ecs, spec, service)
     if deployment is None:
-        _refuse_if_deploying(ecs, spec)
-    config = _configuration(spec, service, deployment)
+        refuse_if_deploying(ecs, spec)
+    config = configuration(spec, service, deployment)
     strategy = str(config.get("strategy") or "ROLLING")
-    side = _production_side(spec, service, strategy)
+    side = production_side(spec, service, strategy)
     backend = side["backend"]
-    _check_presets(spec, backend)
-    route = _production_route(side, spec, deployment, elbv2, lattice)
+    check_presets(spec, backend)
+    route = production_route(side, spec, deployment, elbv2, lattice)
     steps = step_list(strategy, config)
     approvals = list(spec.approval.beforeSteps) if spec.approval else []
     for index, percent in enumerate(approvals):
@@ -120,8 +120,8 @@ def plan_ecs_deployment(
     else:
         hook_minutes = paused_minutes(config)
     max_polls = -(-(RUNNING_MARGIN_SECONDS + max(bakes.values()) + settle) // spec.pollSeconds)
-    gate, pre_step_gate = _gates(spec, side, route, cloudwatch)
-    task_definition, images = _revision(ecs, spec, service)
+    gate, pre_step_gate = gates(spec, side, route, cloudwatch)
+    task_definition, images = revision(ecs, spec, service)
     return {
         "cluster": spec.cluster,
         "service": spec.service,
@@ -154,7 +154,8 @@ def plan_ecs_deployment(
 # --- the service and its deployments ----------------------------------------------------------------
 
 
-def _service(ecs: Any, spec: EcsDeploymentSpec) -> dict[str, Any]:
+def read_service(ecs: Any, spec: EcsDeploymentSpec) -> dict[str, Any]:
+    """The service the input names (DescribeServices), refused unless its deployment controller is ECS."""
     try:
         found = describe_service(ecs, spec.cluster, spec.service, "")
     except EcsServiceNotFound as exc:
@@ -168,7 +169,7 @@ def _service(ecs: Any, spec: EcsDeploymentSpec) -> dict[str, Any]:
     return found
 
 
-def _deployment(ecs: Any, spec: EcsDeploymentSpec, service: dict[str, Any]) -> dict[str, Any] | None:
+def gated_deployment(ecs: Any, spec: EcsDeploymentSpec, service: dict[str, Any]) -> dict[str, Any] | None:
     """Gate mode: the running deployment the input names (DescribeServiceDeployments); start mode: None."""
     if spec.serviceDeploymentArn is None:
         return None
@@ -190,7 +191,8 @@ def _deployment(ecs: Any, spec: EcsDeploymentSpec, service: dict[str, Any]) -> d
     return deployment
 
 
-def _refuse_if_deploying(ecs: Any, spec: EcsDeploymentSpec) -> None:
+def refuse_if_deploying(ecs: Any, spec: EcsDeploymentSpec) -> None:
+    """Start mode: refuse a service that already has a deployment in progress (ListServiceDeployments)."""
     with aws_errors(f"ListServiceDeployments {spec.cluster}/{spec.service}"):
         response = ecs.list_service_deployments(cluster=spec.cluster, service=spec.service, status=ONGOING)
     running = response.get("serviceDeployments", [])
@@ -205,11 +207,11 @@ def _refuse_if_deploying(ecs: Any, spec: EcsDeploymentSpec) -> None:
 # --- the deployment configuration ----------------------------------------------------------------------
 
 
-def _configuration(spec: EcsDeploymentSpec, service: dict[str, Any], deployment: dict[str, Any] | None) -> dict[str, Any]:
+def configuration(spec: EcsDeploymentSpec, service: dict[str, Any], deployment: dict[str, Any] | None) -> dict[str, Any]:
     """Gate mode: the running deployment's own; start mode: the service's, with the members the input gives."""
     if deployment is not None:
         return _running_configuration(service, deployment)
-    config = _merged(spec, service)
+    config = merged(spec, service)
     strategy = config.get("strategy") or "ROLLING"
     if strategy not in GATED_STRATEGIES:
         raise InvalidRolloutInput(
@@ -244,7 +246,7 @@ def _running_configuration(service: dict[str, Any], deployment: dict[str, Any]) 
     return config
 
 
-def _merged(spec: EcsDeploymentSpec, service: dict[str, Any]) -> dict[str, Any]:
+def merged(spec: EcsDeploymentSpec, service: dict[str, Any]) -> dict[str, Any]:
     """The service's deploymentConfiguration (a copy) with the strategy members the input gives; inside
     linearConfiguration / canaryConfiguration, the members the input leaves out stay the service's."""
     config = copy.deepcopy(service.get("deploymentConfiguration") or {})
@@ -344,7 +346,7 @@ def lock_seconds(spec: EcsDeploymentSpec, steps: list[int | float], bakes: dict[
 # --- where production traffic goes ---------------------------------------------------------------------
 
 
-def _production_side(spec: EcsDeploymentSpec, service: dict[str, Any], strategy: str) -> dict[str, Any]:
+def production_side(spec: EcsDeploymentSpec, service: dict[str, Any], strategy: str) -> dict[str, Any]:
     """The backend, and the target groups and production listener rule ECS shifts between
     (API_AdvancedConfiguration.html, API_VpcLatticeAdvancedConfiguration.html)."""
     field = (
@@ -386,7 +388,7 @@ def _production_side(spec: EcsDeploymentSpec, service: dict[str, Any], strategy:
     )
 
 
-def _production_route(
+def production_route(
     side: dict[str, Any], spec: EcsDeploymentSpec, deployment: dict[str, Any] | None, elbv2: Any, lattice: Any
 ) -> dict[str, Any] | None:
     """The production rule as the traffic backends resolve it (alb, lattice), or as read (nlb); sets side's blue
@@ -477,7 +479,7 @@ def _blue_and_green(weights: dict[str, int], primary: str, alternate: str, targe
 # --- the health gate ---------------------------------------------------------------------------------
 
 
-def _check_presets(spec: EcsDeploymentSpec, backend: str) -> None:
+def check_presets(spec: EcsDeploymentSpec, backend: str) -> None:
     """Presets need a backend that publishes per-target-group request metrics (ALB, VPC Lattice)."""
     if backend in ("alb", "lattice"):
         return
@@ -498,7 +500,7 @@ def _check_presets(spec: EcsDeploymentSpec, backend: str) -> None:
         raise InvalidRolloutInput("healthGate.compare", f"{why} to compare: use healthGate.metrics or alarmNames")
 
 
-def _gates(
+def gates(
     spec: EcsDeploymentSpec, side: dict[str, Any], route: dict[str, Any] | None, cloudwatch: Any
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The gate at a pause after a step (presets as metrics of green's target group, compare green with blue), and
@@ -507,8 +509,8 @@ def _gates(
     backend = side["backend"]
     if backend in ("alb", "lattice") and route is not None:
         view = as_weight_shift(spec, backend)
-        gate["metrics"] = [*gate["metrics"], *_threshold_presets(view, route, cloudwatch)]
-        gate["compare"] = _compare_gate(view, route, cloudwatch)
+        gate["metrics"] = [*gate["metrics"], *threshold_presets(view, route, cloudwatch)]
+        gate["compare"] = compare_gate(view, route, cloudwatch)
     else:
         gate["compare"] = _compare_templates(spec, side)
     return gate, {**gate, "metrics": [], "compare": None}
@@ -536,7 +538,7 @@ def _compare_templates(spec: EcsDeploymentSpec, side: dict[str, Any]) -> dict[st
 # --- the new revision ------------------------------------------------------------------------------
 
 
-def _revision(ecs: Any, spec: EcsDeploymentSpec, service: dict[str, Any]) -> tuple[str | None, dict[str, str] | None]:
+def revision(ecs: Any, spec: EcsDeploymentSpec, service: dict[str, Any]) -> tuple[str | None, dict[str, str] | None]:
     """(taskDefinition ARN, None) for a given revision, (None, images) when RegisterRelease registers it first,
     (None, None) in gate mode."""
     running = str(service["taskDefinition"])

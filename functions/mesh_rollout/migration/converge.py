@@ -180,7 +180,7 @@ def _ensure_listener(lattice: Any, service_id: str, listener: dict[str, Any], gr
     return changes
 
 
-def _ensure_record(route53: Any, zone_id: str, name: str, target: str, replaces: list[dict[str, Any]] | None = None) -> list[str]:
+def ensure_record(route53: Any, zone_id: str, name: str, target: str, replaces: list[dict[str, Any]] | None = None) -> list[str]:
     """A CNAME from the virtual service's name to the Lattice service's DNS name, unless it is there already. The
     records it `replaces` (as the plan found them: lattice.replaceRecords) are deleted in the same batch, since Route 53
     allows no CNAME beside them; one that changed since fails the batch, and nothing changes."""

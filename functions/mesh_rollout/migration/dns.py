@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.errors import InvalidRolloutInput
-from mesh_rollout.migration.converge import _ensure_record
+from mesh_rollout.migration.converge import ensure_record
 
 
 def record_sets_at(route53: Any, zone_id: str, name: str) -> list[dict[str, Any]]:
@@ -108,7 +108,7 @@ def move_names(
         if unserved:
             left.append(f"{name} (target group {', '.join(unserved)} has no ECS service in this rollout)")
             continue
-        changed = _ensure_record(route53, zones[name], name, domain, service.get("replaceRecords", []))
+        changed = ensure_record(route53, zones[name], name, domain, service.get("replaceRecords", []))
         moved += [name] if changed else []
         changes += changed
     return {"moved": moved, "left": left, "changes": changes}

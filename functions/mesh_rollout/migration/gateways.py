@@ -15,9 +15,9 @@ from typing import Any
 
 from mesh_rollout.migration.translate import (
     Loss,
-    _forward,
-    _grpc_match,
-    _http_match,
+    forward,
+    http_match_from_grpc,
+    http_match_from_http,
     indexed_by,
     lattice_name,
     left_out,
@@ -133,9 +133,11 @@ def _gateway_rule(
     action = body["action"]
     lost = len(losses)
     if kind == "grpcRoute":
-        http_match = _grpc_match(match, f"{where}.spec.grpcRoute.match", losses)
+        http_match = http_match_from_grpc(match, f"{where}.spec.grpcRoute.match", losses)
     else:
-        http_match = _http_match({k: v for k, v in match.items() if k != "hostname"}, f"{where}.spec.{kind}.match", losses)
+        http_match = http_match_from_http(
+            {k: v for k, v in match.items() if k != "hostname"}, f"{where}.spec.{kind}.match", losses
+        )
     hostname = match.get("hostname")
     if hostname and hostname != {"exact": entry["customDomainName"]}:
         losses.append(
@@ -153,7 +155,7 @@ def _gateway_rule(
         spec,
         position,
         http_match,
-        _forward(weighted, groups),
+        forward(weighted, groups),
         where,
         match.get("port"),
     )

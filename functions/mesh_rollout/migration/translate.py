@@ -241,7 +241,8 @@ def _target_group(node: dict[str, Any], where: str, vpc: str, losses: list[Loss]
     return {"name": name, "type": "IP", "config": config, "from": where, "virtualNodeName": node["virtualNodeName"]}
 
 
-def _forward(targets: list[dict[str, Any]], groups: dict[str, Any]) -> dict[str, Any]:
+def forward(targets: list[dict[str, Any]], groups: dict[str, Any]) -> dict[str, Any]:
+    """A Lattice forward action to the target groups of App Mesh weighted targets, at their weights."""
     return {
         "forward": {"targetGroups": [{"targetGroup": groups[t["virtualNode"]]["name"], "weight": t["weight"]} for t in targets]}
     }
@@ -258,7 +259,7 @@ def _node_listeners(node: str, groups: dict[str, Any], where: str, losses: list[
             "name": f"http-{port}",
             "protocol": "HTTP",
             "port": port,
-            "defaultAction": _forward([{"virtualNode": node, "weight": 100}], groups),
+            "defaultAction": forward([{"virtualNode": node, "weight": 100}], groups),
             "rules": [],
         }
     ]
@@ -312,9 +313,9 @@ def _rule(route: dict[str, Any], where: str, groups: dict[str, Any], losses: lis
         return None
     lost = len(losses)
     match = (
-        _grpc_match(body.get("match") or {}, f"{where}.spec.grpcRoute.match", losses)
+        http_match_from_grpc(body.get("match") or {}, f"{where}.spec.grpcRoute.match", losses)
         if kind == "grpcRoute"
-        else (_http_match(body.get("match") or {}, f"{where}.spec.{kind}.match", losses))
+        else (http_match_from_http(body.get("match") or {}, f"{where}.spec.{kind}.match", losses))
     )
     if left_out(losses, lost, where):
         return None
@@ -323,7 +324,7 @@ def _rule(route: dict[str, Any], where: str, groups: dict[str, Any], losses: lis
         spec,
         position,
         match,
-        _forward(body["action"]["weightedTargets"], groups),
+        forward(body["action"]["weightedTargets"], groups),
         where,
         (body.get("match") or {}).get("port"),
     )
@@ -364,7 +365,8 @@ def _headers(headers: list[dict[str, Any]], where: str, losses: list[Loss]) -> l
     return out
 
 
-def _http_match(match: dict[str, Any], where: str, losses: list[Loss]) -> dict[str, Any]:
+def http_match_from_http(match: dict[str, Any], where: str, losses: list[Loss]) -> dict[str, Any]:
+    """An App Mesh HTTP route match as a Lattice httpMatch; what Lattice cannot match on goes to `losses`."""
     out: dict[str, Any] = {}
     path = match.get("path") or {}
     if "prefix" in match:
@@ -385,7 +387,7 @@ def _http_match(match: dict[str, Any], where: str, losses: list[Loss]) -> dict[s
     return out
 
 
-def _grpc_match(match: dict[str, Any], where: str, losses: list[Loss]) -> dict[str, Any]:
+def http_match_from_grpc(match: dict[str, Any], where: str, losses: list[Loss]) -> dict[str, Any]:
     """gRPC calls are HTTP/2 POSTs to /<service>/<method>: a service (and method) is a path match."""
     out: dict[str, Any] = {}
     if match.get("serviceName") and match.get("methodName"):

@@ -19,7 +19,7 @@ from typing import Any, TypedDict
 from mesh_rollout import dry_run as shared
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.aws.ecs import AmbiguousService, service_of_target_group
-from mesh_rollout.dry_run import (  # _drop: the weight shift's tests read it here
+from mesh_rollout.dry_run import (  # drop: the weight shift's tests read it here
     MIN_WINDOW_SECONDS,
     OK,
     PROBLEM,
@@ -29,32 +29,32 @@ from mesh_rollout.dry_run import (  # _drop: the weight shift's tests read it he
     DryRunCheck,
     Findings,
     Stack,
-    _drop,
     check_datapoints,
     check_lines,
     check_roles,
     check_service,
+    drop,
     metrics_of,
     verdict,
 )
 from mesh_rollout.errors import AwsRequestRejected, InvalidRolloutInput, MeshResourceNotFound
 from mesh_rollout.shifting import lock
-from mesh_rollout.shifting.inputs import ROUTE_FIELDS, WeightShiftSpec, _check_route_fields, check_spec, parse_spec, step_list
+from mesh_rollout.shifting.inputs import ROUTE_FIELDS, WeightShiftSpec, check_route_fields, check_spec, parse_spec, step_list
 from mesh_rollout.shifting.plan import (
     TARGET_KIND,
-    _gates,
-    _lock_id,
-    _read_route,
-    _take_turns,
-    _with_ecs_services,
+    gates,
     plan_release,
     plan_weight_shift,
+    read_route,
+    rule_lock_id,
+    take_turns,
+    with_ecs_services,
 )
 from mesh_rollout.shifting.weights import canary_percent, check_route_weights, describe_weights, is_retired, plan_steps
 from mesh_rollout.traffic import Weights, backend_module, route_for
 
 BACKEND_NAMES = {"appmesh": "App Mesh", "lattice": "VPC Lattice", "alb": "ALB"}
-__all__ = ["Clients", "Findings", "Stack", "World", "_drop", "check_permissions", "dry_run", "read_input", "real_run_calls"]
+__all__ = ["Clients", "Findings", "Stack", "World", "check_permissions", "drop", "dry_run", "read_input", "real_run_calls"]
 
 
 class DryRunStep(TypedDict):
@@ -140,7 +140,7 @@ def read_input(raw: Any, found: Findings) -> WeightShiftSpec | None:
 
 def route_named(spec: WeightShiftSpec) -> bool:
     try:
-        _check_route_fields(spec)
+        check_route_fields(spec)
     except InvalidRolloutInput:
         return False  # said by the input's check
     return True
@@ -168,15 +168,15 @@ def check_route(spec: WeightShiftSpec, world: World, found: Findings, clients: C
     if world.resolved is None:
         return
     reference = world.resolved["reference"]
-    world.lock_id = f"{backend}:{reference['label']}" if backend == "appmesh" else _lock_id(reference)
+    world.lock_id = f"{backend}:{reference['label']}" if backend == "appmesh" else rule_lock_id(reference)
     with found.catching("route"):
         world.route = route_for(reference)
-        world.current = _read_route(world.route)
+        world.current = read_route(world.route)
     if world.current is None:
         return
     if spec.alternate and world.failed_side is None:  # the release loop: the idle target group is the canary
         with found.catching("route"):
-            world.spec, world.resolved = _take_turns(spec, world.resolved, world.current, clients.ecs, stack.clusters)
+            world.spec, world.resolved = take_turns(spec, world.resolved, world.current, clients.ecs, stack.clusters)
             found.add("route", OK, f"alternate: {world.resolved['canary']} is idle, it gets the release and the traffic")
     stable, canary = world.resolved["stable"], world.resolved["canary"]
     found.add("route", OK, f"{BACKEND_NAMES[backend]} route {reference['label']} forwards {describe_weights(world.current)}")
@@ -211,7 +211,7 @@ def check_services(spec: WeightShiftSpec, world: World, found: Findings, clients
                 wanted.setdefault(f"{behind['cluster']}/{behind['service']}", (behind["cluster"], behind["service"], side))
         if world.failed_side is None:
             with found.catching("ECS services"):  # a release or a scale-down that finds no service, or several
-                world.spec = spec = _with_ecs_services(spec, resolved, clients.ecs, stack.clusters)
+                world.spec = spec = with_ecs_services(spec, resolved, clients.ecs, stack.clusters)
     named = [("canaryEcsService", spec.canaryEcsService), ("finalize.stableEcsService", spec.finalize.stableEcsService)]
     named += [(f"healthGate.ecsServices[{i}]", service) for i, service in enumerate(spec.healthGate.ecsServices)]
     for where, service in named:
@@ -260,7 +260,7 @@ def gate_metrics(spec: WeightShiftSpec, world: World, clients: Clients) -> list[
     if resolved is None:
         gate: dict[str, Any] = {"metrics": own, "compare": None}
     else:  # without a side the route does not forward to (resolved with the other side on both)
-        gate, _ = _gates(spec, resolved, current, clients.cloudwatch)
+        gate, _ = gates(spec, resolved, current, clients.cloudwatch)
         if world.failed_side == "canary":
             gate["metrics"] = own
     return metrics_of(gate, world.failed_side)

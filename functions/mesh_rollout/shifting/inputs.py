@@ -178,7 +178,7 @@ def check_spec(spec: WeightShiftSpec) -> None:
     that fails is in the one error raised (a single failure keeps its own error class)."""
     failed: list[InvalidRolloutInput] = []
     try:
-        _check_route_fields(spec)
+        check_route_fields(spec)
     except InvalidRolloutInput as exc:
         failed.append(exc)
     check_all(RULES if not failed else RULES_WITHOUT_A_ROUTE, spec, failed)  # the others need to know the backend
@@ -206,7 +206,7 @@ def _check_approval(spec: WeightShiftSpec) -> None:
 
 
 def _check_gate_metrics(spec: WeightShiftSpec) -> None:
-    _check_metrics(spec.healthGate.metrics)
+    check_metrics(spec.healthGate.metrics)
 
 
 def _check_presets_on_app_mesh(spec: WeightShiftSpec) -> None:
@@ -217,7 +217,8 @@ def _check_presets_on_app_mesh(spec: WeightShiftSpec) -> None:
         )
 
 
-def _check_route_fields(spec: WeightShiftSpec) -> None:
+def check_route_fields(spec: WeightShiftSpec) -> None:
+    """The input names one route of one backend, with every field that backend requires."""
     named = [b for b, fields in ROUTE_FIELDS.items() if any(getattr(spec, f) is not None for f in fields)]
     if len(named) > 1:
         fields = [f for b in named for f in ROUTE_FIELDS[b] if getattr(spec, f) is not None]
@@ -289,7 +290,8 @@ def _check_alternate(spec: WeightShiftSpec) -> None:
         raise InvalidRolloutInput("mode", "alternate decides the roles from a route at rest; give mode plan")
 
 
-def _check_compare(spec: WeightShiftSpec) -> None:
+def check_compare(spec: WeightShiftSpec) -> None:
+    """healthGate.compare: marginalScore at most passScore, each metric a preset or a MetricStat template."""
     compare = spec.healthGate.compare
     if compare is None:
         return
@@ -314,7 +316,7 @@ def _check_compare(spec: WeightShiftSpec) -> None:
                 raise InvalidRolloutInput.of(problems)
 
 
-def _check_metrics(metrics: list[MetricCheck]) -> None:
+def check_metrics(metrics: list[MetricCheck]) -> None:
     """Each metricStat / divideBy against CloudWatch's own MetricStat shape."""
     queries: Any = input_shape("cloudwatch", "GetMetricData").members["MetricDataQueries"]
     metric_stat = queries.member.members["MetricStat"]
@@ -333,7 +335,7 @@ RULES = (
     *RULES_WITHOUT_A_ROUTE,
     _check_finalize,
     _check_release,
-    _check_compare,
+    check_compare,
     _check_presets_on_app_mesh,
     _check_alternate,
 )

@@ -88,7 +88,8 @@ def lock_seconds(spec: WeightShiftSpec, steps: list[dict[str, Any]]) -> int:
     return total + LOCK_MARGIN_SECONDS
 
 
-def _read_route(route: WeightedRoute) -> Weights:
+def read_route(route: WeightedRoute) -> Weights:
+    """The route's weights; a missing route raises UnknownReference naming what is missing."""
     try:
         return route.read().weights
     except MeshResourceNotFound:
@@ -122,7 +123,7 @@ def _check_world(spec: WeightShiftSpec, resolved: dict[str, Any], route: Weighte
         describe_service(ecs, ref.cluster, ref.service, "finalize.stableEcsService")
 
 
-def _with_ecs_services(spec: WeightShiftSpec, resolved: dict[str, Any], ecs: Any, clusters: str) -> WeightShiftSpec:
+def with_ecs_services(spec: WeightShiftSpec, resolved: dict[str, Any], ecs: Any, clusters: str) -> WeightShiftSpec:
     """The canary's service (gate, release) and the stable's (finalize), found from their target groups when not
     given (give them to spare the search); App Mesh nodes name no service, so there they must be given."""
     arns: dict[str, str] = resolved["arns"]
@@ -150,7 +151,7 @@ def _with_ecs_services(spec: WeightShiftSpec, resolved: dict[str, Any], ecs: Any
     return merged
 
 
-def _take_turns(
+def take_turns(
     spec: WeightShiftSpec, resolved: dict[str, Any], current: Weights, ecs: Any, clusters: str
 ) -> tuple[WeightShiftSpec, dict[str, Any]]:
     """`alternate`: decide which of the two target groups is the canary this time: the idle one (weight 0), the one
@@ -255,18 +256,18 @@ def plan_release(spec: WeightShiftSpec, ecs: Any) -> ReleasePlan | None:
     }
 
 
-def _gates(
+def gates(
     spec: WeightShiftSpec, resolved: dict[str, Any], current: Weights, cloudwatch: Any
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The gate after each step, and the one a step-mode tick passes before it moves the canary. A canary without
     traffic has no request metrics yet (they would only ever be missing), so that one judges alarms and ECS alone."""
     gate = spec.healthGate.model_dump(mode="json", exclude={"maxErrorRate", "maxLatencyMs", "latencyStatistic", "compare"})
-    gate["metrics"] = [*gate["metrics"], *_threshold_presets(spec, resolved, cloudwatch)]
-    gate["compare"] = _compare_gate(spec, resolved, cloudwatch)
+    gate["metrics"] = [*gate["metrics"], *threshold_presets(spec, resolved, cloudwatch)]
+    gate["compare"] = compare_gate(spec, resolved, cloudwatch)
     return gate, (gate if current.get(resolved["canary"], 0) > 0 else {**gate, "metrics": [], "compare": None})
 
 
-def _threshold_presets(spec: WeightShiftSpec, resolved: dict[str, Any], cloudwatch: Any) -> list[dict[str, Any]]:
+def threshold_presets(spec: WeightShiftSpec, resolved: dict[str, Any], cloudwatch: Any) -> list[dict[str, Any]]:
     """healthGate.maxErrorRate / maxLatencyMs as threshold metrics of the canary's own target group."""
     gate = spec.healthGate
     if gate.maxErrorRate is None and gate.maxLatencyMs is None:
@@ -283,7 +284,7 @@ def _threshold_presets(spec: WeightShiftSpec, resolved: dict[str, Any], cloudwat
     return presets
 
 
-def _compare_gate(spec: WeightShiftSpec, resolved: dict[str, Any], cloudwatch: Any) -> dict[str, Any] | None:
+def compare_gate(spec: WeightShiftSpec, resolved: dict[str, Any], cloudwatch: Any) -> dict[str, Any] | None:
     """The judge's metrics, each as one MetricStat (and divisor) per side: presets, or templates with "${target}"
     filled in with each side's dimension value."""
     compare = spec.healthGate.compare
@@ -326,12 +327,12 @@ def plan_weight_shift(
     resolved = backend_module(backend).resolve(fields, spec.stable, spec.canary)
     stable, canary, reference = resolved["stable"], resolved["canary"], resolved["reference"]
     route = route_for(reference)
-    current = _read_route(route)
+    current = read_route(route)
     if spec.alternate:
-        spec, resolved = _take_turns(spec, resolved, current, ecs, clusters)
+        spec, resolved = take_turns(spec, resolved, current, ecs, clusters)
         stable, canary = resolved["stable"], resolved["canary"]
     check_route_weights(current, stable, canary, reference["label"], route.scale)
-    spec = _with_ecs_services(spec, resolved, ecs, clusters)
+    spec = with_ecs_services(spec, resolved, ecs, clusters)
     _check_world(spec, resolved, route, current, (cloudwatch, ecs))
     approvals = set(spec.approval.beforeSteps) if spec.approval else set()
     steps = [
@@ -357,7 +358,7 @@ def plan_weight_shift(
             f"{canary!r} already carries all of the traffic {stable!r} shared with it: a new image would go"
             " live with no step, bake or gate. Release to the target without traffic (swap stable and canary)",
         )
-    lock_id = f"{backend}:{reference['label']}" if backend == "appmesh" else _lock_id(reference)
+    lock_id = f"{backend}:{reference['label']}" if backend == "appmesh" else rule_lock_id(reference)
     stopped = halt_of(lock_id) if spec.mode == "increment" else None
     halted = stopped is not None and stopped["canary"] == canary and not release["pending"]
     idle: Idle = (
@@ -365,7 +366,7 @@ def plan_weight_shift(
         if halted and stopped
         else {"status": "NOTHING_TO_DO", "reason": "already at the end of the plan"}
     )
-    gate, pre_step_gate = _gates(spec, resolved, current, cloudwatch)
+    gate, pre_step_gate = gates(spec, resolved, current, cloudwatch)
     return {
         "route": reference,
         "stable": stable,
@@ -390,7 +391,7 @@ def plan_weight_shift(
     }
 
 
-def _lock_id(reference: dict[str, Any]) -> str:
+def rule_lock_id(reference: dict[str, Any]) -> str:
     """One lock per listener rule or default action (IDs and ARNs: a rename does not free it)."""
     if reference["backend"] == "lattice":
         return f"lattice:{reference['service']}/{reference['listener']}/{reference['rule'] or 'default'}"

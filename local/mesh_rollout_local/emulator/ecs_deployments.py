@@ -75,7 +75,7 @@ from moto.ecs.exceptions import ECSException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend, Service
 from moto.ecs.responses import EC2ContainerServiceResponse
 
-from mesh_rollout_local.emulator.lattice import _default_rule, _id, _now
+from mesh_rollout_local.emulator.lattice import default_rule, now_iso, resource_id
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ class _Route:
     green: str = ""
 
     def _key(self, group: str) -> str:
-        return _id(group) if self.kind == "lattice" else group
+        return resource_id(group) if self.kind == "lattice" else group
 
     # ALB ------------------------------------------------------------------------------------------
     def _elbv2(self) -> Any:
@@ -277,32 +277,32 @@ class _Route:
 
     def _lattice_holder(self, reference: str) -> tuple[Any, str]:
         """The rule object (attribute `action`) or listener (attribute `default_action`) `reference` names."""
-        backend, wanted = self._lattice(), _id(reference)
+        backend, wanted = self._lattice(), resource_id(reference)
         for rule in backend.rules.values():
             if rule.id == wanted:
                 return rule, "action"
         for listener in backend.listeners.values():
-            if wanted in (listener.id, _default_rule(listener)["id"]):
+            if wanted in (listener.id, default_rule(listener)["id"]):
                 return listener, "default_action"
         raise LookupError(f"VPC Lattice listener rule {reference} not found")
 
     def _lattice_weights(self, reference: str) -> dict[str, int]:
         holder, attribute = self._lattice_holder(reference)
         groups = ((getattr(holder, attribute) or {}).get("forward") or {}).get("targetGroups") or []
-        return {_id(g["targetGroupIdentifier"]): int(g.get("weight", 100)) for g in groups}
+        return {resource_id(g["targetGroupIdentifier"]): int(g.get("weight", 100)) for g in groups}
 
     def _lattice_write(self, reference: str, weights: dict[str, int]) -> None:
         holder, attribute = self._lattice_holder(reference)
         groups = copy.deepcopy(((getattr(holder, attribute) or {}).get("forward") or {}).get("targetGroups") or [])
-        by_id = {_id(arn): arn for arn in weights}
-        named = [_id(g["targetGroupIdentifier"]) for g in groups]
+        by_id = {resource_id(arn): arn for arn in weights}
+        named = [resource_id(g["targetGroupIdentifier"]) for g in groups]
         groups += [{"targetGroupIdentifier": arn} for group_id, arn in by_id.items() if group_id not in named]
         for group in groups:
-            group_id = _id(group["targetGroupIdentifier"])
+            group_id = resource_id(group["targetGroupIdentifier"])
             if group_id in by_id:
                 group["weight"] = weights[by_id[group_id]]
         setattr(holder, attribute, {"forward": {"targetGroups": groups}})  # UpdateRule / UpdateListener
-        holder.last_updated_at = _now()
+        holder.last_updated_at = now_iso()
 
     # both -----------------------------------------------------------------------------------------
     def weights(self, reference: str) -> dict[str, int]:

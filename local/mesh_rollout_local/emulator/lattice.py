@@ -38,32 +38,35 @@ from mesh_rollout_local.emulator.common import (
 RULES = "{0}/services/(?P<serviceIdentifier>[^/]+)/listeners/(?P<listenerIdentifier>[^/]+)/rules"
 
 
-def _id(identifier: str) -> str:
+def resource_id(identifier: str) -> str:
     """'arn:aws:vpc-lattice:...:service/svc-1/listener/listener-2' -> 'listener-2'; an ID stays as it is."""
     return identifier.rsplit("/", 1)[-1]
 
 
-def _now() -> str:
+def now_iso() -> str:
+    """The current UTC time, ISO 8601 (createdAt / lastUpdatedAt)."""
     return dt.datetime.now(dt.UTC).isoformat()
 
 
 def _path_identifiers(response: VPCLatticeResponse) -> list[str]:
     """The path's identifiers, each unquoted on its own (an ARN's own slashes arrive percent-encoded)."""
-    return [_id(unquote(part)) for part in response.path.split("/") if part]
+    return [resource_id(unquote(part)) for part in response.path.split("/") if part]
 
 
 def _check_targets(backend: VPCLatticeBackend, action: dict[str, Any] | None) -> None:
     for target in ((action or {}).get("forward") or {}).get("targetGroups", []):
-        if _id(target["targetGroupIdentifier"]) not in backend.target_groups:
+        if resource_id(target["targetGroupIdentifier"]) not in backend.target_groups:
             raise ResourceNotFoundException(f"Target group {target['targetGroupIdentifier']} not found")
 
 
 def _listener(backend: VPCLatticeBackend, service: str, listener: str) -> VPCLatticeListener:
-    found: VPCLatticeListener = backend.get_listener(service_identifier=_id(service), listener_identifier=_id(listener))
+    found: VPCLatticeListener = backend.get_listener(
+        service_identifier=resource_id(service), listener_identifier=resource_id(listener)
+    )
     return found
 
 
-def _default_rule(listener: VPCLatticeListener) -> dict[str, Any]:
+def default_rule(listener: VPCLatticeListener) -> dict[str, Any]:
     """The listener's default rule as GetRule/ListRules show it (its action is the listener's defaultAction)."""
     rule_id = f"rule-{listener.id.removeprefix('listener-')}"
     return {
@@ -86,19 +89,19 @@ def _rule_data(rule: VPCLatticeRule) -> dict[str, Any]:
         "priority": rule.priority,
         "match": rule.match,
         "action": rule.action,
-        "createdAt": getattr(rule, "created_at", _now()),
-        "lastUpdatedAt": getattr(rule, "last_updated_at", _now()),
+        "createdAt": getattr(rule, "created_at", now_iso()),
+        "lastUpdatedAt": getattr(rule, "last_updated_at", now_iso()),
     }
 
 
 def _rules_of(backend: VPCLatticeBackend, listener: VPCLatticeListener) -> list[VPCLatticeRule]:
-    return [r for r in backend.rules.values() if _id(r.listener_identifier) == listener.id]
+    return [r for r in backend.rules.values() if resource_id(r.listener_identifier) == listener.id]
 
 
 def _find_rule(backend: VPCLatticeBackend, listener: VPCLatticeListener, rule_identifier: str) -> VPCLatticeRule | None:
     """The rule, or None for the listener's default rule; ResourceNotFoundException if neither."""
-    wanted = _id(rule_identifier)
-    if wanted == _default_rule(listener)["id"]:
+    wanted = resource_id(rule_identifier)
+    if wanted == default_rule(listener)["id"]:
         return None
     for rule in _rules_of(backend, listener):
         if rule.id == wanted:
@@ -113,14 +116,14 @@ def get_rule(self: VPCLatticeResponse) -> str:
     service, listener_id, rule_id = (_path_identifiers(self)[i] for i in (1, 3, 5))
     listener = _listener(self.backend, service, listener_id)
     rule = _find_rule(self.backend, listener, rule_id)
-    return json.dumps(_default_rule(listener) if rule is None else _rule_data(rule))
+    return json.dumps(default_rule(listener) if rule is None else _rule_data(rule))
 
 
 def list_rules(self: VPCLatticeResponse) -> str:
     service, listener_id = (_path_identifiers(self)[i] for i in (1, 3))
     listener = _listener(self.backend, service, listener_id)
     summary = ("arn", "id", "name", "isDefault", "priority", "createdAt", "lastUpdatedAt")
-    rules = [_default_rule(listener), *(_rule_data(r) for r in _rules_of(self.backend, listener))]
+    rules = [default_rule(listener), *(_rule_data(r) for r in _rules_of(self.backend, listener))]
     return json.dumps({"items": [{k: r[k] for k in summary if k in r} for r in rules]})
 
 
@@ -138,7 +141,7 @@ def update_rule(self: VPCLatticeResponse) -> str:
     for key in ("action", "match", "priority"):
         if key in body:
             setattr(rule, key, body[key])
-    rule.last_updated_at = _now()  # type: ignore[attr-defined]
+    rule.last_updated_at = now_iso()  # type: ignore[attr-defined]
     data = _rule_data(rule)
     return json.dumps({k: data[k] for k in ("arn", "id", "name", "isDefault", "match", "priority", "action")})
 
@@ -149,7 +152,7 @@ def update_listener(self: VPCLatticeResponse) -> str:
     body = json.loads(self.body or "{}")
     _check_targets(self.backend, body["defaultAction"])
     listener.default_action = body["defaultAction"]
-    listener.last_updated_at = _now()
+    listener.last_updated_at = now_iso()
     data = listener.to_dict()
     return json.dumps({k: data[k] for k in ("arn", "id", "name", "protocol", "port", "serviceArn", "serviceId", "defaultAction")})
 
@@ -177,7 +180,8 @@ def delete_target_group(self: VPCLatticeResponse) -> str:
     actions += [rule.action for rule in self.backend.rules.values()]
     for action in actions:
         if any(
-            _id(t["targetGroupIdentifier"]) == group_id for t in ((action or {}).get("forward") or {}).get("targetGroups", [])
+            resource_id(t["targetGroupIdentifier"]) == group_id
+            for t in ((action or {}).get("forward") or {}).get("targetGroups", [])
         ):
             raise ConflictException(f"Target group {group_id} is in use by a listener or rule")
     del self.backend.target_groups[group_id]
@@ -191,7 +195,7 @@ def update_target_group(self: VPCLatticeResponse) -> str:
     if group is None:
         raise ResourceNotFoundException(f"Target group {group_id} not found")
     group.config = {**group.config, "healthCheck": json.loads(self.body or "{}")["healthCheck"]}
-    group.last_updated_at = _now()
+    group.last_updated_at = now_iso()
     data = group.to_dict()
     return json.dumps({k: data[k] for k in ("arn", "id", "name", "type", "config", "status") if k in data})
 
@@ -210,7 +214,7 @@ def _create_rule_checked(original: Any) -> Any:
             self, **{**kwargs, "service_identifier": listener.service_identifier, "listener_identifier": listener.id}
         )
         rule.arn = f"{listener.arn}/rule/{rule.id}"  # moto writes "listener/listener-listener-..."
-        rule.created_at = rule.last_updated_at = _now()  # type: ignore[attr-defined]
+        rule.created_at = rule.last_updated_at = now_iso()  # type: ignore[attr-defined]
         return rule
 
     return create_rule
@@ -219,7 +223,9 @@ def _create_rule_checked(original: Any) -> Any:
 def _create_listener_checked(original: Any) -> Any:
     def create_listener(self: VPCLatticeBackend, **kwargs: Any) -> VPCLatticeListener:
         _check_targets(self, kwargs.get("default_action"))
-        listener: VPCLatticeListener = original(self, **{**kwargs, "service_identifier": _id(kwargs["service_identifier"])})
+        listener: VPCLatticeListener = original(
+            self, **{**kwargs, "service_identifier": resource_id(kwargs["service_identifier"])}
+        )
         return listener
 
     return create_listener
