@@ -31,20 +31,24 @@ def lock_item(lock_id: str, owner: str, now: int, seconds: int) -> dict[str, Any
     }
 
 
+def acquire_condition(owner: str, now: int) -> dict[str, Any]:
+    """When `owner` may write the lock (PutItem's members, and a transaction's Put's): it is free, expired, or
+    already this owner's (a retry of a call whose answer was lost finds its own item)."""
+    return {
+        "ConditionExpression": "attribute_not_exists(lockId) OR expiresAt < :now OR #owner = :owner",
+        "ExpressionAttributeNames": {"#owner": "owner"},
+        "ExpressionAttributeValues": {":now": {"N": str(now)}, ":owner": {"S": owner}},
+    }
+
+
 def acquire(dynamodb: Any, table: str, lock_id: str, owner: str, seconds: int, now: float | None = None) -> LockAcquired:
     """Take the lock, or take it back if this owner already holds it (a retried call); else RolloutInProgress."""
     now = int(now if now is not None else time.time())
     item = lock_item(lock_id, owner, now, seconds)
     with aws_errors(f"PutItem lock {lock_id}"):
         try:
-            # A retry of a call whose answer was lost finds its own item: `#owner = :owner` lets it through.
             dynamodb.put_item(
-                TableName=table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(lockId) OR expiresAt < :now OR #owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":now": {"N": str(now)}, ":owner": {"S": owner}},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                TableName=table, Item=item, **acquire_condition(owner, now), ReturnValuesOnConditionCheckFailure="ALL_OLD"
             )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
@@ -77,6 +81,26 @@ def release(dynamodb: Any, table: str, lock_id: str, owner: str, now: float | No
     that finds nothing to delete reads the record and reports the release this owner made."""
     now = int(now if now is not None else time.time())
     call = uuid.uuid4().hex
+    with aws_errors(f"TransactWriteItems release lock {lock_id}"):
+        try:
+            dynamodb.transact_write_items(TransactItems=release_actions(table, lock_id, owner, now, call, by))
+            return "released"
+        except ClientError as exc:
+            cancelled = cast(list[dict[str, Any]], dict(exc.response).get("CancellationReasons", []))
+            reasons = [str(reason.get("Code")) for reason in cancelled]
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            if "ConditionalCheckFailed" not in reasons:  # a concurrent transaction on the item, or a throttle
+                raise TransientAwsError(f"TransactWriteItems release lock {lock_id}: cancelled ({reasons})") from exc
+    found = release_record(dynamodb, table, lock_id, owner)
+    if found is None:
+        return "not held"
+    return "released" if found["releaseCall"]["S"] == call else "released before"
+
+
+def release_actions(table: str, lock_id: str, owner: str, now: int, call: str, by: str = "") -> list[dict[str, Any]]:
+    """A release as TransactWriteItems' actions: delete the lock if `owner` holds it, and record the release
+    (`call` tells this call's record from an earlier one's)."""
     record = {
         **release_record_key(lock_id, owner),
         "releasedBy": {"S": owner},  # not "owner": the record is no lock (`mesh-rollout list` skips it)
@@ -92,21 +116,7 @@ def release(dynamodb: Any, table: str, lock_id: str, owner: str, now: float | No
         "ExpressionAttributeNames": {"#owner": "owner"},
         "ExpressionAttributeValues": {":owner": {"S": owner}},
     }
-    with aws_errors(f"TransactWriteItems release lock {lock_id}"):
-        try:
-            dynamodb.transact_write_items(TransactItems=[{"Delete": delete}, {"Put": {"TableName": table, "Item": record}}])
-            return "released"
-        except ClientError as exc:
-            cancelled = cast(list[dict[str, Any]], dict(exc.response).get("CancellationReasons", []))
-            reasons = [str(reason.get("Code")) for reason in cancelled]
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            if "ConditionalCheckFailed" not in reasons:  # a concurrent transaction on the item, or a throttle
-                raise TransientAwsError(f"TransactWriteItems release lock {lock_id}: cancelled ({reasons})") from exc
-    found = release_record(dynamodb, table, lock_id, owner)
-    if found is None:
-        return "not held"
-    return "released" if found["releaseCall"]["S"] == call else "released before"
+    return [{"Delete": delete}, {"Put": {"TableName": table, "Item": record}}]
 
 
 def release_record(dynamodb: Any, table: str, lock_id: str, owner: str) -> dict[str, Any] | None:

@@ -1,0 +1,63 @@
+"""The order a group's legs move in (waves for a Map, rollback in reverse) and each leg's target at a step."""
+
+from __future__ import annotations
+
+import pytest
+
+from mesh_rollout.grouping.order import (
+    ecs_leg_targets,
+    find_cycle,
+    leg_percent,
+    leg_targets,
+    move_order,
+    rollback_waves,
+    waves,
+)
+from mesh_rollout.traffic import alb, appmesh, lattice
+
+
+def test_legs_without_after_move_together_in_the_inputs_order() -> None:
+    assert waves({"b": [], "a": [], "c": []}) == [["b", "a", "c"]]
+
+
+def test_a_leg_moves_in_the_wave_after_the_last_leg_it_waits_for() -> None:
+    after = {"checkout": ["payments", "ledger"], "payments": [], "ledger": ["payments"], "web": []}
+    assert waves(after) == [["payments", "web"], ["ledger"], ["checkout"]]
+    assert move_order(after) == ["payments", "web", "ledger", "checkout"]
+    assert rollback_waves(after) == [["checkout"], ["ledger"], ["payments", "web"]]
+
+
+def test_a_cycle_is_named() -> None:
+    after = {"a": [], "b": ["d"], "c": ["b"], "d": ["c"]}
+    assert find_cycle(after) == ["b", "d", "c", "b"]
+    assert find_cycle({"a": ["a"]}) == ["a", "a"]
+    assert find_cycle({"a": [], "b": ["a"]}) is None
+    with pytest.raises(ValueError, match="cycle: b -> d -> c -> b"):
+        waves(after)
+
+
+def test_each_leg_reaches_the_groups_percent_on_its_own_scale() -> None:
+    percents = [10, 50, 100]
+    # App Mesh: percentages of at most 100, rounded
+    mesh = leg_targets({"b": 100}, "b", "b2", percents, appmesh.AppMeshRoute.scale)
+    assert mesh == {10: {"b": 90, "b2": 10}, 50: {"b": 50, "b2": 50}, 100: {"b": 0, "b2": 100}}
+    # VPC Lattice / ALB: 0-999, every step exact (weights 1 and 0 are scaled to 10)
+    assert leg_targets({"t": 1}, "t", "t2", percents, lattice.SCALE) == {
+        10: {"t": 9, "t2": 1},
+        50: {"t": 5, "t2": 5},
+        100: {"t": 0, "t2": 10},
+    }
+    assert leg_percent({"t": 9, "t2": 1}, "t", "t2") == 10
+
+
+def test_a_step_the_leg_has_reached_keeps_its_weights() -> None:
+    assert leg_targets({"t": 50, "t2": 50}, "t", "t2", [10, 50, 100], alb.SCALE) == {
+        10: {"t": 50, "t2": 50},
+        50: {"t": 50, "t2": 50},
+        100: {"t": 0, "t2": 100},
+    }
+
+
+def test_an_ecs_leg_is_given_only_the_percent() -> None:
+    assert ecs_leg_targets([10, 50, 100]) == {10: 10, 50: 50, 100: 100}
+    assert ecs_leg_targets([10, 50, 100], at=20) == {10: 20, 50: 50, 100: 100}
