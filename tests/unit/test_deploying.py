@@ -48,6 +48,8 @@ UNUSED = {
     "kinesis:PutRecords": "DynamoDB streaming to Kinesis: none",
     "elasticfilesystem:DescribeMountTargets": "a Lambda function with a file system: none",
     "s3files:ListMountTargets": "a Lambda function with a file system: none",
+    "logs:PutIndexPolicy": "log groups with field index policies (FieldIndexPolicies): none",
+    "logs:DeleteIndexPolicy": "log groups with field index policies (FieldIndexPolicies): none",
 }
 
 
@@ -78,6 +80,18 @@ def handler_permissions(resource_type: str) -> set[str]:
     schema = json.loads((CFN_LINT_SCHEMAS / "resources" / f"{index[resource_type]}.json").read_text())
     handlers = schema.get("handlers", {})
     return {p for h in ("create", "update", "delete") for p in handlers.get(h, {}).get("permissions", [])}
+
+
+def resources(statement: dict[str, Any]) -> list[str]:
+    return statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+
+
+def allows(action: str, arn: str) -> bool:
+    """Whether an Allow statement without a condition matches `action` on `arn` (IAM's wildcards in the ARN)."""
+    return any(
+        "Condition" not in statement and any(fnmatch.fnmatchcase(arn, r) for r in resources(statement))
+        for statement in allowed(action)
+    )
 
 
 def allowed(action: str) -> list[dict[str, Any]]:
@@ -115,6 +129,7 @@ def test_the_unused_features_are_unused() -> None:
     )
     assert not any("FileSystemConfigs" in p for p in properties["AWS::Lambda::Function"])
     assert not any("DataProtectionPolicy" in p and "firehose" in json.dumps(p) for p in properties["AWS::Logs::LogGroup"])
+    assert not any("FieldIndexPolicies" in p for p in properties["AWS::Logs::LogGroup"])
 
 
 def test_the_deployer_policy_is_scoped() -> None:
@@ -128,9 +143,7 @@ def test_the_deployer_policy_is_scoped() -> None:
     assert set(pass_role["Condition"]["StringEquals"]["iam:PassedToService"]) == {
         "lambda.amazonaws.com",
         "states.amazonaws.com",
-        "events.amazonaws.com",
         "scheduler.amazonaws.com",
-        "sns.amazonaws.com",
     }
     for action in ("lambda:CreateFunction", "iam:CreateRole", "dynamodb:CreateTable", "sns:CreateTopic"):
         (statement,) = allowed(action)
@@ -142,6 +155,88 @@ def test_the_deployer_policy_is_scoped() -> None:
     (layer,) = allowed("ssm:GetParameters")
     parameter = re.search(r"resolve:ssm:([^}]+)", json.dumps(sam_template()["Globals"]))
     assert parameter is not None and fnmatch.fnmatchcase(f"arn:aws:ssm:us-west-2:*:parameter{parameter[1]}", layer["Resource"])
+
+
+def test_every_scoped_action_has_a_resource_type_to_scope_by() -> None:
+    """An action IAM authorizes on no resource type is granted only by Resource "*": in a scoped statement it is never
+    granted (the Resource types column of the Service Authorization Reference, as cfn-lint's Policies.json copies it,
+    https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html).
+    Actions newer than cfn-lint's copy are not checked."""
+    known = json.loads((CFN_LINT_SCHEMAS.parent / "AdditionalSpecs" / "Policies.json").read_text())
+    unscoped = []
+    for statement in POLICY["Statement"]:
+        if resources(statement) == ["*"]:
+            continue
+        for action in statement["Action"]:
+            service, name = action.split(":")
+            actions = {a.lower(): v for a, v in known.get(service, {}).get("Actions", {}).items()}
+            if name.lower() in actions and not actions[name.lower()].get("Resources"):
+                unscoped.append((statement["Sid"], action))
+    assert not unscoped, unscoped
+
+
+def test_roles_are_passed_only_to_the_services_that_assume_them() -> None:
+    template = transformed_template()
+    trusted = set()
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::IAM::Role":
+            for statement in resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+                services = statement.get("Principal", {}).get("Service", [])
+                trusted |= {services} if isinstance(services, str) else set(services)
+    assert trusted == {"lambda.amazonaws.com", "states.amazonaws.com", "scheduler.amazonaws.com"}
+    (pass_role,) = allowed("iam:PassRole")
+    assert set(pass_role["Condition"]["StringEquals"]["iam:PassedToService"]) == trusted
+
+
+# The S3 calls SAM CLI's uploader makes on the artifacts bucket's objects (sam deploy uploads, sam delete deletes the
+# stack's template and code), and the IAM action each needs
+# (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html). get_object_tagging reads
+# a signed artifact's version: code signing only, and samconfig.toml's profiles sign nothing.
+SAM_UPLOADER_S3_CALLS = {
+    "head_object": "s3:GetObject",
+    "delete_object": "s3:DeleteObject",
+    "list_objects_v2": "s3:ListBucket",
+    "get_object_tagging": None,
+    "meta": None,  # the client's endpoint, no call
+}
+SAM_BUCKET = "arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-0123456789ab"
+
+
+def test_the_policy_allows_sam_clis_calls_on_its_bucket() -> None:
+    import samcli.lib.package.s3_uploader as uploader
+
+    calls = set(re.findall(r"self\.s3\.(\w+)", Path(uploader.__file__).read_text()))
+    assert calls <= set(SAM_UPLOADER_S3_CALLS), calls - set(SAM_UPLOADER_S3_CALLS)
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    profiles = [c for c in config.values() if isinstance(c, dict)]  # but `version`
+    assert not any("signing_profiles" in c.get("deploy", {}).get("parameters", {}) for c in profiles)
+    for call, action in SAM_UPLOADER_S3_CALLS.items():
+        if action is not None and call in calls:
+            arn = SAM_BUCKET if action == "s3:ListBucket" else f"{SAM_BUCKET}/mesh-rollout-prod/0123abcd.template"
+            assert allows(action, arn), (call, action)
+    assert allows("s3:PutObject", f"{SAM_BUCKET}/mesh-rollout-prod/0123abcd")  # the transfer manager's upload
+
+
+def test_the_policy_allows_tagging_the_stacks_the_profiles_tag() -> None:
+    """Stack tags in CreateChangeSet: CloudFormation authorizes cloudformation:TagResource on the stack as it tags it
+    (the condition key cloudformation:CreateAction,
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html)."""
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    tagged = [e for e, c in config.items() if isinstance(c, dict) and c.get("deploy", {}).get("parameters", {}).get("tags")]
+    assert tagged
+    for environment in tagged:
+        name = config[environment]["global"]["parameters"]["stack_name"]
+        assert allows("cloudformation:TagResource", f"arn:aws:cloudformation:us-east-1:111122223333:stack/{name}/a1b2")
+    # SAM CLI's own stack, created with the ManagedStackSource tag
+    assert allows(
+        "cloudformation:TagResource", "arn:aws:cloudformation:us-east-1:111122223333:stack/aws-sam-cli-managed-default/a1"
+    )
+
+
+def test_the_policy_fits_a_roles_inline_policies() -> None:
+    # IAM counts the characters but whitespace (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html)
+    size = len(re.sub(r"\s", "", json.dumps(POLICY)))
+    assert 6_144 < size < 10_240, size  # more than a managed policy, less than a role's inline policies (docs/deploying.md)
 
 
 # --- the AWS CLI commands that find a route's ARNs and IDs ---------------------------------------------------
