@@ -25,7 +25,6 @@ events in an execution's history, 256 KiB of input or output per state):
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,7 +40,15 @@ from mesh_rollout.grouping.order import find_cycle
 from mesh_rollout.parsing import Strict, parse_input
 from mesh_rollout.shapes import closest_name, require_object
 from mesh_rollout.shifting import inputs as shifting_inputs
-from mesh_rollout.shifting.inputs import ROUTE_FIELDS, Approval, Percent, WeightShiftSpec, step_list
+from mesh_rollout.shifting.inputs import (
+    ROUTE_FIELDS,
+    Approval,
+    Percent,
+    WeightShiftSpec,
+    approval_problems,
+    step_list,
+    step_problems,
+)
 
 MAX_LEGS = 25
 HISTORY_EVENTS = 25_000
@@ -218,18 +225,9 @@ def _at_leg(problems: list[tuple[str, str]], field: str, shared: dict[str, Any],
 
 
 def _schedule_problems(group: GroupInput) -> list[tuple[str, str]]:
-    """The group's steps rise, and every approval is before one of them (the words of a route's own schedule)."""
-    problems = []
-    if group.steps is not None and group.stepPercent is not None:
-        problems.append(("stepPercent", "give steps or stepPercent, not both"))
-    steps = step_list(cast(WeightShiftSpec, group))
-    for index, (before, after) in enumerate(itertools.pairwise(steps)):
-        if after <= before:
-            problems.append((f"steps[{index + 1}]", f"{after} must be above the step before it ({before})"))
-    for index, percent in enumerate(group.approval.beforeSteps if group.approval else []):
-        if percent not in steps:
-            problems.append((f"approval.beforeSteps[{index}]", f"{percent} is not a step of the plan {steps}"))
-    return problems
+    """The group's steps rise, and every approval is before one of them: a route's own schedule rules."""
+    schedule = cast(WeightShiftSpec, group)
+    return [*step_problems(schedule), *approval_problems(schedule)]
 
 
 def _mode_problems(group: GroupInput, legs: list[GroupLeg]) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ The route is named in its service's own vocabulary, and the fields given choose 
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
@@ -189,20 +190,36 @@ def _check_stable_and_canary(spec: WeightShiftSpec) -> None:
         raise InvalidRolloutInput("canary", f"must differ from stable ({spec.stable!r})")
 
 
-def _check_steps(spec: WeightShiftSpec) -> None:
+def step_problems(spec: WeightShiftSpec) -> list[tuple[str, str]]:
+    """A schedule's steps (a route's, or a group's: grouping/inputs.py): steps or stepPercent, each above the last."""
+    problems = []
     if spec.steps is not None and spec.stepPercent is not None:
-        raise InvalidRolloutInput("stepPercent", "give steps or stepPercent, not both")
-    for index, (before, after) in enumerate(zip(step_list(spec), step_list(spec)[1:], strict=False)):
+        problems.append(("stepPercent", "give steps or stepPercent, not both"))
+    steps = step_list(spec)
+    for index, (before, after) in enumerate(itertools.pairwise(steps)):
         if after <= before:
-            raise InvalidRolloutInput(f"steps[{index + 1}]", f"{after} must be above the step before it ({before})")
+            problems.append((f"steps[{index + 1}]", f"{after} must be above the step before it ({before})"))
+    return problems
+
+
+def approval_problems(spec: WeightShiftSpec) -> list[tuple[str, str]]:
+    """A schedule's approvals (a route's or a group's): each before one of its steps."""
+    steps = step_list(spec)
+    return [
+        (f"approval.beforeSteps[{index}]", f"{percent} is not a step of the plan {steps}")
+        for index, percent in enumerate(spec.approval.beforeSteps if spec.approval else [])
+        if percent not in steps
+    ]
+
+
+def _check_steps(spec: WeightShiftSpec) -> None:
+    for field, problem in step_problems(spec)[:1]:
+        raise InvalidRolloutInput(field, problem)
 
 
 def _check_approval(spec: WeightShiftSpec) -> None:
-    if spec.approval is None:
-        return
-    for index, percent in enumerate(spec.approval.beforeSteps):
-        if percent not in step_list(spec):
-            raise InvalidRolloutInput(f"approval.beforeSteps[{index}]", f"{percent} is not a step of the plan {step_list(spec)}")
+    for field, problem in approval_problems(spec)[:1]:
+        raise InvalidRolloutInput(field, problem)
 
 
 def _check_gate_metrics(spec: WeightShiftSpec) -> None:
