@@ -64,9 +64,11 @@ def test_the_shift_traffic_role_may_update_a_lattice_rule_of_the_stacks_service(
     (update, delete) = simulate(
         emulated, PolicySourceArn=role_arn, ActionNames=["vpc-lattice:UpdateRule", "ecs:DeleteService"], ResourceArns=[rule]
     )
+    # the top level's EvalResourceName is an ARN template in AWS, "*" here (emulator/iam.py); the rule is in
+    # ResourceSpecificResults
     assert (update["EvalActionName"], update["EvalResourceName"], update["EvalDecision"]) == (
         "vpc-lattice:UpdateRule",
-        rule,
+        "*",
         "allowed",
     )
     assert update["MatchedStatements"] == [{"SourcePolicyId": "ShiftTrafficFunctionRolePolicy0", "SourcePolicyType": "role"}]
@@ -83,6 +85,9 @@ def test_the_shift_traffic_role_may_update_a_lattice_rule_of_the_stacks_service(
         "implicitDeny",
         [],
     )
+    assert [(r["EvalResourceName"], r["EvalResourceDecision"]) for r in delete["ResourceSpecificResults"]] == [
+        (rule, "implicitDeny")
+    ]
     # the grant is the stack's Region's: the same rule elsewhere is not allowed
     (elsewhere,) = simulate(
         emulated,
@@ -125,6 +130,63 @@ def test_context_entries_decide_a_condition_and_a_missing_key_is_reported(emulat
     unknown = passed_to()
     assert (unknown["EvalDecision"], unknown["MatchedStatements"]) == ("implicitDeny", [])
     assert unknown["ResourceSpecificResults"][0]["MissingContextValues"] == ["iam:PassedToService"]
+    assert unknown["MissingContextValues"] == ["iam:PassedToService"]  # the top level's: every resource's, once
+
+
+def test_one_result_per_action_whose_top_level_is_the_most_restrictive_over_its_resources(emulated: OfflineAccount) -> None:
+    """API_EvaluationResult: one EvaluationResult per action; its EvalDecision the most restrictive of its resources',
+    MatchedStatements those that decided it, MissingContextValues every resource's once; each resource's own answer in
+    ResourceSpecificResults."""
+    kept = "arn:aws:ecs:us-west-2:123456789012:service/prod/kept"
+    other = "arn:aws:ecs:us-west-2:123456789012:service/prod/other"
+    tagged = "arn:aws:ecs:us-west-2:123456789012:service/test/tagged"
+    arn = role(
+        emulated,
+        "aggregate-test",
+        everything=policy({"Effect": "Allow", "Action": "ecs:*", "Resource": "arn:aws:ecs:*:*:service/prod/*"}),
+        keep=policy({"Effect": "Deny", "Action": "ecs:DeleteService", "Resource": kept}),
+        tagged=policy(
+            {
+                "Effect": "Allow",
+                "Action": "ecs:*",
+                "Resource": "arn:aws:ecs:*:*:service/test/*",
+                "Condition": {"StringEquals": {"aws:ResourceTag/team": "mesh"}},
+            }
+        ),
+    )
+    deleted, updated = simulate(
+        emulated, PolicySourceArn=arn, ActionNames=["ecs:DeleteService", "ecs:UpdateService"], ResourceArns=[kept, other]
+    )
+    assert (deleted["EvalActionName"], deleted["EvalResourceName"], deleted["EvalDecision"]) == (
+        "ecs:DeleteService",
+        "*",
+        "explicitDeny",
+    )
+    assert deleted["MatchedStatements"] == [{"SourcePolicyId": "keep", "SourcePolicyType": "role"}]
+    assert deleted["EvalDecisionDetails"] == {}
+    assert [
+        (r["EvalResourceName"], r["EvalResourceDecision"], r["MatchedStatements"]) for r in deleted["ResourceSpecificResults"]
+    ] == [
+        (kept, "explicitDeny", [{"SourcePolicyId": "keep", "SourcePolicyType": "role"}]),
+        (other, "allowed", [{"SourcePolicyId": "everything", "SourcePolicyType": "role"}]),
+    ]
+    assert (updated["EvalDecision"], updated["MatchedStatements"]) == (
+        "allowed",
+        [{"SourcePolicyId": "everything", "SourcePolicyType": "role"}],
+    )
+    assert [r["EvalResourceDecision"] for r in updated["ResourceSpecificResults"]] == ["allowed", "allowed"]
+    # one resource undecided (its tag not given) and one allowed: implicitDeny, no statement, the key once
+    (mixed,) = simulate(emulated, PolicySourceArn=arn, ActionNames=["ecs:UpdateService"], ResourceArns=[other, tagged, tagged])
+    assert (mixed["EvalDecision"], mixed["MatchedStatements"], mixed["MissingContextValues"]) == (
+        "implicitDeny",
+        [],
+        ["aws:ResourceTag/team"],
+    )
+    assert [(r["EvalResourceDecision"], r["MissingContextValues"]) for r in mixed["ResourceSpecificResults"]] == [
+        ("allowed", []),
+        ("implicitDeny", ["aws:ResourceTag/team"]),
+        ("implicitDeny", ["aws:ResourceTag/team"]),
+    ]
 
 
 def test_an_explicit_deny_wins_and_is_the_only_matched_statement(emulated: OfflineAccount) -> None:
@@ -182,6 +244,19 @@ def test_a_permissions_boundary_caps_what_the_policies_allow(emulated: OfflineAc
         "implicitDeny",
         {"AllowedByPermissionsBoundary": False},
     )
+    # per resource, each its own detail; the top level's allowed only if the boundary allows every resource
+    service, queue = "arn:aws:ecs:us-west-2:123456789012:service/c/s", "arn:aws:sqs:us-west-2:123456789012:q"
+    (both,) = simulate(emulated, PolicySourceArn=arn, ActionNames=["ecs:UpdateService"], ResourceArns=[service, queue])
+    assert both["PermissionsBoundaryDecisionDetail"] == {"AllowedByPermissionsBoundary": True}
+    (sent,) = simulate(emulated, PolicySourceArn=arn, ActionNames=["sqs:SendMessage"], ResourceArns=[queue, service])
+    assert (sent["EvalDecision"], sent["PermissionsBoundaryDecisionDetail"]) == (
+        "implicitDeny",
+        {"AllowedByPermissionsBoundary": False},
+    )
+    assert [r["PermissionsBoundaryDecisionDetail"] for r in sent["ResourceSpecificResults"]] == [
+        {"AllowedByPermissionsBoundary": False},
+        {"AllowedByPermissionsBoundary": False},
+    ]
 
 
 def test_a_users_groups_policies_count(emulated: OfflineAccount) -> None:
@@ -259,10 +334,11 @@ def test_results_page_with_max_items_and_marker(emulated: OfflineAccount) -> Non
         "ActionNames": ["vpc-lattice:GetRule", "vpc-lattice:UpdateRule", "ecs:DeleteService"],
         "ResourceArns": [lattice_rule(emulated), lattice_rule(emulated, "eu-west-1")],
     }
-    first = iam.simulate_principal_policy(**params, MaxItems=4)
-    assert (len(first["EvaluationResults"]), first["IsTruncated"]) == (4, True)
-    rest = iam.simulate_principal_policy(**params, MaxItems=4, Marker=first["Marker"])
-    assert (len(rest["EvaluationResults"]), rest["IsTruncated"], "Marker" in rest) == (2, False, False)
+    # one result per action (3), each with both resources: MaxItems counts results, not (action, resource) pairs
+    first = iam.simulate_principal_policy(**params, MaxItems=2)
+    assert (len(first["EvaluationResults"]), first["IsTruncated"]) == (2, True)
+    rest = iam.simulate_principal_policy(**params, MaxItems=2, Marker=first["Marker"])
+    assert (len(rest["EvaluationResults"]), rest["IsTruncated"], "Marker" in rest) == (1, False, False)
     paged = [
         r
         for page in iam.get_paginator("simulate_principal_policy").paginate(**params, PaginationConfig={"PageSize": 2})
@@ -270,14 +346,20 @@ def test_results_page_with_max_items_and_marker(emulated: OfflineAccount) -> Non
     ]
     everything = iam.simulate_principal_policy(**params)["EvaluationResults"]
     assert paged == everything == first["EvaluationResults"] + rest["EvaluationResults"]
-    assert [(r["EvalActionName"], r["EvalDecision"]) for r in everything] == [
-        ("vpc-lattice:GetRule", "allowed"),
-        ("vpc-lattice:GetRule", "implicitDeny"),
-        ("vpc-lattice:UpdateRule", "allowed"),
-        ("vpc-lattice:UpdateRule", "implicitDeny"),
-        ("ecs:DeleteService", "implicitDeny"),
-        ("ecs:DeleteService", "implicitDeny"),
-    ]
+    here, elsewhere = params["ResourceArns"]
+    answered = {
+        r["EvalActionName"]: (
+            r["EvalDecision"],
+            {s["EvalResourceName"]: s["EvalResourceDecision"] for s in r["ResourceSpecificResults"]},
+        )
+        for r in everything
+    }
+    assert list(answered) == params["ActionNames"]
+    assert answered == {
+        "vpc-lattice:GetRule": ("implicitDeny", {here: "allowed", elsewhere: "implicitDeny"}),
+        "vpc-lattice:UpdateRule": ("implicitDeny", {here: "allowed", elsewhere: "implicitDeny"}),
+        "ecs:DeleteService": ("implicitDeny", {here: "implicitDeny", elsewhere: "implicitDeny"}),
+    }
 
 
 def test_every_functions_role_answers_as_the_evaluator_does_on_the_templates_statements(emulated: OfflineAccount) -> None:
@@ -303,7 +385,12 @@ def test_every_functions_role_answers_as_the_evaluator_does_on_the_templates_sta
             ActionNames=list(dict.fromkeys(r.action for r in asked)),
             ResourceArns=list(dict.fromkeys(r.resource for r in asked)),
         )
-        answered = {(r["EvalActionName"], r["EvalResourceName"]): r["EvalDecision"] for r in results}
+        assert [r["EvalActionName"] for r in results] == list(dict.fromkeys(r.action for r in asked))
+        answered = {
+            (r["EvalActionName"], s["EvalResourceName"]): s["EvalResourceDecision"]
+            for r in results
+            for s in r["ResourceSpecificResults"]
+        }
         for request in asked:
             assert answered[(request.action, request.resource)] == expected[decide(statements, request)], (function, request)
             decisions.append(answered[(request.action, request.resource)])

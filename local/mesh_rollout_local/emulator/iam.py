@@ -9,10 +9,25 @@ moto 5.2.5 has no SimulatePrincipalPolicy. Here it evaluates a role's, user's or
 attached managed ones; a user's groups' too; a permissions boundary bounds them) with iam_policy.py's evaluator, after
 https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html and
 https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html:
-- One EvaluationResult per action and resource (ResourceArns defaults to "*"), actions first, paged by MaxItems
-  (default 100) and Marker. With ResourceArns, each result also carries ResourceSpecificResults (its one resource,
-  with the MissingContextValues) and an empty EvalDecisionDetails, as the reference says for one account; for "*"
-  MissingContextValues sit on the result itself.
+- One EvaluationResult per action (ResourceArns defaults to "*"), paged by MaxItems (default 100) and Marker, as the
+  pinned model's EvaluationResult says: "The simulator now returns a single EvaluationResult per action, regardless of
+  how many resource ARNs are provided". With ResourceArns, each resource's own answer is in ResourceSpecificResults
+  (EvalResourceName the given ARN, its EvalResourceDecision, MatchedStatements, MissingContextValues, and a
+  permissions boundary's detail); the top level aggregates them: EvalDecision "reflects the most restrictive decision
+  across all resources" (explicitDeny, then implicitDeny, then allowed), MatchedStatements are "the union of matched
+  statements across all requested resources" whose decision is the top-level one ("Only statements that contributed
+  to the reported decision"), MissingContextValues "the deduplicated set of missing context values across all
+  requested resources", AllowedByPermissionsBoundary true only if the boundary allows every resource, and
+  EvalDecisionDetails is empty ("If the simulation evaluates policies within the same account and includes a
+  resource ARN, then the parameter is present but the response is empty"). For "*" the result carries its
+  MissingContextValues and no ResourceSpecificResults.
+- The top-level EvalResourceName is always "*". The model says it is "The ARN template for the simulated resource type
+  (for example, arn:${Partition}:s3:::${BucketName}/${KeyName}), or * if no ARN format is defined for the action.
+  This is not a specific customer-provided resource ARN." The template comes from the action's resource type in the
+  Service Authorization Reference, which this emulator does not carry (the project's roles name some 25 resource types
+  of twelve services), and a template guessed from the given ARN could name the wrong type: so "*", which is wrong
+  for actions that have an ARN format, and a caller must read ResourceSpecificResults for the resource, as the model
+  tells it to.
 - An explicit Deny that applies wins (its statements are the only MatchedStatements), then any Allow that applies;
   nothing applying is implicitDeny. ContextEntries give condition keys their values (one value per key).
 - What the evaluator cannot decide is never "allowed": a statement whose Condition names a key the request did not
@@ -21,6 +36,16 @@ https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html:
   still gives explicitDeny. MatchedStatements name each deciding policy once (SourcePolicyId: an inline policy's
   name, a managed policy's ARN; SourcePolicyType "role" / "user" / "group" / "aws-managed" / "user-managed"),
   without StartPosition / EndPosition (AWS lists each statement, told apart by those positions).
+- Where that "cannot decide" differs from AWS (IAM user guide, condition operators,
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html: a key
+  missing from the request makes a condition false, but a negated operator's such as StringNotLike true, except for
+  ...IfExists and Null): a Deny with a negated operator whose key is missing (the rest of it matching) is
+  explicitDeny in AWS, implicitDeny here; an Allow with one may be allowed in AWS, is implicitDeny here; a statement
+  with a positive operator whose key is missing does not apply in AWS (so a Deny of it may leave the answer
+  allowed), here it leaves the answer implicitDeny; ...IfExists (and Null, ForAnyValue, ForAllValues, and the
+  operators iam_policy.py does not know) are not evaluated, so a policy with one is implicitDeny here whatever AWS
+  answers. The emulator never answers "allowed" when unsure; it may answer implicitDeny where AWS says explicitDeny
+  or allowed.
 - PolicySourceArn of no role, user or group of the account: NoSuchEntity. An ARN that names no IAM role, user or
   group (a function's, say), an action without its service prefix, a bad Marker, and the inputs this emulator
   does not simulate (PolicyInputList, PermissionsBoundaryPolicyInputList, PolicyExclusionList, ResourcePolicy,
@@ -252,6 +277,43 @@ def _context(entries: list[dict[str, Any]]) -> dict[str, str]:
     return context
 
 
+# the most restrictive decision wins the top level (API_EvaluationResult: "if any resource produces explicitDeny, the
+# top-level decision is explicitDeny")
+_RESTRICTIVE = {"explicitDeny": 0, "implicitDeny": 1, "allowed": 2}
+
+
+def _evaluation_result(action: str, verdicts: list[tuple[str, Verdict, dict[str, Any]]], listed: bool) -> dict[str, Any]:
+    """One action's EvaluationResult over its resources' verdicts (resource, verdict, boundary detail); `listed`:
+    the request named ResourceArns (otherwise the one resource is "*"). See the module's docstring."""
+    decision = min((verdict.decision for _, verdict, _ in verdicts), key=_RESTRICTIVE.__getitem__)
+    deciding = tuple(policy for _, verdict, _ in verdicts if verdict.decision == decision for policy in verdict.matched)
+    missing = sorted({key for _, verdict, _ in verdicts for key in verdict.missing})
+    result: dict[str, Any] = {
+        "EvalActionName": action,
+        "EvalResourceName": "*",  # no ARN template (module docstring)
+        "EvalDecision": decision,
+        "MatchedStatements": _statements(Verdict(decision, deciding)),
+        "MissingContextValues": missing,
+    }
+    details = [detail["PermissionsBoundaryDecisionDetail"] for _, _, detail in verdicts if detail]
+    if details:
+        allowed = all(detail["AllowedByPermissionsBoundary"] for detail in details)
+        result["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": allowed}
+    if listed:
+        result["EvalDecisionDetails"] = {}
+        result["ResourceSpecificResults"] = [
+            {
+                "EvalResourceName": resource,
+                "EvalResourceDecision": verdict.decision,
+                "MatchedStatements": _statements(verdict),
+                "MissingContextValues": list(verdict.missing),
+                **detail,
+            }
+            for resource, verdict, detail in verdicts
+        ]
+    return result
+
+
 def simulate_principal_policy(self: IamResponse) -> ActionResult:
     for name in NOT_SIMULATED:
         if self._get_param(name):
@@ -265,30 +327,12 @@ def simulate_principal_policy(self: IamResponse) -> ActionResult:
     policies, boundary = principal_policies(self.backend, self._get_param("PolicySourceArn"))
     results = []
     for action in actions:
+        verdicts: list[tuple[str, Verdict, dict[str, Any]]] = []
         for resource in resources or ["*"]:
             request = Request(action, resource, context)
             identity = evaluate(policies, request)
-            verdict, detail = _bounded(identity, evaluate(boundary, request) if boundary is not None else None)
-            result: dict[str, Any] = {
-                "EvalActionName": action,
-                "EvalResourceName": resource,
-                "EvalDecision": verdict.decision,
-                "MatchedStatements": _statements(verdict),
-                **detail,
-            }
-            if resources:
-                result["EvalDecisionDetails"] = {}
-                specific = {
-                    "EvalResourceName": resource,
-                    "EvalResourceDecision": verdict.decision,
-                    "MatchedStatements": _statements(verdict),
-                    "MissingContextValues": list(verdict.missing),
-                }
-                result["ResourceSpecificResults"] = [{**specific, **detail}]
-                result["MissingContextValues"] = []
-            else:
-                result["MissingContextValues"] = list(verdict.missing)
-            results.append(result)
+            verdicts.append((resource, *_bounded(identity, evaluate(boundary, request) if boundary is not None else None)))
+        results.append(_evaluation_result(action, verdicts, bool(resources)))
     marker = self._get_param("Marker") or "0"
     if not marker.isdigit() or int(marker) > len(results):
         raise InvalidInput(f"Marker {marker} is not one this operation returned")
