@@ -29,6 +29,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> "DryRunRepo
         topic_arn=os.environ["NOTIFICATION_TOPIC_ARN"],
         roles=json.loads(os.environ.get("STACK_ROLES") or "{}"),  # {function logical id: role ARN}, template.yaml
         clusters=os.environ.get("ECS_CLUSTERS", "*"),
+        key_arn=os.environ.get("KMS_KEY_ARN") or None,  # the key of the table and the topic (MeshRolloutKey)
     )
     report = dry_run(request.rollout, clients, stack)
     logger.info("weight shift dry run", extra={"ready": report["ready"], "problems": report["problems"]})

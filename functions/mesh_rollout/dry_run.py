@@ -26,13 +26,23 @@ from mesh_rollout.shifting import lock
 from mesh_rollout.shifting.gate import metric_value, queried
 
 MIN_WINDOW_SECONDS = 300  # datapoints are looked for over the bake, and at least the last 5 minutes
+# DescribeAlarms takes at most 100 AlarmNames (botocore's model: AlarmNames max 100); GetMetricData at most 500
+# metrics per request ("can retrieve as many as 500 different metrics in a single request",
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html)
+ALARM_NAMES_PER_CALL, QUERIES_PER_CALL = 100, 500
 OK, PROBLEM, WARNING = "ok", "problem", "warning"
 MARKS = {OK: "ok     ", PROBLEM: "PROBLEM", WARNING: "warning"}
 # SNS lists a subscription its endpoint has not confirmed yet with this SubscriptionArn (ListSubscriptionsByTopic,
-# https://docs.aws.amazon.com/sns/latest/api/API_Subscription.html)
+# https://docs.aws.amazon.com/sns/latest/api/API_ListSubscriptionsByTopic.html)
 PENDING_CONFIRMATION = "PendingConfirmation"
 # IAM's EvalDecision (https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html)
 ALLOWED = "allowed"
+# what the key behind the lock table and the topic must allow a writer: publishing to a topic encrypted with a
+# customer managed key needs kms:GenerateDataKey and kms:Decrypt on it (Amazon SNS developer guide, key management,
+# https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html); so do the lock table's writes (DynamoDB
+# encryption at rest with a customer managed key, https://docs.aws.amazon.com/kms/latest/developerguide/services-dynamodb.html)
+KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+TABLE_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 
 
 class DryRunCheck(TypedDict):
@@ -53,12 +63,14 @@ class Clients:
 @dataclass(frozen=True)
 class Stack:
     """Where the real run's own calls go: the lock table, the notification topic (its ARN gives the partition,
-    Region and account), the functions' roles ({logical id: role ARN}) and the ECS clusters it may act in."""
+    Region and account), the functions' roles ({logical id: role ARN}), the ECS clusters it may act in and the
+    stack's KMS key that encrypts the table and the topic (None: its use is not checked)."""
 
     lock_table: str
     topic_arn: str
     roles: dict[str, str] | None = None
     clusters: str = "*"
+    key_arn: str | None = None
 
     def arn(self, service: str, resource: str) -> str:
         partition, _, region, account = self.topic_arn.split(":")[1:5]
@@ -191,13 +203,19 @@ def check_alarms(named: list[tuple[str, str]], found: Findings, cloudwatch: Any)
     if not named:
         return
     names = list(dict.fromkeys(name for _, name in named))
+    alarms: dict[str, dict[str, Any]] = {}
     try:
         with aws_errors("DescribeAlarms"):
-            response = cloudwatch.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+            for start in range(0, len(names), ALARM_NAMES_PER_CALL):  # at most 100 names a call, each page read
+                chunk = names[start : start + ALARM_NAMES_PER_CALL]
+                pages = cloudwatch.get_paginator("describe_alarms").paginate(
+                    AlarmNames=chunk, AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+                )
+                for page in pages:
+                    alarms |= {a["AlarmName"]: a for a in page.get("MetricAlarms", []) + page.get("CompositeAlarms", [])}
     except (AwsRequestRejected, MeshResourceNotFound) as exc:
         found.add("alarms", PROBLEM, f"could not read the alarms: {exc}")
         return
-    alarms = {a["AlarmName"]: a for a in response.get("MetricAlarms", []) + response.get("CompositeAlarms", [])}
     for where, name in named:
         alarm = alarms.get(name)
         if alarm is None:
@@ -232,45 +250,62 @@ def metrics_of(gate: dict[str, Any], without: str | None = None) -> list[GateMet
 def check_datapoints(
     metrics: list[GateMetric], window: int, found: Findings, cloudwatch: Any, no_traffic: dict[str, str] | None = None
 ) -> None:
-    """Datapoints in the last `window` seconds for every metric, as the gate counts them (gate.metric_value: a ratio
-    needs its divisor, a Sum numerator with none is 0). None where the gate would wait in no data is a problem,
-    unless no data passes there, or the side cannot have traffic yet (`no_traffic`: {side: why}, a warning)."""
+    """Datapoints in the last `window` seconds (at least the metric's own Period: a shorter window holds no whole
+    period) for every metric, as the gate counts them (gate.metric_value: a ratio needs its divisor, a Sum numerator
+    with none is 0). None where the gate would wait in no data is a problem, unless no data passes there, or the side
+    cannot have traffic yet (`no_traffic`: {side: why}, a warning)."""
     if not metrics:
         return
-    queries, keys = [], []
+    keys, windows = [], []
+    by_window: dict[int, list[dict[str, Any]]] = {}  # the queries of each window, asked over it
     for index, (_, _, metric, _) in enumerate(metrics):
         key = f"q{index}"
+        stats = [metric["metricStat"], *([metric["divideBy"]] if metric.get("divideBy") else [])]
+        own = max([window, *(int(stat.get("Period", 0)) for stat in stats)])
         keys.append(key)
+        windows.append(own)
+        queries = by_window.setdefault(own, [])
         queries.append({"Id": key, "MetricStat": metric["metricStat"], "ReturnData": True})
         if metric.get("divideBy"):
             queries.append({"Id": f"{key}_divisor", "MetricStat": metric["divideBy"], "ReturnData": True})
-    now = clock.now()
-    results: dict[str, list[float]] = {}
     try:
-        with aws_errors("GetMetricData"):
-            pages = cloudwatch.get_paginator("get_metric_data").paginate(
-                MetricDataQueries=queries, StartTime=now - dt.timedelta(seconds=window), EndTime=now
-            )
-            for page in pages:
-                for result in page["MetricDataResults"]:
-                    results.setdefault(result["Id"], []).extend(result.get("Values", []))
+        results = metric_data(cloudwatch, by_window)
     except (AwsRequestRejected, MeshResourceNotFound) as exc:
         found.add("metrics", PROBLEM, f"could not read the metrics: {exc}")
         return
-    for key, (label, side, metric, missing) in zip(keys, metrics, strict=True):
+    for key, seconds, (label, side, metric, missing) in zip(keys, windows, metrics, strict=True):
         value = metric_value({**metric, "id": key}, results)
         points = len(results.get(f"{key}_divisor" if metric.get("divideBy") else key, []))
         what = f"{label} ({side})"
         if value is not None:
-            found.add("metrics", OK, f"{what}: {points} datapoint{'s' if points != 1 else ''} in the last {window} s")
+            found.add("metrics", OK, f"{what}: {points} datapoint{'s' if points != 1 else ''} in the last {seconds} s")
             continue
-        detail = f"{what}: no datapoints in the last {window} s for {queried(metric)}"
+        detail = f"{what}: no datapoints in the last {seconds} s for {queried(metric)}"
         if missing in ("notBreaching", "pass"):
             found.add("metrics", WARNING, f"{detail} (the {'gate' if missing == 'notBreaching' else 'judge'} passes it)")
         elif side in (no_traffic or {}):
             found.add("metrics", WARNING, f"{detail} ({(no_traffic or {})[side]})")
         else:
             found.add("metrics", PROBLEM, f"{detail}: the gate would wait in no data, then fail")
+
+
+def metric_data(cloudwatch: Any, by_window: dict[int, list[dict[str, Any]]]) -> dict[str, list[float]]:
+    """{query id: its values}: each window's queries over the last that many seconds, at most 500 queries a call,
+    every page (NextToken) read."""
+    now = clock.now()
+    results: dict[str, list[float]] = {}
+    with aws_errors("GetMetricData"):
+        for seconds, queries in by_window.items():
+            for start in range(0, len(queries), QUERIES_PER_CALL):
+                pages = cloudwatch.get_paginator("get_metric_data").paginate(
+                    MetricDataQueries=queries[start : start + QUERIES_PER_CALL],
+                    StartTime=now - dt.timedelta(seconds=seconds),
+                    EndTime=now,
+                )
+                for page in pages:
+                    for result in page["MetricDataResults"]:
+                        results.setdefault(result["Id"], []).extend(result.get("Values", []))
+    return results
 
 
 # --- the lock, the approval topic -----------------------------------------------------------------------------------
@@ -331,7 +366,7 @@ class CallList:
 
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
-        self.table = stack.arn("dynamodb", f"table/{stack.lock_table}")
+        self.table_arn = stack.arn("dynamodb", f"table/{stack.lock_table}")
         self.calls: dict[str, dict[str, list[str]]] = {}
         # (function, resource) -> the condition keys the call carries (SimulatePrincipalPolicy's ContextEntries:
         # a condition whose key is not given is not evaluated as met)
@@ -340,8 +375,38 @@ class CallList:
     def pass_role(self, function: str, role: str, to_service: str) -> None:
         """iam:PassRole of `role` to `to_service`, as AWS asks it with the call that sends the role."""
         self.add(function, role, "iam:PassRole")
-        entry = {"ContextKeyName": "iam:PassedToService", "ContextKeyValues": [to_service], "ContextKeyType": "string"}
-        self.context[(function, role)] = [entry]
+        self.given(function, role, "iam:PassedToService", to_service)
+
+    def tag_revision(self, function: str, family: str) -> None:
+        """ecs:TagResource on the new revision of `family`, as AWS asks it when RegisterTaskDefinition is given tags
+        (with ecs:CreateAction RegisterTaskDefinition; "Actions, resources, and condition keys for Amazon ECS",
+        https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html):
+        its revision is not known yet, any of the family's."""
+        revision = self.stack.arn("ecs", f"task-definition/{family}:*")
+        self.add(function, revision, "ecs:TagResource")
+        self.given(function, revision, "ecs:CreateAction", "RegisterTaskDefinition")
+
+    def table(self, function: str, *actions: str) -> None:
+        """Item calls on the lock table; a write also uses the stack's key (KEY_ACTIONS)."""
+        self.add(function, self.table_arn, *actions)
+        if TABLE_WRITES.intersection(actions):
+            self.use_key(function)
+
+    def publish(self, function: str) -> None:
+        """sns:Publish to the stack's topic, which its key encrypts (KEY_ACTIONS)."""
+        self.add(function, self.stack.topic_arn, "sns:Publish")
+        self.use_key(function)
+
+    def use_key(self, function: str) -> None:
+        if self.stack.key_arn:
+            self.add(function, self.stack.key_arn, *KEY_ACTIONS)
+
+    def given(self, function: str, resource: str, key: str, value: str) -> None:
+        """The condition key `key` is `value` in the calls of `function` on `resource`."""
+        entries = self.context.setdefault((function, resource), [])
+        entry = {"ContextKeyName": key, "ContextKeyValues": [value], "ContextKeyType": "string"}
+        if entry not in entries:
+            entries.append(entry)
 
     def add(self, function: str, resource: str, *actions: str) -> None:
         for action in actions:
@@ -383,16 +448,31 @@ def check_roles(
                 found.add("permissions", WARNING, f"could not check permissions: {exc}")
                 return
             for result in results:
-                checked += 1
-                if result["EvalDecision"] != ALLOWED:
-                    where = result.get("EvalResourceName") or resource
-                    found.add(
-                        "permissions",
-                        PROBLEM,
-                        f"{function} may not {result['EvalActionName']} on {where} ({result['EvalDecision']})",
-                    )
+                for where, decision, missing in decisions(result, resource):
+                    checked += 1
+                    if decision != ALLOWED:
+                        unknown = f"; no value given for {', '.join(missing)}" if missing else ""
+                        found.add(
+                            "permissions",
+                            PROBLEM,
+                            f"{function} may not {result['EvalActionName']} on {where} ({decision}{unknown})",
+                        )
     if checked and not found.has_problem("permissions"):
         found.add("permissions", OK, f"the stack's roles allow all {checked} calls the run makes")
+
+
+def decisions(result: dict[str, Any], asked: str) -> list[tuple[str, str, list[str]]]:
+    """(resource, decision, missing context keys) of one EvaluationResult: each ResourceSpecificResults entry's
+    EvalResourceName and EvalResourceDecision when there are some, else the top-level EvalDecision for the ARN the
+    call asked about. The top-level EvalResourceName is the ARN *template* of the action's resource type, or "*",
+    never the ARN asked about (https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html)."""
+    specific = result.get("ResourceSpecificResults") or []
+    if specific:
+        return [
+            (str(r.get("EvalResourceName") or asked), str(r["EvalResourceDecision"]), list(r.get("MissingContextValues") or []))
+            for r in specific
+        ]
+    return [(asked, str(result["EvalDecision"]), list(result.get("MissingContextValues") or []))]
 
 
 def simulate(iam: Any, params: dict[str, Any]) -> list[dict[str, Any]]:

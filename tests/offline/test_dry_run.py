@@ -17,7 +17,7 @@ from mesh_rollout_local.cli import main
 from mesh_rollout_local.runner import OfflineAccount, RunResult, StillClock
 from tests.conftest import EVENTS, ROOT, load_json
 from tests.support import handle, status_change_event
-from tests.support.dry_run import every_problem_in_one_plan, read_calls, report_of
+from tests.support.dry_run import every_problem_in_one_plan, narrow_statements, read_calls, report_of
 from tests.support.dry_run import routes_and_locks as state_of
 
 SM = "WeightShiftStateMachine"
@@ -286,3 +286,42 @@ def test_the_release_loops_dry_run_checks_the_idle_target_group_as_the_canary() 
     assert "route: ALB apps:80/rule 10 (serviceBv2 -> serviceB)" in report["text"]
     assert "release: apps/serviceB gets app=example/release:1 first" in report["text"]
     assert [s["weights"] for s in report["steps"]] == [{"serviceBv2": 50, "serviceB": 50}, {"serviceBv2": 0, "serviceB": 100}]
+
+
+def test_a_release_whose_task_role_the_stack_may_not_pass_or_whose_tags_it_may_not_copy_is_a_problem() -> None:
+    """RegisterRelease registers the canary's revision again with its task and execution roles (iam:PassRole to
+    ecs-tasks.amazonaws.com, which the stack scopes by TaskRoleArns) and its tags (ecs:TagResource with
+    ecs:CreateAction RegisterTaskDefinition). The offline stack's TaskRoleArns is its default (any role of the
+    account): narrowed here to the execution role alone, as a stack deployed with TaskRoleArns naming only it has it,
+    and its TagNewRevisions statement dropped; the canary's revision carries a tag."""
+    with world("events/local/alb-given.json") as account:
+        shift = {**shift_of(account, "events/weight-shift-alb.json"), "imageDefinitions": [{"name": "app", "imageUri": "x:2"}]}
+        execution_role, task_role = (f"arn:aws:iam::123456789012:role/{n}" for n in ("ecsTaskExecutionRole", "ecsTaskRole"))
+        narrow_statements(account, "RegisterReleaseFunctionRole", {"PassTaskRoles": [execution_role], "TagNewRevisions": None})
+        ecs = account.client("ecs")
+        revision = ecs.describe_task_definition(taskDefinition="taskBv2")["taskDefinition"]["taskDefinitionArn"]
+        ecs.tag_resource(resourceArn=revision, tags=[{"key": "team", "value": "checkout"}])
+        result = dry_run(account, shift)
+        read_calls(result)
+    report = report_of(result)
+    assert result.error == "DryRunFoundProblems"
+    assert report["problems"] == [
+        f"permissions: RegisterReleaseFunction may not iam:PassRole on {task_role} (implicitDeny)",
+        "permissions: RegisterReleaseFunction may not ecs:TagResource on"
+        " arn:aws:ecs:us-west-2:123456789012:task-definition/taskBv2:* (implicitDeny)",
+    ], report["text"]
+
+
+def test_a_role_that_may_not_use_the_stacks_key_to_publish_or_write_the_lock_is_a_problem() -> None:
+    """The topic and the lock table are encrypted with the stack's key (MeshRolloutKey, KMS_KEY_ARN): publishing and
+    writing the table need kms:Decrypt and kms:GenerateDataKey on it."""
+    with world("events/local/alb-given.json") as account:
+        key = account.environment("DryRunWeightShiftFunction")["KMS_KEY_ARN"]
+        assert key.startswith("arn:aws:kms:us-west-2:123456789012:key/")
+        narrow_statements(account, "FinishRolloutFunctionRole", {"UseTheKey": None})
+        result = dry_run(account, shift_of(account, "events/weight-shift-alb.json"))
+        read_calls(result)
+    assert report_of(result)["problems"] == [
+        f"permissions: FinishRolloutFunction may not kms:Decrypt on {key} (implicitDeny)",
+        f"permissions: FinishRolloutFunction may not kms:GenerateDataKey on {key} (implicitDeny)",
+    ]

@@ -17,7 +17,7 @@ import pytest
 from mesh_rollout_local.cli import main
 from mesh_rollout_local.runner import OfflineAccount, RunResult, StillClock
 from tests.conftest import EVENTS, ROOT, load_json
-from tests.support.dry_run import every_problem_in_one_plan, read_calls, report_of, routes_and_locks
+from tests.support.dry_run import every_problem_in_one_plan, narrow_statements, read_calls, report_of, routes_and_locks
 
 SM = "EcsDeploymentStateMachine"
 DRY_RUN_STATES = ["DryRunWanted", "DryRunEcsDeployment", "DryRunReady"]
@@ -184,3 +184,25 @@ def test_cli_local_dry_run_of_the_ecs_deployment_prints_the_plan_and_exits_0() -
     assert "Dry run of the ECS deployment: READY" in text
     assert "     20%: then ECS bakes 600 s" in text
     assert ", no changes" in text
+
+
+def test_registering_the_tagged_revision_again_needs_its_roles_passed_and_its_tags_copied() -> None:
+    """imageDefinitions: RegisterRelease registers the service's revision again with its roles (iam:PassRole to
+    ecs-tasks.amazonaws.com, scoped by TaskRoleArns) and its tags (ecs:TagResource with ecs:CreateAction
+    RegisterTaskDefinition). TaskRoleArns narrowed to the execution role (the offline stack's default is any role of
+    the account) and TagNewRevisions dropped: both are problems once the revision carries a tag."""
+    with world("alb") as account:
+        execution_role, task_role = (f"arn:aws:iam::123456789012:role/{n}" for n in ("ecsTaskExecutionRole", "ecsTaskRole"))
+        narrow_statements(account, "RegisterReleaseFunctionRole", {"PassTaskRoles": [execution_role], "TagNewRevisions": None})
+        ecs = account.client("ecs")
+        revision = ecs.describe_services(cluster="apps", services=["checkout"])["services"][0]["taskDefinition"]
+        ecs.tag_resource(resourceArn=revision, tags=[{"key": "team", "value": "checkout"}])
+        family = ecs.describe_task_definition(taskDefinition=revision)["taskDefinition"]["family"]
+        result = dry_run(account, deployment_of(account, "ecs-deployment-images.json"))
+        read_calls(result)
+    report = report_of(result)
+    assert report["problems"] == [
+        f"permissions: RegisterReleaseFunction may not iam:PassRole on {task_role} (implicitDeny)",
+        "permissions: RegisterReleaseFunction may not ecs:TagResource on"
+        f" arn:aws:ecs:us-west-2:123456789012:task-definition/{family}:* (implicitDeny)",
+    ], report["text"]

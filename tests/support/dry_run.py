@@ -1,5 +1,6 @@
 """What both dry runs' tests read (tests/offline/test_dry_run.py, test_ecs_dry_run.py): a dry run's report, its
-calls (every one a read) and everything a rollout could change, to compare byte for byte before and after."""
+calls (every one a read) and everything a rollout could change, to compare byte for byte before and after; and a
+role's statements narrowed as a stack deployed with narrower parameters has them."""
 
 from __future__ import annotations
 
@@ -69,3 +70,21 @@ def every_problem_in_one_plan(result: RunResult, expected: list[str], first_stat
     assert result.states == [*first_states, "DryRunFoundProblems"]
     assert read_calls(result) > 0
     return report
+
+
+def narrow_statements(account: OfflineAccount, role: str, change: dict[str, Any]) -> None:
+    """Change the role's inline policy statements by Sid ({Sid: its new Resource, or None to drop it}), as a stack
+    deployed with narrower parameters would have them."""
+    iam = account.client("iam")
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        document = json.loads(document) if isinstance(document, str) else document
+        statements = document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]
+        kept = []
+        for statement in statements:
+            if statement.get("Sid") in change:
+                if change[statement["Sid"]] is None:
+                    continue
+                statement = {**statement, "Resource": change[statement["Sid"]]}
+            kept.append(statement)
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps({**document, "Statement": kept}))

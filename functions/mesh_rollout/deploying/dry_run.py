@@ -91,6 +91,7 @@ class World:
     task_definition: str | None = None
     images: dict[str, str] | None = None
     task_roles: list[str] = field(default_factory=list)  # of the revision RegisterRelease registers again
+    tagged_family: str | None = None  # its family, when that revision has tags (the new one gets them too)
     steps: list[EcsDryRunStep] = field(default_factory=list)
 
 
@@ -204,8 +205,9 @@ def check_revision(spec: EcsDeploymentSpec, service: dict[str, Any], world: Worl
             )
         elif world.images is not None:
             images = ", ".join(f"{n}={i}" for n, i in world.images.items())
-            current, _ = describe_task_definition(clients.ecs, str(service["taskDefinition"]))
+            current, tags = describe_task_definition(clients.ecs, str(service["taskDefinition"]))
             world.task_roles = sorted({str(current[k]) for k in ("taskRoleArn", "executionRoleArn") if current.get(k)})
+            world.tagged_family = str(current["family"]) if tags else None
             found.add("revision", OK, f"RegisterRelease registers {running} again with {images} first")
 
 
@@ -274,19 +276,21 @@ def check_metrics(spec: EcsDeploymentSpec, world: World, found: Findings, client
 def real_run_calls(spec: EcsDeploymentSpec, service: dict[str, Any], world: World, stack: Stack) -> CallList:
     """The calls the real run's functions that write make, with the service's own ARNs (as tests/offline/test_iam.py
     records them): the lock, RegisterRelease (imageDefinitions), UpdateService, each pause answered, the approval,
-    the finish."""
+    the finish; with the iam:PassRole, ecs:TagResource and kms requests AWS makes with them."""
     calls = CallList(stack)
     service_arn = str(service["serviceArn"])
     cluster, name = spec.cluster.rsplit("/", 1)[-1], spec.service.rsplit("/", 1)[-1]
     # a deployment's ARN is known once it starts; any of the service's matches the roles' service-deployment/<cluster>/*
     deployment = spec.serviceDeploymentArn or stack.arn("ecs", f"service-deployment/{cluster}/{name}/dry-run")
-    calls.add("AcquireRouteLockFunction", calls.table, "dynamodb:PutItem")
+    calls.table("AcquireRouteLockFunction", "dynamodb:PutItem")
     if world.images is not None:
         calls.add("RegisterReleaseFunction", service_arn, "ecs:DescribeServices")
         calls.add("RegisterReleaseFunction", "*", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition")
         for role in world.task_roles:
             calls.pass_role("RegisterReleaseFunction", role, TASKS_PRINCIPAL)
-    calls.add("StartEcsDeploymentFunction", calls.table, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        if world.tagged_family:
+            calls.tag_revision("RegisterReleaseFunction", world.tagged_family)
+    calls.table("StartEcsDeploymentFunction", "dynamodb:GetItem", "dynamodb:UpdateItem")
     calls.add("StartEcsDeploymentFunction", deployment, "ecs:DescribeServiceDeployments")
     if spec.mode == "start":
         calls.add("StartEcsDeploymentFunction", service_arn, "ecs:ListServiceDeployments", "ecs:UpdateService")
@@ -295,7 +299,7 @@ def real_run_calls(spec: EcsDeploymentSpec, service: dict[str, Any], world: Worl
             str(r) for e in entries for r in (e.get("roleArn"), (e.get("advancedConfiguration") or {}).get("roleArn")) if r
         }:
             calls.pass_role("StartEcsDeploymentFunction", role, ECS_SERVICE_PRINCIPAL)
-    calls.add("EcsDecideFunction", calls.table, "dynamodb:GetItem")
+    calls.table("EcsDecideFunction", "dynamodb:GetItem")
     calls.add(
         "EcsDecideFunction",
         deployment,
@@ -304,9 +308,9 @@ def real_run_calls(spec: EcsDeploymentSpec, service: dict[str, Any], world: Worl
         "ecs:StopServiceDeployment",
     )
     if spec.approval is not None:
-        calls.add("RequestApprovalFunction", stack.topic_arn, "sns:Publish")
-    calls.add("FinishEcsDeploymentFunction", calls.table, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
-    calls.add("FinishEcsDeploymentFunction", stack.topic_arn, "sns:Publish")
+        calls.publish("RequestApprovalFunction")
+    calls.table("FinishEcsDeploymentFunction", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
+    calls.publish("FinishEcsDeploymentFunction")
     return calls
 
 

@@ -18,7 +18,7 @@ from typing import Any, TypedDict
 
 from mesh_rollout import dry_run as shared
 from mesh_rollout.aws import aws_errors
-from mesh_rollout.aws.ecs import AmbiguousService, service_of_target_group
+from mesh_rollout.aws.ecs import AmbiguousService, describe_service, describe_task_definition, service_of_target_group
 from mesh_rollout.dry_run import (  # drop: the weight shift's tests read it here
     MIN_WINDOW_SECONDS,
     OK,
@@ -54,6 +54,8 @@ from mesh_rollout.shifting.weights import canary_percent, check_route_weights, d
 from mesh_rollout.traffic import Weights, backend_module, route_for
 
 BACKEND_NAMES = {"appmesh": "App Mesh", "lattice": "VPC Lattice", "alb": "ALB"}
+# RegisterRelease registers the canary's revision again: its task and execution roles are passed to ECS tasks
+TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
 __all__ = ["Clients", "Findings", "Stack", "World", "check_permissions", "drop", "dry_run", "read_input", "real_run_calls"]
 
 
@@ -87,6 +89,8 @@ class World:
     steps: list[dict[str, Any]] = field(default_factory=list)
     finalize_ends: bool = False
     release: dict[str, Any] = field(default_factory=lambda: {"pending": False})
+    task_roles: list[str] = field(default_factory=list)  # of the revision RegisterRelease registers again
+    tagged_family: str | None = None  # its family, when that revision has tags (the new one gets them too)
 
 
 def dry_run(raw: Any, clients: Clients, stack: Stack) -> DryRunReport:
@@ -324,6 +328,17 @@ def check_steps(spec: WeightShiftSpec, world: World, found: Findings, clients: C
         if world.release["pending"]:
             images = ", ".join(f"{n}={i}" for n, i in world.release["images"].items())
             found.add("release", OK, f"{world.release['cluster']}/{world.release['service']} gets {images} first")
+            release_revision(world, clients)
+
+
+def release_revision(world: World, clients: Clients) -> None:
+    """The roles and tags of the revision RegisterRelease registers again (find_or_register: with the current
+    revision's task and execution roles, and its tags), for the permissions that registration needs."""
+    cluster, service = world.release["cluster"], world.release["service"]
+    described = world.services.get(f"{cluster}/{service}") or describe_service(clients.ecs, cluster, service, "canaryEcsService")
+    current, tags = describe_task_definition(clients.ecs, str(described["taskDefinition"]))
+    world.task_roles = sorted({str(current[k]) for k in ("taskRoleArn", "executionRoleArn") if current.get(k)})
+    world.tagged_family = str(current["family"]) if tags else None
 
 
 # --- the stack's roles ----------------------------------------------------------------------------------------------
@@ -356,7 +371,7 @@ class Calls(CallList):
         else:
             self.add(function, "*", "elasticloadbalancing:DescribeListeners")
             self.add(function, reference["listenerArn"], "elasticloadbalancing:ModifyListener")
-        self.add(function, self.table, "dynamodb:GetItem")  # the write's fence: does this execution still hold the lock?
+        self.table(function, "dynamodb:GetItem")  # the write's fence: does this execution still hold the lock?
 
     def service(self, world: World, cluster: str, service: str) -> str:
         return str(world.services.get(f"{cluster}/{service}", {}).get("serviceArn") or "") or self.stack.arn(
@@ -364,14 +379,16 @@ class Calls(CallList):
         )
 
 
-def real_run_calls(spec: WeightShiftSpec, world: World, stack: Stack) -> dict[str, dict[str, list[str]]]:
-    """{function logical id: {resource ARN ("*": none): [IAM actions]}} the real run would call, with the route's
-    own ARNs (the calls each function's handler makes, as tests/offline/test_iam.py records them)."""
+def real_run_calls(spec: WeightShiftSpec, world: World, stack: Stack) -> CallList:
+    """The calls the real run would make ({function logical id: {resource ARN ("*": none): [IAM actions]}} and the
+    condition keys they carry), with the route's own ARNs (the calls each function's handler makes, as
+    tests/offline/test_iam.py records them, with the iam:PassRole, ecs:TagResource and kms requests AWS makes with
+    them)."""
     if world.resolved is None:
-        return {}
+        return CallList(stack)
     calls = Calls(stack, world.resolved["reference"])
     spec = world.spec or spec
-    calls.add("AcquireRouteLockFunction", calls.table, "dynamodb:PutItem")
+    calls.table("AcquireRouteLockFunction", "dynamodb:PutItem")
     calls.write_route("ShiftTrafficFunction")
     gate = spec.healthGate
     if gate.alarmNames:
@@ -381,17 +398,21 @@ def real_run_calls(spec: WeightShiftSpec, world: World, stack: Stack) -> dict[st
     for ref in gate.ecsServices:
         calls.add("CanaryHealthFunction", calls.service(world, ref.cluster, ref.service), "ecs:DescribeServices")
     if spec.approval is not None:
-        calls.add("RequestApprovalFunction", stack.topic_arn, "sns:Publish")
+        calls.publish("RequestApprovalFunction")
     if world.finalize_ends:
         finalize_calls(spec, world, world.resolved, calls)
     if world.release.get("pending"):
         service_arn = calls.service(world, world.release["cluster"], world.release["service"])
         calls.add("RegisterReleaseFunction", service_arn, "ecs:DescribeServices")
         calls.add("RegisterReleaseFunction", "*", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition")
+        for role in world.task_roles:
+            calls.pass_role("RegisterReleaseFunction", role, TASKS_PRINCIPAL)
+        if world.tagged_family:
+            calls.tag_revision("RegisterReleaseFunction", world.tagged_family)
         calls.add("UpdateServiceFunction", service_arn, "ecs:DescribeServices", "ecs:UpdateService")
-    calls.add("FinishRolloutFunction", calls.table, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
-    calls.add("FinishRolloutFunction", stack.topic_arn, "sns:Publish")
-    return calls.calls
+    calls.table("FinishRolloutFunction", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
+    calls.publish("FinishRolloutFunction")
+    return calls
 
 
 def finalize_calls(spec: WeightShiftSpec, world: World, resolved: dict[str, Any], calls: Calls) -> None:
@@ -416,7 +437,8 @@ def check_permissions(spec: WeightShiftSpec, world: World, found: Findings, clie
     per role and resource: the simulation evaluates every action named against every resource named,
     https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html)."""
     if world.resolved is not None:
-        check_roles(real_run_calls(spec, world, stack), found, clients.iam, stack)
+        calls = real_run_calls(spec, world, stack)
+        check_roles(calls.calls, found, clients.iam, stack, calls.context)
 
 
 # --- the plan a person reads ----------------------------------------------------------------------------------------
