@@ -75,13 +75,21 @@ def _given_run(account: OfflineAccount, call: dict[str, Any], base: Path, where:
     lambdas = account.lambdas
     lambdas.record = [] if account.replay_given_runs else None
     try:
-        result = account.run(call["run"], execution_input)
+        result = account.run(call["run"], execution_input, approver=account.given_approver or _reject)
     finally:
         recorded, lambdas.record = lambdas.record, None
     if result.status != "SUCCEEDED":
-        raise GivenError(f"{where}: run {call['run']} ended {result.status}: {result.error}: {result.cause}")
+        hint = ""
+        if result.error == "ApprovalRejected" and account.given_approver is None:
+            hint = " (a given run's approvals are answered by --approve or --reject; with neither, they are rejected)"
+        raise GivenError(f"{where}: run {call['run']} ended {result.status}: {result.error}: {result.cause}{hint}")
     if recorded is not None:
         GIVEN_RUNS[key] = recorded
+
+
+def _reject(pending: Any) -> tuple[bool, str]:
+    """A given run's approval when nobody said how to answer it: rejected, so the world is refused rather than waiting."""
+    return False, "a given run's approval, with neither --approve nor --reject"
 
 
 def _replay(account: OfflineAccount, recorded: list[RecordedCall], where: str) -> None:

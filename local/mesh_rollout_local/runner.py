@@ -145,6 +145,8 @@ class OfflineAccount:
         self.state_machine_arns: dict[str, str] = {}
         self.topic_arns: dict[str, str] = {}
         self.saved: dict[str, Any] = {}  # the given calls' responses, by their saveAs name
+        # answers the approvals of a given world's runs (the CLI's --approve / --reject); None: they are rejected
+        self.given_approver: Approver | None = None
         self.faults = FaultPlan()  # AWS faults to inject under botocore's retries (see faults.py)
         self._runs = 0
         # set (from a signal handler) to stop the running execution, as StopExecution would; see cli.py

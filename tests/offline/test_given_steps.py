@@ -192,3 +192,30 @@ def test_a_step_no_run_judged_is_said_after_the_run(tmp_path: Path, capsys: pyte
     # Then it succeeds on the healthy world, and says the 75% calls never applied
     assert (code, dump["status"]) == (0, "SUCCEEDED")
     assert "  --given: atStep 75 never applied: no run judged a 75% step\n" in out
+
+
+def test_a_given_runs_approval_is_answered_by_approve_and_without_it_the_world_is_refused_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a world that runs the worked example's shift (approval before 100%) before the run
+    world = tmp_path / "world.json"
+    world.write_text(
+        json.dumps(
+            [
+                {"include": str(EXAMPLES / "checkout-given.json")},
+                {"run": "WeightShiftStateMachine", "input": str(EXAMPLES / "checkout-shift.json")},
+            ]
+        )
+    )
+    argv = ["local", "WeightShiftStateMachine", "--input", str(EXAMPLES / "checkout-shift.json"), "--given", str(world)]
+    # When it runs with --approve, the given run's approval is answered too: the world is built at checkoutv2 100,
+    # where the same shift again has nothing to do
+    assert main([*argv, "--template", TEMPLATE, "--approve"]) == 0
+    assert "checkoutv2 100" in capsys.readouterr().out
+    # When it runs with neither --approve nor --reject, the given run's approval is rejected, not left waiting
+    assert main([*argv, "--template", TEMPLATE]) == 2
+    err = capsys.readouterr().err
+    assert f"--given {world} entry 2: run WeightShiftStateMachine ended FAILED: ApprovalRejected" in err
+    assert err.rstrip().endswith(
+        "(a given run's approvals are answered by --approve or --reject; with neither, they are rejected)"
+    )

@@ -7,6 +7,7 @@ once. A mistake of the user's is found before the offline account is built."""
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -119,6 +120,12 @@ def where_stopped(account: OfflineAccount, result: RunResult) -> str:
     return line + "; on AWS, ExecutionStatusChange restores the route and frees the lock after a stop"
 
 
+def given_runs_approver(args: argparse.Namespace) -> Approver | None:
+    """--approve / --reject answer the approvals of the --given world's runs too (silently: those runs print nothing);
+    with neither, None: given.py rejects them, so the world is refused rather than left waiting."""
+    return local_approver(args, io.StringIO(), sys.stdin) if args.approve or args.reject else None
+
+
 def run_local(args: argparse.Namespace, out: TextIO) -> int:
     args.template = known_state_machine(args.template, args.state_machine)
     _, execution_input = json_file("--input", args.input)
@@ -153,6 +160,7 @@ def run_local(args: argparse.Namespace, out: TextIO) -> int:
         calls = f", then {len(given)} given call{'s' if len(given) != 1 else ''}" if given else ""
         print(f"building the offline account: deploying {args.template}{calls} ...", file=out, flush=True)
         with OfflineAccount(args.template, region=args.region, real_time=args.real_time, handler_output=handler_log) as account:
+            account.given_approver = given_runs_approver(args)
             try:
                 account.apply_given(given, given_path.parent if given_path else None, f"--given {args.given}")
                 execution_input = account.resolve_input(execution_input)
