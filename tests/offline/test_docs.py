@@ -183,6 +183,18 @@ def test_every_path_the_readme_names_exists() -> None:
     assert not sorted(missing), sorted(missing)
 
 
+def test_every_code_fence_is_a_bare_fence() -> None:
+    # A fence line with text after it (```` ``` The example … ````) never closes its block, and the rest of the page
+    # renders as code: a fence is ``` alone, the opening one optionally with a language.
+    bad = []
+    for page in PAGES:
+        lines = page.read_text().splitlines()
+        fences = [(number, line) for number, line in enumerate(lines, 1) if line.lstrip().startswith("```")]
+        bad += [f"{page.relative_to(ROOT)}:{n}: {line}" for n, line in fences if not re.fullmatch(r" *```[\w+-]*", line)]
+        bad += [f"{page.relative_to(ROOT)}: {len(fences)} fences, one never closes"] if len(fences) % 2 else []
+    assert not bad, bad
+
+
 def anchors(page: Path) -> set[str]:
     """The heading anchors GitHub gives a Markdown page: lower case, punctuation dropped, spaces as hyphens, -1, -2 …
     after a repeated heading."""
