@@ -173,24 +173,34 @@ def test_the_pipeline_releases_to_the_idle_lattice_service_with_the_lattice_base
 
 def test_the_pipeline_releases_to_the_idle_alb_service_with_the_alb_base(tmp_path: Any) -> None:
     """ReleaseBaseFile=pipeline/release-base-alb.json, its listener and rule ARNs put in (as a team does): the same
-    turn-taking on the guide's ALB rule, serviceB holding the traffic."""
+    turn-taking on an ALB rule whose target groups are the base's checkout and checkoutv2 (the guide's ALB world with
+    its two groups named so; its services serviceB and serviceBv2 registered in them), checkout holding the traffic."""
+    names = {"serviceB": "checkout", "serviceBv2": "checkoutv2"}
+    world = [
+        {**call, "params": {**call["params"], "Name": names[call["params"]["Name"]]}}
+        if call.get("operation") == "create_target_group"
+        else call
+        for call in load_json(EVENTS / "local" / "alb-given.json")
+    ]
     with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
-        account.apply_given(load_json(EVENTS / "local" / "alb-given.json"), EVENTS / "local")
+        account.apply_given(world, EVENTS / "local")
         elbv2, rule = account.client("elbv2"), account.saved["rule"]["Rules"][0]
         groups = [t["TargetGroupArn"] for t in rule["Actions"][0]["ForwardConfig"]["TargetGroups"]]
         targets = [{"TargetGroupArn": group, "Weight": weight} for group, weight in zip(groups, (100, 0), strict=True)]
         elbv2.modify_rule(RuleArn=rule["RuleArn"], Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": targets}}])
         arn = account.state_machine_arns[SM]
         base_file = "pipeline/release-base-alb.json"
-        _, sent = pipeline_sends(tmp_path, WeightShiftStateMachineArn=arn, ReleaseBaseFile=base_file)
-        image = "123456789012.dkr.ecr.us-west-2.amazonaws.com/servicebv2:0123456789ab"
+        _, sent = pipeline_sends(
+            tmp_path, WeightShiftStateMachineArn=arn, ReleaseBaseFile=base_file, ImageRepositoryName="checkout"
+        )
+        image = "123456789012.dkr.ecr.us-west-2.amazonaws.com/checkout:0123456789ab"
         assert sent == {**load_json(ROOT / base_file), "imageDefinitions": [{"name": "app", "imageUri": image}]}
 
         listener = account.saved["listener"]["Listeners"][0]["ListenerArn"]
         result = account.run(SM, {**sent, "listenerArn": listener, "ruleArn": rule["RuleArn"]}, approver=lambda p: (True, "go"))
         assert result.status == "SUCCEEDED", result.cause
         assert _images(account, "apps", "serviceB", "serviceBv2") == {"serviceB": "example/serviceb:1.0", "serviceBv2": image}
-        assert result.output["steps"][-1]["weights"] == {"serviceB": 0, "serviceBv2": 100}
+        assert result.output["steps"][-1]["weights"] == {"checkout": 0, "checkoutv2": 100}
 
 
 def _images(account: OfflineAccount, cluster: str, *services: str) -> dict[str, str]:
