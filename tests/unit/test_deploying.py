@@ -157,6 +157,25 @@ def test_the_deployer_policy_is_scoped() -> None:
     assert parameter is not None and fnmatch.fnmatchcase(f"arn:aws:ssm:us-west-2:*:parameter{parameter[1]}", layer["Resource"])
 
 
+def test_the_state_machines_statement_names_the_templates_state_machines() -> None:
+    """CloudFormation names a state machine without StateMachineName `<LogicalId>-<suffix>` (the Name return value,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-stepfunctions-statemachine.html#aws-resource-stepfunctions-statemachine-return-values):
+    the statement is scoped to the transformed template's state machines' logical IDs, one each."""
+    state_machines = {
+        logical_id: resource.get("Properties", {})
+        for logical_id, resource in transformed_template()["Resources"].items()
+        if resource["Type"] == "AWS::StepFunctions::StateMachine"
+    }
+    assert state_machines and not [i for i, p in state_machines.items() if "StateMachineName" in p]
+    (statement,) = allowed("states:CreateStateMachine")
+    assert sorted(resources(statement)) == sorted(
+        f"arn:aws:states:*:111122223333:stateMachine:{logical_id}-*" for logical_id in state_machines
+    )
+    for action in statement["Action"]:
+        assert allows(action, "arn:aws:states:us-east-1:111122223333:stateMachine:WeightShiftStateMachine-Ab12Cd34Ef56")
+    assert not allows("states:CreateStateMachine", "arn:aws:states:us-east-1:111122223333:stateMachine:someone-elses")
+
+
 def test_every_scoped_action_has_a_resource_type_to_scope_by() -> None:
     """An action IAM authorizes on no resource type is granted only by Resource "*": in a scoped statement it is never
     granted (the Resource types column of the Service Authorization Reference, as cfn-lint's Policies.json copies it,
