@@ -386,6 +386,16 @@ class CallList:
         self.add(function, revision, "ecs:TagResource")
         self.given(function, revision, "ecs:CreateAction", "RegisterTaskDefinition")
 
+    def health_gate(self, function: str, gate: Any, service_arn: Callable[[str, str], str]) -> None:
+        """What a health gate's verdict reads (gate.health_verdict): its alarms, its metrics (the presets and the
+        judge's too) and its ECS services (`service_arn(cluster, service)`)."""
+        if gate.alarmNames:
+            self.add(function, "*", "cloudwatch:DescribeAlarms")
+        if gate.metrics or gate.maxErrorRate is not None or gate.maxLatencyMs or gate.compare:
+            self.add(function, "*", "cloudwatch:GetMetricData")
+        for ref in gate.ecsServices:
+            self.add(function, service_arn(ref.cluster, ref.service), "ecs:DescribeServices")
+
     def table(self, function: str, *actions: str) -> None:
         """Item calls on the lock table; a write also uses the stack's key (KEY_ACTIONS)."""
         self.add(function, self.table_arn, *actions)

@@ -174,6 +174,20 @@ def test_a_role_that_may_not_answer_the_pauses_is_a_problem_naming_function_acti
     assert all(p.startswith("permissions: EcsDecideFunction may not ") for p in report["problems"]), report["text"]
 
 
+def test_the_step_checks_role_is_asked_about_the_gates_reads() -> None:
+    """EcsStepCheck judges every pause: its role without its policies may not read the gate's metrics."""
+    with world("alb") as account:
+        iam = account.client("iam")
+        for name in iam.list_role_policies(RoleName="EcsStepCheckFunctionRole")["PolicyNames"]:
+            iam.delete_role_policy(RoleName="EcsStepCheckFunctionRole", PolicyName=name)
+        result = dry_run(account, deployment_of(account, "ecs-deployment-alb.json"))
+        read_calls(result)
+    report = report_of(result)
+    assert report["problems"] == [
+        "permissions: EcsStepCheckFunction may not cloudwatch:GetMetricData on * (implicitDeny)"
+    ], report["text"]
+
+
 def test_cli_local_dry_run_of_the_ecs_deployment_prints_the_plan_and_exits_0() -> None:
     out = io.StringIO()
     argv = ["local", SM, "--input", str(EVENTS / "ecs-deployment-alb.json")]

@@ -38,6 +38,8 @@ ROLES = {
         "CanaryHealthFunction",
         "RegisterReleaseFunction",
         "UpdateServiceFunction",
+        "DeploymentHealthFunction",
+        "RollbackServiceFunction",
     )
 }
 ALB_SHIFT = {
@@ -115,6 +117,7 @@ def test_the_real_runs_calls_name_the_routes_own_arns() -> None:
     stable_group = "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/serviceB/1"
     assert calls["FinalizeCanaryFunction"][stable_group] == ["elasticloadbalancing:DeleteTargetGroup"]
     assert "RegisterReleaseFunction" not in calls  # no release asked
+    assert "DeploymentHealthFunction" not in calls and "RollbackServiceFunction" not in calls
 
 
 def test_finalize_and_release_calls_only_when_the_run_gets_there() -> None:
@@ -125,6 +128,8 @@ def test_finalize_and_release_calls_only_when_the_run_gets_there() -> None:
     service = "arn:aws:ecs:us-west-2:123456789012:service/apps/serviceBv2"
     assert "FinalizeCanaryFunction" not in calls
     assert calls["UpdateServiceFunction"] == {service: ["ecs:DescribeServices", "ecs:UpdateService"]}
+    assert calls["DeploymentHealthFunction"] == {service: ["ecs:DescribeServices"]}  # CheckRelease
+    assert calls["RollbackServiceFunction"] == {service: ["ecs:DescribeServices", "ecs:UpdateService"]}  # RollbackRelease
     assert calls["RegisterReleaseFunction"]["*"] == ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"]
 
 

@@ -93,6 +93,7 @@ class World:
     task_roles: list[str] = field(default_factory=list)  # of the revision RegisterRelease registers again
     tagged_family: str | None = None  # its family, when that revision has tags (the new one gets them too)
     steps: list[EcsDryRunStep] = field(default_factory=list)
+    gate_services: dict[str, dict[str, Any]] = field(default_factory=dict)  # "cluster/service" -> the gate's service
 
 
 def dry_run(raw: Any, clients: Clients, stack: Stack) -> EcsDryRunReport:
@@ -107,7 +108,7 @@ def dry_run(raw: Any, clients: Clients, stack: Stack) -> EcsDryRunReport:
             check_traffic(spec, service, world, found)
             check_revision(spec, service, world, found, clients)
             check_steps(spec, world, found)
-        check_gate_services(spec, found, clients)
+        check_gate_services(spec, world, found, clients)
         check_alarms(spec, world, found, clients)
         check_metrics(spec, world, found, clients)
         if service is not None:
@@ -236,10 +237,12 @@ def check_steps(spec: EcsDeploymentSpec, world: World, found: Findings) -> None:
 # --- the gate: its services, alarms and metrics ---------------------------------------------------------------------
 
 
-def check_gate_services(spec: EcsDeploymentSpec, found: Findings, clients: Clients) -> None:
+def check_gate_services(spec: EcsDeploymentSpec, world: World, found: Findings, clients: Clients) -> None:
     for index, ref in enumerate(spec.healthGate.ecsServices):
         label = f"{ref.cluster}/{ref.service}"
-        check_service(clients.ecs, label, ref.cluster, ref.service, f"healthGate.ecsServices[{index}]", found)
+        described = check_service(clients.ecs, label, ref.cluster, ref.service, f"healthGate.ecsServices[{index}]", found)
+        if described is not None:
+            world.gate_services[label] = described
 
 
 def check_alarms(spec: EcsDeploymentSpec, world: World, found: Findings, clients: Clients) -> None:
@@ -274,8 +277,8 @@ def check_metrics(spec: EcsDeploymentSpec, world: World, found: Findings, client
 
 
 def real_run_calls(spec: EcsDeploymentSpec, service: dict[str, Any], world: World, stack: Stack) -> CallList:
-    """The calls the real run's functions that write make, with the service's own ARNs (as tests/offline/test_iam.py
-    records them): the lock, RegisterRelease (imageDefinitions), UpdateService, each pause answered, the approval,
+    """The calls the real run's functions make, with the service's own ARNs (as tests/offline/test_iam.py records
+    them): the lock, RegisterRelease (imageDefinitions), UpdateService, each pause judged and answered, the approval,
     the finish; with the iam:PassRole, ecs:TagResource and kms requests AWS makes with them."""
     calls = CallList(stack)
     service_arn = str(service["serviceArn"])
@@ -299,6 +302,12 @@ def real_run_calls(spec: EcsDeploymentSpec, service: dict[str, Any], world: Worl
             str(r) for e in entries for r in (e.get("roleArn"), (e.get("advancedConfiguration") or {}).get("roleArn")) if r
         }:
             calls.pass_role("StartEcsDeploymentFunction", role, ECS_SERVICE_PRINCIPAL)
+    # EcsStepCheck judges each pause: the gate's alarms, metrics and ECS services
+    calls.health_gate(
+        "EcsStepCheckFunction",
+        spec.healthGate,
+        lambda c, s: str(world.gate_services.get(f"{c}/{s}", {}).get("serviceArn") or "") or stack.arn("ecs", f"service/{c}/{s}"),
+    )
     calls.table("EcsDecideFunction", "dynamodb:GetItem")
     calls.add(
         "EcsDecideFunction",

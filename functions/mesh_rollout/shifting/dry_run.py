@@ -390,13 +390,7 @@ def real_run_calls(spec: WeightShiftSpec, world: World, stack: Stack) -> CallLis
     spec = world.spec or spec
     calls.table("AcquireRouteLockFunction", "dynamodb:PutItem")
     calls.write_route("ShiftTrafficFunction")
-    gate = spec.healthGate
-    if gate.alarmNames:
-        calls.add("CanaryHealthFunction", "*", "cloudwatch:DescribeAlarms")
-    if gate.metrics or gate.maxErrorRate is not None or gate.maxLatencyMs or gate.compare:
-        calls.add("CanaryHealthFunction", "*", "cloudwatch:GetMetricData")
-    for ref in gate.ecsServices:
-        calls.add("CanaryHealthFunction", calls.service(world, ref.cluster, ref.service), "ecs:DescribeServices")
+    calls.health_gate("CanaryHealthFunction", spec.healthGate, lambda cluster, name: calls.service(world, cluster, name))
     if spec.approval is not None:
         calls.publish("RequestApprovalFunction")
     if world.finalize_ends:
@@ -410,6 +404,9 @@ def real_run_calls(spec: WeightShiftSpec, world: World, stack: Stack) -> CallLis
         if world.tagged_family:
             calls.tag_revision("RegisterReleaseFunction", world.tagged_family)
         calls.add("UpdateServiceFunction", service_arn, "ecs:DescribeServices", "ecs:UpdateService")
+        calls.add("DeploymentHealthFunction", service_arn, "ecs:DescribeServices")  # CheckRelease, until it settles
+        # RollbackRelease: a failed run puts the service back on its previous revision
+        calls.add("RollbackServiceFunction", service_arn, "ecs:DescribeServices", "ecs:UpdateService")
     calls.table("FinishRolloutFunction", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
     calls.publish("FinishRolloutFunction")
     return calls
