@@ -31,6 +31,11 @@ MIN_WINDOW_SECONDS = 300  # datapoints are looked for over the bake, and at leas
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html)
 ALARM_NAMES_PER_CALL, QUERIES_PER_CALL = 100, 500
 OK, PROBLEM, WARNING = "ok", "problem", "warning"
+# the report's text is the Fail's cause (DryRunFoundProblems, CausePath $.dryRun.text), which Step Functions holds to
+# 32768 characters (ExecutionFailedEventDetails cause, https://docs.aws.amazon.com/step-functions/latest/apireference/
+# API_ExecutionFailedEventDetails.html; botocore's SensitiveCause max 32768): the text stays under it, with room
+CAUSE_LIMIT = 32768
+TEXT_BUDGET, SUMMARY_ROOM = 30000, 200
 MARKS = {OK: "ok     ", PROBLEM: "PROBLEM", WARNING: "warning"}
 # SNS lists a subscription its endpoint has not confirmed yet with this SubscriptionArn (ListSubscriptionsByTopic,
 # https://docs.aws.amazon.com/sns/latest/api/API_ListSubscriptionsByTopic.html)
@@ -114,9 +119,30 @@ def verdict(what: str, problems: list[str], warnings: list[str]) -> str:
     return f"Dry run of {what}: {said}, {len(warnings)} warning{'s' if len(warnings) != 1 else ''}; nothing was changed"
 
 
-def check_lines(checks: list[DryRunCheck]) -> list[str]:
-    """The plan's last lines: every check, marked."""
-    return ["checks:", *(f"  {MARKS[c['status']]}  {c['check']}: {c['detail']}" for c in checks)]
+def report_text(head: list[str], checks: list[DryRunCheck]) -> str:
+    """The plan a person reads, and the Fail's cause when it is not ready: `head`, then every check marked, within
+    TEXT_BUDGET. Every problem and warning line is kept; ok lines past the budget are said in one line (the report's
+    `checks` hold them all); if what is kept is still too long, the text is cut at the budget, saying so."""
+    marked = [(c["status"], f"  {MARKS[c['status']]}  {c['check']}: {c['detail']}") for c in checks]
+    lines = [*head, "checks:"]
+    used = sum(len(line) + 1 for line in lines) + sum(len(line) + 1 for status, line in marked if status != OK)
+    used += SUMMARY_ROOM
+    left_out = 0
+    for status, line in marked:
+        if status != OK:
+            lines.append(line)
+        elif used + len(line) + 1 <= TEXT_BUDGET:
+            lines.append(line)
+            used += len(line) + 1
+        else:
+            left_out += 1
+    if left_out:
+        lines.append(f"  {MARKS[OK]}  and {left_out} more ok check{'s' if left_out != 1 else ''} (the report's checks list each)")
+    text = "\n".join(lines)
+    if len(text) <= TEXT_BUDGET:
+        return text
+    cut = f"\n... cut at {TEXT_BUDGET} characters: the report's problems and warnings list each"
+    return text[: TEXT_BUDGET - len(cut)] + cut
 
 
 # --- the input ---------------------------------------------------------------------------------------------------

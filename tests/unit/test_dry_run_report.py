@@ -344,3 +344,33 @@ def test_findings_say_each_line_once(status: str) -> None:
     found.add("lock", status, "x")
     found.add("lock", status, "x")
     assert found.lines(status) == ["lock: x"]
+
+
+def test_the_text_of_a_report_of_many_checks_stays_under_the_fail_causes_limit_with_every_problem_and_warning() -> None:
+    """The text is DryRunFoundProblems' cause (at most 32768 characters): ok lines past the budget are summarised,
+    every problem and warning stays."""
+    found = Findings()
+    for index in range(2000):
+        found.add("metrics", shared.OK, f"metric m{index} (canary): 5 datapoints in the last 300 s " + "x" * 40)
+        if index % 100 == 0:
+            found.add("alarms", shared.PROBLEM, f"alarm-{index} is in ALARM now")
+            found.add("alarms", shared.WARNING, f"alarm-w{index} is INSUFFICIENT_DATA")
+    text = shared.report_text(["Dry run of the weight shift: NOT READY"], found.checks)
+    assert len(text) <= shared.TEXT_BUDGET < shared.CAUSE_LIMIT
+    assert all(f"{line}\n" in text + "\n" for line in (f"  PROBLEM  alarms: alarm-{i} is in ALARM now" for i in range(0, 2000, 100)))
+    assert all(f"alarm-w{i} is INSUFFICIENT_DATA" in text for i in range(0, 2000, 100))
+    assert "  ok       metrics: metric m0 (canary)" in text
+    shown = text.count("  ok       metrics:")
+    assert 0 < shown < 2000
+    assert text.endswith(f"  ok       and {2000 - shown} more ok checks (the report's checks list each)")
+    # a short report is whole
+    assert shared.report_text(["head"], found.checks[:3]).count("\n") == 4
+
+
+def test_problems_alone_past_the_budget_are_cut_saying_so() -> None:
+    found = Findings()
+    for index in range(1000):
+        found.add("alarms", shared.PROBLEM, f"alarm-{index} does not exist " + "y" * 60)
+    text = shared.report_text(["head"], found.checks)
+    assert len(text) == shared.TEXT_BUDGET
+    assert text.endswith("the report's problems and warnings list each")

@@ -48,7 +48,6 @@ from mesh_rollout.dry_run import (
     Findings,
     Stack,
     check_datapoints,
-    check_lines,
     check_roles,
     check_service,
     metrics_of,
@@ -130,7 +129,7 @@ def dry_run(raw: Any, clients: Clients, stack: Stack) -> EcsDryRunReport:
         "steps": world.steps,
         "text": "",
     }
-    report["text"] = report_text(spec, world, report)
+    report["text"] = plan_text(spec, world, report)
     return report
 
 
@@ -326,7 +325,7 @@ def real_run_calls(spec: EcsDeploymentSpec, service: dict[str, Any], world: Worl
 # --- the plan a person reads ----------------------------------------------------------------------------------------
 
 
-def report_text(spec: EcsDeploymentSpec | None, world: World, report: EcsDryRunReport) -> str:
+def plan_text(spec: EcsDeploymentSpec | None, world: World, report: EcsDryRunReport) -> str:
     lines = [verdict("the ECS deployment", report["problems"], report["warnings"])]
     if spec is not None:
         running = str((world.service or {}).get("taskDefinition", "?")).rsplit("/", 1)[-1]
@@ -349,5 +348,4 @@ def report_text(spec: EcsDeploymentSpec | None, world: World, report: EcsDryRunR
         for step in world.steps:
             asks = " (approval first)" if step["approval"] else ""
             lines.append(f"  {step['percent']:>5}%: then ECS bakes {step['bakeSeconds']} s{asks}")
-    lines += check_lines(report["checks"])
-    return "\n".join(lines)
+    return shared.report_text(lines, report["checks"])

@@ -30,7 +30,6 @@ from mesh_rollout.dry_run import (  # drop: the weight shift's tests read it her
     Findings,
     Stack,
     check_datapoints,
-    check_lines,
     check_roles,
     check_service,
     drop,
@@ -128,7 +127,7 @@ def dry_run(raw: Any, clients: Clients, stack: Stack) -> DryRunReport:
         "steps": steps,
         "text": "",
     }
-    report["text"] = report_text(spec, world, report)
+    report["text"] = plan_text(spec, world, report)
     return report
 
 
@@ -441,7 +440,7 @@ def check_permissions(spec: WeightShiftSpec, world: World, found: Findings, clie
 # --- the plan a person reads ----------------------------------------------------------------------------------------
 
 
-def report_text(spec: WeightShiftSpec | None, world: World, report: DryRunReport) -> str:
+def plan_text(spec: WeightShiftSpec | None, world: World, report: DryRunReport) -> str:
     lines = [verdict("the weight shift", report["problems"], report["warnings"])]
     resolved = world.resolved
     if spec is not None and resolved is not None:
@@ -464,5 +463,4 @@ def report_text(spec: WeightShiftSpec | None, world: World, report: DryRunReport
             lines.append(f"  not computed: the route does not forward to the {world.failed_side}")
         elif not world.steps:
             lines.append("  none")
-    lines += check_lines(report["checks"])
-    return "\n".join(lines)
+    return shared.report_text(lines, report["checks"])
