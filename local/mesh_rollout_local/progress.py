@@ -139,7 +139,12 @@ def plan_facts(plan: dict[str, Any]) -> str:
     steps = [f"{s['percent']}%" for s in plan["steps"]]
     facts += f"; steps {' -> '.join(steps) if steps else 'none'}"
     approvals = [f"{s['percent']}%" for s in plan["steps"] if s.get("approval")]
-    return facts + (f", approval before {', '.join(approvals)}" if approvals else "")
+    facts += f", approval before {', '.join(approvals)}" if approvals else ""
+    release = plan.get("release")
+    if release:  # the image goes to the canary's service first, unless it already runs it
+        where = f"{release['cluster']}/{release['service']}"
+        facts += f"; release to {where}" if release.get("pending") else f"; {where} already runs the release's images"
+    return facts
 
 
 def _applied(r: dict[str, Any]) -> str:
