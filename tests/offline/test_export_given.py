@@ -3,6 +3,7 @@ offline input; the same shift on a new offline account built from them ends as i
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -124,3 +125,43 @@ def test_an_app_mesh_route_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     argv = ["export-given", "--input", str(EVENTS / "weight-shift-apps.json"), "--output", str(tmp_path / "w.json")]
     assert main([*argv, "--region", "us-west-2"]) == 2
     assert capsys.readouterr().err.startswith("mesh-rollout: --input ")
+
+
+def canary_latency(account: OfflineAccount) -> dict[str, list[float]]:
+    """The Lattice canary's RequestTime each minute of the last 15, as an Average and as a p99."""
+    [group] = [g["id"] for g in account.client("vpc-lattice").list_target_groups()["items"] if g["name"] == "checkoutv2"]
+    metric = {"Namespace": "AWS/VpcLattice", "MetricName": "RequestTime", "Dimensions": [{"Name": "TargetGroup", "Value": group}]}
+    queries = [{"Id": s.lower(), "MetricStat": {"Metric": metric, "Period": 60, "Stat": s}} for s in ("Average", "p99")]
+    now = dt.datetime.now(dt.UTC)
+    results = account.client("cloudwatch").get_metric_data(
+        MetricDataQueries=queries, StartTime=now - dt.timedelta(minutes=15), EndTime=now
+    )["MetricDataResults"]
+    return {r["Id"]: [round(v, 6) for _, v in sorted(zip(r["Timestamps"], r["Values"], strict=True))] for r in results}
+
+
+def test_a_metric_read_with_two_statistics_is_exported_as_both_read_it() -> None:
+    given_path, input_path = WORLDS["lattice"]
+    # Given the checkout world (its canary's one request, 38 ms, 90 s ago), whose canary also served 100 requests
+    # of 1 to 100 ms four and six minutes ago
+    with OfflineAccount(TEMPLATE) as original:
+        original.apply_given(json.loads(given_path.read_text()), given_path.parent)
+        [group] = [g["id"] for g in original.client("vpc-lattice").list_target_groups()["items"] if g["name"] == "checkoutv2"]
+        for age in (240, 360):
+            datum: dict[str, Any] = {"MetricName": "RequestTime", "Dimensions": [{"Name": "TargetGroup", "Value": group}]}
+            datum |= {
+                "Values": [float(ms) for ms in range(1, 101)],
+                "Timestamp": dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age),
+            }
+            original.client("cloudwatch").put_metric_data(Namespace="AWS/VpcLattice", MetricData=[datum])
+        read = canary_latency(original)
+        assert read == {"average": [50.5, 50.5, 38.0], "p99": [99.0, 99.0, 38.0]}
+        # and a shift whose thresholds read the canary's latency as an Average, and whose judge reads it as a p99
+        raw = json.loads(original.resolve_input(input_path.read_text()))
+        compare = {"metrics": [{"id": "latency", "preset": "latency"}], "latencyStatistic": "p99"}
+        raw["healthGate"] |= {"latencyStatistic": "Average", "compare": compare}
+        # When the route is exported
+        exported = export_given(original.session, raw)
+    # Then a new account built from the exported world answers both statistics as the original did
+    with OfflineAccount(TEMPLATE) as rehearsal:
+        rehearsal.apply_given(exported.world, ROOT)
+        assert canary_latency(rehearsal) == read
