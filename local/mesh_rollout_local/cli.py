@@ -120,7 +120,7 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("--state-machine-arn", type=state_machine_arn, help="the state machine's ARN, instead of --stack")
     follow = "print each state as it happens; exit with the outcome (Ctrl-C stops following, not the run)"
     start.add_argument("--follow", action="store_true", help=follow)
-    start.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
+    start.add_argument("--dry-run", action="store_true", help=f"{DRY_RUN_HELP} (implies --follow)")
     status = commands.add_parser(
         "status", parents=aws, help="where an execution stands: route weights, steps, gate, waiting approval"
     )

@@ -227,7 +227,35 @@ def test_cli_local_dry_run_prints_the_plan_and_exits_0_when_ready_1_with_problem
 def test_cli_dry_run_is_only_for_the_weight_shift(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["local", "MeshRolloutStateMachine", "--input", str(EVENTS / "mesh-rollout-apps.json"), "--dry-run"]
     assert main([*argv, "--template", str(ROOT / "template.yaml")]) == 2
-    assert "--dry-run: MeshRolloutStateMachine has no dry run; WeightShiftStateMachine has" in capsys.readouterr().err
+    assert "--dry-run: MeshRolloutStateMachine has no dry run (WeightShiftStateMachine and EcsDeploymentStateMachine have one)" in capsys.readouterr().err
+
+
+def test_start_dry_run_follows_and_exits_0_ready_1_with_problems(
+    shift_account: OfflineAccount, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`start --dry-run` follows the run without --follow: its exit code is the verdict, as its help says."""
+    arn = shift_account.state_machine_arns[SM]
+    argv = ["start", SM, "--input", str(EVENTS / "weight-shift-apps.json"), "--state-machine-arn", arn, "--dry-run"]
+    assert main(argv) == 0
+    assert "Dry run of the weight shift: READY" in capsys.readouterr().out
+    shift_account.client("cloudwatch").set_alarm_state(AlarmName="serviceBv2-5xx", StateValue="ALARM", StateReason="5xx")
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "Dry run of the weight shift: NOT READY" in out and "PROBLEM  alarms: serviceBv2-5xx is in ALARM now" in out
+
+
+def test_start_dry_run_of_a_state_machine_without_one_is_refused_whether_named_by_stack_or_arn(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    shift = str(EVENTS / "weight-shift-apps.json")
+    argv = ["start", "MeshRolloutStateMachine", "--input", shift, "--stack", "mesh-rollout", "--dry-run"]
+    assert main(argv) == 2
+    said = "has no dry run (WeightShiftStateMachine and EcsDeploymentStateMachine have one)"
+    assert f"--dry-run: MeshRolloutStateMachine {said}" in capsys.readouterr().err
+    # with --state-machine-arn, the ARN's name is what runs, whatever the logical ID given
+    arn = "arn:aws:states:us-west-2:123456789012:stateMachine:MeshRolloutStateMachine-AbC123"
+    assert main(["start", SM, "--input", shift, "--state-machine-arn", arn, "--dry-run"]) == 2
+    assert f"--dry-run: MeshRolloutStateMachine-AbC123 {said}" in capsys.readouterr().err
 
 
 def test_a_role_that_may_not_make_a_call_of_the_run_is_a_problem_naming_function_action_and_resource() -> None:

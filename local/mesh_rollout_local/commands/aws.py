@@ -16,11 +16,11 @@ from typing import Any, TextIO, TypeVar
 
 from mesh_rollout_local import approvals
 from mesh_rollout_local.commands.common import (
-    DRY_RUN_STATE_MACHINES,
     INTERRUPTED,
     AwsRefused,
     UserError,
     dry_run_text,
+    has_dry_run,
     json_file,
     no_dry_run,
     with_dry_run,
@@ -126,8 +126,10 @@ def run_start(args: argparse.Namespace, out: TextIO) -> int:
     _, execution_input = json_file("--input", args.input)
     dry_run = getattr(args, "dry_run", False)
     if dry_run:
-        if args.stack and args.state_machine not in DRY_RUN_STATE_MACHINES:
-            raise UserError(no_dry_run(args.state_machine))
+        # the logical ID with --stack; with --state-machine-arn, the ARN's name (its last part) is what runs
+        named = args.state_machine_arn.rsplit(":", 1)[-1] if args.state_machine_arn else args.state_machine
+        if not has_dry_run(named):
+            raise UserError(no_dry_run(named))
         execution_input = with_dry_run("--input", args.input, execution_input)
     session = aws_session(args)
     with aws_errors():
@@ -139,7 +141,7 @@ def run_start(args: argparse.Namespace, out: TextIO) -> int:
             raise UserError(exc.args[0]) from None
         execution_arn = remote.start(session.client("stepfunctions"), arn, execution_input)
         print(f"started {execution_arn}", file=live(args, out), flush=True)
-        if not args.follow:
+        if not (args.follow or dry_run):  # a dry run is quick: followed, its exit code says ready (0) or not (1)
             if args.output == "json":
                 print_json({"executionArn": execution_arn}, out)
             return 0

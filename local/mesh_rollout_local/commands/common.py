@@ -19,10 +19,16 @@ class AwsRefused(Exception):
     """AWS answered a call with an error that is not the user's mistake: one line, exit code 1."""
 
 
+def has_dry_run(name: str) -> bool:
+    """Whether the state machine of this logical ID, or this name, has a dry run: the stack names a state machine
+    <LogicalId>-<suffix> (no StateMachineName: CloudFormation generates it, AWS::StepFunctions::StateMachine,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-stepfunctions-statemachine.html)."""
+    return any(name == logical or name.startswith(f"{logical}-") for logical in DRY_RUN_STATE_MACHINES)
+
+
 def no_dry_run(state_machine: str) -> str:
     """The one line of --dry-run given with a state machine that has none."""
-    first, *others = DRY_RUN_STATE_MACHINES
-    return f"--dry-run: {state_machine} has no dry run; {first} has one, as {' and '.join(others)} has"
+    return f"--dry-run: {state_machine} has no dry run ({' and '.join(DRY_RUN_STATE_MACHINES)} have one)"
 
 
 def with_dry_run(option: str, name: str, text: str) -> str:
