@@ -140,6 +140,16 @@ def test_five_different_problems_are_all_in_one_plan_and_the_execution_fails_wit
     assert any(w.startswith("metrics: judge metric successes (canary): no datapoints") for w in report["warnings"])
 
 
+def test_a_strategy_the_configuration_leaves_unknown_skips_the_traffic_check_saying_so() -> None:
+    """The real plan reads ROLLING when no strategy is given; the dry run guesses none: no traffic is checked."""
+    with world("alb") as account:
+        deployment = {**deployment_of(account, "ecs-deployment-alb.json"), "deploymentConfiguration": {"strategy": "ROLLING"}}
+        report = report_of(dry_run(account, deployment))
+    assert any(p.startswith("strategy: deploymentConfiguration.strategy: ") for p in report["problems"]), report["text"]
+    assert "traffic: not checked: the deployment's strategy is unknown (see strategy above)" in report["warnings"]
+    assert not [c for c in report["checks"] if c["check"] == "traffic" and c["status"] != "warning"]
+
+
 def test_a_write_sneaking_into_the_dry_run_is_caught() -> None:
     """The read-only checks are not vacuous: a dry run whose function starts ECS's deployment first fails both."""
     with world("alb") as account:

@@ -26,7 +26,6 @@ from mesh_rollout.deploying.plan import (
     gated_deployment,
     gates,
     hook_timeout_minutes,
-    merged,
     plan_ecs_deployment,
     production_route,
     production_side,
@@ -173,9 +172,11 @@ def check_strategy(spec: EcsDeploymentSpec, service: dict[str, Any], world: Worl
 def check_traffic(spec: EcsDeploymentSpec, service: dict[str, Any], world: World, found: Findings) -> None:
     """The load balancer, VPC Lattice or Service Connect configuration the strategy needs: the alternate target
     group and the production listener rule, which forwards to both, one of them carrying all production."""
-    strategy = world.strategy or str(merged(spec, service).get("strategy") or "BLUE_GREEN")
+    if world.strategy is None:  # what the configuration's problem leaves unknown decides which traffic there is
+        found.add("traffic", WARNING, "not checked: the deployment's strategy is unknown (see strategy above)")
+        return
     with found.catching("traffic"):
-        world.side = production_side(spec, service, strategy)
+        world.side = production_side(spec, service, world.strategy)
     side = world.side
     if side is None:
         return
