@@ -201,6 +201,8 @@ def metric_calls(entry: dict[str, Any], where: str = "metrics") -> list[dict[str
 
 # The handlers whose events say which step the gate is about to judge (template.yaml's logical IDs)
 SHIFT_TRAFFIC, CANARY_HEALTH, ECS_STEP_CHECK = "ShiftTrafficFunction", "CanaryHealthFunction", "EcsStepCheckFunction"
+# Each account's StepWorld, while the account lives: a StepWorld refers to its account weakly (StepWorld.account), so
+# the value does not keep its own key alive.
 _STEPS: weakref.WeakKeyDictionary[OfflineAccount, StepWorld] = weakref.WeakKeyDictionary()
 
 
@@ -282,9 +284,8 @@ class StepWorld:
     or a judge reads them). `{{given:now-N}}` at a step counts from the moved clock."""
 
     def __init__(self, account: OfflineAccount) -> None:
-        self.account = account
+        self._account = weakref.ref(account)
         self.pending: dict[float, list[tuple[dict[str, Any], str]]] = {}
-        self.applied: list[float] = []
         self.route_at: float | None = None  # the step ShiftTraffic last applied, until the gate judges it
         self.offset = dt.timedelta()
         handlers = account.lambdas.handlers
@@ -294,6 +295,14 @@ class StepWorld:
         if ECS_STEP_CHECK in handlers:
             account.intercept(ECS_STEP_CHECK, self._ecs_step_check)
         self._install_clock()
+
+    @property
+    def account(self) -> OfflineAccount:
+        """The account, while it lives (its own interceptors and clock are all that call here)."""
+        account = self._account()
+        if account is None:
+            raise RuntimeError("the offline account of these atStep calls is gone")
+        return account
 
     def _install_clock(self) -> None:
         from mesh_rollout import clock as domain_clock  # importable once the account is built (CodeUri on sys.path)
@@ -329,7 +338,6 @@ class StepWorld:
             return
         # the gate reads max(window, 60) s back (shifting/gate.py): everything published before is older than that
         self.offset += dt.timedelta(seconds=max(window_seconds, 60) + 60)
-        self.applied.append(float(percent))
         failed: list[BaseException] = []
 
         def make_calls() -> None:

@@ -219,3 +219,23 @@ def test_a_given_runs_approval_is_answered_by_approve_and_without_it_the_world_i
     assert err.rstrip().endswith(
         "(a given run's approvals are answered by --approve or --reject; with neither, they are rejected)"
     )
+
+
+def test_an_account_with_step_calls_is_collected_once_closed() -> None:
+    import gc
+    import weakref
+
+    from mesh_rollout_local import given
+    from mesh_rollout_local.runner import OfflineAccount
+
+    # Given an account whose world has calls at a step (given.py keeps them by account, weakly)
+    world = json.loads((EXAMPLES / "checkout-fails-at-50-given.json").read_text())
+    with OfflineAccount(TEMPLATE) as account:
+        account.apply_given(world, EXAMPLES)
+        assert given.steps_not_reached(account) == [50.0]
+    # When it is closed and nothing else refers to it
+    gone = weakref.ref(account)
+    del account
+    gc.collect()
+    # Then it is collected (the calls kept for it do not keep it alive)
+    assert gone() is None
