@@ -141,7 +141,7 @@ def plan_facts(plan: dict[str, Any]) -> str:
     approvals = [f"{s['percent']}%" for s in plan["steps"] if s.get("approval")]
     facts += f", approval before {', '.join(approvals)}" if approvals else ""
     release = plan.get("release")
-    if release:  # the image goes to the canary's service first, unless it already runs it
+    if release and "service" in release:  # a release: its image goes to the canary's service first, unless it runs it
         where = f"{release['cluster']}/{release['service']}"
         facts += f"; release to {where}" if release.get("pending") else f"; {where} already runs the release's images"
     return facts

@@ -28,5 +28,6 @@ def test_a_release_says_where_it_goes_or_that_the_service_already_runs_it(pendin
     )
 
 
-def test_a_plan_without_a_release_says_nothing_of_one() -> None:
-    assert plan_facts(PLAN).endswith("steps 10% -> 100%, approval before 100%")
+@pytest.mark.parametrize("release", [None, {"pending": False}])  # the plan's release when the input asks for none
+def test_a_plan_without_a_release_says_nothing_of_one(release: dict[str, Any] | None) -> None:
+    assert plan_facts({**PLAN, "release": release}).endswith("steps 10% -> 100%, approval before 100%")
