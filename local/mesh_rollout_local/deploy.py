@@ -109,16 +109,27 @@ def _deploy_function_roles(account: OfflineAccount, context: dict[str, Any], tru
     against the deployed stack, so that iam:SimulatePrincipalPolicy on the role (emulator/iam.py) answers as on AWS.
     Roles are not enforced offline (handlers' calls are checked by tests/offline/test_iam.py). Not carried: the AWS
     managed policy AWSLambdaBasicExecutionRole SAM also attaches (CloudWatch Logs only; moto loads no AWS managed
-    policies) and a function's SAM policy templates or managed policies (the template uses none; iam_policy.py's
-    role_statements refuses them). Made on moto's IAM backend directly, in about 5 ms for the template's 30 roles:
-    through a client (CreateRole and PutRolePolicy each) they took about 0.7 s, more than the rest of the build."""
+    policies) and a function's SAM policy templates or managed policies (the template uses none; skipped here, so
+    that a template using them still builds; iam_policy.py's role_statements refuses them). Made on moto's IAM
+    backend directly, in about 5 ms for the template's 30 roles: through a client (CreateRole and PutRolePolicy
+    each) they took about 0.7 s, more than the rest of the build."""
     backend = iam_backends[ACCOUNT_ID]["aws"]
     template = account.template
     for logical_id, fn in template.functions.items():
         if not fn.generated_role:
             continue
         role = backend.create_role(fn.generated_role, trust, "/", None, f"{logical_id}'s execution role", [], None)
-        assert role.arn == context[f"{fn.generated_role}.Arn"], role.arn
-        for index, policy in enumerate(template.resources[logical_id]["Properties"].get("Policies", [])):
+        if role.arn != context[f"{fn.generated_role}.Arn"]:
+            raise RuntimeError(
+                f"{logical_id}: its role was made as {role.arn}, but the stack's !GetAtt {fn.generated_role}.Arn is"
+                f" {context[f'{fn.generated_role}.Arn']}: the two ways of naming the role disagree"
+            )
+        policies = template.resources[logical_id]["Properties"].get("Policies", [])
+        # SAM takes one policy or a list; it numbers the inline ones by their place in the list
+        for index, policy in enumerate(policies if isinstance(policies, list) else [policies]):
+            if not (isinstance(policy, dict) and "Statement" in policy):
+                # a managed policy's name or ARN, or a SAM policy template ({"SQSPollerPolicy": {...}}): not carried
+                # (see above), so the role answers iam:SimulatePrincipalPolicy as if the function lacked it
+                continue
             document = {"Version": "2012-10-17", **template.resolve(policy, context)}
             role.put_policy(f"{fn.generated_role}Policy{index}", json.dumps(document))
