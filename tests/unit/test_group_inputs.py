@@ -140,9 +140,14 @@ def test_two_legs_on_one_route_or_one_service_are_refused() -> None:
 
 
 def test_a_route_named_two_ways_is_refused_once_its_lock_ids_are_known() -> None:
+    a, b, c = parse_group(group(leg("a"), leg("b"), leg("c"))).legs
     with pytest.raises(InvalidRolloutInput) as caught:
-        check_distinct_locks({"a": "lattice:svc-1/l/r", "b": "alb:x", "c": "lattice:svc-1/l/r"})
+        check_distinct_locks([(a, "lattice:svc-1/l/r"), (b, "alb:x"), (c, "lattice:svc-1/l/r")])
     assert caught.value.problems == [("legs[2]", "moves lattice:svc-1/l/r, as leg 'a' does")]
+    # each problem is at the leg's own place in the input, whatever the order (or the subset) of the locks given
+    with pytest.raises(InvalidRolloutInput) as caught:
+        check_distinct_locks([(c, "lattice:svc-1/l/r"), (a, "lattice:svc-1/l/r")])
+    assert caught.value.problems == [("legs[0]", "moves lattice:svc-1/l/r, as leg 'c' does")]
 
 
 def test_the_groups_schedule_is_checked_as_a_routes_is() -> None:

@@ -7,12 +7,12 @@ import pytest
 from mesh_rollout.grouping.order import (
     ecs_leg_targets,
     find_cycle,
-    leg_percent,
     leg_targets,
     move_order,
     rollback_waves,
     waves,
 )
+from mesh_rollout.shifting.weights import canary_percent
 from mesh_rollout.traffic import alb, appmesh, lattice
 
 
@@ -47,7 +47,7 @@ def test_each_leg_reaches_the_groups_percent_on_its_own_scale() -> None:
         50: {"t": 5, "t2": 5},
         100: {"t": 0, "t2": 10},
     }
-    assert leg_percent({"t": 9, "t2": 1}, "t", "t2") == 10
+    assert canary_percent({"t": 9, "t2": 1}, "t", "t2") == 10  # where the leg is, in the group's percent
 
 
 def test_a_step_the_leg_has_reached_keeps_its_weights() -> None:

@@ -312,14 +312,15 @@ def _size_problems(raw: dict[str, Any], group: GroupInput, legs: list[GroupLeg])
     return problems
 
 
-def check_distinct_locks(lock_ids: dict[str, str]) -> None:
-    """Once the legs' routes and services are resolved (leg name -> lock id): two legs on one lock (a route named
-    by its name in one leg and its ARN in another) are refused, naming both."""
-    owners: dict[str, str] = {}
+def check_distinct_locks(locks: list[tuple[GroupLeg, str]]) -> None:
+    """Once the legs' routes and services are resolved (each leg with its lock id): two legs on one lock (a route
+    named by its name in one leg and its ARN in another) are refused at the second one's place in the input (the
+    leg's own field, whatever the list's order), naming the first."""
+    owners: dict[str, GroupLeg] = {}
     problems = []
-    for name, lock_id in lock_ids.items():
+    for leg, lock_id in locks:
         if lock_id in owners:
-            problems.append((f"legs[{list(lock_ids).index(name)}]", f"moves {lock_id}, as leg {owners[lock_id]!r} does"))
-        owners.setdefault(lock_id, name)
+            problems.append((_position(leg), f"moves {lock_id}, as leg {owners[lock_id].name!r} does"))
+        owners.setdefault(lock_id, leg)
     if problems:
         raise InvalidRolloutInput.of(problems)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from mesh_rollout.shifting.weights import canary_percent, plan_steps
+from mesh_rollout.shifting.weights import plan_steps
 from mesh_rollout.traffic import Weights, WeightScale
 
 
@@ -81,11 +81,6 @@ def leg_targets(current: Weights, stable: str, canary: str, percents: list[int],
         weights = planned.get(percent, weights)
         targets[percent] = weights
     return targets
-
-
-def leg_percent(current: Weights, stable: str, canary: str) -> int:
-    """Where a weight-shift leg is now, in the group's percent (the canary's share of stable + canary)."""
-    return canary_percent(current, stable, canary)
 
 
 def ecs_leg_targets(percents: list[int], at: int = 0) -> dict[int, int]:
