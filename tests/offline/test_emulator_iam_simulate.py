@@ -259,6 +259,20 @@ def test_a_permissions_boundary_caps_what_the_policies_allow(emulated: OfflineAc
     ]
 
 
+def test_a_key_both_the_policies_and_the_boundary_lack_is_missing_once(emulated: OfflineAccount) -> None:
+    iam = emulated.client("iam")
+    passed_to_ecs = {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}}
+    pass_role = {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": passed_to_ecs}
+    boundary = iam.create_policy(PolicyName="pass-to-ecs", PolicyDocument=policy(pass_role))["Policy"]["Arn"]
+    arn = iam.create_role(RoleName="bounded-pass", AssumeRolePolicyDocument=TRUST, PermissionsBoundary=boundary)["Role"]["Arn"]
+    iam.put_role_policy(RoleName="bounded-pass", PolicyName="pass", PolicyDocument=policy(pass_role))
+    target = f"arn:aws:iam::{ACCOUNT}:role/ecsInfrastructureRole"
+    (result,) = simulate(emulated, PolicySourceArn=arn, ActionNames=["iam:PassRole"], ResourceArns=[target])
+    assert result["EvalDecision"] == "implicitDeny"
+    assert result["ResourceSpecificResults"][0]["MissingContextValues"] == ["iam:PassedToService"]
+    assert result["MissingContextValues"] == ["iam:PassedToService"]
+
+
 def test_a_users_groups_policies_count(emulated: OfflineAccount) -> None:
     iam = emulated.client("iam")
     user = iam.create_user(UserName="deployer-test")["User"]["Arn"]

@@ -254,7 +254,7 @@ def _bounded(identity: Verdict, boundary: Verdict | None) -> tuple[Verdict, dict
     if identity.decision == "explicitDeny" or boundary.decision == "explicitDeny":
         return (identity if identity.decision == "explicitDeny" else boundary), detail
     if boundary.decision != "allowed":
-        return Verdict("implicitDeny", (), identity.missing + boundary.missing), detail
+        return Verdict("implicitDeny", (), tuple(sorted({*identity.missing, *boundary.missing}))), detail  # each once
     return identity, detail
 
 
