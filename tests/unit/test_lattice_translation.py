@@ -205,7 +205,7 @@ def test_names_that_collide_on_lattice_are_refused(scenario: dict[str, Any]) -> 
 
 def test_a_rerun_finds_the_port_from_the_services_lattice_port_name_once_app_ports_are_gone() -> None:
     """After the first run the mesh (and its AppPorts) is gone; an application with several ports still converges."""
-    from mesh_rollout.migration.plan import _attached_port
+    from mesh_rollout.migration.plan import attached_port
 
     task = {
         "containerDefinitions": [
@@ -214,5 +214,5 @@ def test_a_rerun_finds_the_port_from_the_services_lattice_port_name_once_app_por
     }
     service = {"deployments": [{"status": "PRIMARY", "vpcLatticeConfigurations": [{"portName": "web"}]}]}
     assert app_port(task) is None  # two ports, no AppPorts: ambiguous on its own
-    assert _attached_port(service, task) == 8080
-    assert _attached_port({"deployments": [{}]}, task) is None
+    assert attached_port(service, task) == 8080
+    assert attached_port({"deployments": [{}]}, task) is None

@@ -9,7 +9,7 @@ import pytest
 
 from mesh_rollout.errors import InvalidRolloutInput
 from mesh_rollout.traffic.alb import AlbRoute
-from mesh_rollout.traffic.lattice import _check_compatible
+from mesh_rollout.traffic.lattice import check_compatible
 
 
 def test_a_canary_the_listener_cannot_forward_to_is_refused_naming_it() -> None:
@@ -17,8 +17,8 @@ def test_a_canary_the_listener_cannot_forward_to_is_refused_naming_it() -> None:
     route = {"listener": {"protocol": "HTTP"}}
     stable = {"name": "serviceb", "config": {"vpcIdentifier": "vpc-1", "protocol": "HTTP"}}
     with pytest.raises(InvalidRolloutInput, match=r"^canary: target group 'tcp' speaks TCP; the HTTP listener cannot"):
-        _check_compatible(route, stable, {"name": "tcp", "config": {"vpcIdentifier": "vpc-1", "protocol": "TCP"}})
-    _check_compatible(route, stable, {"name": "https", "config": {"vpcIdentifier": "vpc-1", "protocol": "HTTPS"}})
+        check_compatible(route, stable, {"name": "tcp", "config": {"vpcIdentifier": "vpc-1", "protocol": "TCP"}})
+    check_compatible(route, stable, {"name": "https", "config": {"vpcIdentifier": "vpc-1", "protocol": "HTTPS"}})
 
 
 def test_an_alb_rule_with_oidc_authentication_keeps_its_client_secret_on_every_write() -> None:

@@ -103,7 +103,7 @@ def plan_lattice_rollout(raw: Any, ecs: Any, route53: Any, ec2: Any, iam: Any) -
             )
         found = describe_service(ecs, target.cluster, target.service, field)
         current, _ = describe_task_definition(ecs, found["taskDefinition"])
-        port = target.appPorts[0] if target.appPorts else (app_port(current) or _attached_port(found, current))
+        port = target.appPorts[0] if target.appPorts else (app_port(current) or attached_port(found, current))
         if port is None:
             raise InvalidRolloutInput(
                 f"{field}.appPorts", f"{label(current)} does not say which port the application serves: give it"
@@ -184,9 +184,10 @@ def _preflight(
     }
 
 
-def _attached_port(service: dict[str, Any], task_definition: dict[str, Any]) -> int | None:
-    """On a re-run (the mesh, and with it AppPorts, already gone): the port of the mapping the service's
-    vpcLatticeConfigurations name."""
+def attached_port(service: dict[str, Any], task_definition: dict[str, Any]) -> int | None:
+    """On a re-run (the mesh, and with it AppPorts, already gone): the container port of the task definition's
+    port mapping that the ECS service's deployments' vpcLatticeConfigurations name (by portName), or None when
+    none does. `service` as DescribeServices answers, `task_definition` as DescribeTaskDefinition does."""
     names = {c.get("portName") for d in service.get("deployments", []) for c in d.get("vpcLatticeConfigurations", [])}
     ports = [
         m["containerPort"]

@@ -213,7 +213,7 @@ def resolve(fields: dict[str, Any], stable: str, canary: str, lattice: Any = Non
         names[field] = group["name"]
         off_action[group["name"]] = {**group, "used": group["id"]}
     if names["stable"] in on_action:
-        _check_compatible(route, on_action[names["stable"]], on_action[names["canary"]])
+        check_compatible(route, on_action[names["stable"]], on_action[names["canary"]])
     service, listener, rule = route["service"], route["listener"], route["rule"]
     return {
         "reference": {
@@ -236,8 +236,10 @@ def _where(route: dict[str, Any]) -> str:
     return f"rule {rule['name']!r}" if rule else f"listener {route['listener']['name']!r}'s default action"
 
 
-def _check_compatible(route: dict[str, Any], stable: dict[str, Any], canary: dict[str, Any]) -> None:
-    """The canary must be reachable as stable is: same VPC, a protocol the listener can forward to."""
+def check_compatible(route: dict[str, Any], stable: dict[str, Any], canary: dict[str, Any]) -> None:
+    """The canary must be reachable as stable is: same VPC, a protocol the listener can forward to. `route` as
+    `resolve` reads it (its listener's protocol), `stable` and `canary` as GetTargetGroup answers (name, type,
+    config); raises InvalidRolloutInput at `canary` naming what differs. A Lambda target group is not checked."""
     if "LAMBDA" in (canary.get("type"), stable.get("type")):  # a Lambda target group has no VPC and no protocol
         return
     config, stable_config = canary.get("config", {}), stable.get("config", {})
