@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,8 +20,8 @@ from typing import Any, TypedDict
 from pydantic import BaseModel, ValidationError
 
 from mesh_rollout import clock
-from mesh_rollout.aws import aws_errors
-from mesh_rollout.aws.ecs import describe_service
+from mesh_rollout.aws import aws_errors, client
+from mesh_rollout.aws.ecs import describe_service, describe_task_definition
 from mesh_rollout.errors import AwsRequestRejected, InvalidRolloutInput, MeshResourceNotFound, TransientAwsError
 from mesh_rollout.parsing import problems_of
 from mesh_rollout.shifting import lock
@@ -48,6 +50,8 @@ ALLOWED = "allowed"
 # encryption at rest with a customer managed key, https://docs.aws.amazon.com/kms/latest/developerguide/services-dynamodb.html)
 KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 TABLE_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+# RegisterRelease registers a revision again: its task and execution roles are passed to ECS tasks
+TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
 
 
 class DryRunCheck(TypedDict):
@@ -80,6 +84,32 @@ class Stack:
     def arn(self, service: str, resource: str) -> str:
         partition, _, region, account = self.topic_arn.split(":")[1:5]
         return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+
+def stack_from_env() -> Stack:
+    """The dry-run function's settings (template.yaml), read and checked when its handler starts."""
+    roles = json.loads(os.environ.get("STACK_ROLES") or "{}")  # {function logical id: role ARN}
+    if not isinstance(roles, dict) or not all(isinstance(v, str) for v in roles.values()):
+        raise ValueError(f"STACK_ROLES is not an object of role ARNs: {roles!r}")
+    return Stack(
+        lock_table=os.environ["ROUTE_LOCK_TABLE"],
+        topic_arn=os.environ["NOTIFICATION_TOPIC_ARN"],
+        roles=roles,
+        clusters=os.environ.get("ECS_CLUSTERS", "*"),
+        key_arn=os.environ.get("KMS_KEY_ARN") or None,  # the key of the table and the topic (MeshRolloutKey)
+    )
+
+
+def aws_clients() -> Clients:
+    return Clients(client("cloudwatch"), client("ecs"), client("dynamodb"), client("sns"), client("iam"))
+
+
+def revision_to_register(ecs: Any, task_definition: str) -> tuple[list[str], str | None]:
+    """What registering the revision `task_definition` again needs (RegisterRelease's find_or_register: with its
+    task and execution roles, and its tags): those roles, and its family when it has tags (else None)."""
+    current, tags = describe_task_definition(ecs, task_definition)
+    roles = sorted({str(current[k]) for k in ("taskRoleArn", "executionRoleArn") if current.get(k)})
+    return roles, (str(current["family"]) if tags else None)
 
 
 @dataclass
@@ -411,6 +441,16 @@ class CallList:
         revision = self.stack.arn("ecs", f"task-definition/{family}:*")
         self.add(function, revision, "ecs:TagResource")
         self.given(function, revision, "ecs:CreateAction", "RegisterTaskDefinition")
+
+    def register_release(self, service_arn: str, task_roles: list[str], tagged_family: str | None) -> None:
+        """RegisterRelease: the service's revision read and registered again with the release's images, its roles
+        passed to ECS tasks and, when it has tags, the new revision tagged."""
+        self.add("RegisterReleaseFunction", service_arn, "ecs:DescribeServices")
+        self.add("RegisterReleaseFunction", "*", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition")
+        for role in task_roles:
+            self.pass_role("RegisterReleaseFunction", role, TASKS_PRINCIPAL)
+        if tagged_family:
+            self.tag_revision("RegisterReleaseFunction", tagged_family)
 
     def health_gate(self, function: str, gate: Any, service_arn: Callable[[str, str], str]) -> None:
         """What a health gate's verdict reads (gate.health_verdict): its alarms, its metrics (the presets and the

@@ -227,7 +227,10 @@ def test_cli_local_dry_run_prints_the_plan_and_exits_0_when_ready_1_with_problem
 def test_cli_dry_run_is_only_for_the_weight_shift(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["local", "MeshRolloutStateMachine", "--input", str(EVENTS / "mesh-rollout-apps.json"), "--dry-run"]
     assert main([*argv, "--template", str(ROOT / "template.yaml")]) == 2
-    assert "--dry-run: MeshRolloutStateMachine has no dry run (WeightShiftStateMachine and EcsDeploymentStateMachine have one)" in capsys.readouterr().err
+    assert (
+        "--dry-run: MeshRolloutStateMachine has no dry run (WeightShiftStateMachine and EcsDeploymentStateMachine have one)"
+        in capsys.readouterr().err
+    )
 
 
 def test_start_dry_run_follows_and_exits_0_ready_1_with_problems(

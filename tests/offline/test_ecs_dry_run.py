@@ -193,9 +193,9 @@ def test_the_step_checks_role_is_asked_about_the_gates_reads() -> None:
         result = dry_run(account, deployment_of(account, "ecs-deployment-alb.json"))
         read_calls(result)
     report = report_of(result)
-    assert report["problems"] == [
-        "permissions: EcsStepCheckFunction may not cloudwatch:GetMetricData on * (implicitDeny)"
-    ], report["text"]
+    assert report["problems"] == ["permissions: EcsStepCheckFunction may not cloudwatch:GetMetricData on * (implicitDeny)"], (
+        report["text"]
+    )
 
 
 def test_cli_local_dry_run_of_the_ecs_deployment_prints_the_plan_and_exits_0() -> None:

@@ -357,7 +357,9 @@ def test_the_text_of_a_report_of_many_checks_stays_under_the_fail_causes_limit_w
             found.add("alarms", shared.WARNING, f"alarm-w{index} is INSUFFICIENT_DATA")
     text = shared.report_text(["Dry run of the weight shift: NOT READY"], found.checks)
     assert len(text) <= shared.TEXT_BUDGET < shared.CAUSE_LIMIT
-    assert all(f"{line}\n" in text + "\n" for line in (f"  PROBLEM  alarms: alarm-{i} is in ALARM now" for i in range(0, 2000, 100)))
+    assert all(
+        f"{line}\n" in text + "\n" for line in (f"  PROBLEM  alarms: alarm-{i} is in ALARM now" for i in range(0, 2000, 100))
+    )
     assert all(f"alarm-w{i} is INSUFFICIENT_DATA" in text for i in range(0, 2000, 100))
     assert "  ok       metrics: metric m0 (canary)" in text
     shown = text.count("  ok       metrics:")

@@ -11,27 +11,28 @@ counts the calls).
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from mesh_rollout import dry_run as shared
-from mesh_rollout.aws.ecs import describe_task_definition, lattice_configurations
+from mesh_rollout.aws.ecs import lattice_configurations
 from mesh_rollout.deploying.inputs import EcsDeploymentSpec, check_spec, parse_spec
 from mesh_rollout.deploying.plan import (
-    SETTLE_SECONDS,
     bake_seconds,
+    check_approval_steps,
+    check_cluster,
     check_presets,
     configuration,
     gated_deployment,
     gates,
-    hook_timeout_minutes,
+    pause_timeout_minutes,
     plan_ecs_deployment,
     production_route,
     production_side,
     read_service,
     refuse_if_deploying,
     revision,
+    settle_seconds,
     step_list,
     with_pause_hook,
 )
@@ -52,11 +53,11 @@ from mesh_rollout.dry_run import (
     metrics_of,
     verdict,
 )
+from mesh_rollout.traffic import BACKEND_NAMES
 
-BACKEND_NAMES = {"alb": "ALB", "nlb": "NLB", "lattice": "VPC Lattice", "serviceConnect": "Service Connect"}
 # the principal ECS assumes for the load balancer or VPC Lattice (advancedConfiguration.roleArn, vpcLatticeConfigurations
-# roleArn) and the task roles a registered revision carries, each passed to its service
-ECS_SERVICE_PRINCIPAL, TASKS_PRINCIPAL = "ecs.amazonaws.com", "ecs-tasks.amazonaws.com"
+# roleArn), passed to it with UpdateService
+ECS_SERVICE_PRINCIPAL = "ecs.amazonaws.com"
 
 
 class EcsDryRunStep(TypedDict):
@@ -138,10 +139,8 @@ def dry_run(raw: Any, clients: Clients, stack: Stack) -> EcsDryRunReport:
 def check_the_service(spec: EcsDeploymentSpec, world: World, found: Findings, clients: Clients, stack: Stack) -> None:
     """The cluster is one the stack may act on; the service exists, its deploymentController is ECS, its tasks run;
     no other deployment of it runs (start mode), or the one to gate runs (gate mode)."""
-    if not fnmatch.fnmatchcase(spec.cluster.rsplit("/", 1)[-1], stack.clusters):
-        found.add(
-            "service", PROBLEM, f"cluster: {spec.cluster!r} is not among the clusters this stack may act on ({stack.clusters!r})"
-        )
+    with found.catching("service"):
+        check_cluster(spec, stack.clusters)
     with found.catching("service"):
         world.service = read_service(clients.ecs, spec)
     if world.service is None:
@@ -206,9 +205,7 @@ def check_revision(spec: EcsDeploymentSpec, service: dict[str, Any], world: Worl
             )
         elif world.images is not None:
             images = ", ".join(f"{n}={i}" for n, i in world.images.items())
-            current, tags = describe_task_definition(clients.ecs, str(service["taskDefinition"]))
-            world.task_roles = sorted({str(current[k]) for k in ("taskRoleArn", "executionRoleArn") if current.get(k)})
-            world.tagged_family = str(current["family"]) if tags else None
+            world.task_roles, world.tagged_family = shared.revision_to_register(clients.ecs, str(service["taskDefinition"]))
             found.add("revision", OK, f"RegisterRelease registers {running} again with {images} first")
 
 
@@ -219,14 +216,12 @@ def check_steps(spec: EcsDeploymentSpec, world: World, found: Findings) -> None:
     steps = step_list(world.strategy, world.config)
     bakes = bake_seconds(world.strategy, world.config)
     approvals = list(spec.approval.beforeSteps) if spec.approval else []
-    for index, percent in enumerate(approvals):
-        if percent not in steps:
-            found.add("steps", PROBLEM, f"approval.beforeSteps[{index}]: {percent} is not a step of the deployment {steps}")
+    with found.catching("steps"):
+        check_approval_steps(spec, steps)
     if world.deployment is None:
-        backend = (world.side or {}).get("backend", "alb")
-        settle = SETTLE_SECONDS[backend] if spec.settleSeconds is None else spec.settleSeconds
+        settle = settle_seconds(spec, (world.side or {}).get("backend", "alb"))
         with found.catching("steps"):
-            with_pause_hook(world.config, spec.hookTimeoutMinutes or hook_timeout_minutes(spec, bakes["final"] + settle))
+            with_pause_hook(world.config, pause_timeout_minutes(spec, bakes, settle))
     world.steps = [
         {"percent": p, "approval": p in approvals, "bakeSeconds": bakes["step"] if p != 100 else bakes["final"]} for p in steps
     ]
@@ -287,12 +282,7 @@ def real_run_calls(spec: EcsDeploymentSpec, service: dict[str, Any], world: Worl
     deployment = spec.serviceDeploymentArn or stack.arn("ecs", f"service-deployment/{cluster}/{name}/dry-run")
     calls.table("AcquireRouteLockFunction", "dynamodb:PutItem")
     if world.images is not None:
-        calls.add("RegisterReleaseFunction", service_arn, "ecs:DescribeServices")
-        calls.add("RegisterReleaseFunction", "*", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition")
-        for role in world.task_roles:
-            calls.pass_role("RegisterReleaseFunction", role, TASKS_PRINCIPAL)
-        if world.tagged_family:
-            calls.tag_revision("RegisterReleaseFunction", world.tagged_family)
+        calls.register_release(service_arn, world.task_roles, world.tagged_family)
     calls.table("StartEcsDeploymentFunction", "dynamodb:GetItem", "dynamodb:UpdateItem")
     calls.add("StartEcsDeploymentFunction", deployment, "ecs:DescribeServiceDeployments")
     if spec.mode == "start":

@@ -95,8 +95,7 @@ def plan_ecs_deployment(
     plan the deployment. `clusters` is the stack's ClusterName pattern: where the functions may act. `elbv2` and
     `lattice` default to the shared clients."""
     spec = parse_spec(raw)
-    if not fnmatch.fnmatchcase(spec.cluster.rsplit("/", 1)[-1], clusters):
-        raise InvalidRolloutInput("cluster", f"{spec.cluster!r} is not among the clusters this stack may act on ({clusters!r})")
+    check_cluster(spec, clusters)
     service = read_service(ecs, spec)
     deployment = gated_deployment(ecs, spec, service)
     if deployment is None:
@@ -109,13 +108,11 @@ def plan_ecs_deployment(
     route = production_route(side, spec, deployment, elbv2, lattice)
     steps = step_list(strategy, config)
     approvals = list(spec.approval.beforeSteps) if spec.approval else []
-    for index, percent in enumerate(approvals):
-        if percent not in steps:
-            raise InvalidRolloutInput(f"approval.beforeSteps[{index}]", f"{percent} is not a step of the deployment {steps}")
-    settle = SETTLE_SECONDS[backend] if spec.settleSeconds is None else spec.settleSeconds
+    check_approval_steps(spec, steps)
+    settle = settle_seconds(spec, backend)
     bakes = bake_seconds(strategy, config)
     if deployment is None:
-        hook_minutes = spec.hookTimeoutMinutes or hook_timeout_minutes(spec, bakes["final"] + settle)
+        hook_minutes = pause_timeout_minutes(spec, bakes, settle)
         config = with_pause_hook(config, hook_minutes)
     else:
         hook_minutes = paused_minutes(config)
@@ -152,6 +149,24 @@ def plan_ecs_deployment(
 
 
 # --- the service and its deployments ----------------------------------------------------------------
+
+
+def check_cluster(spec: EcsDeploymentSpec, clusters: str) -> None:
+    """The cluster is one the stack may act on (`clusters`: its ClusterName pattern)."""
+    if not fnmatch.fnmatchcase(spec.cluster.rsplit("/", 1)[-1], clusters):
+        raise InvalidRolloutInput("cluster", f"{spec.cluster!r} is not among the clusters this stack may act on ({clusters!r})")
+
+
+def check_approval_steps(spec: EcsDeploymentSpec, steps: list[int | float]) -> None:
+    """An approval is asked before one of ECS's steps: every approval.beforeSteps is one of them."""
+    approvals = list(spec.approval.beforeSteps) if spec.approval else []
+    problems = [
+        (f"approval.beforeSteps[{index}]", f"{percent} is not a step of the deployment {steps}")
+        for index, percent in enumerate(approvals)
+        if percent not in steps
+    ]
+    if problems:
+        raise InvalidRolloutInput.of(problems)
 
 
 def read_service(ecs: Any, spec: EcsDeploymentSpec) -> dict[str, Any]:
@@ -326,6 +341,18 @@ def paused_minutes(config: dict[str, Any]) -> int:
         for hook in config.get("lifecycleHooks", [])
         if hook.get("targetType") == "PAUSE" and set(hook.get("lifecycleStages", [])) & set(OUR_STAGES)
     )
+
+
+def settle_seconds(spec: EcsDeploymentSpec, backend: str) -> int:
+    """How long a step's traffic takes to arrive before the gate reads it: the input's settleSeconds, else the
+    backend's (SETTLE_SECONDS)."""
+    return SETTLE_SECONDS[backend] if spec.settleSeconds is None else spec.settleSeconds
+
+
+def pause_timeout_minutes(spec: EcsDeploymentSpec, bakes: dict[str, int], settle: int) -> int:
+    """Our PAUSE hook's timeout: the input's hookTimeoutMinutes, else the longest a pause waits for us (the pause at
+    100 % also while ECS's final bake and the settle run)."""
+    return spec.hookTimeoutMinutes or hook_timeout_minutes(spec, bakes["final"] + settle)
 
 
 def hook_timeout_minutes(spec: EcsDeploymentSpec, held_seconds: int = 0) -> int:

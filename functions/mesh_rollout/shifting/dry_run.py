@@ -18,7 +18,7 @@ from typing import Any, TypedDict
 
 from mesh_rollout import dry_run as shared
 from mesh_rollout.aws import aws_errors
-from mesh_rollout.aws.ecs import AmbiguousService, describe_service, describe_task_definition, service_of_target_group
+from mesh_rollout.aws.ecs import AmbiguousService, describe_service, service_of_target_group
 from mesh_rollout.dry_run import (  # drop: the weight shift's tests read it here
     MIN_WINDOW_SECONDS,
     OK,
@@ -45,16 +45,13 @@ from mesh_rollout.shifting.plan import (
     plan_release,
     plan_weight_shift,
     read_route,
-    rule_lock_id,
+    route_lock_id,
     take_turns,
     with_ecs_services,
 )
 from mesh_rollout.shifting.weights import canary_percent, check_route_weights, describe_weights, is_retired, plan_steps
-from mesh_rollout.traffic import Weights, backend_module, route_for
+from mesh_rollout.traffic import BACKEND_NAMES, Weights, backend_module, route_for
 
-BACKEND_NAMES = {"appmesh": "App Mesh", "lattice": "VPC Lattice", "alb": "ALB"}
-# RegisterRelease registers the canary's revision again: its task and execution roles are passed to ECS tasks
-TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
 __all__ = ["Clients", "Findings", "Stack", "World", "check_permissions", "drop", "dry_run", "read_input", "real_run_calls"]
 
 
@@ -171,7 +168,7 @@ def check_route(spec: WeightShiftSpec, world: World, found: Findings, clients: C
     if world.resolved is None:
         return
     reference = world.resolved["reference"]
-    world.lock_id = f"{backend}:{reference['label']}" if backend == "appmesh" else rule_lock_id(reference)
+    world.lock_id = route_lock_id(reference)
     with found.catching("route"):
         world.route = route_for(reference)
         world.current = read_route(world.route)
@@ -335,9 +332,7 @@ def release_revision(world: World, clients: Clients) -> None:
     revision's task and execution roles, and its tags), for the permissions that registration needs."""
     cluster, service = world.release["cluster"], world.release["service"]
     described = world.services.get(f"{cluster}/{service}") or describe_service(clients.ecs, cluster, service, "canaryEcsService")
-    current, tags = describe_task_definition(clients.ecs, str(described["taskDefinition"]))
-    world.task_roles = sorted({str(current[k]) for k in ("taskRoleArn", "executionRoleArn") if current.get(k)})
-    world.tagged_family = str(current["family"]) if tags else None
+    world.task_roles, world.tagged_family = shared.revision_to_register(clients.ecs, str(described["taskDefinition"]))
 
 
 # --- the stack's roles ----------------------------------------------------------------------------------------------
@@ -396,12 +391,7 @@ def real_run_calls(spec: WeightShiftSpec, world: World, stack: Stack) -> CallLis
         finalize_calls(spec, world, world.resolved, calls)
     if world.release.get("pending"):
         service_arn = calls.service(world, world.release["cluster"], world.release["service"])
-        calls.add("RegisterReleaseFunction", service_arn, "ecs:DescribeServices")
-        calls.add("RegisterReleaseFunction", "*", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition")
-        for role in world.task_roles:
-            calls.pass_role("RegisterReleaseFunction", role, TASKS_PRINCIPAL)
-        if world.tagged_family:
-            calls.tag_revision("RegisterReleaseFunction", world.tagged_family)
+        calls.register_release(service_arn, world.task_roles, world.tagged_family)
         calls.add("UpdateServiceFunction", service_arn, "ecs:DescribeServices", "ecs:UpdateService")
         calls.add("DeploymentHealthFunction", service_arn, "ecs:DescribeServices")  # CheckRelease, until it settles
         # RollbackRelease: a failed run puts the service back on its previous revision

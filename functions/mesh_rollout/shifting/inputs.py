@@ -18,6 +18,7 @@ from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 from mesh_rollout.aws.specs import input_shape, model_problems
 from mesh_rollout.errors import InvalidRolloutInput, check_all
 from mesh_rollout.parsing import Strict, parse_input
+from mesh_rollout.traffic import BACKEND_NAMES
 
 Percent = Annotated[StrictInt, Field(ge=1, le=100)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=255)]
@@ -35,7 +36,6 @@ REQUIRED_ROUTE_FIELDS = {
 }
 # Lattice and ALB publish 1-minute metrics and document no propagation time for a weight change: one full metric
 # period passes before the gate's window starts. App Mesh pushes a route change to Envoy in seconds.
-BACKEND_NAMES = {"appmesh": "an App Mesh", "lattice": "a VPC Lattice", "alb": "an ALB"}
 DEFAULT_SETTLE_SECONDS = {"appmesh": 0, "lattice": 60, "alb": 60}
 
 
@@ -241,7 +241,7 @@ def check_route_fields(spec: WeightShiftSpec) -> None:
         fields = [f for b in named for f in ROUTE_FIELDS[b] if getattr(spec, f) is not None]
         raise InvalidRolloutInput(
             fields[-1],
-            f"names {BACKEND_NAMES[named[-1]]} route, but {fields[0]} names {BACKEND_NAMES[named[0]]} one: give one route",
+            f"names {a_route(named[-1])} route, but {fields[0]} names {a_route(named[0])} one: give one route",
         )
     backend = spec.backend or (named[0] if named else None)
     if backend is None:
@@ -251,10 +251,16 @@ def check_route_fields(spec: WeightShiftSpec) -> None:
             "listenerIdentifier[/ruleIdentifier] (VPC Lattice) or listenerArn[/ruleArn] (ALB)",
         )
     if named and named[0] != backend:
-        raise InvalidRolloutInput("backend", f"is {backend!r}, but the route fields name {BACKEND_NAMES[named[0]]} route")
+        raise InvalidRolloutInput("backend", f"is {backend!r}, but the route fields name {a_route(named[0])} route")
     for field in REQUIRED_ROUTE_FIELDS[backend]:
         if getattr(spec, field) is None:
-            raise InvalidRolloutInput(field, f"is required for {BACKEND_NAMES[backend]} route")
+            raise InvalidRolloutInput(field, f"is required for {a_route(backend)} route")
+
+
+def a_route(backend: str) -> str:
+    """The backend's name with its article: "an App Mesh", "a VPC Lattice", "an ALB"."""
+    name = BACKEND_NAMES[backend]
+    return f"{'an' if name[0] in 'AEIOU' else 'a'} {name}"
 
 
 def _check_finalize(spec: WeightShiftSpec) -> None:

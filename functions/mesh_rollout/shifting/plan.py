@@ -358,7 +358,7 @@ def plan_weight_shift(
             f"{canary!r} already carries all of the traffic {stable!r} shared with it: a new image would go"
             " live with no step, bake or gate. Release to the target without traffic (swap stable and canary)",
         )
-    lock_id = f"{backend}:{reference['label']}" if backend == "appmesh" else rule_lock_id(reference)
+    lock_id = route_lock_id(reference)
     stopped = halt_of(lock_id) if spec.mode == "increment" else None
     halted = stopped is not None and stopped["canary"] == canary and not release["pending"]
     idle: Idle = (
@@ -391,8 +391,11 @@ def plan_weight_shift(
     }
 
 
-def rule_lock_id(reference: dict[str, Any]) -> str:
-    """One lock per listener rule or default action (IDs and ARNs: a rename does not free it)."""
+def route_lock_id(reference: dict[str, Any]) -> str:
+    """One lock per App Mesh route (its label), per listener rule or default action (IDs and ARNs: a rename does not
+    free it)."""
+    if reference["backend"] == "appmesh":
+        return f"appmesh:{reference['label']}"
     if reference["backend"] == "lattice":
         return f"lattice:{reference['service']}/{reference['listener']}/{reference['rule'] or 'default'}"
     return f"alb:{reference['ruleArn'] or reference['listenerArn'] + '/default'}"

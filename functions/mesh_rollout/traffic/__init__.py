@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 Weights = dict[str, int]
+# each backend's name as a person reads it: the weight shift's routes, and what an ECS deployment moves traffic with
+BACKEND_NAMES = {"appmesh": "App Mesh", "lattice": "VPC Lattice", "alb": "ALB", "nlb": "NLB", "serviceConnect": "Service Connect"}
 
 
 @dataclass(frozen=True)
