@@ -12,12 +12,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from mesh_rollout import dry_run as shared
+from mesh_rollout.dry_run import CallList, drop
 from mesh_rollout.shifting.dry_run import (
     Findings,
     Stack,
     World,
     check_permissions,
-    drop,
     read_input,
     real_run_calls,
 )
@@ -99,8 +99,14 @@ def test_drop_removes_the_value_or_the_nearest_one_above_it() -> None:
     assert not drop(value, ("canary",))
 
 
+def planned_calls(world: World, stack: Stack) -> CallList:
+    """The calls of ALB_SHIFT's real run, with the route `world` read."""
+    assert world.resolved is not None
+    return real_run_calls(parse_spec(ALB_SHIFT), world, world.resolved, stack)
+
+
 def test_the_real_runs_calls_name_the_routes_own_arns() -> None:
-    calls = real_run_calls(parse_spec(ALB_SHIFT), alb_world(), stack()).calls
+    calls = planned_calls(alb_world(), stack()).calls
     table = "arn:aws:dynamodb:us-west-2:123456789012:table/locks"
     assert calls["ShiftTrafficFunction"] == {
         "*": ["elasticloadbalancing:DescribeRules"],
@@ -124,7 +130,7 @@ def test_finalize_and_release_calls_only_when_the_run_gets_there() -> None:
     world = alb_world()
     world.finalize_ends = False
     world.release = {"pending": True, "cluster": "apps", "service": "serviceBv2"}
-    calls = real_run_calls(parse_spec(ALB_SHIFT), world, stack()).calls
+    calls = planned_calls(world, stack()).calls
     service = "arn:aws:ecs:us-west-2:123456789012:service/apps/serviceBv2"
     assert "FinalizeCanaryFunction" not in calls
     assert calls["UpdateServiceFunction"] == {service: ["ecs:DescribeServices", "ecs:UpdateService"]}
@@ -138,7 +144,7 @@ def test_a_release_passes_the_revisions_roles_to_ecs_tasks_and_tags_it_with_the_
     world.release = {"pending": True, "cluster": "apps", "service": "serviceBv2"}
     world.task_roles = ["arn:aws:iam::123456789012:role/ecsTaskRole"]
     world.tagged_family = "serviceBv2"
-    calls = real_run_calls(parse_spec(ALB_SHIFT), world, stack())
+    calls = planned_calls(world, stack())
     role, revision = world.task_roles[0], "arn:aws:ecs:us-west-2:123456789012:task-definition/serviceBv2:*"
     assert calls.calls["RegisterReleaseFunction"][role] == ["iam:PassRole"]
     assert calls.calls["RegisterReleaseFunction"][revision] == ["ecs:TagResource"]
@@ -159,13 +165,13 @@ def test_a_release_passes_the_revisions_roles_to_ecs_tasks_and_tags_it_with_the_
 
 
 def test_the_functions_that_write_the_table_or_publish_use_the_stacks_key() -> None:
-    calls = real_run_calls(parse_spec(ALB_SHIFT), alb_world(), stack(key=KEY)).calls
+    calls = planned_calls(alb_world(), stack(key=KEY)).calls
     using = {function for function, resources in calls.items() if KEY in resources}
     assert using == {"AcquireRouteLockFunction", "RequestApprovalFunction", "FinishRolloutFunction"}
     assert all(calls[f][KEY] == ["kms:Decrypt", "kms:GenerateDataKey"] for f in using)
     # a function that only reads the lock (the fence before a write) is not asked about the key; no key, no asking
     assert KEY not in calls["ShiftTrafficFunction"]
-    assert all(KEY not in r for r in real_run_calls(parse_spec(ALB_SHIFT), alb_world(), stack()).calls.values())
+    assert all(KEY not in r for r in planned_calls(alb_world(), stack()).calls.values())
 
 
 class Iam:

@@ -19,7 +19,7 @@ from typing import Any, TypedDict
 from mesh_rollout import dry_run as shared
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.aws.ecs import AmbiguousService, describe_service, service_of_target_group
-from mesh_rollout.dry_run import (  # drop: the weight shift's tests read it here
+from mesh_rollout.dry_run import (
     MIN_WINDOW_SECONDS,
     OK,
     PROBLEM,
@@ -32,7 +32,6 @@ from mesh_rollout.dry_run import (  # drop: the weight shift's tests read it her
     check_datapoints,
     check_roles,
     check_service,
-    drop,
     metrics_of,
     verdict,
 )
@@ -52,7 +51,7 @@ from mesh_rollout.shifting.plan import (
 from mesh_rollout.shifting.weights import canary_percent, check_route_weights, describe_weights, is_retired, plan_steps
 from mesh_rollout.traffic import BACKEND_NAMES, Weights, backend_module, route_for
 
-__all__ = ["Clients", "Findings", "Stack", "World", "check_permissions", "drop", "dry_run", "read_input", "real_run_calls"]
+__all__ = ["Clients", "Findings", "Stack", "World", "check_permissions", "dry_run", "read_input", "real_run_calls"]
 
 
 class DryRunStep(TypedDict):
@@ -373,14 +372,12 @@ class Calls(CallList):
         )
 
 
-def real_run_calls(spec: WeightShiftSpec, world: World, stack: Stack) -> CallList:
+def real_run_calls(spec: WeightShiftSpec, world: World, resolved: dict[str, Any], stack: Stack) -> CallList:
     """The calls the real run would make ({function logical id: {resource ARN ("*": none): [IAM actions]}} and the
     condition keys they carry), with the route's own ARNs (the calls each function's handler makes, as
     tests/offline/test_iam.py records them, with the iam:PassRole, ecs:TagResource and kms requests AWS makes with
-    them)."""
-    if world.resolved is None:
-        return CallList(stack)
-    calls = Calls(stack, world.resolved["reference"])
+    them); `resolved`: the route the input names, as read."""
+    calls = Calls(stack, resolved["reference"])
     spec = world.spec or spec
     calls.table("AcquireRouteLockFunction", "dynamodb:PutItem")
     calls.write_route("ShiftTrafficFunction")
@@ -388,7 +385,7 @@ def real_run_calls(spec: WeightShiftSpec, world: World, stack: Stack) -> CallLis
     if spec.approval is not None:
         calls.publish("RequestApprovalFunction")
     if world.finalize_ends:
-        finalize_calls(spec, world, world.resolved, calls)
+        finalize_calls(spec, world, resolved, calls)
     if world.release.get("pending"):
         service_arn = calls.service(world, world.release["cluster"], world.release["service"])
         calls.register_release(service_arn, world.task_roles, world.tagged_family)
@@ -423,7 +420,7 @@ def check_permissions(spec: WeightShiftSpec, world: World, found: Findings, clie
     per role and resource: the simulation evaluates every action named against every resource named,
     https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html)."""
     if world.resolved is not None:
-        calls = real_run_calls(spec, world, stack)
+        calls = real_run_calls(spec, world, world.resolved, stack)
         check_roles(calls.calls, found, clients.iam, stack, calls.context)
 
 
