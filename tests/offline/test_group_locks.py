@@ -2,50 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
-from moto.core.botocore_stubber import BotocoreStubber
 
 from mesh_rollout.errors import RolloutInProgress
 from mesh_rollout.grouping.locks import acquire_all, release_all
 from mesh_rollout.shifting import lock
 from mesh_rollout_local.faults import FaultPlan
+from tests.offline.conftest import LOCK_TABLE
 
-TABLE = "locks"
+TABLE = LOCK_TABLE
 PAYMENTS, CHECKOUT, ORDERS = (
     "lattice:svc-p/l/default",
     "ecs:arn:aws:ecs:us-west-2:123456789012:service/apps/checkout",
     "alb:rule-o",
 )
-
-
-@pytest.fixture
-def dynamodb() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-west-2")
-        client.create_table(
-            TableName=TABLE,
-            AttributeDefinitions=[{"AttributeName": "lockId", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "lockId", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield client
-
-
-@pytest.fixture
-def faults(monkeypatch: pytest.MonkeyPatch) -> FaultPlan:
-    """Faults under botocore's retries for the emulated account of `dynamodb` (as OfflineAccount injects them)."""
-    plan, original = FaultPlan(), BotocoreStubber.__call__
-
-    def call(stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
-        return plan.intercept(lambda: original(stubber, event_name, request, **kwargs), event_name, request)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", call)
-    return plan
 
 
 def owners(dynamodb: Any, *lock_ids: str) -> list[str | None]:
