@@ -24,6 +24,7 @@ def schedule_input(account: OfflineAccount, **parameters: Any) -> tuple[dict[str
         **parameters,
         SM: account.state_machine_arns[SM],
         "CanaryScheduleRole.Arn": "arn:aws:iam::123456789012:role/schedule",
+        "AWS::StackName": account.deployed["AWS::StackName"],
     }
     schedule = template.resources["CanarySchedule"]
     assert schedule["Condition"] == "HasCanarySchedule"
@@ -38,6 +39,7 @@ def test_the_schedule_is_disabled_by_default_and_absent_without_a_route(shift_ac
     properties, _ = schedule_input(shift_account, **GUIDE_ROUTE)
     assert properties["State"] == "DISABLED" and properties["ScheduleExpression"] == "rate(1 hour)"
     assert properties["Target"]["Arn"] == shift_account.state_machine_arns[SM]
+    assert properties["Name"] == "mesh-rollout-local-canary"  # the stack's name first: the deployer policy scopes it so
 
 
 def test_the_schedule_walks_the_guides_canary_up_then_its_ticks_do_nothing(shift_account: OfflineAccount) -> None:
