@@ -12,6 +12,7 @@ from contextlib import contextmanager, redirect_stdout
 from typing import Any
 
 import pytest
+from pipeline.make_input import release_input
 
 from mesh_rollout_local.cli import main
 from mesh_rollout_local.runner import OfflineAccount, RunResult, StillClock
@@ -356,3 +357,43 @@ def test_a_role_that_may_not_use_the_stacks_key_to_publish_or_write_the_lock_is_
         f"permissions: FinishRolloutFunction may not kms:Decrypt on {key} (implicitDeny)",
         f"permissions: FinishRolloutFunction may not kms:GenerateDataKey on {key} (implicitDeny)",
     ]
+
+
+def lattice_rule_at(account: OfflineAccount, stable: str, canary: str) -> None:
+    """The guide's Lattice rule forwarding all to `stable`'s group and none to `canary`'s (saveAs names of lattice-given)."""
+    lattice, saved = account.client("vpc-lattice"), account.saved
+    groups = [{"targetGroupIdentifier": saved[stable]["id"], "weight": 100}]
+    groups.append({"targetGroupIdentifier": saved[canary]["id"], "weight": 0})
+    lattice.update_rule(
+        serviceIdentifier=saved["serviceb"]["id"],
+        listenerIdentifier=saved["listener"]["id"],
+        ruleIdentifier=saved["rule"]["id"],
+        action={"forward": {"targetGroups": groups}},
+    )
+
+
+@pytest.mark.parametrize(
+    ("shift_path", "given", "images"),
+    [
+        # the console's release loop on the guide's Lattice rule, servicebv2 idle
+        ("events/weight-shift-release-lattice.json", "events/local/lattice-given.json", None),
+        # the pipeline's bases, as pipeline/make_input.py completes them with a build's imagedefinitions.json
+        ("pipeline/release-base-lattice.json", "examples/checkout-given.json", [{"name": "app", "imageUri": "c:2.1"}]),
+        ("pipeline/release-base.json", "events/local/weight-shift-given.json", [{"name": "app", "imageUri": "b:1.1"}]),
+    ],
+)
+def test_every_shipped_release_input_is_ready(shift_path: str, given: str, images: list[dict[str, str]] | None) -> None:
+    with world(given) as account:
+        if "lattice-given" in given:
+            lattice_rule_at(account, "servicebGroup", "servicebV2Group")
+        shift = shift_of(account, shift_path)
+        if images is not None:
+            shift = release_input(shift, images)
+        before = state_of(account)
+        result = dry_run(account, shift)
+        assert state_of(account) == before
+    report = report_of(result)
+    assert (result.status, report["ready"], report["problems"]) == ("SUCCEEDED", True, []), report["text"]
+    assert result.states == [*DRY_RUN_STATES, "DryRunPassed"]
+    assert any(c["check"] == "release" and c["status"] == "ok" for c in report["checks"]), report["text"]
+    read_calls(result)
