@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from mesh_rollout_local.export import ExportError, ReadOnlyClients, export_given
+from mesh_rollout_local.export import ExportError, export_given
+from mesh_rollout_local.export.reads import ReadOnlyClients
 from mesh_rollout_local.runner import OfflineAccount, RunResult
 from tests.conftest import EVENTS, ROOT
 

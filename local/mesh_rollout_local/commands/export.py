@@ -1,4 +1,4 @@
-"""`mesh-rollout export-given`: a live route as a --given world and an offline input (export.py), read-only."""
+"""`mesh-rollout export-given`: a live route as a --given world and an offline input (the export package), read-only."""
 
 from __future__ import annotations
 
