@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # the dry run is imported at the first invocation (it brings 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> "EcsDryRunReport":
     request = DryRunEcsDeploymentEvent.parse(event)
     from mesh_rollout.deploying.dry_run import dry_run
-    from mesh_rollout.dry_run import aws_clients, stack_from_env
+    from mesh_rollout.dry_run.settings import aws_clients, stack_from_env
 
     report = dry_run(request.rollout, aws_clients(), stack_from_env())
     logger.info("ECS deployment dry run", extra={"ready": report["ready"], "problems": report["problems"]})

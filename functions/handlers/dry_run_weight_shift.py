@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the dry run is imported at the first invocation (it brings 
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> "DryRunReport":
     request = DryRunWeightShiftEvent.parse(event)
-    from mesh_rollout.dry_run import aws_clients, stack_from_env
+    from mesh_rollout.dry_run.settings import aws_clients, stack_from_env
     from mesh_rollout.shifting.dry_run import dry_run
 
     report = dry_run(request.rollout, aws_clients(), stack_from_env())

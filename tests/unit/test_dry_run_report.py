@@ -1,4 +1,4 @@
-"""The dry run's plain functions (shifting/dry_run.py, mesh_rollout/dry_run.py): the input read past its problems,
+"""The dry run's plain functions (shifting/dry_run.py, mesh_rollout/dry_run/): the input read past its problems,
 the calls the real run would make with the route's own ARNs (and the key, role and tag permissions AWS asks with
 them), the permissions asked of IAM (pages, decisions per resource in both answer shapes, a refused simulation),
 the alarms and datapoints read in chunks and pages. No emulated account: IAM and CloudWatch are stubs answering as
@@ -12,7 +12,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from mesh_rollout import dry_run as shared
-from mesh_rollout.dry_run import CallList, drop
+from mesh_rollout.dry_run import CallList
+from mesh_rollout.dry_run.inputs import drop
+from mesh_rollout.dry_run.reads import GateMetric
+from mesh_rollout.dry_run.report import CAUSE_LIMIT, TEXT_BUDGET
+from mesh_rollout.dry_run.roles import decisions
 from mesh_rollout.shifting.dry_run import (
     Findings,
     Stack,
@@ -270,12 +274,12 @@ def test_the_decision_for_a_resource_is_its_own_and_missing_condition_keys_are_s
             },
         ],
     }
-    assert shared.decisions(answer, "arn:aws:iam::1:role/a") == [
+    assert decisions(answer, "arn:aws:iam::1:role/a") == [
         ("arn:aws:iam::1:role/a", "allowed", []),
         ("arn:aws:iam::1:role/b", "implicitDeny", ["iam:PassedToService"]),
     ]
     without = {"EvalActionName": "cloudwatch:GetMetricData", "EvalResourceName": "*", "EvalDecision": "explicitDeny"}
-    assert shared.decisions(without, "*") == [("*", "explicitDeny", [])]
+    assert decisions(without, "*") == [("*", "explicitDeny", [])]
 
 
 def test_a_refused_simulation_is_a_warning_and_no_roles_are_said() -> None:
@@ -331,7 +335,7 @@ def test_more_than_100_alarms_are_read_100_names_a_call_every_page() -> None:
 def test_more_than_500_queries_are_asked_500_a_call_over_at_least_each_metrics_period() -> None:
     cloudwatch, found = CloudWatch(page=7), Findings()
 
-    def metric(index: int, period: int) -> shared.GateMetric:
+    def metric(index: int, period: int) -> GateMetric:
         stat = {"Metric": {"Namespace": "N", "MetricName": f"m{index}"}, "Period": period, "Stat": "Sum"}
         return (f"metric m{index}", "canary", {"id": f"m{index}", "metricStat": stat}, "missing")
 
@@ -362,7 +366,7 @@ def test_the_text_of_a_report_of_many_checks_stays_under_the_fail_causes_limit_w
             found.add("alarms", shared.PROBLEM, f"alarm-{index} is in ALARM now")
             found.add("alarms", shared.WARNING, f"alarm-w{index} is INSUFFICIENT_DATA")
     text = shared.report_text(["Dry run of the weight shift: NOT READY"], found.checks)
-    assert len(text) <= shared.TEXT_BUDGET < shared.CAUSE_LIMIT
+    assert len(text) <= TEXT_BUDGET < CAUSE_LIMIT
     assert all(
         f"{line}\n" in text + "\n" for line in (f"  PROBLEM  alarms: alarm-{i} is in ALARM now" for i in range(0, 2000, 100))
     )
@@ -380,5 +384,5 @@ def test_problems_alone_past_the_budget_are_cut_saying_so() -> None:
     for index in range(1000):
         found.add("alarms", shared.PROBLEM, f"alarm-{index} does not exist " + "y" * 60)
     text = shared.report_text(["head"], found.checks)
-    assert len(text) == shared.TEXT_BUDGET
+    assert len(text) == TEXT_BUDGET
     assert text.endswith("the report's problems and warnings list each")

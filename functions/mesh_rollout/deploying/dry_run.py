@@ -4,7 +4,7 @@ The real run stops at its first problem (PlanEcsDeployment raises, the service's
 in "no data"). The dry run calls the plan's own read-only pieces (deploying/plan.py: the service and its controller,
 a running deployment, the strategy merged with the service's, the production side and rule, the gates, the revision,
 the step list), turns each named error into a problem line and goes on with what can still be checked; the checks
-both dry runs make (alarms, datapoints, the lock, the approval topic, the stack's roles) are mesh_rollout/dry_run.py.
+both dry runs make (alarms, datapoints, the lock, the approval topic, the stack's roles) are mesh_rollout/dry_run/.
 Nothing here writes: no lock, no UpdateService, no ContinueServiceDeployment (tests/offline/test_ecs_dry_run.py
 counts the calls).
 """
