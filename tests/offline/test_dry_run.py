@@ -18,7 +18,7 @@ from mesh_rollout_local.cli import main
 from mesh_rollout_local.runner import OfflineAccount, RunResult, StillClock
 from tests.conftest import EVENTS, ROOT, load_json
 from tests.support import handle, status_change_event
-from tests.support.dry_run import every_problem_in_one_plan, narrow_statements, read_calls, report_of
+from tests.support.dry_run import UNPUBLISHED_SUCCESSES, every_problem_in_one_plan, narrow_statements, read_calls, report_of
 from tests.support.dry_run import routes_and_locks as state_of
 
 SM = "WeightShiftStateMachine"
@@ -113,23 +113,7 @@ def five_problems(account: OfflineAccount) -> dict[str, Any]:
     shift["bakeSecond"] = shift.pop("bakeSeconds")  # 1: misspelt
     shift["canary"] = "serviceBv3"  # 2: not on rule 10
     shift["healthGate"]["alarmNames"].append("serviceBv2-errors")  # 3: no such alarm
-    shift["healthGate"]["compare"] = {  # 4: the world publishes no 2XX counts for the stable side
-        "metrics": [
-            {
-                "id": "successes",
-                "direction": "lowerIsWorse",
-                "metricStat": {
-                    "Metric": {
-                        "Namespace": "AWS/ApplicationELB",
-                        "MetricName": "HTTPCode_Target_2XX_Count",
-                        "Dimensions": [{"Name": "TargetGroup", "Value": "${target}"}],
-                    },
-                    "Period": 60,
-                    "Stat": "Sum",
-                },
-            }
-        ]
-    }
+    shift["healthGate"]["compare"] = {"metrics": [UNPUBLISHED_SUCCESSES]}  # 4: no 2XX counts for the stable side
     return shift  # 5: the lock, above
 
 

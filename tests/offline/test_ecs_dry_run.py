@@ -17,7 +17,14 @@ import pytest
 from mesh_rollout_local.cli import main
 from mesh_rollout_local.runner import OfflineAccount, RunResult, StillClock
 from tests.conftest import EVENTS, ROOT, load_json
-from tests.support.dry_run import every_problem_in_one_plan, narrow_statements, read_calls, report_of, routes_and_locks
+from tests.support.dry_run import (
+    UNPUBLISHED_SUCCESSES,
+    every_problem_in_one_plan,
+    narrow_statements,
+    read_calls,
+    report_of,
+    routes_and_locks,
+)
 
 SM = "EcsDeploymentStateMachine"
 DRY_RUN_STATES = ["DryRunWanted", "DryRunEcsDeployment", "DryRunReady"]
@@ -104,21 +111,7 @@ def five_problems(account: OfflineAccount) -> dict[str, Any]:
     deployment["pollSecond"] = 30  # 1: misspelt
     deployment["approval"]["beforeSteps"] = [30]  # 2: LINEAR 20 % stops at 20, 40 ...
     deployment["healthGate"]["alarmNames"] = ["checkout-errors"]  # 3: no such alarm
-    deployment["healthGate"]["compare"]["metrics"].append(  # 4: the world publishes no 2XX counts
-        {
-            "id": "successes",
-            "direction": "lowerIsWorse",
-            "metricStat": {
-                "Metric": {
-                    "Namespace": "AWS/ApplicationELB",
-                    "MetricName": "HTTPCode_Target_2XX_Count",
-                    "Dimensions": [{"Name": "TargetGroup", "Value": "${target}"}],
-                },
-                "Period": 60,
-                "Stat": "Sum",
-            },
-        }
-    )
+    deployment["healthGate"]["compare"]["metrics"].append(UNPUBLISHED_SUCCESSES)  # 4: the world publishes no 2XX counts
     return deployment
 
 

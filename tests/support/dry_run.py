@@ -11,6 +11,20 @@ from typing import Any
 from mesh_rollout_local.runner import OfflineAccount, RunResult
 
 READ_ONLY = re.compile(r"^(Describe|Get|List|Simulate)")
+# a judge metric the shipped ALB worlds publish for neither side (no 2XX counts): the "no datapoints" problem
+UNPUBLISHED_SUCCESSES = {
+    "id": "successes",
+    "direction": "lowerIsWorse",
+    "metricStat": {
+        "Metric": {
+            "Namespace": "AWS/ApplicationELB",
+            "MetricName": "HTTPCode_Target_2XX_Count",
+            "Dimensions": [{"Name": "TargetGroup", "Value": "${target}"}],
+        },
+        "Period": 60,
+        "Stat": "Sum",
+    },
+}
 
 
 def report_of(result: RunResult) -> dict[str, Any]:
