@@ -20,6 +20,7 @@ from tests.conftest import EVENTS, ROOT, load_json
 from tests.support import handle, status_change_event
 from tests.support.dry_run import UNPUBLISHED_SUCCESSES, every_problem_in_one_plan, narrow_statements, read_calls, report_of
 from tests.support.dry_run import routes_and_locks as state_of
+from tests.support.routes import set_rule_weights
 
 SM = "WeightShiftStateMachine"
 DRY_RUN_STATES = ["DryRunWanted", "DryRunWeightShift", "DryRunReady"]
@@ -288,11 +289,7 @@ def test_the_release_loops_dry_run_checks_the_idle_target_group_as_the_canary() 
     """`alternate`: the plan's own choice of roles (the group at weight 0 is the canary and gets the release)."""
     with world("events/local/alb-given.json") as account:
         shift = {k: v for k, v in shift_of(account, "events/weight-shift-alb.json").items() if k != "finalize"}
-        groups = {n: account.saved[f"{n}Group"]["TargetGroups"][0]["TargetGroupArn"] for n in ("serviceB", "serviceBv2")}
-        forward = [{"TargetGroupArn": groups["serviceB"], "Weight": 0}, {"TargetGroupArn": groups["serviceBv2"], "Weight": 100}]
-        account.client("elbv2").modify_rule(
-            RuleArn=shift["ruleArn"], Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": forward}}]
-        )
+        set_rule_weights(account, {"serviceB": 0, "serviceBv2": 100})
         release = {**shift, "alternate": True, "imageDefinitions": [{"name": "app", "imageUri": "example/release:1"}]}
         before = state_of(account)
         result = dry_run(account, release)
@@ -343,19 +340,6 @@ def test_a_role_that_may_not_use_the_stacks_key_to_publish_or_write_the_lock_is_
     ]
 
 
-def lattice_rule_at(account: OfflineAccount, stable: str, canary: str) -> None:
-    """The guide's Lattice rule forwarding all to `stable`'s group and none to `canary`'s (saveAs names of lattice-given)."""
-    lattice, saved = account.client("vpc-lattice"), account.saved
-    groups = [{"targetGroupIdentifier": saved[stable]["id"], "weight": 100}]
-    groups.append({"targetGroupIdentifier": saved[canary]["id"], "weight": 0})
-    lattice.update_rule(
-        serviceIdentifier=saved["serviceb"]["id"],
-        listenerIdentifier=saved["listener"]["id"],
-        ruleIdentifier=saved["rule"]["id"],
-        action={"forward": {"targetGroups": groups}},
-    )
-
-
 @pytest.mark.parametrize(
     ("shift_path", "given", "images"),
     [
@@ -369,7 +353,7 @@ def lattice_rule_at(account: OfflineAccount, stable: str, canary: str) -> None:
 def test_every_shipped_release_input_is_ready(shift_path: str, given: str, images: list[dict[str, str]] | None) -> None:
     with world(given) as account:
         if "lattice-given" in given:
-            lattice_rule_at(account, "servicebGroup", "servicebV2Group")
+            set_rule_weights(account, {"serviceb": 100, "servicebv2": 0})
         shift = shift_of(account, shift_path)
         if images is not None:
             shift = release_input(shift, images)

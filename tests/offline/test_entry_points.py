@@ -10,6 +10,7 @@ from mesh_rollout_local.runner import OfflineAccount
 from mesh_rollout_local.template import Template
 from tests.conftest import EVENTS, ROOT, load_json
 from tests.support import weights
+from tests.support.routes import set_rule_weights
 
 SM = "WeightShiftStateMachine"
 TICK = (EVENTS / "weight-shift-step.json").read_text()
@@ -186,10 +187,8 @@ def test_the_pipeline_releases_to_the_idle_alb_service_with_the_alb_base(tmp_pat
     ]
     with OfflineAccount(ROOT / "template.yaml", replay_given_runs=True) as account:
         account.apply_given(world, EVENTS / "local")
-        elbv2, rule = account.client("elbv2"), account.saved["rule"]["Rules"][0]
-        groups = [t["TargetGroupArn"] for t in rule["Actions"][0]["ForwardConfig"]["TargetGroups"]]
-        targets = [{"TargetGroupArn": group, "Weight": weight} for group, weight in zip(groups, (100, 0), strict=True)]
-        elbv2.modify_rule(RuleArn=rule["RuleArn"], Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": targets}}])
+        rule = account.saved["rule"]["Rules"][0]
+        set_rule_weights(account, {"checkout": 100, "checkoutv2": 0})
         arn = account.state_machine_arns[SM]
         base_file = "pipeline/release-base-alb.json"
         _, sent = pipeline_sends(

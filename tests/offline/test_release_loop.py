@@ -23,6 +23,7 @@ from mesh_rollout_local.emulator import FAIL_NEXT_DEPLOYMENT_TAG
 from mesh_rollout_local.runner import OfflineAccount, StillClock
 from tests.conftest import EVENTS, ROOT, load_json
 from tests.support import SM, approve
+from tests.support.routes import set_rule_weights
 
 EXAMPLES = ROOT / "examples"
 
@@ -60,30 +61,7 @@ class World:
 
     def set_weights(self, new: dict[str, int]) -> None:
         """The team's starting point, set by hand: one group holds all the traffic."""
-        saved = self.account.saved
-        if self.backend == "lattice":
-            lattice = self.account.client("vpc-lattice")
-            rule, listener = saved["rule"], saved["listener"]
-            service = listener["serviceId"]
-            groups = {g["name"]: g["id"] for g in lattice.list_target_groups()["items"]}
-            lattice.update_rule(
-                serviceIdentifier=service,
-                listenerIdentifier=listener["id"],
-                ruleIdentifier=rule["id"],
-                action={"forward": {"targetGroups": [{"targetGroupIdentifier": groups[n], "weight": w} for n, w in new.items()]}},
-            )
-            return
-        elbv2 = self.account.client("elbv2")
-        groups = {g["TargetGroupName"]: g["TargetGroupArn"] for g in elbv2.describe_target_groups()["TargetGroups"]}
-        elbv2.modify_rule(
-            RuleArn=saved["rule"]["Rules"][0]["RuleArn"],
-            Actions=[
-                {
-                    "Type": "forward",
-                    "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": groups[n], "Weight": w} for n, w in new.items()]},
-                }
-            ],
-        )
+        set_rule_weights(self.account, new)
 
     def images(self) -> dict[str, str]:
         """{target group: the image its ECS service's task definition runs}."""
