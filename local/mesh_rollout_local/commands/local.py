@@ -126,21 +126,27 @@ def given_runs_approver(args: argparse.Namespace) -> Approver | None:
     return local_approver(args, io.StringIO(), sys.stdin) if args.approve or args.reject else None
 
 
+def fast_input_problem(state_machine: str, execution_input: str, given: Any, given_path: Path | None) -> str | None:
+    """The input's problems as the first state would find them, before any world is built; with --given, a reference
+    to a name the world does not save is one of them (without --given, run_local says that once)."""
+    from mesh_rollout_local.precheck import given_names, input_problem
+
+    names = given_names(given, given_path.parent) if given_path else None
+    return input_problem(state_machine, json.loads(execution_input), names)
+
+
 def run_local(args: argparse.Namespace, out: TextIO) -> int:
     args.template = known_state_machine(args.template, args.state_machine)
     _, execution_input = json_file("--input", args.input)
     given_path, given_text = json_file("--given", args.given) if args.given else (None, "[]")
     given = json.loads(given_text)
-    from mesh_rollout_local.precheck import given_names, input_problem
     from mesh_rollout_local.references import has_references
 
     dry_run = getattr(args, "dry_run", False)
     if dry_run and args.state_machine not in DRY_RUN_STATE_MACHINES:
         raise UserError(no_dry_run(args.state_machine))
     # a dry run reports every problem of the input in its plan, with the rest of what it checks
-    # the world's saveAs names (a reference to another is a problem of its field); none without --given, said below
-    names = given_names(given, given_path.parent) if given_path else None
-    problem = None if dry_run else input_problem(args.state_machine, json.loads(execution_input), names)
+    problem = None if dry_run else fast_input_problem(args.state_machine, execution_input, given, given_path)
     if problem:
         raise UserError(f"--input {args.input}: {problem}")
     if has_references(execution_input) and not args.given:
