@@ -1,11 +1,13 @@
-"""CanaryHealth: the health gate's verdict on the canary (HEALTHY, PENDING or UNHEALTHY, with reasons)."""
+"""CanaryHealth: the health gate's verdict on the canary (HEALTHY, PENDING or UNHEALTHY, with reasons); for a group,
+every leg's, and the group's (grouping.legs)."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
-from mesh_rollout.events.canary_health import CanaryHealthEvent
+from mesh_rollout.events.canary_health import CanaryHealthEvent, LegsHealthEvent
+from mesh_rollout.grouping.legs import GroupVerdict, read_legs
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.shifting.gate import GateVerdict, health_verdict
 
@@ -14,7 +16,13 @@ from mesh_rollout.shifting.gate import GateVerdict, health_verdict
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> GateVerdict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> GateVerdict | GroupVerdict:
+    if "legs" in event:
+        group = LegsHealthEvent.parse(event)
+        verdicts = read_legs(group.leg_dicts(), client("cloudwatch"), client("ecs"), group.windowSeconds, group.checks)
+        logger.info("group health verdict", extra=verdicts)
+        metrics.add_metric(name=f"HealthVerdict{verdicts['state'].title()}", unit="Count", value=1)
+        return verdicts
     request = CanaryHealthEvent.parse(event)
     verdict = health_verdict(request.healthGate, client("cloudwatch"), client("ecs"), request.windowSeconds, request.checks)
     logger.info("health verdict", extra=verdict)

@@ -6,7 +6,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
-from mesh_rollout.events.finish_rollout import FinishRolloutEvent
+from mesh_rollout.events.finish_rollout import FinishGroupEvent, FinishRolloutEvent
+from mesh_rollout.grouping.finish import GroupFinished, finish_group
 from mesh_rollout.observability import CORRELATION_PATH, count_unsent_notification, logger, metrics, tracer
 from mesh_rollout.shifting.weight_shift import RolloutFinished, finish_record, finish_rollout
 
@@ -15,7 +16,23 @@ from mesh_rollout.shifting.weight_shift import RolloutFinished, finish_record, f
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> RolloutFinished:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> RolloutFinished | GroupFinished:
+    if "legs" in event.get("state", {}):  # a group: every leg's locks, every leg's weights in the outcome
+        group = FinishGroupEvent.parse(event)
+        finished = finish_group(
+            client("dynamodb"),
+            os.environ["ROUTE_LOCK_TABLE"],
+            client("sns"),
+            os.environ["NOTIFICATION_TOPIC_ARN"],
+            group.executionArn or "",
+            group.state,
+        )
+        logger.info("group finished", extra=finished)
+        count_unsent_notification(finished)
+        metrics.add_metric(
+            name="WeightShiftsSucceeded" if finished["status"] == "SUCCEEDED" else "WeightShiftsFailed", unit="Count", value=1
+        )
+        return finished
     if "state" in event:  # the state machine hands over its state; the record is worked out here (finish_record)
         event = {**{k: v for k, v in event.items() if k != "state"}, **finish_record(event["state"])}
     request = FinishRolloutEvent.parse(event)

@@ -10,6 +10,7 @@ from mesh_rollout.events.plan_weight_shift import PlanWeightShiftEvent
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 
 if TYPE_CHECKING:  # the planner is imported at the first invocation (it brings pydantic)
+    from mesh_rollout.grouping.plan import GroupPlan
     from mesh_rollout.shifting.plan import WeightShiftPlan
 from mesh_rollout.shifting.lock import halted
 
@@ -18,12 +19,19 @@ from mesh_rollout.shifting.lock import halted
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> "WeightShiftPlan":
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> "WeightShiftPlan | GroupPlan":
     request = PlanWeightShiftEvent.parse(event)
     # The planner brings pydantic and the input models. Imported here, they cost the first invocation what they would
     # cost the import (every invocation needs them: moved, not saved; issue 13, `make bench` shows both).
     from mesh_rollout.shifting.plan import plan_weight_shift
 
+    if isinstance(request.rollout, dict) and "legs" in request.rollout:  # a group of legs (grouping.plan)
+        from mesh_rollout.grouping.plan import plan_group
+
+        group = plan_group(request.rollout, client("cloudwatch"), client("ecs"), os.environ.get("ECS_CLUSTERS", "*"))
+        logger.info("group planned", extra={"group": group["group"], "steps": group["steps"]})
+        metrics.add_metric(name="WeightShiftsPlanned", unit="Count", value=1)
+        return group
     plan = plan_weight_shift(
         request.rollout,
         client("cloudwatch"),

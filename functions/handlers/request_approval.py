@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.request_approval import RequestApprovalEvent
+from mesh_rollout.grouping.finish import request_approval as group_approval
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.shifting.weight_shift import ApprovalRequested, request_approval
 
@@ -22,7 +23,8 @@ from mesh_rollout.shifting.weight_shift import ApprovalRequested, request_approv
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> ApprovalRequested:
     request = RequestApprovalEvent.parse(event)
-    result = request_approval(
+    ask = group_approval if "legs" in request.item else request_approval
+    result = ask(
         client("sns"),
         os.environ["NOTIFICATION_TOPIC_ARN"],
         client("cloudwatch"),

@@ -162,27 +162,37 @@ def test_state_machine_logical_ids() -> None:
 
 
 def test_weight_shift_fails_only_through_finish_rollout_once_the_lock_is_held() -> None:
-    """Every Catch after AcquireRouteLock leads, straight or through a Choice, to FinishRollout, which is handed the
-    execution's state and works out whether the lock is held and the outcome (weight_shift.finish_record; no Pass
-    builds a finish record); if FinishRollout itself cannot run, the outcome stands (failure: the rollout's own error)."""
+    """Every Catch after AcquireRouteLock (a group's: AcquireGroupLocks) leads, straight or through a Choice, to
+    FinishRollout (FinishGroup), which is handed the execution's state and works out whether the lock is held and the
+    outcome (weight_shift.finish_record; no Pass builds a finish record); if it cannot run, the outcome stands
+    (failure: the rollout's own error)."""
     definition = load(ROOT / "statemachine" / "weight_shift.asl.json")
     top = definition["States"]
+    finishing = ("FinishRollout", "FinishGroup")
     for name, state in top.items():
         for catch in state.get("Catch", []):
             target = top[catch["Next"]]
-            if name == "FinishRollout":
+            if name in finishing:
                 assert target["Type"] == "Choice"
-                finalize_failed, failed = (top[c["Next"]] for c in target["Choices"])
+                finalize_failed, failed, group_succeeded = (top[c["Next"]] for c in target["Choices"])
+                assert [c["Variable"] for c in target["Choices"]] == ["$.finalizeFailure", "$.failure", "$.legs"]
                 succeeded = top[target["Default"]]
                 assert finalize_failed == {**finalize_failed, "Type": "Fail", "Error": "FinalizeFailed"}
                 assert failed == {**failed, "Type": "Fail", "ErrorPath": "$.failure.Error"}
-                assert succeeded["Parameters"]["status"] == "SUCCEEDED" and succeeded["Parameters"]["lockReleased"] is False
+                for done in (succeeded, group_succeeded):
+                    assert done["Parameters"]["status"] == "SUCCEEDED" and done["Parameters"]["lockReleased"] is False
                 continue
             if name not in ("PlanWeightShift", "DryRunWeightShift"):  # both run before the lock is taken, if it is
-                assert catch["Next"] == "FinishRollout" or target["Type"] == "Choice", name
+                if name == "GroupSteps":  # a group always rolls every leg back (one set by hand is left as it is)
+                    assert catch["Next"] == "RestoreLegs" and top["RestoreLegs"]["Catch"][-1]["Next"] == "FinishGroup"
+                    continue
+                assert catch["Next"] in finishing or target["Type"] == "Choice", name
+                if target["Type"] != "Choice":  # a group's states finish through the group's own FinishGroup
+                    assert (catch["Next"] == "FinishGroup") == ("Group" in name or "Legs" in name), name
     assert not [n for n, s in top.items() if s.get("ResultPath") == "$.finish"]
-    assert top["FinishRollout"]["Parameters"]["state.$"] == "$"
+    assert all(top[name]["Parameters"]["state.$"] == "$" for name in finishing)
     assert top["AcquireRouteLock"]["Catch"][-1]["Next"] == "FinishRollout"
+    assert top["AcquireGroupLocks"]["Catch"][-1]["Next"] == "FinishGroup"
 
 
 def test_ecs_deployment_fails_only_through_its_finish_once_the_lock_is_held() -> None:

@@ -5,10 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from mesh_rollout.events import HandlerEvent
+from mesh_rollout.events.group import LegsEvent
 from mesh_rollout.shapes import field
 
 
 class CanaryHealthEvent(HandlerEvent):
     healthGate: dict[str, Any]
+    windowSeconds: int = field(ge=0)
+    checks: int = field(default=0, ge=0)
+
+
+class LegsHealthEvent(LegsEvent):
+    """A group: every leg's gate, one verdict."""
+
     windowSeconds: int = field(ge=0)
     checks: int = field(default=0, ge=0)

@@ -15,3 +15,9 @@ class FinishRolloutEvent(HandlerEvent):
     outcome: dict[str, Any] = field(default_factory=dict)
     mode: Literal["plan", "increment"] = "plan"
     canary: str | None = None
+
+
+class FinishGroupEvent(HandlerEvent):
+    """A group: its state as the state machine hands it over (grouping.finish works the outcome out of it)."""
+
+    state: dict[str, Any]

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 from botocore.exceptions import ClientError
 
 from mesh_rollout.aws import aws_errors, error_code
 from mesh_rollout.errors import RolloutInProgress, TransientAwsError
 from mesh_rollout.shifting.lock import (
-    LockAcquired,
     Release,
     acquire_condition,
     lock_item,
@@ -29,9 +28,15 @@ from mesh_rollout.shifting.lock import (
 MAX_TRANSACTION_ACTIONS = 100
 
 
-def acquire_all(
-    dynamodb: Any, table: str, lock_ids: list[str], owner: str, seconds: int, now: float | None = None
-) -> list[LockAcquired]:
+class GroupLocks(TypedDict):
+    """AcquireRouteLock's result for a group: every lock taken, by whom, until when."""
+
+    lockIds: list[str]
+    owner: str
+    expiresAt: int
+
+
+def acquire_all(dynamodb: Any, table: str, lock_ids: list[str], owner: str, seconds: int, now: float | None = None) -> GroupLocks:
     """Take every lock, each on lock.acquire's condition (free, expired, or already this owner's: a retried call
     takes them again), in one transaction: all of them, or none and RolloutInProgress naming each lock refused
     and who holds it until when."""
@@ -62,7 +67,7 @@ def acquire_all(
             raise RolloutInProgress(
                 f"{'; '.join(held)} (epoch seconds); this execution took no lock and changed nothing"
             ) from exc
-    return [{"lockId": lock_id, "owner": owner, "expiresAt": now + seconds} for lock_id in lock_ids]
+    return {"lockIds": list(lock_ids), "owner": owner, "expiresAt": now + seconds}
 
 
 def release_all(

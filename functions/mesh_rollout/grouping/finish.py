@@ -1,0 +1,112 @@
+"""A group's approval request and its end: one message per step for the whole group, one outcome naming each leg."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NotRequired, TypedDict
+
+from mesh_rollout.errors import readable_failure
+from mesh_rollout.grouping import locks
+from mesh_rollout.grouping.legs import GroupVerdict, read_legs, restored_text
+from mesh_rollout.shifting.weight_shift import ApprovalRequested, answer_lines, finish_record, notify
+from mesh_rollout.shifting.weights import describe_weights
+from mesh_rollout.traffic import Weights, route_for
+
+
+class GroupFinished(TypedDict):
+    """FinishRollout's result for a group: the outcome, the locks released, every leg's weights now."""
+
+    status: str
+    error: str
+    cause: str
+    lockReleased: bool
+    weights: dict[str, Weights | None]  # leg name -> its route's weights (None: could not be read)
+    notified: bool
+    notificationError: NotRequired[str]
+
+
+def approval_message(execution_arn: str, item: Mapping[str, Any], verdict: GroupVerdict) -> tuple[str, str]:
+    """Subject and body of a group step's approval request: every leg's weights now and next, and its verdict."""
+    step = item["step"]
+    states = {leg["name"]: leg for leg in verdict["legs"]}
+    lines = [f"A group of {len(item['legs'])} legs waits for approval of the step to {step['percent']}%.", ""]
+    for leg in item["legs"]:
+        own = leg["steps"][step["index"]]
+        lines += [
+            f"  leg {leg['name']} (route {leg['route']['label']})",
+            f"    now:     {describe_weights(own['previous'])}",
+            f"    next:    {describe_weights(own['weights'])}",
+            f"    health:  {states[leg['name']]['summary']}",
+        ]
+    lines += [
+        f"  execution: {execution_arn}",
+        *answer_lines(execution_arn, item["approvalTimeoutSeconds"], "rolls every leg back to where the group started"),
+    ]
+    subject = f"mesh-rollout: approve {step['percent']}% of group {item.get('group', '')}?"[:100]
+    return subject, "\n".join(lines)
+
+
+def request_approval(
+    sns: Any, topic_arn: str, cloudwatch: Any, ecs: Any, execution_arn: str, item: Mapping[str, Any]
+) -> ApprovalRequested:
+    """Publish the group's approval request with a fresh verdict of every leg."""
+    from mesh_rollout.aws import aws_errors
+
+    verdict = read_legs(item["legs"], cloudwatch, ecs, item["bakeSeconds"], 0)
+    subject, body = approval_message(execution_arn, item, verdict)
+    with aws_errors("Publish approval request"):
+        message_id = sns.publish(TopicArn=topic_arn, Subject=subject, Message=body)["MessageId"]
+    return {"messageId": message_id, "health": verdict["summary"]}
+
+
+def weights_now(legs: Sequence[Mapping[str, Any]]) -> dict[str, Weights | None]:
+    """Each leg's route weights now; None for one that cannot be read (the notification goes out all the same)."""
+    found: dict[str, Weights | None] = {}
+    for leg in legs:
+        try:
+            found[leg["name"]] = route_for(dict(leg["route"])).read().weights
+        except Exception:
+            found[leg["name"]] = None
+    return found
+
+
+def outcome_text(outcome: Mapping[str, Any], weights: Mapping[str, Weights | None]) -> tuple[str, str, str]:
+    """(status, error, cause) of a finished group, every leg's weights named."""
+    where = "; ".join(
+        f"leg {name} at {describe_weights(now)}" if now is not None else f"leg {name} could not be read"
+        for name, now in weights.items()
+    )
+    error, message = readable_failure(outcome.get("failure"))
+    if not error:
+        return "SUCCEEDED", "", f"group succeeded: {where}"
+    if outcome.get("rollbackFailure"):
+        rb_error, rb_message = readable_failure(outcome["rollbackFailure"])
+        return "FAILED", "RollbackFailed", f"{error}: {message}. Rollback failed ({rb_error}: {rb_message}); {where}"
+    rollback = outcome.get("rollback")
+    if rollback:
+        return "FAILED", error, f"{message}. Rolled back: {restored_text(rollback['legs'])}"
+    return "FAILED", error, f"{message}. Nothing was changed: {where}"
+
+
+def finish_group(
+    dynamodb: Any, table: str, sns: Any, topic_arn: str, execution_arn: str, state: Mapping[str, Any]
+) -> GroupFinished:
+    """Release every leg's lock (all the group may hold: an acquire whose answer was lost may have taken them), then
+    tell people how the group ended, naming each leg."""
+    outcome = finish_record(state)["outcome"]
+    weights = weights_now(state["legs"])
+    status, error, cause = outcome_text(outcome, weights)
+    released = locks.release_all(dynamodb, table, list(state["lockIds"]), execution_arn)
+    subject = f"mesh-rollout: group {state['group']} {'succeeded' if status == 'SUCCEEDED' else error}"
+    not_sent = notify(sns, topic_arn, subject, f"{cause}\n\nexecution: {execution_arn}")
+    finished: GroupFinished = {
+        "status": status,
+        "error": error,
+        "cause": cause,
+        "lockReleased": any(how != "not held" for how in released.values()),
+        "weights": weights,
+        "notified": not_sent is None,
+    }
+    if not_sent:
+        finished["notificationError"] = not_sent
+    return finished

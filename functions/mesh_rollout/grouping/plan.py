@@ -1,0 +1,177 @@
+"""PlanWeightShift for a group: every leg planned as a route alone is (shifting.plan), then put on the group's
+schedule, before anything changes (read-only).
+
+Each weight-shift leg is planned from its own input with the group's steps and bakeSeconds (plan mode, no approval:
+the group asks once per step), so the leg's route, targets, gate and finalize are checked and resolved exactly as a
+WeightShiftStateMachine input alone. Its weights at each group step are order.leg_targets' (its own scale). A leg's
+problem is raised at its place in the input (legs[1].weightShift.canary), in its own error class.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, NotRequired, TypedDict, cast
+
+from mesh_rollout.errors import InvalidRolloutInput, MeshRolloutError
+from mesh_rollout.grouping.inputs import GroupLeg, GroupSpec, check_distinct_locks, parse_group
+from mesh_rollout.grouping.order import leg_targets, rollback_waves, waves
+from mesh_rollout.shifting.plan import LOCK_MARGIN_SECONDS, WeightShiftPlan, plan_weight_shift
+from mesh_rollout.traffic import Weights, route_for
+
+
+class LegStep(TypedDict):
+    percent: int
+    previous: Weights  # the leg's weights before the group's step (what its write checks the route still holds)
+    weights: Weights  # after it
+
+
+class LegPlan(TypedDict):
+    """One leg as the group's states hand it to ShiftTraffic, CanaryHealth and FinalizeCanary."""
+
+    name: str
+    after: list[str]
+    route: dict[str, Any]
+    stable: str
+    canary: str
+    lockId: str
+    plannedWeights: Weights
+    fromPercent: int
+    steps: list[LegStep]  # one per group step, in order
+    healthGate: dict[str, Any]
+    settleSeconds: int
+    finalize: dict[str, Any]
+    snapshot: NotRequired[dict[str, Any]]  # SnapshotLegs adds it
+
+
+class GroupStep(TypedDict):
+    index: int
+    percent: int
+    approval: bool
+
+
+class GroupPlan(TypedDict):
+    """The group's state after PlanWeightShift: the legs, the order they move and roll back in, the schedule."""
+
+    group: str  # the legs' names, for the console and the notifications
+    legs: list[LegPlan]
+    waves: list[list[int]]  # indexes into legs: each wave moves after the one before
+    rollbackWaves: list[list[int]]
+    steps: list[GroupStep]
+    bakeSeconds: int
+    waitSeconds: int  # the longest settle of any leg, then the bake
+    approvalTimeoutSeconds: int
+    whenLocked: str
+    lockIds: list[str]
+    lockSeconds: int
+    finalizePending: bool
+    nothingToDo: bool
+    idle: dict[str, str]
+
+
+def leg_input(leg: GroupLeg, raw: dict[str, Any], group: GroupSpec) -> dict[str, Any]:
+    """The WeightShiftStateMachine input the leg would be alone: its own fields and the group's schedule."""
+    own = raw["legs"][int(leg.field.split("[")[1].split("]")[0])]["weightShift"]
+    return {**own, "steps": list(group.steps), "bakeSeconds": group.bakeSeconds, "mode": "plan"}
+
+
+def at_leg(exc: MeshRolloutError, leg: GroupLeg) -> MeshRolloutError:
+    """The leg's error at its place in the group's input, in its own class."""
+    if isinstance(exc, InvalidRolloutInput):
+        problems = [(f"{leg.field}.{field}" if field != "(input)" else leg.field, problem) for field, problem in exc.problems]
+        return type(exc)(*problems[0], *problems[1:])
+    return type(exc)(f"leg {leg.name!r}: {exc}")
+
+
+def plan_leg(leg: GroupLeg, raw: dict[str, Any], group: GroupSpec, plan_route: Callable[[Any], WeightShiftPlan]) -> LegPlan:
+    """One weight-shift leg on the group's steps: refused where a group cannot take it yet (a release)."""
+    own = leg_input(leg, raw, group)
+    try:
+        plan = plan_route(own)
+    except MeshRolloutError as exc:
+        raise at_leg(exc, leg) from exc
+    if plan["release"]["pending"]:
+        field = next(f for f in ("imageDefinitions", "canaryImage", "alternate") if f in own)
+        raise InvalidRolloutInput(
+            f"{leg.field}.{field}", "a release (a new image) is not supported in a group yet: release alone"
+        )
+    route = route_for(plan["route"])
+    current = plan["plannedWeights"]
+    targets = leg_targets(current, plan["stable"], plan["canary"], list(group.steps), route.scale)
+    steps: list[LegStep] = []
+    previous = current
+    for percent in group.steps:
+        steps.append({"percent": percent, "previous": previous, "weights": targets[percent]})
+        previous = targets[percent]
+    return {
+        "name": leg.name,
+        "after": list(leg.after),
+        "route": plan["route"],
+        "stable": plan["stable"],
+        "canary": plan["canary"],
+        "lockId": plan["lockId"],
+        "plannedWeights": current,
+        "fromPercent": plan["fromPercent"],
+        "steps": steps,
+        "healthGate": plan["healthGate"],
+        "settleSeconds": plan["waitSeconds"] - plan["bakeSeconds"],
+        "finalize": dict(plan["finalize"]),
+    }
+
+
+def plan_group(
+    raw: Any,
+    cloudwatch: Any,
+    ecs: Any,
+    clusters: str = "*",
+    plan_route: Callable[[Any], WeightShiftPlan] | None = None,
+) -> GroupPlan:
+    """Check the whole group (its input, then every leg's route, targets, gate and services, read-only) and plan it."""
+    spec = parse_group(raw)
+    ecs_legs = [leg for leg in spec.legs if leg.kind == "ecsDeployment"]
+    if ecs_legs:
+        raise InvalidRolloutInput(ecs_legs[0].field, "an ECS deployment leg is not supported in a group yet: deploy it alone")
+    if spec.mode != "plan":
+        raise InvalidRolloutInput("mode", "a group moves in plan mode (every step in one execution)")
+    plan_route = plan_route or (lambda own: plan_weight_shift(own, cloudwatch, ecs, clusters=clusters))
+    legs = [plan_leg(leg, raw, spec, plan_route) for leg in spec.legs]
+    check_distinct_locks([(leg, plan["lockId"]) for leg, plan in zip(spec.legs, legs, strict=True)])
+    index = {leg["name"]: i for i, leg in enumerate(legs)}
+    approvals = set(spec.approval.beforeSteps) if spec.approval else set()
+    steps: list[GroupStep] = [
+        {"index": i, "percent": percent, "approval": percent in approvals} for i, percent in enumerate(spec.steps)
+    ]
+    moving = any(step["weights"] != leg["plannedWeights"] for leg in legs for step in leg["steps"])
+    finalizing = any(leg["finalize"]["pending"] for leg in legs)
+    settle = max(leg["settleSeconds"] for leg in legs)
+    timeout = spec.approval.timeoutSeconds if spec.approval else 0
+    gated = settle + spec.bakeSeconds + max(_pending_seconds(leg) for leg in legs)
+    lock_seconds = len(steps) * gated + timeout * len(approvals & set(spec.steps)) + LOCK_MARGIN_SECONDS
+    names = [leg["name"] for leg in legs]
+    return {
+        "group": ", ".join(names),
+        "legs": legs,
+        "waves": [[index[name] for name in wave] for wave in waves(spec.after)],
+        "rollbackWaves": [[index[name] for name in wave] for wave in rollback_waves(spec.after)],
+        "steps": steps,
+        "bakeSeconds": spec.bakeSeconds,
+        "waitSeconds": settle + spec.bakeSeconds,
+        "approvalTimeoutSeconds": timeout,
+        "whenLocked": spec.whenLocked,
+        "lockIds": [leg["lockId"] for leg in legs],
+        "lockSeconds": lock_seconds,
+        "finalizePending": finalizing,
+        "nothingToDo": not moving and not finalizing,
+        "idle": {"status": "NOTHING_TO_DO", "reason": "every leg is already at the end of the plan"},
+    }
+
+
+def _pending_seconds(leg: LegPlan) -> int:
+    """How long the leg's gate may keep a step PENDING (its re-checks)."""
+    gate = leg["healthGate"]
+    return int(gate.get("maxPendingChecks", 0)) * int(gate.get("recheckSeconds", 0))
+
+
+def group_size(plan: GroupPlan) -> int:
+    """The plan's bytes as the state machine's state holds it (bench and tests measure it against 256 KiB)."""
+    return len(json.dumps(cast(dict[str, Any], plan), separators=(",", ":")).encode())
