@@ -274,7 +274,8 @@ def _client(account: OfflineAccount, service: str, operation: str, where: str) -
 class StepWorld:
     """An account's atStep calls, applied once each, just before the gate first judges their step: for the weight
     shift the first CanaryHealth invocation after ShiftTraffic applied the step (a group's: after it moved every leg
-    to the step), so not the check after an approval, which judges the step before; for the ECS deployment the first EcsStepCheck at that percent.
+    to the step), so not the check after an approval, which judges the step before; for the ECS deployment the
+    first EcsStepCheck at that percent.
 
     Offline, the Wait states take no time, so every datapoint of the world would still be in the gate's window at
     the later step, and the healthy minutes would water the step's down (an Average, a judge's periods). On AWS the

@@ -41,7 +41,7 @@ def state_output(history: list[dict[str, Any]], state: str, when: str = "Exited"
     return json.loads(found) if found else None
 
 
-def _lock_line(dynamodb: Any, table: str, lock_id: str, execution_arn: str, previous: str) -> str:
+def lock_line(dynamodb: Any, table: str, lock_id: str, execution_arn: str, previous: str) -> str:
     """What became of the lock, said before the clean-up frees it: `previous` is who held it when taken over."""
     cleaner = f"{execution_arn}#cleanup"
     if previous in (execution_arn, cleaner):  # cleaner: an earlier delivery kept it while its restore failed
@@ -66,7 +66,7 @@ def _restore_taken_over(
     if previous is None:
         held = lock.holder(dynamodb, table, lock_id)
         return [f"route left alone: lock {lock_id} is held by {held['owner'] if held else '?'}, another rollout of the route"]
-    lock_line = _lock_line(dynamodb, table, lock_id, execution_arn, previous)
+    said = lock_line(dynamodb, table, lock_id, execution_arn, previous)
     try:
         result = restore_route(
             snapshotted["route"],
@@ -88,7 +88,7 @@ def _restore_taken_over(
         if revision:
             done.append(undo_release(ecs, revision))
     lock.release(dynamodb, table, lock_id, cleaner)
-    return [*done, lock_line]
+    return [*done, said]
 
 
 def _release_to_undo(history: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -105,6 +105,10 @@ def recover_unfinished_shift(
 ) -> list[str]:
     """Undo what a weight shift that ended ABORTED, TIMED_OUT or FAILED left. Idempotent; returns what was done."""
     plan = state_output(history, "PlanWeightShift")
+    if plan and "legs" in plan and not plan.get("nothingToDo"):  # a group: every leg (grouping.cleanup)
+        from mesh_rollout.grouping.cleanup import recover_unfinished_group
+
+        return recover_unfinished_group(dynamodb, table, execution_arn, history, status, plan)
     if not plan or "lockId" not in plan or plan.get("nothingToDo"):
         return ["it stopped before taking the route's lock: nothing to undo"]
     lock_id = plan["lockId"]
@@ -115,7 +119,7 @@ def recover_unfinished_shift(
     # A stop undoes the shift wherever it was; a shift that FAILED only while finishing a success keeps its weights.
     if snapshotted is not None and not finished and not (status == "FAILED" and succeeded):
         return _restore_taken_over(dynamodb, table, ecs, execution_arn, lock_id, snapshotted, _release_to_undo(history))
-    return [_release_for(dynamodb, table, lock_id, execution_arn)]
+    return [release_for(dynamodb, table, lock_id, execution_arn)]
 
 
 def _finish_outcome(finishing: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +130,7 @@ def _finish_outcome(finishing: dict[str, Any]) -> dict[str, Any]:
     return dict(finish_record(finishing)["outcome"])
 
 
-def _release_for(dynamodb: Any, table: str, lock_id: str, execution_arn: str) -> str:
+def release_for(dynamodb: Any, table: str, lock_id: str, execution_arn: str) -> str:
     """Release the execution's lock on its behalf; say who released it."""
     released = lock.release(dynamodb, table, lock_id, execution_arn, by=CLEANUP)
     if released == "released":
@@ -139,10 +143,11 @@ def _release_for(dynamodb: Any, table: str, lock_id: str, execution_arn: str) ->
 
 
 def release_leftover_lock(dynamodb: Any, table: str, execution_arn: str, output: Any) -> list[str]:
-    """A weight shift that SUCCEEDED but could not release its lock (its output says so) releases it now."""
-    if not isinstance(output, dict) or "lockId" not in output or output.get("lockReleased") is True:
+    """A weight shift (or a group) that SUCCEEDED but could not release its locks (its output says so) releases them now."""
+    if not isinstance(output, dict) or output.get("lockReleased") is True:
         return []
-    return [_release_for(dynamodb, table, output["lockId"], execution_arn)]
+    lock_ids = output.get("lockIds") or ([output["lockId"]] if "lockId" in output else [])  # a group's: every leg's
+    return [release_for(dynamodb, table, lock_id, execution_arn) for lock_id in lock_ids]
 
 
 def own_notice_sent(history: list[dict[str, Any]]) -> bool:

@@ -1,0 +1,63 @@
+"""After a group's execution ends without finishing (stopped, timed out, failed outside its Catches): every leg back
+to its snapshot and every lock freed, as shifting.cleanup does for a route alone.
+
+Each leg's lock is taken over from the stopped execution first (a write of its still in flight then undoes itself:
+weight_shift._write_verified), the legs are restored in the group's rollback order (grouping.legs.restore_legs), then
+the locks are released. A leg whose lock another rollout holds now is left alone and said so; a leg set by hand stays
+as it is. A restore that fails keeps the locks taken over (until they expire) and raises: the retry takes them over
+from the clean-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mesh_rollout.errors import RollbackFailed
+from mesh_rollout.grouping.legs import restore_legs, restored_text, with_snapshots
+from mesh_rollout.shifting import lock
+from mesh_rollout.shifting.cleanup import lock_line, release_for, state_output
+from mesh_rollout.shifting.weight_shift import finish_record
+
+CLEANUP_LOCK_SECONDS = 900
+
+
+def recover_unfinished_group(
+    dynamodb: Any, table: str, execution_arn: str, history: list[dict[str, Any]], status: str, plan: dict[str, Any]
+) -> list[str]:
+    """Undo what a group that ended ABORTED, TIMED_OUT or FAILED left. Idempotent; returns what was done."""
+    snapshotted = state_output(history, "SnapshotLegs")
+    finished = "result" in (state_output(history, "FinishGroup") or {})
+    finishing = state_output(history, "FinishGroup", "Entered")
+    succeeded = finishing is not None and not finish_record(finishing)["outcome"].get("failure")
+    if snapshotted is not None and not finished and not (status == "FAILED" and succeeded):
+        legs = with_snapshots(snapshotted["legs"], snapshotted["snapshotted"]["snapshots"])
+        return _restore_taken_over(dynamodb, table, execution_arn, legs, snapshotted["rollbackWaves"])
+    return [release_for(dynamodb, table, lock_id, execution_arn) for lock_id in plan["lockIds"]]
+
+
+def _restore_taken_over(
+    dynamodb: Any, table: str, execution_arn: str, legs: list[dict[str, Any]], rollback_waves: list[list[int]]
+) -> list[str]:
+    cleaner = f"{execution_arn}#cleanup"
+    done: list[str] = []
+    taken: list[tuple[str, str]] = []  # (lock, who held it when taken over)
+    ours = []
+    for leg in legs:
+        previous = lock.take_over(dynamodb, table, leg["lockId"], execution_arn, cleaner, CLEANUP_LOCK_SECONDS)
+        if previous is None:
+            held = lock.holder(dynamodb, table, leg["lockId"])
+            done.append(f"leg {leg['name']} left alone: lock {leg['lockId']} is held by {held['owner'] if held else '?'}")
+            ours.append({**leg, "snapshot": None})  # restore_legs skips a leg without a snapshot
+            continue
+        taken.append((leg["lockId"], previous))
+        ours.append(leg)
+    try:
+        restored = restore_legs(ours, rollback_waves, lambda leg: lock.LockFence(dynamodb, table, leg["lockId"], cleaner))
+    except RollbackFailed as exc:  # every leg was tried: the locks stay with the clean-up until they expire
+        raise RollbackFailed(f"{exc}; the legs' locks are kept until they expire") from exc
+    done.append(f"legs: {restored_text(restored['legs'])}" if restored["legs"] else "no leg had been snapshotted")
+    for lock_id, previous in taken:
+        said = lock_line(dynamodb, table, lock_id, execution_arn, previous)  # before the release: it reads the records
+        lock.release(dynamodb, table, lock_id, cleaner)
+        done.append(said)
+    return done

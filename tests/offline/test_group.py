@@ -1,0 +1,210 @@
+"""Groups (issue 25): one WeightShiftStateMachine execution moves several legs on one schedule, with one approval
+per step and all-or-nothing rollback. The world is examples/shop-group-given.json: VPC Lattice routes payments and
+checkout (checkout waits for payments) and an ALB rule for frontend, its gate with the statistical judge."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mesh_rollout.traffic.alb import AlbRoute
+from mesh_rollout.traffic.lattice import LatticeRoute
+from mesh_rollout_local.approvals import PendingApproval
+from mesh_rollout_local.runner import OfflineAccount, RunResult
+from tests.conftest import ROOT, load_json
+from tests.support import SM, approve, clean_up, stop_execution
+
+EXAMPLES = ROOT / "examples"
+
+
+def world(given: str = "shop-group-given.json") -> OfflineAccount:
+    account = OfflineAccount(ROOT / "template.yaml")
+    account.__enter__()
+    account.apply_given(load_json(EXAMPLES / given), EXAMPLES)
+    return account
+
+
+@pytest.fixture
+def shop() -> Iterator[OfflineAccount]:
+    account = world()
+    try:
+        yield account
+    finally:
+        account.__exit__(None, None, None)
+
+
+@pytest.fixture
+def failing_shop() -> Iterator[OfflineAccount]:
+    """The same world, with frontendv2 clearly worse than frontend at the 50% step (only its judge sees it)."""
+    account = world("shop-group-frontend-fails-given.json")
+    try:
+        yield account
+    finally:
+        account.__exit__(None, None, None)
+
+
+def group_input(account: OfflineAccount, **changes: Any) -> dict[str, Any]:
+    raw = json.loads(account.resolve_input((EXAMPLES / "shop-group.json").read_text()))
+    return {**raw, **changes}
+
+
+def rules(account: OfflineAccount) -> dict[str, Any]:
+    """Every leg's listener rule as the services return it, whole (actions, conditions, priority, names), but for the
+    time VPC Lattice stamps on each update."""
+    lattice = account.client("vpc-lattice")
+    found = {}
+    for name in ("payments", "checkout"):
+        service = next(s for s in lattice.list_services()["items"] if s["name"] == name)
+        listener = lattice.list_listeners(serviceIdentifier=service["id"])["items"][0]
+        rule = next(
+            r
+            for r in lattice.list_rules(serviceIdentifier=service["id"], listenerIdentifier=listener["id"])["items"]
+            if not r["isDefault"]
+        )
+        got = lattice.get_rule(serviceIdentifier=service["id"], listenerIdentifier=listener["id"], ruleIdentifier=rule["id"])
+        found[name] = {k: v for k, v in got.items() if k not in ("ResponseMetadata", "lastUpdatedAt")}  # a write stamps it
+    elbv2 = account.client("elbv2")
+    rule_arn = account.saved["frontendRule"]["Rules"][0]["RuleArn"]
+    found["frontend"] = elbv2.describe_rules(RuleArns=[rule_arn])["Rules"][0]
+    return found
+
+
+def weights_of(rule: dict[str, Any]) -> dict[str, int]:
+    """A Lattice rule's or an ALB rule's forward weights, by target group id or ARN."""
+    if "action" in rule:
+        return {t["targetGroupIdentifier"]: t["weight"] for t in rule["action"]["forward"]["targetGroups"]}
+    forward = next(a for a in rule["Actions"] if a["Type"] == "forward")
+    return {t["TargetGroupArn"]: t["Weight"] for t in forward["ForwardConfig"]["TargetGroups"]}
+
+
+def writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, int]]]:
+    """Every weight write of the handlers, in order: (route label, weights)."""
+    written: list[tuple[str, dict[str, int]]] = []
+    for route_class in (LatticeRoute, AlbRoute):
+        original = route_class.write
+
+        def write(self: Any, weights: dict[str, int], based_on: Any = None, _original: Any = original) -> Any:
+            written.append((self.label, dict(weights)))
+            return _original(self, weights, based_on)
+
+        monkeypatch.setattr(route_class, "write", write)
+    return written
+
+
+def leg_of(label: str) -> str:
+    return "frontend" if label.startswith("shop-frontend") else label.split("/")[0]
+
+
+def test_a_three_leg_group_moves_every_leg_on_one_schedule_with_one_approval(
+    shop: OfflineAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = writes(monkeypatch)
+    asked: list[PendingApproval] = []
+
+    def approve_once(pending: PendingApproval) -> tuple[bool, str]:
+        asked.append(pending)
+        return approve(pending)
+
+    result = shop.run(SM, group_input(shop), approver=approve_once)
+    assert result.status == "SUCCEEDED", result.cause
+    # one approval, for the whole group, before 100%
+    assert len(asked) == 1 and asked[0].item["step"]["percent"] == 100
+    assert [leg["name"] for leg in asked[0].item["legs"]] == ["payments", "checkout", "frontend"]
+    # every leg at every step, payments before checkout each time; then each stable off its rule (finalize)
+    steps = [(leg_of(label), weights) for label, weights in written]
+    assert [leg for leg, _ in steps] == ["payments", "frontend", "checkout"] * 3 + ["payments", "frontend", "checkout"]
+    assert [w for leg, w in steps if leg == "checkout"] == [
+        {"checkout": 90, "checkoutv2": 10},
+        {"checkout": 50, "checkoutv2": 50},
+        {"checkout": 0, "checkoutv2": 100},
+        {"checkoutv2": 100},
+    ]
+    after = rules(shop)
+    assert all(len(weights_of(rule)) == 1 for rule in after.values())
+    assert result.output["weights"] == {
+        "payments": {"paymentsv2": 100},
+        "checkout": {"checkoutv2": 100},
+        "frontend": {"frontendv2": 100},
+    }
+    assert result.output["lockReleased"] is True
+    assert result.states.count("CheckLegs") == 3 and result.states.count("MoveLegs") == 3
+
+
+def test_a_leg_whose_judge_fails_rolls_every_leg_back_byte_for_byte(failing_shop: OfflineAccount) -> None:
+    before = rules(failing_shop)
+    result = failing_shop.run(SM, group_input(failing_shop), approver=approve)
+    assert result.status == "FAILED" and result.error == "CanaryUnhealthy"
+    assert result.cause is not None and result.cause.startswith("at 50%: leg frontend: UNHEALTHY: judge: FAIL")
+    assert "leg payments" not in result.cause.split(". Rolled back:")[0]
+    assert rules(failing_shop) == before  # every rule as it was, whole
+    restored = next(e for e in result.history if e.get("stateExitedEventDetails", {}).get("name") == "RestoreLegs")
+    legs = json.loads(restored["stateExitedEventDetails"]["output"])["rollback"]["legs"]
+    assert [(leg["name"], leg["restored"]) for leg in legs] == [("checkout", True), ("payments", True), ("frontend", True)]
+
+
+def test_a_rejected_step_rolls_every_leg_back(shop: OfflineAccount) -> None:
+    before = rules(shop)
+    result = shop.run(SM, group_input(shop), approver=lambda pending: (False, "not today"))
+    assert result.status == "FAILED" and result.error == "ApprovalRejected"
+    assert rules(shop) == before
+
+
+def test_a_group_refused_for_a_lock_another_group_holds_changes_nothing(shop: OfflineAccount) -> None:
+    """Group A (checkout alone) waits for its approval at 100%; group B (payments, checkout, frontend) starts then."""
+    raw = group_input(shop)
+    seen: dict[str, Any] = {}
+
+    def start_group_b(pending: PendingApproval) -> tuple[bool, str]:
+        seen["before"] = rules(shop)
+        seen["b"] = shop.run(SM, raw, approver=approve)
+        seen["after"] = rules(shop)
+        return False, "B went first"
+
+    a = shop.run(SM, {**raw, "legs": [{**raw["legs"][1], "after": []}]}, approver=start_group_b)
+    b: RunResult = seen["b"]
+    assert b.status == "FAILED" and b.error == "RolloutInProgress"
+    assert f"is locked by {a.execution_arn}" in (b.cause or "") and "this execution took no lock and changed nothing" in (
+        b.cause or ""
+    )
+    assert seen["after"] == seen["before"]  # payments and frontend, free, were not taken or moved either
+    assert not [op for (_, op) in b.api_calls if op in ("UpdateRule", "ModifyRule", "PutItem")]
+    assert b.api_calls[("dynamodb", "TransactWriteItems")] == 2  # the refused acquire, and FinishGroup's release
+    assert weights_of(seen["before"]["checkout"]) != weights_of(rules(shop)["checkout"])  # A had moved it, then rolled back
+
+
+def test_a_group_stopped_in_the_middle_of_a_step_is_put_back_by_the_clean_up(shop: OfflineAccount) -> None:
+    before = rules(shop)
+    judged: list[str] = []
+
+    def stop_while_judging_50(event: dict[str, Any]) -> None:
+        if "legs" in event:
+            judged.append(event["executionArn"])
+            if len(judged) == 2:  # the 50% step's gate: every leg was moved to 50%
+                stop_execution(shop, event["executionArn"])
+
+    shop.intercept("CanaryHealthFunction", stop_while_judging_50)
+    result = shop.run(SM, group_input(shop), approver=approve)
+    assert result.status == "ABORTED"
+    at_50 = rules(shop)
+    assert [sorted(weights_of(rule).values()) for rule in at_50.values()] == [[50, 50]] * 3
+    done = clean_up(shop, result.execution_arn)
+    assert rules(shop) == before
+    assert done["done"][0].startswith("legs: leg checkout at its snapshot")
+    assert sum(line.endswith("released") for line in done["done"]) == 3
+    again = clean_up(shop, result.execution_arn)  # EventBridge delivers the event twice: nothing more to do
+    assert rules(shop) == before and again.get("notice") == "sent by an earlier delivery"
+
+
+def test_a_bad_leg_is_named_at_its_place_and_nothing_runs(shop: OfflineAccount) -> None:
+    before = rules(shop)
+    raw = group_input(shop)
+    raw["legs"][2]["weightShift"]["canary"] = "frontendv3"
+    result = shop.run(SM, raw)
+    assert result.status == "FAILED" and result.error == "UnknownReference"
+    message = json.loads(result.cause or "{}")["errorMessage"]
+    assert message == "legs[2].weightShift.canary: target group 'frontendv3' does not exist"
+    assert "AcquireGroupLocks" not in result.states
+    assert rules(shop) == before and not result.mutating_calls()
