@@ -22,7 +22,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> "DryRunRepo
     from mesh_rollout.dry_run.settings import aws_clients, stack_from_env
     from mesh_rollout.shifting.dry_run import dry_run
 
-    report = dry_run(request.rollout, aws_clients(), stack_from_env())
+    if isinstance(request.rollout, dict) and "legs" in request.rollout:  # a group: each leg's, then the group's plan
+        from mesh_rollout.grouping.dry_run import group_dry_run
+
+        report = group_dry_run(request.rollout, aws_clients(), stack_from_env())
+    else:
+        report = dry_run(request.rollout, aws_clients(), stack_from_env())
     logger.info("weight shift dry run", extra={"ready": report["ready"], "problems": report["problems"]})
     metrics.add_metric(name="WeightShiftDryRuns", unit="Count", value=1)
     if not report["ready"]:  # the execution ends FAILED (DryRunFoundProblems); WeightShiftFailuresAlarm subtracts these

@@ -208,3 +208,27 @@ def test_a_bad_leg_is_named_at_its_place_and_nothing_runs(shop: OfflineAccount) 
     assert message == "legs[2].weightShift.canary: target group 'frontendv3' does not exist"
     assert "AcquireGroupLocks" not in result.states
     assert rules(shop) == before and not result.mutating_calls()
+
+
+def test_a_group_dry_run_reports_every_legs_findings_and_changes_nothing(shop: OfflineAccount) -> None:
+    before = rules(shop)
+    ready = shop.run(SM, {**group_input(shop), "dryRun": True})
+    assert ready.status == "SUCCEEDED" and ready.output["ready"] is True
+    assert ready.output["text"].splitlines()[:2] == [
+        "Dry run of the group of 3 legs: READY, 1 warning; nothing was changed",
+        "steps: 10% -> 50% -> 100%, each baked 300 s, every leg gated",
+    ]
+    assert {c["check"].split(":")[0] for c in ready.output["checks"]} == {
+        "leg payments",
+        "leg checkout",
+        "leg frontend",
+        "approval",
+    }
+    raw = group_input(shop, dryRun=True)
+    raw["legs"][1]["weightShift"]["healthGate"]["alarmNames"] = ["checkoutv3-5xx"]
+    not_ready = shop.run(SM, raw)
+    assert not_ready.status == "FAILED" and not_ready.error == "DryRunFoundProblems"
+    assert [line for line in (not_ready.cause or "").splitlines() if "PROBLEM" in line] == [
+        "  PROBLEM  leg checkout: alarms: healthGate.alarmNames[0]: CloudWatch alarm 'checkoutv3-5xx' does not exist"
+    ]
+    assert rules(shop) == before and not ready.mutating_calls() and not not_ready.mutating_calls()

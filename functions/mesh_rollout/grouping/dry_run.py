@@ -1,0 +1,51 @@
+"""DryRunWeightShift for a group: the group's input, then each leg's own dry run (shifting.dry_run, as the leg would be
+alone on the group's schedule), then the group's plan, all read-only; one report naming each leg's findings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mesh_rollout.dry_run.reads import check_subscription
+from mesh_rollout.dry_run.report import PROBLEM, WARNING, Findings, report_text, verdict
+from mesh_rollout.dry_run.settings import Clients, Stack
+from mesh_rollout.grouping.inputs import GroupSpec, parse_group
+from mesh_rollout.grouping.plan import leg_input, plan_group
+from mesh_rollout.shifting.dry_run import DryRunReport, dry_run
+
+
+def group_dry_run(raw: Any, clients: Clients, stack: Stack) -> DryRunReport:
+    """Check everything the group `raw` would hit, read-only, and report all of it, each leg's findings named."""
+    found = Findings()
+    spec: GroupSpec | None = None
+    with found.catching("input"):
+        spec = parse_group(raw)
+    lines: list[str] = []
+    if spec is not None:
+        for leg in spec.legs:
+            if leg.kind != "weightShift":
+                continue  # the group's plan below says what a group cannot take yet
+            own = dry_run(leg_input(leg, raw, spec), clients, stack)
+            for check in own["checks"]:
+                found.add(f"leg {leg.name}: {check['check']}", check["status"], check["detail"])
+            described = own["text"].split("\nchecks:")[0].splitlines()[1:]  # the leg's route, weights and steps
+            lines += [f"leg {leg.name}:", *(f"  {line}" for line in described)]
+        if spec.approval is not None:  # one approval per step for the whole group: someone must receive it
+            check_subscription(spec.approval.beforeSteps, found, clients.sns, stack.topic_arn)
+        if not found.lines(PROBLEM):  # what the real plan would still refuse: a leg a group cannot take, two legs' locks
+            with found.catching("plan"):
+                plan_group(raw, clients.cloudwatch, clients.ecs, stack.clusters)
+    problems, warnings = found.lines(PROBLEM), found.lines(WARNING)
+    what = f"the group of {len(spec.legs)} legs" if spec is not None else "the group"
+    head = [verdict(what, problems, warnings)]
+    if spec is not None:
+        head.append(f"steps: {' -> '.join(f'{p}%' for p in spec.steps)}, each baked {spec.bakeSeconds} s, every leg gated")
+    report: DryRunReport = {
+        "ready": not problems,
+        "problems": problems,
+        "warnings": warnings,
+        "checks": found.checks,
+        "steps": [],
+        "text": "",
+    }
+    report["text"] = report_text([*head, *lines], found.checks)
+    return report
