@@ -250,3 +250,31 @@ def test_the_readmes_ecs_deployment_runs_offline_on_alb_and_lattice(
         assert [step["percent"] for step in result["output"]["steps"]] == [0, 20, 40, 60, 80, 100]
         assert "checkout-blue 80, checkout-green 20 (PRE_PRODUCTION_TRAFFIC_SHIFT)" in out
         assert "checkout-blue 0, checkout-green 100" in out
+
+
+def test_the_readmes_group_moves_three_legs_with_one_approval_and_its_failure_puts_every_rule_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the README's offline command for the group of three legs, and the same with the world where frontend fails
+    local = [a for a in readme_commands("mesh-rollout") if a[1:2] == ["local"] and "examples/shop-group.json" in a]
+    assert local and all(argv == local[0] for argv in local) and "--approve" in local[0]  # the front page and docs/groups.md
+    failing = [*local[0][1:]]
+    failing[failing.index("--given") + 1] = "examples/shop-group-frontend-fails-given.json"
+    monkeypatch.chdir(ROOT)
+    outcomes = []
+    for number, argv in enumerate([local[0][1:], failing]):
+        dump = tmp_path / f"dump-{number}.json"
+        # When each runs as written
+        code = main([*argv, "--dump", str(dump)])
+        out = capsys.readouterr().out
+        outcomes.append((code, json.loads(dump.read_text()), out))
+    (ok, moved, out), (failed, rolled_back, failed_out) = outcomes
+    # Then the group asked once and moved every leg to its canary; the failure named frontend and put every rule back
+    assert ok == 0 and moved["status"] == "SUCCEEDED", out
+    assert out.count("? approval") == 1
+    for rule in ("ALB shop-frontend:80/rule 10                 frontendv2 100", "checkoutv2 100", "paymentsv2 100"):
+        assert rule in out
+    assert failed == 1 and rolled_back["error"] == "CanaryUnhealthy"
+    assert rolled_back["cause"].startswith("at 50%: leg frontend: UNHEALTHY: judge: FAIL")
+    for rule in ("frontend 100, frontendv2 0", "checkout 100, checkoutv2 0", "payments 100, paymentsv2 0"):
+        assert rule in failed_out
