@@ -87,6 +87,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_local_cli.py
 	$(BIN)/python bench/bench_cold_start.py
 	$(BIN)/python bench/bench_ecs_deployment.py
+	$(BIN)/python bench/bench_group.py
 
 ## stress: the offline runner under load: 100 services, every Map at its MaxConcurrency, 20 runs, none may fail
 stress: $(STAMP)
