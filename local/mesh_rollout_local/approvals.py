@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mesh_rollout_local.history import read_all
-from mesh_rollout_local.progress import describe_weights, ecs_weights, rule_target_names
+from mesh_rollout_local.progress import counted, describe_weights, ecs_weights, rule_target_names
 
 WAIT_RESOURCE = "invoke.waitForTaskToken"
 ENDED = {"TaskSucceeded", "TaskFailed", "TaskTimedOut"}
@@ -32,6 +32,13 @@ class PendingApproval:
     item: dict[str, Any]
     token: str = field(repr=False)
     last_verdict: str | None = None  # the health gate's last verdict before the request, from the history
+    # a group's: each leg's last verdict before the request (leg name, its gate's summary), from the history
+    leg_verdicts: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def is_group(self) -> bool:
+        """A group's step (RequestGroupApproval: its Map iteration's state, with every leg)."""
+        return isinstance(self.item.get("legs"), list) and "group" in self.item
 
     def describe(self) -> str:
         if "ecs" in self.item and "plan" in self.item:  # EcsDeploymentStateMachine: {plan, ecs, check}
@@ -39,6 +46,9 @@ class PendingApproval:
             following = self.ecs_next_percent()
             step = f"the step to {following}%" if following is not None else "the end"
             return f"{step} of ECS deployment {plan.get('cluster', '?')}/{plan.get('service', '?')}"
+        if self.is_group:
+            legs = counted(len(self.item["legs"]), "leg")
+            return f"the step to {self.item.get('step', {}).get('percent', '?')}% of group {self.item.get('group')} ({legs})"
         route = self.item.get("route", {}).get("label", "?")
         return f"the step to {self.item.get('step', {}).get('percent', '?')}% on route {route}"
 
@@ -55,25 +65,54 @@ class PendingApproval:
             ecs = self.item["ecs"]
             weights = ecs_weights(ecs.get("weights"), rule_target_names(self.item))
             return f"{weights} ({(ecs.get('pause') or {}).get('stage', ecs.get('stage'))})"
+        if self.is_group:
+            return "; ".join(f"leg {name}: {change}" for name, _, change in self.leg_changes())
         step = self.item.get("step", {})
         before, after = (describe_weights(step.get(key) or {}) or "?" for key in ("previous", "weights"))
         return f"{before} -> {after}"
+
+    def leg_changes(self) -> list[tuple[str, str, str]]:
+        """A group's step, leg by leg: (leg, its route, `now -> next`), the weights of the leg's own step
+        (legs[i].steps[step.index]: previous and weights)."""
+        index = self.item.get("step", {}).get("index")
+        changes = []
+        for leg in self.item.get("legs", []):
+            steps = leg.get("steps") or []
+            own = steps[index] if isinstance(index, int) and 0 <= index < len(steps) else {}
+            before, after = (describe_weights(own.get(key) or {}) or "?" for key in ("previous", "weights"))
+            changes.append((str(leg.get("name", "?")), str((leg.get("route") or {}).get("label", "?")), f"{before} -> {after}"))
+        return changes
 
     def verdict(self) -> str:
         """The health gate's verdict the step waits with (the gate runs before the approval is asked for)."""
         health = self.item.get("health") or self.item.get("check") or {}
         return str(health.get("summary") or self.last_verdict or "no health verdict yet")
 
+    def lines(self) -> list[str]:
+        """What the approval prompt shows under its question: the weights now and next and the gate's verdict; for
+        a group, each leg's (its route, weights now -> next, its last verdict) after the group's verdict."""
+        if not self.is_group:
+            return [f"weights: {self.weights_change()}", f"health:  {self.verdict()}"]
+        verdicts = dict(self.leg_verdicts)
+        lines = [f"health:  {self.verdict()}"]
+        for name, route, change in self.leg_changes():
+            lines += [f"leg {name} (route {route}): {change}", f"  health: {verdicts.get(name, 'no health verdict yet')}"]
+        return lines
+
 
 def pending_approval(history: list[dict[str, Any]]) -> PendingApproval | None:
     """The approval request still waiting in an execution history (events in order), if any."""
     waiting: list[dict[str, Any]] = []
     verdict: str | None = None
+    legs: tuple[tuple[str, str], ...] = ()
     for event in history:
         details = event.get("taskScheduledEventDetails") or {}
-        verdict = _exited_with_verdict(event) or verdict
+        gate = _exited_with_gate(event)
+        if gate is not None:
+            verdict = gate_verdict(gate) or verdict
+            legs = leg_verdicts(gate) or legs
         if event["type"] == "TaskScheduled" and details.get("resource") == WAIT_RESOURCE:
-            waiting.append({**event, "verdict": verdict})
+            waiting.append({**event, "verdict": verdict, "legs": legs})
         elif event["type"] in ENDED and waiting:
             ended: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             if ended.get("resource") == WAIT_RESOURCE:
@@ -82,7 +121,7 @@ def pending_approval(history: list[dict[str, Any]]) -> PendingApproval | None:
         return None
     event = waiting[-1]
     payload = json.loads(event["taskScheduledEventDetails"]["parameters"])["Payload"]
-    return PendingApproval(event["id"], payload.get("item", {}), payload["taskToken"], event["verdict"])
+    return PendingApproval(event["id"], payload.get("item", {}), payload["taskToken"], event["verdict"], event["legs"])
 
 
 def gate_verdict(output: Any) -> str | None:
@@ -95,12 +134,24 @@ def gate_verdict(output: Any) -> str | None:
     return None
 
 
-def _exited_with_verdict(event: dict[str, Any]) -> str | None:
-    """gate_verdict of a state's output, if the event is a state's exit (outputs without a summary are not parsed)."""
+def leg_verdicts(output: Any) -> tuple[tuple[str, str], ...]:
+    """Each leg's summary in the newest group verdict (CheckLegs' GroupVerdict) a group's state data carries, in
+    the same order as gate_verdict looks: (leg name, summary) pairs; () if it carries none."""
+    for gate in ("afterStep", "health"):
+        verdict = output.get(gate) if isinstance(output, dict) else None
+        legs = verdict.get("legs") if isinstance(verdict, dict) and verdict.get("summary") else None
+        if isinstance(legs, list):
+            return tuple((str(leg.get("name")), str(leg.get("summary"))) for leg in legs if isinstance(leg, dict))
+    return ()
+
+
+def _exited_with_gate(event: dict[str, Any]) -> Any:
+    """A state's output, if the event is a state's exit whose output may carry a gate's verdict (outputs without a
+    summary are not parsed); else None."""
     details = event.get("stateExitedEventDetails") or {}
     if '"summary"' not in (details.get("output") or ""):
         return None
-    return gate_verdict(json.loads(details["output"]))
+    return json.loads(details["output"])
 
 
 def decision(approved: bool, approver: str, comment: str) -> dict[str, Any]:

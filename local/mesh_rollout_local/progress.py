@@ -84,13 +84,11 @@ def task_facts(result: Any) -> str:
         if verdict.get("state") not in ("IN_PROGRESS", "COMPLETED"):
             facts += f": {verdict.get('reason')}"
         return facts + (" (timed out)" if result.get("timedOut") else "")
+    group = group_facts(result)
+    if group is not None:  # a group's result: a headline here, a line per leg in group_lines
+        return group
     if "state" in result and "summary" in result:  # the canary's health gate: its verdict and why
         return str(result["summary"]) + (f" (check {result['checks']})" if result.get("checks", 1) > 1 else "")
-    if "approved" in result:
-        who = str(result.get("approver", "?")).split(":")[-1]
-        return f"{'approved' if result['approved'] else 'rejected'} by {who}" + (
-            f": {result['comment']}" if result.get("comment") else ""
-        )
     if "route" in result and "steps" in result and "fromPercent" in result:
         return plan_facts(result)
     for shape, describe in SHAPES:
@@ -145,6 +143,131 @@ def plan_facts(plan: dict[str, Any]) -> str:
         where = f"{release['cluster']}/{release['service']}"
         facts += f"; release to {where}" if release.get("pending") else f"; {where} already runs the release's images"
     return facts
+
+
+def is_group_plan(result: dict[str, Any]) -> bool:
+    """PlanWeightShift's result for a group (grouping.plan.GroupPlan): the legs, their waves and the steps."""
+    return {"group", "legs", "waves", "steps"} <= result.keys() and isinstance(result["legs"], list)
+
+
+def legs_of(result: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The legs of a group's result (each a dict with a name), None if it has none: the per-leg records of
+    MoveLegs, CheckLegs, RestoreLegs; the weights by leg of FinishGroup as such records."""
+    legs = result.get("legs")
+    if isinstance(legs, list) and all(isinstance(leg, dict) and "name" in leg for leg in legs):
+        return legs
+    weights = result.get("weights")
+    if "lockReleased" not in result or not isinstance(weights, dict) or not weights:
+        return None
+    if all(value is None or isinstance(value, dict) for value in weights.values()):  # FinishGroup: leg -> its weights
+        return [{"name": name, "weights": value} for name, value in weights.items()]
+    return None
+
+
+def group_facts(result: dict[str, Any]) -> str | None:
+    """The headline of a group's result (its plan, its gates' verdict, the legs moved, restored, where they ended);
+    None if the result is not a group's."""
+    if is_group_plan(result):
+        return group_plan_facts(result)
+    if legs_of(result) is None:
+        return None
+    if "state" in result and "summary" in result:  # CheckLegs: the worst leg's
+        return group_verdict_facts(result)
+    return next((describe(result) for shape, describe in GROUP_SHAPES if shape <= result.keys()), None)
+
+
+def group_plan_facts(plan: dict[str, Any]) -> str:
+    """A group's plan: how many legs, the group's steps (or why there are none); group_lines says each leg's."""
+    facts = f"group {plan.get('group')}: {counted(len(plan['legs']), 'leg')}"
+    if plan.get("nothingToDo"):
+        idle = plan.get("idle") or {}
+        return f"{facts}: {idle.get('status', 'NOTHING_TO_DO')}, {idle.get('reason', 'nothing to do')}"
+    steps = [f"{s['percent']}%" for s in plan["steps"]]
+    facts += f"; steps {' -> '.join(steps) if steps else 'none'}"
+    approvals = [f"{s['percent']}%" for s in plan["steps"] if s.get("approval")]
+    facts += f", approval before {', '.join(approvals)}" if approvals else ""
+    waves = plan.get("waves") or []
+    return facts + (f"; {counted(len(waves), 'wave')}" if len(waves) > 1 else "")
+
+
+def leg_plan_line(leg: dict[str, Any]) -> str:
+    """One leg of a group's plan: its route, the weights it is at and its canary's weight at each of the group's
+    steps: `leg checkout after payments: route checkout/http-80/checkout at checkout 100 / checkoutv2 0; checkoutv2
+    10 -> 50 -> 100`."""
+    after = f" after {', '.join(leg['after'])}" if leg.get("after") else ""
+    route = (leg.get("route") or {}).get("label", "?")
+    line = f"leg {leg['name']}{after}: route {route} at {describe_weights(leg.get('plannedWeights'))}"
+    canary, steps = leg.get("canary"), leg.get("steps") or []
+    weights = [str((step.get("weights") or {}).get(canary, 0)) for step in steps]
+    return line + (f"; {canary} {' -> '.join(weights)}" if weights else "; no steps")
+
+
+def group_verdict_facts(verdict: dict[str, Any]) -> str:
+    """CheckLegs' verdict: every leg healthy, or the legs that are not (group_lines says each leg's why)."""
+    check = f" (check {verdict['checks']})" if verdict.get("checks", 1) > 1 else ""
+    if verdict.get("state") == "HEALTHY":
+        return str(verdict["summary"]) + check
+    legs = [leg["name"] for leg in verdict["legs"] if leg.get("state") != "HEALTHY"]
+    named = f"leg {legs[0]}" if len(legs) == 1 else f"legs {', '.join(legs)}"
+    return f"{verdict['state']}: {named}" + check
+
+
+def _moved(r: dict[str, Any]) -> str:
+    legs = r["legs"]
+    changed = sum(1 for leg in legs if leg.get("changed"))
+    return f"wrote {counted(changed, 'leg')}" + (f", {len(legs) - changed} already there" if changed < len(legs) else "")
+
+
+def _restored_legs(r: dict[str, Any]) -> str:
+    restored = sum(1 for leg in r["legs"] if leg.get("restored"))
+    return f"{restored} of {counted(len(r['legs']), 'leg')} restored"
+
+
+def _group_finished(r: dict[str, Any]) -> str:
+    why = f" ({r['error']})" if r.get("error") else ""
+    return f"{r['status']}{why}, locks {'released' if r['lockReleased'] else 'NOT released'}"
+
+
+GROUP_SHAPES = (  # (keys a group's result has, its headline); only results with legs (legs_of)
+    ({"percent", "legs"}, _moved),
+    ({"restored", "legs"}, _restored_legs),
+    ({"status", "lockReleased"}, _group_finished),
+)
+
+
+def leg_line(leg: dict[str, Any]) -> str:
+    """One leg of a group's result, by the record's shape: moved (MoveLegs), judged (CheckLegs), restored
+    (RestoreLegs) or where it ended (FinishGroup)."""
+    name = f"leg {leg['name']}: "
+    if "changed" in leg:
+        return name + _applied(leg)
+    if "state" in leg and "summary" in leg:
+        return name + str(leg["summary"])  # the leg's gate: it starts with its state
+    if "restored" in leg:
+        if leg.get("problem"):
+            return name + f"not restored: {leg['problem']}"
+        return name + ("restored " if leg["restored"] else "not restored, at ") + describe_weights(leg.get("weights"))
+    weights = leg.get("weights")
+    return name + (f"at {describe_weights(weights)}" if isinstance(weights, dict) else "weights not read")
+
+
+def group_lines(result: Any) -> list[str]:
+    """The lines under a group's state, one per leg (PlanWeightShift, MoveLegs, CheckLegs, RestoreLegs,
+    FinishGroup) or per thing done (FinalizeLegs); [] for any other result."""
+    if not isinstance(result, dict):
+        return []
+    if is_group_plan(result):
+        return [] if result.get("nothingToDo") else [leg_plan_line(leg) for leg in result["legs"]]
+    if set(result) == {"done"} and isinstance(result["done"], list):  # FinalizeLegs (a route's has its weights too)
+        return [str(line) for line in result["done"]]
+    legs = legs_of(result)
+    return [leg_line(leg) for leg in legs] if legs else []
+
+
+def _answered(r: dict[str, Any]) -> str:
+    """An approval's answer: approved or rejected, by whom, and their comment."""
+    who = str(r.get("approver", "?")).split(":")[-1]
+    return f"{'approved' if r['approved'] else 'rejected'} by {who}" + (f": {r['comment']}" if r.get("comment") else "")
 
 
 def _applied(r: dict[str, Any]) -> str:
@@ -227,6 +350,7 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 SHAPES = (  # (keys a result has, what to say); the first that fits
+    ({"approved"}, _answered),
     ({"serviceDeploymentArn", "polls"}, _ecs_deployment),
     ({"outcome", "serviceDeploymentArn", "lockReleased"}, lambda r: _ecs_finished(r)),
     ({"percent", "weights", "changed"}, _applied),
@@ -238,8 +362,11 @@ SHAPES = (  # (keys a result has, what to say); the first that fits
     ),
     ({"rolledBackTo"}, lambda r: f"rolled back to {short_revision(r['rolledBackTo'])}: {r.get('cause', '')}"),
     ({"lockId", "owner"}, lambda r: f"lock {lock_label(r['lockId'])} taken"),
+    ({"lockIds", "owner"}, lambda r: f"{counted(len(r['lockIds']), 'lock')} taken"),  # a group's, in one transaction
+    ({"snapshots"}, lambda r: f"{counted(len(r['snapshots']), 'leg')} snapshotted"),
     ({"status", "lockReleased"}, lambda r: f"{r['status']}, lock {'released' if r['lockReleased'] else 'NOT released'}"),
     ({"done", "weights"}, lambda r: "; ".join(r["done"]) or "nothing to finalize"),
+    ({"done"}, lambda r: f"finalized {counted(len(r['done']), 'change')}" if r["done"] else "nothing to finalize"),
     ({"weights"}, lambda r: f"route at {describe_weights(r['weights'])}"),  # the snapshot taken before the first step
     ({"kind", "name", "action"}, lambda r: str(r["action"])),
     ({"changes"}, lambda r: "; ".join(r["changes"]) or "unchanged"),
@@ -331,9 +458,11 @@ class Progress:
             facts = task_facts(result) if entry in run.results else ""
         if not facts and state_type in ("PassStateEntered", "TaskStateEntered"):
             facts = pass_facts(_json(details.get("output")))
+        under = [f"{self._prefix(run)}     {line}" for line in group_lines(result)] if entry in run.results else []
         if entry in run.announced:  # said already (a failure before a retry): only what came of it
-            return [f"{self._prefix(run)}    then {facts}"] if facts else []
-        return self._say(run, entry, facts)
+            return [f"{self._prefix(run)}    then {facts}", *under] if facts else []
+        said = self._say(run, entry, facts)
+        return [*said, *under] if said else []  # a line not repeated (see _unrepeated): nor what it says per leg
 
     def _say(self, run: _Execution, entry: int, facts: str = "") -> list[str]:
         if entry in run.announced:

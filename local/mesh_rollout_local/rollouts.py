@@ -33,6 +33,30 @@ def describe_weights(weights: dict[str, int] | None) -> str:
 
 
 @dataclass
+class Leg:
+    """One leg of a group, as the execution's history tells it (and its weights now, once read)."""
+
+    name: str
+    route: dict[str, Any]  # the route reference, as a single weight shift's
+    after: list[str] = field(default_factory=list)
+    snapshot: dict[str, int] | None = None  # its weights before the group's first write (SnapshotLegs)
+    moved: dict[str, int] | None = None  # the weights the last MoveLegs wrote
+    verdict: str | None = None  # its gate's last verdict (CheckLegs)
+    weights: dict[str, int] | None = None  # now: read through the traffic interface (read_legs)
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "route": self.route,
+            "after": self.after,
+            "weights": self.weights,
+            "snapshot": self.snapshot,
+            "moved": self.moved,
+            "verdict": self.verdict,
+        }
+
+
+@dataclass
 class Facts:
     """What an execution's history says about its rollout."""
 
@@ -57,6 +81,10 @@ class Facts:
     # an ECS deployment (EcsDeploymentStateMachine): its plan ($.plan) and ECS's latest record ($.ecs)
     ecs_plan: dict[str, Any] | None = None
     ecs: dict[str, Any] | None = None
+    # a group (a weight shift whose input has legs): its legs' names, every leg, every leg's lock
+    group: str | None = None
+    legs: list[Leg] = field(default_factory=list)
+    lock_ids: list[str] = field(default_factory=list)
 
 
 def child_counts(history: list[dict[str, Any]]) -> dict[str, int]:
@@ -99,6 +127,7 @@ def read_facts(sfn: Any, arn: str, history: list[dict[str, Any]] | None = None) 
             facts.route, facts.lock_id = output["route"], output.get("lockId")
             facts.planned = [s["percent"] for s in output.get("steps", [])]
             facts.from_percent, facts.canary = output.get("fromPercent"), output.get("canary")
+        _group_state(facts, name, output)
         if isinstance(output.get("plan"), dict) and "serviceArn" in output["plan"]:  # EcsDeploymentStateMachine
             facts.ecs_plan, facts.lock_id = output["plan"], output["plan"].get("lockId")
         if facts.ecs_plan is not None and isinstance(output.get("ecs"), dict):
@@ -116,6 +145,35 @@ def read_facts(sfn: Any, arn: str, history: list[dict[str, Any]] | None = None) 
     if facts.status == "RUNNING":
         facts.pending = approvals.pending_approval(history)
     return facts
+
+
+def _group_plan(facts: Facts, plan: dict[str, Any]) -> None:
+    """A group's plan (grouping.plan.GroupPlan): its legs, their locks, the group's steps."""
+    facts.group, facts.lock_ids = str(plan["group"]), list(plan.get("lockIds") or [])
+    facts.legs = [Leg(str(leg["name"]), dict(leg.get("route") or {}), list(leg.get("after") or [])) for leg in plan["legs"]]
+    facts.planned = [step["percent"] for step in plan.get("steps", [])]
+
+
+def _group_state(facts: Facts, name: str, output: dict[str, Any]) -> None:
+    """What a group's state data adds: its plan (PlanWeightShift), every leg's snapshot (SnapshotLegs, in the legs'
+    order), the weights each MoveLegs wrote, each leg's last verdict (CheckLegs' afterStep)."""
+    if name == "PlanWeightShift" and "group" in output and isinstance(output.get("legs"), list):
+        _group_plan(facts, output)
+    if not facts.legs:
+        return
+    snapshotted = output.get("snapshotted")
+    if isinstance(snapshotted, dict) and all(leg.snapshot is None for leg in facts.legs):
+        for leg, snapshot in zip(facts.legs, snapshotted.get("snapshots") or [], strict=False):
+            leg.snapshot = snapshot.get("weights") if isinstance(snapshot, dict) else None
+    moved = output.get("moved")
+    if name == "MoveLegs" and isinstance(moved, dict):
+        facts.applied.append(moved["percent"])
+        written = {leg["name"]: leg.get("weights") for leg in moved.get("legs", [])}
+        for leg in facts.legs:
+            leg.moved = written.get(leg.name, leg.moved)
+    verdicts = dict(approvals.leg_verdicts(output))
+    for leg in facts.legs:
+        leg.verdict = verdicts.get(leg.name, leg.verdict)
 
 
 @contextmanager
@@ -155,7 +213,8 @@ def route_weights(session: Any, reference: dict[str, Any]) -> dict[str, int]:
 
 def status_lines(facts: Facts, weights: dict[str, int] | None) -> list[str]:
     """What `status` prints: the execution, and for a weight shift its route now and before, its steps, the gate's
-    last verdict and the approval it waits on; for a mesh rollout, where its services' executions are."""
+    last verdict and the approval it waits on (a group's: every leg's route, weights now and last verdict, and every
+    leg's weights now -> next); for a mesh rollout, where its services' executions are."""
     lines = [
         f"execution {facts.arn}",
         f"  status: {facts.status} (started {facts.started})",
@@ -172,6 +231,8 @@ def status_lines(facts: Facts, weights: dict[str, int] | None) -> list[str]:
         )
     if facts.ecs_plan is not None:
         lines += ecs_lines(facts.ecs_plan, facts.ecs)
+    if facts.legs:
+        lines += group_lines(facts)
     if facts.verdicts:
         lines.append(f"  last gate verdict: {facts.verdicts[-1]}")
     if facts.children:
@@ -180,11 +241,32 @@ def status_lines(facts: Facts, weights: dict[str, int] | None) -> list[str]:
             f"  services: {facts.children['started']} started, {facts.children['succeeded']} rolled out, "
             f"{facts.children['failed']} failed, {facts.children['started'] - done} in progress"
         )
-    if facts.pending is not None:
+    if facts.pending is not None and facts.pending.is_group:  # every leg's weights now -> next
+        lines.append(f"  waiting for approval of {facts.pending.describe()}:")
+        lines += [f"    leg {name}: {change}" for name, _, change in facts.pending.leg_changes()]
+        lines.append(f"    mesh-rollout approve|reject {facts.arn} --comment TEXT")
+    elif facts.pending is not None:
         lines.append(f"  waiting for approval of {facts.pending.describe()}: {facts.pending.weights_change()}")
         lines.append(f"    mesh-rollout approve|reject {facts.arn} --comment TEXT")
     if facts.error:
         lines.append(f"  error: {facts.error}: {cause_message(facts.cause)}")
+    return lines
+
+
+def group_lines(facts: Facts) -> list[str]:
+    """A group: its steps, then every leg: its route and weights now (read_legs), before the group's first write,
+    and its gate's last verdict."""
+    lines = [
+        f"  group {facts.group}: {progress.counted(len(facts.legs), 'leg')}; steps {facts.planned or 'none'}, "
+        f"applied {facts.applied or 'none'}"
+    ]
+    for leg in facts.legs:
+        after = f" (after {', '.join(leg.after)})" if leg.after else ""
+        now = describe_weights(leg.weights) if leg.weights is not None else "weights not read"
+        lines.append(f"  leg {leg.name}{after}: route {leg.route.get('label', '?')}: {now}")
+        if leg.snapshot is not None:
+            lines.append(f"    before the group: {describe_weights(leg.snapshot)}")
+        lines.append(f"    last verdict: {leg.verdict or 'none yet'}")
     return lines
 
 
@@ -211,7 +293,15 @@ def ecs_lines(plan: dict[str, Any], ecs: dict[str, Any] | None) -> list[str]:
 
 
 def _weights_or_none(session: Any, facts: Facts) -> dict[str, int] | None:
+    """The route's weights now (a weight shift's), None without a route; a group's legs' are read into its legs."""
+    read_legs(session, facts)
     return route_weights(session, facts.route) if facts.route is not None else None
+
+
+def read_legs(session: Any, facts: Facts) -> None:
+    """Every leg's weights now, read through the traffic interface as a single route's (route_weights)."""
+    for leg in facts.legs:
+        leg.weights = route_weights(session, leg.route)
 
 
 def status_document(facts: Facts, weights: dict[str, int] | None) -> dict[str, Any]:
@@ -220,9 +310,12 @@ def status_document(facts: Facts, weights: dict[str, int] | None) -> dict[str, A
     services = None
     if children:
         services = {**children, "inProgress": children["started"] - children["succeeded"] - children["failed"]}
-    pending = None
+    pending: dict[str, Any] | None = None
     if facts.pending is not None:
         pending = {"step": facts.pending.describe(), "weightsChange": facts.pending.weights_change()}
+        if facts.pending.is_group:
+            changes = facts.pending.leg_changes()
+            pending["legs"] = [{"name": name, "route": route, "weightsChange": change} for name, route, change in changes]
     return {
         "executionArn": facts.arn,
         "stateMachine": facts.state_machine,
@@ -242,6 +335,9 @@ def status_document(facts: Facts, weights: dict[str, int] | None) -> dict[str, A
         "verdicts": facts.verdicts,
         "services": services,
         "pendingApproval": pending,
+        "group": facts.group,
+        "legs": [leg.document() for leg in facts.legs] if facts.legs else None,  # a group's: each with its weights now
+        "lockIds": facts.lock_ids or None,
         "error": facts.error,
         "cause": facts.cause,
     }
@@ -306,6 +402,8 @@ def abort(
             print(f"  stopped {child}, started by it", file=out, flush=True)
     if facts.ecs_plan is not None:
         return _ecs_aborted(facts, out)
+    if facts.legs:
+        return _group_aborted(session, facts, out, wait, timeout, poll, sleep)
     if facts.route is None or facts.snapshot is None:
         note = "it had not changed a route" if facts.route is not None else "it drives no route"
         print(f"  nothing to restore: {note}", file=out)
@@ -318,7 +416,7 @@ def abort(
     deadline = time.monotonic() + timeout
     while True:
         weights = route_weights(session, facts.route)
-        if weights == snapshot or {k: v for k, v in weights.items() if v} == {k: v for k, v in snapshot.items() if v}:
+        if same_weights(weights, snapshot):
             print(f"  route {label} restored: {describe_weights(weights)}", file=out)
             return True
         if time.monotonic() >= deadline:
@@ -329,6 +427,53 @@ def abort(
             )
             return False
         sleep(poll)
+
+
+def same_weights(weights: dict[str, int], snapshot: dict[str, int]) -> bool:
+    """A route back at its snapshot: the same weights, a target at 0 or absent alike."""
+    return weights == snapshot or {k: v for k, v in weights.items() if v} == {k: v for k, v in snapshot.items() if v}
+
+
+def _group_aborted(
+    session: Any, facts: Facts, out: TextIO, wait: bool, timeout: float, poll: float, sleep: Callable[[float], None]
+) -> bool:
+    """What happens to an aborted group: the ExecutionStatusChange function puts every leg the group changed back
+    to its snapshot (in rollback order) and frees every lock; with `wait`, until every leg is back or `timeout`."""
+    legs = [leg for leg in facts.legs if leg.snapshot is not None]
+    if not legs:
+        print(f"  nothing to restore: it had not changed any of its {progress.counted(len(facts.legs), 'leg')}", file=out)
+        return True
+    if not wait:
+        print(f"  not waiting: ExecutionStatusChange puts every leg of group {facts.group} back to its snapshot", file=out)
+        for leg in legs:
+            print(f"    leg {leg.name}: route {leg.route.get('label', '?')} back to {describe_weights(leg.snapshot)}", file=out)
+        return True
+    print(
+        f"  waiting for ExecutionStatusChange to restore {progress.counted(len(legs), 'leg')} of group {facts.group}"
+        " to their snapshots",
+        file=out,
+        flush=True,
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        now = {leg.name: route_weights(session, leg.route) for leg in legs}
+        back = all(same_weights(now[leg.name], leg.snapshot or {}) for leg in legs)
+        if back or time.monotonic() >= deadline:
+            break
+        sleep(poll)
+    for leg in legs:
+        label, weights = leg.route.get("label", "?"), now[leg.name]
+        if same_weights(weights, leg.snapshot or {}):
+            print(f"  leg {leg.name}: route {label} restored: {describe_weights(weights)}", file=out)
+        else:
+            print(
+                f"  leg {leg.name}: route {label} is still at {describe_weights(weights)} after {timeout:.0f} s"
+                f" (its snapshot: {describe_weights(leg.snapshot)})",
+                file=out,
+            )
+    if not back:
+        print("  the ExecutionStatusChange function's notification says why", file=out)
+    return back
 
 
 def _ecs_aborted(facts: Facts, out: TextIO) -> bool:

@@ -38,8 +38,8 @@ def ask(
     """The approval prompt on a terminal: what the step changes and the gate's verdict, a clear yes or no (asked
     again otherwise), then a comment. None (unanswered) if the input ends."""
     print(f"     ? approval for {pending.describe()}", file=out)
-    print(f"       weights: {pending.weights_change()}", file=out)
-    print(f"       health:  {pending.verdict()}", file=out)
+    for shown in pending.lines():  # the weights now -> next and the verdict; a group's, each leg's
+        print(f"       {shown}", file=out)
     while True:
         print("       approve? [y/n] ", end="", file=out, flush=True)
         line = read_line(stdin, ctrl_c)
