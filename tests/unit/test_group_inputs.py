@@ -9,7 +9,7 @@ import pytest
 
 from mesh_rollout.deploying.inputs import EcsDeploymentSpec
 from mesh_rollout.errors import InvalidRolloutInput
-from mesh_rollout.grouping.inputs import HISTORY_BUDGET, MAX_LEGS, check_distinct_locks, parse_group
+from mesh_rollout.grouping.inputs import MAX_LEGS, check_distinct_locks, parse_group
 from mesh_rollout.shifting.inputs import WeightShiftSpec
 from tests.conftest import EVENTS, load_json
 
@@ -176,11 +176,13 @@ def test_no_legs_and_too_many_legs_are_refused() -> None:
 
 
 def test_a_history_past_the_budget_is_refused_naming_steps() -> None:
-    raw = group(*(leg(f"s{i}") for i in range(20)), steps=list(range(10, 101, 10)))
+    # a step costs the same events whatever the number of legs: 20 legs x 10 steps with the default gate fit
+    assert len(parse_group(group(*(leg(f"s{i}") for i in range(20)), steps=list(range(10, 101, 10)))).legs) == 20
+    # 100 steps, each re-checked up to 30 times while a leg is PENDING, do not
+    raw = group(leg("s0"), leg("s1"), steps=list(range(1, 101)))
+    raw["legs"][1]["weightShift"]["healthGate"]["maxPendingChecks"] = 30
     ((field, problem),) = problems(raw)
-    assert field == "steps" and "20 legs x 10 steps may take 20800 events" in problem
-    assert HISTORY_BUDGET < 20 * 10 * (14 + 9 * 10)
+    assert field == "steps" and problem.startswith("100 steps may take 29545 events of the execution's history")
     quick = copy.deepcopy(raw)
-    for each in quick["legs"]:
-        each["weightShift"]["healthGate"]["maxPendingChecks"] = 2
-    assert len(parse_group(quick).legs) == 20
+    quick["legs"][1]["weightShift"]["healthGate"]["maxPendingChecks"] = 10
+    assert len(parse_group(quick).legs) == 2
