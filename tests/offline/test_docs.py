@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from mesh_rollout.deploying.inputs import parse_spec as parse_ecs_deployment
+from mesh_rollout.grouping.inputs import parse_group
 from mesh_rollout.migration.plan import LatticeRolloutInput
 from mesh_rollout.migration.translate import refuse_unaccepted, translate
 from mesh_rollout.onboarding.plan import build_requests
@@ -69,6 +70,8 @@ def test_every_execution_input_in_events_is_valid_as_is(path: Path) -> None:
         lattice = parse_input({"lattice": raw["lattice"]}, LatticeRolloutInput).lattice.model_dump(exclude_none=True)
         _, requests = build_requests({k: v for k, v in raw.items() if k != "lattice"})
         refuse_unaccepted(translate(requests, lattice)["losses"], lattice["acceptLosses"])
+    elif path.name.startswith("group"):  # WeightShiftStateMachine's input for a group of legs
+        parse_group(raw)
     else:
         assert path.name.startswith("weight-shift")
         check_spec(parse_input(raw, WeightShiftSpec))
@@ -80,6 +83,7 @@ def test_there_are_console_inputs_for_each_state_machine() -> None:
         "ecs-deployment-canary.json",
         "ecs-deployment-images.json",
         "ecs-deployment-lattice.json",
+        "group-ecs-lattice.json",
         "lattice-rollout-apps.json",
         "mesh-rollout-apps.json",
         "weight-shift-alb.json",
