@@ -1,0 +1,248 @@
+"""A group's plan (grouping.plan): each leg planned as a route alone, by a fake plan_route standing in for
+shifting.plan.plan_weight_shift (which reads AWS), then put on the group's steps, its order and its lock's lifetime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from mesh_rollout.errors import InvalidRolloutInput, TransientAwsError, UnknownReference
+from mesh_rollout.grouping.inputs import parse_group
+from mesh_rollout.grouping.plan import at_leg, leg_input, plan_group, plan_leg
+from mesh_rollout.shifting.plan import LOCK_MARGIN_SECONDS, WeightShiftPlan
+from tests.conftest import EVENTS, load_json
+
+SCHEDULE = ("steps", "stepPercent", "bakeSeconds", "approval", "mode", "whenLocked", "dryRun")
+
+
+def lattice(service: str, **fields: Any) -> dict[str, Any]:
+    """A VPC Lattice route's weight shift as a leg takes it: the example's input without the group's fields."""
+    raw = load_json(EVENTS / "weight-shift-lattice.json")
+    raw.update(serviceIdentifier=f"svc-{service}", ruleIdentifier=f"rule-{service}", stable=service, canary=f"{service}v2")
+    return {**{k: v for k, v in raw.items() if k not in SCHEDULE}, **fields}
+
+
+def leg(name: str, after: list[str] | None = None, **fields: Any) -> dict[str, Any]:
+    return {"name": name, **({"after": after} if after is not None else {}), "weightShift": lattice(name, **fields)}
+
+
+def group(*legs: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {"legs": list(legs), "steps": [10, 50, 100], "bakeSeconds": 300, **fields}
+
+
+class FakePlanner:
+    """plan_weight_shift as a group's leg sees it: the route's weights now, by stable name (else all on stable),
+    each leg's gate and settle from its input; records every input it was given."""
+
+    def __init__(self, weights: dict[str, dict[str, int]] | None = None, **plans: dict[str, Any]) -> None:
+        self.weights = weights or {}
+        self.plans = plans  # by stable name: fields of the plan to give instead (lockId, release, finalize ...)
+        self.given: list[dict[str, Any]] = []
+
+    def __call__(self, own: Any) -> WeightShiftPlan:
+        self.given.append(own)
+        stable, canary, settle = own["stable"], own["canary"], own.get("settleSeconds", 0)
+        plan: dict[str, Any] = {
+            "route": {
+                "backend": "lattice",
+                "service": f"svc-{stable}",
+                "listener": "listener-http-80",
+                "rule": f"rule-{stable}",
+                "label": f"{stable}/http-80/{stable}",
+                "targets": {stable: f"tg-{stable}", canary: f"tg-{canary}"},
+            },
+            "stable": stable,
+            "canary": canary,
+            "mode": own["mode"],
+            "whenLocked": "fail",
+            "lockId": f"lattice:svc-{stable}/listener-http-80/rule-{stable}",
+            "lockSeconds": 1,
+            "fromPercent": 0,
+            "plannedWeights": self.weights.get(stable, {stable: 1, canary: 0}),
+            "steps": [],
+            "bakeSeconds": own["bakeSeconds"],
+            "waitSeconds": settle + own["bakeSeconds"],
+            "healthGate": {"alarmNames": [f"{canary}-5xx"], "recheckSeconds": 30, "maxPendingChecks": 10, **own["healthGate"]},
+            "preStepGate": {},
+            "approvalTimeoutSeconds": 0,
+            "finalize": {"pending": False},
+            "release": {"pending": False},
+            "gateFirst": False,
+            "nothingToDo": False,
+            "idle": {"status": "NOTHING_TO_DO", "reason": "-"},
+        }
+        plan.update(self.plans.get(stable, {}))
+        return plan  # type: ignore[return-value]
+
+
+def planned(raw: dict[str, Any], planner: Callable[[Any], WeightShiftPlan]) -> Any:
+    return plan_group(raw, None, None, plan_route=planner)
+
+
+def refused(raw: dict[str, Any], planner: Callable[[Any], WeightShiftPlan] | None = None) -> InvalidRolloutInput:
+    with pytest.raises(InvalidRolloutInput) as caught:
+        planned(raw, planner or FakePlanner())
+    return caught.value
+
+
+# --- a leg ----------------------------------------------------------------------------------------
+
+
+def test_a_leg_is_planned_from_its_own_input_on_the_groups_schedule_in_plan_mode() -> None:
+    raw = group(leg("a", settleSeconds=60), bakeSeconds=120, approval={"beforeSteps": [100], "timeoutSeconds": 600})
+    spec = parse_group(raw)
+    own = leg_input(spec.legs[0], raw, spec)
+    assert own == {**raw["legs"][0]["weightShift"], "steps": [10, 50, 100], "bakeSeconds": 120, "mode": "plan"}
+    assert "approval" not in own  # the group asks once per step for every leg
+
+
+def test_a_leg_at_zero_moves_at_every_group_step_on_its_scale() -> None:
+    raw = group(leg("a", settleSeconds=60))
+    spec = parse_group(raw)
+    plan = plan_leg(spec.legs[0], raw, spec, FakePlanner())
+    assert plan["steps"] == [
+        {"percent": 10, "previous": {"a": 1, "av2": 0}, "weights": {"a": 9, "av2": 1}},
+        {"percent": 50, "previous": {"a": 9, "av2": 1}, "weights": {"a": 5, "av2": 5}},
+        {"percent": 100, "previous": {"a": 5, "av2": 5}, "weights": {"a": 0, "av2": 10}},
+    ]
+    assert (plan["name"], plan["after"], plan["stable"], plan["canary"]) == ("a", [], "a", "av2")
+    assert plan["lockId"] == "lattice:svc-a/listener-http-80/rule-a"
+    assert plan["settleSeconds"] == 60  # the leg's wait without the group's bake
+
+
+def test_a_leg_already_at_fifty_percent_keeps_its_weights_at_the_ten_percent_step() -> None:
+    # Given b's route is at 50% already, a's at 0%
+    raw = group(leg("a"), leg("b", ["a"]))
+    plan = planned(raw, FakePlanner({"b": {"b": 50, "bv2": 50}}))
+    a, b = plan["legs"]
+    # Then b's steps line up with a's: nothing to write at 10% or 50%, then 100% on its own scale
+    assert [s["percent"] for s in b["steps"]] == [s["percent"] for s in a["steps"]] == [10, 50, 100]
+    assert b["steps"] == [
+        {"percent": 10, "previous": {"b": 50, "bv2": 50}, "weights": {"b": 50, "bv2": 50}},
+        {"percent": 50, "previous": {"b": 50, "bv2": 50}, "weights": {"b": 50, "bv2": 50}},
+        {"percent": 100, "previous": {"b": 50, "bv2": 50}, "weights": {"b": 0, "bv2": 100}},
+    ]
+    assert not plan["nothingToDo"]
+
+
+def test_a_legs_input_problem_is_named_at_its_place_in_the_group_in_its_own_class() -> None:
+    spec = parse_group(group(leg("a"), leg("b")))
+    b = spec.legs[1]
+    moved = at_leg(UnknownReference("canary", "no target group bv2", ("healthGate.alarmNames[0]", "no alarm")), b)
+    assert type(moved) is UnknownReference
+    assert moved.problems == [
+        ("legs[1].weightShift.canary", "no target group bv2"),
+        ("legs[1].weightShift.healthGate.alarmNames[0]", "no alarm"),
+    ]
+    # a problem of the leg's whole input is at the leg's own field
+    whole = at_leg(InvalidRolloutInput("(input)", "no route"), b)
+    assert isinstance(whole, InvalidRolloutInput) and whole.problems == [("legs[1].weightShift", "no route")]
+    # any other error keeps its class and names the leg
+    transient = at_leg(TransientAwsError("GetRule: Throttling"), b)
+    assert type(transient) is TransientAwsError and str(transient) == "leg 'b': GetRule: Throttling"
+
+
+def test_plan_group_raises_a_legs_problem_at_its_place() -> None:
+    def planner(own: Any) -> WeightShiftPlan:
+        if own["stable"] == "b":
+            raise UnknownReference("canary", "target group 'bv2' not found")
+        return FakePlanner()(own)
+
+    with pytest.raises(UnknownReference) as caught:
+        planned(group(leg("a"), leg("b")), planner)
+    assert caught.value.problems == [("legs[1].weightShift.canary", "target group 'bv2' not found")]
+
+
+def test_a_release_in_a_leg_is_refused_at_its_field() -> None:
+    raw = group(leg("a"), leg("b", canaryImage="registry/b:v2"))
+    error = refused(raw, FakePlanner(b={"release": {"pending": True}}))
+    assert error.problems == [
+        ("legs[1].weightShift.canaryImage", "a release (a new image) is not supported in a group yet: release alone")
+    ]
+
+
+# --- the group ------------------------------------------------------------------------------------
+
+
+def test_a_group_is_planned_with_its_order_as_indexes_and_its_schedule() -> None:
+    # Given checkout waits for payments; frontend waits for none; approval before 100%
+    raw = group(
+        leg("checkout", ["payments"], settleSeconds=60),
+        leg("payments", healthGate={"alarmNames": ["p-5xx"], "recheckSeconds": 20, "maxPendingChecks": 3}),
+        leg("frontend"),
+        approval={"beforeSteps": [100], "timeoutSeconds": 3600},
+        whenLocked="skip",
+    )
+    planner = FakePlanner()
+    plan = planned(raw, planner)
+    # Then every leg was planned alone, in plan mode, on the group's steps
+    assert [(g["stable"], g["mode"], g["steps"], g["bakeSeconds"]) for g in planner.given] == [
+        (name, "plan", [10, 50, 100], 300) for name in ("checkout", "payments", "frontend")
+    ]
+    assert plan["group"] == "checkout, payments, frontend"
+    assert [g["name"] for g in plan["legs"]] == ["checkout", "payments", "frontend"]
+    assert plan["waves"] == [[1, 2], [0]]
+    assert plan["rollbackWaves"] == [[0], [1, 2]]
+    assert plan["steps"] == [
+        {"index": 0, "percent": 10, "approval": False},
+        {"index": 1, "percent": 50, "approval": False},
+        {"index": 2, "percent": 100, "approval": True},
+    ]
+    assert (plan["bakeSeconds"], plan["waitSeconds"], plan["approvalTimeoutSeconds"]) == (300, 360, 3600)
+    assert plan["whenLocked"] == "skip"
+    assert plan["lockIds"] == [
+        "lattice:svc-checkout/listener-http-80/rule-checkout",
+        "lattice:svc-payments/listener-http-80/rule-payments",
+        "lattice:svc-frontend/listener-http-80/rule-frontend",
+    ]
+    # the locks live every step's longest settle + bake + longest pending re-checks, each approval, and the margin
+    # (the legs' gates: checkout's and frontend's the planner's 10 x 30 s, payments' 3 x 20 s)
+    assert plan["lockSeconds"] == 3 * (60 + 300 + 10 * 30) + 3600 + LOCK_MARGIN_SECONDS
+    assert (plan["finalizePending"], plan["nothingToDo"]) == (False, False)
+
+
+def test_the_lock_outlasts_the_longest_pending_gate_of_any_leg() -> None:
+    raw = group(leg("a"), leg("b"), steps=[50, 100], bakeSeconds=60)
+    planner = FakePlanner(
+        a={"healthGate": {"recheckSeconds": 30, "maxPendingChecks": 2}},
+        b={"healthGate": {"recheckSeconds": 60, "maxPendingChecks": 5}},
+    )
+    assert planned(raw, planner)["lockSeconds"] == 2 * (0 + 60 + 300) + LOCK_MARGIN_SECONDS
+
+
+def test_every_leg_at_the_end_is_nothing_to_do() -> None:
+    at_end = {"a": {"a": 0, "av2": 100}, "b": {"b": 0, "bv2": 10}}
+    plan = planned(group(leg("a"), leg("b")), FakePlanner(at_end))
+    assert plan["nothingToDo"] is True
+    assert plan["idle"] == {"status": "NOTHING_TO_DO", "reason": "every leg is already at the end of the plan"}
+    # but one leg's finalize still to do is something to do
+    plan = planned(group(leg("a"), leg("b")), FakePlanner(at_end, b={"finalize": {"pending": True}}))
+    assert (plan["nothingToDo"], plan["finalizePending"]) == (False, True)
+    # and one leg not at the end too
+    plan = planned(group(leg("a"), leg("b")), FakePlanner({"a": at_end["a"]}))
+    assert plan["nothingToDo"] is False
+
+
+def test_an_ecs_deployment_leg_is_refused_before_any_leg_is_planned() -> None:
+    ecs = load_json(EVENTS / "ecs-deployment-canary.json")
+    ecs = {k: v for k, v in ecs.items() if k not in SCHEDULE}
+    planner = FakePlanner()
+    error = refused(group(leg("a"), {"name": "checkout", "ecsDeployment": ecs}), planner)
+    assert error.problems == [("legs[1].ecsDeployment", "an ECS deployment leg is not supported in a group yet: deploy it alone")]
+    assert planner.given == []
+
+
+def test_mode_increment_is_refused() -> None:
+    planner = FakePlanner()
+    error = refused(group(leg("a"), leg("b"), mode="increment"), planner)
+    assert error.problems == [("mode", "a group moves in plan mode (every step in one execution)")]
+    assert planner.given == []
+
+
+def test_two_legs_on_one_lock_are_refused_at_the_second() -> None:
+    # Given b's route is a's, named another way (its lock id, once resolved, is a's)
+    same = {"lockId": "lattice:svc-a/listener-http-80/rule-a"}
+    error = refused(group(leg("a"), leg("b"), leg("c")), FakePlanner(b=same))
+    assert error.problems == [("legs[1]", "moves lattice:svc-a/listener-http-80/rule-a, as leg 'a' does")]
