@@ -285,3 +285,12 @@ def test_a_notification_that_cannot_be_sent_does_not_change_the_outcome() -> Non
     finished = finish_group(FakeDynamoDb(), "locks", sns, TOPIC, EXECUTION, group_state(lock={}, finalized={}))
     assert finished["status"] == "SUCCEEDED" and finished["notified"] is False
     assert finished["notificationError"] == "AwsRequestRejected: Publish: AuthorizationError: no"
+
+
+def test_a_finalize_that_failed_after_every_step_says_where_the_legs_are_not_that_nothing_changed() -> None:
+    outcome = {"failure": {"Error": "FinalizeFailed", "Cause": "leg a: DeleteTargetGroup refused"}}
+    assert outcome_text(outcome, {"a": {"av2": 10}}) == (
+        "FAILED",
+        "FinalizeFailed",
+        "leg a: DeleteTargetGroup refused; leg a at av2 10",
+    )

@@ -173,8 +173,10 @@ def test_pending_beats_healthy_and_names_every_pending_leg_in_the_legs_order() -
     assert verdict["summary"] == "leg a: no data yet; leg c: alarm INSUFFICIENT_DATA"
 
 
-def test_a_recheck_waits_the_shortest_of_the_pending_legs_gates() -> None:
-    # Given a's gate rechecks every 60 s, b's (healthy) every 5 s, c's every 20 s, d's gives none (30 s by default)
+def test_a_recheck_waits_the_longest_of_the_pending_legs_gates() -> None:
+    """Each gate counts its patience in re-checks (maxPendingChecks): waiting the longest pending leg's interval never
+    spends a slower leg's re-checks faster than its own gate would."""
+    # Given a's gate rechecks every 60 s, b's (healthy) every 5 s, c's every 20 s, d's gives none (60 s by default)
     legs = [
         leg("a", {"recheckSeconds": 60}),
         leg("b", {"recheckSeconds": 5}),
@@ -182,11 +184,13 @@ def test_a_recheck_waits_the_shortest_of_the_pending_legs_gates() -> None:
         leg("d", {}),
     ]
     states = {"a": ("PENDING", "x"), "b": ("HEALTHY", "ok"), "c": ("PENDING", "y"), "d": ("PENDING", "z")}
-    # Then a recheck waits c's 20 s: a healthy leg's gate does not count
+    # Then a recheck waits a's 60 s: a healthy leg's gate does not count
+    assert legs_verdict(legs, reader(states), 0)["recheckSeconds"] == 60
+    # and with only c pending, c's 20 s; with only d, the input's default
+    states = {"a": ("HEALTHY", "ok"), "b": ("HEALTHY", "ok"), "c": ("PENDING", "y"), "d": ("HEALTHY", "z")}
     assert legs_verdict(legs, reader(states), 0)["recheckSeconds"] == 20
-    # and with only d pending, its gate's default
     states = {"a": ("HEALTHY", "ok"), "b": ("HEALTHY", "ok"), "c": ("HEALTHY", "ok"), "d": ("PENDING", "z")}
-    assert legs_verdict(legs, reader(states), 0)["recheckSeconds"] == 30
+    assert legs_verdict(legs, reader(states), 0)["recheckSeconds"] == 60
 
 
 def test_an_unhealthy_group_still_says_how_long_its_pending_legs_would_wait() -> None:

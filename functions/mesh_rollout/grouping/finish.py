@@ -82,6 +82,8 @@ def outcome_text(outcome: Mapping[str, Any], weights: Mapping[str, Weights | Non
     if outcome.get("rollbackFailure"):
         rb_error, rb_message = readable_failure(outcome["rollbackFailure"])
         return "FAILED", "RollbackFailed", f"{error}: {message}. Rollback failed ({rb_error}: {rb_message}); {where}"
+    if error == "FinalizeFailed":  # every step passed: the legs stay where the steps left them
+        return "FAILED", error, f"{message}; {where}"
     rollback = outcome.get("rollback")
     if rollback:
         return "FAILED", error, f"{message}. Rolled back: {restored_text(rollback['legs'])}"

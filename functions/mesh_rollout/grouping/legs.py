@@ -42,7 +42,8 @@ class LegVerdict(TypedDict):
 
 class GroupVerdict(TypedDict):
     """CheckLegs' result: the group's state (the worst leg's), a summary naming each leg that is not HEALTHY, and
-    how long to wait before a re-check (the shortest of the pending legs' gates)."""
+    how long to wait before a re-check: the longest of the pending legs' gates, as each gate counts its patience in
+    re-checks (maxPendingChecks) and a faster re-check would spend a slower gate's sooner than it allows."""
 
     state: str
     summary: str
@@ -115,11 +116,11 @@ def legs_verdict(
         verdict = read(leg)
         verdicts.append({"name": leg["name"], "state": verdict["state"], "summary": verdict["summary"]})
         if verdict["state"] == "PENDING":
-            recheck.append(int(leg["healthGate"].get("recheckSeconds", 30)))
+            recheck.append(int(leg["healthGate"].get("recheckSeconds", 60)))  # the input's default
     state = max((v["state"] for v in verdicts), key=STATES.index)
     named = [f"leg {v['name']}: {v['summary']}" for v in verdicts if v["state"] == state]
     summary = "; ".join(named) if state != "HEALTHY" else f"every leg HEALTHY ({len(verdicts)})"
-    return {"state": state, "summary": summary, "checks": checks + 1, "recheckSeconds": min(recheck, default=0), "legs": verdicts}
+    return {"state": state, "summary": summary, "checks": checks + 1, "recheckSeconds": max(recheck, default=0), "legs": verdicts}
 
 
 def read_legs(legs: Sequence[Mapping[str, Any]], cloudwatch: Any, ecs: Any, window_seconds: int, checks: int) -> GroupVerdict:
