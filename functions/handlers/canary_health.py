@@ -19,7 +19,15 @@ from mesh_rollout.shifting.gate import GateVerdict, health_verdict
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> GateVerdict | GroupVerdict:
     if "legs" in event:
         group = LegsHealthEvent.parse(event)
-        verdicts = read_legs(group.leg_dicts(), client("cloudwatch"), client("ecs"), group.windowSeconds, group.checks)
+        verdicts = read_legs(
+            group.leg_dicts(),
+            client("cloudwatch"),
+            client("ecs"),
+            group.windowSeconds,
+            group.checks,
+            ecs_legs=group.ecsLegs or [],
+            percent=group.percent,
+        )
         logger.info("group health verdict", extra=verdicts)
         metrics.add_metric(name=f"HealthVerdict{verdicts['state'].title()}", unit="Count", value=1)
         return verdicts

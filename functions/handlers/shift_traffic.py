@@ -81,7 +81,7 @@ def group(request: GroupRequest) -> LegsSnapshotted | GroupStepApplied | GroupRe
         return LockFence(dynamodb, table, leg["lockId"], owner)
 
     if isinstance(request, ApplyLegsEvent):
-        moved = apply_legs(legs, request.waves, int(request.step["index"]), fence_of)
+        moved = apply_legs(legs, request.waves, request.step, fence_of)
         logger.info("group step applied", extra={"percent": moved["percent"], "legs": moved["legs"]})
         metrics.add_metric(name="RolloutStepsApplied", unit="Count", value=sum(1 for leg in moved["legs"] if leg["changed"]))
         waited = approval_wait_seconds(request.approvalRequested, request.decision)

@@ -165,9 +165,10 @@ def _group_state(facts: Facts, name: str, output: dict[str, Any]) -> None:
     if isinstance(snapshotted, dict) and all(leg.snapshot is None for leg in facts.legs):
         for leg, snapshot in zip(facts.legs, snapshotted.get("snapshots") or [], strict=False):
             leg.snapshot = snapshot.get("weights") if isinstance(snapshot, dict) else None
-    moved = output.get("moved")
+    moved = output.get("routesMoved")  # one wave's route legs
     if name == "MoveLegs" and isinstance(moved, dict):
-        facts.applied.append(moved["percent"])
+        if not facts.applied or facts.applied[-1] != moved["percent"]:  # the step's first wave
+            facts.applied.append(moved["percent"])
         written = {leg["name"]: leg.get("weights") for leg in moved.get("legs", [])}
         for leg in facts.legs:
             leg.moved = written.get(leg.name, leg.moved)

@@ -130,7 +130,7 @@ def test_a_three_leg_group_moves_every_leg_on_one_schedule_with_one_approval(
         "frontend": {"frontendv2": 100},
     }
     assert result.output["lockReleased"] is True
-    assert result.states.count("CheckLegs") == 3 and result.states.count("MoveLegs") == 3
+    assert result.states.count("CheckLegs") == 3 and result.states.count("MoveLegs") == 6  # 2 waves a step
 
 
 def test_a_leg_whose_judge_fails_rolls_every_leg_back_byte_for_byte(failing_shop: OfflineAccount) -> None:

@@ -161,6 +161,19 @@ def test_state_machine_logical_ids() -> None:
     }
 
 
+def reachable(states: dict[str, Any], start: str) -> set[str]:
+    """The top-level states reachable from `start` (Next, Default, Choices, Catch)."""
+    found, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name in found or name not in states:
+            continue
+        found.add(name)
+        state = states[name]
+        todo += [state.get("Next"), state.get("Default"), *(c["Next"] for c in state.get("Choices", []) + state.get("Catch", []))]
+    return found
+
+
 def test_weight_shift_fails_only_through_finish_rollout_once_the_lock_is_held() -> None:
     """Every Catch after AcquireRouteLock (a group's: AcquireGroupLocks) leads, straight or through a Choice, to
     FinishRollout (FinishGroup), which is handed the execution's state and works out whether the lock is held and the
@@ -183,12 +196,13 @@ def test_weight_shift_fails_only_through_finish_rollout_once_the_lock_is_held() 
                     assert done["Parameters"]["status"] == "SUCCEEDED" and done["Parameters"]["lockReleased"] is False
                 continue
             if name not in ("PlanWeightShift", "DryRunWeightShift"):  # both run before the lock is taken, if it is
-                if name == "GroupSteps":  # a group always rolls every leg back (one set by hand is left as it is)
-                    assert catch["Next"] == "RestoreLegs" and top["RestoreLegs"]["Catch"][-1]["Next"] == "FinishGroup"
+                if catch["Next"] in ("RestoreLegs", "EcsLegsToRollBack"):  # a group rolls every leg back, then finishes
+                    assert top["RestoreLegs"]["Catch"][-1]["Next"] == "EcsLegsToRollBack"
+                    assert top["EcsLegsToRollBack"]["Default"] == "FinishGroup"
                     continue
                 assert catch["Next"] in finishing or target["Type"] == "Choice", name
                 if target["Type"] != "Choice":  # a group's states finish through the group's own FinishGroup
-                    assert (catch["Next"] == "FinishGroup") == ("Group" in name or "Legs" in name), name
+                    assert (catch["Next"] == "FinishGroup") == (name in reachable(top, "GroupAnythingToDo")), name
     assert not [n for n, s in top.items() if s.get("ResultPath") == "$.finish"]
     assert all(top[name]["Parameters"]["state.$"] == "$" for name in finishing)
     assert top["AcquireRouteLock"]["Catch"][-1]["Next"] == "FinishRollout"

@@ -95,7 +95,7 @@ def test_legs_are_written_wave_by_wave_each_fenced_by_its_own_lock(monkeypatch: 
 
     monkeypatch.setattr(group_legs, "apply_step", apply_step)
     # When the group's second step (50%) is applied
-    applied = apply_legs(legs, [[2], [0, 1]], 1, fence_of)
+    applied = apply_legs(legs, [[2], [0, 1]], {"index": 1, "percent": 50}, fence_of)
     # Then each leg is written to its own 50% weights, in the waves' order, under its own lock
     assert writes == [
         ("c", {"c": 5, "cv2": 5}, "lattice:rule-c"),
@@ -126,7 +126,7 @@ def test_a_leg_that_cannot_be_moved_stops_the_step_before_the_legs_after_it(monk
     monkeypatch.setattr(group_legs, "apply_step", apply_step)
     # When b waits for a: the error is raised as it is (the state machine rolls every leg back), b never written
     with pytest.raises(RouteDrifted, match="a 3 / av2 7"):
-        apply_legs(legs, [[0], [1]], 0, fence_of)
+        apply_legs(legs, [[0], [1]], {"index": 0, "percent": 10}, fence_of)
     assert written == []
 
 

@@ -225,13 +225,45 @@ def test_every_leg_at_the_end_is_nothing_to_do() -> None:
     assert plan["nothingToDo"] is False
 
 
-def test_an_ecs_deployment_leg_is_refused_before_any_leg_is_planned() -> None:
-    ecs = load_json(EVENTS / "ecs-deployment-canary.json")
-    ecs = {k: v for k, v in ecs.items() if k not in SCHEDULE}
-    planner = FakePlanner()
-    error = refused(group(leg("a"), {"name": "checkout", "ecsDeployment": ecs}), planner)
-    assert error.problems == [("legs[1].ecsDeployment", "an ECS deployment leg is not supported in a group yet: deploy it alone")]
-    assert planner.given == []
+def test_an_ecs_deployment_leg_is_planned_as_alone_and_held_at_ecs_first_step_at_or_above_each_group_step() -> None:
+    # Given a route leg a and an ECS leg checkout (CANARY 10%: ECS's steps are 0, 10 and 100) that waits for a
+    ecs = {k: v for k, v in load_json(EVENTS / "ecs-deployment-canary.json").items() if k not in SCHEDULE}
+    given: list[dict[str, Any]] = []
+
+    def plan_ecs(own: dict[str, Any]) -> Any:
+        given.append(own)
+        return {
+            "mode": "start",
+            "lockId": "ecs:arn:aws:ecs:us-west-2:1:service/apps/checkout",
+            "steps": [0, 10, 100],
+            "lockSeconds": 7200,
+        }
+
+    raw = group(leg("a"), {"name": "checkout", "after": ["a"], "ecsDeployment": ecs}, approval={"beforeSteps": [50]})
+    plan = plan_group(raw, None, None, plan_route=FakePlanner(), plan_ecs=plan_ecs)
+    # Then it is planned from its own input, the group's approval wait given to its pause hook's timeout
+    assert given == [{**ecs, "approval": {"beforeSteps": [100], "timeoutSeconds": 86400}}]
+    # and held at ECS's 10% for the group's 10%, at 100% for 50% and 100%, after the route leg in each step
+    ((checkout),) = plan["ecsLegs"]
+    assert checkout["targets"] == [10, 100, 100] and checkout["after"] == ["a"]
+    assert [(w["routes"], [e["name"] for e in w["ecsLegs"]]) for w in plan["moveWaves"]] == [([[0]], []), ([[]], ["checkout"])]
+    assert plan["lockIds"] == ["lattice:svc-a/listener-http-80/rule-a", "ecs:arn:aws:ecs:us-west-2:1:service/apps/checkout"]
+    assert plan["waves"] == [[0], []] and plan["nothingToDo"] is False
+
+
+def test_an_ecs_leg_gating_a_deployment_someone_else_started_is_refused() -> None:
+    ecs = {k: v for k, v in load_json(EVENTS / "ecs-deployment-canary.json").items() if k not in SCHEDULE}
+    with pytest.raises(InvalidRolloutInput) as caught:
+        plan_group(
+            group(leg("a"), {"name": "checkout", "ecsDeployment": ecs}),
+            None,
+            None,
+            plan_route=FakePlanner(),
+            plan_ecs=lambda own: {"mode": "gate", "lockId": "ecs:x", "steps": [0, 100], "lockSeconds": 1},
+        )
+    assert caught.value.problems == [
+        ("legs[1].ecsDeployment.serviceDeploymentArn", "a group starts its ECS legs' deployments itself")
+    ]
 
 
 def test_mode_increment_is_refused() -> None:

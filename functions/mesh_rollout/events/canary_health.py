@@ -16,7 +16,9 @@ class CanaryHealthEvent(HandlerEvent):
 
 
 class LegsHealthEvent(LegsEvent):
-    """A group: every leg's gate, one verdict."""
+    """A group: every leg's gate, one verdict; its ECS legs' at the pause the step holds them at (`percent`)."""
 
     windowSeconds: int = field(ge=0)
     checks: int = field(default=0, ge=0)
+    ecsLegs: list[dict[str, Any]] | None = None
+    percent: int = field(default=0, ge=0)

@@ -17,3 +17,12 @@ class EcsDecideEvent(HandlerEvent):
     action: Literal["CONTINUE", "ROLLBACK"]
     check: dict[str, Any] | None = None
     reason: str | None = None
+
+
+class EcsLegsDecideEvent(HandlerEvent):
+    """A group's ECS legs: CONTINUE at the pauses ReadEcsLegs found short of the step (`reads`), or ROLLBACK every one."""
+
+    executionArn: str = field(min_length=1)  # type: ignore[assignment]
+    action: Literal["CONTINUE", "ROLLBACK"]
+    ecsLegs: list[dict[str, Any]]
+    reads: list[dict[str, Any]] | None = None

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from mesh_rollout.events import HandlerEvent
+from mesh_rollout.shapes import field
 
 
 class EcsDeploymentStatusEvent(HandlerEvent):
     plan: dict[str, Any]
     ecs: dict[str, Any]
+
+
+class EcsLegsStatusEvent(HandlerEvent):
+    """A group's ECS legs against its step: held at the step (step), SUCCESSFUL (complete), rolled back (rollback)."""
+
+    executionArn: str = field(min_length=1)  # type: ignore[assignment]
+    ecsLegs: list[dict[str, Any]]
+    percent: int = field(default=0, ge=0)
+    polls: int = field(default=0, ge=0)
+    mode: Literal["step", "complete", "rollback"] = "step"

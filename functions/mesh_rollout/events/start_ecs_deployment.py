@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from mesh_rollout.events import HandlerEvent
 from mesh_rollout.shapes import field
@@ -14,3 +14,11 @@ class StartEcsDeploymentEvent(HandlerEvent):
     executionArn: str = field(min_length=1)  # type: ignore[assignment]
     plan: dict[str, Any]
     taskDefinition: str | None = field(default=None, min_length=1)
+
+
+class StartEcsLegsEvent(HandlerEvent):
+    """A group's ECS legs (grouping.plan.EcsLegPlan), each deployment started once."""
+
+    executionArn: str = field(min_length=1)  # type: ignore[assignment]
+    action: Literal["startLegs"]
+    ecsLegs: list[dict[str, Any]]

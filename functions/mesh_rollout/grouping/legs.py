@@ -91,18 +91,17 @@ def with_snapshots(legs: Sequence[Mapping[str, Any]], snapshots: Sequence[Mappin
 
 
 def apply_legs(
-    legs: Sequence[Mapping[str, Any]], waves: Sequence[Sequence[int]], index: int, fence_of: FenceOf
+    legs: Sequence[Mapping[str, Any]], waves: Sequence[Sequence[int]], step: Mapping[str, Any], fence_of: FenceOf
 ) -> GroupStepApplied:
-    """Every leg to its weights at the group's step `index`, wave by wave, each write drift-checked, fenced by the
-    leg's lock and verified (apply_step). A retried call finds the legs it already wrote at their weights."""
+    """Every leg of `waves` to its weights at the group's step ({index, percent}), wave by wave, each write
+    drift-checked, fenced by the leg's lock and verified (apply_step). A retried call finds the legs it already
+    wrote at their weights."""
     moved: list[LegMoved] = []
-    percent = 0
     for leg in ordered(legs, waves):
-        step = leg["steps"][index]
-        percent = step["percent"]
-        applied = apply_step(dict(leg["route"]), dict(leg["snapshot"]), dict(step), fence_of(leg))
+        own = leg["steps"][int(step["index"])]
+        applied = apply_step(dict(leg["route"]), dict(leg["snapshot"]), dict(own), fence_of(leg))
         moved.append({"name": leg["name"], "weights": applied["weights"], "changed": applied["changed"]})
-    return {"percent": percent, "legs": moved}
+    return {"percent": int(step["percent"]), "legs": moved}
 
 
 def legs_verdict(
@@ -116,18 +115,34 @@ def legs_verdict(
         verdict = read(leg)
         verdicts.append({"name": leg["name"], "state": verdict["state"], "summary": verdict["summary"]})
         if verdict["state"] == "PENDING":
-            recheck.append(int(leg["healthGate"].get("recheckSeconds", 60)))  # the input's default
+            gate = leg["plan"]["healthGate"] if "plan" in leg else leg["healthGate"]  # an ECS leg's is in its plan
+            recheck.append(int(gate.get("recheckSeconds", 60)))  # the input's default
     state = max((v["state"] for v in verdicts), key=STATES.index)
     named = [f"leg {v['name']}: {v['summary']}" for v in verdicts if v["state"] == state]
     summary = "; ".join(named) if state != "HEALTHY" else f"every leg HEALTHY ({len(verdicts)})"
     return {"state": state, "summary": summary, "checks": checks + 1, "recheckSeconds": max(recheck, default=0), "legs": verdicts}
 
 
-def read_legs(legs: Sequence[Mapping[str, Any]], cloudwatch: Any, ecs: Any, window_seconds: int, checks: int) -> GroupVerdict:
-    """legs_verdict with each leg's gate read now."""
-    return legs_verdict(
-        legs, lambda leg: health_verdict(dict(leg["healthGate"]), cloudwatch, ecs, window_seconds, checks), checks
-    )
+def read_legs(
+    legs: Sequence[Mapping[str, Any]],
+    cloudwatch: Any,
+    ecs: Any,
+    window_seconds: int,
+    checks: int,
+    ecs_legs: Sequence[Mapping[str, Any]] = (),
+    percent: int = 0,
+) -> GroupVerdict:
+    """legs_verdict with each leg's gate read now: a route leg's over the bake, an ECS leg's at the pause the group's
+    step holds it at (`percent`: ecs_legs.leg_verdict)."""
+
+    def read(leg: Mapping[str, Any]) -> Mapping[str, Any]:
+        if "plan" in leg:  # an ECS leg
+            from mesh_rollout.grouping.ecs_legs import leg_verdict, target_of
+
+            return leg_verdict(cloudwatch, ecs, leg, {"percent": target_of(leg["plan"], percent) if percent else 0}, checks)
+        return health_verdict(dict(leg["healthGate"]), cloudwatch, ecs, window_seconds, checks)
+
+    return legs_verdict([*legs, *ecs_legs], read, checks)
 
 
 def restore_legs(legs: Sequence[Mapping[str, Any]], rollback_waves: Sequence[Sequence[int]], fence_of: FenceOf) -> GroupRestored:

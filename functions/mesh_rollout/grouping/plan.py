@@ -13,9 +13,11 @@ import json
 from collections.abc import Callable
 from typing import Any, NotRequired, TypedDict, cast
 
+from mesh_rollout.deploying.plan import EcsDeploymentPlan, plan_ecs_deployment
 from mesh_rollout.errors import InvalidRolloutInput, MeshRolloutError
+from mesh_rollout.grouping.ecs_legs import target_of
 from mesh_rollout.grouping.inputs import GroupLeg, GroupSpec, check_distinct_locks, parse_group
-from mesh_rollout.grouping.order import leg_targets, rollback_waves, waves
+from mesh_rollout.grouping.order import leg_targets, waves
 from mesh_rollout.shifting.plan import LOCK_MARGIN_SECONDS, WeightShiftPlan, plan_weight_shift
 from mesh_rollout.traffic import Weights, route_for
 
@@ -44,6 +46,23 @@ class LegPlan(TypedDict):
     snapshot: NotRequired[dict[str, Any]]  # SnapshotLegs adds it
 
 
+class EcsLegPlan(TypedDict):
+    """An ECS-native leg: its deployment's plan (deploying.plan) and the percent ECS holds it at after each group step."""
+
+    name: str
+    after: list[str]
+    lockId: str
+    plan: EcsDeploymentPlan
+    targets: list[int | float]
+
+
+class MoveWave(TypedDict):
+    """One wave of a group step: its route legs (indexes into legs, as ShiftTraffic's waves) and its ECS legs."""
+
+    routes: list[list[int]]
+    ecsLegs: list[EcsLegPlan]
+
+
 class GroupStep(TypedDict):
     index: int
     percent: int
@@ -54,9 +73,11 @@ class GroupPlan(TypedDict):
     """The group's state after PlanWeightShift: the legs, the order they move and roll back in, the schedule."""
 
     group: str  # the legs' names, for the console and the notifications
-    legs: list[LegPlan]
-    waves: list[list[int]]  # indexes into legs: each wave moves after the one before
+    legs: list[LegPlan]  # the route legs
+    ecsLegs: list[EcsLegPlan]  # the ECS-native legs
+    waves: list[list[int]]  # the route legs' indexes, wave by wave: each wave moves after the one before
     rollbackWaves: list[list[int]]
+    moveWaves: list[MoveWave]  # every leg, wave by wave (an ECS leg's wave waits until ECS has reached the step)
     steps: list[GroupStep]
     bakeSeconds: int
     waitSeconds: int  # the longest settle of any leg, then the bake
@@ -71,7 +92,7 @@ class GroupPlan(TypedDict):
 
 def leg_input(leg: GroupLeg, raw: dict[str, Any], group: GroupSpec) -> dict[str, Any]:
     """The WeightShiftStateMachine input the leg would be alone: its own fields and the group's schedule."""
-    own = raw["legs"][int(leg.field.split("[")[1].split("]")[0])]["weightShift"]
+    own = raw["legs"][position(leg)]["weightShift"]
     return {**own, "steps": list(group.steps), "bakeSeconds": group.bakeSeconds, "mode": "plan"}
 
 
@@ -119,46 +140,87 @@ def plan_leg(leg: GroupLeg, raw: dict[str, Any], group: GroupSpec, plan_route: C
     }
 
 
+def plan_ecs_leg(
+    leg: GroupLeg, raw: dict[str, Any], group: GroupSpec, plan_ecs: Callable[[Any], EcsDeploymentPlan]
+) -> EcsLegPlan:
+    """One ECS-native leg: planned as the EcsDeploymentStateMachine plans it alone (its PAUSE hook outlasting the
+    group's approval wait), held at each group step at ECS's first step at or above it (ecs_legs.target_of)."""
+    own = dict(raw["legs"][position(leg)]["ecsDeployment"])
+    if group.approval is not None:  # only the hook's timeout reads it: the group asks, at 100% at the latest
+        own["approval"] = {"beforeSteps": [100], "timeoutSeconds": group.approval.timeoutSeconds}
+    try:
+        plan = plan_ecs(own)
+    except MeshRolloutError as exc:
+        raise at_leg(exc, leg) from exc
+    if plan["mode"] != "start":
+        raise InvalidRolloutInput(f"{leg.field}.serviceDeploymentArn", "a group starts its ECS legs' deployments itself")
+    return {
+        "name": leg.name,
+        "after": list(leg.after),
+        "lockId": plan["lockId"],
+        "plan": plan,
+        "targets": [target_of(plan, percent) for percent in group.steps],
+    }
+
+
+def position(leg: GroupLeg) -> int:
+    """The leg's index in the input's legs."""
+    return int(leg.field.split("[")[1].split("]")[0])
+
+
 def plan_group(
     raw: Any,
     cloudwatch: Any,
     ecs: Any,
     clusters: str = "*",
     plan_route: Callable[[Any], WeightShiftPlan] | None = None,
+    plan_ecs: Callable[[Any], EcsDeploymentPlan] | None = None,
 ) -> GroupPlan:
     """Check the whole group (its input, then every leg's route, targets, gate and services, read-only) and plan it."""
     spec = parse_group(raw)
-    ecs_legs = [leg for leg in spec.legs if leg.kind == "ecsDeployment"]
-    if ecs_legs:
-        raise InvalidRolloutInput(ecs_legs[0].field, "an ECS deployment leg is not supported in a group yet: deploy it alone")
     if spec.mode != "plan":
         raise InvalidRolloutInput("mode", "a group moves in plan mode (every step in one execution)")
     plan_route = plan_route or (lambda own: plan_weight_shift(own, cloudwatch, ecs, clusters=clusters))
-    legs = [plan_leg(leg, raw, spec, plan_route) for leg in spec.legs]
-    check_distinct_locks([(leg, plan["lockId"]) for leg, plan in zip(spec.legs, legs, strict=True)])
-    index = {leg["name"]: i for i, leg in enumerate(legs)}
+    plan_ecs = plan_ecs or (lambda own: plan_ecs_deployment(own, ecs, cloudwatch, clusters))
+    routes = [leg for leg in spec.legs if leg.kind == "weightShift"]
+    services = [leg for leg in spec.legs if leg.kind == "ecsDeployment"]
+    legs = [plan_leg(leg, raw, spec, plan_route) for leg in routes]
+    ecs_legs = [plan_ecs_leg(leg, raw, spec, plan_ecs) for leg in services]
+    planned = {leg["name"]: leg["lockId"] for leg in [*legs, *ecs_legs]}
+    check_distinct_locks([(leg, planned[leg.name]) for leg in spec.legs])
+    route_index = {leg["name"]: i for i, leg in enumerate(legs)}
+    ecs_by_name = {leg["name"]: leg for leg in ecs_legs}
+    order = waves(spec.after)
     approvals = set(spec.approval.beforeSteps) if spec.approval else set()
     steps: list[GroupStep] = [
         {"index": i, "percent": percent, "approval": percent in approvals} for i, percent in enumerate(spec.steps)
     ]
-    moving = any(step["weights"] != leg["plannedWeights"] for leg in legs for step in leg["steps"])
+    moving = bool(ecs_legs) or any(step["weights"] != leg["plannedWeights"] for leg in legs for step in leg["steps"])
     finalizing = any(leg["finalize"]["pending"] for leg in legs)
-    settle = max(leg["settleSeconds"] for leg in legs)
+    settle = max((leg["settleSeconds"] for leg in legs), default=0)
     timeout = spec.approval.timeoutSeconds if spec.approval else 0
-    gated = settle + spec.bakeSeconds + max(_pending_seconds(leg) for leg in legs)
-    lock_seconds = len(steps) * gated + timeout * len(approvals & set(spec.steps)) + LOCK_MARGIN_SECONDS
-    names = [leg["name"] for leg in legs]
+    gated = settle + spec.bakeSeconds + max((_pending_seconds(leg) for leg in legs), default=0)
+    ecs_seconds = max((int(leg["plan"]["lockSeconds"]) for leg in ecs_legs), default=0)
+    lock_seconds = len(steps) * gated + timeout * len(approvals & set(spec.steps)) + ecs_seconds + LOCK_MARGIN_SECONDS
     return {
-        "group": ", ".join(names),
+        "group": ", ".join(leg.name for leg in spec.legs),
         "legs": legs,
-        "waves": [[index[name] for name in wave] for wave in waves(spec.after)],
-        "rollbackWaves": [[index[name] for name in wave] for wave in rollback_waves(spec.after)],
+        "ecsLegs": ecs_legs,
+        "waves": [[route_index[name] for name in wave if name in route_index] for wave in order],
+        "rollbackWaves": [[route_index[name] for name in wave if name in route_index] for wave in reversed(order)],
+        "moveWaves": [
+            {
+                "routes": [[route_index[name] for name in wave if name in route_index]],
+                "ecsLegs": [ecs_by_name[n] for n in wave if n in ecs_by_name],
+            }
+            for wave in order
+        ],
         "steps": steps,
         "bakeSeconds": spec.bakeSeconds,
         "waitSeconds": settle + spec.bakeSeconds,
         "approvalTimeoutSeconds": timeout,
         "whenLocked": spec.whenLocked,
-        "lockIds": [leg["lockId"] for leg in legs],
+        "lockIds": [planned[leg.name] for leg in spec.legs],
         "lockSeconds": lock_seconds,
         "finalizePending": finalizing,
         "nothingToDo": not moving and not finalizing,
