@@ -5,7 +5,12 @@ history events and the largest state input or output, in all and per step; then 
 Each leg is one Lattice service with a listener rule forwarding stable 100 / canary 0, the canary's alarm (OK) and
 ten minutes of healthy canary metrics (the world is built here, one leg as examples/checkout-given.json has it,
 without the ECS services the gate does not read). The group: steps 10, 25, 50, 75, 100 (5 steps), a bake of 300 s,
-one approval before 100 (answered by the bench), each leg gated by its alarm and maxErrorRate 0.01.
+one approval before 100 (answered by the bench), each leg gated by its alarm and maxErrorRate 0.01. The legs wait
+for none (one wave a step); row "20w" chains 20 legs (each `after` the previous one: 20 waves a step, one MoveWaves
+iteration each), to show what a wave costs. Row "ecs" runs events/group-ecs-lattice.json in its world
+events/local/group-ecs-given.json (a Lattice route leg and an ECS-native LINEAR leg): offline Waits take no time and
+the emulator's ECS moves on a scaled clock, so its ECS polls count how long the loop spun, not what AWS would make.
+The history estimate of grouping/inputs.py (_size_problems) is printed against these measurements.
 
 The worst case for the history: one leg's canary publishes no metrics until its gate's last allowed re-check, at
 every step: CheckLegs says PENDING (no data, treated as missing) maxPendingChecks times (10, the default), then
@@ -17,7 +22,7 @@ Limits (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
 execution's history, 256 KiB of input or output per state (and of the execution input). The largest payload is
 max over the history's events of len(input or output), as bench_scale measures it.
 
-Run with `make bench`, or `python bench/bench_group.py 1 5` for fewer sizes (about a minute and a half in all).
+Run with `make bench`, or `python bench/bench_group.py 1 5` for fewer sizes (about 45 s in all).
 Numbers are printed, never asserted.
 """
 
@@ -33,7 +38,7 @@ from typing import Any
 
 from bench_reference import mutating_calls
 from bench_scale import HISTORY_LIMIT, PAYLOAD_LIMIT, kib, largest_payload
-from mesh_rollout_local.report import segments
+from mesh_rollout_local.report import Segment
 from mesh_rollout_local.runner import OfflineAccount, RunResult, StillClock
 from mesh_rollout_local.scenarios import ROOT
 
@@ -42,6 +47,8 @@ BAKE_SECONDS = 300
 SIZES = [1, 5, 20]
 TEN_STEPS = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
 MAX_PENDING_CHECKS = 10  # the healthGate default (shifting/inputs.py)
+STEPS_MAP = "GroupSteps"
+ECS_EXAMPLE, ECS_WORLD = "events/group-ecs-lattice.json", "events/local/group-ecs-given.json"
 HEALTHY = [("TotalRequestCount", 150.0), ("HTTPCode_5XX_Count", 0.0)]  # per minute: an error rate of 0
 
 
@@ -131,10 +138,12 @@ def _call(service: str, operation: str, params: dict[str, Any], save_as: str | N
     return {"service": service, "operation": operation, "params": params, **({"saveAs": save_as} if save_as else {})}
 
 
-def group_input(n: int, steps: list[int] = STEPS, gate: dict[str, Any] | None = None) -> dict[str, Any]:
+def group_input(n: int, steps: list[int] = STEPS, gate: dict[str, Any] | None = None, chain: bool = False) -> dict[str, Any]:
+    """`chain`: each leg waits for the previous one (`after`), so a step moves n waves, one leg each."""
     legs = [
         {
             "name": name(i),
+            **({"after": [name(i - 1)]} if chain and i else {}),
             "weightShift": {
                 "serviceIdentifier": name(i),
                 "listenerIdentifier": "http-80",
@@ -189,20 +198,35 @@ class SlowLeg:
             self.puts += 1
 
 
-def run(n: int, slow: bool = False, steps: list[int] = STEPS, gate: dict[str, Any] | None = None) -> dict[str, Any]:
+def run(
+    n: int, slow: bool = False, steps: list[int] = STEPS, gate: dict[str, Any] | None = None, chain: bool = False
+) -> dict[str, Any]:
     clock = StillClock() if slow else None
     with open(os.devnull, "w") as quiet, OfflineAccount(ROOT / "template.yaml", handler_output=quiet, clock=clock) as account:
         account.apply_given(world(n, metrics=not slow))
-        text = json.dumps(group_input(n, steps, gate), separators=(",", ":"))
+        text = json.dumps(group_input(n, steps, gate, chain), separators=(",", ":"))
         slow_leg = SlowLeg(account, clock, n) if clock else None
         result = account.run("WeightShiftStateMachine", text, approver=lambda pending: (True, "bench"), timeout=900)
     return measure(result, text, slow_leg.puts if slow_leg else 0)
 
 
+def run_ecs() -> dict[str, Any]:
+    """events/group-ecs-lattice.json in its world events/local/group-ecs-given.json: a Lattice route leg and an ECS
+    LINEAR leg after it (20 % steps, 10 minutes' bake), group steps 20, 60, 100, one approval before 100."""
+    given = ROOT / ECS_WORLD
+    with open(os.devnull, "w") as quiet, OfflineAccount(ROOT / "template.yaml", handler_output=quiet) as account:
+        account.apply_given(json.loads(given.read_text()), base=given.parent, source=ECS_WORLD)
+        text = account.resolve_input((ROOT / ECS_EXAMPLE).read_text())
+        result = account.run("WeightShiftStateMachine", text, approver=lambda pending: (True, "bench"), timeout=900)
+    m = measure(result, json.dumps(json.loads(text), separators=(",", ":")), 0)
+    m["by_state"] = Counter(result.states)
+    return m
+
+
 def measure(result: RunResult, sent: str, bench_puts: int) -> dict[str, Any]:
     calls = Counter(result.api_calls)
     calls[("cloudwatch", "PutMetricData")] -= bench_puts  # the bench's own, made in an interceptor
-    parts = segments(result)
+    parts = group_segments(result)
     steps = parts[1:-1]
     return {
         "status": result.status,
@@ -247,12 +271,33 @@ def by_operation(m: dict[str, Any], n: int) -> str:
     return ", ".join(f"{op} {count / n / m['steps']:.1f}" for (_, op), count in sorted(calls.items(), key=lambda c: -c[1]))
 
 
+def group_segments(result: RunResult) -> list[Segment]:
+    """report.segments cut at GroupSteps' iterations only: each step's MoveWaves Map has iterations of its own."""
+    found = [Segment("before the steps")]
+    calls = iter(result.invocation_calls)
+    for event in result.history:
+        kind = event["type"]
+        if kind == "MapIterationStarted" and event["mapIterationStartedEventDetails"].get("name") == STEPS_MAP:
+            found.append(Segment(f"step {len(found)}"))
+        elif kind == "MapStateExited" and event["stateExitedEventDetails"]["name"] == STEPS_MAP:
+            found.append(Segment("after the steps"))
+        elif kind.endswith("StateEntered"):
+            found[-1].states.append(event["stateEnteredEventDetails"]["name"])
+        elif kind in ("LambdaFunctionScheduled", "TaskScheduled"):
+            found[-1].invocations += 1
+            found[-1].calls.update(next(calls, []))
+    return found
+
+
 def _step_events(history: list[dict[str, Any]]) -> int:
-    """The history events from the Map's first iteration to its exit."""
-    kinds = [e["type"] for e in history]
-    first = kinds.index("MapIterationStarted") if "MapIterationStarted" in kinds else 0
-    last = kinds.index("MapStateExited") if "MapStateExited" in kinds else len(kinds)
-    return last - first + 1
+    """The history events from GroupSteps' first iteration to its exit."""
+    first, last = None, len(history) - 1
+    for i, event in enumerate(history):
+        if event["type"] == "MapIterationStarted" and event["mapIterationStartedEventDetails"].get("name") == STEPS_MAP:
+            first = i if first is None else first
+        elif event["type"] == "MapStateExited" and event["stateExitedEventDetails"]["name"] == STEPS_MAP:
+            last = i
+    return last - (first or 0) + 1
 
 
 def per_step(total: int, steps: int) -> str:
@@ -262,7 +307,11 @@ def per_step(total: int, steps: int) -> str:
 def main() -> int:
     sizes = [int(a) for a in sys.argv[1:]] or SIZES
     with OfflineAccount(ROOT / "template.yaml"):  # puts the functions' code on the path
-        from mesh_rollout.grouping.inputs import EVENTS_PER_LEG_STEP, EVENTS_PER_RECHECK, MAX_LEGS
+        from mesh_rollout.grouping.inputs import EVENTS_OUTSIDE_STEPS, EVENTS_PER_RECHECK, EVENTS_PER_STEP, MAX_LEGS
+
+    def estimate(steps: int, rechecks: int) -> int:
+        """grouping/inputs.py _size_problems' history estimate."""
+        return EVENTS_OUTSIDE_STEPS + steps * (EVENTS_PER_STEP + EVENTS_PER_RECHECK * rechecks)
 
     started = time.perf_counter()
     print(
@@ -276,11 +325,11 @@ def main() -> int:
     )
     print(header)
     measured: dict[int, dict[str, Any]] = {}
-    for n in sorted({*sizes, MAX_LEGS}):
-        m = measured[n] = run(n)
+
+    def row(label: str, m: dict[str, Any]) -> None:
         s = m["steps"]
         print(
-            f"  {n:>4} {m['status']:<9} {m['seconds']:>5.1f}s {m['states']:>6} {m['invocations']:>6} {m['calls']:>9} "
+            f"  {label:>4} {m['status']:<9} {m['seconds']:>5.1f}s {m['states']:>6} {m['invocations']:>6} {m['calls']:>9} "
             f"{m['mutating']:>6} {m['events']:>6} {kib(m['input']):>9} {kib(m['payload']):>11} | "
             f"{'':>10} {per_step(m['step_states'], s):>6} {per_step(m['step_invocations'], s):>6} "
             f"{per_step(m['step_calls'], s):>9} {per_step(m['step_events'], s):>6}",
@@ -288,6 +337,15 @@ def main() -> int:
         )
         if m["status"] != "SUCCEEDED":
             print(f"       {m['cause']}")
+
+    for n in sorted({*sizes, MAX_LEGS}):
+        measured[n] = run(n)
+        row(str(n), measured[n])
+    chain_n = max(sizes)
+    chained = run(chain_n, chain=True)
+    row(f"{chain_n}w", chained)
+    ecs = run_ecs()
+    row("ecs", ecs)
     first = measured[min(measured)]
     before, after = first["outside"]
     print(
@@ -296,6 +354,22 @@ def main() -> int:
         f"{' -> '.join(dict.fromkeys(before.states))} ({len(before.states)} states, {before.invocations} Lambda),"
         f"\n  after them {' -> '.join(dict.fromkeys(after.states))} ({len(after.states)} states, {after.invocations} Lambda);"
         " their AWS calls grow with N. input: the execution input; max payload: the largest state input or output."
+    )
+    flat = measured[chain_n]
+    per_wave = (chained["step_events"] - flat["step_events"]) / chained["steps"] / (chain_n - 1)
+    per_wave_states = (chained["step_states"] - flat["step_states"]) / chained["steps"] / (chain_n - 1)
+    one_wave = flat["step_events"] / flat["steps"]
+    print(
+        f"  {chain_n}w: {chain_n} legs, each after the previous one ({chain_n} waves a step, one MoveLegs each): "
+        f"a wave costs {per_wave:.1f} events and {per_wave_states:.1f} states a step; a step is "
+        f"{one_wave - per_wave:.1f} + {per_wave:.1f} x waves events (approval included, averaged over the steps)"
+    )
+    polls = {k: ecs["by_state"][k] for k in ("ReadEcsLegs", "ReadEcsCompletion", "StartEcsLegs", "ContinueEcsLegs")}
+    polls["ContinueEcsCompletion"] = ecs["by_state"]["ContinueEcsCompletion"]
+    print(
+        f"  ecs: {ECS_EXAMPLE} in {ECS_WORLD} (a Lattice route leg, an ECS LINEAR leg after it; steps 20, 60, 100): "
+        f"{', '.join(f'{k} {v}' for k, v in polls.items())}.\n  Offline Waits take no time and the emulator's ECS "
+        "runs on a scaled clock, so the ECS polls (and the events) count how long the loop spun, not what AWS makes"
     )
     largest = max(sizes)
     print(f"  the steps' AWS calls per leg and step ({largest} legs): {by_operation(measured[largest], largest)}")
@@ -332,7 +406,6 @@ def main() -> int:
     slow_n = max(sizes)
     w = run(slow_n, slow=True)
     ok = measured.get(slow_n)
-    estimate = len(STEPS) * slow_n * (EVENTS_PER_LEG_STEP + EVENTS_PER_RECHECK * MAX_PENDING_CHECKS)
     print(
         f"\nWorst case, {slow_n} legs: one leg's gate PENDING (no data) for its {MAX_PENDING_CHECKS} re-checks "
         f"(maxPendingChecks) at each of the {len(STEPS)} steps, then HEALTHY: {w['status']} in {w['seconds']:.1f} s"
@@ -360,9 +433,19 @@ def main() -> int:
             f"{most_checks(100)} with 100 (the inputs' maxima: 100 re-checks, 100 steps)"
         )
     print(
-        f"  grouping/inputs.py's admission estimate for this group: {estimate:,} events (steps x legs x "
-        f"({EVENTS_PER_LEG_STEP} + {EVENTS_PER_RECHECK} x maxPendingChecks)): it counts every leg as if re-checked alone"
+        f"\ngrouping/inputs.py's history estimate: {EVENTS_OUTSIDE_STEPS} + steps x ({EVENTS_PER_STEP} + "
+        f"{EVENTS_PER_RECHECK} x maxPendingChecks), against the measured (maxPendingChecks {MAX_PENDING_CHECKS}):"
     )
+    rechecks_measured = (w["events"] - ok["events"]) if ok else 0
+    cases = [
+        (f"{slow_n} legs, 1 wave, worst case", w["events"]),
+        (f"{chain_n} legs, {chain_n} waves, at worst (measured + those re-checks)", chained["events"] + rechecks_measured),
+        (f"ecs example, no re-checks (offline ECS polls: {ecs['events']} events)", ecs["events"]),
+    ]
+    for label, events in cases:
+        steps = len(STEPS) if "ecs" not in label else ecs["steps"]
+        guess = estimate(steps, MAX_PENDING_CHECKS)
+        print(f"  {label}: {events:,} measured, {guess:,} estimated ({'under' if guess < events else 'over'})")
     print(f"\n(bench_group: {time.perf_counter() - started:.0f} s)")
     return 0
 
