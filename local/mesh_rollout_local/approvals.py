@@ -47,7 +47,7 @@ class PendingApproval:
             step = f"the step to {following}%" if following is not None else "the end"
             return f"{step} of ECS deployment {plan.get('cluster', '?')}/{plan.get('service', '?')}"
         if self.is_group:
-            legs = counted(len(self.item["legs"]), "leg")
+            legs = counted(len(self.item["legs"]) + len(self.item.get("ecsLegs") or []), "leg")
             return f"the step to {self.item.get('step', {}).get('percent', '?')}% of group {self.item.get('group')} ({legs})"
         route = self.item.get("route", {}).get("label", "?")
         return f"the step to {self.item.get('step', {}).get('percent', '?')}% on route {route}"
@@ -66,7 +66,8 @@ class PendingApproval:
             weights = ecs_weights(ecs.get("weights"), rule_target_names(self.item))
             return f"{weights} ({(ecs.get('pause') or {}).get('stage', ecs.get('stage'))})"
         if self.is_group:
-            return "; ".join(f"leg {name}: {change}" for name, _, change in self.leg_changes())
+            changes = self.leg_changes() + self.ecs_leg_changes()
+            return "; ".join(f"leg {name}: {change}" for name, _, change in changes)
         step = self.item.get("step", {})
         before, after = (describe_weights(step.get(key) or {}) or "?" for key in ("previous", "weights"))
         return f"{before} -> {after}"
@@ -83,6 +84,21 @@ class PendingApproval:
             changes.append((str(leg.get("name", "?")), str((leg.get("route") or {}).get("label", "?")), f"{before} -> {after}"))
         return changes
 
+    def ecs_leg_changes(self) -> list[tuple[str, str, str]]:
+        """A group's step for its ECS legs: (leg, its service `cluster/service`, `now% -> next%`), the percent ECS
+        holds the leg at for the previous group step and for this one (ecsLegs[i].targets; 0% before the first)."""
+        index = self.item.get("step", {}).get("index")
+        changes = []
+        for leg in self.item.get("ecsLegs") or []:
+            plan, targets = leg.get("plan") or {}, leg.get("targets") or []
+            if isinstance(index, int) and 0 <= index < len(targets):
+                change = f"{targets[index - 1] if index > 0 else 0}% -> {targets[index]}%"
+            else:
+                change = "?"
+            service = f"{plan.get('cluster', '?')}/{plan.get('service', '?')}"
+            changes.append((str(leg.get("name", "?")), service, f"{change} of production on the new revision"))
+        return changes
+
     def verdict(self) -> str:
         """The health gate's verdict the step waits with (the gate runs before the approval is asked for)."""
         health = self.item.get("health") or self.item.get("check") or {}
@@ -97,6 +113,8 @@ class PendingApproval:
         lines = [f"health:  {self.verdict()}"]
         for name, route, change in self.leg_changes():
             lines += [f"leg {name} (route {route}): {change}", f"  health: {verdicts.get(name, 'no health verdict yet')}"]
+        for name, service, change in self.ecs_leg_changes():
+            lines += [f"leg {name} (ECS service {service}): {change}", f"  health: {verdicts.get(name, 'no health verdict yet')}"]
         return lines
 
 

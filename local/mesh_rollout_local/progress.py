@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,6 +146,41 @@ def plan_facts(plan: dict[str, Any]) -> str:
     return facts
 
 
+def is_ecs_legs_read(result: dict[str, Any]) -> bool:
+    """ReadEcsLegs', ReadEcsCompletion's or ReadEcsRollback's result (grouping.ecs_legs.EcsLegsRead): where each
+    ECS leg of a group stands, and what the read loop does next."""
+    legs = result.get("legs")
+    return (
+        {"state", "summary", "polls", "waitSeconds"} <= result.keys()
+        and isinstance(legs, list)
+        and all(isinstance(leg, dict) and "serviceDeploymentArn" in leg for leg in legs)
+    )
+
+
+def is_ecs_legs_answered(result: dict[str, Any]) -> bool:
+    """StartEcsLegs', ContinueEcsLegs', ContinueEcsCompletion's or RollBackEcsLegs' result
+    (grouping.ecs_legs.EcsLegsAnswered): a line per ECS leg it did something to, and when to read again."""
+    return set(result) == {"done", "polls", "waitSeconds"} and isinstance(result["done"], list)
+
+
+def ecs_leg_names(state_input: Any) -> dict[str, dict[str, str]]:
+    """Each ECS leg's target group names (leg name -> rule_target_names of its plan), from the ECS legs a group's
+    state is given (`ecsLegs`, or its wave's: `wave.ecsLegs`); {} without any."""
+    if not isinstance(state_input, dict):
+        return {}
+    wave = state_input.get("wave")
+    legs = state_input.get("ecsLegs") or (wave.get("ecsLegs") if isinstance(wave, dict) else None) or []
+    if not isinstance(legs, list):
+        return {}
+    return {str(leg["name"]): rule_target_names(leg) for leg in legs if isinstance(leg, dict) and "name" in leg}
+
+
+def short_deployments(text: str) -> str:
+    """Service deployment ARNs in a line as their id (`arn:aws:ecs:...:service-deployment/apps/checkout/abc` ->
+    `abc`), as the ECS deployment's own lines say them."""
+    return re.sub(r"arn:aws[\w-]*:ecs:[^:]*:\d*:service-deployment/\S+/([\w-]+)", r"\1", text)
+
+
 def is_group_plan(result: dict[str, Any]) -> bool:
     """PlanWeightShift's result for a group (grouping.plan.GroupPlan): the legs, their waves and the steps."""
     return {"group", "legs", "waves", "steps"} <= result.keys() and isinstance(result["legs"], list)
@@ -169,6 +205,11 @@ def group_facts(result: dict[str, Any]) -> str | None:
     None if the result is not a group's."""
     if is_group_plan(result):
         return group_plan_facts(result)
+    if is_ecs_legs_read(result):
+        return ecs_read_facts(result)
+    if is_ecs_legs_answered(result):
+        wait = f"; read again in {result['waitSeconds']} s" if result.get("waitSeconds") else ""
+        return f"{counted(len(result['done']), 'ECS leg')}{wait}" if result["done"] else "no ECS leg to answer"
     if legs_of(result) is None:
         return None
     if "state" in result and "summary" in result:  # CheckLegs: the worst leg's
@@ -178,7 +219,8 @@ def group_facts(result: dict[str, Any]) -> str | None:
 
 def group_plan_facts(plan: dict[str, Any]) -> str:
     """A group's plan: how many legs, the group's steps (or why there are none); group_lines says each leg's."""
-    facts = f"group {plan.get('group')}: {counted(len(plan['legs']), 'leg')}"
+    legs = len(plan["legs"]) + len(plan.get("ecsLegs") or [])
+    facts = f"group {plan.get('group')}: {counted(legs, 'leg')}"
     if plan.get("nothingToDo"):
         idle = plan.get("idle") or {}
         return f"{facts}: {idle.get('status', 'NOTHING_TO_DO')}, {idle.get('reason', 'nothing to do')}"
@@ -202,6 +244,37 @@ def leg_plan_line(leg: dict[str, Any]) -> str:
     return line + (f"; {canary} {' -> '.join(weights)}" if weights else "; no steps")
 
 
+def ecs_leg_plan_line(leg: dict[str, Any]) -> str:
+    """One ECS leg of a group's plan: its service, ECS's strategy and the percent ECS holds it at for each of the
+    group's steps (its first pause at or above the step): `leg checkout after payments: ECS service apps/checkout
+    (LINEAR), held at 20 -> 60 -> 100`."""
+    after = f" after {', '.join(leg['after'])}" if leg.get("after") else ""
+    plan = leg.get("plan") or {}
+    service = f"{plan.get('cluster', '?')}/{plan.get('service', '?')}"
+    targets = [str(target) for target in leg.get("targets") or []]
+    held = f"held at {' -> '.join(targets)}" if targets else "no steps"
+    return f"leg {leg['name']}{after}: ECS service {service} ({plan.get('strategy', '?')}), {held}"
+
+
+def ecs_read_facts(read: dict[str, Any]) -> str:
+    """An ECS legs' read: what the loop does next (REACHED, CONTINUE, MOVING, FAILED with its error) and the legs
+    that make it so; ecs_read_line says each leg's."""
+    legs = [leg["name"] for leg in read["legs"] if leg.get("next") == read["state"]]
+    error = f" ({read['error']})" if read.get("error") else ""
+    named = "" if not legs else f": leg {legs[0]}" if len(legs) == 1 else f": legs {', '.join(legs)}"
+    return f"{read['state']}{error}{named}"
+
+
+def ecs_read_line(leg: dict[str, Any], names: dict[str, str] | None = None) -> str:
+    """One ECS leg as read: its deployment's state, the percent of production it is at (its pause's) and where the
+    group's step holds it, then its production weights by target group name (and why it failed, if it did):
+    `leg checkout: PAUSED at 20% (target 20%): checkout-blue 80, checkout-green 20`."""
+    line = f"leg {leg['name']}: {leg.get('state', '?')} at {leg.get('percent', '?')}% (target {leg.get('target', '?')}%)"
+    if leg.get("weights"):
+        line += f": {ecs_weights(leg['weights'], names)}"
+    return line + (f"; {leg['reason']}" if leg.get("reason") else "")
+
+
 def group_verdict_facts(verdict: dict[str, Any]) -> str:
     """CheckLegs' verdict: every leg healthy, or the legs that are not (group_lines says each leg's why)."""
     check = f" (check {verdict['checks']})" if verdict.get("checks", 1) > 1 else ""
@@ -214,6 +287,8 @@ def group_verdict_facts(verdict: dict[str, Any]) -> str:
 
 def _moved(r: dict[str, Any]) -> str:
     legs = r["legs"]
+    if not legs:  # a wave of ECS legs only: they move through ECS (StartEcsLegs, ReadEcsLegs ...)
+        return "no route leg in this wave"
     changed = sum(1 for leg in legs if leg.get("changed"))
     return f"wrote {counted(changed, 'leg')}" + (f", {len(legs) - changed} already there" if changed < len(legs) else "")
 
@@ -251,13 +326,21 @@ def leg_line(leg: dict[str, Any]) -> str:
     return name + (f"at {describe_weights(weights)}" if isinstance(weights, dict) else "weights not read")
 
 
-def group_lines(result: Any) -> list[str]:
+def group_lines(result: Any, state_input: Any = None) -> list[str]:
     """The lines under a group's state, one per leg (PlanWeightShift, MoveLegs, CheckLegs, RestoreLegs,
-    FinishGroup) or per thing done (FinalizeLegs); [] for any other result."""
+    FinishGroup; the ECS legs' reads, their weights named from the plans in `state_input`) or per thing done
+    (FinalizeLegs; StartEcsLegs, ContinueEcsLegs, RollBackEcsLegs); [] for any other result."""
     if not isinstance(result, dict):
         return []
     if is_group_plan(result):
-        return [] if result.get("nothingToDo") else [leg_plan_line(leg) for leg in result["legs"]]
+        if result.get("nothingToDo"):
+            return []
+        return [leg_plan_line(leg) for leg in result["legs"]] + [ecs_leg_plan_line(leg) for leg in result.get("ecsLegs") or []]
+    if is_ecs_legs_read(result):
+        names = ecs_leg_names(state_input)
+        return [ecs_read_line(leg, names.get(str(leg["name"]))) for leg in result["legs"]]
+    if is_ecs_legs_answered(result):
+        return [short_deployments(str(line)) for line in result["done"]]
     if set(result) == {"done"} and isinstance(result["done"], list):  # FinalizeLegs (a route's has its weights too)
         return [str(line) for line in result["done"]]
     legs = legs_of(result)
@@ -458,7 +541,8 @@ class Progress:
             facts = task_facts(result) if entry in run.results else ""
         if not facts and state_type in ("PassStateEntered", "TaskStateEntered"):
             facts = pass_facts(_json(details.get("output")))
-        under = [f"{self._prefix(run)}     {line}" for line in group_lines(result)] if entry in run.results else []
+        state_input = _json(run.entered.get(entry, {}).get("input")) if entry in run.results else None
+        under = [f"{self._prefix(run)}     {line}" for line in group_lines(result, state_input)] if entry in run.results else []
         if entry in run.announced:  # said already (a failure before a retry): only what came of it
             return [f"{self._prefix(run)}    then {facts}", *under] if facts else []
         said = self._say(run, entry, facts)

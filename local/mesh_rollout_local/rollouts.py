@@ -57,6 +57,38 @@ class Leg:
 
 
 @dataclass
+class EcsLeg:
+    """One ECS-native leg of a group (an ECS deployment moved on the group's steps), as the execution's history
+    tells it: its plan (EcsDeploymentPlan) and where ECS holds it at each group step, and the last read of it."""
+
+    name: str
+    plan: dict[str, Any]
+    after: list[str] = field(default_factory=list)
+    targets: list[Any] = field(default_factory=list)  # the percent ECS holds it at, per group step
+    read: dict[str, Any] | None = None  # its last read (grouping.ecs_legs.EcsLegRead: state, percent, weights ...)
+    verdict: str | None = None  # its gate's last verdict (CheckLegs)
+
+    @property
+    def service(self) -> str:
+        return f"{self.plan.get('cluster', '?')}/{self.plan.get('service', '?')}"
+
+    def document(self) -> dict[str, Any]:
+        read = self.read or {}
+        return {
+            "name": self.name,
+            "service": self.service,
+            "strategy": self.plan.get("strategy"),
+            "after": self.after,
+            "targets": self.targets,
+            "serviceDeploymentArn": read.get("serviceDeploymentArn"),
+            "state": read.get("state"),
+            "percent": read.get("percent"),
+            "weights": read.get("weights"),
+            "verdict": self.verdict,
+        }
+
+
+@dataclass
 class Facts:
     """What an execution's history says about its rollout."""
 
@@ -85,6 +117,7 @@ class Facts:
     group: str | None = None
     legs: list[Leg] = field(default_factory=list)
     lock_ids: list[str] = field(default_factory=list)
+    ecs_legs: list[EcsLeg] = field(default_factory=list)  # a group's ECS-native legs
 
 
 def child_counts(history: list[dict[str, Any]]) -> dict[str, int]:
@@ -151,16 +184,23 @@ def _group_plan(facts: Facts, plan: dict[str, Any]) -> None:
     """A group's plan (grouping.plan.GroupPlan): its legs, their locks, the group's steps."""
     facts.group, facts.lock_ids = str(plan["group"]), list(plan.get("lockIds") or [])
     facts.legs = [Leg(str(leg["name"]), dict(leg.get("route") or {}), list(leg.get("after") or [])) for leg in plan["legs"]]
+    facts.ecs_legs = [
+        EcsLeg(str(leg["name"]), dict(leg.get("plan") or {}), list(leg.get("after") or []), list(leg.get("targets") or []))
+        for leg in plan.get("ecsLegs") or []
+        if isinstance(leg, dict) and "name" in leg
+    ]
     facts.planned = [step["percent"] for step in plan.get("steps", [])]
 
 
 def _group_state(facts: Facts, name: str, output: dict[str, Any]) -> None:
     """What a group's state data adds: its plan (PlanWeightShift), every leg's snapshot (SnapshotLegs, in the legs'
-    order), the weights each MoveLegs wrote, each leg's last verdict (CheckLegs' afterStep)."""
+    order), the weights each MoveLegs wrote, each leg's last verdict (CheckLegs' afterStep); each ECS leg's last
+    read (ReadEcsLegs, ReadEcsCompletion, ReadEcsRollback) and verdict."""
     if name == "PlanWeightShift" and "group" in output and isinstance(output.get("legs"), list):
         _group_plan(facts, output)
-    if not facts.legs:
+    if not facts.legs and not facts.ecs_legs:
         return
+    _ecs_reads(facts, output)
     snapshotted = output.get("snapshotted")
     if isinstance(snapshotted, dict) and all(leg.snapshot is None for leg in facts.legs):
         for leg, snapshot in zip(facts.legs, snapshotted.get("snapshots") or [], strict=False):
@@ -175,6 +215,19 @@ def _group_state(facts: Facts, name: str, output: dict[str, Any]) -> None:
     verdicts = dict(approvals.leg_verdicts(output))
     for leg in facts.legs:
         leg.verdict = verdicts.get(leg.name, leg.verdict)
+    for ecs_leg in facts.ecs_legs:
+        ecs_leg.verdict = verdicts.get(ecs_leg.name, ecs_leg.verdict)
+
+
+def _ecs_reads(facts: Facts, output: dict[str, Any]) -> None:
+    """Each ECS leg's newest read in a group's state data (ReadEcsLegs' $.ecsRead, ReadEcsCompletion's $.ecsDone,
+    ReadEcsRollback's $.ecsRollback: a later one wins)."""
+    for key in ("ecsRead", "ecsDone", "ecsRollback"):
+        read = output.get(key)
+        if isinstance(read, dict) and progress.is_ecs_legs_read(read):
+            by_name = {str(leg["name"]): leg for leg in read["legs"]}
+            for ecs_leg in facts.ecs_legs:
+                ecs_leg.read = by_name.get(ecs_leg.name, ecs_leg.read)
 
 
 @contextmanager
@@ -232,7 +285,7 @@ def status_lines(facts: Facts, weights: dict[str, int] | None) -> list[str]:
         )
     if facts.ecs_plan is not None:
         lines += ecs_lines(facts.ecs_plan, facts.ecs)
-    if facts.legs:
+    if facts.legs or facts.ecs_legs:
         lines += group_lines(facts)
     if facts.verdicts:
         lines.append(f"  last gate verdict: {facts.verdicts[-1]}")
@@ -245,6 +298,7 @@ def status_lines(facts: Facts, weights: dict[str, int] | None) -> list[str]:
     if facts.pending is not None and facts.pending.is_group:  # every leg's weights now -> next
         lines.append(f"  waiting for approval of {facts.pending.describe()}:")
         lines += [f"    leg {name}: {change}" for name, _, change in facts.pending.leg_changes()]
+        lines += [f"    leg {name}: {change}" for name, _, change in facts.pending.ecs_leg_changes()]
         lines.append(f"    mesh-rollout approve|reject {facts.arn} --comment TEXT")
     elif facts.pending is not None:
         lines.append(f"  waiting for approval of {facts.pending.describe()}: {facts.pending.weights_change()}")
@@ -257,8 +311,9 @@ def status_lines(facts: Facts, weights: dict[str, int] | None) -> list[str]:
 def group_lines(facts: Facts) -> list[str]:
     """A group: its steps, then every leg: its route and weights now (read_legs), before the group's first write,
     and its gate's last verdict."""
+    legs = len(facts.legs) + len(facts.ecs_legs)
     lines = [
-        f"  group {facts.group}: {progress.counted(len(facts.legs), 'leg')}; steps {facts.planned or 'none'}, "
+        f"  group {facts.group}: {progress.counted(legs, 'leg')}; steps {facts.planned or 'none'}, "
         f"applied {facts.applied or 'none'}"
     ]
     for leg in facts.legs:
@@ -268,6 +323,25 @@ def group_lines(facts: Facts) -> list[str]:
         if leg.snapshot is not None:
             lines.append(f"    before the group: {describe_weights(leg.snapshot)}")
         lines.append(f"    last verdict: {leg.verdict or 'none yet'}")
+    for ecs_leg in facts.ecs_legs:
+        lines += ecs_leg_lines(ecs_leg)
+    return lines
+
+
+def ecs_leg_lines(leg: EcsLeg) -> list[str]:
+    """An ECS leg of a group: its service, strategy and where each group step holds it, then its deployment as the
+    execution last read it (state, percent, production weights by target group name) and its gate's last verdict."""
+    after = f" (after {', '.join(leg.after)})" if leg.after else ""
+    held = " -> ".join(f"{target}%" for target in leg.targets) or "none"
+    lines = [f"  leg {leg.name}{after}: ECS service {leg.service} ({leg.plan.get('strategy', '?')}), held at {held}"]
+    read = leg.read
+    if not read or not read.get("serviceDeploymentArn"):
+        lines.append("    ECS deployment: not started yet" if not read else f"    ECS deployment: {read.get('reason', 'none')}")
+    else:
+        lines.append(f"    deployment {read['serviceDeploymentArn']}")
+        line = progress.ecs_read_line(read, progress.rule_target_names({"plan": leg.plan}))
+        lines.append("    last read: " + line.split(": ", 1)[1])
+    lines.append(f"    last verdict: {leg.verdict or 'none yet'}")
     return lines
 
 
@@ -317,6 +391,10 @@ def status_document(facts: Facts, weights: dict[str, int] | None) -> dict[str, A
         if facts.pending.is_group:
             changes = facts.pending.leg_changes()
             pending["legs"] = [{"name": name, "route": route, "weightsChange": change} for name, route, change in changes]
+            pending["legs"] += [
+                {"name": name, "service": service, "percentChange": change}
+                for name, service, change in facts.pending.ecs_leg_changes()
+            ]
     return {
         "executionArn": facts.arn,
         "stateMachine": facts.state_machine,
@@ -338,6 +416,7 @@ def status_document(facts: Facts, weights: dict[str, int] | None) -> dict[str, A
         "pendingApproval": pending,
         "group": facts.group,
         "legs": [leg.document() for leg in facts.legs] if facts.legs else None,  # a group's: each with its weights now
+        "ecsLegs": [leg.document() for leg in facts.ecs_legs] if facts.ecs_legs else None,  # as last read
         "lockIds": facts.lock_ids or None,
         "error": facts.error,
         "cause": facts.cause,
@@ -403,7 +482,7 @@ def abort(
             print(f"  stopped {child}, started by it", file=out, flush=True)
     if facts.ecs_plan is not None:
         return _ecs_aborted(facts, out)
-    if facts.legs:
+    if facts.legs or facts.ecs_legs:
         return _group_aborted(session, facts, out, wait, timeout, poll, sleep)
     if facts.route is None or facts.snapshot is None:
         note = "it had not changed a route" if facts.route is not None else "it drives no route"
@@ -439,7 +518,17 @@ def _group_aborted(
     session: Any, facts: Facts, out: TextIO, wait: bool, timeout: float, poll: float, sleep: Callable[[float], None]
 ) -> bool:
     """What happens to an aborted group: the ExecutionStatusChange function puts every leg the group changed back
-    to its snapshot (in rollback order) and frees every lock; with `wait`, until every leg is back or `timeout`."""
+    to its snapshot (in rollback order) and frees every lock; with `wait`, until every leg is back or `timeout`. An
+    ECS leg's deployment is rolled back by ECS (that function answers ROLLBACK or stops it with a rollback): not
+    waited for, said."""
+    for ecs_leg in facts.ecs_legs:
+        deployment = (ecs_leg.read or {}).get("serviceDeploymentArn")
+        if deployment:
+            print(
+                f"  leg {ecs_leg.name}: ECS deployment of {ecs_leg.service} ({deployment}): the ExecutionStatusChange"
+                " function rolls it back; its notification says how it ended",
+                file=out,
+            )
     legs = [leg for leg in facts.legs if leg.snapshot is not None]
     if not legs:
         print(f"  nothing to restore: it had not changed any of its {progress.counted(len(facts.legs), 'leg')}", file=out)

@@ -337,3 +337,141 @@ def test_abort_of_an_ended_group_says_where_each_leg_goes_back(failing: Run) -> 
         f"  not waiting: ExecutionStatusChange puts every leg of group {GROUP} back to its snapshot",
         *[f"    leg {leg}: route {ROUTES[leg]} back to {weights(leg, 0)}" for leg in LEGS],
     ]
+
+
+# --- a group with an ECS-native leg ---------------------------------------------------------------------------
+# events/group-ecs-lattice.json: payments, a VPC Lattice route leg, and checkout, an ECS deployment (LINEAR 20 %)
+# after it, on the group's steps 20, 60, 100 (approval before 100) in events/local/group-ecs-given.json's world.
+EVENTS = ROOT / "events"
+ECS_GROUP = "payments, checkout"
+ECS_PLAN_LINE = "      leg checkout after payments: ECS service apps/checkout (LINEAR), held at 20 -> 60 -> 100"
+
+
+@pytest.fixture(scope="module")
+def ecs_group() -> Run:
+    """The ECS group approved with the CLI; `status` (text and json) asked while it waits for the approval."""
+    with OfflineAccount(ROOT / "template.yaml") as account:
+        account.apply_given(load_json(EVENTS / "local" / "group-ecs-given.json"), EVENTS / "local")
+        said: dict[str, str] = {}
+        codes: dict[str, int] = {}
+        pending: list[PendingApproval] = []
+
+        def approve(asked: PendingApproval) -> None:
+            arn = running(account)
+            pending.append(asked)
+            for command in (["status", arn], ["status", arn, "--output", "json"], ["approve", arn, "--comment", "ok"]):
+                key = " ".join(command[:1] + command[2:])
+                codes[key], said[key] = cli(*command)
+            return None
+
+        progress, lines = Progress(), []
+        execution_input = account.resolve_input((EVENTS / "group-ecs-lattice.json").read_text())
+        result = account.run(SM, execution_input, on_event=lambda e: lines.extend(progress.lines(e)), approver=approve)
+        run = Run(result, lines, pending, said, codes)
+        run.codes["status after"], run.said["status after"] = cli("status", result.execution_arn)
+        return run
+
+
+def test_the_plan_counts_and_lists_the_ecs_leg(ecs_group: Run) -> None:
+    assert ecs_group.result.status == "SUCCEEDED"
+    assert ecs_group.lines[:3] == [
+        f"  -> PlanWeightShift  group {ECS_GROUP}: 2 legs; steps 20% -> 60% -> 100%, approval before 100%; 2 waves",
+        "      leg payments: route payments/http-80/payments at payments 100 / paymentsv2 0; paymentsv2 20 -> 60 -> 100",
+        ECS_PLAN_LINE,
+    ]
+    assert "  -> MoveLegs  step 20%  no route leg in this wave" in ecs_group.lines
+
+
+def test_the_ecs_legs_reads_and_answers_say_each_legs_state_percent_and_named_weights(ecs_group: Run) -> None:
+    lines = ecs_group.lines
+    assert under(lines, "  -> ReadEcsLegs  step 20%  REACHED: leg checkout", 1) == [
+        "      leg checkout: PAUSED at 20% (target 20%): checkout-blue 80, checkout-green 20"
+    ]
+    assert under(lines, "  -> ReadEcsLegs  step 60%  REACHED: leg checkout", 1) == [
+        "      leg checkout: PAUSED at 60% (target 60%): checkout-blue 40, checkout-green 60"
+    ]
+    started = under(lines, "  -> StartEcsLegs  step 20%  1 ECS leg; read again in ", 1)
+    assert started[0].startswith("      leg checkout: ECS deployment ") and started[0].endswith(" started")
+    assert "arn:aws:ecs" not in started[0]  # the deployment's id, as the ECS deployment's own lines say it
+    answered = under(lines, "  -> ContinueEcsLegs  step 20%  1 ECS leg; read again in ", 1)
+    assert answered[0].startswith("      leg checkout: CONTINUE at 0% (")
+    assert under(lines, "  -> ReadEcsCompletion  REACHED: leg checkout", 1) == [
+        "      leg checkout: SUCCESSFUL at 100% (target 100%): checkout-blue 0, checkout-green 100"
+    ]
+    assert not [line for line in lines if "targetgroup/" in line]  # no target group ARN: their names
+    assert not [line for line in lines if "Ecs" in line and "finalized" in line]
+    judged = under(lines, "  -> CheckLegs  step 60%  every leg HEALTHY (2)", 2)
+    assert [line.split(": ", 1)[0] for line in judged] == ["      leg payments", "      leg checkout"]
+
+
+def test_the_approval_lists_the_ecs_leg_with_its_percent_now_and_next(ecs_group: Run) -> None:
+    (pending,) = ecs_group.pending
+    assert pending.describe() == f"the step to 100% of group {ECS_GROUP} (2 legs)"
+    assert pending.ecs_leg_changes() == [("checkout", "apps/checkout", "60% -> 100% of production on the new revision")]
+    assert pending.weights_change() == (
+        f"leg payments: {weights('payments', 60)} -> {weights('payments', 100)}; "
+        "leg checkout: 60% -> 100% of production on the new revision"
+    )
+    out = io.StringIO()
+    assert ask(pending, "", out, Terminal("y\nfine\n")) == (True, "fine")
+    shown = out.getvalue().splitlines()
+    assert shown[4] == "       leg checkout (ECS service apps/checkout): 60% -> 100% of production on the new revision"
+    assert shown[5].startswith("         health: HEALTHY: metric canaryErrorRate")
+
+
+def test_status_lists_the_route_leg_and_the_ecs_leg_with_its_last_read(ecs_group: Run) -> None:
+    assert ecs_group.codes["status"] == 0
+    lines = ours(ecs_group.said["status"])
+    group = lines.index(f"  group {ECS_GROUP}: 2 legs; steps [20, 60, 100], applied [20, 60]")
+    assert lines[group + 1] == f"  leg payments: route payments/http-80/payments: {weights('payments', 60)}"
+    ecs = lines.index("  leg checkout (after payments): ECS service apps/checkout (LINEAR), held at 20% -> 60% -> 100%")
+    assert lines[ecs + 1].startswith("    deployment arn:aws:ecs:us-west-2:123456789012:service-deployment/apps/checkout/")
+    assert lines[ecs + 2] == "    last read: PAUSED at 60% (target 60%): checkout-blue 40, checkout-green 60"
+    assert lines[ecs + 3].startswith("    last verdict: HEALTHY: metric canaryErrorRate")
+    assert lines[-4:-1] == [
+        f"  waiting for approval of the step to 100% of group {ECS_GROUP} (2 legs):",
+        f"    leg payments: {weights('payments', 60)} -> {weights('payments', 100)}",
+        "    leg checkout: 60% -> 100% of production on the new revision",
+    ]
+    document = json.loads(ecs_group.said["status --output json"])
+    (checkout,) = document["ecsLegs"]
+    assert (checkout["name"], checkout["service"], checkout["state"], checkout["percent"]) == (
+        "checkout",
+        "apps/checkout",
+        "PAUSED",
+        60,
+    )
+    assert [leg["name"] for leg in document["pendingApproval"]["legs"]] == ["payments", "checkout"]
+    after = ours(ecs_group.said["status after"])
+    assert "    last read: SUCCESSFUL at 100% (target 100%): checkout-blue 0, checkout-green 100" in after
+
+
+def test_an_ecs_legs_rollback_and_a_failed_read_say_each_leg() -> None:
+    """RollBackEcsLegs' and a FAILED read's shapes (grouping.ecs_legs), without a world."""
+    from mesh_rollout_local.progress import group_lines, task_facts
+
+    rolled = {"done": ["leg checkout: ContinueServiceDeployment ROLLBACK at the pause"], "polls": 0, "waitSeconds": 30}
+    assert (task_facts(rolled), group_lines(rolled)) == (
+        "1 ECS leg; read again in 30 s",
+        ["leg checkout: ContinueServiceDeployment ROLLBACK at the pause"],
+    )
+    leg = {"name": "checkout", "serviceDeploymentArn": "arn:aws:ecs:us-west-2:1:service-deployment/apps/checkout/abc"}
+    failed = {
+        "state": "FAILED",
+        "error": "EcsRolledBack",
+        "summary": "leg checkout: ROLLED_BACK at 0% (ECS deployment ROLLED_BACK: alarm)",
+        "polls": 3,
+        "waitSeconds": 30,
+        "legs": [
+            {
+                **leg,
+                "state": "ROLLED_BACK",
+                "percent": 0,
+                "target": 60,
+                "next": "FAILED",
+                "reason": "ECS deployment ROLLED_BACK: alarm",
+            },
+        ],
+    }
+    assert task_facts(failed) == "FAILED (EcsRolledBack): leg checkout"
+    assert group_lines(failed) == ["leg checkout: ROLLED_BACK at 0% (target 60%); ECS deployment ROLLED_BACK: alarm"]
