@@ -14,8 +14,8 @@ from mesh_rollout.traffic.alb import AlbRoute
 from mesh_rollout.traffic.lattice import LatticeRoute
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.runner import OfflineAccount, RunResult
-from tests.conftest import ROOT, load_json
-from tests.support import SM, approve, clean_up, stop_execution
+from tests.conftest import EVENTS, ROOT, load_json, wait_for
+from tests.support import SM, approve, clean_up, service_task_definition, stop_execution
 
 EXAMPLES = ROOT / "examples"
 
@@ -232,3 +232,115 @@ def test_a_group_dry_run_reports_every_legs_findings_and_changes_nothing(shop: O
         "  PROBLEM  leg checkout: alarms: healthGate.alarmNames[0]: CloudWatch alarm 'checkoutv3-5xx' does not exist"
     ]
     assert rules(shop) == before and not ready.mutating_calls() and not not_ready.mutating_calls()
+
+
+# --- a group with an ECS-native leg: payments (VPC Lattice route) then checkout (ECS LINEAR 20%) ----------------------
+
+
+@pytest.fixture
+def apps() -> Iterator[OfflineAccount]:
+    """events/local/group-ecs-given.json: the ECS-native deployment's world (checkout, LINEAR 20%, blue/green on VPC
+    Lattice) and the payments route beside it."""
+    account = OfflineAccount(ROOT / "template.yaml")
+    account.__enter__()
+    try:
+        account.apply_given(load_json(EVENTS / "local" / "group-ecs-given.json"), EVENTS / "local")
+        yield account
+    finally:
+        account.__exit__(None, None, None)
+
+
+def ecs_group(account: OfflineAccount, **gate: Any) -> dict[str, Any]:
+    raw = json.loads(account.resolve_input((EVENTS / "group-ecs-lattice.json").read_text()))
+    raw["legs"][1]["ecsDeployment"]["healthGate"].update(gate)
+    return raw
+
+
+def payments_rule(account: OfflineAccount) -> dict[str, Any]:
+    lattice = account.client("vpc-lattice")
+    rule = account.saved["paymentsRule"]
+    got = lattice.get_rule(
+        serviceIdentifier=account.saved["payments"]["id"],
+        listenerIdentifier=account.saved["paymentsListener"]["id"],
+        ruleIdentifier=rule["id"],
+    )
+    return {k: v for k, v in got.items() if k not in ("ResponseMetadata", "lastUpdatedAt")}
+
+
+def checkout_deployments(account: OfflineAccount) -> list[tuple[str, str]]:
+    ecs = account.client("ecs")
+    arns = [
+        d["serviceDeploymentArn"] for d in ecs.list_service_deployments(cluster="apps", service="checkout")["serviceDeployments"]
+    ]
+    described = ecs.describe_service_deployments(serviceDeploymentArns=arns)["serviceDeployments"] if arns else []
+    return [(d["status"], d["targetServiceRevision"]["arn"].rsplit("/", 1)[-1]) for d in described]
+
+
+def test_an_ecs_leg_moves_through_ecs_after_the_route_leg_it_waits_for(apps: OfflineAccount) -> None:
+    result = apps.run(SM, ecs_group(apps), approver=approve)
+    assert result.status == "SUCCEEDED", result.cause
+    # at each step payments is written, then checkout's deployment is taken to ECS's pause at (or above) the step
+    order = [s for s in result.states if s in ("MoveLegs", "StartEcsLegs", "ContinueEcsLegs", "CheckLegs")]
+    assert order[:5] == ["MoveLegs", "MoveLegs", "StartEcsLegs", "ContinueEcsLegs", "CheckLegs"]
+    reached = [
+        json.loads(e["stateExitedEventDetails"]["output"])["ecsRead"]
+        for e in result.history
+        if e.get("stateExitedEventDetails", {}).get("name") == "ReadEcsLegs"
+    ]
+    held = [read["legs"][0]["percent"] for read in reached if read["state"] == "REACHED"]
+    assert held == [20, 60, 100]
+    # then ECS finished checkout (every revision on checkout:2) and payments' rule carries only paymentsv2
+    assert (
+        apps.client("ecs")
+        .describe_services(cluster="apps", services=["checkout"])["services"][0]["taskDefinition"]
+        .endswith("checkout:2")
+    )
+    assert [t["weight"] for t in payments_rule(apps)["action"]["forward"]["targetGroups"]] == [100]
+    assert result.output["lockReleased"] is True and len(result.output["lockIds"]) == 2
+    assert "leg checkout: ECS deployment SUCCESSFUL at 100%" in result.output["summary"]
+
+
+def test_an_ecs_leg_failing_its_gate_rolls_back_through_ecs_and_the_route_leg_to_its_snapshot(apps: OfflineAccount) -> None:
+    before = payments_rule(apps)
+    judged: list[int] = []
+
+    def alarm_at_60(event: dict[str, Any]) -> None:
+        if "ecsLegs" in event and "legs" in event and event.get("percent") == 60 and not judged:
+            judged.append(60)
+            apps.client("cloudwatch").set_alarm_state(
+                AlarmName="checkout-5xx", StateValue="ALARM", StateReason="test: 5xx at 60%"
+            )
+
+    apps.intercept("CanaryHealthFunction", alarm_at_60)
+    result = apps.run(SM, ecs_group(apps, alarmNames=["checkout-5xx"]), approver=approve)
+    assert result.status == "FAILED" and result.error == "CanaryUnhealthy"
+    assert (result.cause or "").startswith("at 60%: leg checkout: UNHEALTHY: alarm checkout-5xx is in ALARM")
+    assert payments_rule(apps) == before  # the route leg, whole
+    assert [status for status, _ in checkout_deployments(apps)] == ["ROLLBACK_SUCCESSFUL"]
+    assert (
+        apps.client("ecs")
+        .describe_services(cluster="apps", services=["checkout"])["services"][0]["taskDefinition"]
+        .endswith("checkout:1")
+    )
+    assert "leg checkout: ECS deployment ROLLED_BACK" in (result.cause or "")
+
+
+def test_a_group_with_an_ecs_leg_stopped_mid_step_is_rolled_back_by_the_clean_up(apps: OfflineAccount) -> None:
+    before = payments_rule(apps)
+    reads: list[str] = []
+
+    def stop_while_ecs_moves_to_60(event: dict[str, Any]) -> None:
+        if event.get("mode") == "step" and event.get("percent") == 60 and not reads:
+            reads.append(event["executionArn"])
+            stop_execution(apps, event["executionArn"])
+
+    apps.intercept("EcsDeploymentStatusFunction", stop_while_ecs_moves_to_60)
+    result = apps.run(SM, ecs_group(apps), approver=approve)
+    assert result.status == "ABORTED"
+    assert payments_rule(apps) != before
+    done = clean_up(apps, result.execution_arn)
+    assert payments_rule(apps) == before
+    assert done["done"][-1].startswith("leg checkout: ECS deployment") and done["done"][-1].endswith("released")
+    # ECS rolls back on its own time (the emulator's engine thread, as ECS does): its outcome, once it is there
+    assert wait_for("checkout's rollback", lambda: checkout_deployments(apps)[0][0] == "ROLLBACK_SUCCESSFUL")
+    assert service_task_definition(apps, "checkout") == "checkout:1"

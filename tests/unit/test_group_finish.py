@@ -106,8 +106,11 @@ def test_an_approval_request_is_published_with_a_fresh_verdict_of_every_leg(monk
     # Given the legs' gates read now (over the bake's window, first check)
     read: list[tuple[list[str], int, int]] = []
 
-    def read_legs(legs: list[Mapping[str, Any]], cloudwatch: Any, ecs: Any, window: int, checks: int) -> GroupVerdict:
+    def read_legs(
+        legs: list[Mapping[str, Any]], cloudwatch: Any, ecs: Any, window: int, checks: int, ecs_legs: Any, percent: int
+    ) -> GroupVerdict:
         read.append(([x["name"] for x in legs], window, checks))
+        assert (ecs_legs, percent) == ([], 0)  # no ECS leg; before the first step
         return {**verdict(("a", "HEALTHY", "ok a"), ("b", "HEALTHY", "ok b")), "summary": "every leg HEALTHY (2)"}
 
     monkeypatch.setattr(finish, "read_legs", read_legs)

@@ -186,9 +186,9 @@ def test_a_group_is_planned_with_its_order_as_indexes_and_its_schedule() -> None
     assert plan["waves"] == [[1, 2], [0]]
     assert plan["rollbackWaves"] == [[0], [1, 2]]
     assert plan["steps"] == [
-        {"index": 0, "percent": 10, "approval": False},
-        {"index": 1, "percent": 50, "approval": False},
-        {"index": 2, "percent": 100, "approval": True},
+        {"index": 0, "percent": 10, "previous": 0, "approval": False},
+        {"index": 1, "percent": 50, "previous": 10, "approval": False},
+        {"index": 2, "percent": 100, "previous": 50, "approval": True},
     ]
     assert (plan["bakeSeconds"], plan["waitSeconds"], plan["approvalTimeoutSeconds"]) == (300, 360, 3600)
     assert plan["whenLocked"] == "skip"
@@ -237,6 +237,7 @@ def test_an_ecs_deployment_leg_is_planned_as_alone_and_held_at_ecs_first_step_at
             "lockId": "ecs:arn:aws:ecs:us-west-2:1:service/apps/checkout",
             "steps": [0, 10, 100],
             "lockSeconds": 7200,
+            "maxPolls": 10,
         }
 
     raw = group(leg("a"), {"name": "checkout", "after": ["a"], "ecsDeployment": ecs}, approval={"beforeSteps": [50]})
@@ -259,7 +260,7 @@ def test_an_ecs_leg_gating_a_deployment_someone_else_started_is_refused() -> Non
             None,
             None,
             plan_route=FakePlanner(),
-            plan_ecs=lambda own: {"mode": "gate", "lockId": "ecs:x", "steps": [0, 100], "lockSeconds": 1},
+            plan_ecs=lambda own: {"mode": "gate", "lockId": "ecs:x", "steps": [0, 100], "lockSeconds": 1, "maxPolls": 10},
         )
     assert caught.value.problems == [
         ("legs[1].ecsDeployment.serviceDeploymentArn", "a group starts its ECS legs' deployments itself")
@@ -278,3 +279,26 @@ def test_two_legs_on_one_lock_are_refused_at_the_second() -> None:
     same = {"lockId": "lattice:svc-a/listener-http-80/rule-a"}
     error = refused(group(leg("a"), leg("b"), leg("c")), FakePlanner(b=same))
     assert error.problems == [("legs[1]", "moves lattice:svc-a/listener-http-80/rule-a, as leg 'a' does")]
+
+
+def test_ecs_legs_whose_reads_could_outgrow_the_history_are_refused_once_planned() -> None:
+    """Each of ECS's pauses may take up to the plan's maxPolls reads (9 events each): two LINEAR 10% legs in waves
+    of their own, reading up to 100 times at each pause, could pass 20,000 events."""
+    ecs = {k: v for k, v in load_json(EVENTS / "ecs-deployment-canary.json").items() if k not in SCHEDULE}
+
+    def plan_ecs(own: dict[str, Any]) -> Any:
+        return {
+            "mode": "start",
+            "lockId": f"ecs:{own['service']}",
+            "steps": list(range(0, 101, 10)),
+            "lockSeconds": 1,
+            "maxPolls": 100,
+        }
+
+    one = {"name": "checkout", "ecsDeployment": ecs}
+    two = {"name": "orders", "after": ["checkout"], "ecsDeployment": {**ecs, "service": "orders"}}
+    assert plan_group(group(one), None, None, plan_route=FakePlanner(), plan_ecs=plan_ecs)["ecsLegs"]
+    with pytest.raises(InvalidRolloutInput) as caught:
+        plan_group(group(one, two), None, None, plan_route=FakePlanner(), plan_ecs=plan_ecs)
+    ((field, problem),) = caught.value.problems
+    assert field == "steps" and problem.startswith("3 steps may take 24")

@@ -12,27 +12,59 @@ from __future__ import annotations
 
 from typing import Any
 
+from mesh_rollout.deploying.cleanup import roll_back
+from mesh_rollout.deploying.service_lock import lock_item
 from mesh_rollout.errors import RollbackFailed
 from mesh_rollout.grouping.legs import restore_legs, restored_text, with_snapshots
 from mesh_rollout.shifting import lock
-from mesh_rollout.shifting.cleanup import lock_line, release_for, state_output
+from mesh_rollout.shifting.cleanup import EARLIER_DELIVERY, lock_line, release_for, state_output
 from mesh_rollout.shifting.weight_shift import finish_record
 
 CLEANUP_LOCK_SECONDS = 900
 
 
 def recover_unfinished_group(
-    dynamodb: Any, table: str, execution_arn: str, history: list[dict[str, Any]], status: str, plan: dict[str, Any]
+    dynamodb: Any,
+    table: str,
+    execution_arn: str,
+    history: list[dict[str, Any]],
+    status: str,
+    plan: dict[str, Any],
+    ecs: Any = None,
 ) -> list[str]:
-    """Undo what a group that ended ABORTED, TIMED_OUT or FAILED left. Idempotent; returns what was done."""
+    """Undo what a group that ended ABORTED, TIMED_OUT or FAILED left: its route legs back on their snapshots, then its
+    ECS legs rolled back by ECS. Idempotent; returns what was done."""
     snapshotted = state_output(history, "SnapshotLegs")
     finished = "result" in (state_output(history, "FinishGroup") or {})
     finishing = state_output(history, "FinishGroup", "Entered")
     succeeded = finishing is not None and not finish_record(finishing)["outcome"].get("failure")
-    if snapshotted is not None and not finished and not (status == "FAILED" and succeeded):
+    ecs_legs = plan.get("ecsLegs") or []
+    if finished or (status == "FAILED" and succeeded):
+        return [release_for(dynamodb, table, lock_id, execution_arn) for lock_id in plan["lockIds"]]
+    done: list[str] = []
+    if snapshotted is not None and snapshotted["legs"]:
         legs = with_snapshots(snapshotted["legs"], snapshotted["snapshotted"]["snapshots"])
-        return _restore_taken_over(dynamodb, table, execution_arn, legs, snapshotted["rollbackWaves"])
-    return [release_for(dynamodb, table, lock_id, execution_arn) for lock_id in plan["lockIds"]]
+        done += _restore_taken_over(dynamodb, table, execution_arn, legs, snapshotted["rollbackWaves"])
+    else:
+        done += [release_for(dynamodb, table, leg["lockId"], execution_arn) for leg in plan["legs"]]
+    return done + [_roll_back_taken_over(ecs, dynamodb, table, execution_arn, leg) for leg in ecs_legs]
+
+
+def _roll_back_taken_over(ecs: Any, dynamodb: Any, table: str, execution_arn: str, leg: dict[str, Any]) -> str:
+    """An ECS leg's deployment rolled back by ECS under the lock taken over from the stopped execution (as
+    deploying.cleanup does for a deployment alone), then the lock released."""
+    lock_id, cleaner = leg["lockId"], f"{execution_arn}#cleanup"
+    item = lock_item(dynamodb, table, lock_id, live=False)  # before the take-over's PutItem replaces the item
+    if item is None or item["owner"] not in (execution_arn, cleaner):
+        if lock.release_record(dynamodb, table, lock_id, cleaner):
+            return f"leg {leg['name']}: lock {lock_id} was already released {EARLIER_DELIVERY}"
+        return f"leg {leg['name']}: lock {lock_id} is not the execution's (now {item['owner'] if item else 'free'}): left alone"
+    if lock.take_over(dynamodb, table, lock_id, execution_arn, cleaner, CLEANUP_LOCK_SECONDS) is None:
+        return f"leg {leg['name']}: lock {lock_id} was taken by another rollout meanwhile: left alone"
+    arn = item["serviceDeploymentArn"]
+    done = roll_back(ecs, arn) if arn else "no ECS deployment was started"
+    lock.release(dynamodb, table, lock_id, cleaner)
+    return f"leg {leg['name']}: {done}; lock {lock_id} released"
 
 
 def _restore_taken_over(

@@ -29,13 +29,22 @@ def approval_message(execution_arn: str, item: Mapping[str, Any], verdict: Group
     """Subject and body of a group step's approval request: every leg's weights now and next, and its verdict."""
     step = item["step"]
     states = {leg["name"]: leg for leg in verdict["legs"]}
-    lines = [f"A group of {len(item['legs'])} legs waits for approval of the step to {step['percent']}%.", ""]
+    count = len(item["legs"]) + len(item.get("ecsLegs") or [])
+    lines = [f"A group of {count} legs waits for approval of the step to {step['percent']}%.", ""]
     for leg in item["legs"]:
         own = leg["steps"][step["index"]]
         lines += [
             f"  leg {leg['name']} (route {leg['route']['label']})",
             f"    now:     {describe_weights(own['previous'])}",
             f"    next:    {describe_weights(own['weights'])}",
+            f"    health:  {states[leg['name']]['summary']}",
+        ]
+    for leg in item.get("ecsLegs") or []:  # held by ECS at its first pause at or above each step
+        targets, index, plan = leg["targets"], step["index"], leg["plan"]
+        lines += [
+            f"  leg {leg['name']} (ECS service {plan['cluster']}/{plan['service']}, {plan['strategy']})",
+            f"    now:     {targets[index - 1] if index else 0}% on the new revision",
+            f"    next:    {targets[index]}%",
             f"    health:  {states[leg['name']]['summary']}",
         ]
     lines += [
@@ -52,7 +61,8 @@ def request_approval(
     """Publish the group's approval request with a fresh verdict of every leg."""
     from mesh_rollout.aws import aws_errors
 
-    verdict = read_legs(item["legs"], cloudwatch, ecs, item["bakeSeconds"], 0)
+    step = item["step"]
+    verdict = read_legs(item["legs"], cloudwatch, ecs, item["bakeSeconds"], 0, item.get("ecsLegs") or [], step.get("previous", 0))
     subject, body = approval_message(execution_arn, item, verdict)
     with aws_errors("Publish approval request"):
         message_id = sns.publish(TopicArn=topic_arn, Subject=subject, Message=body)["MessageId"]
@@ -70,11 +80,33 @@ def weights_now(legs: Sequence[Mapping[str, Any]]) -> dict[str, Weights | None]:
     return found
 
 
-def outcome_text(outcome: Mapping[str, Any], weights: Mapping[str, Weights | None]) -> tuple[str, str, str]:
-    """(status, error, cause) of a finished group, every leg's weights named."""
+def ecs_legs_now(state: Mapping[str, Any]) -> list[str]:
+    """Where each ECS leg ended, from the group's last read of its deployment (the completion's or the rollback's),
+    in words; an ECS leg never read is named by its service."""
+    reads = {leg["name"]: leg for key in ("ecsDone", "ecsRollback") for leg in (state.get(key) or {}).get("legs", [])}
+    said = []
+    for leg in state.get("ecsLegs") or []:
+        read = reads.get(leg["name"])
+        plan = leg["plan"]
+        if read is None:
+            said.append(f"leg {leg['name']} (ECS service {plan['cluster']}/{plan['service']})")
+        else:
+            said.append(f"leg {leg['name']}: ECS deployment {read['state']} at {read['percent']}%")
+    return said
+
+
+def outcome_text(
+    outcome: Mapping[str, Any], weights: Mapping[str, Weights | None], ecs_lines: Sequence[str] = ()
+) -> tuple[str, str, str]:
+    """(status, error, cause) of a finished group, every leg's weights named (an ECS leg: its deployment's state)."""
     where = "; ".join(
-        f"leg {name} at {describe_weights(now)}" if now is not None else f"leg {name} could not be read"
-        for name, now in weights.items()
+        [
+            *(
+                f"leg {name} at {describe_weights(now)}" if now is not None else f"leg {name} could not be read"
+                for name, now in weights.items()
+            ),
+            *ecs_lines,
+        ]
     )
     error, message = readable_failure(outcome.get("failure"))
     if not error:
@@ -86,7 +118,10 @@ def outcome_text(outcome: Mapping[str, Any], weights: Mapping[str, Weights | Non
         return "FAILED", error, f"{message}; {where}"
     rollback = outcome.get("rollback")
     if rollback:
-        return "FAILED", error, f"{message}. Rolled back: {restored_text(rollback['legs'])}"
+        back = "; ".join([restored_text(rollback["legs"]), *ecs_lines]).strip("; ")
+        return "FAILED", error, f"{message}. Rolled back: {back}"
+    if ecs_lines and outcome.get("ecsRolledBack"):
+        return "FAILED", error, f"{message}. Rolled back: {'; '.join(ecs_lines)}"
     return "FAILED", error, f"{message}. Nothing was changed: {where}"
 
 
@@ -95,9 +130,9 @@ def finish_group(
 ) -> GroupFinished:
     """Release every leg's lock (all the group may hold: an acquire whose answer was lost may have taken them), then
     tell people how the group ended, naming each leg."""
-    outcome = finish_record(state)["outcome"]
+    outcome = {**finish_record(state)["outcome"], "ecsRolledBack": "ecsRollback" in state}
     weights = weights_now(state["legs"])
-    status, error, cause = outcome_text(outcome, weights)
+    status, error, cause = outcome_text(outcome, weights, ecs_legs_now(state))
     released = locks.release_all(dynamodb, table, list(state["lockIds"]), execution_arn)
     subject = f"mesh-rollout: group {state['group']} {'succeeded' if status == 'SUCCEEDED' else error}"
     not_sent = notify(sns, topic_arn, subject, f"{cause}\n\nexecution: {execution_arn}")

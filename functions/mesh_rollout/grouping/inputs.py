@@ -11,12 +11,13 @@ named by its route, its problems named as today.
 
 Limits (Step Functions' quotas, https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html: 25,000
 events in an execution's history, 256 KiB of input or output per state):
-- history: one step costs the same events whatever the number of legs (one MoveLegs for every leg, one barrier, one
-  CheckLegs reading every gate: `make bench` measures 22.4 events a step and 41 outside the steps, for 1 to 25
-  legs), plus each re-check of the gates while any leg is PENDING (Wait, Choice and the task: EVENTS_PER_RECHECK),
-  at most the largest maxPendingChecks of the legs at every step. That worst case must stay within
-  HISTORY_BUDGET, which leaves 5,000 events for approvals, retries and rollback: 100 steps with the default gate
-  (10 re-checks) take about 11,500 events, so the history never limits a group the step count allows.
+- history (history_events): `make bench` measures 43 events outside the steps, and at each step 19, plus 11 for
+  each wave (its MoveWaves iteration and MoveLegs), plus 12 for an approval, whatever the number of legs; plus each
+  re-check of the gates while any leg is PENDING (Wait, Choice and the task: 9), at most the largest
+  maxPendingChecks of the legs at every step. An ECS leg's wave reads its deployment until ECS holds it at the
+  step: at most its plan's maxPolls reads (9 events each) for each of ECS's pauses, and again to finish it and to
+  roll it back; that term is known once the legs are planned (plan.plan_group checks it). The worst case must stay
+  within HISTORY_BUDGET, which leaves 5,000 events for retries.
 - payload: the group's state holds every leg's plan, which repeats the leg's input and adds its weights at every
   step (a few hundred bytes a step); a group input of at most MAX_INPUT_BYTES leaves the plan its 256 KiB.
 - MAX_LEGS: 25 (the issue asks for 20 with room). All legs' locks are taken in one DynamoDB transaction, and
@@ -27,7 +28,7 @@ events in an execution's history, 256 KiB of input or output per state):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, Literal, TypeVar, cast
@@ -37,7 +38,7 @@ from pydantic import Field, StrictBool, StrictInt, StrictStr
 from mesh_rollout.deploying import inputs as deploying_inputs
 from mesh_rollout.deploying.inputs import EcsDeploymentSpec
 from mesh_rollout.errors import InvalidRolloutInput
-from mesh_rollout.grouping.order import find_cycle
+from mesh_rollout.grouping.order import find_cycle, waves
 from mesh_rollout.parsing import Strict, parse_input
 from mesh_rollout.shapes import closest_name, require_object
 from mesh_rollout.shifting import inputs as shifting_inputs
@@ -55,8 +56,11 @@ MAX_LEGS = 25
 HISTORY_EVENTS = 25_000
 HISTORY_BUDGET = 20_000
 EVENTS_OUTSIDE_STEPS = 45
-EVENTS_PER_STEP = 25
+EVENTS_PER_STEP = 19
+EVENTS_PER_WAVE = 11
+EVENTS_PER_APPROVAL = 12
 EVENTS_PER_RECHECK = 9
+EVENTS_PER_ECS_PHASE = 7  # a start or CONTINUE, its Wait, then EVENTS_PER_RECHECK for each read
 MAX_INPUT_BYTES = 64 * 1024
 # What the group decides for every leg; a leg giving one is refused (a leg's own input has the same fields)
 SCHEDULE_FIELDS = ("steps", "stepPercent", "bakeSeconds", "approval", "mode")
@@ -296,23 +300,41 @@ def _size_problems(raw: dict[str, Any], group: GroupInput, legs: list[GroupLeg])
     """A history within HISTORY_BUDGET events (at worst), an input within MAX_INPUT_BYTES."""
     problems = []
     steps = 1 if group.mode == "increment" else len(step_list(cast(WeightShiftSpec, group)))
+    approvals = len(group.approval.beforeSteps) if group.approval else 0
     rechecks = max(leg.spec.healthGate.maxPendingChecks for leg in legs)
-    events = EVENTS_OUTSIDE_STEPS + steps * (EVENTS_PER_STEP + EVENTS_PER_RECHECK * rechecks)
+    try:
+        wave_count = len(waves({leg.name: list(leg.after) for leg in legs}))
+    except ValueError:  # a cycle, refused by _problems_between
+        wave_count = len(legs)
+    events = history_events(steps, approvals, wave_count, rechecks)
     if events > HISTORY_BUDGET:
-        problems.append(
-            (
-                "steps" if group.stepPercent is None else "stepPercent",
-                f"{steps} steps may take {events} events of the execution's history, whose limit is"
-                f" {HISTORY_EVENTS} ({HISTORY_BUDGET} for the steps): give fewer steps, or lower the legs'"
-                " healthGate.maxPendingChecks",
-            )
-        )
+        problems.append(("steps" if group.stepPercent is None else "stepPercent", history_problem(steps, events)))
     size = len(json.dumps(raw, separators=(",", ":")).encode())
     if size > MAX_INPUT_BYTES:
         problems.append(
             ("(input)", f"is {size} bytes: a group's input takes at most {MAX_INPUT_BYTES} (its plan must fit 256 KiB)")
         )
     return problems
+
+
+def history_events(steps: int, approvals: int, wave_count: int, rechecks: int, ecs_waves: Sequence[tuple[int, int]] = ()) -> int:
+    """The most events a group's execution history may take (see the module's docstring): `ecs_waves` is, for each
+    wave with ECS legs, (the pauses ECS makes for its legs, the plan's maxPolls)."""
+    events = EVENTS_OUTSIDE_STEPS + EVENTS_PER_APPROVAL * approvals
+    events += steps * (EVENTS_PER_STEP + EVENTS_PER_WAVE * wave_count + EVENTS_PER_RECHECK * rechecks)
+    for phases, polls in ecs_waves:
+        events += phases * (EVENTS_PER_ECS_PHASE + EVENTS_PER_RECHECK * polls)
+    if ecs_waves:  # finishing every ECS leg (its final pause, then its bake) and, at worst, rolling them back
+        events += 3 * (EVENTS_PER_ECS_PHASE + EVENTS_PER_RECHECK * max(polls for _, polls in ecs_waves))
+    return events
+
+
+def history_problem(steps: int, events: int) -> str:
+    return (
+        f"{steps} steps may take {events} events of the execution's history, whose limit is {HISTORY_EVENTS}"
+        f" ({HISTORY_BUDGET} for the steps): give fewer steps or fewer waves (after), or lower the legs'"
+        " healthGate.maxPendingChecks (an ECS leg: its pollSeconds' reads)"
+    )
 
 
 def check_distinct_locks(locks: list[tuple[GroupLeg, str]]) -> None:

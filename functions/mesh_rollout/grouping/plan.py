@@ -16,7 +16,15 @@ from typing import Any, NotRequired, TypedDict, cast
 from mesh_rollout.deploying.plan import EcsDeploymentPlan, plan_ecs_deployment
 from mesh_rollout.errors import InvalidRolloutInput, MeshRolloutError
 from mesh_rollout.grouping.ecs_legs import target_of
-from mesh_rollout.grouping.inputs import GroupLeg, GroupSpec, check_distinct_locks, parse_group
+from mesh_rollout.grouping.inputs import (
+    HISTORY_BUDGET,
+    GroupLeg,
+    GroupSpec,
+    check_distinct_locks,
+    history_events,
+    history_problem,
+    parse_group,
+)
 from mesh_rollout.grouping.order import leg_targets, waves
 from mesh_rollout.shifting.plan import LOCK_MARGIN_SECONDS, WeightShiftPlan, plan_weight_shift
 from mesh_rollout.traffic import Weights, route_for
@@ -66,6 +74,7 @@ class MoveWave(TypedDict):
 class GroupStep(TypedDict):
     index: int
     percent: int
+    previous: int  # the step before's percent (0 before the first): where the legs are when this step's approval asks
     approval: bool
 
 
@@ -191,9 +200,11 @@ def plan_group(
     route_index = {leg["name"]: i for i, leg in enumerate(legs)}
     ecs_by_name = {leg["name"]: leg for leg in ecs_legs}
     order = waves(spec.after)
+    check_history(spec, order, [[ecs_by_name[name] for name in wave if name in ecs_by_name] for wave in order])
     approvals = set(spec.approval.beforeSteps) if spec.approval else set()
     steps: list[GroupStep] = [
-        {"index": i, "percent": percent, "approval": percent in approvals} for i, percent in enumerate(spec.steps)
+        {"index": i, "percent": percent, "previous": spec.steps[i - 1] if i else 0, "approval": percent in approvals}
+        for i, percent in enumerate(spec.steps)
     ]
     moving = bool(ecs_legs) or any(step["weights"] != leg["plannedWeights"] for leg in legs for step in leg["steps"])
     finalizing = any(leg["finalize"]["pending"] for leg in legs)
@@ -226,6 +237,20 @@ def plan_group(
         "nothingToDo": not moving and not finalizing,
         "idle": {"status": "NOTHING_TO_DO", "reason": "every leg is already at the end of the plan"},
     }
+
+
+def check_history(spec: GroupSpec, order: list[list[str]], ecs_waves: list[list[EcsLegPlan]]) -> None:
+    """The group's worst-case history within HISTORY_BUDGET, now that its ECS legs' pauses and reads are planned."""
+    polls = [
+        (max(len(leg["plan"]["steps"]) + 1 for leg in wave), max(int(leg["plan"]["maxPolls"]) for leg in wave))
+        for wave in ecs_waves
+        if wave
+    ]
+    approvals = len(spec.approval.beforeSteps) if spec.approval else 0
+    rechecks = max(leg.spec.healthGate.maxPendingChecks for leg in spec.legs)
+    events = history_events(len(spec.steps), approvals, len(order), rechecks, polls)
+    if events > HISTORY_BUDGET:
+        raise InvalidRolloutInput("steps", history_problem(len(spec.steps), events))
 
 
 def _pending_seconds(leg: LegPlan) -> int:

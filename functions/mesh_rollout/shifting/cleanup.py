@@ -108,7 +108,7 @@ def recover_unfinished_shift(
     if plan and "legs" in plan and not plan.get("nothingToDo"):  # a group: every leg (grouping.cleanup)
         from mesh_rollout.grouping.cleanup import recover_unfinished_group
 
-        return recover_unfinished_group(dynamodb, table, execution_arn, history, status, plan)
+        return recover_unfinished_group(dynamodb, table, execution_arn, history, status, plan, ecs)
     if not plan or "lockId" not in plan or plan.get("nothingToDo"):
         return ["it stopped before taking the route's lock: nothing to undo"]
     lock_id = plan["lockId"]
