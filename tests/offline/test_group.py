@@ -344,3 +344,16 @@ def test_a_group_with_an_ecs_leg_stopped_mid_step_is_rolled_back_by_the_clean_up
     # ECS rolls back on its own time (the emulator's engine thread, as ECS does): its outcome, once it is there
     assert wait_for("checkout's rollback", lambda: checkout_deployments(apps)[0][0] == "ROLLBACK_SUCCESSFUL")
     assert service_task_definition(apps, "checkout") == "checkout:1"
+
+
+def test_a_group_dry_run_checks_an_ecs_leg_as_its_own_dry_run_would(apps: OfflineAccount) -> None:
+    report = apps.run(SM, {**ecs_group(apps), "dryRun": True})
+    assert report.status == "SUCCEEDED" and report.output["ready"] is True
+    text = report.output["text"]
+    assert "leg checkout:\n  service: apps/checkout (runs checkout:1)\n  deploys: checkout:2 with LINEAR" in text
+    checks = [c["check"] for c in report.output["checks"]]
+    assert "leg checkout: permissions" in checks and "leg checkout: approval" not in checks
+    assert [c["detail"] for c in report.output["checks"] if c["status"] == "warning"] == [
+        next(c["detail"] for c in report.output["checks"] if c["check"] == "approval")
+    ]
+    assert not report.mutating_calls()

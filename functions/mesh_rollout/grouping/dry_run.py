@@ -1,16 +1,30 @@
-"""DryRunWeightShift for a group: the group's input, then each leg's own dry run (shifting.dry_run, as the leg would be
-alone on the group's schedule), then the group's plan, all read-only; one report naming each leg's findings."""
+"""DryRunWeightShift for a group: the group's input, then each leg's own dry run (a route leg's: shifting.dry_run, as the
+leg would be alone on the group's schedule; an ECS leg's: deploying.dry_run), then the group's plan, all read-only;
+one report naming each leg's findings."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from mesh_rollout.deploying.dry_run import dry_run as ecs_dry_run
 from mesh_rollout.dry_run.reads import check_subscription
 from mesh_rollout.dry_run.report import PROBLEM, WARNING, Findings, report_text, verdict
 from mesh_rollout.dry_run.settings import Clients, Stack
 from mesh_rollout.grouping.inputs import GroupSpec, parse_group
-from mesh_rollout.grouping.plan import leg_input, plan_group
+from mesh_rollout.grouping.plan import ecs_leg_input, leg_input, plan_group
 from mesh_rollout.shifting.dry_run import DryRunReport, dry_run
+
+# What a leg's own dry run checks that the group does instead: the approval (one, the group's), and the functions of
+# the ECS deployment's own state machine a group does not run (its gate is CanaryHealth's, its end FinishRollout's)
+NOT_THE_GROUPS = ("EcsStepCheckFunction", "FinishEcsDeploymentFunction")
+
+
+def group_reads(check: Mapping[str, Any]) -> bool:
+    """Whether the group, not the leg, answers this check of a leg's own dry run."""
+    if check["check"] == "approval":
+        return True
+    return check["check"] == "permissions" and str(check["detail"]).startswith(NOT_THE_GROUPS)
 
 
 def group_dry_run(raw: Any, clients: Clients, stack: Stack) -> DryRunReport:
@@ -22,11 +36,14 @@ def group_dry_run(raw: Any, clients: Clients, stack: Stack) -> DryRunReport:
     lines: list[str] = []
     if spec is not None:
         for leg in spec.legs:
-            if leg.kind != "weightShift":
-                continue  # the group's plan below says what a group cannot take yet
-            own = dry_run(leg_input(leg, raw, spec), clients, stack)
+            own = (
+                dry_run(leg_input(leg, raw, spec), clients, stack)
+                if leg.kind == "weightShift"
+                else ecs_dry_run(ecs_leg_input(leg, raw, spec), clients, stack)
+            )
             for check in own["checks"]:
-                found.add(f"leg {leg.name}: {check['check']}", check["status"], check["detail"])
+                if not group_reads(check):
+                    found.add(f"leg {leg.name}: {check['check']}", check["status"], check["detail"])
             described = own["text"].split("\nchecks:")[0].splitlines()[1:]  # the leg's route, weights and steps
             lines += [f"leg {leg.name}:", *(f"  {line}" for line in described)]
         if spec.approval is not None:  # one approval per step for the whole group: someone must receive it

@@ -154,9 +154,7 @@ def plan_ecs_leg(
 ) -> EcsLegPlan:
     """One ECS-native leg: planned as the EcsDeploymentStateMachine plans it alone (its PAUSE hook outlasting the
     group's approval wait), held at each group step at ECS's first step at or above it (ecs_legs.target_of)."""
-    own = dict(raw["legs"][position(leg)]["ecsDeployment"])
-    if group.approval is not None:  # only the hook's timeout reads it: the group asks, at 100% at the latest
-        own["approval"] = {"beforeSteps": [100], "timeoutSeconds": group.approval.timeoutSeconds}
+    own = ecs_leg_input(leg, raw, group)
     try:
         plan = plan_ecs(own)
     except MeshRolloutError as exc:
@@ -170,6 +168,15 @@ def plan_ecs_leg(
         "plan": plan,
         "targets": [target_of(plan, percent) for percent in group.steps],
     }
+
+
+def ecs_leg_input(leg: GroupLeg, raw: dict[str, Any], group: GroupSpec) -> dict[str, Any]:
+    """The EcsDeploymentStateMachine input the ECS leg would be alone: its own fields, and the group's approval wait
+    (only its PAUSE hook's timeout reads it: the group asks, at 100% at the latest)."""
+    own = dict(raw["legs"][position(leg)]["ecsDeployment"])
+    if group.approval is not None:
+        own["approval"] = {"beforeSteps": [100], "timeoutSeconds": group.approval.timeoutSeconds}
+    return own
 
 
 def position(leg: GroupLeg) -> int:
