@@ -131,7 +131,7 @@ def test_second_rollout_of_the_route_fails_fast_and_the_first_is_unaffected(
     second: RunResult = seen["second"]
     assert (second.status, second.error) == ("FAILED", "RolloutInProgress")
     assert f"locked by {first.execution_arn}" in (second.cause or "")
-    assert second.states[:4] == ["DryRunWanted", "PlanWeightShift", "AnythingToDo", "AcquireRouteLock"]
+    assert second.states[:5] == ["DryRunWanted", "PlanWeightShift", "IsGroup", "AnythingToDo", "AcquireRouteLock"]
     assert "appmesh:UpdateRoute" not in second.mutating_calls()
     assert seen["unchanged"] and seen["lock"] == seen["lock after"] == first.execution_arn
     assert first.status == "SUCCEEDED"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, TypedDict
 
+from mesh_rollout.aws import aws_errors
 from mesh_rollout.errors import readable_failure
 from mesh_rollout.grouping import locks
 from mesh_rollout.grouping.legs import GroupVerdict, read_legs, restored_text
@@ -59,8 +60,6 @@ def request_approval(
     sns: Any, topic_arn: str, cloudwatch: Any, ecs: Any, execution_arn: str, item: Mapping[str, Any]
 ) -> ApprovalRequested:
     """Publish the group's approval request with a fresh verdict of every leg."""
-    from mesh_rollout.aws import aws_errors
-
     step = item["step"]
     verdict = read_legs(item["legs"], cloudwatch, ecs, item["bakeSeconds"], 0, item.get("ecsLegs") or [], step.get("previous", 0))
     subject, body = approval_message(execution_arn, item, verdict)
