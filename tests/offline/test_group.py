@@ -357,3 +357,22 @@ def test_a_group_dry_run_checks_an_ecs_leg_as_its_own_dry_run_would(apps: Offlin
         next(c["detail"] for c in report.output["checks"] if c["check"] == "approval")
     ]
     assert not report.mutating_calls()
+
+
+def test_an_approval_given_while_a_leg_is_unhealthy_moves_no_leg_and_rolls_every_leg_back(
+    shop: OfflineAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = rules(shop)
+    written = writes(monkeypatch)
+
+    def alarm_then_approve(pending: PendingApproval) -> tuple[bool, str]:
+        shop.client("cloudwatch").set_alarm_state(AlarmName="checkoutv2-5xx", StateValue="ALARM", StateReason="test: 5xx")
+        return True, "looks fine to me"
+
+    result = shop.run(SM, group_input(shop), approver=alarm_then_approve)
+    assert result.status == "FAILED" and result.error == "CanaryUnhealthy"
+    assert (result.cause or "").startswith(
+        "approved, but before the group step to 100%: leg checkout: UNHEALTHY: alarm checkoutv2-5xx"
+    )
+    assert not [w for _, w in written if any(name.endswith("v2") and weight == 100 for name, weight in w.items())]
+    assert rules(shop) == before
