@@ -252,19 +252,34 @@ def test_an_ecs_deployment_leg_is_planned_as_alone_and_held_at_ecs_first_step_at
     assert plan["waves"] == [[0], []] and plan["nothingToDo"] is False
 
 
-def test_an_ecs_leg_gating_a_deployment_someone_else_started_is_refused() -> None:
+def test_an_ecs_leg_gating_a_deployment_someone_else_started_or_releasing_images_is_refused_before_any_call() -> None:
     ecs = {k: v for k, v in load_json(EVENTS / "ecs-deployment-canary.json").items() if k not in SCHEDULE}
+    arn = "arn:aws:ecs:us-west-2:123456789012:service-deployment/apps/checkout/abc"
+    gated = {k: v for k, v in ecs.items() if k not in ("taskDefinition", "deploymentConfiguration")} | {
+        "serviceDeploymentArn": arn
+    }
+    images = {k: v for k, v in ecs.items() if k != "taskDefinition"} | {"imageDefinitions": [{"name": "app", "imageUri": "x:2"}]}
+    planned: list[Any] = []
+    for own, field in ((gated, "serviceDeploymentArn"), (images, "imageDefinitions")):
+        with pytest.raises(InvalidRolloutInput) as caught:
+            plan_group(
+                group(leg("a"), {"name": "checkout", "ecsDeployment": own}),
+                None,
+                None,
+                plan_route=FakePlanner(),
+                plan_ecs=planned.append,
+            )
+        assert [where for where, _ in caught.value.problems] == [f"legs[1].ecsDeployment.{field}"]
+    assert planned == []
     with pytest.raises(InvalidRolloutInput) as caught:
         plan_group(
-            group(leg("a"), {"name": "checkout", "ecsDeployment": ecs}),
+            group(leg("a"), {"name": "checkout", "ecsDeployment": ecs}, steps=[10, 50]),
             None,
             None,
             plan_route=FakePlanner(),
-            plan_ecs=lambda own: {"mode": "gate", "lockId": "ecs:x", "steps": [0, 100], "lockSeconds": 1, "maxPolls": 10},
+            plan_ecs=planned.append,
         )
-    assert caught.value.problems == [
-        ("legs[1].ecsDeployment.serviceDeploymentArn", "a group starts its ECS legs' deployments itself")
-    ]
+    assert caught.value.problems == [("steps", "end at 100: ECS finishes checkout's deployment only once it has all the traffic")]
 
 
 def test_mode_increment_is_refused() -> None:

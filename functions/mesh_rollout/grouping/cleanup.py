@@ -42,12 +42,15 @@ def recover_unfinished_group(
     if finished or (status == "FAILED" and succeeded):
         return [release_for(dynamodb, table, lock_id, execution_arn) for lock_id in plan["lockIds"]]
     done: list[str] = []
-    if snapshotted is not None and snapshotted["legs"]:
-        legs = with_snapshots(snapshotted["legs"], snapshotted["snapshotted"]["snapshots"])
-        done += _restore_taken_over(dynamodb, table, execution_arn, legs, snapshotted["rollbackWaves"])
-    else:
-        done += [release_for(dynamodb, table, leg["lockId"], execution_arn) for leg in plan["legs"]]
-    return done + [_roll_back_taken_over(ecs, dynamodb, table, execution_arn, leg) for leg in ecs_legs]
+    try:
+        if snapshotted is not None and snapshotted["legs"]:
+            legs = with_snapshots(snapshotted["legs"], snapshotted["snapshotted"]["snapshots"])
+            done += _restore_taken_over(dynamodb, table, execution_arn, legs, snapshotted["rollbackWaves"])
+        else:
+            done += [release_for(dynamodb, table, leg["lockId"], execution_arn) for leg in plan["legs"]]
+    finally:  # a route leg that cannot be put back (raised, to be retried) does not keep ECS from rolling its legs back
+        done += [_roll_back_taken_over(ecs, dynamodb, table, execution_arn, leg) for leg in ecs_legs]
+    return done
 
 
 def _roll_back_taken_over(ecs: Any, dynamodb: Any, table: str, execution_arn: str, leg: dict[str, Any]) -> str:

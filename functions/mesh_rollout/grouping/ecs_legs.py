@@ -160,11 +160,11 @@ def read_legs(
 def continue_legs(
     ecs: Any, dynamodb: Any, table: str, legs: Sequence[Mapping[str, Any]], reads: Sequence[Mapping[str, Any]], owner: str
 ) -> EcsLegsAnswered:
-    """CONTINUE at each pause the read found short of its target (or, completing, at the final pause)."""
+    """CONTINUE at each pause the read found short of its target (completing: at the final pause), and only there."""
     by_name = {leg["name"]: leg for leg in legs}
     done, wait = [], 0
     for read in reads:
-        if read["next"] != CONTINUE and not (read["state"] == "PAUSED" and read.get("target") == 100 and read["percent"] == 100):
+        if read["next"] != CONTINUE:  # a leg held at the step waits for the group's gate, even at 100%
             continue
         record = {
             "serviceDeploymentArn": read["serviceDeploymentArn"],

@@ -237,11 +237,31 @@ def _schedule_problems(group: GroupInput) -> list[tuple[str, str]]:
 
 
 def _mode_problems(group: GroupInput, legs: list[GroupLeg]) -> list[tuple[str, str]]:
-    """mode increment takes one step per execution: a route can, an ECS deployment (one execution) cannot."""
-    ecs = [_position(leg) for leg in legs if leg.kind == "ecsDeployment"]
-    if group.mode != "increment" or not ecs:
-        return []
-    return [("mode", f"increment moves one step per execution, which an ECS deployment ({ecs[0]}) cannot: give mode plan")]
+    """mode increment takes one step per execution: a route can, an ECS deployment (one execution) cannot. An ECS leg
+    starts its own deployment of its taskDefinition (not a release it registers, not a deployment someone else
+    started), and the group's last step is 100%: ECS finishes a deployment it started only at 100%."""
+    ecs = [leg for leg in legs if leg.kind == "ecsDeployment"]
+    problems = []
+    if group.mode == "increment" and ecs:
+        problems.append(
+            (
+                "mode",
+                f"increment moves one step per execution, which an ECS deployment ({_position(ecs[0])}) cannot: give mode plan",
+            )
+        )
+    for leg in ecs:
+        spec = cast(EcsDeploymentSpec, leg.spec)
+        if spec.imageDefinitions is not None:
+            problems.append((f"{leg.field}.imageDefinitions", "not supported in a group yet: give the taskDefinition to deploy"))
+        if spec.serviceDeploymentArn is not None:
+            problems.append(
+                (f"{leg.field}.serviceDeploymentArn", "a group starts its ECS legs' deployments itself: give taskDefinition")
+            )
+    steps = step_list(cast(WeightShiftSpec, group))
+    if ecs and steps and steps[-1] != 100:
+        field = "steps" if group.stepPercent is None else "stepPercent"
+        problems.append((field, f"end at 100: ECS finishes {ecs[0].name}'s deployment only once it has all the traffic"))
+    return problems
 
 
 def _problems_between(raw_legs: list[Any], headers: list[tuple[str, LegInput]], legs: list[GroupLeg]) -> list[tuple[str, str]]:

@@ -159,8 +159,6 @@ def plan_ecs_leg(
         plan = plan_ecs(own)
     except MeshRolloutError as exc:
         raise at_leg(exc, leg) from exc
-    if plan["mode"] != "start":
-        raise InvalidRolloutInput(f"{leg.field}.serviceDeploymentArn", "a group starts its ECS legs' deployments itself")
     return {
         "name": leg.name,
         "after": list(leg.after),
