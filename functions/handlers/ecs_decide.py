@@ -22,9 +22,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> EcsDeployme
         group = EcsLegsDecideEvent.parse(event)
         dynamodb, table = client("dynamodb"), os.environ["ROUTE_LOCK_TABLE"]
         if group.action == "CONTINUE":
-            done = continue_legs(client("ecs"), dynamodb, table, group.ecsLegs, group.reads or [], group.executionArn)
+            done = continue_legs(client("ecs"), dynamodb, table, group.wave(), group.reads or [], group.executionArn)
         else:
-            done = roll_back_legs(client("ecs"), dynamodb, table, group.ecsLegs, group.executionArn)
+            done = roll_back_legs(client("ecs"), dynamodb, table, group.wave(), group.executionArn)
         logger.info("ECS legs answered", extra={"action": group.action, "done": done["done"]})
         metrics.add_metric(name=f"EcsDeployment{group.action.title()}", unit="Count", value=len(done["done"]))
         return done

@@ -22,7 +22,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> EcsDeployme
         group = EcsLegsStatusEvent.parse(event)
         dynamodb, table = client("dynamodb"), os.environ["ROUTE_LOCK_TABLE"]
         found = read_legs(
-            client("ecs"), dynamodb, table, group.ecsLegs, group.executionArn, group.percent, group.polls, group.mode
+            client("ecs"), dynamodb, table, group.wave(), group.executionArn, group.percent, group.polls, group.mode
         )
         logger.info("ECS legs read", extra={"state": found["state"], "summary": found["summary"]})
         return found

@@ -20,9 +20,9 @@ from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> EcsDeploymentRecord | EcsLegsAnswered:
     if event.get("action") == "startLegs":  # a group's ECS legs (grouping.ecs_legs)
         group = StartEcsLegsEvent.parse(event)
-        started = start_legs(client("ecs"), client("dynamodb"), os.environ["ROUTE_LOCK_TABLE"], group.ecsLegs, group.executionArn)
+        started = start_legs(client("ecs"), client("dynamodb"), os.environ["ROUTE_LOCK_TABLE"], group.wave(), group.executionArn)
         logger.info("ECS legs started", extra=started)
-        metrics.add_metric(name="EcsDeploymentsStarted", unit="Count", value=len(group.ecsLegs))
+        metrics.add_metric(name="EcsDeploymentsStarted", unit="Count", value=len(group.wave()))
         return started
     request = StartEcsDeploymentEvent.parse(event)
     result = start_deployment(

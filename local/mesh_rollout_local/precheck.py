@@ -83,8 +83,8 @@ def input_problem(state_machine: str, execution_input: Any, given_names: Iterabl
                 ]
                 found += [item for item in fresh if item not in found]
                 leave = {_top(field) for field, _ in exc.problems} - left_out
-                if not isinstance(current, dict) or not leave or not leave <= set(current):
-                    break
+                if not isinstance(current, dict) or not leave or not leave <= set(current) or "legs" in current:
+                    break  # a group's check says every problem at once: without `legs` it would be a route's
                 current = {k: v for k, v in current.items() if k not in leave}
                 left_out |= leave
         return f"{error}: {problems_text(found)}" if found else None
@@ -144,6 +144,8 @@ def _unknown_yet(field: str, problem: str, referring: list[str]) -> bool:
     quoting one (a rule between two fields)."""
     if PREFIX in problem:
         return True
+    if re.fullmatch(r"legs(\[\d+\])?", field):  # a group's legs, between them: what the references hold is not it
+        return False
     return any(
         path == field or path.startswith((f"{field}.", f"{field}[")) or field.startswith((f"{path}.", f"{path}["))
         for path in referring

@@ -280,7 +280,7 @@ def group_verdict_facts(verdict: dict[str, Any]) -> str:
     check = f" (check {verdict['checks']})" if verdict.get("checks", 1) > 1 else ""
     if verdict.get("state") == "HEALTHY":
         return str(verdict["summary"]) + check
-    legs = [leg["name"] for leg in verdict["legs"] if leg.get("state") != "HEALTHY"]
+    legs = [leg["name"] for leg in verdict["legs"] if leg.get("state") == verdict.get("state")]
     named = f"leg {legs[0]}" if len(legs) == 1 else f"legs {', '.join(legs)}"
     return f"{verdict['state']}: {named}" + check
 

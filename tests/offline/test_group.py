@@ -140,9 +140,13 @@ def test_a_leg_whose_judge_fails_rolls_every_leg_back_byte_for_byte(failing_shop
     assert result.cause is not None and result.cause.startswith("at 50%: leg frontend: UNHEALTHY: judge: FAIL")
     assert "leg payments" not in result.cause.split(". Rolled back:")[0]
     assert rules(failing_shop) == before  # every rule as it was, whole
-    restored = next(e for e in result.history if e.get("stateExitedEventDetails", {}).get("name") == "RestoreLegs")
-    legs = json.loads(restored["stateExitedEventDetails"]["output"])["rollback"]["legs"]
-    assert [(leg["name"], leg["restored"]) for leg in legs] == [("checkout", True), ("payments", True), ("frontend", True)]
+    # wave by wave, the last first: checkout (which waited for payments), then payments and frontend
+    restores = [e for e in result.history if e.get("stateExitedEventDetails", {}).get("name") == "RestoreLegs"]
+    legs = [json.loads(e["stateExitedEventDetails"]["output"])["restored"]["legs"] for e in restores]
+    assert [[(leg["name"], leg["restored"]) for leg in wave] for wave in legs] == [
+        [("checkout", True)],
+        [("payments", True), ("frontend", True)],
+    ]
 
 
 def test_a_rejected_step_rolls_every_leg_back(shop: OfflineAccount) -> None:
@@ -340,7 +344,9 @@ def test_a_group_with_an_ecs_leg_stopped_mid_step_is_rolled_back_by_the_clean_up
     assert payments_rule(apps) != before
     done = clean_up(apps, result.execution_arn)
     assert payments_rule(apps) == before
-    assert done["done"][-1].startswith("leg checkout: ECS deployment") and done["done"][-1].endswith("released")
+    # checkout (the last wave) is rolled back first, then payments is put back
+    assert done["done"][0].startswith("leg checkout: ECS deployment") and done["done"][0].endswith("released")
+    assert done["done"][1].startswith("legs: leg payments at its snapshot")
     # ECS rolls back on its own time (the emulator's engine thread, as ECS does): its outcome, once it is there
     assert wait_for("checkout's rollback", lambda: checkout_deployments(apps)[0][0] == "ROLLBACK_SUCCESSFUL")
     assert service_task_definition(apps, "checkout") == "checkout:1"

@@ -212,9 +212,12 @@ def test_a_failing_leg_is_named_and_every_leg_is_restored(failing: Run) -> None:
     assert judged[0].startswith("      leg payments: HEALTHY: ")
     assert judged[1].startswith("      leg checkout: HEALTHY: ")
     assert judged[2].startswith("      leg frontend: UNHEALTHY: judge: FAIL, score 0")
-    # rolled back in reverse order: checkout (the second wave) first
-    assert under(failing.lines, "  -> RestoreLegs  3 of 3 legs restored") == [
-        f"      leg {leg}: restored {weights(leg, 0)}" for leg in ("checkout", "payments", "frontend")
+    # rolled back wave by wave, in reverse order: checkout (the second wave) first
+    assert under(failing.lines, "  -> RestoreLegs  1 of 1 leg restored", 1) == [
+        f"      leg checkout: restored {weights('checkout', 0)}"
+    ]
+    assert under(failing.lines, "  -> RestoreLegs  2 of 2 legs restored", 2) == [
+        f"      leg {leg}: restored {weights(leg, 0)}" for leg in ("payments", "frontend")
     ]
     assert under(failing.lines, "  -> FinishGroup  FAILED (CanaryUnhealthy), locks released") == [
         f"      leg {leg}: at {weights(leg, 0)}" for leg in LEGS

@@ -135,7 +135,7 @@ def test_two_legs_on_one_route_or_one_service_are_refused() -> None:
     arn = "arn:aws:ecs:us-west-2:123456789012:service/apps/checkout"
     found = problems(group(leg("one", ecsDeployment=ecs("checkout")), leg("two", ecsDeployment={**ecs("x"), "service": arn})))
     assert found == [
-        ("legs[1].ecsDeployment.service", "ECS service apps/" + arn + " is leg 'one''s too: two legs cannot move it")
+        ("legs[1].ecsDeployment.service", "ECS service apps/" + arn + " is also moved by leg 'one': two legs cannot move it")
     ]
 
 
@@ -159,7 +159,8 @@ def test_a_group_field_a_legs_rules_read_is_named_at_the_group() -> None:
     # alternate needs mode plan; an ECS pause must outlast the group's approval
     alternate = {**lattice("a"), "alternate": True, "finalize": {"removeStableTarget": False}}
     assert problems(group(leg("a", weightShift=alternate), mode="increment")) == [
-        ("mode", "alternate decides the roles from a route at rest; give mode plan (for leg 'a')")
+        ("mode", "alternate decides the roles from a route at rest; give mode plan (for leg 'a')"),
+        ("mode", "a group moves in plan mode (every step in one execution)"),
     ]
     short = {**ecs("checkout"), "hookTimeoutMinutes": 5}
     assert fields(group(leg("checkout", ecsDeployment=short), approval={"timeoutSeconds": 3600})) == [

@@ -247,7 +247,8 @@ def test_an_ecs_deployment_leg_is_planned_as_alone_and_held_at_ecs_first_step_at
     # and held at ECS's 10% for the group's 10%, at 100% for 50% and 100%, after the route leg in each step
     ((checkout),) = plan["ecsLegs"]
     assert checkout["targets"] == [10, 100, 100] and checkout["after"] == ["a"]
-    assert [(w["routes"], [e["name"] for e in w["ecsLegs"]]) for w in plan["moveWaves"]] == [([[0]], []), ([[]], ["checkout"])]
+    assert plan["moveWaves"] == [{"routes": [[0]], "ecs": []}, {"routes": [[]], "ecs": [0]}]
+    assert plan["rollbackOrder"] == [{"routes": [[]], "ecs": [0]}, {"routes": [[0]], "ecs": []}]
     assert plan["lockIds"] == ["lattice:svc-a/listener-http-80/rule-a", "ecs:arn:aws:ecs:us-west-2:1:service/apps/checkout"]
     assert plan["waves"] == [[0], []] and plan["nothingToDo"] is False
 

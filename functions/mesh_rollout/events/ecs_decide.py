@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from mesh_rollout.events import HandlerEvent
+from mesh_rollout.events.group import wave_of
 from mesh_rollout.shapes import field
 
 
@@ -25,4 +26,9 @@ class EcsLegsDecideEvent(HandlerEvent):
     executionArn: str = field(min_length=1)  # type: ignore[assignment]
     action: Literal["CONTINUE", "ROLLBACK"]
     ecsLegs: list[dict[str, Any]]
+    only: list[int] | None = None  # the wave's ECS legs (indexes into ecsLegs); None: every one
+
+    def wave(self) -> list[dict[str, Any]]:
+        return wave_of(self.ecsLegs, self.only)
+
     reads: list[dict[str, Any]] | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mesh_rollout.errors import InvalidRolloutInput
 from mesh_rollout.events import HandlerEvent
 from mesh_rollout.shapes import Shape, field
 
@@ -34,3 +35,13 @@ class LegsEvent(HandlerEvent):
         from mesh_rollout.grouping.legs import with_snapshots
 
         return with_snapshots([leg.as_dict() for leg in self.legs], self.snapshots)
+
+
+def wave_of(ecs_legs: list[dict[str, Any]], only: list[int] | None) -> list[dict[str, Any]]:
+    """The ECS legs a wave names (indexes into the group's ecsLegs), every one without `only`."""
+    if only is None:
+        return ecs_legs
+    wrong = [index for index in only if not 0 <= index < len(ecs_legs)]
+    if wrong:
+        raise InvalidRolloutInput("only", f"{wrong[0]} is no ECS leg of the group's {len(ecs_legs)}")
+    return [ecs_legs[index] for index in only]

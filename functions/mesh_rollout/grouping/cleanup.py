@@ -32,8 +32,9 @@ def recover_unfinished_group(
     plan: dict[str, Any],
     ecs: Any = None,
 ) -> list[str]:
-    """Undo what a group that ended ABORTED, TIMED_OUT or FAILED left: its route legs back on their snapshots, then its
-    ECS legs rolled back by ECS. Idempotent; returns what was done."""
+    """Undo what a group that ended ABORTED, TIMED_OUT or FAILED left, one wave at a time, the last first: its route
+    legs back on their snapshots, its ECS legs rolled back by ECS (asked: the clean-up does not wait for ECS). A wave
+    that cannot be put back is raised once every wave was tried. Idempotent; returns what was done."""
     snapshotted = state_output(history, "SnapshotLegs")
     finished = "result" in (state_output(history, "FinishGroup") or {})
     finishing = state_output(history, "FinishGroup", "Entered")
@@ -42,14 +43,21 @@ def recover_unfinished_group(
     if finished or (status == "FAILED" and succeeded):
         return [release_for(dynamodb, table, lock_id, execution_arn) for lock_id in plan["lockIds"]]
     done: list[str] = []
-    try:
-        if snapshotted is not None and snapshotted["legs"]:
-            legs = with_snapshots(snapshotted["legs"], snapshotted["snapshotted"]["snapshots"])
-            done += _restore_taken_over(dynamodb, table, execution_arn, legs, snapshotted["rollbackWaves"])
-        else:
-            done += [release_for(dynamodb, table, leg["lockId"], execution_arn) for leg in plan["legs"]]
-    finally:  # a route leg that cannot be put back (raised, to be retried) does not keep ECS from rolling its legs back
-        done += [_roll_back_taken_over(ecs, dynamodb, table, execution_arn, leg) for leg in ecs_legs]
+    legs = with_snapshots(snapshotted["legs"], snapshotted["snapshotted"]["snapshots"]) if snapshotted else None
+    failed: RollbackFailed | None = None
+    for wave in plan["rollbackOrder"]:  # the last wave first: a leg before the legs it waited for
+        routes = wave["routes"][0]
+        if legs is not None and routes:
+            try:
+                wave_legs = [legs[index] for index in routes]
+                done += _restore_taken_over(dynamodb, table, execution_arn, wave_legs, [list(range(len(wave_legs)))])
+            except RollbackFailed as exc:  # noted; the legs before it are still put back
+                failed = failed or exc
+        elif legs is None:
+            done += [release_for(dynamodb, table, plan["legs"][index]["lockId"], execution_arn) for index in routes]
+        done += [_roll_back_taken_over(ecs, dynamodb, table, execution_arn, ecs_legs[index]) for index in wave["ecs"]]
+    if failed is not None:
+        raise failed
     return done
 
 

@@ -79,10 +79,16 @@ def weights_now(legs: Sequence[Mapping[str, Any]]) -> dict[str, Weights | None]:
     return found
 
 
+# an ECS leg's deployment after a rollback: ECS put the old revision back (or had not started one)
+ROLLED_BACK = {"ROLLED_BACK", "STOPPED", "NOT_STARTED"}
+
+
 def ecs_legs_now(state: Mapping[str, Any]) -> list[str]:
     """Where each ECS leg ended, from the group's last read of its deployment (the completion's or the rollback's),
     in words; an ECS leg never read is named by its service."""
-    reads = {leg["name"]: leg for key in ("ecsDone", "ecsRollback") for leg in (state.get(key) or {}).get("legs", [])}
+    reads = {leg["name"]: leg for leg in (state.get("ecsDone") or {}).get("legs", [])}
+    for wave in state.get("rolledBack") or []:
+        reads.update({leg["name"]: leg for leg in (wave.get("ecs") or {}).get("legs", [])})
     said = []
     for leg in state.get("ecsLegs") or []:
         read = reads.get(leg["name"])
@@ -92,6 +98,26 @@ def ecs_legs_now(state: Mapping[str, Any]) -> list[str]:
         else:
             said.append(f"leg {leg['name']}: ECS deployment {read['state']} at {read['percent']}%")
     return said
+
+
+def rollback_of(state: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the rollback (RollBackWaves: one record per wave, the last wave first) did: the route legs' results and
+    every problem, each naming its leg: a wave whose restore failed, an ECS leg whose rollback could not be sent or
+    read, or that ECS did not roll back (its deployment finished, or its rollback failed or was not read in time)."""
+    waves = state.get("rolledBack")
+    if waves is None:
+        return None
+    legs, problems = [], []
+    for wave in waves:
+        legs += (wave.get("restored") or {}).get("legs", [])
+        for key in ("restoreFailure", "ecsFailure"):
+            if wave.get(key):
+                error, message = readable_failure(wave[key])
+                problems.append(f"{error}: {message}")
+        for read in (wave.get("ecs") or {}).get("legs", []):
+            if read.get("state") not in ROLLED_BACK:
+                problems.append(f"leg {read['name']}: ECS deployment {read.get('state')}, not rolled back")
+    return {"legs": legs, "problems": problems}
 
 
 def outcome_text(
@@ -110,17 +136,18 @@ def outcome_text(
     error, message = readable_failure(outcome.get("failure"))
     if not error:
         return "SUCCEEDED", "", f"group succeeded: {where}"
+    rollback = outcome.get("rollback") or {}
+    problems = list(rollback.get("problems", []))
     if outcome.get("rollbackFailure"):
         rb_error, rb_message = readable_failure(outcome["rollbackFailure"])
-        return "FAILED", "RollbackFailed", f"{error}: {message}. Rollback failed ({rb_error}: {rb_message}); {where}"
+        problems.insert(0, f"{rb_error}: {rb_message}")
+    if problems:
+        return "FAILED", "RollbackFailed", f"{error}: {message}. Rollback failed ({'; '.join(problems)}); {where}"
     if error == "FinalizeFailed":  # every step passed: the legs stay where the steps left them
         return "FAILED", error, f"{message}; {where}"
-    rollback = outcome.get("rollback")
-    if rollback:
+    if "legs" in rollback:
         back = "; ".join([restored_text(rollback["legs"]), *ecs_lines]).strip("; ")
         return "FAILED", error, f"{message}. Rolled back: {back}"
-    if ecs_lines and outcome.get("ecsRolledBack"):
-        return "FAILED", error, f"{message}. Rolled back: {'; '.join(ecs_lines)}"
     return "FAILED", error, f"{message}. Nothing was changed: {where}"
 
 
@@ -129,7 +156,10 @@ def finish_group(
 ) -> GroupFinished:
     """Release every leg's lock (all the group may hold: an acquire whose answer was lost may have taken them), then
     tell people how the group ended, naming each leg."""
-    outcome = {**finish_record(state)["outcome"], "ecsRolledBack": "ecsRollback" in state}
+    outcome = dict(finish_record(state)["outcome"])
+    rollback = rollback_of(state)
+    if rollback is not None:
+        outcome["rollback"] = rollback
     weights = weights_now(state["legs"])
     status, error, cause = outcome_text(outcome, weights, ecs_legs_now(state))
     released = locks.release_all(dynamodb, table, list(state["lockIds"]), execution_arn)

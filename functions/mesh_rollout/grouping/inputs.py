@@ -237,18 +237,13 @@ def _schedule_problems(group: GroupInput) -> list[tuple[str, str]]:
 
 
 def _mode_problems(group: GroupInput, legs: list[GroupLeg]) -> list[tuple[str, str]]:
-    """mode increment takes one step per execution: a route can, an ECS deployment (one execution) cannot. An ECS leg
+    """A group moves in plan mode (mode increment takes one step per execution: a schedule's ticks on a route). An ECS leg
     starts its own deployment of its taskDefinition (not a release it registers, not a deployment someone else
     started), and the group's last step is 100%: ECS finishes a deployment it started only at 100%."""
     ecs = [leg for leg in legs if leg.kind == "ecsDeployment"]
     problems = []
-    if group.mode == "increment" and ecs:
-        problems.append(
-            (
-                "mode",
-                f"increment moves one step per execution, which an ECS deployment ({_position(ecs[0])}) cannot: give mode plan",
-            )
-        )
+    if group.mode == "increment":  # a schedule's step-mode ticks move one route; a group moves in one execution
+        problems.append(("mode", "a group moves in plan mode (every step in one execution)"))
     for leg in ecs:
         spec = cast(EcsDeploymentSpec, leg.spec)
         if spec.imageDefinitions is not None:
@@ -278,7 +273,8 @@ def _problems_between(raw_legs: list[Any], headers: list[tuple[str, LegInput]], 
                 closest = closest_name(other, [str(name) for name in names])
                 hint = f"did you mean {closest}?" if closest else f"the legs are {', '.join(map(str, names))}"
                 problems.append((f"{where}.after[{index}]", f"{other!r} is not a leg of the group; {hint}"))
-    cycle = find_cycle({header.name: list(header.after) for _, header in headers})
+    duplicated = len({header.name for _, header in headers}) != len(headers)  # said above; no order to read then
+    cycle = None if duplicated else find_cycle({header.name: list(header.after) for _, header in headers})
     if cycle:
         loop = f"{' -> '.join(cycle)} is a cycle: no leg of it can move first"
         problems.append((f"{first[cycle[0]]}.after", "a leg cannot wait for itself" if len(cycle) == 2 else loop))
@@ -286,7 +282,7 @@ def _problems_between(raw_legs: list[Any], headers: list[tuple[str, LegInput]], 
     for leg in legs:
         for key, field, what in _targets(leg):
             if key in owners and owners[key] != leg.name:
-                problems.append((f"{leg.field}.{field}", f"{what} is leg {owners[key]!r}'s too: two legs cannot move it"))
+                problems.append((f"{leg.field}.{field}", f"{what} is also moved by leg {owners[key]!r}: two legs cannot move it"))
             owners.setdefault(key, leg.name)
     return problems
 

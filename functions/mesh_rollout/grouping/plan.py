@@ -65,10 +65,10 @@ class EcsLegPlan(TypedDict):
 
 
 class MoveWave(TypedDict):
-    """One wave of a group step: its route legs (indexes into legs, as ShiftTraffic's waves) and its ECS legs."""
+    """One wave: its route legs (indexes into legs, in ShiftTraffic's waves' shape) and its ECS legs (into ecsLegs)."""
 
     routes: list[list[int]]
-    ecsLegs: list[EcsLegPlan]
+    ecs: list[int]
 
 
 class GroupStep(TypedDict):
@@ -87,6 +87,7 @@ class GroupPlan(TypedDict):
     waves: list[list[int]]  # the route legs' indexes, wave by wave: each wave moves after the one before
     rollbackWaves: list[list[int]]
     moveWaves: list[MoveWave]  # every leg, wave by wave (an ECS leg's wave waits until ECS has reached the step)
+    rollbackOrder: list[MoveWave]  # the waves a rollback goes through: the last first
     steps: list[GroupStep]
     bakeSeconds: int
     waitSeconds: int  # the longest settle of any leg, then the bake
@@ -198,13 +199,36 @@ def plan_group(
     plan_ecs = plan_ecs or (lambda own: plan_ecs_deployment(own, ecs, cloudwatch, clusters))
     routes = [leg for leg in spec.legs if leg.kind == "weightShift"]
     services = [leg for leg in spec.legs if leg.kind == "ecsDeployment"]
-    legs = [plan_leg(leg, raw, spec, plan_route) for leg in routes]
-    ecs_legs = [plan_ecs_leg(leg, raw, spec, plan_ecs) for leg in services]
+    refused: list[InvalidRolloutInput] = []  # every leg's input problems, at once (other errors raised as they come)
+    legs: list[LegPlan] = []
+    ecs_legs: list[EcsLegPlan] = []
+    for leg in routes:
+        try:
+            legs.append(plan_leg(leg, raw, spec, plan_route))
+        except InvalidRolloutInput as exc:
+            refused.append(exc)
+    for leg in services:
+        try:
+            ecs_legs.append(plan_ecs_leg(leg, raw, spec, plan_ecs))
+        except InvalidRolloutInput as exc:
+            refused.append(exc)
+    if len(refused) == 1:
+        raise refused[0]  # in its own class (UnknownReference, EcsServiceNotFound, ...)
+    if refused:
+        raise InvalidRolloutInput.of([problem for exc in refused for problem in exc.problems])
     planned = {leg["name"]: leg["lockId"] for leg in [*legs, *ecs_legs]}
     check_distinct_locks([(leg, planned[leg.name]) for leg in spec.legs])
     route_index = {leg["name"]: i for i, leg in enumerate(legs)}
     ecs_by_name = {leg["name"]: leg for leg in ecs_legs}
+    ecs_index = {leg["name"]: i for i, leg in enumerate(ecs_legs)}
     order = waves(spec.after)
+    moving_waves: list[MoveWave] = [
+        {
+            "routes": [[route_index[name] for name in wave if name in route_index]],
+            "ecs": [ecs_index[name] for name in wave if name in ecs_index],
+        }
+        for wave in order
+    ]
     check_history(spec, order, [[ecs_by_name[name] for name in wave if name in ecs_by_name] for wave in order])
     approvals = set(spec.approval.beforeSteps) if spec.approval else set()
     steps: list[GroupStep] = [
@@ -224,13 +248,8 @@ def plan_group(
         "ecsLegs": ecs_legs,
         "waves": [[route_index[name] for name in wave if name in route_index] for wave in order],
         "rollbackWaves": [[route_index[name] for name in wave if name in route_index] for wave in reversed(order)],
-        "moveWaves": [
-            {
-                "routes": [[route_index[name] for name in wave if name in route_index]],
-                "ecsLegs": [ecs_by_name[n] for n in wave if n in ecs_by_name],
-            }
-            for wave in order
-        ],
+        "moveWaves": moving_waves,
+        "rollbackOrder": list(reversed(moving_waves)),
         "steps": steps,
         "bakeSeconds": spec.bakeSeconds,
         "waitSeconds": settle + spec.bakeSeconds,
