@@ -77,6 +77,30 @@ class FakePlanner:
         return plan  # type: ignore[return-value]
 
 
+# what the group reads of an ECS leg's plan besides its steps and lock (deploying.plan.EcsDeploymentPlan)
+ECS_PLAN: dict[str, Any] = {
+    "healthGate": {"recheckSeconds": 60, "maxPendingChecks": 10},
+    "bakeSeconds": {"step": 600, "final": 600},
+    "settleSeconds": 90,
+    "hookTimeoutMinutes": 1470,
+    "deploymentConfiguration": {
+        "strategy": "CANARY",
+        "lifecycleHooks": [
+            {
+                "targetType": "PAUSE",
+                "lifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"],
+                "timeoutConfiguration": {"timeoutInMinutes": 1470, "action": "ROLLBACK"},
+            },
+            {
+                "targetType": "AWS_LAMBDA",
+                "hookTargetArn": "arn:aws:lambda:us-west-2:1:function:theirs",
+                "lifecycleStages": ["POST_SCALE_UP"],
+            },
+        ],
+    },
+}
+
+
 def planned(raw: dict[str, Any], planner: Callable[[Any], WeightShiftPlan]) -> Any:
     return plan_group(raw, None, None, plan_route=planner)
 
@@ -238,6 +262,7 @@ def test_an_ecs_deployment_leg_is_planned_as_alone_and_held_at_ecs_first_step_at
             "steps": [0, 10, 100],
             "lockSeconds": 7200,
             "maxPolls": 10,
+            **ECS_PLAN,
         }
 
     raw = group(leg("a"), {"name": "checkout", "after": ["a"], "ecsDeployment": ecs}, approval={"beforeSteps": [50]})
@@ -309,6 +334,7 @@ def test_ecs_legs_whose_reads_could_outgrow_the_history_are_refused_once_planned
             "steps": list(range(0, 101, 10)),
             "lockSeconds": 1,
             "maxPolls": 100,
+            **ECS_PLAN,
         }
 
     one = {"name": "checkout", "ecsDeployment": ecs}
@@ -318,3 +344,54 @@ def test_ecs_legs_whose_reads_could_outgrow_the_history_are_refused_once_planned
         plan_group(group(one, two), None, None, plan_route=FakePlanner(), plan_ecs=plan_ecs)
     ((field, problem),) = caught.value.problems
     assert field == "steps" and problem.startswith("3 steps may take 24")
+
+
+def test_an_ecs_legs_pause_hook_outlasts_what_the_group_may_hold_it_for() -> None:
+    """Held at one pause: the approval wait (1 day), the bake (300 s), the longest gate's re-checks (600 s), and every
+    ECS leg moving to the step (600 s + 90 s each): 1478 minutes and the margin, past the leg's own plan (1470)."""
+    ecs = {k: v for k, v in load_json(EVENTS / "ecs-deployment-canary.json").items() if k not in SCHEDULE}
+
+    def plan_ecs(own: dict[str, Any]) -> Any:
+        return {
+            "mode": "start",
+            "lockId": f"ecs:{own['service']}",
+            "steps": [0, 10, 100],
+            "lockSeconds": 1,
+            "maxPolls": 10,
+            **ECS_PLAN,
+        }
+
+    one = {"name": "checkout", "ecsDeployment": ecs}
+    two = {"name": "orders", "ecsDeployment": {**ecs, "service": "orders"}}
+    plan = plan_group(
+        group(one, two, approval={"beforeSteps": [100], "timeoutSeconds": 86400}),
+        None,
+        None,
+        plan_route=FakePlanner(),
+        plan_ecs=plan_ecs,
+    )
+    minutes = -(-(86400 + 300 + 600 + 2 * 690) // 60) + 10
+    for leg in plan["ecsLegs"]:
+        ours, theirs = leg["plan"]["deploymentConfiguration"]["lifecycleHooks"]
+        assert leg["plan"]["hookTimeoutMinutes"] == minutes == ours["timeoutConfiguration"]["timeoutInMinutes"] == 1488
+        assert theirs == ECS_PLAN["deploymentConfiguration"]["lifecycleHooks"][1]  # the user's hook, untouched
+    # a leg whose input times its hook itself, shorter than that, is refused at its field
+    short = {"name": "orders", "ecsDeployment": {**ecs, "service": "orders", "hookTimeoutMinutes": 1450}}
+    with pytest.raises(InvalidRolloutInput) as caught:
+        plan_group(
+            group(one, short, approval={"beforeSteps": [100], "timeoutSeconds": 86400}),
+            None,
+            None,
+            plan_route=FakePlanner(),
+            plan_ecs=plan_ecs,
+        )
+    assert [field for field, _ in caught.value.problems] == ["legs[1].ecsDeployment.hookTimeoutMinutes"]
+
+
+def test_a_plan_past_its_share_of_the_state_data_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mesh_rollout.grouping import plan as group_plan
+
+    monkeypatch.setattr(group_plan, "PLAN_BUDGET_BYTES", 2000)
+    error = refused(group(leg("a"), leg("b"), leg("c")))
+    ((field, problem),) = error.problems
+    assert field == "legs" and problem.startswith("the group's plan is ") and "at most 2000 for the plan" in problem

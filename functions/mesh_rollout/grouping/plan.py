@@ -13,7 +13,8 @@ import json
 from collections.abc import Callable
 from typing import Any, NotRequired, TypedDict, cast
 
-from mesh_rollout.deploying.plan import EcsDeploymentPlan, plan_ecs_deployment
+from mesh_rollout.deploying.inputs import MAX_HOOK_TIMEOUT_MINUTES
+from mesh_rollout.deploying.plan import HOOK_MARGIN_MINUTES, OUR_STAGES, EcsDeploymentPlan, plan_ecs_deployment
 from mesh_rollout.errors import InvalidRolloutInput, MeshRolloutError
 from mesh_rollout.grouping.ecs_legs import target_of
 from mesh_rollout.grouping.inputs import (
@@ -28,6 +29,11 @@ from mesh_rollout.grouping.inputs import (
 from mesh_rollout.grouping.order import leg_targets, waves
 from mesh_rollout.shifting.plan import LOCK_MARGIN_SECONDS, WeightShiftPlan, plan_weight_shift
 from mesh_rollout.traffic import Weights, route_for
+
+# The plan's share of Step Functions' 256 KiB of a state's input or output
+# (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html): the rest is for each leg's snapshot
+# and the steps' results (`make bench`: 85.9 KiB for 25 legs, the plan about two thirds of it)
+PLAN_BUDGET_BYTES = 160 * 1024
 
 
 class LegStep(TypedDict):
@@ -178,6 +184,50 @@ def ecs_leg_input(leg: GroupLeg, raw: dict[str, Any], group: GroupSpec) -> dict[
     return own
 
 
+def fit_hook_timeouts(spec: GroupSpec, raw: dict[str, Any], legs: list[LegPlan], ecs_legs: list[EcsLegPlan]) -> None:
+    """Each ECS leg's PAUSE hook outlasts the longest the group may hold it at one pause: the approval wait, the
+    barrier (the longest settle of a route leg, then the bake), every gate's re-checks, and every ECS leg of the
+    group moving one after another to the step (its bake and settle). A hook the leg's input times itself
+    (hookTimeoutMinutes) shorter than that is refused at its field; else our hook's timeout is raised to it (ECS
+    rolls a deployment back when a pause times out: docs.aws.amazon.com/AmazonECS/latest/developerguide/
+    pause-lifecycle-hooks.html)."""
+    if not ecs_legs:
+        return
+    gates = [_pending_seconds(leg) for leg in legs] + [
+        int(leg["plan"]["healthGate"].get("recheckSeconds", 0)) * int(leg["plan"]["healthGate"].get("maxPendingChecks", 0))
+        for leg in ecs_legs
+    ]
+    held = (spec.approval.timeoutSeconds if spec.approval else 0) + spec.bakeSeconds + max(gates, default=0)
+    held += max((leg["settleSeconds"] for leg in legs), default=0)
+    held += sum(int(leg["plan"]["bakeSeconds"]["step"]) + int(leg["plan"]["settleSeconds"]) for leg in ecs_legs)
+    minutes = -(-held // 60) + HOOK_MARGIN_MINUTES
+    by_name = {leg.name: leg for leg in spec.legs}
+    for leg in ecs_legs:
+        plan, field = leg["plan"], f"{by_name[leg['name']].field}.hookTimeoutMinutes"
+        given = raw["legs"][position(by_name[leg["name"]])]["ecsDeployment"].get("hookTimeoutMinutes")
+        if minutes > MAX_HOOK_TIMEOUT_MINUTES or (given is not None and given < minutes):
+            raise InvalidRolloutInput(
+                field,
+                f"the group may hold this leg at one pause for {minutes} minutes (its approval wait, bake, gates"
+                f" and ECS legs), longer than {given or MAX_HOOK_TIMEOUT_MINUTES}: shorten those, or give more",
+            )
+        if int(plan["hookTimeoutMinutes"]) < minutes:
+            plan["hookTimeoutMinutes"] = minutes
+            plan["deploymentConfiguration"] = with_hook_timeout(plan["deploymentConfiguration"], minutes)
+
+
+def with_hook_timeout(config: dict[str, Any], minutes: int) -> dict[str, Any]:
+    """The configuration with our PAUSE hook's timeout (deploying.plan.pause_hook) at least `minutes`."""
+    hooks = []
+    for hook in config.get("lifecycleHooks", []):
+        ours = hook.get("targetType") == "PAUSE" and set(hook.get("lifecycleStages", [])) == set(OUR_STAGES)
+        timeout = hook.get("timeoutConfiguration", {})
+        if ours and int(timeout.get("timeoutInMinutes", 0)) < minutes:
+            hook = {**hook, "timeoutConfiguration": {**timeout, "timeoutInMinutes": minutes}}
+        hooks.append(hook)
+    return {**config, "lifecycleHooks": hooks}
+
+
 def position(leg: GroupLeg) -> int:
     """The leg's index in the input's legs."""
     return int(leg.field.split("[")[1].split("]")[0])
@@ -216,6 +266,7 @@ def plan_group(
         raise refused[0]  # in its own class (UnknownReference, EcsServiceNotFound, ...)
     if refused:
         raise InvalidRolloutInput.of([problem for exc in refused for problem in exc.problems])
+    fit_hook_timeouts(spec, raw, legs, ecs_legs)
     planned = {leg["name"]: leg["lockId"] for leg in [*legs, *ecs_legs]}
     check_distinct_locks([(leg, planned[leg.name]) for leg in spec.legs])
     route_index = {leg["name"]: i for i, leg in enumerate(legs)}
@@ -240,9 +291,9 @@ def plan_group(
     settle = max((leg["settleSeconds"] for leg in legs), default=0)
     timeout = spec.approval.timeoutSeconds if spec.approval else 0
     gated = settle + spec.bakeSeconds + max((_pending_seconds(leg) for leg in legs), default=0)
-    ecs_seconds = max((int(leg["plan"]["lockSeconds"]) for leg in ecs_legs), default=0)
+    ecs_seconds = sum(int(leg["plan"]["lockSeconds"]) for leg in ecs_legs)  # chained waves: one after another
     lock_seconds = len(steps) * gated + timeout * len(approvals & set(spec.steps)) + ecs_seconds + LOCK_MARGIN_SECONDS
-    return {
+    plan: GroupPlan = {
         "group": ", ".join(leg.name for leg in spec.legs),
         "legs": legs,
         "ecsLegs": ecs_legs,
@@ -261,6 +312,14 @@ def plan_group(
         "nothingToDo": not moving and not finalizing,
         "idle": {"status": "NOTHING_TO_DO", "reason": "every leg is already at the end of the plan"},
     }
+    size = group_size(plan)
+    if size > PLAN_BUDGET_BYTES:
+        raise InvalidRolloutInput(
+            "legs",
+            f"the group's plan is {size} bytes: with the snapshots and results the run adds, it must fit Step Functions'"
+            f" 256 KiB of state data (at most {PLAN_BUDGET_BYTES} for the plan): give fewer legs or steps",
+        )
+    return plan
 
 
 def check_history(spec: GroupSpec, order: list[list[str]], ecs_waves: list[list[EcsLegPlan]]) -> None:
