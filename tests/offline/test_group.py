@@ -382,3 +382,60 @@ def test_an_approval_given_while_a_leg_is_unhealthy_moves_no_leg_and_rolls_every
     )
     assert not [w for _, w in written if any(name.endswith("v2") and weight == 100 for name, weight in w.items())]
     assert rules(shop) == before
+
+
+# --- releases: route legs that deploy a new image to their canary first ---------------------------------------------
+
+
+def with_releases(raw: dict[str, Any]) -> dict[str, Any]:
+    """payments releases example/paymentsv2:2.0 (imageDefinitions), checkout example/checkoutv2:2.0 (canaryImage)."""
+    raw["legs"][0]["weightShift"]["imageDefinitions"] = [{"name": "app", "imageUri": "example/paymentsv2:2.0"}]
+    raw["legs"][1]["weightShift"]["canaryImage"] = "example/checkoutv2:2.0"
+    return raw
+
+
+def canary_image(account: OfflineAccount, service: str) -> str:
+    ecs = account.client("ecs")
+    running = ecs.describe_services(cluster="shop", services=[service])["services"][0]["taskDefinition"]
+    return str(ecs.describe_task_definition(taskDefinition=running)["taskDefinition"]["containerDefinitions"][0]["image"])
+
+
+def test_route_legs_release_their_new_images_before_the_first_step(shop: OfflineAccount) -> None:
+    result = shop.run(SM, with_releases(group_input(shop)), approver=approve)
+    assert result.status == "SUCCEEDED", result.cause
+    states = result.states
+    assert states.index("CheckReleases") < states.index("GroupSteps")
+    assert (canary_image(shop, "paymentsv2"), canary_image(shop, "checkoutv2")) == (
+        "example/paymentsv2:2.0",
+        "example/checkoutv2:2.0",
+    )
+    assert [sorted(weights_of(rule).values()) for rule in rules(shop).values()] == [[100]] * 3
+
+
+def test_a_failed_group_puts_its_released_canaries_back_on_their_revisions(failing_shop: OfflineAccount) -> None:
+    before = (canary_image(failing_shop, "paymentsv2"), canary_image(failing_shop, "checkoutv2"))
+    rules_before = rules(failing_shop)
+    result = failing_shop.run(SM, with_releases(group_input(failing_shop)), approver=approve)
+    assert result.status == "FAILED" and result.error == "CanaryUnhealthy"
+    assert rules(failing_shop) == rules_before
+    assert (canary_image(failing_shop, "paymentsv2"), canary_image(failing_shop, "checkoutv2")) == before
+    assert "leg payments: ECS service shop/paymentsv2 put back on paymentsv2:1" in (result.cause or "")
+
+
+def test_a_group_stopped_after_its_releases_is_put_back_by_the_clean_up(shop: OfflineAccount) -> None:
+    before = (canary_image(shop, "paymentsv2"), canary_image(shop, "checkoutv2"))
+    rules_before = rules(shop)
+    judged: list[str] = []
+
+    def stop_at_10(event: dict[str, Any]) -> None:
+        if "legs" in event and not judged:
+            judged.append(event["executionArn"])
+            stop_execution(shop, event["executionArn"])
+
+    shop.intercept("CanaryHealthFunction", stop_at_10)
+    result = shop.run(SM, with_releases(group_input(shop)), approver=approve)
+    assert result.status == "ABORTED"
+    assert canary_image(shop, "paymentsv2") == "example/paymentsv2:2.0"
+    done = clean_up(shop, result.execution_arn)
+    assert rules(shop) == rules_before
+    assert (canary_image(shop, "paymentsv2"), canary_image(shop, "checkoutv2")) == before, done

@@ -196,9 +196,9 @@ def test_weight_shift_fails_only_through_finish_rollout_once_the_lock_is_held() 
                     assert done["Parameters"]["status"] == "SUCCEEDED" and done["Parameters"]["lockReleased"] is False
                 continue
             if name not in ("PlanWeightShift", "DryRunWeightShift"):  # both run before the lock is taken, if it is
-                if catch["Next"] == "RollBackWaves":  # a group rolls every leg back, wave by wave, then finishes
-                    assert top["RollBackWaves"]["Catch"][-1]["Next"] == "FinishGroup"
-                    assert top["RollBackWaves"]["Next"] == "FinishGroup"
+                if catch["Next"] == "RollBackWaves":  # a group rolls every leg back, wave by wave, then its releases
+                    assert top["RollBackWaves"]["Catch"][-1]["Next"] == top["RollBackWaves"]["Next"] == "ReleasesToUndo"
+                    assert top["ReleasesToUndo"]["Default"] == top["UndoReleases"]["Next"] == "FinishGroup"
                     continue
                 assert catch["Next"] in finishing or target["Type"] == "Choice", name
                 if target["Type"] != "Choice":  # a group's states finish through the group's own FinishGroup

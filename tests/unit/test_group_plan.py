@@ -179,12 +179,19 @@ def test_plan_group_raises_a_legs_problem_at_its_place() -> None:
     assert caught.value.problems == [("legs[1].weightShift.canary", "target group 'bv2' not found")]
 
 
-def test_a_release_in_a_leg_is_refused_at_its_field() -> None:
+def test_a_legs_release_is_planned_for_before_the_first_step() -> None:
     raw = group(leg("a"), leg("b", canaryImage="registry/b:v2"))
-    error = refused(raw, FakePlanner(b={"release": {"pending": True}}))
-    assert error.problems == [
-        ("legs[1].weightShift.canaryImage", "a release (a new image) is not supported in a group yet: release alone")
-    ]
+    release = {
+        "pending": True,
+        "cluster": "shop",
+        "service": "bv2",
+        "images": {"app": "registry/b:v2"},
+        "pollSeconds": 15,
+        "maxChecks": 120,
+    }
+    plan = planned(raw, FakePlanner(b={"release": release}))
+    assert plan["releases"] == [{"name": "b", "lockId": "lattice:svc-b/listener-http-80/rule-b", "release": release}]
+    assert plan["lockSeconds"] >= 120 * 15  # the lock outlives the release's deployment too
 
 
 # --- the group ------------------------------------------------------------------------------------

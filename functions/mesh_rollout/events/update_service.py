@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mesh_rollout.errors import InvalidRolloutInput
+from mesh_rollout.events import HandlerEvent
 from mesh_rollout.events.service_revision import ServiceRevisionEvent
 from mesh_rollout.shapes import field
 
@@ -27,3 +28,10 @@ class UpdateServiceEvent(ServiceRevisionEvent):
                 "lockId", "a fenced update puts back only the task definition: not with vpcLatticeConfigurations"
             )
         return self.lockId, self.executionArn
+
+
+class UpdateReleasesEvent(HandlerEvent):
+    """A group's release revisions (RegisterReleases'), each canary service updated under its leg's lock."""
+
+    executionArn: str = field(min_length=1)  # type: ignore[assignment]
+    revisions: list[dict[str, Any]]

@@ -16,6 +16,7 @@ from mesh_rollout.deploying.cleanup import roll_back
 from mesh_rollout.deploying.service_lock import lock_item
 from mesh_rollout.errors import RollbackFailed
 from mesh_rollout.grouping.legs import restore_legs, restored_text, with_snapshots
+from mesh_rollout.grouping.releases import undo_releases
 from mesh_rollout.shifting import lock
 from mesh_rollout.shifting.cleanup import EARLIER_DELIVERY, lock_line, release_for, state_output
 from mesh_rollout.shifting.weight_shift import finish_record
@@ -43,6 +44,7 @@ def recover_unfinished_group(
     if finished or (status == "FAILED" and succeeded):
         return [release_for(dynamodb, table, lock_id, execution_arn) for lock_id in plan["lockIds"]]
     done: list[str] = []
+    released = _releases_to_undo(history)
     legs = with_snapshots(snapshotted["legs"], snapshotted["snapshotted"]["snapshots"]) if snapshotted else None
     failed: RollbackFailed | None = None
     for wave in plan["rollbackOrder"]:  # the last wave first: a leg before the legs it waited for
@@ -50,7 +52,9 @@ def recover_unfinished_group(
         if legs is not None and routes:
             try:
                 wave_legs = [legs[index] for index in routes]
-                done += _restore_taken_over(dynamodb, table, execution_arn, wave_legs, [list(range(len(wave_legs)))])
+                done += _restore_taken_over(
+                    dynamodb, table, execution_arn, wave_legs, [list(range(len(wave_legs)))], (ecs, released)
+                )
             except RollbackFailed as exc:  # noted; the legs before it are still put back
                 failed = failed or exc
         elif legs is None:
@@ -59,6 +63,18 @@ def recover_unfinished_group(
     if failed is not None:
         raise failed
     return done
+
+
+def _releases_to_undo(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """RegisterReleases' revisions if the execution went on to update the canary services with them, else none."""
+    registered = (state_output(history, "RegisterReleases") or {}).get("releaseRevisions") or {}
+    if state_output(history, "UpdateCanaryServices", "Entered") is None:
+        return []
+    return [
+        dict(revision)
+        for revision in registered.get("revisions", [])
+        if revision["taskDefinition"] != revision["previousTaskDefinition"]
+    ]
 
 
 def _roll_back_taken_over(ecs: Any, dynamodb: Any, table: str, execution_arn: str, leg: dict[str, Any]) -> str:
@@ -79,8 +95,15 @@ def _roll_back_taken_over(ecs: Any, dynamodb: Any, table: str, execution_arn: st
 
 
 def _restore_taken_over(
-    dynamodb: Any, table: str, execution_arn: str, legs: list[dict[str, Any]], rollback_waves: list[list[int]]
+    dynamodb: Any,
+    table: str,
+    execution_arn: str,
+    legs: list[dict[str, Any]],
+    rollback_waves: list[list[int]],
+    releases: tuple[Any, list[dict[str, Any]]] = (None, []),
 ) -> list[str]:
+    """The legs' locks taken over, the legs restored, their released canaries put back (`releases`: the ECS client
+    and the legs' release revisions; a leg set by hand keeps its release, as its weights), then the locks released."""
     cleaner = f"{execution_arn}#cleanup"
     done: list[str] = []
     taken: list[tuple[str, str]] = []  # (lock, who held it when taken over)
@@ -99,6 +122,11 @@ def _restore_taken_over(
     except RollbackFailed as exc:  # every leg was tried: the locks stay with the clean-up until they expire
         raise RollbackFailed(f"{exc}; the legs' locks are kept until they expire") from exc
     done.append(f"legs: {restored_text(restored['legs'])}" if restored["legs"] else "no leg had been snapshotted")
+    ecs, revisions = releases
+    ours_now = {leg["name"] for leg in ours if leg.get("snapshot") is not None}  # a leg left alone keeps its release
+    mine = [revision for revision in revisions if revision["name"] in ours_now]
+    if mine:
+        done += undo_releases(ecs, mine, [{"restored": restored}])["done"]
     for lock_id, previous in taken:
         said = lock_line(dynamodb, table, lock_id, execution_arn, previous)  # before the release: it reads the records
         lock.release(dynamodb, table, lock_id, cleaner)

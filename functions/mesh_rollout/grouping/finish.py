@@ -107,7 +107,15 @@ def rollback_of(state: Mapping[str, Any]) -> dict[str, Any] | None:
     waves = state.get("rolledBack")
     if waves is None:
         return None
-    legs, problems = [], []
+    legs: list[Any] = []
+    problems: list[str] = []
+    if isinstance(waves, dict):  # RollBackWaves itself failed (its Catch): which legs are back is unknown
+        error, message = readable_failure(waves)
+        problems.append(f"{error}: {message}")
+        waves = []
+    if state.get("releaseRollbackFailure"):
+        error, message = readable_failure(state["releaseRollbackFailure"])
+        problems.append(f"{error}: {message}")
     for wave in waves:
         legs += (wave.get("restored") or {}).get("legs", [])
         for key in ("restoreFailure", "ecsFailure"):
@@ -117,7 +125,8 @@ def rollback_of(state: Mapping[str, Any]) -> dict[str, Any] | None:
         for read in (wave.get("ecs") or {}).get("legs", []):
             if read.get("state") not in ROLLED_BACK:
                 problems.append(f"leg {read['name']}: ECS deployment {read.get('state')}, not rolled back")
-    return {"legs": legs, "problems": problems}
+    released = (state.get("releaseRollback") or {}).get("done", []) + (state.get("releaseRollback") or {}).get("kept", [])
+    return {"legs": legs, "problems": problems, "releases": released}
 
 
 def outcome_text(
@@ -146,7 +155,7 @@ def outcome_text(
     if error == "FinalizeFailed":  # every step passed: the legs stay where the steps left them
         return "FAILED", error, f"{message}; {where}"
     if "legs" in rollback:
-        back = "; ".join([restored_text(rollback["legs"]), *ecs_lines]).strip("; ")
+        back = "; ".join([restored_text(rollback["legs"]), *ecs_lines, *rollback.get("releases", [])]).strip("; ")
         return "FAILED", error, f"{message}. Rolled back: {back}"
     return "FAILED", error, f"{message}. Nothing was changed: {where}"
 

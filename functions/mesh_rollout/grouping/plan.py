@@ -57,6 +57,7 @@ class LegPlan(TypedDict):
     healthGate: dict[str, Any]
     settleSeconds: int
     finalize: dict[str, Any]
+    release: dict[str, Any]  # shifting.plan.ReleasePlan: pending, and the canary service's new images
     snapshot: NotRequired[dict[str, Any]]  # SnapshotLegs adds it
 
 
@@ -94,6 +95,7 @@ class GroupPlan(TypedDict):
     rollbackWaves: list[list[int]]
     moveWaves: list[MoveWave]  # every leg, wave by wave (an ECS leg's wave waits until ECS has reached the step)
     rollbackOrder: list[MoveWave]  # the waves a rollback goes through: the last first
+    releases: list[dict[str, Any]]  # the route legs that deploy a new image first: {name, lockId, release}
     steps: list[GroupStep]
     bakeSeconds: int
     waitSeconds: int  # the longest settle of any leg, then the bake
@@ -121,17 +123,12 @@ def at_leg(exc: MeshRolloutError, leg: GroupLeg) -> MeshRolloutError:
 
 
 def plan_leg(leg: GroupLeg, raw: dict[str, Any], group: GroupSpec, plan_route: Callable[[Any], WeightShiftPlan]) -> LegPlan:
-    """One weight-shift leg on the group's steps: refused where a group cannot take it yet (a release)."""
+    """One weight-shift leg on the group's steps (its release, if any, deployed before the group's first step)."""
     own = leg_input(leg, raw, group)
     try:
         plan = plan_route(own)
     except MeshRolloutError as exc:
         raise at_leg(exc, leg) from exc
-    if plan["release"]["pending"]:
-        field = next(f for f in ("imageDefinitions", "canaryImage", "alternate") if f in own)
-        raise InvalidRolloutInput(
-            f"{leg.field}.{field}", "a release (a new image) is not supported in a group yet: release alone"
-        )
     route = route_for(plan["route"])
     current = plan["plannedWeights"]
     targets = leg_targets(current, plan["stable"], plan["canary"], list(group.steps), route.scale)
@@ -153,6 +150,7 @@ def plan_leg(leg: GroupLeg, raw: dict[str, Any], group: GroupSpec, plan_route: C
         "healthGate": plan["healthGate"],
         "settleSeconds": plan["waitSeconds"] - plan["bakeSeconds"],
         "finalize": dict(plan["finalize"]),
+        "release": dict(plan["release"]),
     }
 
 
@@ -286,19 +284,29 @@ def plan_group(
         {"index": i, "percent": percent, "previous": spec.steps[i - 1] if i else 0, "approval": percent in approvals}
         for i, percent in enumerate(spec.steps)
     ]
-    moving = bool(ecs_legs) or any(step["weights"] != leg["plannedWeights"] for leg in legs for step in leg["steps"])
+    moving = (
+        bool(ecs_legs)
+        or any(leg["release"]["pending"] for leg in legs)
+        or any(step["weights"] != leg["plannedWeights"] for leg in legs for step in leg["steps"])
+    )
     finalizing = any(leg["finalize"]["pending"] for leg in legs)
     settle = max((leg["settleSeconds"] for leg in legs), default=0)
     timeout = spec.approval.timeoutSeconds if spec.approval else 0
     gated = settle + spec.bakeSeconds + max((_pending_seconds(leg) for leg in legs), default=0)
     ecs_seconds = sum(int(leg["plan"]["lockSeconds"]) for leg in ecs_legs)  # chained waves: one after another
-    lock_seconds = len(steps) * gated + timeout * len(approvals & set(spec.steps)) + ecs_seconds + LOCK_MARGIN_SECONDS
+    releasing = sum(
+        int(leg["release"]["maxChecks"]) * int(leg["release"]["pollSeconds"]) for leg in legs if leg["release"]["pending"]
+    )
+    lock_seconds = len(steps) * gated + timeout * len(approvals & set(spec.steps)) + ecs_seconds + releasing + LOCK_MARGIN_SECONDS
     plan: GroupPlan = {
         "group": ", ".join(leg.name for leg in spec.legs),
         "legs": legs,
         "ecsLegs": ecs_legs,
         "waves": [[route_index[name] for name in wave if name in route_index] for wave in order],
         "rollbackWaves": [[route_index[name] for name in wave if name in route_index] for wave in reversed(order)],
+        "releases": [
+            {"name": leg["name"], "lockId": leg["lockId"], "release": leg["release"]} for leg in legs if leg["release"]["pending"]
+        ],
         "moveWaves": moving_waves,
         "rollbackOrder": list(reversed(moving_waves)),
         "steps": steps,
