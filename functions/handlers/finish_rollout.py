@@ -17,36 +17,23 @@ from mesh_rollout.shifting.weight_shift import RolloutFinished, finish_record, f
 @metrics.log_metrics
 @named_aws_errors
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> RolloutFinished | GroupFinished:
+    result: RolloutFinished | GroupFinished
     if "legs" in event.get("state", {}):  # a group: every leg's locks, every leg's weights in the outcome
         group = FinishGroupEvent.parse(event)
-        finished = finish_group(
-            client("dynamodb"),
-            os.environ["ROUTE_LOCK_TABLE"],
-            client("sns"),
-            os.environ["NOTIFICATION_TOPIC_ARN"],
-            group.executionArn or "",
-            group.state,
-        )
-        logger.info("group finished", extra=finished)
-        count_unsent_notification(finished)
-        metrics.add_metric(
-            name="WeightShiftsSucceeded" if finished["status"] == "SUCCEEDED" else "WeightShiftsFailed", unit="Count", value=1
-        )
-        return finished
-    if "state" in event:  # the state machine hands over its state; the record is worked out here (finish_record)
-        event = {**{k: v for k, v in event.items() if k != "state"}, **finish_record(event["state"])}
-    request = FinishRolloutEvent.parse(event)
-    result = finish_rollout(
-        client("dynamodb"),
-        os.environ["ROUTE_LOCK_TABLE"],
-        client("sns"),
-        os.environ["NOTIFICATION_TOPIC_ARN"],
-        request.executionArn or "",
-        request.as_dict(),
-    )
+        result = finish_group(*_finishing(), group.executionArn or "", group.state)
+    else:
+        if "state" in event:  # the state machine hands over its state; the record is worked out here (finish_record)
+            event = {**{k: v for k, v in event.items() if k != "state"}, **finish_record(event["state"])}
+        request = FinishRolloutEvent.parse(event)
+        result = finish_rollout(*_finishing(), request.executionArn or "", request.as_dict())
     logger.info("weight shift finished", extra=result)
     count_unsent_notification(result)
     metrics.add_metric(
         name="WeightShiftsSucceeded" if result["status"] == "SUCCEEDED" else "WeightShiftsFailed", unit="Count", value=1
     )
     return result
+
+
+def _finishing() -> tuple[Any, str, Any, str]:
+    """The clients and settings both outcomes are finished with (read once the event is checked)."""
+    return client("dynamodb"), os.environ["ROUTE_LOCK_TABLE"], client("sns"), os.environ["NOTIFICATION_TOPIC_ARN"]

@@ -129,16 +129,27 @@ def _parts(result: dict[str, Any], parts: tuple[tuple[str, str], ...]) -> str:
     return ", ".join(counted(len(result[key]), what) for key, what in parts if result.get(key))
 
 
+def idle_facts(facts: str, plan: dict[str, Any]) -> str:
+    """A plan with nothing to do: why (NOTHING_TO_DO, HALTED)."""
+    idle = plan.get("idle") or {}
+    return f"{facts}: {idle.get('status', 'NOTHING_TO_DO')}, {idle.get('reason', 'nothing to do')}"
+
+
+def schedule_facts(plan: dict[str, Any]) -> str:
+    """A plan's steps and the approvals before them (a route's or a group's)."""
+    steps = [f"{s['percent']}%" for s in plan["steps"]]
+    approvals = [f"{s['percent']}%" for s in plan["steps"] if s.get("approval")]
+    return f"; steps {' -> '.join(steps) if steps else 'none'}" + (
+        f", approval before {', '.join(approvals)}" if approvals else ""
+    )
+
+
 def plan_facts(plan: dict[str, Any]) -> str:
     """A weight shift's plan: the route as it is and the steps ahead (or why there are none)."""
     facts = f"route {plan['route'].get('label')} at {describe_weights(plan.get('plannedWeights'))}"
     if plan.get("nothingToDo"):
-        idle = plan.get("idle") or {}
-        return f"{facts}: {idle.get('status', 'NOTHING_TO_DO')}, {idle.get('reason', 'nothing to do')}"
-    steps = [f"{s['percent']}%" for s in plan["steps"]]
-    facts += f"; steps {' -> '.join(steps) if steps else 'none'}"
-    approvals = [f"{s['percent']}%" for s in plan["steps"] if s.get("approval")]
-    facts += f", approval before {', '.join(approvals)}" if approvals else ""
+        return idle_facts(facts, plan)
+    facts += schedule_facts(plan)
     release = plan.get("release")
     if release and "service" in release:  # a release: its image goes to the canary's service first, unless it runs it
         where = f"{release['cluster']}/{release['service']}"
@@ -222,12 +233,8 @@ def group_plan_facts(plan: dict[str, Any]) -> str:
     legs = len(plan["legs"]) + len(plan.get("ecsLegs") or [])
     facts = f"group {plan.get('group')}: {counted(legs, 'leg')}"
     if plan.get("nothingToDo"):
-        idle = plan.get("idle") or {}
-        return f"{facts}: {idle.get('status', 'NOTHING_TO_DO')}, {idle.get('reason', 'nothing to do')}"
-    steps = [f"{s['percent']}%" for s in plan["steps"]]
-    facts += f"; steps {' -> '.join(steps) if steps else 'none'}"
-    approvals = [f"{s['percent']}%" for s in plan["steps"] if s.get("approval")]
-    facts += f", approval before {', '.join(approvals)}" if approvals else ""
+        return idle_facts(facts, plan)
+    facts += schedule_facts(plan)
     waves = plan.get("waves") or []
     return facts + (f"; {counted(len(waves), 'wave')}" if len(waves) > 1 else "")
 
