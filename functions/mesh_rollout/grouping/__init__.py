@@ -1,21 +1,24 @@
-"""Groups (issue 25): one execution moves several legs together, on one step schedule, with one approval per step
-and all-or-nothing rollback.
+"""Groups (issue 25, docs/groups.md): one WeightShiftStateMachine execution moves several legs together, on one step
+schedule, with one approval per step and all-or-nothing rollback.
 
-The design the state machine is to follow (this package holds its domain pieces, plain functions):
-- WeightShiftStateMachine becomes the group machine; today's single-route input is a group of one leg
-  (inputs.one_leg), so one code path serves both. A leg is what one execution moves today: a weight shift on a
-  route (VPC Lattice, ALB, App Mesh; its input is exactly a WeightShiftStateMachine input without the group's
-  fields) or an ECS deployment (an EcsDeploymentStateMachine input without approval/dryRun/whenLocked).
-- inputs.parse_group: the whole input checked before any AWS call, every problem at once, each at its field
-  (legs[1].weightShift.canary); each leg by its own state machine's parse_spec. Limits from Step Functions'
-  history (25,000 events) and payload (256 KiB) quotas and DynamoDB's 100 actions per transaction: see inputs.
-  Once resolved, the legs' lock ids (shifting.plan's route lock id, deploying.service_lock's ecs:<service ARN>)
-  go through inputs.check_distinct_locks (a route named two ways).
-- At each group step: every leg moves (order.waves: a Map per wave, legs that wait for none together), then one
-  barrier (the group's bakeSeconds after the longest settle), then every leg's gate is read; the step passes only
-  when every leg passes. A weight-shift leg writes order.leg_targets' weights (its own scale, exact as a route
-  alone is planned); an ECS leg is given only the percent (order.ecs_leg_targets) and reaches it through ECS.
-- Any failure, rejection, timeout or stop rolls every leg back to its own snapshot, in order.rollback_waves.
-- locks.acquire_all takes every leg's lock in one transaction (a refused group changes nothing and is told which
-  locks and who holds them); locks.release_all frees them, with a release record each as lock.release leaves.
+A leg is what one execution moves alone: a route (VPC Lattice, ALB, App Mesh: a WeightShiftStateMachine input without
+the group's fields) or an ECS service's own deployment (an EcsDeploymentStateMachine input). The input's `legs` send
+the execution down the group's states (IsGroup); they run the same Lambda functions as a route alone and an ECS
+deployment alone, with group actions, each over every leg in one call, so a step costs the same states and
+invocations whatever the number of legs (only the AWS calls grow). The modules, in the order a run uses them:
+
+- inputs: the group's input checked whole, before any AWS call, every problem at its field (legs[1].weightShift...);
+  the history and payload limits.
+- plan: every leg planned as it would be alone (shifting.plan, deploying.plan) on the group's schedule; the waves
+  (order) the legs move and roll back in; the releases; the ECS legs' pause timeouts and the locks' lifetime.
+- locks: every leg's lock in one DynamoDB transaction, all or none; released the same way.
+- releases: route legs that deploy a new image first, and its undoing.
+- legs: snapshot, move (wave by wave), gate (every leg's; the worst wins), restore and finalize the route legs.
+- ecs_legs: an ECS leg taken through ECS to its first pause at or above each step, finished, or rolled back.
+- finish: the approval request (every leg's weights and verdict) and the outcome naming each leg.
+- cleanup: a stopped group put back, wave by wave, by the status-change function.
+- dry_run: each leg's own dry run, then the group's plan, read-only.
+
+A route alone still runs its own states (PlanWeightShift -> AcquireRouteLock -> ... -> FinishRollout): its step
+mode (mode increment) is not a group's yet, and a group of one leg runs the group's states.
 """
