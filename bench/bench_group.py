@@ -10,7 +10,7 @@ for none (one wave a step); row "20w" chains 20 legs (each `after` the previous 
 iteration each), to show what a wave costs. Row "ecs" runs events/group-ecs-lattice.json in its world
 events/local/group-ecs-given.json (a Lattice route leg and an ECS-native LINEAR leg): offline Waits take no time and
 the emulator's ECS moves on a scaled clock, so its ECS polls count how long the loop spun, not what AWS would make.
-The history estimate of grouping/inputs.py (_size_problems) is printed against these measurements.
+The history estimate of grouping/inputs.py (history_events, with its constants) is printed against these measurements.
 
 The worst case for the history: one leg's canary publishes no metrics until its gate's last allowed re-check, at
 every step: CheckLegs says PENDING (no data, treated as missing) maxPendingChecks times (10, the default), then
@@ -22,7 +22,7 @@ Limits (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
 execution's history, 256 KiB of input or output per state (and of the execution input). The largest payload is
 max over the history's events of len(input or output), as bench_scale measures it.
 
-Run with `make bench`, or `python bench/bench_group.py 1 5` for fewer sizes (about 45 s in all).
+Run with `make bench`, or `python bench/bench_group.py 1 5` for fewer sizes (about 40 s in all).
 Numbers are printed, never asserted.
 """
 
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import sys
 import time
@@ -48,6 +49,7 @@ SIZES = [1, 5, 20]
 TEN_STEPS = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
 MAX_PENDING_CHECKS = 10  # the healthGate default (shifting/inputs.py)
 STEPS_MAP = "GroupSteps"
+APPROVAL_STATE = "RequestGroupApproval"
 ECS_EXAMPLE, ECS_WORLD = "events/group-ecs-lattice.json", "events/local/group-ecs-given.json"
 HEALTHY = [("TotalRequestCount", 150.0), ("HTTPCode_5XX_Count", 0.0)]  # per minute: an error rate of 0
 
@@ -247,6 +249,7 @@ def measure(result: RunResult, sent: str, bench_puts: int) -> dict[str, Any]:
         "outside": (parts[0], parts[-1]),
         "parts": parts,
         "step_events": _step_events(result.history),
+        "each_step": each_step_events(result.history),
     }
 
 
@@ -300,6 +303,32 @@ def _step_events(history: list[dict[str, Any]]) -> int:
     return last - (first or 0) + 1
 
 
+def each_step_events(history: list[dict[str, Any]]) -> list[tuple[int, bool]]:
+    """Each GroupSteps iteration's history events (the last one's up to the Map's exit) and whether it asked for
+    an approval: the approval's cost is its step's events less a step's without one."""
+    found: list[list[Any]] = []
+    for event in history:
+        kind = event["type"]
+        if kind == "MapIterationStarted" and event["mapIterationStartedEventDetails"].get("name") == STEPS_MAP:
+            found.append([0, False])
+        elif kind == "MapStateExited" and event["stateExitedEventDetails"]["name"] == STEPS_MAP:
+            found[-1][0] += 1
+            break
+        if found:
+            found[-1][0] += 1
+            if kind.endswith("StateEntered") and event["stateEnteredEventDetails"]["name"] == APPROVAL_STATE:
+                found[-1][1] = True
+    return [(events, approved) for events, approved in found]
+
+
+def step_costs(m: dict[str, Any]) -> tuple[int, int]:
+    """(a step's events without an approval, what an approval adds to its step)."""
+    plain = [events for events, approved in m["each_step"] if not approved]
+    asked = [events for events, approved in m["each_step"] if approved]
+    step = max(plain)
+    return step, (max(asked) - step if asked else 0)
+
+
 def per_step(total: int, steps: int) -> str:
     return f"{total / steps:.1f}" if steps else "-"
 
@@ -307,12 +336,11 @@ def per_step(total: int, steps: int) -> str:
 def main() -> int:
     sizes = [int(a) for a in sys.argv[1:]] or SIZES
     with OfflineAccount(ROOT / "template.yaml"):  # puts the functions' code on the path
-        from mesh_rollout.grouping.inputs import EVENTS_OUTSIDE_STEPS, EVENTS_PER_RECHECK, EVENTS_PER_STEP, MAX_LEGS
+        from mesh_rollout.grouping import inputs
 
-    def estimate(steps: int, rechecks: int) -> int:
-        """grouping/inputs.py _size_problems' history estimate."""
-        return EVENTS_OUTSIDE_STEPS + steps * (EVENTS_PER_STEP + EVENTS_PER_RECHECK * rechecks)
-
+    MAX_LEGS = inputs.MAX_LEGS
+    # moto's interpreter logs an error for every IsPresent test that is false (a Choice's branch, not a failure)
+    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
     started = time.perf_counter()
     print(
         f"Groups of N VPC Lattice legs in one WeightShiftStateMachine execution, offline: steps {STEPS}, "
@@ -338,10 +366,10 @@ def main() -> int:
         if m["status"] != "SUCCEEDED":
             print(f"       {m['cause']}")
 
-    for n in sorted({*sizes, MAX_LEGS}):
+    chain_n = max(*sizes, 2)  # a chain of one leg has no wave to compare
+    for n in sorted({*sizes, MAX_LEGS, chain_n}):
         measured[n] = run(n)
         row(str(n), measured[n])
-    chain_n = max(sizes)
     chained = run(chain_n, chain=True)
     row(f"{chain_n}w", chained)
     ecs = run_ecs()
@@ -359,10 +387,16 @@ def main() -> int:
     per_wave = (chained["step_events"] - flat["step_events"]) / chained["steps"] / (chain_n - 1)
     per_wave_states = (chained["step_states"] - flat["step_states"]) / chained["steps"] / (chain_n - 1)
     one_wave = flat["step_events"] / flat["steps"]
+    plain, approval = step_costs(flat)
     print(
         f"  {chain_n}w: {chain_n} legs, each after the previous one ({chain_n} waves a step, one MoveLegs each): "
         f"a wave costs {per_wave:.1f} events and {per_wave_states:.1f} states a step; a step is "
         f"{one_wave - per_wave:.1f} + {per_wave:.1f} x waves events (approval included, averaged over the steps)"
+    )
+    print(
+        f"  a step without an approval: {plain} events at one wave ({plain - per_wave:.0f} + {per_wave:.0f} x waves); "
+        f"the approval adds {approval} events to its step ({', '.join(str(e) for e, _ in flat['each_step'])} "
+        f"events a step, {chain_n} legs, one wave; {chain_n}w: {', '.join(str(e) for e, _ in chained['each_step'])})"
     )
     polls = {k: ecs["by_state"][k] for k in ("ReadEcsLegs", "ReadEcsCompletion", "StartEcsLegs", "ContinueEcsLegs")}
     polls["ContinueEcsCompletion"] = ecs["by_state"]["ContinueEcsCompletion"]
@@ -433,18 +467,32 @@ def main() -> int:
             f"{most_checks(100)} with 100 (the inputs' maxima: 100 re-checks, 100 steps)"
         )
     print(
-        f"\ngrouping/inputs.py's history estimate: {EVENTS_OUTSIDE_STEPS} + steps x ({EVENTS_PER_STEP} + "
-        f"{EVENTS_PER_RECHECK} x maxPendingChecks), against the measured (maxPendingChecks {MAX_PENDING_CHECKS}):"
+        f"\ngrouping/inputs.py's history estimate (history_events): {inputs.EVENTS_OUTSIDE_STEPS} + "
+        f"{inputs.EVENTS_PER_APPROVAL} x approvals + steps x ({inputs.EVENTS_PER_STEP} + {inputs.EVENTS_PER_WAVE} x waves"
+        f" + {inputs.EVENTS_PER_RECHECK} x maxPendingChecks), against the measured (maxPendingChecks {MAX_PENDING_CHECKS}):"
     )
+    if ok:
+        outside = ok["events"] - ok["step_events"]
+        plain, approval = step_costs(ok)
+        print(
+            f"  measured: {outside} outside the steps, {plain - per_wave:.0f} a step, {per_wave:.0f} a wave, {approval} an "
+            f"approval, {added / rechecks:.0f} a re-check; constants: {inputs.EVENTS_OUTSIDE_STEPS}, "
+            f"{inputs.EVENTS_PER_STEP}, {inputs.EVENTS_PER_WAVE}, {inputs.EVENTS_PER_APPROVAL}, {inputs.EVENTS_PER_RECHECK}"
+        )
     rechecks_measured = (w["events"] - ok["events"]) if ok else 0
     cases = [
-        (f"{slow_n} legs, 1 wave, worst case", w["events"]),
-        (f"{chain_n} legs, {chain_n} waves, at worst (measured + those re-checks)", chained["events"] + rechecks_measured),
-        (f"ecs example, no re-checks (offline ECS polls: {ecs['events']} events)", ecs["events"]),
+        (f"{slow_n} legs, 1 wave, worst case", w["events"], len(STEPS), 1, MAX_PENDING_CHECKS),
+        (
+            f"{chain_n} legs, {chain_n} waves, at worst (measured + those re-checks)",
+            chained["events"] + rechecks_measured,
+            len(STEPS),
+            chain_n,
+            MAX_PENDING_CHECKS,
+        ),
+        (f"ecs example, no re-checks, no ECS polls counted ({ecs['events']} events offline)", ecs["events"], ecs["steps"], 2, 0),
     ]
-    for label, events in cases:
-        steps = len(STEPS) if "ecs" not in label else ecs["steps"]
-        guess = estimate(steps, MAX_PENDING_CHECKS)
+    for label, events, steps, waves, checks in cases:
+        guess = inputs.history_events(steps, 1, waves, checks)
         print(f"  {label}: {events:,} measured, {guess:,} estimated ({'under' if guess < events else 'over'})")
     print(f"\n(bench_group: {time.perf_counter() - started:.0f} s)")
     return 0
