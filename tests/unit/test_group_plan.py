@@ -355,7 +355,8 @@ def test_ecs_legs_whose_reads_could_outgrow_the_history_are_refused_once_planned
 
 def test_an_ecs_legs_pause_hook_outlasts_what_the_group_may_hold_it_for() -> None:
     """Held at one pause: the approval wait (1 day), the bake (300 s), the longest gate's re-checks (600 s), and every
-    ECS leg moving to the step (600 s + 90 s each): 1478 minutes and the margin, past the leg's own plan (1470)."""
+    ECS leg moving to the step (600 s + 90 s for each of ECS's steps it passes, two at most): 1501 minutes and the
+    margin, past the leg's own plan (1470)."""
     ecs = {k: v for k, v in load_json(EVENTS / "ecs-deployment-canary.json").items() if k not in SCHEDULE}
 
     def plan_ecs(own: dict[str, Any]) -> Any:
@@ -377,10 +378,10 @@ def test_an_ecs_legs_pause_hook_outlasts_what_the_group_may_hold_it_for() -> Non
         plan_route=FakePlanner(),
         plan_ecs=plan_ecs,
     )
-    minutes = -(-(86400 + 300 + 600 + 2 * 690) // 60) + 10
+    minutes = -(-(86400 + 300 + 600 + 2 * 2 * 690) // 60) + 10  # each leg passes ECS's 0 and 10 to reach the 10% step
     for leg in plan["ecsLegs"]:
         ours, theirs = leg["plan"]["deploymentConfiguration"]["lifecycleHooks"]
-        assert leg["plan"]["hookTimeoutMinutes"] == minutes == ours["timeoutConfiguration"]["timeoutInMinutes"] == 1488
+        assert leg["plan"]["hookTimeoutMinutes"] == minutes == ours["timeoutConfiguration"]["timeoutInMinutes"] == 1511
         assert theirs == ECS_PLAN["deploymentConfiguration"]["lifecycleHooks"][1]  # the user's hook, untouched
     # a leg whose input times its hook itself, shorter than that, is refused at its field
     short = {"name": "orders", "ecsDeployment": {**ecs, "service": "orders", "hookTimeoutMinutes": 1450}}

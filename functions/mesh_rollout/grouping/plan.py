@@ -185,8 +185,9 @@ def ecs_leg_input(leg: GroupLeg, raw: dict[str, Any], group: GroupSpec) -> dict[
 def fit_hook_timeouts(spec: GroupSpec, raw: dict[str, Any], legs: list[LegPlan], ecs_legs: list[EcsLegPlan]) -> None:
     """Each ECS leg's PAUSE hook outlasts the longest the group may hold it at one pause: the approval wait, the
     barrier (the longest settle of a route leg, then the bake), every gate's re-checks, and every ECS leg of the
-    group moving one after another to the step (its bake and settle). A hook the leg's input times itself
-    (hookTimeoutMinutes) shorter than that is refused at its field; else our hook's timeout is raised to it (ECS
+    group moving one after another to the step (each of ECS's steps it passes through: its bake and settle). A
+    hook the leg's input times itself (hookTimeoutMinutes) shorter than that is refused at its field; else our
+    hook's timeout is raised to it (ECS
     rolls a deployment back when a pause times out: docs.aws.amazon.com/AmazonECS/latest/developerguide/
     pause-lifecycle-hooks.html)."""
     if not ecs_legs:
@@ -197,7 +198,10 @@ def fit_hook_timeouts(spec: GroupSpec, raw: dict[str, Any], legs: list[LegPlan],
     ]
     held = (spec.approval.timeoutSeconds if spec.approval else 0) + spec.bakeSeconds + max(gates, default=0)
     held += max((leg["settleSeconds"] for leg in legs), default=0)
-    held += sum(int(leg["plan"]["bakeSeconds"]["step"]) + int(leg["plan"]["settleSeconds"]) for leg in ecs_legs)
+    held += sum(
+        ecs_steps_per_group_step(leg) * (int(leg["plan"]["bakeSeconds"]["step"]) + int(leg["plan"]["settleSeconds"]))
+        for leg in ecs_legs
+    )
     minutes = -(-held // 60) + HOOK_MARGIN_MINUTES
     by_name = {leg.name: leg for leg in spec.legs}
     for leg in ecs_legs:
@@ -212,6 +216,15 @@ def fit_hook_timeouts(spec: GroupSpec, raw: dict[str, Any], legs: list[LegPlan],
         if int(plan["hookTimeoutMinutes"]) < minutes:
             plan["hookTimeoutMinutes"] = minutes
             plan["deploymentConfiguration"] = with_hook_timeout(plan["deploymentConfiguration"], minutes)
+
+
+def ecs_steps_per_group_step(leg: EcsLegPlan) -> int:
+    """The most of ECS's own steps the leg passes through to reach one group step (each baked before the next)."""
+    counts, before = [], -1.0
+    for target in leg["targets"]:
+        counts.append(sum(1 for step in leg["plan"]["steps"] if before < step <= target))
+        before = float(target)
+    return max(counts, default=1) or 1
 
 
 def with_hook_timeout(config: dict[str, Any], minutes: int) -> dict[str, Any]:

@@ -48,12 +48,14 @@ class ReleasesUndone(TypedDict):
 
 def register_releases(ecs: Any, releases: Sequence[Mapping[str, Any]]) -> ReleasesRegistered:
     """Each leg's release revision, found or registered (the canary service's task definition with the new images)."""
+    poll = min((int(item["release"]["pollSeconds"]) for item in releases), default=15)
     revisions: list[LegRevision] = []
     for item in releases:
         release = item["release"]
         revision = release_revision(ecs, release["cluster"], release["service"], release["images"])
-        revisions.append({**revision, "name": item["name"], "lockId": item["lockId"], "maxChecks": int(release["maxChecks"])})
-    poll = min((int(item["release"]["pollSeconds"]) for item in releases), default=15)
+        # the group reads every release at the shortest poll: each leg's own deploymentTimeoutSeconds in those reads
+        checks = -(-int(release["maxChecks"]) * int(release["pollSeconds"]) // poll)
+        revisions.append({**revision, "name": item["name"], "lockId": item["lockId"], "maxChecks": checks})
     return {"revisions": revisions, "pollSeconds": poll}
 
 
@@ -88,28 +90,30 @@ def check_releases(ecs: Any, revisions: Sequence[Mapping[str, Any]], checks: int
     return {"state": state, "checks": checks + 1, "summary": "; ".join(said) or f"every release deployed ({len(states)})"}
 
 
-def drifted_legs(rolled_back: Any) -> set[str]:
-    """The legs the rollback left as they were because someone set their weights by hand (RouteDrifted)."""
+def restored_legs(rolled_back: Any) -> set[str]:
+    """The legs the rollback reports back on their snapshots (restored, or found there). A leg set by hand
+    (RouteDrifted), one whose lock another rollout holds now (LockLost), one whose wave could not be put back, and
+    every leg when the rollback itself failed, are not: their canaries may carry traffic."""
     if not isinstance(rolled_back, list):
         return set()
     return {
         leg["name"]
         for wave in rolled_back
         for leg in ((wave or {}).get("restored") or {}).get("legs", [])
-        if str(leg.get("problem", "")).startswith("RouteDrifted")
+        if not leg.get("problem")
     }
 
 
 def undo_releases(ecs: Any, revisions: Sequence[Mapping[str, Any]], rolled_back: Any) -> ReleasesUndone:
     """Each leg's canary service put back on the revision it ran before its release (undo_release: only if it still
-    runs the release's), every leg tried; a leg whose weights were set by hand keeps its release, as its weights."""
-    keep = drifted_legs(rolled_back)
+    runs the release's), every leg tried; a leg the rollback did not put back keeps its release, as its weights."""
+    back = restored_legs(rolled_back)
     done, kept, failed = [], [], []
     transient: TransientAwsError | None = None
     for revision in reversed(revisions):
-        if revision["name"] in keep:
+        if revision["name"] not in back:
             service = f"{revision['cluster']}/{revision['service']}"
-            kept.append(f"leg {revision['name']}: ECS service {service} left on the release's revision, as the route")
+            kept.append(f"leg {revision['name']}: ECS service {service} left on the release's revision, as its route")
             continue
         try:
             done.append(f"leg {revision['name']}: {undo_release(ecs, dict(revision))}")
