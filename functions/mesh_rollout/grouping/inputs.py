@@ -11,8 +11,9 @@ named by its route, its problems named as today.
 
 Limits (Step Functions' quotas, https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html: 25,000
 events in an execution's history, 256 KiB of input or output per state):
-- history (history_events): `make bench` measures 43 events outside the steps, and at each step 19, plus 11 for
-  each wave (its MoveWaves iteration and MoveLegs), plus 12 for an approval, whatever the number of legs; plus each
+- history (history_events): `make bench` measures 45 events outside the steps, and at each step 19, plus 11 for
+  each wave (its MoveWaves iteration and MoveLegs), plus 19 for an approval, whatever the number of legs; a
+  rollback's wave about 14; releases 12, and 9 for each read of their deployments; plus each
   re-check of the gates while any leg is PENDING (Wait, Choice and the task: 9), at most the largest
   maxPendingChecks of the legs at every step. An ECS leg's wave reads its deployment until ECS holds it at the
   step: at most its plan's maxPolls reads (9 events each) for each of ECS's pauses, and again to finish it and to
@@ -58,7 +59,9 @@ HISTORY_BUDGET = 20_000
 EVENTS_OUTSIDE_STEPS = 45
 EVENTS_PER_STEP = 19
 EVENTS_PER_WAVE = 11
-EVENTS_PER_APPROVAL = 12
+EVENTS_PER_APPROVAL = 19  # the request, its answer, and every gate read again before anything moves
+EVENTS_PER_ROLLBACK_WAVE = 14
+EVENTS_FOR_RELEASES = 12  # RegisterReleases, UpdateCanaryServices, StartReleasesGate; then a re-check a read
 EVENTS_PER_RECHECK = 9
 EVENTS_PER_ECS_PHASE = 7  # a start or CONTINUE, its Wait, then EVENTS_PER_RECHECK for each read
 MAX_INPUT_BYTES = 64 * 1024
@@ -333,10 +336,20 @@ def _size_problems(raw: dict[str, Any], group: GroupInput, legs: list[GroupLeg])
     return problems
 
 
-def history_events(steps: int, approvals: int, wave_count: int, rechecks: int, ecs_waves: Sequence[tuple[int, int]] = ()) -> int:
+def history_events(
+    steps: int,
+    approvals: int,
+    wave_count: int,
+    rechecks: int,
+    ecs_waves: Sequence[tuple[int, int]] = (),
+    release_reads: int = 0,
+) -> int:
     """The most events a group's execution history may take (see the module's docstring): `ecs_waves` is, for each
-    wave with ECS legs, (the pauses ECS makes for its legs, the plan's maxPolls)."""
-    events = EVENTS_OUTSIDE_STEPS + EVENTS_PER_APPROVAL * approvals
+    wave with ECS legs, (the pauses ECS makes for its legs, the plan's maxPolls); `release_reads`, the most reads of
+    the releases' deployments (0: no release)."""
+    events = EVENTS_OUTSIDE_STEPS + EVENTS_PER_APPROVAL * approvals + EVENTS_PER_ROLLBACK_WAVE * wave_count
+    if release_reads:
+        events += EVENTS_FOR_RELEASES + EVENTS_PER_RECHECK * release_reads
     events += steps * (EVENTS_PER_STEP + EVENTS_PER_WAVE * wave_count + EVENTS_PER_RECHECK * rechecks)
     for phases, polls in ecs_waves:
         events += phases * (EVENTS_PER_ECS_PHASE + EVENTS_PER_RECHECK * polls)

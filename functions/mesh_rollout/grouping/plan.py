@@ -291,7 +291,7 @@ def plan_group(
         }
         for wave in order
     ]
-    check_history(spec, order, [[ecs_by_name[name] for name in wave if name in ecs_by_name] for wave in order])
+    check_history(spec, order, [[ecs_by_name[name] for name in wave if name in ecs_by_name] for wave in order], legs)
     approvals = set(spec.approval.beforeSteps) if spec.approval else set()
     steps: list[GroupStep] = [
         {"index": i, "percent": percent, "previous": spec.steps[i - 1] if i else 0, "approval": percent in approvals}
@@ -343,8 +343,12 @@ def plan_group(
     return plan
 
 
-def check_history(spec: GroupSpec, order: list[list[str]], ecs_waves: list[list[EcsLegPlan]]) -> None:
-    """The group's worst-case history within HISTORY_BUDGET, now that its ECS legs' pauses and reads are planned."""
+def check_history(spec: GroupSpec, order: list[list[str]], ecs_waves: list[list[EcsLegPlan]], legs: list[LegPlan]) -> None:
+    """The group's worst-case history within HISTORY_BUDGET, now that its ECS legs' pauses and reads, and its
+    releases' reads (each leg's deploymentTimeoutSeconds at the group's shortest poll), are planned."""
+    releases = [leg["release"] for leg in legs if leg["release"]["pending"]]
+    poll = min((int(release["pollSeconds"]) for release in releases), default=1)
+    reads = max((-(-int(r["maxChecks"]) * int(r["pollSeconds"]) // poll) for r in releases), default=0)
     polls = [
         (max(len(leg["plan"]["steps"]) + 1 for leg in wave), max(int(leg["plan"]["maxPolls"]) for leg in wave))
         for wave in ecs_waves
@@ -352,7 +356,7 @@ def check_history(spec: GroupSpec, order: list[list[str]], ecs_waves: list[list[
     ]
     approvals = len(spec.approval.beforeSteps) if spec.approval else 0
     rechecks = max(leg.spec.healthGate.maxPendingChecks for leg in spec.legs)
-    events = history_events(len(spec.steps), approvals, len(order), rechecks, polls)
+    events = history_events(len(spec.steps), approvals, len(order), rechecks, polls, reads)
     if events > HISTORY_BUDGET:
         raise InvalidRolloutInput("steps", history_problem(len(spec.steps), events))
 
