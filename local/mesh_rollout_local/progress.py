@@ -348,8 +348,13 @@ def group_lines(result: Any, state_input: Any = None) -> list[str]:
         return [ecs_read_line(leg, names.get(str(leg["name"]))) for leg in result["legs"]]
     if is_ecs_legs_answered(result):
         return [short_deployments(str(line)) for line in result["done"]]
-    if set(result) == {"done"} and isinstance(result["done"], list):  # FinalizeLegs (a route's has its weights too)
-        return [str(line) for line in result["done"]]
+    if set(result) in ({"done"}, {"done", "kept"}) and isinstance(result["done"], list):  # FinalizeLegs, UndoReleases
+        return [str(line) for line in [*result["done"], *result.get("kept", [])]]
+    if {"revisions", "pollSeconds"} <= set(result):  # RegisterReleases: each leg's revision
+        return [
+            f"leg {r['name']}: {short_revision(r['taskDefinition'])} (was {short_revision(r['previousTaskDefinition'])})"
+            for r in result["revisions"]
+        ]
     legs = legs_of(result)
     return [leg_line(leg) for leg in legs] if legs else []
 
@@ -454,6 +459,16 @@ SHAPES = (  # (keys a result has, what to say); the first that fits
     ({"lockId", "owner"}, lambda r: f"lock {lock_label(r['lockId'])} taken"),
     ({"lockIds", "owner"}, lambda r: f"{counted(len(r['lockIds']), 'lock')} taken"),  # a group's, in one transaction
     ({"snapshots"}, lambda r: f"{counted(len(r['snapshots']), 'leg')} snapshotted"),
+    # a group's releases: the revisions registered, the canaries updated, their deployments read, undone
+    ({"revisions", "pollSeconds"}, lambda r: f"{counted(len(r['revisions']), 'release revision')}"),
+    (
+        {"updated"},
+        lambda r: (
+            f"{counted(len(r['updated']), 'canary service')} updated" if r["updated"] else "every canary already on its release"
+        ),
+    ),
+    ({"state", "checks", "summary"}, lambda r: f"{r['state']}: {r['summary']}"),
+    ({"done", "kept"}, lambda r: f"{counted(len(r['done']), 'release')} undone, {counted(len(r['kept']), 'release')} kept"),
     ({"status", "lockReleased"}, lambda r: f"{r['status']}, lock {'released' if r['lockReleased'] else 'NOT released'}"),
     ({"done", "weights"}, lambda r: "; ".join(r["done"]) or "nothing to finalize"),
     ({"done"}, lambda r: f"finalized {counted(len(r['done']), 'change')}" if r["done"] else "nothing to finalize"),

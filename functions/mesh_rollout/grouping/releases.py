@@ -6,7 +6,7 @@ hand (the canary may carry traffic someone sent it: its release stays, as a rout
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired, TypedDict
+from typing import Any, TypedDict
 
 from mesh_rollout.aws.ecs import ServiceRevision
 from mesh_rollout.errors import MeshRolloutError, RollbackFailed, TransientAwsError, readable_failure
@@ -43,7 +43,7 @@ class ReleasesChecked(TypedDict):
 
 class ReleasesUndone(TypedDict):
     done: list[str]
-    kept: NotRequired[list[str]]
+    kept: list[str]  # the legs that keep their release, as their weights
 
 
 def register_releases(ecs: Any, releases: Sequence[Mapping[str, Any]]) -> ReleasesRegistered:
@@ -83,7 +83,7 @@ def check_releases(ecs: Any, revisions: Sequence[Mapping[str, Any]], checks: int
         states.append(state)
         if state != "COMPLETED":
             said.append(
-                f"leg {revision['name']}: the canary deployment of {revision['taskDefinition']} {found['verdict']['state']}"
+                f"leg {revision['name']}: the canary deployment of {short_name(revision['taskDefinition'])} {found['verdict']['state']}"
                 f"{' (timed out)' if found['timedOut'] else ''}: {found['verdict'].get('reason', '')}".rstrip(": ")
             )
     state = "FAILED" if "FAILED" in states else "IN_PROGRESS" if "IN_PROGRESS" in states else "COMPLETED"
@@ -126,7 +126,7 @@ def undo_releases(ecs: Any, revisions: Sequence[Mapping[str, Any]], rolled_back:
         raise transient
     if failed:
         raise RollbackFailed("; ".join([*failed, *done]))
-    return {"done": done, "kept": kept} if kept else {"done": done}
+    return {"done": done, "kept": kept}
 
 
 def fence_for(dynamodb: Any, table: str, owner: str) -> Any:
