@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
-from mesh_rollout.aws.ecs import ServiceRevision
+from mesh_rollout.aws.ecs import ServiceRevision, short_name
 from mesh_rollout.errors import MeshRolloutError, RollbackFailed, TransientAwsError, readable_failure
 from mesh_rollout.onboarding.rollout import check_deployment
 from mesh_rollout.shifting.lock import LockFence
@@ -82,10 +82,9 @@ def check_releases(ecs: Any, revisions: Sequence[Mapping[str, Any]], checks: int
         state = "FAILED" if found["timedOut"] else state if state in ("COMPLETED", "IN_PROGRESS") else "FAILED"
         states.append(state)
         if state != "COMPLETED":
-            said.append(
-                f"leg {revision['name']}: the canary deployment of {short_name(revision['taskDefinition'])} {found['verdict']['state']}"
-                f"{' (timed out)' if found['timedOut'] else ''}: {found['verdict'].get('reason', '')}".rstrip(": ")
-            )
+            deployment = f"the canary deployment of {short_name(revision['taskDefinition'])} {found['verdict']['state']}"
+            timed_out = " (timed out)" if found["timedOut"] else ""
+            said.append(f"leg {revision['name']}: {deployment}{timed_out}: {found['verdict'].get('reason', '')}".rstrip(": "))
     state = "FAILED" if "FAILED" in states else "IN_PROGRESS" if "IN_PROGRESS" in states else "COMPLETED"
     return {"state": state, "checks": checks + 1, "summary": "; ".join(said) or f"every release deployed ({len(states)})"}
 
