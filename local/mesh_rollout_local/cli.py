@@ -8,6 +8,7 @@ account is built."""
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import re
 import sys
@@ -170,6 +171,19 @@ def main(argv: list[str] | None = None) -> int:
     except AwsRefused as exc:
         print(f"mesh-rollout: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # whoever read the output stopped (`| head`): stop quietly, as a shell tool does
+        quiet_stdout()
+        return 1
+
+
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's own flush at exit does not raise again (the docs' recipe:
+    https://docs.python.org/3/library/signal.html#note-on-sigpipe)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # a stdout without a file (a test's) has nothing to flush
+        pass
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
@@ -324,3 +325,19 @@ def test_an_ecs_deployments_progress_names_target_groups_weights_and_ecs_stage()
     assert task_facts({"lockId": "ecs:arn:aws:ecs:us-west-2:123456789012:service/apps/checkout", "owner": "x"}) == (
         "lock ecs:apps/checkout taken"
     )
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mesh-rollout local ... | head -1`: the pipe breaks under the printer; exit 1, never a traceback."""
+    from mesh_rollout_local import cli
+
+    class ClosedPipe(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli.sys, "stdout", ClosedPipe())
+    code = cli.main(["local", "WeightShiftStateMachine", "--input", str(ROOT / "examples" / "checkout-shift.json"), "--dry-run"])
+    assert code == 1
+    assert capsys.readouterr().err == ""
