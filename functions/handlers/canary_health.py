@@ -1,6 +1,7 @@
 """CanaryHealth: the health gate's verdict on the canary (HEALTHY, PENDING or UNHEALTHY, with reasons); for a group,
 every leg's, and the group's (grouping.legs)."""
 
+import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -19,6 +20,12 @@ from mesh_rollout.shifting.gate import GateVerdict, health_verdict
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> GateVerdict | GroupVerdict:
     if "legs" in event:
         group = LegsHealthEvent.parse(event)
+        deployment = None
+        if group.ecsLegs:  # an ECS leg ECS rolled back by itself is UNHEALTHY at once (its deployment, as ECS says)
+            from mesh_rollout.grouping.ecs_legs import described_deployment
+
+            table = os.environ["ROUTE_LOCK_TABLE"]
+            deployment = described_deployment(client("ecs"), client("dynamodb"), table, group.executionArn or "")
         verdicts = read_legs(
             group.leg_dicts(),
             client("cloudwatch"),
@@ -27,6 +34,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> GateVerdict
             group.checks,
             ecs_legs=group.ecsLegs or [],
             percent=group.percent,
+            deployment=deployment,
         )
         logger.info("group health verdict", extra=verdicts)
         metrics.add_metric(name=f"HealthVerdict{verdicts['state'].title()}", unit="Count", value=1)

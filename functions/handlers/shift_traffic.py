@@ -48,7 +48,7 @@ Result = RouteSnapshot | StepApplied | RouteRestored | LegsSnapshotted | GroupSt
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Result:
     request = ACTIONS.get(str(event.get("action")), SnapshotRouteEvent).parse(event)
     if isinstance(request, SnapshotLegsEvent | ApplyLegsEvent | RestoreLegsEvent):
-        return group(request)
+        return _group(request)
     if isinstance(request, SnapshotRouteEvent):
         metrics.add_metric(name="RouteSnapshots", unit="Count", value=1)
         return take_snapshot(request.route, request.plannedWeights)
@@ -69,7 +69,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Result:
     return restored
 
 
-def group(request: GroupRequest) -> LegsSnapshotted | GroupStepApplied | GroupRestored:
+def _group(request: GroupRequest) -> LegsSnapshotted | GroupStepApplied | GroupRestored:
     """A group's snapshot, step or rollback: every leg, each fenced by its own lock."""
     legs = request.leg_dicts()
     if isinstance(request, SnapshotLegsEvent):

@@ -305,20 +305,30 @@ def test_an_ecs_leg_moves_through_ecs_after_the_route_leg_it_waits_for(apps: Off
 
 
 def test_an_ecs_leg_failing_its_gate_rolls_back_through_ecs_and_the_route_leg_to_its_snapshot(apps: OfflineAccount) -> None:
+    """The leg's own gate alarm (checkout-green-5xx; not the deployment's own alarm, on which ECS rolls back by itself)."""
     before = payments_rule(apps)
     judged: list[int] = []
+    cloudwatch = apps.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName="checkout-green-5xx",
+        Namespace="AWS/VpcLattice",
+        MetricName="HTTPCode_5XX_Count",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=50,
+        ComparisonOperator="GreaterThanThreshold",
+    )
 
     def alarm_at_60(event: dict[str, Any]) -> None:
         if "ecsLegs" in event and "legs" in event and event.get("percent") == 60 and not judged:
             judged.append(60)
-            apps.client("cloudwatch").set_alarm_state(
-                AlarmName="checkout-5xx", StateValue="ALARM", StateReason="test: 5xx at 60%"
-            )
+            cloudwatch.set_alarm_state(AlarmName="checkout-green-5xx", StateValue="ALARM", StateReason="test: 5xx at 60%")
 
     apps.intercept("CanaryHealthFunction", alarm_at_60)
-    result = apps.run(SM, ecs_group(apps, alarmNames=["checkout-5xx"]), approver=approve)
+    result = apps.run(SM, ecs_group(apps, alarmNames=["checkout-green-5xx"]), approver=approve)
     assert result.status == "FAILED" and result.error == "CanaryUnhealthy"
-    assert (result.cause or "").startswith("at 60%: leg checkout: UNHEALTHY: alarm checkout-5xx is in ALARM")
+    assert (result.cause or "").startswith("at 60%: leg checkout: UNHEALTHY: alarm checkout-green-5xx is in ALARM")
     assert payments_rule(apps) == before  # the route leg, whole
     assert [status for status, _ in checkout_deployments(apps)] == ["ROLLBACK_SUCCESSFUL"]
     assert (
@@ -439,3 +449,30 @@ def test_a_group_stopped_after_its_releases_is_put_back_by_the_clean_up(shop: Of
     done = clean_up(shop, result.execution_arn)
     assert rules(shop) == rules_before
     assert (canary_image(shop, "paymentsv2"), canary_image(shop, "checkoutv2")) == before, done
+
+
+def test_a_failed_group_is_notified_once_by_its_own_finish(failing_shop: OfflineAccount) -> None:
+    result = failing_shop.run(SM, group_input(failing_shop), approver=approve)
+    assert result.status == "FAILED"
+    # EventBridge then delivers the execution's end to the status-change function: it says nothing more
+    handled = clean_up(failing_shop, result.execution_arn, status="FAILED")
+    assert handled.get("notice") == "sent by the execution's FinishRollout" and "notified" not in handled
+
+
+def test_an_ecs_leg_ecs_rolled_back_by_itself_fails_its_gate_with_ecs_reason(apps: OfflineAccount) -> None:
+    before = payments_rule(apps)
+    ecs = apps.client("ecs")
+
+    def ecs_alarm_at_60(event: dict[str, Any]) -> None:
+        if "ecsLegs" in event and "legs" in event and event.get("percent") == 60 and event.get("checks") == 0:
+            apps.client("cloudwatch").set_alarm_state(AlarmName="checkout-5xx", StateValue="ALARM", StateReason="test: 5xx")
+            # ECS rolls back on its own (its deploymentConfiguration.alarms): the gate reads once it has
+            wait_for("ECS's own rollback", lambda: checkout_deployments(apps)[0][0].startswith("ROLLBACK"))
+
+    apps.intercept("CanaryHealthFunction", ecs_alarm_at_60)
+    result = apps.run(SM, ecs_group(apps), approver=approve)
+    assert result.status == "FAILED" and result.error == "CanaryUnhealthy"
+    assert (result.cause or "").startswith("at 60%: leg checkout: UNHEALTHY: ECS deployment ROLLBACK_")
+    assert payments_rule(apps) == before
+    assert wait_for("checkout's rollback", lambda: checkout_deployments(apps)[0][0] == "ROLLBACK_SUCCESSFUL")
+    assert ecs.describe_services(cluster="apps", services=["checkout"])["services"][0]["taskDefinition"].endswith("checkout:1")

@@ -256,7 +256,7 @@ def test_every_leg_at_the_end_is_nothing_to_do() -> None:
     assert plan["nothingToDo"] is False
 
 
-def test_an_ecs_deployment_leg_is_planned_as_alone_and_held_at_ecs_first_step_at_or_above_each_group_step() -> None:
+def test_an_ecs_deployment_leg_is_planned_as_alone_and_held_at_ecs_last_step_at_or_below_each_group_step() -> None:
     # Given a route leg a and an ECS leg checkout (CANARY 10%: ECS's steps are 0, 10 and 100) that waits for a
     ecs = {k: v for k, v in load_json(EVENTS / "ecs-deployment-canary.json").items() if k not in SCHEDULE}
     given: list[dict[str, Any]] = []
@@ -276,9 +276,9 @@ def test_an_ecs_deployment_leg_is_planned_as_alone_and_held_at_ecs_first_step_at
     plan = plan_group(raw, None, None, plan_route=FakePlanner(), plan_ecs=plan_ecs)
     # Then it is planned from its own input, the group's approval wait given to its pause hook's timeout
     assert given == [{**ecs, "approval": {"beforeSteps": [100], "timeoutSeconds": 86400}}]
-    # and held at ECS's 10% for the group's 10%, at 100% for 50% and 100%, after the route leg in each step
+    # and held at ECS's 10% for the group's 10% and 50% (never past the approval before 100%), at 100% for 100%
     ((checkout),) = plan["ecsLegs"]
-    assert checkout["targets"] == [10, 100, 100] and checkout["after"] == ["a"]
+    assert checkout["targets"] == [10, 10, 100] and checkout["after"] == ["a"]
     assert plan["moveWaves"] == [{"routes": [[0]], "ecs": []}, {"routes": [[]], "ecs": [0]}]
     assert plan["rollbackOrder"] == [{"routes": [[]], "ecs": [0]}, {"routes": [[0]], "ecs": []}]
     assert plan["lockIds"] == ["lattice:svc-a/listener-http-80/rule-a", "ecs:arn:aws:ecs:us-west-2:1:service/apps/checkout"]

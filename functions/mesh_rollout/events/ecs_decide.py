@@ -27,8 +27,7 @@ class EcsLegsDecideEvent(HandlerEvent):
     action: Literal["CONTINUE", "ROLLBACK"]
     ecsLegs: list[dict[str, Any]]
     only: list[int] | None = None  # the wave's ECS legs (indexes into ecsLegs); None: every one
+    reads: list[dict[str, Any]] | None = None
 
     def wave(self) -> list[dict[str, Any]]:
         return wave_of(self.ecsLegs, self.only)
-
-    reads: list[dict[str, Any]] | None = None

@@ -20,10 +20,9 @@ class EcsLegsStatusEvent(HandlerEvent):
     executionArn: str = field(min_length=1)  # type: ignore[assignment]
     ecsLegs: list[dict[str, Any]]
     only: list[int] | None = None  # the wave's ECS legs (indexes into ecsLegs); None: every one
-
-    def wave(self) -> list[dict[str, Any]]:
-        return wave_of(self.ecsLegs, self.only)
-
     percent: int = field(default=0, ge=0)
     polls: int = field(default=0, ge=0)
     mode: Literal["step", "complete", "rollback"] = "step"
+
+    def wave(self) -> list[dict[str, Any]]:
+        return wave_of(self.ecsLegs, self.only)

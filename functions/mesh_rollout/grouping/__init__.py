@@ -14,7 +14,7 @@ invocations whatever the number of legs (only the AWS calls grow). The modules, 
 - locks: every leg's lock in one DynamoDB transaction, all or none; released the same way.
 - releases: route legs that deploy a new image first, and its undoing.
 - legs: snapshot, move (wave by wave), gate (every leg's; the worst wins), restore and finalize the route legs.
-- ecs_legs: an ECS leg taken through ECS to its first pause at or above each step, finished, or rolled back.
+- ecs_legs: an ECS leg taken through ECS to its last pause at or below each step, finished, or rolled back.
 - finish: the approval request (every leg's weights and verdict) and the outcome naming each leg.
 - cleanup: a stopped group put back, wave by wave, by the status-change function.
 - dry_run: each leg's own dry run, then the group's plan, read-only.

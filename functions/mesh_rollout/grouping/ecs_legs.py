@@ -2,9 +2,9 @@
 group's steps through ECS, with the EcsDeploymentStateMachine's own functions (deploying.start, .status, .decide).
 
 ECS shifts traffic itself, one of its own steps at a time, and pauses at our hook before each step and once at 100%
-(deploying.status). At the group's step to P% an ECS leg is taken to its first pause at or above P: the pauses below
-are answered CONTINUE without a verdict (ECS's own alarms still watch them), the one it reaches is judged with the
-other legs' gates. ECS takes its bakes to get there, so the group waits (a read loop) until every ECS leg has
+(deploying.status). At the group's step to P% an ECS leg is taken to its last pause at or below P (target_of): the
+pauses before it are answered CONTINUE without a verdict (ECS's own alarms still watch them), the one it is held at is
+judged with the other legs' gates. ECS takes its bakes to get there, so the group waits (a read loop) until every ECS leg has
 reached the step before the route legs move (an ECS leg moves first: it cannot wait for another leg).
 
 Nothing is carried between the group's steps but the plan: each leg's deployment is the one its lock item records
@@ -14,10 +14,11 @@ ECS's: our pause answered ROLLBACK, or the deployment stopped with a rollback (d
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, NotRequired, TypedDict
 
 from mesh_rollout import clock
+from mesh_rollout.aws.ecs_deployments import describe_deployment
 from mesh_rollout.deploying.cleanup import roll_back
 from mesh_rollout.deploying.decide import answer
 from mesh_rollout.deploying.service_lock import lock_item
@@ -68,8 +69,10 @@ class EcsLegsAnswered(TypedDict):
 
 
 def target_of(plan: Mapping[str, Any], percent: int | float) -> int | float:
-    """ECS's first step at or above the group's percent: where the leg is held for the group's step."""
-    return min((step for step in plan["steps"] if step >= percent), default=100)
+    """ECS's last step at or below the group's percent: where the leg is held for the group's step. An ECS leg never
+    carries more of its traffic than the group's step gives every leg (a CANARY leg does not go to 100% at a group
+    step of 50, past an approval before 100%); the group's last step is 100%, where every leg gets there."""
+    return max((step for step in plan["steps"] if step <= percent), default=0)
 
 
 def deployment_of(dynamodb: Any, table: str, leg: Mapping[str, Any], owner: str) -> str | None:
@@ -144,7 +147,7 @@ def read_legs(
     polls: int,
     mode: Mode,
 ) -> EcsLegsRead:
-    """Where every ECS leg stands against the group's step (`mode` step: its first pause at or above `percent`;
+    """Where every ECS leg stands against the group's step (`mode` step: its last pause at or below `percent`;
     complete: its deployment SUCCESSFUL; rollback: no longer in progress), and what the loop does next."""
     reads = [_leg_read(ecs, leg, deployment_of(dynamodb, table, leg, owner), percent, polls + 1, mode) for leg in legs]
     order = (FAILED, CONTINUE, MOVING, REACHED)
@@ -193,9 +196,35 @@ def roll_back_legs(ecs: Any, dynamodb: Any, table: str, legs: Sequence[Mapping[s
     return {"done": done, "polls": 0, "waitSeconds": wait}
 
 
-def leg_verdict(cloudwatch: Any, ecs: Any, leg: Mapping[str, Any], read: Mapping[str, Any], checks: int) -> dict[str, Any]:
+def leg_verdict(
+    cloudwatch: Any,
+    ecs: Any,
+    leg: Mapping[str, Any],
+    read: Mapping[str, Any],
+    checks: int,
+    deployment: Callable[[Mapping[str, Any]], Mapping[str, Any] | None] | None = None,
+) -> dict[str, Any]:
     """The ECS leg's gate at the pause the group's step holds it at (deploying.status.step_check: its healthGate over
-    the step's bake, compared with its stable side when it has a judge)."""
+    the step's bake, compared with its stable side when it has a judge). With `deployment` (the leg's deployment as
+    ECS describes it, None before one was started), a deployment ECS has rolled back or stopped by itself (its
+    alarms, its circuit breaker, a pause's timeout) is UNHEALTHY at once, with ECS's reason."""
+    described = deployment(leg) if deployment is not None else None
+    if described is not None and described.get("status") not in ("PENDING", "IN_PROGRESS", "SUCCESSFUL"):
+        reason = (described.get("rollback") or {}).get("reason") or described.get("statusReason") or "no reason given"
+        said = f"ECS deployment {described.get('status')}: {reason}"
+        return {"state": "UNHEALTHY", "reasons": [said], "checks": checks + 1, "summary": f"UNHEALTHY: {said}"}
     now = clock.now().timestamp()
     state = {"pause": {"percent": read["percent"]}, "startedAt": now, "continuedAt": now}
     return dict(step_check(cloudwatch, ecs, dict(leg["plan"]), state, checks))
+
+
+def described_deployment(
+    ecs: Any, dynamodb: Any, table: str, owner: str
+) -> Callable[[Mapping[str, Any]], Mapping[str, Any] | None]:
+    """leg_verdict's `deployment`: the leg's deployment (the one its lock records for `owner`) as ECS describes it."""
+
+    def describe(leg: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        arn = deployment_of(dynamodb, table, leg, owner)
+        return describe_deployment(ecs, arn) if arn else None
+
+    return describe

@@ -40,7 +40,7 @@ def approval_message(execution_arn: str, item: Mapping[str, Any], verdict: Group
             f"    next:    {describe_weights(own['weights'])}",
             f"    health:  {states[leg['name']]['summary']}",
         ]
-    for leg in item.get("ecsLegs") or []:  # held by ECS at its first pause at or above each step
+    for leg in item.get("ecsLegs") or []:  # held by ECS at its last pause at or below each step
         targets, index, plan = leg["targets"], step["index"], leg["plan"]
         lines += [
             f"  leg {leg['name']} (ECS service {plan['cluster']}/{plan['service']}, {plan['strategy']})",

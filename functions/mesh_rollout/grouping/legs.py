@@ -131,15 +131,17 @@ def read_legs(
     checks: int,
     ecs_legs: Sequence[Mapping[str, Any]] = (),
     percent: int = 0,
+    deployment: Any = None,
 ) -> GroupVerdict:
     """legs_verdict with each leg's gate read now: a route leg's over the bake, an ECS leg's at the pause the group's
-    step holds it at (`percent`: ecs_legs.leg_verdict)."""
+    step holds it at (`percent`: ecs_legs.leg_verdict; `deployment` describes its deployment, see there)."""
 
     def read(leg: Mapping[str, Any]) -> Mapping[str, Any]:
         if "plan" in leg:  # an ECS leg
             from mesh_rollout.grouping.ecs_legs import leg_verdict, target_of
 
-            return leg_verdict(cloudwatch, ecs, leg, {"percent": target_of(leg["plan"], percent) if percent else 0}, checks)
+            held = {"percent": target_of(leg["plan"], percent) if percent else 0}
+            return leg_verdict(cloudwatch, ecs, leg, held, checks, deployment)
         return health_verdict(dict(leg["healthGate"]), cloudwatch, ecs, window_seconds, checks)
 
     return legs_verdict([*legs, *ecs_legs], read, checks)

@@ -158,7 +158,7 @@ def plan_ecs_leg(
     leg: GroupLeg, raw: dict[str, Any], group: GroupSpec, plan_ecs: Callable[[Any], EcsDeploymentPlan]
 ) -> EcsLegPlan:
     """One ECS-native leg: planned as the EcsDeploymentStateMachine plans it alone (its PAUSE hook outlasting the
-    group's approval wait), held at each group step at ECS's first step at or above it (ecs_legs.target_of)."""
+    group's approval wait), held at each group step at ECS's last step at or below it (ecs_legs.target_of)."""
     own = ecs_leg_input(leg, raw, group)
     try:
         plan = plan_ecs(own)

@@ -151,8 +151,12 @@ def release_leftover_lock(dynamodb: Any, table: str, execution_arn: str, output:
 
 
 def own_notice_sent(history: list[dict[str, Any]]) -> bool:
-    """Whether the weight shift published its outcome itself (FinishRollout completed and its publish went out)."""
-    return (state_output(history, "FinishRollout") or {}).get("result", {}).get("notified") is True
+    """Whether the weight shift (or the group) published its outcome itself (FinishRollout or FinishGroup completed
+    and its publish went out)."""
+    return any(
+        (state_output(history, finish) or {}).get("result", {}).get("notified") is True
+        for finish in ("FinishRollout", "FinishGroup")  # a group's FinishGroup tells its outcome as FinishRollout does
+    )
 
 
 class StatusChangeHandled(TypedDict):
