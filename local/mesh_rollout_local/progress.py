@@ -253,7 +253,7 @@ def leg_plan_line(leg: dict[str, Any]) -> str:
 
 def ecs_leg_plan_line(leg: dict[str, Any]) -> str:
     """One ECS leg of a group's plan: its service, ECS's strategy and the percent ECS holds it at for each of the
-    group's steps (its first pause at or above the step): `leg checkout after payments: ECS service apps/checkout
+    group's steps (its last pause at or below the step): `leg checkout after payments: ECS service apps/checkout
     (LINEAR), held at 20 -> 60 -> 100`."""
     after = f" after {', '.join(leg['after'])}" if leg.get("after") else ""
     plan = leg.get("plan") or {}
