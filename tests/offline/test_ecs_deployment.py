@@ -248,7 +248,9 @@ def test_our_execution_stopped_at_a_pause_is_rolled_back_by_the_clean_up(
     assert lock_items(alb) != []
     handle(alb, status_change_event(stopped.execution_arn, alb.state_machine_arns[SM], "ABORTED"), monkeypatch)
     assert lock_items(alb) == []
-    (deployment,) = deployments(alb)
+    # the clean-up answered our pause ROLLBACK; ECS rolls back on its own time (the emulator's engine thread, as ECS
+    # does): until it starts, the deployment still reads IN_PROGRESS with the hook FAILED
+    (deployment,) = wait_for("ECS's rollback", lambda: [d for d in deployments(alb) if d["status"] != "IN_PROGRESS"])
     assert deployment["status"] in ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL"), json.dumps(
         deployment, default=str
     )
