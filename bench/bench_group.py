@@ -39,7 +39,7 @@ from typing import Any
 
 from bench_reference import mutating_calls
 from bench_scale import HISTORY_LIMIT, PAYLOAD_LIMIT, kib, largest_payload
-from mesh_rollout_local.report import Segment
+from mesh_rollout_local.report import Segment, segments
 from mesh_rollout_local.runner import OfflineAccount, RunResult, StillClock
 from mesh_rollout_local.scenarios import ROOT
 
@@ -276,20 +276,7 @@ def by_operation(m: dict[str, Any], n: int) -> str:
 
 def group_segments(result: RunResult) -> list[Segment]:
     """report.segments cut at GroupSteps' iterations only: each step's MoveWaves Map has iterations of its own."""
-    found = [Segment("before the steps")]
-    calls = iter(result.invocation_calls)
-    for event in result.history:
-        kind = event["type"]
-        if kind == "MapIterationStarted" and event["mapIterationStartedEventDetails"].get("name") == STEPS_MAP:
-            found.append(Segment(f"step {len(found)}"))
-        elif kind == "MapStateExited" and event["stateExitedEventDetails"]["name"] == STEPS_MAP:
-            found.append(Segment("after the steps"))
-        elif kind.endswith("StateEntered"):
-            found[-1].states.append(event["stateEnteredEventDetails"]["name"])
-        elif kind in ("LambdaFunctionScheduled", "TaskScheduled"):
-            found[-1].invocations += 1
-            found[-1].calls.update(next(calls, []))
-    return found
+    return segments(result, steps_map=STEPS_MAP)
 
 
 def _step_events(history: list[dict[str, Any]]) -> int:

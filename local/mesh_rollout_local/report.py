@@ -231,16 +231,21 @@ class Segment:
         return sum(self.calls.values()) - self.traffic_reads - self.traffic_writes
 
 
-def segments(result: RunResult, before: str = "before the steps", after: str = "after the steps") -> list[Segment]:
-    """The execution cut at its Map's iterations (a weight shift's CanarySteps: one segment per step). Handlers
-    run one at a time, in the order the history schedules them, so each invocation's calls go to its segment."""
+def segments(
+    result: RunResult, before: str = "before the steps", after: str = "after the steps", steps_map: str | None = None
+) -> list[Segment]:
+    """The execution cut at its Map's iterations (a weight shift's CanarySteps: one segment per step; `steps_map`
+    names the Map when others run inside it, as a group's MoveWaves inside GroupSteps). Handlers run one at a time,
+    in the order the history schedules them, so each invocation's calls go to its segment."""
     found = [Segment(before)]
     calls = iter(result.invocation_calls)
     for event in result.history:
         kind = event["type"]
-        if kind == "MapIterationStarted":
+        started = event.get("mapIterationStartedEventDetails", {}).get("name")
+        exited = event.get("stateExitedEventDetails", {}).get("name")
+        if kind == "MapIterationStarted" and steps_map in (None, started):
             found.append(Segment(f"step {len(found)}"))
-        elif kind == "MapStateExited":
+        elif kind == "MapStateExited" and steps_map in (None, exited):
             found.append(Segment(after))
         elif kind.endswith("StateEntered"):
             found[-1].states.append(event["stateEnteredEventDetails"]["name"])
