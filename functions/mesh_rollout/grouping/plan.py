@@ -187,9 +187,8 @@ def fit_hook_timeouts(spec: GroupSpec, raw: dict[str, Any], legs: list[LegPlan],
     barrier (the longest settle of a route leg, then the bake), every gate's re-checks, and every ECS leg of the
     group moving one after another to the step (each of ECS's steps it passes through: its bake and settle). A
     hook the leg's input times itself (hookTimeoutMinutes) shorter than that is refused at its field; else our
-    hook's timeout is raised to it (ECS
-    rolls a deployment back when a pause times out: docs.aws.amazon.com/AmazonECS/latest/developerguide/
-    pause-lifecycle-hooks.html)."""
+    hook's timeout is raised to it (ECS rolls a deployment back when a pause times out:
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/pause-lifecycle-hooks.html)."""
     if not ecs_legs:
         return
     gates = [_pending_seconds(leg) for leg in legs] + [
