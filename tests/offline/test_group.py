@@ -14,36 +14,23 @@ from mesh_rollout.traffic.alb import AlbRoute
 from mesh_rollout.traffic.lattice import LatticeRoute
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.runner import OfflineAccount, RunResult
-from tests.conftest import EVENTS, ROOT, load_json, wait_for
-from tests.support import SM, approve, clean_up, service_task_definition, stop_execution
+from tests.conftest import EVENTS, ROOT, wait_for
+from tests.support import SM, approve, clean_up, given_world, service_task_definition, stop_execution
 
 EXAMPLES = ROOT / "examples"
 
 
-def world(given: str = "shop-group-given.json") -> OfflineAccount:
-    account = OfflineAccount(ROOT / "template.yaml")
-    account.__enter__()
-    account.apply_given(load_json(EXAMPLES / given), EXAMPLES)
-    return account
-
-
 @pytest.fixture
 def shop() -> Iterator[OfflineAccount]:
-    account = world()
-    try:
+    with given_world(EXAMPLES / "shop-group-given.json") as account:
         yield account
-    finally:
-        account.__exit__(None, None, None)
 
 
 @pytest.fixture
 def failing_shop() -> Iterator[OfflineAccount]:
     """The same world, with frontendv2 clearly worse than frontend at the 50% step (only its judge sees it)."""
-    account = world("shop-group-frontend-fails-given.json")
-    try:
+    with given_world(EXAMPLES / "shop-group-frontend-fails-given.json") as account:
         yield account
-    finally:
-        account.__exit__(None, None, None)
 
 
 def group_input(account: OfflineAccount, **changes: Any) -> dict[str, Any]:
@@ -245,13 +232,8 @@ def test_a_group_dry_run_reports_every_legs_findings_and_changes_nothing(shop: O
 def apps() -> Iterator[OfflineAccount]:
     """events/local/group-ecs-given.json: the ECS-native deployment's world (checkout, LINEAR 20%, blue/green on VPC
     Lattice) and the payments route beside it."""
-    account = OfflineAccount(ROOT / "template.yaml")
-    account.__enter__()
-    try:
-        account.apply_given(load_json(EVENTS / "local" / "group-ecs-given.json"), EVENTS / "local")
+    with given_world(EVENTS / "local" / "group-ecs-given.json") as account:
         yield account
-    finally:
-        account.__exit__(None, None, None)
 
 
 def ecs_group(account: OfflineAccount, **gate: Any) -> dict[str, Any]:

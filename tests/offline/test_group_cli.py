@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,8 @@ from mesh_rollout_local.commands.prompt import ask
 from mesh_rollout_local.history import read_all
 from mesh_rollout_local.progress import Progress
 from mesh_rollout_local.runner import OfflineAccount, RunResult
-from tests.conftest import ROOT, load_json
+from tests.conftest import ROOT
+from tests.support import given_world
 
 pytestmark = pytest.mark.xdist_group("test_group_cli")
 
@@ -60,13 +61,27 @@ def ours(out: str) -> list[str]:
     return [line for line in out.splitlines() if not line.startswith("{")]
 
 
-@contextlib.contextmanager
-def world(given: str) -> Iterator[OfflineAccount]:
+def world(given: str) -> contextlib.AbstractContextManager[OfflineAccount]:
     """An example's world. One at a time: the emulated account is the process's (moto's), so each fixture of the
     module runs its world's runs, keeps what they printed, and ends its world before the next is built."""
-    with OfflineAccount(ROOT / "template.yaml") as account:
-        account.apply_given(load_json(EXAMPLES / given), EXAMPLES)
-        yield account
+    return given_world(EXAMPLES / given)
+
+
+def cli_approver(
+    account: OfflineAccount, said: dict[str, str], codes: dict[str, int], pending: list[PendingApproval]
+) -> Callable[[PendingApproval], None]:
+    """An approver that, at the approval, asks `status` (text and json) then answers `approve` with the CLI, keeping
+    each command's exit code and output under its name ("status", "status --output json", "approve --comment ok")."""
+
+    def approve(asked: PendingApproval) -> None:
+        arn = running(account)
+        pending.append(asked)
+        for command in (["status", arn], ["status", arn, "--output", "json"], ["approve", arn, "--comment", "ok"]):
+            key = " ".join(command[:1] + command[2:])
+            codes[key], said[key] = cli(*command)
+        return None  # answered by the CLI
+
+    return approve
 
 
 def cli(*command: str) -> tuple[int, str]:
@@ -136,13 +151,7 @@ def healthy() -> tuple[Run, Run]:
             said["abort"] = out.getvalue()
             return None  # unanswered: the execution was stopped
 
-        def approve(asked: PendingApproval) -> None:
-            arn = running(account)
-            pending.append(asked)
-            for command in (["status", arn], ["status", arn, "--output", "json"], ["approve", arn, "--comment", "ok"]):
-                key = " ".join(command[:1] + command[2:])
-                codes[key], said[key] = cli(*command)
-            return None  # answered by the CLI
+        approve = cli_approver(account, said, codes, pending)
 
         aborted = run_group(account, abort)
         aborted.said, aborted.codes = {"abort": said.pop("abort")}, {k: codes.pop(k) for k in ("polls", "restored")}
@@ -353,19 +362,12 @@ ECS_PLAN_LINE = "      leg checkout after payments: ECS service apps/checkout (L
 @pytest.fixture(scope="module")
 def ecs_group() -> Run:
     """The ECS group approved with the CLI; `status` (text and json) asked while it waits for the approval."""
-    with OfflineAccount(ROOT / "template.yaml") as account:
-        account.apply_given(load_json(EVENTS / "local" / "group-ecs-given.json"), EVENTS / "local")
+    with given_world(EVENTS / "local" / "group-ecs-given.json") as account:
         said: dict[str, str] = {}
         codes: dict[str, int] = {}
         pending: list[PendingApproval] = []
 
-        def approve(asked: PendingApproval) -> None:
-            arn = running(account)
-            pending.append(asked)
-            for command in (["status", arn], ["status", arn, "--output", "json"], ["approve", arn, "--comment", "ok"]):
-                key = " ".join(command[:1] + command[2:])
-                codes[key], said[key] = cli(*command)
-            return None
+        approve = cli_approver(account, said, codes, pending)
 
         progress, lines = Progress(), []
         execution_input = account.resolve_input((EVENTS / "group-ecs-lattice.json").read_text())

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,6 +103,14 @@ def handle(account: OfflineAccount, event: dict[str, Any], monkeypatch: pytest.M
 def lambda_refuses(account: OfflineAccount, function: str, code: str = "TooManyRequestsException", status: int = 429) -> None:
     """The Lambda service refuses every invocation of `function` with `code`, past every retry of the ASL's."""
     account.faults.add("lambda", "Invoke", code=code, status=status, times=10_000, url_contains=function)
+
+
+@contextmanager
+def given_world(given: Path) -> Iterator[OfflineAccount]:
+    """An emulated account holding the world of the given file (its includes read from beside it), closed after."""
+    with OfflineAccount(ROOT / "template.yaml") as account:
+        account.apply_given(load_json(given), given.parent)
+        yield account
 
 
 def stop_execution(account: OfflineAccount, execution_arn: str) -> None:
