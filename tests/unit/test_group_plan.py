@@ -215,7 +215,7 @@ def test_a_group_is_planned_with_its_order_as_indexes_and_its_schedule() -> None
     assert plan["group"] == "checkout, payments, frontend"
     assert [g["name"] for g in plan["legs"]] == ["checkout", "payments", "frontend"]
     assert plan["waves"] == [[1, 2], [0]]
-    assert plan["rollbackWaves"] == [[0], [1, 2]]
+    assert [wave["routes"][0] for wave in plan["rollbackOrder"]] == [[0], [1, 2]]
     assert plan["steps"] == [
         {"index": 0, "percent": 10, "previous": 0, "approval": False},
         {"index": 1, "percent": 50, "previous": 10, "approval": False},

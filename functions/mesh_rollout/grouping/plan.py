@@ -92,7 +92,6 @@ class GroupPlan(TypedDict):
     legs: list[LegPlan]  # the route legs
     ecsLegs: list[EcsLegPlan]  # the ECS-native legs
     waves: list[list[int]]  # the route legs' indexes, wave by wave: each wave moves after the one before
-    rollbackWaves: list[list[int]]
     moveWaves: list[MoveWave]  # every leg, wave by wave (an ECS leg's wave waits until ECS has reached the step)
     rollbackOrder: list[MoveWave]  # the waves a rollback goes through: the last first
     releases: list[dict[str, Any]]  # the route legs that deploy a new image first: {name, lockId, release}
@@ -315,7 +314,6 @@ def plan_group(
         "legs": legs,
         "ecsLegs": ecs_legs,
         "waves": [[route_index[name] for name in wave if name in route_index] for wave in order],
-        "rollbackWaves": [[route_index[name] for name in wave if name in route_index] for wave in reversed(order)],
         "releases": [
             {"name": leg["name"], "lockId": leg["lockId"], "release": leg["release"]} for leg in legs if leg["release"]["pending"]
         ],
