@@ -1,17 +1,11 @@
-"""The order a group's legs move in (waves for a Map, rollback in reverse) and each leg's target at a step."""
+"""The order a group's legs move in (waves for a Map) and each leg's target at a step."""
 
 from __future__ import annotations
 
 import pytest
 
-from mesh_rollout.grouping.order import (
-    ecs_leg_targets,
-    find_cycle,
-    leg_targets,
-    move_order,
-    rollback_waves,
-    waves,
-)
+from mesh_rollout.grouping.ecs_legs import target_of
+from mesh_rollout.grouping.order import find_cycle, leg_targets, waves
 from mesh_rollout.shifting.weights import canary_percent
 from mesh_rollout.traffic import alb, appmesh, lattice
 
@@ -23,8 +17,6 @@ def test_legs_without_after_move_together_in_the_inputs_order() -> None:
 def test_a_leg_moves_in_the_wave_after_the_last_leg_it_waits_for() -> None:
     after = {"checkout": ["payments", "ledger"], "payments": [], "ledger": ["payments"], "web": []}
     assert waves(after) == [["payments", "web"], ["ledger"], ["checkout"]]
-    assert move_order(after) == ["payments", "web", "ledger", "checkout"]
-    assert rollback_waves(after) == [["checkout"], ["ledger"], ["payments", "web"]]
 
 
 def test_a_cycle_is_named() -> None:
@@ -58,6 +50,8 @@ def test_a_step_the_leg_has_reached_keeps_its_weights() -> None:
     }
 
 
-def test_an_ecs_leg_is_given_only_the_percent() -> None:
-    assert ecs_leg_targets([10, 50, 100]) == {10: 10, 50: 50, 100: 100}
-    assert ecs_leg_targets([10, 50, 100], at=20) == {10: 20, 50: 50, 100: 100}
+def test_an_ecs_leg_is_held_at_ecs_last_step_at_or_below_the_groups_percent() -> None:
+    linear = {"steps": [0, 20, 40, 60, 80, 100]}
+    assert [target_of(linear, percent) for percent in (10, 20, 50, 100)] == [0, 20, 40, 100]
+    canary = {"steps": [0, 10, 100]}  # never to 100 at a group step below it (an approval at 100 comes first)
+    assert [target_of(canary, percent) for percent in (10, 50, 99, 100)] == [10, 10, 10, 100]

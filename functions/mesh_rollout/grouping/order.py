@@ -2,7 +2,8 @@
 
 At a step the legs move in waves: a wave is every leg whose `after` legs have all moved (Kahn's topological
 order, stable by the input's order), so a state machine's Map runs one wave at a time and its legs together.
-A rollback goes through the waves in reverse: a leg is put back before the legs it waited for.
+A rollback goes through the waves in reverse (grouping.plan's rollbackOrder): a leg is put back before the legs it
+waited for. An ECS leg's target at a step is ECS's to reach (grouping.ecs_legs.target_of).
 """
 
 from __future__ import annotations
@@ -28,16 +29,6 @@ def waves(after: Mapping[str, Sequence[str]]) -> list[list[str]]:
         found.append(wave)
         moved.update(wave)
     return found
-
-
-def move_order(after: Mapping[str, Sequence[str]]) -> list[str]:
-    """The legs one by one in the order they move (the waves, flattened)."""
-    return [name for wave in waves(after) for name in wave]
-
-
-def rollback_waves(after: Mapping[str, Sequence[str]]) -> list[list[str]]:
-    """The waves a rollback goes through: the move's, last first (a leg before those it waited for)."""
-    return [list(wave) for wave in reversed(waves(after))]
 
 
 def find_cycle(after: Mapping[str, Sequence[str]]) -> list[str] | None:
@@ -81,9 +72,3 @@ def leg_targets(current: Weights, stable: str, canary: str, percents: list[int],
         weights = planned.get(percent, weights)
         targets[percent] = weights
     return targets
-
-
-def ecs_leg_targets(percents: list[int], at: int = 0) -> dict[int, int]:
-    """An ECS deployment leg's target after each group step: only the percent of traffic on the new revision,
-    which ECS reaches through its own traffic shift; a step below where the deployment is (`at`) keeps it there."""
-    return {percent: max(percent, at) for percent in percents}
