@@ -53,7 +53,9 @@ def bench(backend: str) -> None:
     print(f"\n{backend}: canary weight shift (events/{input_file} with steps [50, 75, 100]), offline")
     print(f"  {start} -> 50 -> 75 -> 100, approval before 100: {result.status} in {result.seconds:.2f} s")
     print(f"\n  {'segment':<46} {'states':>6} {'Lambda':>7} {'traffic reads':>13} {'traffic writes':>14} {'other AWS calls':>15}")
-    parts = segments(result, "before the steps (plan, lock, snapshot)", "after the steps (finalize, release, notify)")
+    parts = segments(
+        result, "before the steps (plan, lock, snapshot)", "after the steps (finalize, release, notify)", "GroupSteps"
+    )
     for part in parts:
         print(
             f"  {part.name:<46} {len(part.states):>6} {part.invocations:>7} {part.traffic_reads:>13} "

@@ -376,7 +376,7 @@ def main() -> int:
     one_wave = flat["step_events"] / flat["steps"]
     plain, approval = step_costs(flat)
     print(
-        f"  {chain_n}w: {chain_n} legs, each after the previous one ({chain_n} waves a step, one MoveLegs each): "
+        f"  {chain_n}w: {chain_n} legs, each after the previous one ({chain_n} waves a step, moved in order by one MoveLegs): "
         f"a wave costs {per_wave:.1f} events and {per_wave_states:.1f} states a step; a step is "
         f"{one_wave - per_wave:.1f} + {per_wave:.1f} x waves events (approval included, averaged over the steps)"
     )
@@ -455,8 +455,9 @@ def main() -> int:
         )
     print(
         f"\ngrouping/inputs.py's history estimate (history_events): {inputs.EVENTS_OUTSIDE_STEPS} + "
-        f"{inputs.EVENTS_PER_APPROVAL} x approvals + steps x ({inputs.EVENTS_PER_STEP} + {inputs.EVENTS_PER_WAVE} x waves"
-        f" + {inputs.EVENTS_PER_RECHECK} x maxPendingChecks), against the measured (maxPendingChecks {MAX_PENDING_CHECKS}):"
+        f"{inputs.EVENTS_PER_APPROVAL} x approvals + steps x ({inputs.EVENTS_PER_STEP}, with ECS legs"
+        f" {inputs.EVENTS_PER_ECS_STEP} + {inputs.EVENTS_PER_WAVE} x waves; + {inputs.EVENTS_PER_RECHECK} x maxPendingChecks),"
+        f" against the measured (maxPendingChecks {MAX_PENDING_CHECKS}):"
     )
     if ok:
         outside = ok["events"] - ok["step_events"]
@@ -464,7 +465,8 @@ def main() -> int:
         print(
             f"  measured: {outside} outside the steps, {plain - per_wave:.0f} a step, {per_wave:.0f} a wave, {approval} an "
             f"approval, {added / rechecks:.0f} a re-check; constants: {inputs.EVENTS_OUTSIDE_STEPS}, "
-            f"{inputs.EVENTS_PER_STEP}, {inputs.EVENTS_PER_WAVE}, {inputs.EVENTS_PER_APPROVAL}, {inputs.EVENTS_PER_RECHECK}"
+            f"{inputs.EVENTS_PER_STEP} ({inputs.EVENTS_PER_ECS_STEP} + {inputs.EVENTS_PER_WAVE} a wave with ECS legs),"
+            f" {inputs.EVENTS_PER_APPROVAL}, {inputs.EVENTS_PER_RECHECK}"
         )
     rechecks_measured = (w["events"] - ok["events"]) if ok else 0
     cases = [
@@ -479,7 +481,7 @@ def main() -> int:
         (f"ecs example, no re-checks, no ECS polls counted ({ecs['events']} events offline)", ecs["events"], ecs["steps"], 2, 0),
     ]
     for label, events, steps, waves, checks in cases:
-        guess = inputs.history_events(steps, 1, waves, checks)
+        guess = inputs.history_events(steps, 1, waves, checks, with_ecs=label.startswith("ecs"))
         print(f"  {label}: {events:,} measured, {guess:,} estimated ({'under' if guess < events else 'over'})")
     print(f"\n(bench_group: {time.perf_counter() - started:.0f} s)")
     return 0

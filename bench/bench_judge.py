@@ -30,7 +30,7 @@ def calls_per_check(compare: bool) -> tuple[float, int]:
         account.apply_given(given, ROOT / "events" / "local")
         result = account.run("WeightShiftStateMachine", shift)
     assert result.status == "SUCCEEDED", (result.error, result.cause)
-    checks = result.states.count("CheckHealth")
+    checks = result.states.count("CheckLegs")
     gate_calls = Counter(op for invocation in result.invocation_calls for service, op in invocation if service == "cloudwatch")
     return gate_calls["GetMetricData"] / max(checks, 1), checks
 

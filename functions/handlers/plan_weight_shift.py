@@ -1,4 +1,5 @@
-"""PlanWeightShift: check a weight-shift input (read-only) and plan its steps, before anything changes."""
+"""PlanWeightShift: check a weight-shift input (read-only) and plan its steps, before anything changes: a group of
+legs, or a route alone as the group of one leg it is (grouping.plan.route_alone)."""
 
 import os
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,6 @@ from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 
 if TYPE_CHECKING:  # the planner is imported at the first invocation (it brings pydantic)
     from mesh_rollout.grouping.plan import GroupPlan
-    from mesh_rollout.shifting.plan import WeightShiftPlan
 from mesh_rollout.shifting.lock import halted
 
 
@@ -19,10 +19,11 @@ from mesh_rollout.shifting.lock import halted
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @named_aws_errors
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> "WeightShiftPlan | GroupPlan":
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> "GroupPlan":
     request = PlanWeightShiftEvent.parse(event)
     # The planner brings pydantic and the input models. Imported here, they cost the first invocation what they would
     # cost the import (every invocation needs them: moved, not saved; issue 13, `make bench` shows both).
+    from mesh_rollout.grouping.plan import route_alone
     from mesh_rollout.shifting.plan import plan_weight_shift
 
     if isinstance(request.rollout, dict) and "legs" in request.rollout:  # a group of legs (grouping.plan)
@@ -41,4 +42,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> "WeightShif
     )
     logger.info("weight shift planned", extra={"route": plan["route"]["label"], "steps": plan["steps"]})
     metrics.add_metric(name="WeightShiftsPlanned", unit="Count", value=1)
-    return plan
+    return route_alone(plan)  # a group of one leg: the group's states, with a route's outputs

@@ -37,8 +37,16 @@ class PendingApproval:
 
     @property
     def is_group(self) -> bool:
-        """A group's step (RequestGroupApproval: its Map iteration's state, with every leg)."""
-        return isinstance(self.item.get("legs"), list) and "group" in self.item
+        """A group's step (RequestGroupApproval: its Map iteration's state, with every leg), not a route alone's."""
+        return isinstance(self.item.get("legs"), list) and "group" in self.item and self.alone is None
+
+    @property
+    def alone(self) -> dict[str, Any] | None:
+        """A route alone's one leg (the group of one leg it is: grouping.plan.route_alone), else None."""
+        legs = self.item.get("legs")
+        if isinstance(legs, list) and len(legs) == 1 and isinstance(legs[0], dict) and legs[0].get("single"):
+            return legs[0]
+        return None
 
     def describe(self) -> str:
         if "ecs" in self.item and "plan" in self.item:  # EcsDeploymentStateMachine: {plan, ecs, check}
@@ -49,7 +57,7 @@ class PendingApproval:
         if self.is_group:
             legs = counted(len(self.item["legs"]) + len(self.item.get("ecsLegs") or []), "leg")
             return f"the step to {self.item.get('step', {}).get('percent', '?')}% of group {self.item.get('group')} ({legs})"
-        route = self.item.get("route", {}).get("label", "?")
+        route = (self.alone or self.item).get("route", {}).get("label", "?")
         return f"the step to {self.item.get('step', {}).get('percent', '?')}% on route {route}"
 
     def ecs_next_percent(self) -> Any:
@@ -68,6 +76,8 @@ class PendingApproval:
         if self.is_group:
             changes = self.leg_changes() + self.ecs_leg_changes()
             return "; ".join(f"leg {name}: {change}" for name, _, change in changes)
+        if self.alone is not None:
+            return self.leg_changes()[0][2]
         step = self.item.get("step", {})
         before, after = (describe_weights(step.get(key) or {}) or "?" for key in ("previous", "weights"))
         return f"{before} -> {after}"

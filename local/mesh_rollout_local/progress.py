@@ -193,8 +193,26 @@ def short_deployments(text: str) -> str:
 
 
 def is_group_plan(result: dict[str, Any]) -> bool:
-    """PlanWeightShift's result for a group (grouping.plan.GroupPlan): the legs, their waves and the steps."""
-    return {"group", "legs", "waves", "steps"} <= result.keys() and isinstance(result["legs"], list)
+    """PlanWeightShift's result for a group (grouping.plan.GroupPlan): the legs, their waves and the steps (a route
+    alone's, the group of one leg it is, reads as a route's: plan_facts)."""
+    return {"group", "legs", "waves", "steps"} <= result.keys() and isinstance(result["legs"], list) and not result.get("single")
+
+
+def alone(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The one leg of a route alone's result (MoveLegs, CheckLegs, RestoreLegs: its record says `single`), else None."""
+    legs = result.get("legs")
+    if isinstance(legs, list) and len(legs) == 1 and isinstance(legs[0], dict) and legs[0].get("single"):
+        return legs[0]
+    return None
+
+
+def route_facts(result: dict[str, Any], leg: dict[str, Any]) -> str:
+    """A route alone's result, as a route's: the weights written, its gate's verdict, the weights restored."""
+    if "changed" in leg:
+        return _applied(leg)
+    if "state" in result and "summary" in result:
+        return str(result["summary"]) + (f" (check {result['checks']})" if result.get("checks", 1) > 1 else "")
+    return leg_line(leg).split(": ", 1)[1]
 
 
 def legs_of(result: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -216,6 +234,11 @@ def group_facts(result: dict[str, Any]) -> str | None:
     None if the result is not a group's."""
     if is_group_plan(result):
         return group_plan_facts(result)
+    if result.get("single"):  # a route alone's plan: plan_facts
+        return None
+    leg = alone(result)
+    if leg is not None:
+        return route_facts(result, leg)
     if is_ecs_legs_read(result):
         return ecs_read_facts(result)
     if is_ecs_legs_answered(result):
@@ -337,7 +360,7 @@ def group_lines(result: Any, state_input: Any = None) -> list[str]:
     """The lines under a group's state, one per leg (PlanWeightShift, MoveLegs, CheckLegs, RestoreLegs,
     FinishGroup; the ECS legs' reads, their weights named from the plans in `state_input`) or per thing done
     (FinalizeLegs; StartEcsLegs, ContinueEcsLegs, RollBackEcsLegs); [] for any other result."""
-    if not isinstance(result, dict):
+    if not isinstance(result, dict) or alone(result) is not None:
         return []
     if is_group_plan(result):
         if result.get("nothingToDo"):
@@ -367,6 +390,21 @@ def _answered(r: dict[str, Any]) -> str:
 
 def _applied(r: dict[str, Any]) -> str:
     return f"{'wrote' if r['changed'] else 'already at'} {describe_weights(r['weights'])}"
+
+
+def _locks_taken(r: dict[str, Any]) -> str:
+    """AcquireGroupLocks: a route alone's one lock by its label; a group's, how many (in one transaction)."""
+    if len(r["lockIds"]) == 1:
+        return f"lock {lock_label(r['lockIds'][0])} taken"
+    return f"{counted(len(r['lockIds']), 'lock')} taken"
+
+
+def _snapshotted(r: dict[str, Any]) -> str:
+    """SnapshotLegs: a route alone's snapshot by its weights; a group's, how many legs."""
+    snapshots = r["snapshots"]
+    if r.get("single") and snapshots and isinstance(snapshots[0], dict):
+        return f"route at {describe_weights(snapshots[0].get('weights'))}"
+    return f"{counted(len(snapshots), 'leg')} snapshotted"
 
 
 def _registered(r: dict[str, Any]) -> str:
@@ -457,8 +495,8 @@ SHAPES = (  # (keys a result has, what to say); the first that fits
     ),
     ({"rolledBackTo"}, lambda r: f"rolled back to {short_revision(r['rolledBackTo'])}: {r.get('cause', '')}"),
     ({"lockId", "owner"}, lambda r: f"lock {lock_label(r['lockId'])} taken"),
-    ({"lockIds", "owner"}, lambda r: f"{counted(len(r['lockIds']), 'lock')} taken"),  # a group's, in one transaction
-    ({"snapshots"}, lambda r: f"{counted(len(r['snapshots']), 'leg')} snapshotted"),
+    ({"lockIds", "owner"}, lambda r: _locks_taken(r)),
+    ({"snapshots"}, lambda r: _snapshotted(r)),
     # a group's releases: the revisions registered, the canaries updated, their deployments read, undone
     ({"revisions", "pollSeconds"}, lambda r: f"{counted(len(r['revisions']), 'release revision')}"),
     (

@@ -234,7 +234,7 @@ class Segment:
 def segments(
     result: RunResult, before: str = "before the steps", after: str = "after the steps", steps_map: str | None = None
 ) -> list[Segment]:
-    """The execution cut at its Map's iterations (a weight shift's CanarySteps: one segment per step; `steps_map`
+    """The execution cut at its Map's iterations (a weight shift's GroupSteps: one segment per step; `steps_map`
     names the Map when others run inside it, as a group's MoveWaves inside GroupSteps). Handlers run one at a time,
     in the order the history schedules them, so each invocation's calls go to its segment."""
     found = [Segment(before)]

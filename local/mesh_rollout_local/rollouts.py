@@ -168,16 +168,27 @@ def read_facts(sfn: Any, arn: str, history: list[dict[str, Any]] | None = None) 
             for step in output["ecs"].get("steps", []):
                 if step.get("verdict") and step["verdict"] not in facts.verdicts[-1:]:
                     facts.verdicts.append(step["verdict"])
-        if facts.snapshot is None and isinstance(output.get("snapshot"), dict) and "weights" in output["snapshot"]:
-            facts.snapshot = output["snapshot"]["weights"]
-        if name in ("ApplyStep", "ApplyStepGatedBefore") and isinstance(output.get("applied"), dict):
-            facts.applied.append(output["applied"]["percent"])
+        if facts.route is not None and not facts.legs:  # a route alone: the group of one leg it is
+            _route_state(facts, name, output)
         verdict = approvals.gate_verdict(output)
         if verdict and verdict not in facts.verdicts[-1:]:
             facts.verdicts.append(verdict)
     if facts.status == "RUNNING":
         facts.pending = approvals.pending_approval(history)
     return facts
+
+
+MOVES = ("MoveLegs", "MoveLegsGatedBefore", "MoveWaveLegs")  # a step's route legs, in one call or a wave's
+
+
+def _route_state(facts: Facts, name: str, output: dict[str, Any]) -> None:
+    """What a route alone's state data adds: its snapshot (SnapshotLegs' one) and the steps it wrote (MoveLegs)."""
+    snapshots = (output.get("snapshotted") or {}).get("snapshots") if isinstance(output.get("snapshotted"), dict) else None
+    if facts.snapshot is None and snapshots and isinstance(snapshots[0], dict):
+        facts.snapshot = snapshots[0].get("weights")
+    moved = output.get("routesMoved")
+    if name in MOVES and isinstance(moved, dict) and (not facts.applied or facts.applied[-1] != moved["percent"]):
+        facts.applied.append(moved["percent"])
 
 
 def _group_plan(facts: Facts, plan: dict[str, Any]) -> None:
@@ -196,7 +207,7 @@ def _group_state(facts: Facts, name: str, output: dict[str, Any]) -> None:
     """What a group's state data adds: its plan (PlanWeightShift), every leg's snapshot (SnapshotLegs, in the legs'
     order), the weights each MoveLegs wrote, each leg's last verdict (CheckLegs' afterStep); each ECS leg's last
     read (ReadEcsLegs, ReadEcsCompletion, ReadEcsRollback) and verdict."""
-    if name == "PlanWeightShift" and "group" in output and isinstance(output.get("legs"), list):
+    if name == "PlanWeightShift" and "group" in output and isinstance(output.get("legs"), list) and not output.get("single"):
         _group_plan(facts, output)
     if not facts.legs and not facts.ecs_legs:
         return
@@ -206,7 +217,7 @@ def _group_state(facts: Facts, name: str, output: dict[str, Any]) -> None:
         for leg, snapshot in zip(facts.legs, snapshotted.get("snapshots") or [], strict=False):
             leg.snapshot = snapshot.get("weights") if isinstance(snapshot, dict) else None
     moved = output.get("routesMoved")  # one wave's route legs
-    if name == "MoveLegs" and isinstance(moved, dict):
+    if name in MOVES and isinstance(moved, dict):
         if not facts.applied or facts.applied[-1] != moved["percent"]:  # the step's first wave
             facts.applied.append(moved["percent"])
         written = {leg["name"]: leg.get("weights") for leg in moved.get("legs", [])}

@@ -93,7 +93,7 @@ def test_a_clean_up_whose_restore_fails_keeps_the_lock_until_its_retry_restores_
 def test_a_release_whose_answer_was_lost_is_reported_as_this_executions_release(
     shift_account: OfflineAccount, shift_input: dict[str, Any]
 ) -> None:
-    # Given FinishRollout's release taking effect and its answer lost (botocore's retry finds nothing to delete)
+    # Given FinishGroup's release taking effect and its answer lost (botocore's retry finds nothing to delete)
     lost = shift_account.faults.add("dynamodb", "TransactWriteItems", kind="lost-response")
     shift_account.faults.add("dynamodb", "DeleteItem", kind="lost-response")  # the release before it left a record
     result = shift_account.run(SM, shift_input, approver=lambda pending: (True, "ok"))
@@ -108,7 +108,7 @@ def test_a_failed_weight_shift_is_notified_once(
 ) -> None:
     rejected = shift_account.run(SM, shift_input, approver=lambda pending: (False, "not today"))
     assert (rejected.status, rejected.error) == ("FAILED", "ApprovalRejected")
-    (told,) = notices_of(shift_account, rejected.execution_arn)  # FinishRollout's outcome notice
+    (told,) = notices_of(shift_account, rejected.execution_arn)  # FinishGroup's outcome notice
     assert "not today" in told
     event = status_change_event(
         rejected.execution_arn, shift_account.state_machine_arns[SM], "FAILED", error=rejected.error, cause=rejected.cause
@@ -116,7 +116,7 @@ def test_a_failed_weight_shift_is_notified_once(
     for _ in range(2):  # delivered twice, even
         result = handle(shift_account, event, monkeypatch)
         assert result["done"] == [f"lock {LOCK_ID} was already released by the execution"]
-        assert result["notice"] == "sent by the execution's FinishRollout" and "notified" not in result
+        assert result["notice"] == "sent by the execution's FinishGroup" and "notified" not in result
     assert notices_of(shift_account, rejected.execution_arn) == [told]
 
 
@@ -194,7 +194,7 @@ def lambda_failures(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(f["error"], json.loads(f["cause"])["errorMessage"]) for f in found]
 
 
-# A stop while UpdateCanaryService runs: its Lambda runs on, so its UpdateService may land on either side of the
+# A stop while UpdateCanaryServices runs: its Lambda runs on, so its UpdateService may land on either side of the
 # clean-up's take-over of the lock. (a) Before it: the clean-up reads the service after taking the lock over, sees the
 # release's revision and puts the previous one back. (b) After it: the clean-up found the service "already on" its
 # revision and freed the lock; the update's own fence (the lock checked right after UpdateService) finds the lock
@@ -214,7 +214,7 @@ def test_a_release_update_landing_after_the_stops_clean_up_puts_the_canary_back_
 
     shift_account.intercept("UpdateServiceFunction", stop_and_clean_up_first)
     stopped = shift_account.run(SM, release_input, approver=lambda pending: (True, "ok"))
-    assert stopped.status == "ABORTED" and stopped.states[-1] == "UpdateCanaryService"
+    assert stopped.status == "ABORTED" and stopped.states[-1] == "UpdateCanaryServices"
     assert cleaned[0]["done"][1:] == [
         f"ECS service apps/serviceBv2 already on {before}, the revision it ran before the release",
         f"lock {LOCK_ID} released",
@@ -247,7 +247,7 @@ def test_a_release_update_landing_before_the_stops_clean_up_is_put_back_by_the_c
 
     monkeypatch.setattr(LockFence, "lost", clean_up_before_the_check)
     stopped = shift_account.run(SM, release_input, approver=lambda pending: (True, "ok"))
-    assert stopped.status == "ABORTED" and stopped.states[-1] == "UpdateCanaryService"
+    assert stopped.status == "ABORTED" and stopped.states[-1] == "UpdateCanaryServices"
     released = released_in(stopped)
     assert cleaned[0]["done"][1:] == [
         f"ECS service apps/serviceBv2 put back on {before} (the release's {released} undone)",
@@ -264,7 +264,8 @@ def test_a_release_update_landing_before_the_stops_clean_up_is_put_back_by_the_c
 
 
 def released_in(result: Any) -> str:
-    """The release's revision (RegisterRelease's output), short."""
-    registered = state_output(result.history, "RegisterRelease")
+    """The release's revision (RegisterReleases' output: the route alone's one leg's), short."""
+    registered = state_output(result.history, "RegisterReleases")
     assert registered is not None
-    return str(registered["releaseRevision"]["taskDefinition"]).rsplit("/", 1)[-1]
+    (revision,) = registered["releaseRevisions"]["revisions"]
+    return str(revision["taskDefinition"]).rsplit("/", 1)[-1]

@@ -51,8 +51,8 @@ def test_a_canary_healthy_at_10_and_failing_at_50_rolls_back_at_50_to_its_snapsh
     # rolled back there
     assert (code, dump["status"], dump["error"]) == (1, "FAILED", "CanaryUnhealthy")
     assert dump["cause"].startswith("at 50%: UNHEALTHY: metric canaryErrorRate = 0.06, above 0.01")
-    assert "CheckHealth  step 10%  HEALTHY" in out and "CheckHealth  step 50%  UNHEALTHY" in out
-    assert "ApplyStep  step 100%" not in out
+    assert "CheckLegs  step 10%  HEALTHY" in out and "CheckLegs  step 50%  UNHEALTHY" in out
+    assert "MoveLegs  step 100%" not in out
     # And the rule is back on its snapshot, byte for byte: the forward action the world created
     groups = {g["name"]: g["id"] for g in dump["vpcLattice"]["targetGroups"]}
     [rule] = [r for r in dump["vpcLattice"]["rules"] if r["name"] == "checkout"]

@@ -117,7 +117,9 @@ def test_a_three_leg_group_moves_every_leg_on_one_schedule_with_one_approval(
         "frontend": {"frontendv2": 100},
     }
     assert result.output["lockReleased"] is True
-    assert result.states.count("CheckLegs") == 3 and result.states.count("MoveLegs") == 6  # 2 waves a step
+    # route legs only: one MoveLegs call a step, moving its 2 waves in order (the writes above), no Map of waves
+    assert result.states.count("CheckLegs") == 3 and result.states.count("MoveLegs") == 3
+    assert "MoveWaveLegs" not in result.states
 
 
 def test_a_leg_whose_judge_fails_rolls_every_leg_back_byte_for_byte(failing_shop: OfflineAccount) -> None:
@@ -266,8 +268,9 @@ def test_an_ecs_leg_moves_through_ecs_after_the_route_leg_it_waits_for(apps: Off
     result = apps.run(SM, ecs_group(apps), approver=approve)
     assert result.status == "SUCCEEDED", result.cause
     # at each step payments is written, then checkout's deployment is taken to ECS's pause at (or above) the step
-    order = [s for s in result.states if s in ("MoveLegs", "StartEcsLegs", "ContinueEcsLegs", "CheckLegs")]
-    assert order[:5] == ["MoveLegs", "MoveLegs", "StartEcsLegs", "ContinueEcsLegs", "CheckLegs"]
+    # (wave by wave: MoveWaves' MoveWaveLegs, one a wave; never the route legs' single MoveLegs call)
+    order = [s for s in result.states if s in ("MoveLegs", "MoveWaveLegs", "StartEcsLegs", "ContinueEcsLegs", "CheckLegs")]
+    assert order[:5] == ["MoveWaveLegs", "MoveWaveLegs", "StartEcsLegs", "ContinueEcsLegs", "CheckLegs"]
     reached = [
         json.loads(e["stateExitedEventDetails"]["output"])["ecsRead"]
         for e in result.history
@@ -369,9 +372,7 @@ def test_an_approval_given_while_a_leg_is_unhealthy_moves_no_leg_and_rolls_every
 
     result = shop.run(SM, group_input(shop), approver=alarm_then_approve)
     assert result.status == "FAILED" and result.error == "CanaryUnhealthy"
-    assert (result.cause or "").startswith(
-        "approved, but before the group step to 100%: leg checkout: UNHEALTHY: alarm checkoutv2-5xx"
-    )
+    assert (result.cause or "").startswith("approved, but before the step to 100%: leg checkout: UNHEALTHY: alarm checkoutv2-5xx")
     assert not [w for _, w in written if any(name.endswith("v2") and weight == 100 for name, weight in w.items())]
     assert rules(shop) == before
 
@@ -438,7 +439,7 @@ def test_a_failed_group_is_notified_once_by_its_own_finish(failing_shop: Offline
     assert result.status == "FAILED"
     # EventBridge then delivers the execution's end to the status-change function: it says nothing more
     handled = clean_up(failing_shop, result.execution_arn, status="FAILED")
-    assert handled.get("notice") == "sent by the execution's FinishRollout" and "notified" not in handled
+    assert handled.get("notice") == "sent by the execution's FinishGroup" and "notified" not in handled
 
 
 def test_an_ecs_leg_ecs_rolled_back_by_itself_fails_its_gate_with_ecs_reason(apps: OfflineAccount) -> None:

@@ -196,12 +196,10 @@ def test_the_plan_names_every_leg_with_its_route_weights_and_steps(healthy: tupl
 def test_each_step_says_what_it_wrote_and_each_legs_verdict(healthy: tuple[Run, Run]) -> None:
     _, run = healthy
     for percent in (10, 50, 100):
-        # the first wave (payments, frontend), then checkout, which waits for payments
-        assert under(run.lines, f"  -> MoveLegs  step {percent}%  wrote 2 legs", 2) == [
-            f"      leg {leg}: wrote {weights(leg, percent)}" for leg in ("payments", "frontend")
-        ]
-        assert under(run.lines, f"  -> MoveLegs  step {percent}%  wrote 1 leg", 1) == [
-            f"      leg checkout: wrote {weights('checkout', percent)}"
+        # one MoveLegs writes every route leg, wave by wave: the first wave (payments, frontend), then checkout, which
+        # waits for payments
+        assert under(run.lines, f"  -> MoveLegs  step {percent}%  wrote 3 legs", 3) == [
+            f"      leg {leg}: wrote {weights(leg, percent)}" for leg in ("payments", "frontend", "checkout")
         ]
         judged = under(run.lines, f"  -> CheckLegs  step {percent}%  every leg HEALTHY (3)")
         assert [line.split(": ", 1)[0] for line in judged] == [f"      leg {leg}" for leg in LEGS]
@@ -384,7 +382,7 @@ def test_the_plan_counts_and_lists_the_ecs_leg(ecs_group: Run) -> None:
         "      leg payments: route payments/http-80/payments at payments 100 / paymentsv2 0; paymentsv2 20 -> 60 -> 100",
         ECS_PLAN_LINE,
     ]
-    assert "  -> MoveLegs  step 20%  no route leg in this wave" in ecs_group.lines
+    assert "  -> MoveWaveLegs  step 20%  no route leg in this wave" in ecs_group.lines
 
 
 def test_the_ecs_legs_reads_and_answers_say_each_legs_state_percent_and_named_weights(ecs_group: Run) -> None:

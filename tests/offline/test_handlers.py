@@ -86,6 +86,11 @@ def test_handlers_reject_bad_events_before_any_aws_call(
     assert str(caught.value).startswith(f"{field}:")
 
 
+# the weight shift's handler events: each hands over the one leg a route alone is (grouping.plan.route_alone)
+LEG_EVENTS = ("shift_traffic_snapshot", "shift_traffic_apply", "shift_traffic_restore", "canary_health", "finalize_canary")
+GUIDE_ROUTE = "apps/serviceB/serviceB"
+
+
 def test_the_weight_shift_handler_events_walk_a_canary_step_and_its_rollback(
     shift_account: OfflineAccount, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -97,26 +102,44 @@ def test_the_weight_shift_handler_events_walk_a_canary_step_and_its_rollback(
         spec = appmesh.describe_route(meshName="apps", virtualRouterName="serviceB", routeName="serviceB")["route"]["spec"]
         return {t["virtualNode"]: t["weight"] for t in spec["http2Route"]["action"]["weightedTargets"]}
 
+    # a route alone is planned as the group of one leg it is, and every event hands over that leg as planned
     plan = invoke("plan_weight_shift", event("plan_weight_shift"), lambda_context)
     assert [s["percent"] for s in plan["steps"]] == [50, 100] and plan["lockId"] == event("acquire_route_lock")["lockId"]
-    assert (
-        invoke("acquire_route_lock", event("acquire_route_lock"), lambda_context)["owner"]
-        == event("acquire_route_lock")["executionArn"]
-    )
-    assert invoke("acquire_route_lock", event("acquire_route_lock"), lambda_context)  # the same owner again: a retry
+    assert (plan["single"], plan["lockIds"], [leg["name"] for leg in plan["legs"]]) == (True, [plan["lockId"]], [GUIDE_ROUTE])
+    for name in LEG_EVENTS:
+        assert event(name)["legs"] == plan["legs"], name
+    assert event("request_approval")["item"]["legs"] == plan["legs"]
+    finishing = event("finish_rollout")["state"]  # the execution's whole state: the plan, and what the run added
+    assert {key: finishing[key] for key in plan} == plan
+    execution_arn = event("acquire_route_lock")["executionArn"]
+    lock = {"executionArn": execution_arn, "lockIds": plan["lockIds"], "seconds": plan["lockSeconds"]}  # AcquireGroupLocks'
+    assert invoke("acquire_route_lock", lock, lambda_context)["owner"] == execution_arn
+    assert invoke("acquire_route_lock", lock, lambda_context)  # the same owner again: a retry
     snapshot = invoke("shift_traffic", event("shift_traffic_snapshot"), lambda_context)
-    assert snapshot == event("shift_traffic_apply")["snapshot"]
+    assert snapshot == {"snapshots": event("shift_traffic_apply")["snapshots"], "single": True} == finishing["snapshotted"]
     applied = invoke("shift_traffic", event("shift_traffic_apply"), lambda_context)
-    assert (applied["changed"], route_weights()) == (True, {"serviceB": 50, "serviceBv2": 50})
-    assert invoke("shift_traffic", event("shift_traffic_apply"), lambda_context)["changed"] is False  # idempotent
-    assert invoke("canary_health", event("canary_health"), lambda_context)["state"] == "HEALTHY"
+    at_50 = {"serviceB": 50, "serviceBv2": 50}
+    assert applied == {"percent": 50, "legs": [{"name": GUIDE_ROUTE, "weights": at_50, "changed": True, "single": True}]}
+    assert route_weights() == at_50
+    assert invoke("shift_traffic", event("shift_traffic_apply"), lambda_context)["legs"][0]["changed"] is False  # idempotent
+    health = invoke("canary_health", event("canary_health"), lambda_context)
+    assert (health["state"], [leg["state"] for leg in health["legs"]]) == ("HEALTHY", ["HEALTHY"])
+    assert health["summary"] == health["legs"][0]["summary"]  # a route alone: its gate's own words
     assert invoke("request_approval", event("request_approval"), lambda_context)["messageId"]
-    assert "EXAMPLE-TOKEN" not in shift_account.notifications()[-1]["message"]
+    asked = shift_account.notifications()[-1]
+    assert "EXAMPLE-TOKEN" not in asked["message"] and GUIDE_ROUTE in asked["subject"]
+    assert "now:     serviceB 50 / serviceBv2 50" in asked["message"]
+    assert "next:    serviceB 0 / serviceBv2 100" in asked["message"]
     restored = invoke("shift_traffic", event("shift_traffic_restore"), lambda_context)
     assert (restored["restored"], route_weights()) == (True, {"serviceB": 75, "serviceBv2": 25})
+    assert restored["legs"] == [
+        {"name": GUIDE_ROUTE, "restored": True, "weights": {"serviceB": 75, "serviceBv2": 25}, "single": True}
+    ]
     assert invoke("shift_traffic", event("shift_traffic_restore"), lambda_context)["restored"] is False  # idempotent
     finished = invoke("finish_rollout", event("finish_rollout"), lambda_context)
     assert (finished["status"], finished["error"], finished["lockReleased"]) == ("FAILED", "ApprovalRejected", True)
+    assert finished["cause"].startswith("the step to 100% was rejected: ")
+    assert finished["cause"].endswith(f"Rolled back: route {GUIDE_ROUTE} is at serviceB 75 / serviceBv2 25")
     again = invoke("finish_rollout", event("finish_rollout"), lambda_context)  # a retry: the release this execution made
     assert (again["status"], again["lockReleased"]) == ("FAILED", True)
 
@@ -126,13 +149,18 @@ def test_finalize_event_retires_the_stable_target(
 ) -> None:
     for name, value in shift_account.environment("FinalizeCanaryFunction").items():
         monkeypatch.setenv(name, value)
+    appmesh = shift_account.client("appmesh")
     invoke("acquire_route_lock", event("acquire_route_lock"), lambda_context)
-    snapshot = event("shift_traffic_apply")
-    weights = {"weights": {"serviceB": 0, "serviceBv2": 100}, "previous": snapshot["snapshot"]["weights"]}
-    last = {"percent": 100, "previousPercent": 25, **weights}
-    invoke("shift_traffic", {**snapshot, "step": last}, lambda_context)
+    step = event("shift_traffic_apply")  # 50%, then the last step, to 100%, as MoveLegs applies them
+    invoke("shift_traffic", step, lambda_context)
+    last = {"index": 1, "percent": 100, "previous": 50, "approval": True, "gateAfter": True}
+    (moved,) = invoke("shift_traffic", {**step, "step": last}, lambda_context)["legs"]
+    assert moved["weights"] == {"serviceB": 0, "serviceBv2": 100}
+    assert event("finalize_canary")["snapshots"] == step["snapshots"]
     result = invoke("finalize_canary", event("finalize_canary"), lambda_context)
-    assert result == {"done": ["removed serviceB from route apps/serviceB/serviceB"], "weights": {"serviceBv2": 100}}
+    assert result == {"done": ["removed serviceB from route apps/serviceB/serviceB"]}
+    route = appmesh.describe_route(meshName="apps", virtualRouterName="serviceB", routeName="serviceB")["route"]["spec"]
+    assert route["http2Route"]["action"]["weightedTargets"] == [{"virtualNode": "serviceBv2", "weight": 100}]
     assert invoke("finalize_canary", event("finalize_canary"), lambda_context)["done"] == []
 
 
@@ -140,11 +168,16 @@ def test_finalize_event_retires_the_stable_target(
     ("module", "bad", "field"),
     [
         ("acquire_route_lock", {"lockId": "x", "seconds": 5}, "seconds"),
-        ("shift_traffic", {"action": "apply", "route": {}, "stable": "a", "canary": "b", "snapshot": {}}, "step"),
-        ("shift_traffic", {"action": "restore", "route": {}, "stable": "a", "canary": "b", "snapshot": {}, "steps": []}, "mode"),
-        ("canary_health", {"healthGate": {}, "windowSeconds": -1}, "windowSeconds"),
+        ("acquire_route_lock", {"lockIds": ["x"], "seconds": 5}, "seconds"),
+        ("shift_traffic", {"action": "applyLegs", "legs": [], "waves": [[0]]}, "step"),
+        ("shift_traffic", {"action": "restoreLegs", "legs": []}, "rollbackWaves"),
+        ("shift_traffic", {"action": "apply", "legs": []}, "action"),  # the single-route actions are gone
+        ("shift_traffic", {"action": "snapshotLegs", "legs": [{"name": "x"}]}, "legs[0].route"),
+        ("canary_health", {"legs": [], "windowSeconds": -1}, "windowSeconds"),
+        ("finalize_canary", {"legs": []}, "waves"),
         ("request_approval", {"item": {}}, "taskToken"),
-        ("finish_rollout", {"route": {}, "lockId": "x"}, "locked"),
+        ("finish_rollout", {"executionArn": "x"}, "state"),
+        ("finish_rollout", {"route": {}, "lockId": "x", "locked": True, "state": {}}, "route"),
         ("plan_weight_shift", {"rollout": {"meshName": "apps", "stable": "a", "canary": "b"}}, "virtualRouterName"),
         ("plan_weight_shift", {"rollout": {"listenerArn": "arn:aws:x", "stable": "a", "canary": "b"}}, "listenerArn"),
     ],
@@ -177,23 +210,20 @@ def test_the_lattice_plan_event_plans_by_names_and_its_steps_walk_the_rule(
             monkeypatch.setenv(name, value)
         plan = invoke("plan_weight_shift", event("plan_weight_shift_lattice"), lambda_context)
         assert plan["route"]["label"] == "serviceb/http-80/serviceb" and plan["lockId"].startswith("lattice:svc-")
-        assert plan["healthGate"]["ecsServices"] == [{"cluster": "apps", "service": "serviceBv2"}]  # found from its group
-        assert [m["id"] for m in plan["healthGate"]["metrics"]] == ["canaryErrorRate", "canaryLatency"]
-        common = {"executionArn": event("plan_weight_shift_lattice")["executionArn"], "route": plan["route"]}
-        common |= {"stable": plan["stable"], "canary": plan["canary"], "lockId": plan["lockId"]}
-        lock = {"executionArn": common["executionArn"], "lockId": plan["lockId"], "seconds": plan["lockSeconds"]}
+        (leg,) = plan["legs"]  # a route alone: the group of one leg it is
+        assert (leg["route"], leg["lockId"], plan["lockIds"]) == (plan["route"], plan["lockId"], [plan["lockId"]])
+        assert leg["healthGate"]["ecsServices"] == [{"cluster": "apps", "service": "serviceBv2"}]  # found from its group
+        assert [m["id"] for m in leg["healthGate"]["metrics"]] == ["canaryErrorRate", "canaryLatency"]
+        common = {"executionArn": event("plan_weight_shift_lattice")["executionArn"], "legs": plan["legs"]}
+        lock = {"executionArn": common["executionArn"], "lockIds": plan["lockIds"], "seconds": plan["lockSeconds"]}
         invoke("acquire_route_lock", lock, lambda_context)
-        take = {k: v for k, v in common.items() if k != "lockId"} | {
-            "action": "snapshot",
-            "plannedWeights": plan["plannedWeights"],
-        }
-        snapshot = invoke("shift_traffic", take, lambda_context)
+        take = {**common, "action": "snapshotLegs"}
+        (snapshot,) = invoke("shift_traffic", take, lambda_context)["snapshots"]
         assert snapshot["weights"] == {"serviceb": 75, "servicebv2": 25}
-        applied = invoke(
-            "shift_traffic", {**common, "action": "apply", "snapshot": snapshot, "step": plan["steps"][0]}, lambda_context
-        )
+        step = {**common, "action": "applyLegs", "snapshots": [snapshot], "waves": plan["waves"], "step": plan["steps"][0]}
+        (applied,) = invoke("shift_traffic", step, lambda_context)["legs"]
         assert (applied["changed"], applied["weights"]) == (True, {"serviceb": 50, "servicebv2": 50})
-        restore = {**common, "action": "restore", "snapshot": snapshot, "steps": plan["steps"], "mode": "plan"}
-        restore["finalize"] = plan["finalize"]
+        (wave,) = plan["rollbackOrder"]
+        restore = {**common, "action": "restoreLegs", "snapshots": [snapshot], "rollbackWaves": wave["routes"]}
         assert invoke("shift_traffic", restore, lambda_context)["restored"] is True
-        assert invoke("shift_traffic", take, lambda_context) == snapshot  # byte-equal again
+        assert invoke("shift_traffic", take, lambda_context) == {"snapshots": [snapshot], "single": True}  # byte-equal again

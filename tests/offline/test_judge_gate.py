@@ -106,7 +106,7 @@ def test_no_traffic_keeps_the_gate_pending_then_follows_the_inputs_choice(
     shift["healthGate"].pop("maxErrorRate")
     result = lattice.run(SM, shift)
     assert result.status == status, result.cause
-    checks = [s for s in result.states if s == "CheckHealth"]
+    checks = [s for s in result.states if s == "CheckLegs"]
     assert len(checks) >= 11  # PENDING, re-checked up to maxPendingChecks, then the choice
     if status == "FAILED":
         assert "judge: NO_DATA: errorRate: not enough data (canary 1, stable" in (result.cause or "")

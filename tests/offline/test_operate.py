@@ -127,7 +127,7 @@ def test_abort_stops_the_shift_and_waits_until_the_status_change_handler_restore
     assert (result.status, aborted) == ("ABORTED", [True])
     assert polls == [{"serviceB": 50, "serviceBv2": 50}]  # the first read found the shift's weights; the second, the snapshot
     assert out.getvalue().splitlines() == [
-        f"stopped {result.execution_arn} in RequestApproval ({cause})",
+        f"stopped {result.execution_arn} in RequestGroupApproval ({cause})",
         "  waiting for ExecutionStatusChange to restore route apps/serviceB/serviceB to serviceB 75 / serviceBv2 25",
         "  route apps/serviceB/serviceB restored: serviceB 75 / serviceBv2 25",
     ]
@@ -217,7 +217,7 @@ def test_ctrl_c_stops_the_run_writes_the_dump_says_where_it_stopped_and_exits_13
         lines = []
         for line in process.stdout:  # the bake waits 300 s: the run is there until the signal comes
             lines.append(line.rstrip("\n"))
-            if "Bake" in line:
+            if "BakeLegs" in line:
                 process.send_signal(signal.SIGINT)
                 break
         rest, err = process.communicate(timeout=120)
@@ -228,14 +228,14 @@ def test_ctrl_c_stops_the_run_writes_the_dump_says_where_it_stopped_and_exits_13
     assert "run 1: ABORTED" in "\n".join(lines)
     (stopped,) = [line for line in lines if line.startswith("  interrupted in ")]
     assert stopped.startswith(
-        "  interrupted in Bake; route apps:80/rule 10 left at serviceB 50 / serviceBv2 50 (before the shift: "
+        "  interrupted in BakeLegs; route apps:80/rule 10 left at serviceB 50 / serviceBv2 50 (before the shift: "
         "serviceB 75 / serviceBv2 25), lock alb:arn:aws:elasticloadbalancing:us-west-2:123456789012:listener-rule/app/apps/"
     )
     assert stopped.endswith(" held; on AWS, ExecutionStatusChange restores the route and frees the lock after a stop")
     assert lines[-1] == f"dump written to {dump}"
     document = json.loads(dump.read_text())
     assert document["status"] == "ABORTED"
-    assert document["states"][0][-1] == "Bake"
+    assert document["states"][0][-1] == "BakeLegs"
 
 
 def test_a_malformed_execution_arn_is_refused_before_any_call(capsys: pytest.CaptureFixture[str]) -> None:
@@ -375,7 +375,7 @@ def test_after_ctrl_c_a_waiting_task_is_not_reported_as_timed_out() -> None:
     from mesh_rollout_local.cli import _event_printer
 
     now = dt.datetime.now(dt.UTC)
-    entered = {"name": "RequestApproval", "input": "{}"}
+    entered = {"name": "RequestGroupApproval", "input": "{}"}
     timed_out = {"resourceType": "lambda", "resource": "invoke.waitForTaskToken", "error": "States.Timeout"}
     events = [
         {"type": "TaskStateEntered", "id": 1, "previousEventId": 0, "timestamp": now, "stateEnteredEventDetails": entered},
@@ -388,5 +388,5 @@ def test_after_ctrl_c_a_waiting_task_is_not_reported_as_timed_out() -> None:
         for event in events:
             printer(event)
         printed[stopping] = out.getvalue().splitlines()
-    assert printed[False] == ["  -> RequestApproval", "     ! States.Timeout: "]
-    assert printed[True] == ["  -> RequestApproval"]
+    assert printed[False] == ["  -> RequestGroupApproval", "     ! States.Timeout: "]
+    assert printed[True] == ["  -> RequestGroupApproval"]

@@ -65,17 +65,17 @@ def test_a_weight_shift_shows_the_weights_written_the_verdicts_and_the_answer(
     assert result.status == "SUCCEEDED"
     assert lines[:4] == [
         f"  -> PlanWeightShift  route {ROUTE} at serviceB 75 / serviceBv2 25; steps 50% -> 100%, approval before 100%",
-        f"  -> AcquireRouteLock  lock appmesh:{ROUTE} taken",
-        "  -> TakeSnapshot  route at serviceB 75 / serviceBv2 25",
-        "  -> CanarySteps  2 items",
+        f"  -> AcquireGroupLocks  lock appmesh:{ROUTE} taken",
+        "  -> SnapshotLegs  route at serviceB 75 / serviceBv2 25",
+        "  -> GroupSteps  2 items",
     ]
     assert lines[4:7] == [
-        "  -> ApplyStep  step 50%  wrote serviceB 50 / serviceBv2 50",
-        "  -> Bake  step 50%",
-        f"  -> CheckHealth  step 50%  {HEALTHY}",
+        "  -> MoveLegs  step 50%  wrote serviceB 50 / serviceBv2 50",
+        "  -> BakeLegs  step 50%",
+        f"  -> CheckLegs  step 50%  {HEALTHY}",
     ]
-    assert "  -> RequestApproval  step 100%  approved by user/moto: looks good" in lines
-    assert "  -> ApplyStep  step 100%  wrote serviceB 0 / serviceBv2 100" in lines
+    assert "  -> RequestGroupApproval  step 100%  approved by user/moto: looks good" in lines
+    assert "  -> MoveLegs  step 100%  wrote serviceB 0 / serviceBv2 100" in lines
     assert lines[-1] == f"  -> Done  SUCCEEDED: weight shift succeeded: route {ROUTE} is at serviceBv2 100"
     assert not [line for line in lines if "AnythingToDo" in line or "HowItEnded" in line]  # no Choice state
 
@@ -99,12 +99,12 @@ def test_a_tick_during_a_rollout_says_why_it_skipped_and_a_rejection_shows_the_r
 
     result, lines = live(shift_account, SHIFT, shift_input, approver=tick_then_reject)
     assert (result.status, result.error) == ("FAILED", "ApprovalRejected")
-    assert "  -> RequestApproval  step 100%  rejected by user/moto: p99 too high" in lines
-    assert "  -> RestoreRoute  restored serviceB 75 / serviceBv2 25" in lines
+    assert "  -> RequestGroupApproval  step 100%  rejected by user/moto: p99 too high" in lines
+    assert "  -> RestoreLegs  restored serviceB 75 / serviceBv2 25" in lines
     tick, tick_lines = seen["tick"]
     assert tick.output["status"] == "SKIPPED_LOCKED"
     refused = f"{ROUTE} is locked by {result.execution_arn}"
-    assert tick_lines[1] == "  -> AcquireRouteLock"
+    assert tick_lines[1] == "  -> AcquireGroupLocks"
     assert tick_lines[2].startswith("     ! RolloutInProgress: ") and refused in tick_lines[2]
     assert tick_lines[3].startswith("  -> SkippedLocked  SKIPPED_LOCKED: ") and refused in tick_lines[3]
 
@@ -126,7 +126,7 @@ def test_a_step_written_after_a_retry_says_so(
     monkeypatch.setattr(AppMeshRoute, "write", throttled_once)
     result, lines = live(shift_account, SHIFT, shift_input, approver=lambda pending: (True, ""))
     assert result.status == "SUCCEEDED"
-    at = lines.index("  -> ApplyStep  step 50%")
+    at = lines.index("  -> MoveLegs  step 50%")
     assert lines[at + 1 : at + 3] == [
         "     ! TransientAwsError: UpdateRoute apps/serviceB/serviceB: ThrottlingException: Rate exceeded",
         "     then wrote serviceB 50 / serviceBv2 50",

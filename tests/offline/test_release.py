@@ -54,7 +54,7 @@ def test_release_deploys_the_new_image_then_shifts_traffic(shift_account: Offlin
     # steps of a 5 min bake and up to 10 gate re-checks a minute apart, the 24 h approval between them, and 1 h more
     assert plan["lockSeconds"] == 30 * 60 + 2 * (5 * 60 + 10 * 60) + 24 * 3600 + 3600
     states = result.states
-    assert states.index("CheckRelease") < states.index("CanarySteps")  # traffic moves only after the deployment
+    assert states.index("CheckReleases") < states.index("GroupSteps")  # traffic moves only after the deployment
     again = shift_account.run(SM, release_input)
     assert again.output["status"] == "NOTHING_TO_DO" and again.mutating_calls() == {}
 
@@ -77,13 +77,13 @@ def test_a_failing_canary_deployment_rolls_back_the_revision_and_the_weights(
     )
     result = shift_account.run(SM, release_input, approver=lambda pending: (True, "ok"))
     assert (result.status, result.error) == ("FAILED", "DeploymentFailed")
-    assert not {"ApplyStep", "ApplyStepGatedBefore"} & set(result.states) and "RollbackRelease" in result.states
+    assert not {"MoveLegs", "MoveLegsGatedBefore", "MoveWaveLegs"} & set(result.states) and "UndoReleases" in result.states
     assert canary_task_definition(shift_account)["taskDefinitionArn"] == before["taskDefinitionArn"]
     route_after = shift_account.client("appmesh").describe_route(
         meshName="apps", virtualRouterName="serviceB", routeName="serviceB"
     )
     assert route_after["route"]["spec"] == route_before["route"]["spec"]
-    assert "the service was put back on taskBv2:2" in (result.cause or "")
+    assert "ECS service apps/serviceBv2 put back on taskBv2:2 (the release's taskBv2:3 undone)" in (result.cause or "")
 
 
 def test_a_canary_unhealthy_after_the_release_rolls_back_the_revision_too(

@@ -139,7 +139,7 @@ def test_three_releases_take_turns(world: World) -> None:
         assert result.status == "SUCCEEDED", result.cause
         plan = state_output(result.history, "PlanWeightShift")
         assert plan is not None and (plan["stable"], plan["canary"]) == (busy, idle)
-        assert plan["finalize"]["removeStableTarget"] is False and plan["release"]["service"] == world.services[idle]
+        assert plan["legs"][0]["finalize"]["removeStableTarget"] is False and plan["release"]["service"] == world.services[idle]
         assert world.images() == {idle: image, busy: before[busy]}
         ends.append(world.weights())
     assert ends == [{first: 0, second: 100}, {first: 100, second: 0}, {first: 0, second: 100}]

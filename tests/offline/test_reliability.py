@@ -197,7 +197,7 @@ def test_an_acquire_whose_response_was_lost_is_recognised_on_retry(
     shift_account.faults.add("dynamodb", "PutItem", kind="lost-response", times=4)
     result = shift_account.run(SM, shift_input, approver=approve)
     assert result.status == "SUCCEEDED", result.cause
-    assert result.states.count("AcquireRouteLock") == 1 and lock_item(shift_account) is None
+    assert result.states.count("AcquireGroupLocks") == 1 and lock_item(shift_account) is None
 
 
 def test_a_lock_taken_by_an_acquire_that_failed_for_good_is_released_by_finish_rollout(
@@ -325,7 +325,7 @@ def test_a_stop_at_any_state_ends_with_the_route_on_its_snapshot_and_the_lock_fr
 def test_a_write_in_flight_when_the_clean_up_ran_undoes_itself(
     shift_account: OfflineAccount, shift_input: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """ApplyStep read the route, then the execution was stopped and cleaned up, then ApplyStep's write landed."""
+    """MoveLegs read the route, then the execution was stopped and cleaned up, then MoveLegs' write landed."""
     snapshot = route_spec(shift_account)
     original = AppMeshRoute.write
     raced: list[dict[str, Any]] = []

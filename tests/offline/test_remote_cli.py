@@ -72,11 +72,11 @@ def test_start_follow_prints_the_states_and_exits_0_on_success(
     lines = [line for line in out.splitlines() if line.startswith("  -> ")]
     assert lines[:3] == [
         "  -> PlanWeightShift  route apps/serviceB/serviceB at serviceB 75 / serviceBv2 25; steps 50%",
-        "  -> AcquireRouteLock  lock appmesh:apps/serviceB/serviceB taken",
-        "  -> TakeSnapshot  route at serviceB 75 / serviceBv2 25",
+        "  -> AcquireGroupLocks  lock appmesh:apps/serviceB/serviceB taken",
+        "  -> SnapshotLegs  route at serviceB 75 / serviceBv2 25",
     ]
-    gated = "  -> CheckHealthBeforeStep  HEALTHY: alarm serviceBv2-5xx OK; ECS service apps/serviceBv2: 2/2 tasks running"
-    applied = "  -> ApplyStepGatedBefore  step 50%  wrote serviceB 50 / serviceBv2 50"
+    gated = "  -> CheckLegsBeforeStep  HEALTHY: alarm serviceBv2-5xx OK; ECS service apps/serviceBv2: 2/2 tasks running"
+    applied = "  -> MoveLegsGatedBefore  step 50%  wrote serviceB 50 / serviceBv2 50"
     assert lines.index(gated) < lines.index(applied)  # step mode: gated before the step
     assert lines[-1].startswith("  -> Done  SUCCEEDED: weight shift succeeded") and "  == SUCCEEDED" in out
     assert out.rstrip().endswith(": SUCCEEDED")
@@ -91,7 +91,7 @@ def test_start_follow_exits_1_when_the_rollout_rolls_back(
     code = main(["start", SM, "--input", write(tmp_path, tick), "--state-machine-arn", arn, "--follow"])
     out = capsys.readouterr().out
     assert code == 1
-    assert "  -> RestoreRoute" in out and ": FAILED" in out
+    assert "  -> RestoreLegs" in out and ": FAILED" in out
     assert "cause: before the next step: UNHEALTHY: alarm serviceBv2-5xx is in ALARM (5xx)" in out
 
 

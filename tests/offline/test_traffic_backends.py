@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from mesh_rollout.shifting.cleanup import state_output
 from mesh_rollout_local.approvals import PendingApproval
 from mesh_rollout_local.report import segments
 from mesh_rollout_local.runner import OfflineAccount, RunResult, StillClock
@@ -136,7 +137,7 @@ def test_a_rollback_puts_the_rule_back_byte_for_byte_on_every_backend(
     assert all(part in (result.cause or "") for part in says), result.cause
     assert json.dumps(b.raw(), sort_keys=True) == snapshot
     assert b.lock() is None
-    assert "RestoreRoute" in result.states
+    assert "RestoreLegs" in result.states
     assert b.account.notifications()[-1]["subject"].endswith(error)
 
 
@@ -150,7 +151,11 @@ def test_weights_changed_by_hand_mid_rollout_stop_it_and_survive_on_every_backen
     result = b.account.run(SM, b.shift_input(), approver=approver)
     assert (result.status, result.error) == ("FAILED", "RouteDrifted")
     assert f"{b.stable} 90 / {b.canary} 10, which this rollout did not write" in (result.cause or "")
-    assert "RestoreRoute" not in result.states
+    # the rollback leaves the hand-set weights alone: RestoreLegs says so, and the only write is the 50% step's
+    restored = (state_output(result.history, "RestoreLegs") or {})["restored"]
+    assert restored["restored"] is False, restored
+    assert [leg["problem"].split(":")[0] for leg in restored["legs"]] == ["RouteDrifted"], restored
+    assert b.traffic_writes(result) == 1
     assert b.weights() == b.w(90, 10)
     assert b.lock() is None
 
@@ -231,7 +236,7 @@ def test_a_step_without_approval_enters_at_most_6_states_and_reads_and_writes_th
     result = b.account.run(SM, {**b.shift_input(), "steps": [75, 90, 100]}, approver=approve)
     assert result.status == "SUCCEEDED", result.cause
     _, *steps, _ = segments(result)
-    assert [("RequestApproval" in s.states) for s in steps] == [False, False, True]
+    assert [("RequestGroupApproval" in s.states) for s in steps] == [False, False, True]
     for s in steps[:2]:
         assert len(s.states) <= STATES_PER_STEP, s.states
         assert s.invocations == 2, s.states  # the write, then the health gate after the bake
@@ -250,7 +255,7 @@ def test_a_release_deploys_the_canary_image_then_moves_traffic_on_every_backend(
     arn = ecs.describe_services(cluster="apps", services=["serviceBv2"])["services"][0]["taskDefinition"]
     task = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
     assert {c["name"]: c["image"] for c in task["containerDefinitions"]}["app"] == "example/servicebv2:1.1"
-    assert result.states.index("CheckRelease") < result.states.index("CanarySteps")
+    assert result.states.index("CheckReleases") < result.states.index("GroupSteps")
     assert b.weights() == {b.canary: 100}
 
 

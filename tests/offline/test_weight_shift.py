@@ -131,7 +131,7 @@ def test_second_rollout_of_the_route_fails_fast_and_the_first_is_unaffected(
     second: RunResult = seen["second"]
     assert (second.status, second.error) == ("FAILED", "RolloutInProgress")
     assert f"locked by {first.execution_arn}" in (second.cause or "")
-    assert second.states[:5] == ["DryRunWanted", "PlanWeightShift", "IsGroup", "AnythingToDo", "AcquireRouteLock"]
+    assert second.states[:4] == ["DryRunWanted", "PlanWeightShift", "AnythingToDo", "AcquireGroupLocks"]
     assert "appmesh:UpdateRoute" not in second.mutating_calls()
     assert seen["unchanged"] and seen["lock"] == seen["lock after"] == first.execution_arn
     assert first.status == "SUCCEEDED"
@@ -249,7 +249,7 @@ def test_a_rollback_that_cannot_complete_says_where_the_route_was_left(
 
     result = shift_account.run(SM, shift_input, approver=break_updates_then_reject)
     assert (result.status, result.error) == ("FAILED", "RollbackFailed")
-    assert result.states.count("RestoreRoute") == 1
+    assert result.states.count("RestoreLegs") == 1
     retries = [e for e in result.history if e["type"] == "LambdaFunctionFailed"]
     assert len(retries) == 1 + 8  # the first try, then MaxAttempts 8 retries with backoff
     assert "Rollback failed (TransientAwsError: UpdateRoute apps/serviceB/serviceB: ThrottlingException" in (result.cause or "")

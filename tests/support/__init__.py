@@ -63,13 +63,13 @@ def approve(pending: PendingApproval) -> tuple[bool, str]:
 
 
 def applied_weights(result: RunResult) -> list[dict[str, int]]:
-    """The weights each ApplyStep wrote, from the execution history."""
+    """The weights each MoveLegs wrote to a route alone's one leg, from the execution history."""
     found = []
     for event in result.history:
         if event["type"] == "LambdaFunctionSucceeded":
             output = json.loads(event["lambdaFunctionSucceededEventDetails"]["output"])
-            if "changed" in output:
-                found.append(output["weights"])
+            if "percent" in output and isinstance(output.get("legs"), list):
+                found += [leg["weights"] for leg in output["legs"]]
     return found
 
 

@@ -175,37 +175,42 @@ def reachable(states: dict[str, Any], start: str) -> set[str]:
 
 
 def test_weight_shift_fails_only_through_finish_rollout_once_the_lock_is_held() -> None:
-    """Every Catch after AcquireRouteLock (a group's: AcquireGroupLocks) leads, straight or through a Choice, to
-    FinishRollout (FinishGroup), which is handed the execution's state and works out whether the lock is held and the
-    outcome (weight_shift.finish_record; no Pass builds a finish record); if it cannot run, the outcome stands
-    (failure: the rollout's own error)."""
+    """Every Catch after AcquireGroupLocks (a route alone's one lock, or a group's every leg's) leads, straight, through
+    a Choice or through the rollback (RollBackWaves, then the releases' undoing), to FinishGroup, which is handed the
+    execution's state and works out whether the lock is held and the outcome (grouping.finish; no Pass builds a
+    finish record); if it cannot run, the outcome stands (failure: the rollout's own error). No way out after the
+    lock is taken ends anywhere but after FinishGroup."""
     definition = load(ROOT / "statemachine" / "weight_shift.asl.json")
     top = definition["States"]
-    finishing = ("FinishRollout", "FinishGroup")
+    assert "FinishRollout" not in top  # a route alone finishes as the group of one leg it is
     for name, state in top.items():
         for catch in state.get("Catch", []):
             target = top[catch["Next"]]
-            if name in finishing:
+            if name == "FinishGroup":
                 assert target["Type"] == "Choice"
-                finalize_failed, failed, group_succeeded = (top[c["Next"]] for c in target["Choices"])
-                assert [c["Variable"] for c in target["Choices"]] == ["$.finalizeFailure", "$.failure", "$.legs"]
-                succeeded = top[target["Default"]]
+                finalize_failed, failed, succeeded = (top[c["Next"]] for c in target["Choices"])
+                assert [c["Variable"] for c in target["Choices"]] == ["$.finalizeFailure", "$.failure", "$.single"]
+                group_succeeded = top[target["Default"]]
                 assert finalize_failed == {**finalize_failed, "Type": "Fail", "Error": "FinalizeFailed"}
                 assert failed == {**failed, "Type": "Fail", "ErrorPath": "$.failure.Error"}
                 for done in (succeeded, group_succeeded):
                     assert done["Parameters"]["status"] == "SUCCEEDED" and done["Parameters"]["lockReleased"] is False
                 continue
             if name not in ("PlanWeightShift", "DryRunWeightShift"):  # both run before the lock is taken, if it is
-                if catch["Next"] == "RollBackWaves":  # a group rolls every leg back, wave by wave, then its releases
+                if catch["Next"] == "RollBackWaves":  # every leg rolled back, wave by wave, then its releases
                     assert top["RollBackWaves"]["Catch"][-1]["Next"] == top["RollBackWaves"]["Next"] == "ReleasesToUndo"
                     assert top["ReleasesToUndo"]["Default"] == top["UndoReleases"]["Next"] == "FinishGroup"
                     continue
-                assert catch["Next"] in finishing or target["Type"] == "Choice", name
-                if target["Type"] != "Choice":  # a group's states finish through the group's own FinishGroup
-                    assert (catch["Next"] == "FinishGroup") == (name in reachable(top, "GroupAnythingToDo")), name
+                assert catch["Next"] == "FinishGroup" or target["Type"] == "Choice", name
+                if target["Type"] == "Choice":  # SkipWhenLocked (the lock refused: skipped as asked), ReleasesToUndo
+                    assert target["Default"] == "FinishGroup", name
+    # every way out once the lock is held (from SnapshotLegs on, Catches included) comes after FinishGroup
+    after_the_lock = reachable(top, "SnapshotLegs")
+    ends = {n for n in after_the_lock if top[n].get("End") or top[n]["Type"] in ("Fail", "Succeed")}
+    assert ends and ends <= reachable(top, "FinishGroup"), ends - reachable(top, "FinishGroup")
     assert not [n for n, s in top.items() if s.get("ResultPath") == "$.finish"]
-    assert all(top[name]["Parameters"]["state.$"] == "$" for name in finishing)
-    assert top["AcquireRouteLock"]["Catch"][-1]["Next"] == "FinishRollout"
+    assert top["FinishGroup"]["Parameters"]["state.$"] == "$"
+    assert top["AcquireGroupLocks"]["Next"] == "SnapshotLegs"
     assert top["AcquireGroupLocks"]["Catch"][-1]["Next"] == "FinishGroup"
 
 

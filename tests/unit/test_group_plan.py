@@ -10,7 +10,7 @@ import pytest
 
 from mesh_rollout.errors import InvalidRolloutInput, TransientAwsError, UnknownReference
 from mesh_rollout.grouping.inputs import parse_group
-from mesh_rollout.grouping.plan import at_leg, leg_input, plan_group, plan_leg
+from mesh_rollout.grouping.plan import at_leg, leg_input, plan_group, plan_leg, route_alone
 from mesh_rollout.shifting.plan import LOCK_MARGIN_SECONDS, WeightShiftPlan
 from tests.conftest import EVENTS, load_json
 
@@ -217,10 +217,12 @@ def test_a_group_is_planned_with_its_order_as_indexes_and_its_schedule() -> None
     assert plan["waves"] == [[1, 2], [0]]
     assert [wave["routes"][0] for wave in plan["rollbackOrder"]] == [[0], [1, 2]]
     assert plan["steps"] == [
-        {"index": 0, "percent": 10, "previous": 0, "approval": False},
-        {"index": 1, "percent": 50, "previous": 10, "approval": False},
-        {"index": 2, "percent": 100, "previous": 50, "approval": True},
+        {"index": 0, "percent": 10, "previous": 0, "approval": False, "gateAfter": True},
+        {"index": 1, "percent": 50, "previous": 10, "approval": False, "gateAfter": True},
+        {"index": 2, "percent": 100, "previous": 50, "approval": True, "gateAfter": True},
     ]
+    # a group of several legs: its own outputs and texts, every step baked and gated after it moved
+    assert (plan["single"], plan["gateFirst"]) == (False, False)
     assert (plan["bakeSeconds"], plan["waitSeconds"], plan["approvalTimeoutSeconds"]) == (300, 360, 3600)
     assert plan["whenLocked"] == "skip"
     assert plan["lockIds"] == [
@@ -247,7 +249,11 @@ def test_every_leg_at_the_end_is_nothing_to_do() -> None:
     at_end = {"a": {"a": 0, "av2": 100}, "b": {"b": 0, "bv2": 10}}
     plan = planned(group(leg("a"), leg("b")), FakePlanner(at_end))
     assert plan["nothingToDo"] is True
-    assert plan["idle"] == {"status": "NOTHING_TO_DO", "reason": "every leg is already at the end of the plan"}
+    assert plan["idle"] == {
+        "status": "NOTHING_TO_DO",
+        "reason": "every leg is already at the end of the plan",
+        "group": "a, b",
+    }
     # but one leg's finalize still to do is something to do
     plan = planned(group(leg("a"), leg("b")), FakePlanner(at_end, b={"finalize": {"pending": True}}))
     assert (plan["nothingToDo"], plan["finalizePending"]) == (False, True)
@@ -403,3 +409,116 @@ def test_a_plan_past_its_share_of_the_state_data_limit_is_refused(monkeypatch: p
     error = refused(group(leg("a"), leg("b"), leg("c")))
     ((field, problem),) = error.problems
     assert field == "legs" and problem.startswith("the group's plan is ") and "at most 2000 for the plan" in problem
+
+
+# --- a route alone: the group of one leg it is ----------------------------------------------------------
+
+LABEL = "apps/serviceB/serviceB"
+AT = [{"serviceB": 75, "serviceBv2": 25}, {"serviceB": 50, "serviceBv2": 50}, {"serviceB": 0, "serviceBv2": 100}]
+
+
+def route_plan(mode: str = "plan", **fields: Any) -> WeightShiftPlan:
+    """shifting.plan.plan_weight_shift's plan of the guide's route at 75/25: 50% then 100%, approval before 100%."""
+    gated = mode == "plan"
+    gate = {"alarmNames": ["serviceBv2-5xx"], "recheckSeconds": 60, "maxPendingChecks": 10}
+    plan: dict[str, Any] = {
+        "route": {
+            "backend": "appmesh",
+            "meshName": "apps",
+            "virtualRouterName": "serviceB",
+            "routeName": "serviceB",
+            "label": LABEL,
+        },
+        "stable": "serviceB",
+        "canary": "serviceBv2",
+        "mode": mode,
+        "whenLocked": "skip",
+        "lockId": f"appmesh:{LABEL}",
+        "lockSeconds": 91800,
+        "fromPercent": 25,
+        "plannedWeights": AT[0],
+        "steps": [
+            {"percent": 50, "previousPercent": 25, "weights": AT[1], "previous": AT[0], "approval": False, "gateAfter": gated},
+            {"percent": 100, "previousPercent": 50, "weights": AT[2], "previous": AT[1], "approval": True, "gateAfter": gated},
+        ],
+        "bakeSeconds": 300,
+        "waitSeconds": 330,
+        "healthGate": gate,
+        "preStepGate": {**gate, "alarmNames": ["serviceBv2-5xx", "serviceB-5xx"]},
+        "approvalTimeoutSeconds": 86400,
+        "finalize": {"removeStableTarget": True, "pending": True, "weights": {"serviceBv2": 100}},
+        "release": {"pending": False},
+        "gateFirst": not gated,
+        "nothingToDo": False,
+        "idle": {"status": "NOTHING_TO_DO", "reason": "already at the end of the plan"},
+        **fields,
+    }
+    return plan  # type: ignore[return-value]
+
+
+def test_a_route_alone_is_planned_as_a_group_of_its_one_leg_with_its_own_steps() -> None:
+    plan = route_alone(route_plan())
+    alone = route_plan()
+    # its one leg is the route: its own weights at each of its own steps, its gates, finalize and release
+    assert plan["legs"] == [
+        {
+            "name": LABEL,
+            "after": [],
+            "route": alone["route"],
+            "stable": "serviceB",
+            "canary": "serviceBv2",
+            "lockId": f"appmesh:{LABEL}",
+            "plannedWeights": AT[0],
+            "fromPercent": 25,
+            "steps": [
+                {"percent": 50, "previous": AT[0], "weights": AT[1]},
+                {"percent": 100, "previous": AT[1], "weights": AT[2]},
+            ],
+            "healthGate": alone["healthGate"],
+            "settleSeconds": 30,
+            "finalize": alone["finalize"],
+            "release": {"pending": False},
+            "single": True,
+            "mode": "plan",
+            "preStepGate": alone["preStepGate"],
+        }
+    ]
+    # the group's steps: the route's percents, the percent before each, its approval, baked and gated after it
+    assert plan["steps"] == [
+        {"index": 0, "percent": 50, "previous": 25, "approval": False, "gateAfter": True},
+        {"index": 1, "percent": 100, "previous": 50, "approval": True, "gateAfter": True},
+    ]
+    # one wave, one lock, no ECS leg, no release to deploy
+    assert (plan["group"], plan["ecsLegs"], plan["waves"], plan["releases"]) == (LABEL, [], [[0]], [])
+    assert plan["moveWaves"] == plan["rollbackOrder"] == [{"routes": [[0]], "ecs": []}]
+    assert (plan["lockIds"], plan["lockSeconds"], plan["whenLocked"]) == ([f"appmesh:{LABEL}"], 91800, "skip")
+    assert (plan["bakeSeconds"], plan["waitSeconds"], plan["approvalTimeoutSeconds"]) == (300, 330, 86400)
+    assert (plan["single"], plan["gateFirst"], plan["finalizePending"], plan["nothingToDo"]) == (True, False, True, False)
+    # its outputs are a route's: NothingToDo's names the route, its weights and where the canary is
+    assert plan["idle"] == {
+        "status": "NOTHING_TO_DO",
+        "reason": "already at the end of the plan",
+        "route": LABEL,
+        "weights": AT[0],
+        "canaryPercent": 25,
+    }
+    own = ("route", "lockId", "mode", "stable", "canary", "fromPercent", "plannedWeights", "release")
+    assert {k: plan[k] for k in own} == {k: alone[k] for k in own}  # type: ignore[literal-required]
+
+
+def test_a_route_alone_in_step_mode_gates_before_its_tick_and_keeps_its_halt() -> None:
+    halted = {"status": "HALTED", "reason": "rolled back at 50% (halted by exec-1)"}
+    tick = route_plan("increment")["steps"][:1]  # a step-mode tick: one step, not gated after it moved
+    plan = route_alone(route_plan("increment", steps=tick, nothingToDo=True, idle=halted))
+    assert plan["steps"] == [{"index": 0, "percent": 50, "previous": 25, "approval": False, "gateAfter": False}]
+    assert plan["gateFirst"] is True  # the pre-step gate, no bake after the tick
+    assert (plan["legs"][0]["mode"], plan["mode"], plan["single"]) == ("increment", "increment", True)
+    assert plan["nothingToDo"] is True
+    assert plan["idle"] == {**halted, "route": LABEL, "weights": AT[0], "canaryPercent": 25}
+
+
+def test_a_route_alones_release_is_deployed_first_as_its_own() -> None:
+    release = {"pending": True, "service": {"cluster": "apps", "service": "serviceBv2"}, "maxChecks": 30, "pollSeconds": 60}
+    plan = route_alone(route_plan(release=release))
+    assert plan["releases"] == [{"name": LABEL, "lockId": f"appmesh:{LABEL}", "release": release, "single": True}]
+    assert plan["legs"][0]["release"] == plan["release"] == release

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from mesh_rollout.events import HandlerEvent
 from mesh_rollout.events.group import LegsEvent
 from mesh_rollout.shapes import field
-
-
-class CanaryHealthEvent(HandlerEvent):
-    healthGate: dict[str, Any]
-    windowSeconds: int = field(ge=0)
-    checks: int = field(default=0, ge=0)
 
 
 class LegsHealthEvent(LegsEvent):
@@ -22,3 +15,4 @@ class LegsHealthEvent(LegsEvent):
     checks: int = field(default=0, ge=0)
     ecsLegs: list[dict[str, Any]] | None = None
     percent: int = field(default=0, ge=0)
+    gate: Literal["healthGate", "preStepGate"] = "healthGate"  # preStepGate: a step-mode tick's, before it moves

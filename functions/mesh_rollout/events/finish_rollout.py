@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from mesh_rollout.events import HandlerEvent
-from mesh_rollout.shapes import field
-
-
-class FinishRolloutEvent(HandlerEvent):
-    route: dict[str, Any]
-    lockId: str
-    locked: bool
-    outcome: dict[str, Any] = field(default_factory=dict)
-    mode: Literal["plan", "increment"] = "plan"
-    canary: str | None = None
 
 
 class FinishGroupEvent(HandlerEvent):
-    """A group: its state as the state machine hands it over (grouping.finish works the outcome out of it)."""
+    """A group (a route alone is the group of one leg it is): its state as the state machine hands it over
+    (grouping.finish works the outcome out of it)."""
 
     state: dict[str, Any]

@@ -1,35 +1,10 @@
-"""ShiftTraffic (WeightShiftStateMachine): one model per action."""
+"""ShiftTraffic (WeightShiftStateMachine): one model per action, each over every leg (a route alone is a group of one)."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 from mesh_rollout.events.group import LegsEvent
-from mesh_rollout.events.route import RouteEvent
-from mesh_rollout.shapes import field
-
-
-class SnapshotRouteEvent(RouteEvent):
-    action: Literal["snapshot"]
-    plannedWeights: dict[str, int]
-
-
-class ApplyStepEvent(RouteEvent):
-    action: Literal["apply"]
-    snapshot: dict[str, Any]
-    step: dict[str, Any]
-    lockId: str = field(min_length=1)  # the write is fenced by this execution holding it
-    decision: dict[str, Any] | None = None
-    approvalRequested: dict[str, Any] | None = None
-
-
-class RestoreRouteEvent(RouteEvent):
-    action: Literal["restore"]
-    snapshot: dict[str, Any]
-    steps: list[dict[str, Any]]
-    mode: Literal["plan", "increment"]
-    lockId: str = field(min_length=1)
-    finalize: dict[str, Any] | None = None  # the plan's: finalize's own write counts as this rollout's
 
 
 class SnapshotLegsEvent(LegsEvent):

@@ -2,9 +2,9 @@
 schedule, with one approval per step and all-or-nothing rollback.
 
 A leg is what one execution moves alone: a route (VPC Lattice, ALB, App Mesh: a WeightShiftStateMachine input without
-the group's fields) or an ECS service's own deployment (an EcsDeploymentStateMachine input). The input's `legs` send
-the execution down the group's states (IsGroup); they run the same Lambda functions as a route alone and an ECS
-deployment alone, with group actions, each over every leg in one call, so a step costs the same states and
+the group's fields) or an ECS service's own deployment (an EcsDeploymentStateMachine input). Every weight shift runs
+the group's states, a route alone as the group of one leg it is; their Lambda functions act over every leg in one
+call (an ECS leg through the ECS deployment's functions, with group actions), so a step costs the same states and
 invocations whatever the number of legs (only the AWS calls grow). The modules, in the order a run uses them:
 
 - inputs: the group's input checked whole, before any AWS call, every problem at its field (legs[1].weightShift...);
@@ -19,6 +19,7 @@ invocations whatever the number of legs (only the AWS calls grow). The modules, 
 - cleanup: a stopped group put back, wave by wave, by the status-change function.
 - dry_run: each leg's own dry run, then the group's plan, read-only.
 
-A route alone still runs its own states (PlanWeightShift -> AcquireRouteLock -> ... -> FinishRollout): its step
-mode (mode increment) is not a group's yet, and a group of one leg runs the group's states.
+A route alone is a group of one leg (plan.route_alone): the same states, with a route's outputs and texts (`single`),
+and its step mode (mode increment: a pre-step gate, no bake after the step, a halt after a rollback), which a group
+of several legs refuses.
 """

@@ -10,6 +10,8 @@ from the clean-up.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from mesh_rollout.deploying.cleanup import roll_back
@@ -94,6 +96,10 @@ def _roll_back_taken_over(ecs: Any, dynamodb: Any, table: str, execution_arn: st
     return f"leg {leg['name']}: {done}; lock {lock_id} released"
 
 
+def _cleaner_fence(dynamodb: Any, table: str, cleaner: str, leg: Mapping[str, Any]) -> lock.LockFence:
+    return lock.LockFence(dynamodb, table, leg["lockId"], cleaner)
+
+
 def _restore_taken_over(
     dynamodb: Any,
     table: str,
@@ -112,16 +118,25 @@ def _restore_taken_over(
         previous = lock.take_over(dynamodb, table, leg["lockId"], execution_arn, cleaner, CLEANUP_LOCK_SECONDS)
         if previous is None:
             held = lock.holder(dynamodb, table, leg["lockId"])
-            done.append(f"leg {leg['name']} left alone: lock {leg['lockId']} is held by {held['owner'] if held else '?'}")
+            owner = held["owner"] if held else "?"
+            if leg.get("single"):
+                done.append(f"route left alone: lock {leg['lockId']} is held by {owner}, another rollout of the route")
+            else:
+                done.append(f"leg {leg['name']} left alone: lock {leg['lockId']} is held by {owner}")
             ours.append({**leg, "snapshot": None})  # restore_legs skips a leg without a snapshot
             continue
         taken.append((leg["lockId"], previous))
         ours.append(leg)
     try:
-        restored = restore_legs(ours, rollback_waves, lambda leg: lock.LockFence(dynamodb, table, leg["lockId"], cleaner))
+        restored = restore_legs(ours, rollback_waves, partial(_cleaner_fence, dynamodb, table, cleaner), stopped=True)
     except RollbackFailed as exc:  # every leg was tried: the locks stay with the clean-up until they expire
         raise RollbackFailed(f"{exc}; the legs' locks are kept until they expire") from exc
-    done.append(f"legs: {restored_text(restored['legs'])}" if restored["legs"] else "no leg had been snapshotted")
+    alone = any(leg.get("single") for leg in legs)  # a route alone: its texts name its route, not a leg
+    said = restored_text(restored["legs"])
+    if restored["legs"]:
+        done.append(said if alone else f"legs: {said}")
+    elif taken:
+        done.append("no leg had been snapshotted")
     ecs, revisions = releases
     ours_now = {leg["name"] for leg in ours if leg.get("snapshot") is not None}  # a leg left alone keeps its release
     mine = [revision for revision in revisions if revision["name"] in ours_now]

@@ -16,7 +16,7 @@ from mesh_rollout.grouping.plan import ecs_leg_input, leg_input, plan_group
 from mesh_rollout.shifting.dry_run import DryRunReport, dry_run
 
 # What a leg's own dry run checks that the group does instead: the approval (one, the group's), and the functions of
-# the ECS deployment's own state machine a group does not run (its gate is CanaryHealth's, its end FinishRollout's)
+# the ECS deployment's own state machine a group does not run (its gate is CanaryHealth's, its end FinishGroup's)
 NOT_THE_GROUPS = ("EcsStepCheckFunction", "FinishEcsDeploymentFunction")
 
 

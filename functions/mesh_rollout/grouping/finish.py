@@ -9,13 +9,21 @@ from mesh_rollout.aws import aws_errors
 from mesh_rollout.errors import readable_failure
 from mesh_rollout.grouping import locks
 from mesh_rollout.grouping.legs import GroupVerdict, read_legs, restored_text
-from mesh_rollout.shifting.weight_shift import ApprovalRequested, answer_lines, finish_record, notify
+from mesh_rollout.shifting.weight_shift import (
+    ApprovalRequested,
+    RolloutFinished,
+    answer_lines,
+    finish_record,
+    finish_rollout,
+    notify,
+)
+from mesh_rollout.shifting.weight_shift import approval_message as route_approval_message
 from mesh_rollout.shifting.weights import describe_weights
 from mesh_rollout.traffic import Weights, route_for
 
 
 class GroupFinished(TypedDict):
-    """FinishRollout's result for a group: the outcome, the locks released, every leg's weights now."""
+    """FinishGroup's result for a group: the outcome, the locks released, every leg's weights now."""
 
     status: str
     error: str
@@ -59,10 +67,17 @@ def approval_message(execution_arn: str, item: Mapping[str, Any], verdict: Group
 def request_approval(
     sns: Any, topic_arn: str, cloudwatch: Any, ecs: Any, execution_arn: str, item: Mapping[str, Any]
 ) -> ApprovalRequested:
-    """Publish the group's approval request with a fresh verdict of every leg."""
+    """Publish the group's approval request with a fresh verdict of every leg (a route alone's: its own message)."""
     step = item["step"]
     verdict = read_legs(item["legs"], cloudwatch, ecs, item["bakeSeconds"], 0, item.get("ecsLegs") or [], step.get("previous", 0))
-    subject, body = approval_message(execution_arn, item, verdict)
+    if len(item["legs"]) == 1 and item["legs"][0].get("single"):
+        leg = item["legs"][0]
+        own = leg["steps"][step["index"]]
+        subject, body = route_approval_message(
+            execution_arn, leg["route"], own["previous"], own["weights"], verdict, item["approvalTimeoutSeconds"]
+        )
+    else:
+        subject, body = approval_message(execution_arn, item, verdict)
     with aws_errors("Publish approval request"):
         message_id = sns.publish(TopicArn=topic_arn, Subject=subject, Message=body)["MessageId"]
     return {"messageId": message_id, "health": verdict["summary"]}
@@ -160,11 +175,80 @@ def outcome_text(
     return "FAILED", error, f"{message}. Nothing was changed: {where}"
 
 
+class RouteFinished(RolloutFinished):
+    """FinishGroup's result for a route alone: a route's outcome, and its steps as a route's output gives them."""
+
+    steps: list[dict[str, Any]]
+
+
+def route_outcome(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A route alone's outcome, as shifting.weight_shift.outcome_text reads it, from the group's state: its one leg's
+    rollback (`rollback`, the leg's restore) or what stopped it (`rollbackFailure`: the rollback failed, or found the
+    weights set by hand, RouteDrifted, or the lock taken, LockLost), and its release's undoing (`releaseRollback`)."""
+    outcome = dict(finish_record(state)["outcome"])
+    failure = outcome.get("failure")
+    rolled = state.get("rolledBack")
+    if not failure or rolled is None or "finalizeFailure" in state:
+        return outcome
+    waves = rolled if isinstance(rolled, list) else []
+    wave = waves[0] if waves else {}
+    problem: Any = None if waves else rolled  # RollBackWaves itself failed
+    problem = problem or wave.get("restoreFailure") or state.get("releaseRollbackFailure")
+    legs = (wave.get("restored") or {}).get("legs", [])
+    if problem is None and legs and legs[0].get("problem"):
+        error, _, message = str(legs[0]["problem"]).partition(": ")
+        problem = {"Error": error, "Cause": message}
+    if problem is not None:
+        drifted = readable_failure(problem)[0] == "RouteDrifted" == readable_failure(failure)[0]
+        if not drifted:  # a shift stopped by weights set by hand leaves them: that is no failed rollback
+            outcome["rollbackFailure"] = problem
+        return outcome
+    if legs:
+        outcome["rollback"] = {"restored": legs[0]["restored"], "weights": legs[0]["weights"], "route": legs[0]["name"]}
+    undone = state.get("releaseRollback") or {}
+    said = [*undone.get("done", []), *undone.get("kept", [])]
+    if said:
+        outcome["releaseRollback"] = {"cause": "; ".join(said)}
+    return outcome
+
+
+def route_steps(applied: Any) -> list[dict[str, Any]]:
+    """A route alone's steps as its output gives them: each step's percent, weights, decision and health."""
+    steps = []
+    for step in applied if isinstance(applied, list) else []:
+        moved = [leg for wave in step.get("moved") or [] for leg in wave.get("routes") or []]  # MoveWaves'
+        moved += (step.get("routesMoved") or {}).get("legs", [])  # MoveLegs': every route leg in one call
+        weights = moved[0]["weights"] if moved else None
+        steps.append(
+            {"percent": step["percent"], "weights": weights, "decision": step.get("decision"), "health": step.get("health")}
+        )
+    return steps
+
+
+def finish_route(
+    dynamodb: Any, table: str, sns: Any, topic_arn: str, execution_arn: str, state: Mapping[str, Any]
+) -> RouteFinished:
+    """A route alone (the group of one leg it is): its lock released and its outcome told as a route's
+    (shifting.weight_shift.finish_rollout: a step-mode rollback halts the canary's later ticks, a success clears it)."""
+    record = {
+        "route": state["route"],
+        "lockId": state["lockId"],
+        "mode": state["mode"],
+        "canary": state["canary"],
+        "locked": "lock" in state,
+        "outcome": route_outcome(state),
+    }
+    finished = finish_rollout(dynamodb, table, sns, topic_arn, execution_arn, record)
+    return {**finished, "steps": route_steps(state.get("applied"))}
+
+
 def finish_group(
     dynamodb: Any, table: str, sns: Any, topic_arn: str, execution_arn: str, state: Mapping[str, Any]
-) -> GroupFinished:
+) -> GroupFinished | RouteFinished:
     """Release every leg's lock (all the group may hold: an acquire whose answer was lost may have taken them), then
-    tell people how the group ended, naming each leg."""
+    tell people how the group ended, naming each leg; a route alone ends as a route (finish_route)."""
+    if state.get("single"):
+        return finish_route(dynamodb, table, sns, topic_arn, execution_arn, state)
     outcome = dict(finish_record(state)["outcome"])
     rollback = rollback_of(state)
     if rollback is not None:

@@ -11,8 +11,9 @@ named by its route, its problems named as today.
 
 Limits (Step Functions' quotas, https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html: 25,000
 events in an execution's history, 256 KiB of input or output per state):
-- history (history_events): `make bench` measures 45 events outside the steps, and at each step 19, plus 11 for
-  each wave (its MoveWaves iteration and MoveLegs), plus 19 for an approval, whatever the number of legs; a
+- history (history_events): `make bench` measures 45 events outside the steps, and at each step 20 (every route
+  leg moves in one MoveLegs, its waves in order), or with ECS legs 19 plus 11 for each wave (its MoveWaves iteration
+  and MoveWaveLegs), plus 19 for an approval, whatever the number of legs; a
   rollback's wave about 14; releases 12, and 9 for each read of their deployments; plus each
   re-check of the gates while any leg is PENDING (Wait, Choice and the task: 9), at most the largest
   maxPendingChecks of the legs at every step. An ECS leg's wave reads its deployment until ECS holds it at the
@@ -57,7 +58,8 @@ MAX_LEGS = 25
 HISTORY_EVENTS = 25_000
 HISTORY_BUDGET = 20_000
 EVENTS_OUTSIDE_STEPS = 45
-EVENTS_PER_STEP = 19
+EVENTS_PER_STEP = 20  # route legs only: every wave in one MoveLegs
+EVENTS_PER_ECS_STEP = 19  # with ECS legs: the MoveWaves Map, then EVENTS_PER_WAVE a wave
 EVENTS_PER_WAVE = 11
 EVENTS_PER_APPROVAL = 19  # the request, its answer, and every gate read again before anything moves
 EVENTS_PER_ROLLBACK_WAVE = 14
@@ -325,7 +327,7 @@ def _size_problems(raw: dict[str, Any], group: GroupInput, legs: list[GroupLeg])
         wave_count = len(waves({leg.name: list(leg.after) for leg in legs}))
     except ValueError:  # a cycle, refused by _problems_between
         wave_count = len(legs)
-    events = history_events(steps, approvals, wave_count, rechecks)
+    events = history_events(steps, approvals, wave_count, rechecks, with_ecs=any(leg.kind == "ecsDeployment" for leg in legs))
     if events > HISTORY_BUDGET:
         problems.append(("steps" if group.stepPercent is None else "stepPercent", history_problem(steps, events)))
     size = len(json.dumps(raw, separators=(",", ":")).encode())
@@ -343,14 +345,17 @@ def history_events(
     rechecks: int,
     ecs_waves: Sequence[tuple[int, int]] = (),
     release_reads: int = 0,
+    with_ecs: bool = False,
 ) -> int:
     """The most events a group's execution history may take (see the module's docstring): `ecs_waves` is, for each
     wave with ECS legs, (the pauses ECS makes for its legs, the plan's maxPolls); `release_reads`, the most reads of
-    the releases' deployments (0: no release)."""
+    the releases' deployments (0: no release); `with_ecs`: the group has ECS legs (its steps go wave by wave), known
+    before their plans are."""
     events = EVENTS_OUTSIDE_STEPS + EVENTS_PER_APPROVAL * approvals + EVENTS_PER_ROLLBACK_WAVE * wave_count
     if release_reads:
         events += EVENTS_FOR_RELEASES + EVENTS_PER_RECHECK * release_reads
-    events += steps * (EVENTS_PER_STEP + EVENTS_PER_WAVE * wave_count + EVENTS_PER_RECHECK * rechecks)
+    moving = EVENTS_PER_ECS_STEP + EVENTS_PER_WAVE * wave_count if (with_ecs or ecs_waves) else EVENTS_PER_STEP
+    events += steps * (moving + EVENTS_PER_RECHECK * rechecks)
     for phases, polls in ecs_waves:
         events += phases * (EVENTS_PER_ECS_PHASE + EVENTS_PER_RECHECK * polls)
     if ecs_waves:  # finishing every ECS leg (its final pause, then its bake) and, at worst, rolling them back

@@ -27,6 +27,7 @@ class LegMoved(TypedDict):
     name: str
     weights: Weights
     changed: bool
+    single: NotRequired[bool]  # a route alone's leg
 
 
 class GroupStepApplied(TypedDict):
@@ -38,6 +39,8 @@ class LegVerdict(TypedDict):
     name: str
     state: str
     summary: str
+    judge: NotRequired[dict[str, Any]]  # the statistical judge's outcome, when the leg's gate has one (shifting.judge)
+    single: NotRequired[bool]  # a route alone's leg
 
 
 class GroupVerdict(TypedDict):
@@ -50,6 +53,8 @@ class GroupVerdict(TypedDict):
     checks: int
     recheckSeconds: int
     legs: list[LegVerdict]
+    reasons: NotRequired[list[str]]  # a route alone: its gate's own reasons and judge, as its output gives them
+    judge: NotRequired[dict[str, Any]]
 
 
 class LegRestored(TypedDict):
@@ -57,6 +62,7 @@ class LegRestored(TypedDict):
     restored: bool
     weights: Weights | None
     problem: NotRequired[str]
+    single: NotRequired[bool]  # a route alone's leg (its name is its route's label)
 
 
 class GroupRestored(TypedDict):
@@ -72,6 +78,7 @@ class LegsSnapshotted(TypedDict):
     """SnapshotLegs' result: each leg's snapshot, in the legs' order (the group's state keeps them beside the legs)."""
 
     snapshots: list[RouteSnapshot]
+    single: NotRequired[bool]  # a route alone's
 
 
 def ordered(legs: Sequence[Mapping[str, Any]], waves: Sequence[Sequence[int]]) -> list[Mapping[str, Any]]:
@@ -81,7 +88,10 @@ def ordered(legs: Sequence[Mapping[str, Any]], waves: Sequence[Sequence[int]]) -
 
 def snapshot_legs(legs: Sequence[Mapping[str, Any]]) -> LegsSnapshotted:
     """Every leg's route, before the first change; each must still be as planned."""
-    return {"snapshots": [take_snapshot(dict(leg["route"]), dict(leg["plannedWeights"])) for leg in legs]}
+    found: LegsSnapshotted = {"snapshots": [take_snapshot(dict(leg["route"]), dict(leg["plannedWeights"])) for leg in legs]}
+    if len(legs) == 1 and legs[0].get("single"):
+        found["single"] = True
+    return found
 
 
 def with_snapshots(legs: Sequence[Mapping[str, Any]], snapshots: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
@@ -101,6 +111,8 @@ def apply_legs(
         own = leg["steps"][int(step["index"])]
         applied = apply_step(dict(leg["route"]), dict(leg["snapshot"]), dict(own), fence_of(leg))
         moved.append({"name": leg["name"], "weights": applied["weights"], "changed": applied["changed"]})
+        if leg.get("single"):
+            moved[-1]["single"] = True
     return {"percent": int(step["percent"]), "legs": moved}
 
 
@@ -111,16 +123,34 @@ def legs_verdict(
     its canary against its own stable): UNHEALTHY if any leg is, else PENDING if any leg is, else HEALTHY."""
     verdicts: list[LegVerdict] = []
     recheck: list[int] = []
+    first: Mapping[str, Any] = {}
     for leg in legs:
         verdict = read(leg)
+        first = first or verdict
         verdicts.append({"name": leg["name"], "state": verdict["state"], "summary": verdict["summary"]})
+        if verdict.get("judge"):
+            verdicts[-1]["judge"] = dict(verdict["judge"])
+        if leg.get("single"):
+            verdicts[-1]["single"] = True
         if verdict["state"] == "PENDING":
             gate = leg["plan"]["healthGate"] if "plan" in leg else leg["healthGate"]  # an ECS leg's is in its plan
             recheck.append(int(gate.get("recheckSeconds", 60)))  # the input's default
     state = max((v["state"] for v in verdicts), key=STATES.index)
+    alone = len(legs) == 1 and bool(legs[0].get("single"))
     named = [f"leg {v['name']}: {v['summary']}" for v in verdicts if v["state"] == state]
     summary = "; ".join(named) if state != "HEALTHY" else f"every leg HEALTHY ({len(verdicts)})"
-    return {"state": state, "summary": summary, "checks": checks + 1, "recheckSeconds": max(recheck, default=0), "legs": verdicts}
+    found: GroupVerdict = {
+        "state": state,
+        "summary": verdicts[0]["summary"] if alone else summary,  # a route alone: its gate's own words
+        "checks": checks + 1,
+        "recheckSeconds": max(recheck, default=0),
+        "legs": verdicts,
+    }
+    if alone:
+        found["reasons"] = list(first.get("reasons", []))
+        if first.get("judge"):
+            found["judge"] = dict(first["judge"])
+    return found
 
 
 def read_legs(
@@ -132,9 +162,11 @@ def read_legs(
     ecs_legs: Sequence[Mapping[str, Any]] = (),
     percent: int = 0,
     deployment: Any = None,
+    gate: str = "healthGate",
 ) -> GroupVerdict:
     """legs_verdict with each leg's gate read now: a route leg's over the bake, an ECS leg's at the pause the group's
-    step holds it at (`percent`: ecs_legs.leg_verdict; `deployment` describes its deployment, see there)."""
+    step holds it at (`percent`: ecs_legs.leg_verdict; `deployment` describes its deployment, see there). `gate`
+    "preStepGate": a step-mode tick's gate before it moves (a route alone's: shifting.plan.gates)."""
 
     def read(leg: Mapping[str, Any]) -> Mapping[str, Any]:
         if "plan" in leg:  # an ECS leg
@@ -142,13 +174,17 @@ def read_legs(
 
             held = {"percent": target_of(leg["plan"], percent) if percent else 0}
             return leg_verdict(cloudwatch, ecs, leg, held, checks, deployment)
-        return health_verdict(dict(leg["healthGate"]), cloudwatch, ecs, window_seconds, checks)
+        return health_verdict(dict(leg.get(gate) or leg["healthGate"]), cloudwatch, ecs, window_seconds, checks)
 
     return legs_verdict([*legs, *ecs_legs], read, checks)
 
 
-def restore_legs(legs: Sequence[Mapping[str, Any]], rollback_waves: Sequence[Sequence[int]], fence_of: FenceOf) -> GroupRestored:
-    """Every snapshotted leg back to its snapshot (restore_route), the last wave first. A leg whose weights someone
+def restore_legs(
+    legs: Sequence[Mapping[str, Any]], rollback_waves: Sequence[Sequence[int]], fence_of: FenceOf, stopped: bool = False
+) -> GroupRestored:
+    """Every snapshotted leg back to its snapshot (restore_route), the last wave first; a step-mode leg's rollback
+    sends its whole pool to stable (restore_route's mode increment), but a stopped execution's clean-up (`stopped`)
+    puts every leg back where the user had it, on its snapshot. A leg whose weights someone
     set by hand (RouteDrifted) or whose lock another execution holds now is left as it is and said so; the others
     are restored all the same. A transient error is raised once every leg was tried (the retry finds those done
     already there); any other failure is RollbackFailed naming each leg and what became of it."""
@@ -165,21 +201,21 @@ def restore_legs(legs: Sequence[Mapping[str, Any]], rollback_waves: Sequence[Seq
                 leg["stable"],
                 leg["canary"],
                 list(leg["steps"]),
-                "plan",
+                "plan" if stopped else str(leg.get("mode", "plan")),
                 fence_of(leg),
                 dict(leg["finalize"]),
             )
         except TransientAwsError as exc:
             transient = transient or exc
-            results.append({"name": leg["name"], "restored": False, "weights": None, "problem": str(exc)})
+            results.append(leg_restored(leg, False, None, str(exc)))
             continue
         except MeshRolloutError as exc:
             error, message = readable_failure({"Error": type(exc).__name__, "Cause": str(exc)})
-            results.append({"name": leg["name"], "restored": False, "weights": None, "problem": f"{error}: {message}"})
+            results.append(leg_restored(leg, False, None, f"{error}: {message}"))
             if error not in ("RouteDrifted", "LockLost"):
                 failed.append(leg["name"])
             continue
-        results.append({"name": leg["name"], "restored": restored["restored"], "weights": restored["weights"]})
+        results.append(leg_restored(leg, restored["restored"], restored["weights"]))
     if transient is not None:
         raise transient
     if failed:
@@ -187,11 +223,26 @@ def restore_legs(legs: Sequence[Mapping[str, Any]], rollback_waves: Sequence[Seq
     return {"restored": any(leg["restored"] for leg in results), "legs": results}
 
 
+def leg_restored(leg: Mapping[str, Any], restored: bool, weights: Weights | None, problem: str = "") -> LegRestored:
+    """What became of one leg in a rollback (a route alone's says so: its texts name its route, not a leg)."""
+    result: LegRestored = {"name": leg["name"], "restored": restored, "weights": weights}
+    if problem:
+        result["problem"] = problem
+    if leg.get("single"):
+        result["single"] = True
+    return result
+
+
 def restored_text(results: Sequence[Mapping[str, Any]]) -> str:
     """What became of each leg in a rollback, in words."""
     said = []
     for leg in results:
-        if leg.get("problem"):
+        if leg.get("single") and leg.get("problem"):  # a route alone (weights set by hand: their own words)
+            said.append(f"route not restored: {str(leg['problem']).removeprefix('RouteDrifted: ')}")
+        elif leg.get("single"):
+            state = "restored to" if leg["restored"] else "already at"
+            said.append(f"route {leg['name']} {state} its snapshot {describe_weights(leg['weights'])}")
+        elif leg.get("problem"):
             said.append(f"leg {leg['name']} not restored: {leg['problem']}")
         else:
             said.append(f"leg {leg['name']} at its snapshot {describe_weights(leg['weights'])}")
@@ -208,5 +259,5 @@ def finalize_legs(
             finalized = finalize_canary(
                 dict(leg["route"]), dict(leg["snapshot"]), leg["stable"], leg["canary"], dict(leg["finalize"]), ecs, fence_of(leg)
             )
-            done.extend(f"leg {leg['name']}: {line}" for line in finalized["done"])
+            done.extend(line if leg.get("single") else f"leg {leg['name']}: {line}" for line in finalized["done"])
     return {"done": done}

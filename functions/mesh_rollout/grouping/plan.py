@@ -59,6 +59,11 @@ class LegPlan(TypedDict):
     finalize: dict[str, Any]
     release: dict[str, Any]  # shifting.plan.ReleasePlan: pending, and the canary service's new images
     snapshot: NotRequired[dict[str, Any]]  # SnapshotLegs adds it
+    # a route alone (route_alone): its texts name no leg; step mode's rollback sends the pool to stable; its
+    # gate before a step-mode tick moves it
+    single: NotRequired[bool]
+    mode: NotRequired[str]
+    preStepGate: NotRequired[dict[str, Any]]
 
 
 class EcsLegPlan(TypedDict):
@@ -83,6 +88,7 @@ class GroupStep(TypedDict):
     percent: int
     previous: int  # the step before's percent (0 before the first): where the legs are when this step's approval asks
     approval: bool
+    gateAfter: bool  # baked and gated after it (False: a step-mode tick, gated before it moved: GateFirst)
 
 
 class GroupPlan(TypedDict):
@@ -104,7 +110,87 @@ class GroupPlan(TypedDict):
     lockSeconds: int
     finalizePending: bool
     nothingToDo: bool
-    idle: dict[str, str]
+    idle: dict[str, Any]  # NOTHING_TO_DO or HALTED: the execution's output as it is
+    single: bool  # a route alone (route_alone): the outputs and texts are a route's, not a group's
+    gateFirst: bool  # step mode: every leg's pre-step gate before the step (PreStepGate)
+    # a route alone's own fields, which its outputs, FinishGroup and the CLI read
+    route: NotRequired[dict[str, Any]]
+    lockId: NotRequired[str]
+    mode: NotRequired[str]
+    stable: NotRequired[str]
+    canary: NotRequired[str]
+    fromPercent: NotRequired[int]
+    plannedWeights: NotRequired[Weights]
+    release: NotRequired[dict[str, Any]]
+
+
+def route_alone(plan: WeightShiftPlan) -> GroupPlan:
+    """A plain WeightShiftStateMachine input (no `legs`) as the group of one leg it is, planned as a route alone is
+    (shifting.plan: its own steps, from where the route is; step mode; its halt), so it runs the group's states with
+    its own outputs and texts (`single`)."""
+    label = plan["route"]["label"]
+    leg: LegPlan = {
+        "name": label,
+        "after": [],
+        "route": plan["route"],
+        "stable": plan["stable"],
+        "canary": plan["canary"],
+        "lockId": plan["lockId"],
+        "plannedWeights": plan["plannedWeights"],
+        "fromPercent": plan["fromPercent"],
+        "steps": [{"percent": s["percent"], "previous": s["previous"], "weights": s["weights"]} for s in plan["steps"]],
+        "healthGate": plan["healthGate"],
+        "settleSeconds": plan["waitSeconds"] - plan["bakeSeconds"],
+        "finalize": dict(plan["finalize"]),
+        "release": dict(plan["release"]),
+        "single": True,
+        "mode": plan["mode"],
+        "preStepGate": plan["preStepGate"],
+    }
+    steps: list[GroupStep] = []
+    previous = plan["fromPercent"]
+    for index, step in enumerate(plan["steps"]):
+        steps.append(
+            {
+                "index": index,
+                "percent": step["percent"],
+                "previous": previous,
+                "approval": bool(step["approval"]),
+                "gateAfter": bool(step["gateAfter"]),
+            }
+        )
+        previous = step["percent"]
+    wave: MoveWave = {"routes": [[0]], "ecs": []}
+    release = plan["release"]
+    return {
+        "group": label,
+        "legs": [leg],
+        "ecsLegs": [],
+        "waves": [[0]],
+        "moveWaves": [wave],
+        "rollbackOrder": [wave],
+        "releases": [{"name": label, "lockId": plan["lockId"], "release": release, "single": True}] if release["pending"] else [],
+        "steps": steps,
+        "bakeSeconds": plan["bakeSeconds"],
+        "waitSeconds": plan["waitSeconds"],
+        "approvalTimeoutSeconds": plan["approvalTimeoutSeconds"],
+        "whenLocked": plan["whenLocked"],
+        "lockIds": [plan["lockId"]],
+        "lockSeconds": plan["lockSeconds"],
+        "finalizePending": bool(plan["finalize"]["pending"]),
+        "nothingToDo": plan["nothingToDo"],
+        "idle": {**plan["idle"], "route": label, "weights": plan["plannedWeights"], "canaryPercent": plan["fromPercent"]},
+        "single": True,
+        "gateFirst": plan["gateFirst"],
+        "route": plan["route"],
+        "lockId": plan["lockId"],
+        "mode": plan["mode"],
+        "stable": plan["stable"],
+        "canary": plan["canary"],
+        "fromPercent": plan["fromPercent"],
+        "plannedWeights": plan["plannedWeights"],
+        "release": dict(release),
+    }
 
 
 def leg_input(leg: GroupLeg, raw: dict[str, Any], group: GroupSpec) -> dict[str, Any]:
@@ -292,7 +378,13 @@ def plan_group(
     check_history(spec, order, [[ecs_by_name[name] for name in wave if name in ecs_by_name] for wave in order], legs)
     approvals = set(spec.approval.beforeSteps) if spec.approval else set()
     steps: list[GroupStep] = [
-        {"index": i, "percent": percent, "previous": spec.steps[i - 1] if i else 0, "approval": percent in approvals}
+        {
+            "index": i,
+            "percent": percent,
+            "previous": spec.steps[i - 1] if i else 0,
+            "approval": percent in approvals,
+            "gateAfter": True,
+        }
         for i, percent in enumerate(spec.steps)
     ]
     moving = (
@@ -309,8 +401,9 @@ def plan_group(
         int(leg["release"]["maxChecks"]) * int(leg["release"]["pollSeconds"]) for leg in legs if leg["release"]["pending"]
     )
     lock_seconds = len(steps) * gated + timeout * len(approvals & set(spec.steps)) + ecs_seconds + releasing + LOCK_MARGIN_SECONDS
+    group_name = ", ".join(leg.name for leg in spec.legs)
     plan: GroupPlan = {
-        "group": ", ".join(leg.name for leg in spec.legs),
+        "group": group_name,
         "legs": legs,
         "ecsLegs": ecs_legs,
         "waves": [[route_index[name] for name in wave if name in route_index] for wave in order],
@@ -328,7 +421,9 @@ def plan_group(
         "lockSeconds": lock_seconds,
         "finalizePending": finalizing,
         "nothingToDo": not moving and not finalizing,
-        "idle": {"status": "NOTHING_TO_DO", "reason": "every leg is already at the end of the plan"},
+        "idle": {"status": "NOTHING_TO_DO", "reason": "every leg is already at the end of the plan", "group": group_name},
+        "single": False,
+        "gateFirst": False,
     }
     size = group_size(plan)
     if size > PLAN_BUDGET_BYTES:

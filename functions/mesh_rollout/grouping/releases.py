@@ -6,7 +6,7 @@ hand (the canary may carry traffic someone sent it: its release stays, as a rout
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from mesh_rollout.aws.ecs import ServiceRevision, short_name
 from mesh_rollout.errors import MeshRolloutError, RollbackFailed, TransientAwsError, readable_failure
@@ -21,6 +21,7 @@ class LegRevision(ServiceRevision):
     name: str
     lockId: str
     maxChecks: int
+    single: NotRequired[bool]
 
 
 class ReleasesRegistered(TypedDict):
@@ -56,6 +57,8 @@ def register_releases(ecs: Any, releases: Sequence[Mapping[str, Any]]) -> Releas
         # the group reads every release at the shortest poll: each leg's own deploymentTimeoutSeconds in those reads
         checks = -(-int(release["maxChecks"]) * int(release["pollSeconds"]) // poll)
         revisions.append({**revision, "name": item["name"], "lockId": item["lockId"], "maxChecks": checks})
+        if item.get("single"):  # a route alone: its texts name no leg
+            revisions[-1]["single"] = True
     return {"revisions": revisions, "pollSeconds": poll}
 
 
@@ -84,7 +87,8 @@ def check_releases(ecs: Any, revisions: Sequence[Mapping[str, Any]], checks: int
         if state != "COMPLETED":
             deployment = f"the canary deployment of {short_name(revision['taskDefinition'])} {found['verdict']['state']}"
             timed_out = " (timed out)" if found["timedOut"] else ""
-            said.append(f"leg {revision['name']}: {deployment}{timed_out}: {found['verdict'].get('reason', '')}".rstrip(": "))
+            leg = "" if revision.get("single") else f"leg {revision['name']}: "
+            said.append(f"{leg}{deployment}{timed_out}: {found['verdict'].get('reason', '')}".rstrip(": "))
     state = "FAILED" if "FAILED" in states else "IN_PROGRESS" if "IN_PROGRESS" in states else "COMPLETED"
     return {"state": state, "checks": checks + 1, "summary": "; ".join(said) or f"every release deployed ({len(states)})"}
 
@@ -110,17 +114,18 @@ def undo_releases(ecs: Any, revisions: Sequence[Mapping[str, Any]], rolled_back:
     done, kept, failed = [], [], []
     transient: TransientAwsError | None = None
     for revision in reversed(revisions):
+        leg = "" if revision.get("single") else f"leg {revision['name']}: "  # a route alone names no leg
         if revision["name"] not in back:
             service = f"{revision['cluster']}/{revision['service']}"
-            kept.append(f"leg {revision['name']}: ECS service {service} left on the release's revision, as its route")
+            kept.append(f"{leg}ECS service {service} left on the release's revision, as its route")
             continue
         try:
-            done.append(f"leg {revision['name']}: {undo_release(ecs, dict(revision))}")
+            done.append(f"{leg}{undo_release(ecs, dict(revision))}")
         except TransientAwsError as exc:
             transient = transient or exc
         except MeshRolloutError as exc:
             error, message = readable_failure({"Error": type(exc).__name__, "Cause": str(exc)})
-            failed.append(f"leg {revision['name']}: {error}: {message}")
+            failed.append(f"{leg}{error}: {message}")
     if transient is not None:
         raise transient
     if failed:

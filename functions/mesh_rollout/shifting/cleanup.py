@@ -1,10 +1,10 @@
-"""After an execution ends: undo what a weight shift that did not finish left behind, free its lock, notify.
+"""After an execution ends: undo what a weight shift that did not finish left behind, free its locks, notify.
 
 EventBridge sends every end of an execution here. StopExecution and execution timeouts run no Catch, so a
-stopped weight shift would leave its weights and its lock behind; a shift whose FinishRollout could not
-release the lock would keep it until it expires. Whatever state was running when it stopped, the route goes
-back to its snapshot (unless someone changed it by hand, or another rollout holds the route now) and a
-released canary image is undone. EventBridge may deliver an event twice: what is done is said, and told once.
+stopped weight shift would leave its weights and its locks behind; a shift whose FinishGroup could not
+release them would keep them until they expire. Whatever state was running when it stopped, every leg goes
+back to its snapshot (unless someone changed it by hand, or another rollout holds it now) and a released canary
+image is undone (grouping.cleanup). EventBridge may deliver an event twice: what is done is said, and told once.
 """
 
 from __future__ import annotations
@@ -15,17 +15,14 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.deploying.cleanup import finished as ecs_deployment_finished
 from mesh_rollout.deploying.cleanup import recover_unfinished_deployment
-from mesh_rollout.errors import DryRunFoundProblems, RouteDrifted, readable_failure
+from mesh_rollout.errors import DryRunFoundProblems, readable_failure
 from mesh_rollout.onboarding.stop_flag import clear_leftover_stop_flag
 from mesh_rollout.shifting import lock
-from mesh_rollout.shifting.release import undo_release
-from mesh_rollout.shifting.weight_shift import finish_record, notify, restore_route
-from mesh_rollout.shifting.weights import describe_weights
+from mesh_rollout.shifting.weight_shift import notify
 
 if TYPE_CHECKING:  # the pinned stubs (boto3-stubs[stepfunctions]); nothing is imported at run time
     from mypy_boto3_stepfunctions import SFNClient
 
-CLEANUP_LOCK_SECONDS = 900
 CLEANUP = "clean-up"  # the release records' `releasedIn` of a lock this function released for the execution
 EARLIER_DELIVERY = "by an earlier delivery of this clean-up"  # which then told what it did
 
@@ -53,81 +50,17 @@ def lock_line(dynamodb: Any, table: str, lock_id: str, execution_arn: str, previ
     return f"lock {lock_id} was not held any more"
 
 
-def _restore_taken_over(
-    dynamodb: Any, table: str, ecs: Any, execution_arn: str, lock_id: str, snapshotted: dict[str, Any], revision: Any
-) -> list[str]:
-    """Take the lock over from the stopped execution (so a weight write or release update of its still in flight
-    undoes itself: shifting.release.point_canary_at_release says why either order ends on the old revision), put the
-    snapshot back and the canary service on the revision it ran before the release, then release the lock.
-    A restore that fails keeps the lock (until it expires) and raises: a rollout starting before the retry
-    would take the half-shifted route as its snapshot; the retry takes the lock over from the clean-up."""
-    cleaner = f"{execution_arn}#cleanup"
-    previous = lock.take_over(dynamodb, table, lock_id, execution_arn, cleaner, CLEANUP_LOCK_SECONDS)
-    if previous is None:
-        held = lock.holder(dynamodb, table, lock_id)
-        return [f"route left alone: lock {lock_id} is held by {held['owner'] if held else '?'}, another rollout of the route"]
-    said = lock_line(dynamodb, table, lock_id, execution_arn, previous)
-    try:
-        result = restore_route(
-            snapshotted["route"],
-            snapshotted["snapshot"],
-            snapshotted["stable"],
-            snapshotted["canary"],
-            snapshotted["steps"],
-            "plan",
-            lock.LockFence(dynamodb, table, lock_id, cleaner),
-            snapshotted.get("finalize"),
-        )
-    except RouteDrifted as exc:  # hand-set weights stay, and so does the revision they send traffic to
-        done = [f"route not restored: {exc}"]
-        if revision:
-            done.append(f"ECS service {revision['cluster']}/{revision['service']} left on the release's revision, as the route")
-    else:
-        state = "restored to" if result["restored"] else "already at"
-        done = [f"route {result['route']} {state} its snapshot {describe_weights(result['weights'])}"]
-        if revision:
-            done.append(undo_release(ecs, revision))
-    lock.release(dynamodb, table, lock_id, cleaner)
-    return [*done, said]
-
-
-def _release_to_undo(history: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """RegisterRelease's revision if the execution went on to update the canary service with it, else None."""
-    registered = (state_output(history, "RegisterRelease") or {}).get("releaseRevision")
-    updating = state_output(history, "UpdateCanaryService", "Entered") is not None
-    if not registered or not updating or registered["taskDefinition"] == registered["previousTaskDefinition"]:
-        return None
-    return dict(registered)
-
-
 def recover_unfinished_shift(
     dynamodb: Any, table: str, ecs: Any, execution_arn: str, history: list[dict[str, Any]], status: str
 ) -> list[str]:
-    """Undo what a weight shift that ended ABORTED, TIMED_OUT or FAILED left. Idempotent; returns what was done."""
+    """Undo what a weight shift (a group, or a route alone: the group of one leg it is) that ended ABORTED, TIMED_OUT
+    or FAILED left (grouping.cleanup). Idempotent; returns what was done."""
     plan = state_output(history, "PlanWeightShift")
-    if plan and "legs" in plan and not plan.get("nothingToDo"):  # a group: every leg (grouping.cleanup)
-        from mesh_rollout.grouping.cleanup import recover_unfinished_group
-
-        return recover_unfinished_group(dynamodb, table, execution_arn, history, status, plan, ecs)
-    if not plan or "lockId" not in plan or plan.get("nothingToDo"):
+    if not plan or "legs" not in plan or plan.get("nothingToDo"):
         return ["it stopped before taking the route's lock: nothing to undo"]
-    lock_id = plan["lockId"]
-    snapshotted = state_output(history, "TakeSnapshot")
-    finished = "result" in (state_output(history, "FinishRollout") or {})
-    finishing = state_output(history, "FinishRollout", "Entered")
-    succeeded = finishing is not None and not _finish_outcome(finishing).get("failure")
-    # A stop undoes the shift wherever it was; a shift that FAILED only while finishing a success keeps its weights.
-    if snapshotted is not None and not finished and not (status == "FAILED" and succeeded):
-        return _restore_taken_over(dynamodb, table, ecs, execution_arn, lock_id, snapshotted, _release_to_undo(history))
-    return [release_for(dynamodb, table, lock_id, execution_arn)]
+    from mesh_rollout.grouping.cleanup import recover_unfinished_group
 
-
-def _finish_outcome(finishing: dict[str, Any]) -> dict[str, Any]:
-    """The outcome FinishRollout was entered with: worked out from the state (finish_record), or, in an execution
-    of a definition from before it did that, the `finish` record a Pass state had built."""
-    if "finish" in finishing:
-        return dict(finishing["finish"].get("outcome", {}))
-    return dict(finish_record(finishing)["outcome"])
+    return recover_unfinished_group(dynamodb, table, execution_arn, history, status, plan, ecs)
 
 
 def release_for(dynamodb: Any, table: str, lock_id: str, execution_arn: str) -> str:
@@ -151,12 +84,8 @@ def release_leftover_lock(dynamodb: Any, table: str, execution_arn: str, output:
 
 
 def own_notice_sent(history: list[dict[str, Any]]) -> bool:
-    """Whether the weight shift (or the group) published its outcome itself (FinishRollout or FinishGroup completed
-    and its publish went out)."""
-    return any(
-        (state_output(history, finish) or {}).get("result", {}).get("notified") is True
-        for finish in ("FinishRollout", "FinishGroup")  # a group's FinishGroup tells its outcome as FinishRollout does
-    )
+    """Whether the weight shift published its outcome itself (FinishGroup completed and its publish went out)."""
+    return (state_output(history, "FinishGroup") or {}).get("result", {}).get("notified") is True
 
 
 class StatusChangeHandled(TypedDict):
@@ -189,7 +118,7 @@ def handle_status_change(
     ecs_deployment_arn: str = "",  # the EcsDeploymentStateMachine's ARN
 ) -> StatusChangeHandled:
     """An execution of ours ended: clean up after a weight shift that did not finish; notify every failure and
-    clean-up once: a weight shift whose FinishRollout published its outcome is not notified again."""
+    clean-up once: a weight shift whose FinishGroup published its outcome is not notified again."""
     status, execution_arn = detail["status"], detail["executionArn"]
     output = json.loads(detail.get("output") or "null")
     done: list[str] = []
@@ -215,7 +144,7 @@ def handle_status_change(
         done = clear_leftover_stop_flag(dynamodb, table, execution_arn)
     result: StatusChangeHandled = {"executionArn": execution_arn, "status": status, "done": done}
     if told:
-        return {**result, "notice": "sent by the execution's FinishRollout"}
+        return {**result, "notice": "sent by the execution's FinishGroup"}
     if any(EARLIER_DELIVERY in line for line in done):  # EventBridge delivered the event again
         return {**result, "notice": "sent by an earlier delivery"}
     if status == "SUCCEEDED" and not done:

@@ -1,4 +1,6 @@
-"""The steps of the WeightShiftStateMachine after its plan, one function each, taking the clients they use."""
+"""What one route's leg does at each state of the WeightShiftStateMachine after its plan (snapshot, step, restore,
+finalize, a route alone's end), one function each, taking the clients they use; grouping.legs runs them over every
+leg."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ from mesh_rollout.aws import aws_errors
 from mesh_rollout.aws.ecs import ServiceRevision, describe_service
 from mesh_rollout.errors import LockLost, MeshRolloutError, WeightsNotApplied, readable_failure
 from mesh_rollout.shifting import lock
-from mesh_rollout.shifting.gate import health_verdict
 from mesh_rollout.shifting.lock import LockAcquired, LockFence
 from mesh_rollout.shifting.release import release_revision
 from mesh_rollout.shifting.weights import describe_weights, expect_weights, retired_weights, weights_at
@@ -44,7 +45,7 @@ class RouteRestored(TypedDict):
 
 
 class CanaryFinalized(TypedDict):
-    """FinalizeCanary's result: what was done (in words) and the route's weights after it."""
+    """A leg's finalize (grouping.legs.finalize_legs): what was done (in words) and the route's weights after it."""
 
     done: list[str]
     weights: Weights
@@ -58,7 +59,7 @@ class ApprovalRequested(TypedDict):
 
 
 class RolloutFinished(TypedDict):
-    """FinishRollout's result: how the weight shift ended, whether the lock was released, the route's weights now."""
+    """A route alone's end (grouping.finish.finish_route): how it ended, whether the lock was released, its weights now."""
 
     status: str  # SUCCEEDED or FAILED
     error: str
@@ -229,47 +230,32 @@ def answer_lines(execution_arn: str, timeout_seconds: int, unanswered: str) -> l
 def request_approval(
     sns: Any, topic_arn: str, cloudwatch: Any, ecs: Any, execution_arn: str, item: dict[str, Any]
 ) -> ApprovalRequested:
-    """Publish what waits for approval: route, current -> next weights and a fresh health summary. An ECS
-    deployment's state (plan, ecs, check) says its step and the verdict its check has just given."""
-    if "ecs" in item and "plan" in item:
-        from mesh_rollout.deploying.approval import approval_message as ecs_approval_message
+    """Publish what waits for an ECS deployment's approval (its state: plan, ecs, check): its step and the verdict its
+    check has just given. (A weight shift's, a group's or a route alone's, is grouping.finish.request_approval.)"""
+    from mesh_rollout.deploying.approval import approval_message as ecs_approval_message
 
-        health: Mapping[str, Any] = {"summary": (item.get("check") or {}).get("summary", "not checked")}
-        subject, body = ecs_approval_message(execution_arn, item["plan"], item["ecs"], health)
-    else:
-        now, nxt = item["step"]["previous"], item["step"]["weights"]  # ApplyStep refuses any other "now"
-        health = health_verdict(item["healthGate"], cloudwatch, ecs, item["bakeSeconds"], 0)
-        subject, body = approval_message(execution_arn, item["route"], now, nxt, health, item["approvalTimeoutSeconds"])
+    health: Mapping[str, Any] = {"summary": (item.get("check") or {}).get("summary", "not checked")}
+    subject, body = ecs_approval_message(execution_arn, item["plan"], item["ecs"], health)
     with aws_errors("Publish approval request"):
         message_id = sns.publish(TopicArn=topic_arn, Subject=subject, Message=body)["MessageId"]
     return {"messageId": message_id, "health": health["summary"]}
 
 
 def finish_record(state: Mapping[str, Any]) -> dict[str, Any]:
-    """`locked` and `outcome` of FinishRollout, from the execution's state as WeightShiftStateMachine hands it over
-    (every Catch and Choice goes straight to FinishRollout): what the Catches wrote says how the rollout ended.
+    """`locked` and the failure of a weight shift's end, from the execution's state as WeightShiftStateMachine hands it
+    to FinishGroup (every Catch and Choice goes straight there): what the Catches wrote says how it ended.
 
-    - no `lock`: AcquireRouteLock failed, nothing to release or restore;
-    - `finalizeFailure`: FinalizeCanary failed after every step was applied; the rollout fails as FinalizeFailed;
+    - no `lock`: AcquireGroupLocks failed, nothing to release or restore;
+    - `finalizeFailure`: FinalizeLegs failed after every step was applied; the rollout fails as FinalizeFailed;
     - no `failure`: succeeded;
-    - `rollbackFailure`: RestoreRoute or RollbackRelease failed; the cause says where the route was left;
-    - `rollback`: the route rolled back (and the canary service, `releaseRollback`, if a release was deployed);
-    - else the failure alone: nothing changed yet (RegisterRelease, TakeSnapshot), or RouteDrifted (the hand-set
-      weights are left alone)."""
+    - else the failure (what the rollback did is grouping.finish's to say: rollback_of, route_outcome)."""
     if "lock" not in state:
         return {"locked": False, "outcome": {"failure": state["failure"]}}
     if "finalizeFailure" in state:
         return {"locked": True, "outcome": {"failure": {"Error": "FinalizeFailed", "Cause": state["finalizeFailure"]["Cause"]}}}
     if "failure" not in state:
         return {"locked": True, "outcome": {}}
-    outcome: dict[str, Any] = {"failure": state["failure"]}
-    if "rollbackFailure" in state:
-        outcome["rollbackFailure"] = state["rollbackFailure"]
-    elif "rollback" in state:
-        outcome["rollback"] = state["rollback"]
-        if "releaseRollback" in state:
-            outcome["releaseRollback"] = state["releaseRollback"]
-    return {"locked": True, "outcome": outcome}
+    return {"locked": True, "outcome": {"failure": state["failure"]}}
 
 
 def outcome_text(outcome: dict[str, Any], route_label: str, weights_now: Weights | None) -> tuple[str, str, str]:
@@ -332,7 +318,7 @@ def finish_rollout(
     elif status == "SUCCEEDED" and state.get("locked") and lock.halted(dynamodb, table, state["lockId"]):
         lock.clear_halt(dynamodb, table, state["lockId"])
         cause += "; the earlier halt of step-mode runs on this route is cleared"
-    # "released before": a retried FinishRollout whose first try freed the lock; it was this execution's release
+    # "released before": a retried FinishGroup whose first try freed the lock; it was this execution's release
     released = lock.release(dynamodb, table, state["lockId"], execution_arn) != "not held"
     subject = f"mesh-rollout: {state['route']['label']} {'succeeded' if status == 'SUCCEEDED' else error}"
     not_sent = notify(sns, topic_arn, subject, f"{cause}\n\nexecution: {execution_arn}")
