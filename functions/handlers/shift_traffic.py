@@ -8,7 +8,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mesh_rollout.aws import client, named_aws_errors
 from mesh_rollout.events.shift_traffic import ApplyLegsEvent, RestoreLegsEvent, SnapshotLegsEvent
-from mesh_rollout.grouping.legs import GroupRestored, GroupStepApplied, LegsSnapshotted, apply_legs, restore_legs, snapshot_legs
+from mesh_rollout.grouping.legs import (
+    GroupRestored,
+    GroupStepApplied,
+    LegsSnapshotted,
+    apply_legs,
+    drifted_route,
+    restore_legs,
+    snapshot_legs,
+)
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
 from mesh_rollout.shifting.lock import LockFence
 from mesh_rollout.shifting.weight_shift import approval_wait_seconds
@@ -46,7 +54,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> LegsSnapsho
         if waited is not None:
             metrics.add_metric(name="ApprovalWaitTime", unit="Seconds", value=waited)
         return moved
-    restored = restore_legs(legs, request.rollbackWaves, fence_of)
+    restored = restore_legs(legs, request.rollbackWaves, fence_of, drifted=drifted_route(request.failure))
     logger.warning("rolled back", extra={"legs": restored["legs"]})
     metrics.add_metric(name="RouteRollbacks", unit="Count", value=sum(1 for leg in restored["legs"] if leg["restored"]))
     return restored

@@ -1,5 +1,5 @@
-"""UpdateService: point an ECS service at a task definition revision (no call if it already runs it); with a lockId
-(the weight shift's release), fenced by the execution holding the route's lock."""
+"""UpdateService: point an ECS service at a task definition revision (no call if it already runs it); a weight shift's
+releases (`revisions`), each fenced by the execution holding its leg's lock (grouping.releases)."""
 
 import os
 from typing import Any
@@ -11,8 +11,6 @@ from mesh_rollout.aws.ecs import ServicePointed, point_service_at
 from mesh_rollout.events.update_service import UpdateReleasesEvent, UpdateServiceEvent
 from mesh_rollout.grouping.releases import ReleasesPointed, fence_for, point_releases
 from mesh_rollout.observability import CORRELATION_PATH, logger, metrics, tracer
-from mesh_rollout.shifting.lock import LockFence
-from mesh_rollout.shifting.release import point_canary_at_release
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_PATH)
@@ -27,13 +25,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> ServicePoin
         metrics.add_metric(name="ServicesUpdated", unit="Count", value=len(pointed["updated"]))
         return pointed
     request = UpdateServiceEvent.parse(event)
-    fenced_by = request.fenced_by()
-    if fenced_by is None:
-        result = point_service_at(
-            client("ecs"), request.cluster, request.service, request.taskDefinition, request.vpcLatticeConfigurations
-        )
-    else:
-        fence = LockFence(client("dynamodb"), os.environ["ROUTE_LOCK_TABLE"], *fenced_by)
-        result = point_canary_at_release(client("ecs"), request.cluster, request.service, request.taskDefinition, fence)
+    result = point_service_at(
+        client("ecs"), request.cluster, request.service, request.taskDefinition, request.vpcLatticeConfigurations
+    )
     metrics.add_metric(name="ServicesUpdated", unit="Count", value=int(result["updated"]))
     return result

@@ -377,6 +377,27 @@ def test_an_approval_given_while_a_leg_is_unhealthy_moves_no_leg_and_rolls_every
     assert rules(shop) == before
 
 
+def test_a_leg_set_back_by_hand_stays_where_it_was_set_and_the_others_roll_back(shop: OfflineAccount) -> None:
+    """checkout set back by hand to the 10% step's weights (which this rollout wrote) while the group waits for its
+    approval: its step to 100% finds it drifted, the group rolls back, and checkout stays as it was set."""
+    before = rules(shop)
+    at_10 = {"checkout": 90, "checkoutv2": 10}
+
+    def set_back_then_approve(pending: PendingApproval) -> tuple[bool, str]:
+        from mesh_rollout.traffic import route_for
+
+        checkout = route_for(next(leg for leg in pending.item["legs"] if leg["name"] == "checkout")["route"])
+        checkout.write(at_10, checkout.read())
+        return True, "go"
+
+    result = shop.run(SM, group_input(shop), approver=set_back_then_approve)
+    assert (result.status, result.error) == ("FAILED", "RouteDrifted")
+    after = rules(shop)
+    assert (after["payments"], after["frontend"]) == (before["payments"], before["frontend"])  # byte for byte
+    assert sorted(weights_of(after["checkout"]).values()) == [10, 90]  # as set by hand, not the snapshot's 100 / 0
+    assert "leg checkout not restored: RouteDrifted: route checkout" in (result.cause or "")
+
+
 # --- releases: route legs that deploy a new image to their canary first ---------------------------------------------
 
 

@@ -149,8 +149,28 @@ def test_weights_changed_by_hand_mid_rollout_stop_it_and_survive(
     result = shift_account.run(SM, shift_input, approver=approver)
     assert (result.status, result.error) == ("FAILED", "RouteDrifted")
     assert "serviceB 90 / serviceBv2 10, which this rollout did not write" in (result.cause or "")
-    assert "RestoreRoute" not in result.states
+    assert "RollBackWaves" not in result.states and "RestoreLegs" not in result.states
     assert weights(shift_account) == {"serviceB": 90, "serviceBv2": 10}
+    assert lock_item(shift_account) is None
+
+
+def test_weights_set_back_by_hand_to_an_earlier_step_stay_there(
+    shift_account: OfflineAccount, shift_input: dict[str, Any]
+) -> None:
+    """Weights this rollout wrote at an earlier step, set back by hand, are hand-set all the same: no rollback
+    overwrites them with the snapshot (nor undoes a release, nor halts step mode)."""
+    at_50 = {"serviceB": 50, "serviceBv2": 50}
+
+    def approver(pending: PendingApproval) -> tuple[bool, str]:
+        assert weights(shift_account) == {"serviceB": 25, "serviceBv2": 75}
+        set_weights(shift_account, at_50)  # someone pulls back to the 50% step
+        return True, "go"
+
+    result = shift_account.run(SM, {**shift_input, "steps": [50, 75, 100]}, approver=approver)
+    assert (result.status, result.error) == ("FAILED", "RouteDrifted")
+    assert "RestoreLegs" not in result.states
+    assert weights(shift_account) == at_50
+    assert result.mutating_calls().get("appmesh:UpdateRoute") == 2  # the 50% and 75% steps; set_weights is not ours
     assert lock_item(shift_account) is None
 
 
@@ -197,7 +217,7 @@ def test_step_mode_gates_before_stepping_and_sends_everything_to_stable_when_unh
     set_alarm(shift_account, "ALARM")
     result = shift_account.run(SM, step_input(shift_input))
     assert (result.status, result.error) == ("FAILED", "CanaryUnhealthy")
-    assert not {"ApplyStep", "ApplyStepGatedBefore"} & set(result.states)
+    assert not {"MoveLegs", "MoveLegsGatedBefore", "MoveWaveLegs"} & set(result.states)
     assert weights(shift_account) == {"serviceB": 100, "serviceBv2": 0}
     assert lock_item(shift_account) is None
     assert "Step-mode runs towards serviceBv2 are halted" in (result.cause or "")

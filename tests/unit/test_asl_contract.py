@@ -197,6 +197,10 @@ def test_weight_shift_fails_only_through_finish_rollout_once_the_lock_is_held() 
                     assert done["Parameters"]["status"] == "SUCCEEDED" and done["Parameters"]["lockReleased"] is False
                 continue
             if name not in ("PlanWeightShift", "DryRunWeightShift"):  # both run before the lock is taken, if it is
+                if catch["Next"] == "RollBackOrLeave":  # a route alone's hand-set weights are left: straight to the end
+                    assert [c["Next"] for c in target["Choices"]] == ["FinishGroup"] and target["Default"] == "RollBackWaves"
+                    target = top["RollBackWaves"]
+                    catch = {**catch, "Next": "RollBackWaves"}
                 if catch["Next"] == "RollBackWaves":  # every leg rolled back, wave by wave, then its releases
                     assert top["RollBackWaves"]["Catch"][-1]["Next"] == top["RollBackWaves"]["Next"] == "ReleasesToUndo"
                     assert top["ReleasesToUndo"]["Default"] == top["UndoReleases"]["Next"] == "FinishGroup"

@@ -20,6 +20,7 @@ RESTORED = {"restored": True, "legs": [{"name": LABEL, "restored": True, "weight
 DRIFT = "RouteDrifted: route apps/serviceB/serviceB has serviceB 95 / serviceBv2 5; the hand-set weights are left alone"
 LEFT = {"restored": False, "legs": [{"name": LABEL, "restored": False, "weights": None, "problem": DRIFT, "single": True}]}
 THROTTLED = {"Error": "TransientAwsError", "Cause": "UpdateRoute: ThrottlingException"}
+REJECTED = '{"errorType": "RollbackFailed", "errorMessage": "route not restored: AwsRequestRejected: UpdateRule: AccessDenied"}'
 
 
 def wave(restored: Any = None, failure: Any = None) -> dict[str, Any]:
@@ -60,6 +61,15 @@ WAYS_OUT: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "RestoreFailed": (
         {**PLAN, "lock": LOCK, "failure": FAILURE, "rolledBack": [wave(None, THROTTLED)]},
         {"failure": FAILURE, "rollbackFailure": THROTTLED},
+    ),
+    "RestoreRejected": (  # restore_legs' RollbackFailed for the one leg: the leg's own error, as the route's states said
+        {
+            **PLAN,
+            "lock": LOCK,
+            "failure": FAILURE,
+            "rolledBack": [wave(None, {"Error": "RollbackFailed", "Cause": REJECTED})],
+        },
+        {"failure": FAILURE, "rollbackFailure": {"Error": "AwsRequestRejected", "Cause": "UpdateRule: AccessDenied"}},
     ),
     "RollBackWavesFailed": (
         {**PLAN, "lock": LOCK, "failure": FAILURE, "rolledBack": THROTTLED},

@@ -28,3 +28,4 @@ class RestoreLegsEvent(LegsEvent):
 
     action: Literal["restoreLegs"]
     rollbackWaves: list[list[int]]
+    failure: dict[str, Any] | None = None  # what stopped the group: a RouteDrifted names the leg set by hand

@@ -141,7 +141,8 @@ def _restore_taken_over(
     ours_now = {leg["name"] for leg in ours if leg.get("snapshot") is not None}  # a leg left alone keeps its release
     mine = [revision for revision in revisions if revision["name"] in ours_now]
     if mine:
-        done += undo_releases(ecs, mine, [{"restored": restored}])["done"]
+        undone = undo_releases(ecs, mine, [{"restored": restored}])
+        done += [*undone["done"], *undone["kept"]]  # a leg set by hand keeps its release, and the clean-up says so
     for lock_id, previous in taken:
         said = lock_line(dynamodb, table, lock_id, execution_arn, previous)  # before the release: it reads the records
         lock.release(dynamodb, table, lock_id, cleaner)

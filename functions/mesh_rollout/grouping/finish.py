@@ -199,6 +199,10 @@ def route_outcome(state: Mapping[str, Any]) -> dict[str, Any]:
         error, _, message = str(legs[0]["problem"]).partition(": ")
         problem = {"Error": error, "Cause": message}
     if problem is not None:
+        error, message = readable_failure(problem)
+        if error == "RollbackFailed" and message.startswith("route not restored: "):  # restore_legs' words for its one
+            inner, _, cause = message.removeprefix("route not restored: ").partition(": ")  # leg: the leg's own error
+            problem = {"Error": inner, "Cause": cause}
         drifted = readable_failure(problem)[0] == "RouteDrifted" == readable_failure(failure)[0]
         if not drifted:  # a shift stopped by weights set by hand leaves them: that is no failed rollback
             outcome["rollbackFailure"] = problem

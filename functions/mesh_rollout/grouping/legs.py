@@ -179,12 +179,24 @@ def read_legs(
     return legs_verdict([*legs, *ecs_legs], read, checks)
 
 
+def drifted_route(failure: Mapping[str, Any] | None) -> str | None:
+    """The message of the RouteDrifted that stopped the group (`route <label> has ...`: apply_step's), else None."""
+    error, message = readable_failure(dict(failure) if failure else None)
+    return message if error == "RouteDrifted" else None
+
+
 def restore_legs(
-    legs: Sequence[Mapping[str, Any]], rollback_waves: Sequence[Sequence[int]], fence_of: FenceOf, stopped: bool = False
+    legs: Sequence[Mapping[str, Any]],
+    rollback_waves: Sequence[Sequence[int]],
+    fence_of: FenceOf,
+    stopped: bool = False,
+    drifted: str | None = None,
 ) -> GroupRestored:
     """Every snapshotted leg back to its snapshot (restore_route), the last wave first; a step-mode leg's rollback
     sends its whole pool to stable (restore_route's mode increment), but a stopped execution's clean-up (`stopped`)
-    puts every leg back where the user had it, on its snapshot. A leg whose weights someone
+    puts every leg back where the user had it, on its snapshot. The leg whose route the RouteDrifted that stopped the
+    group names (`drifted`, its message) is left as someone set it, even at weights this rollout wrote at an earlier
+    step (which restore_route's own check would take for ours). A leg whose weights someone
     set by hand (RouteDrifted) or whose lock another execution holds now is left as it is and said so; the others
     are restored all the same. A transient error is raised once every leg was tried (the retry finds those done
     already there); any other failure is RollbackFailed naming each leg and what became of it."""
@@ -193,6 +205,9 @@ def restore_legs(
     failed: list[str] = []
     for leg in ordered(legs, rollback_waves):
         if leg.get("snapshot") is None:  # a group stopped before its snapshot changed nothing
+            continue
+        if drifted is not None and drifted.startswith(f"route {leg['route']['label']} "):
+            results.append(leg_restored(leg, False, None, f"RouteDrifted: {drifted}"))
             continue
         try:
             restored = restore_route(
