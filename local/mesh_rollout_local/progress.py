@@ -325,12 +325,25 @@ def _moved(r: dict[str, Any]) -> str:
 
 def _restored_legs(r: dict[str, Any]) -> str:
     restored = sum(1 for leg in r["legs"] if leg.get("restored"))
-    return f"{restored} of {counted(len(r['legs']), 'leg')} restored"
+    there = sum(1 for leg in r["legs"] if not leg.get("restored") and not leg.get("problem"))  # never moved
+    return f"{restored} of {counted(len(r['legs']), 'leg')} restored" + (f", {there} already there" if there else "")
 
 
 def _group_finished(r: dict[str, Any]) -> str:
     why = f" ({r['error']})" if r.get("error") else ""
-    return f"{r['status']}{why}, locks {'released' if r['lockReleased'] else 'NOT released'}"
+    return f"{r['status']}{why}, locks {_lock_said(r)}"
+
+
+def _finished(r: dict[str, Any]) -> str:
+    """A route alone's FinishGroup: the outcome, and its lock."""
+    return f"{r['status']}, lock {_lock_said(r)}"
+
+
+def _lock_said(r: dict[str, Any]) -> str:
+    """What became of the lock: released, or, when another rollout held it (RolloutInProgress), not ours to release."""
+    if r["lockReleased"]:
+        return "released"
+    return "held by another rollout (none taken)" if r.get("error") == "RolloutInProgress" else "NOT released"
 
 
 GROUP_SHAPES = (  # (keys a group's result has, its headline); only results with legs (legs_of)
@@ -351,7 +364,7 @@ def leg_line(leg: dict[str, Any]) -> str:
     if "restored" in leg:
         if leg.get("problem"):
             return name + f"not restored: {leg['problem']}"
-        return name + ("restored " if leg["restored"] else "not restored, at ") + describe_weights(leg.get("weights"))
+        return name + ("restored " if leg["restored"] else "already at its snapshot ") + describe_weights(leg.get("weights"))
     weights = leg.get("weights")
     return name + (f"at {describe_weights(weights)}" if isinstance(weights, dict) else "weights not read")
 
@@ -487,7 +500,7 @@ SHAPES = (  # (keys a result has, what to say); the first that fits
     ({"serviceDeploymentArn", "polls"}, _ecs_deployment),
     ({"outcome", "serviceDeploymentArn", "lockReleased"}, lambda r: _ecs_finished(r)),
     ({"percent", "weights", "changed"}, _applied),
-    ({"restored", "weights"}, lambda r: ("restored " if r["restored"] else "not restored, at ") + describe_weights(r["weights"])),
+    ({"restored", "weights"}, lambda r: ("restored " if r["restored"] else "already at ") + describe_weights(r["weights"])),
     ({"registered", "taskDefinition"}, _registered),
     (
         {"updated", "taskDefinition"},
@@ -507,7 +520,7 @@ SHAPES = (  # (keys a result has, what to say); the first that fits
     ),
     ({"state", "checks", "summary"}, lambda r: f"{r['state']}: {r['summary']}"),
     ({"done", "kept"}, lambda r: f"{counted(len(r['done']), 'release')} undone, {counted(len(r['kept']), 'release')} kept"),
-    ({"status", "lockReleased"}, lambda r: f"{r['status']}, lock {'released' if r['lockReleased'] else 'NOT released'}"),
+    ({"status", "lockReleased"}, lambda r: _finished(r)),
     ({"done", "weights"}, lambda r: "; ".join(r["done"]) or "nothing to finalize"),
     ({"done"}, lambda r: f"finalized {counted(len(r['done']), 'change')}" if r["done"] else "nothing to finalize"),
     ({"weights"}, lambda r: f"route at {describe_weights(r['weights'])}"),  # the snapshot taken before the first step

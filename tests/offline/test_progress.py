@@ -106,7 +106,10 @@ def test_a_tick_during_a_rollout_says_why_it_skipped_and_a_rejection_shows_the_r
     refused = f"{ROUTE} is locked by {result.execution_arn}"
     assert tick_lines[1] == "  -> AcquireGroupLocks"
     assert tick_lines[2].startswith("     ! RolloutInProgress: ") and refused in tick_lines[2]
-    assert tick_lines[3].startswith("  -> SkippedLocked  SKIPPED_LOCKED: ") and refused in tick_lines[3]
+    assert tick_lines[3] == "  -> ReadRefusal"
+    assert tick_lines[4].startswith("  -> SkippedLocked  SKIPPED_LOCKED: ") and refused in tick_lines[4]
+    assert "Traceback" not in tick.output["reason"] and "stackTrace" not in tick.output["reason"]
+    assert tick.output["reason"].startswith(f"appmesh:{ROUTE} is locked by {result.execution_arn} until ")
 
 
 def test_a_step_written_after_a_retry_says_so(
