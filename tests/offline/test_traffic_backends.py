@@ -392,7 +392,9 @@ def test_a_rerun_after_the_shift_deletes_the_retired_stable_target_group_when_as
     assert result.status == "SUCCEEDED", result.cause
     deleted = "vpc-lattice:DeleteTargetGroup" if b.name == "lattice" else "elbv2:DeleteTargetGroup"
     assert result.mutating_calls().get(deleted) == 1
-    assert b.account.run(SM, again).mutating_calls() == {}  # and then there is nothing left to do
+    third = b.account.run(SM, again)  # and then there is nothing left to do: the stable group is gone, not unknown
+    assert third.status == "SUCCEEDED", (third.error, third.cause)
+    assert (third.output["status"], third.mutating_calls()) == ("NOTHING_TO_DO", {})
 
 
 def test_a_release_refuses_to_pick_one_of_several_services_behind_the_canary_group(new_backend: Backend) -> None:

@@ -137,7 +137,7 @@ def with_ecs_services(spec: WeightShiftSpec, resolved: dict[str, Any], ecs: Any,
             )
         if found is not None:
             updates["canaryEcsService"] = found
-    if spec.finalize.scaleStableServiceToZero and spec.finalize.stableEcsService is None and arns:
+    if spec.finalize.scaleStableServiceToZero and spec.finalize.stableEcsService is None and resolved["stable"] in arns:
         found = _service_of(ecs, arns[resolved["stable"]], clusters, "finalize.stableEcsService", resolved["stable"])
         if found is None:
             raise InvalidRolloutInput(
@@ -220,6 +220,8 @@ def _finalize(
     settings = spec.finalize
     stable = resolved["stable"]
     retiring = [f for f in ("scaleStableServiceToZero", "deleteStableTargetGroup") if getattr(settings, f)]
+    if retiring and spec.route_backend != "appmesh" and stable not in resolved["arns"]:
+        retiring = []  # deleted already (a finished shift's finalize): no traffic of it to cut off
     if retiring and spec.route_backend != "appmesh":
         uses = route.other_uses(stable)
         if uses:
@@ -263,7 +265,8 @@ def gates(
     traffic has no request metrics yet (they would only ever be missing), so that one judges alarms and ECS alone."""
     gate = spec.healthGate.model_dump(mode="json", exclude={"maxErrorRate", "maxLatencyMs", "latencyStatistic", "compare"})
     gate["metrics"] = [*gate["metrics"], *threshold_presets(spec, resolved, cloudwatch)]
-    gate["compare"] = compare_gate(spec, resolved, cloudwatch)
+    gone = spec.route_backend != "appmesh" and resolved["stable"] not in resolved["arns"]  # a finished shift deleted it
+    gate["compare"] = None if gone else compare_gate(spec, resolved, cloudwatch)
     return gate, (gate if current.get(resolved["canary"], 0) > 0 else {**gate, "metrics": [], "compare": None})
 
 

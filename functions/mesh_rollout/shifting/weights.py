@@ -65,9 +65,11 @@ def describe_weights(weights: Weights) -> str:
 
 
 def is_retired(weights: Weights, stable: str, canary: str) -> bool:
-    """The shift is complete: the stable target is gone and the canary carries all the route's traffic.
+    """The shift is complete: the stable target is off the route (finalize took it off, and may have deleted it) and
+    the canary carries all the route's traffic.
 
-    (A stable name that was never on the route, next to other weighted targets, is an input error instead.)"""
+    (A stable name that was never on the route, next to other weighted targets, is an input error instead: from the
+    weights alone a finished shift next to a third target, a mirror, cannot be told from a stable misnamed mid-shift.)"""
     return stable not in weights and weights.get(canary, 0) > 0 and all(w == 0 for n, w in weights.items() if n != canary)
 
 

@@ -194,11 +194,17 @@ def resolve(fields: dict[str, Any], stable: str, canary: str, elbv2: Any = None)
             "DescribeTargetGroups",
             **({"TargetGroupArns": [given]} if given.startswith("arn:") else {"Names": [given]}),
         )
+        canary_arn = on_action[names["canary"]]["TargetGroupArn"] if "canary" in names else None
+        # a stable already taken off the action (and maybe deleted) by this tool's finalize, with the canary carrying
+        # all the traffic, is where a shift ends (shifting.weights.is_retired): a re-run finds nothing to do
+        retired = field == "stable" and canary_arn is not None and weights.get(canary_arn, 0) > 0
+        retired = retired and all(w == 0 for a, w in weights.items() if a != canary_arn)
+        if not found and retired:
+            names[field] = given
+            continue
         if not found:
             raise UnknownReference(field, f"target group {given!r} does not exist")
-        canary_arn = on_action[names["canary"]]["TargetGroupArn"] if "canary" in names else None
-        retired = field == "stable" and canary_arn and all(w == 0 for a, w in weights.items() if a != canary_arn)
-        if not retired:  # a stable already taken off the action, by this tool's finalize, is where a shift ends
+        if not retired:
             where = f"rule {route['rule']['Priority']}" if route["rule"] else "the listener's default actions"
             raise InvalidRolloutInput(
                 field, f"target group {given!r} is not forwarded to by {where}; add it to the action (weight 0) first"

@@ -80,7 +80,9 @@ class LatticeRoute:
             return self._state(self.lattice.update_listener(**self.keys, defaultAction=action)["defaultAction"])
 
     def target_exists(self, target: str) -> bool:
-        group = self.reference["targets"].get(target, target)
+        group = self.reference["targets"].get(target)
+        if group is None:  # a name the plan did not resolve (a stable deleted by a finished shift's finalize)
+            return _find_target_group(self.lattice, target) is not None
         return unless_missing(self.lattice.get_target_group, f"GetTargetGroup {target}", targetGroupIdentifier=group) is not None
 
     def other_uses(self, target: str) -> list[str]:
@@ -202,11 +204,17 @@ def resolve(fields: dict[str, Any], stable: str, canary: str, lattice: Any = Non
             names[field] = match[0]
             continue
         group = _find_target_group(lattice, given)
+        canary_id = on_action[names["canary"]]["id"] if "canary" in names else None
+        # a stable already taken off the action (and maybe deleted) by this tool's finalize, with the canary carrying
+        # all the traffic, is where a shift ends (shifting.weights.is_retired): a re-run finds nothing to do
+        retired = field == "stable" and canary_id is not None and weights.get(canary_id, 0) > 0
+        retired = retired and all(w == 0 for i, w in weights.items() if i != canary_id)
+        if group is None and retired:
+            names[field] = given
+            continue
         if group is None:
             raise UnknownReference(field, f"VPC Lattice target group {given!r} does not exist")
-        canary_id = on_action[names["canary"]]["id"] if "canary" in names else None
-        retired = field == "stable" and canary_id and all(w == 0 for i, w in weights.items() if i != canary_id)
-        if not retired:  # a stable already taken off the action, by this tool's finalize, is where a shift ends
+        if not retired:
             raise InvalidRolloutInput(
                 field, f"target group {given!r} is not forwarded to by {_where(route)}; add it to the action (weight 0) first"
             )
