@@ -331,19 +331,19 @@ def _restored_legs(r: dict[str, Any]) -> str:
 
 def _group_finished(r: dict[str, Any]) -> str:
     why = f" ({r['error']})" if r.get("error") else ""
-    return f"{r['status']}{why}, locks {_lock_said(r)}"
+    return f"{r['status']}{why}, locks {_lock_said(r, 'not taken (another rollout holds one)')}"
 
 
 def _finished(r: dict[str, Any]) -> str:
     """A route alone's FinishGroup: the outcome, and its lock."""
-    return f"{r['status']}, lock {_lock_said(r)}"
+    return f"{r['status']}, lock {_lock_said(r, 'held by another rollout (none taken)')}"
 
 
-def _lock_said(r: dict[str, Any]) -> str:
-    """What became of the lock: released, or, when another rollout held it (RolloutInProgress), not ours to release."""
+def _lock_said(r: dict[str, Any], refused: str) -> str:
+    """What became of the lock: released, or, when another rollout held it (RolloutInProgress), `refused`."""
     if r["lockReleased"]:
         return "released"
-    return "held by another rollout (none taken)" if r.get("error") == "RolloutInProgress" else "NOT released"
+    return refused if r.get("error") == "RolloutInProgress" else "NOT released"
 
 
 GROUP_SHAPES = (  # (keys a group's result has, its headline); only results with legs (legs_of)
@@ -364,7 +364,7 @@ def leg_line(leg: dict[str, Any]) -> str:
     if "restored" in leg:
         if leg.get("problem"):
             return name + f"not restored: {leg['problem']}"
-        return name + ("restored " if leg["restored"] else "already at its snapshot ") + describe_weights(leg.get("weights"))
+        return name + ("restored " if leg["restored"] else "already at ") + describe_weights(leg.get("weights"))
     weights = leg.get("weights")
     return name + (f"at {describe_weights(weights)}" if isinstance(weights, dict) else "weights not read")
 

@@ -395,6 +395,9 @@ def test_a_rerun_after_the_shift_deletes_the_retired_stable_target_group_when_as
     third = b.account.run(SM, again)  # and then there is nothing left to do: the stable group is gone, not unknown
     assert third.status == "SUCCEEDED", (third.error, third.cause)
     assert (third.output["status"], third.mutating_calls()) == ("NOTHING_TO_DO", {})
+    # an input that does not delete its stable still may not name one that does not exist (a misnamed stable)
+    plain = b.account.run(SM, b.shift_input())
+    assert (plain.status, plain.error) == ("FAILED", "UnknownReference")
 
 
 def test_a_release_refuses_to_pick_one_of_several_services_behind_the_canary_group(new_backend: Backend) -> None:

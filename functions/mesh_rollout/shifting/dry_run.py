@@ -153,7 +153,8 @@ def check_route(spec: WeightShiftSpec, world: World, found: Findings, clients: C
     module = backend_module(backend)
     fields = {f: getattr(spec, f) for f in ROUTE_FIELDS[backend]}
     try:
-        world.resolved = module.resolve(fields, spec.stable, spec.canary)
+        deleted = {"deleted_stable": True} if spec.finalize.deleteStableTargetGroup else {}  # Lattice and ALB only
+        world.resolved = module.resolve(fields, spec.stable, spec.canary, **deleted)
     except InvalidRolloutInput as exc:
         for where, problem in exc.problems:
             found.add("route", PROBLEM, f"{where}: {problem}")

@@ -234,7 +234,10 @@ def _finalize(
     if not pending and settings.scaleStableServiceToZero and settings.stableEcsService is not None:
         ref = settings.stableEcsService
         pending = int(describe_service(ecs, ref.cluster, ref.service, "finalize.stableEcsService").get("desiredCount", 0)) > 0
-    return {**settings.model_dump(mode="json"), "pending": bool(pending)}
+    found = {**settings.model_dump(mode="json"), "pending": bool(pending)}
+    if spec.route_backend != "appmesh" and stable not in resolved["arns"]:
+        found["deleteStableTargetGroup"] = False  # deleted already: finalize has nothing of it to delete
+    return found
 
 
 def plan_release(spec: WeightShiftSpec, ecs: Any) -> ReleasePlan | None:
@@ -327,7 +330,8 @@ def plan_weight_shift(
     spec = parse_spec(raw)
     backend = spec.route_backend
     fields = {f: getattr(spec, f) for f in ROUTE_FIELDS[backend]}
-    resolved = backend_module(backend).resolve(fields, spec.stable, spec.canary)
+    deleted = {"deleted_stable": True} if spec.finalize.deleteStableTargetGroup else {}  # Lattice and ALB only
+    resolved = backend_module(backend).resolve(fields, spec.stable, spec.canary, **deleted)
     stable, canary, reference = resolved["stable"], resolved["canary"], resolved["reference"]
     route = route_for(reference)
     current = read_route(route)

@@ -69,8 +69,9 @@ BACKENDS = ("appmesh", "lattice", "alb")
 
 def backend_module(backend: str) -> Any:
     """The module of a backend: `from_reference(reference)`, `resolve(fields, stable, canary)` (the input's names
-    made into a reference, read-only), `target_metrics(resolved, target, latency_statistic, cloudwatch)` (a target's
-    error rate and latency as CloudWatch MetricStats), `latency_threshold(ms)` and `dimension_value(...)`."""
+    made into a reference, read-only; Lattice and ALB also take `deleted_stable`), `target_metrics(resolved, target,
+    latency_statistic, cloudwatch)` (a target's error rate and latency as CloudWatch MetricStats),
+    `latency_threshold(ms)` and `dimension_value(...)`."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown traffic backend {backend!r}; known: {BACKENDS}")
     return importlib.import_module(f"mesh_rollout.traffic.{backend}")

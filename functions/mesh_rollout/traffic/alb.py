@@ -92,7 +92,11 @@ class AlbRoute:
             return self._state(modified["Listeners"][0]["DefaultActions"])
 
     def target_exists(self, target: str) -> bool:
-        return _target_groups(self.elbv2, [self.reference["targets"].get(target, target)]) is not None
+        arn = self.reference["targets"].get(target, target)
+        if not arn.startswith("arn:"):  # a name the plan did not resolve (a stable deleted by a finished shift's finalize)
+            found = _describe(self.elbv2.describe_target_groups, "TargetGroups", "DescribeTargetGroups", Names=[arn])
+            return found is not None
+        return _target_groups(self.elbv2, [arn]) is not None
 
     def other_uses(self, target: str) -> list[str]:
         arn = self.reference["targets"].get(target, target)
@@ -174,8 +178,10 @@ def resolve_route(elbv2: Any, listener_arn: str, rule_arn: str | None) -> dict[s
     return {"listener": listener, "balancer": balancer, "rule": rule, "actions": actions}
 
 
-def resolve(fields: dict[str, Any], stable: str, canary: str, elbv2: Any = None) -> dict[str, Any]:
-    """The route reference, and stable and canary as the target group names the weights use (read-only)."""
+def resolve(fields: dict[str, Any], stable: str, canary: str, elbv2: Any = None, deleted_stable: bool = False) -> dict[str, Any]:
+    """The route reference, and stable and canary as the target group names the weights use (read-only).
+    `deleted_stable` (the input's finalize.deleteStableTargetGroup): a stable that no longer exists, off the action
+    with the canary carrying all the traffic, is a finished shift's, deleted by its finalize."""
     elbv2 = elbv2 or client("elbv2")
     route = resolve_route(elbv2, fields["listenerArn"], fields.get("ruleArn"))
     arns = [t["TargetGroupArn"] for t in forwarded(forward_action(route["actions"], "ruleArn"))]
@@ -195,11 +201,11 @@ def resolve(fields: dict[str, Any], stable: str, canary: str, elbv2: Any = None)
             **({"TargetGroupArns": [given]} if given.startswith("arn:") else {"Names": [given]}),
         )
         canary_arn = on_action[names["canary"]]["TargetGroupArn"] if "canary" in names else None
-        # a stable already taken off the action (and maybe deleted) by this tool's finalize, with the canary carrying
-        # all the traffic, is where a shift ends (shifting.weights.is_retired): a re-run finds nothing to do
+        # a stable already taken off the action (or deleted, when the input asks finalize to delete it) by this tool's
+        # finalize, with the canary carrying all the traffic, is where a shift ends (shifting.weights.is_retired)
         retired = field == "stable" and canary_arn is not None and weights.get(canary_arn, 0) > 0
         retired = retired and all(w == 0 for a, w in weights.items() if a != canary_arn)
-        if not found and retired:
+        if not found and retired and deleted_stable:
             names[field] = given
             continue
         if not found:

@@ -183,8 +183,12 @@ def _find_target_group(lattice: Any, given: str) -> dict[str, Any] | None:
     return _target_group(lattice, match["id"]) if match else None
 
 
-def resolve(fields: dict[str, Any], stable: str, canary: str, lattice: Any = None) -> dict[str, Any]:
-    """The route reference, and stable and canary as the target group names the weights use (read-only)."""
+def resolve(
+    fields: dict[str, Any], stable: str, canary: str, lattice: Any = None, deleted_stable: bool = False
+) -> dict[str, Any]:
+    """The route reference, and stable and canary as the target group names the weights use (read-only).
+    `deleted_stable` (the input's finalize.deleteStableTargetGroup): a stable that no longer exists, off the action
+    with the canary carrying all the traffic, is a finished shift's, deleted by its finalize."""
     lattice = lattice or client("vpc-lattice")
     route = resolve_route(lattice, fields["serviceIdentifier"], fields["listenerIdentifier"], fields.get("ruleIdentifier"))
     on_action = {}
@@ -205,11 +209,11 @@ def resolve(fields: dict[str, Any], stable: str, canary: str, lattice: Any = Non
             continue
         group = _find_target_group(lattice, given)
         canary_id = on_action[names["canary"]]["id"] if "canary" in names else None
-        # a stable already taken off the action (and maybe deleted) by this tool's finalize, with the canary carrying
-        # all the traffic, is where a shift ends (shifting.weights.is_retired): a re-run finds nothing to do
+        # a stable already taken off the action (or deleted, when the input asks finalize to delete it) by this tool's
+        # finalize, with the canary carrying all the traffic, is where a shift ends (shifting.weights.is_retired)
         retired = field == "stable" and canary_id is not None and weights.get(canary_id, 0) > 0
         retired = retired and all(w == 0 for i, w in weights.items() if i != canary_id)
-        if group is None and retired:
+        if group is None and retired and deleted_stable:
             names[field] = given
             continue
         if group is None:
