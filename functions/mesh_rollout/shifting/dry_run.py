@@ -391,7 +391,7 @@ def real_run_calls(spec: WeightShiftSpec, world: World, resolved: dict[str, Any]
         service_arn = calls.service(world, world.release["cluster"], world.release["service"])
         calls.register_release(service_arn, world.task_roles, world.tagged_family)
         calls.add("UpdateServiceFunction", service_arn, "ecs:DescribeServices", "ecs:UpdateService")
-        calls.add("DeploymentHealthFunction", service_arn, "ecs:DescribeServices")  # CheckRelease, until it settles
+        calls.add("DeploymentHealthFunction", service_arn, "ecs:DescribeServices")  # CheckReleases, until it settles
         # UndoReleases: a failed run puts the service back on its previous revision
         calls.add("RollbackServiceFunction", service_arn, "ecs:DescribeServices", "ecs:UpdateService")
     calls.table("FinishRolloutFunction", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
