@@ -9,7 +9,7 @@ from typing import Any
 
 import botocore.session
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from mesh_rollout.deploying import decide, finish, hook_events, start, status
 from mesh_rollout.deploying.cleanup import recover_unfinished_deployment
@@ -108,13 +108,16 @@ def ecs_record(**changes: Any) -> dict[str, Any]:
     return {**record, **changes}
 
 
-def lock_item(owner: str = ME, arn: str | None = None) -> dict[str, Any]:
+def lock_item(owner: str = ME, arn: str | None = None, starting_ms: int | None = None) -> dict[str, Any]:
     item = {"lockId": {"S": LOCK_ID}, "owner": {"S": owner}, "acquiredAt": {"N": "1"}, "expiresAt": {"N": "99999999999"}}
-    return {**item, **({"serviceDeploymentArn": {"S": arn}} if arn else {})}
+    marked = {"startingAt": {"N": str(starting_ms)}} if starting_ms is not None else {}
+    return {**item, **({"serviceDeploymentArn": {"S": arn}} if arn else {}), **marked}
 
 
-def get_lock(owner: str | None = ME, arn: str | None = None) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    response = {"Item": lock_item(owner, arn)} if owner else {}
+def get_lock(
+    owner: str | None = ME, arn: str | None = None, starting_ms: int | None = None
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    response = {"Item": lock_item(owner, arn, starting_ms)} if owner else {}
     return "get_item", response, {"TableName": TABLE, "Key": {"lockId": {"S": LOCK_ID}}, "ConsistentRead": True}
 
 
@@ -465,9 +468,25 @@ def update_service() -> tuple[str, dict[str, Any], dict[str, Any]]:
     return "update_service", {}, params
 
 
+def mark_lock(owner: str = ME) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The start marked on the lock item just before UpdateService (epoch milliseconds, the clock's)."""
+    return (
+        "update_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Key": {"lockId": {"S": LOCK_ID}},
+            "UpdateExpression": "SET startingAt = :at",
+            "ConditionExpression": "#owner = :me",
+            "ExpressionAttributeNames": {"#owner": "owner"},
+            "ExpressionAttributeValues": {":at": ANY, ":me": {"S": owner}},
+        },
+    )
+
+
 def test_start_updates_the_service_and_records_its_deployment(aws: Clients) -> None:
     aws.expect("ecs", listed([], **STARTED), update_service(), listed([brief()], **STARTED), revisions())
-    aws.expect("dynamodb", get_lock(), record_lock())
+    aws.expect("dynamodb", get_lock(), mark_lock(), record_lock())
     record = start.start_deployment(aws.ecs, aws.dynamodb, TABLE, make_plan(), ME)
     assert record == {
         "serviceDeploymentArn": DEPLOYMENT,
@@ -484,6 +503,29 @@ def test_start_updates_the_service_and_records_its_deployment(aws: Clients) -> N
 def test_a_retried_start_finds_its_deployment_and_does_not_update_again(aws: Clients) -> None:
     aws.expect("ecs", listed([brief()], **STARTED), revisions())
     aws.expect("dynamodb", record_lock())
+    assert start.start_deployment(aws.ecs, aws.dynamodb, TABLE, make_plan(), ME)["serviceDeploymentArn"] == DEPLOYMENT
+    aws.done()
+
+
+MARKED_MS = int(T0.timestamp() * 1000)
+
+
+def test_a_retried_start_whose_deployment_ecs_already_ended_takes_it_and_does_not_update_again(aws: Clients) -> None:
+    """The earlier try's UpdateService went through but its answer was lost, and ECS rolled that deployment back
+    before the retry: the retry finds it since the start marked on the lock (not running any more) and records it;
+    the state machine then reads it ROLLED_BACK, rather than a second deployment of the same revision."""
+    since = {"createdAt": {"after": dt.datetime.fromtimestamp((MARKED_MS - start.MARK_MARGIN_MS) / 1000, dt.UTC)}}
+    rolled_back = {**brief(), "status": "ROLLBACK_SUCCESSFUL"}
+    aws.expect("ecs", listed([], **STARTED), listed([rolled_back], **since), revisions())
+    aws.expect("dynamodb", get_lock(starting_ms=MARKED_MS), record_lock())
+    assert start.start_deployment(aws.ecs, aws.dynamodb, TABLE, make_plan(), ME)["serviceDeploymentArn"] == DEPLOYMENT
+    aws.done()
+
+
+def test_a_retried_start_whose_earlier_try_started_nothing_starts_it(aws: Clients) -> None:
+    since = {"createdAt": {"after": dt.datetime.fromtimestamp((MARKED_MS - start.MARK_MARGIN_MS) / 1000, dt.UTC)}}
+    aws.expect("ecs", listed([], **STARTED), listed([], **since), update_service(), listed([brief()], **STARTED), revisions())
+    aws.expect("dynamodb", get_lock(starting_ms=MARKED_MS), mark_lock(), record_lock())
     assert start.start_deployment(aws.ecs, aws.dynamodb, TABLE, make_plan(), ME)["serviceDeploymentArn"] == DEPLOYMENT
     aws.done()
 

@@ -46,4 +46,25 @@ def lock_item(dynamodb: Any, table: str, lock_id: str, live: bool = True) -> dic
         "owner": item["owner"]["S"],
         "expiresAt": int(item["expiresAt"]["N"]),
         "serviceDeploymentArn": item.get("serviceDeploymentArn", {}).get("S"),
+        "startingAt": int(item["startingAt"]["N"]) if "startingAt" in item else None,
     }
+
+
+def mark_starting(dynamodb: Any, table: str, lock_id: str, owner: str, at_ms: int) -> None:
+    """Write, on the lock item and only while `owner` holds it, that its UpdateService is about to be sent (epoch
+    milliseconds): a retry whose earlier try's answer was lost then looks for the deployment that try started, even
+    if ECS has already ended it (rolled back), rather than starting another; LockLost otherwise."""
+    with aws_errors(f"UpdateItem lock {lock_id}"):
+        try:
+            dynamodb.update_item(
+                TableName=table,
+                Key={"lockId": {"S": lock_id}},
+                UpdateExpression="SET startingAt = :at",
+                ConditionExpression="#owner = :me",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":at": {"N": str(at_ms)}, ":me": {"S": owner}},
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            raise LockLost(f"{lock_id}: this execution no longer holds the lock; nothing was started") from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from mesh_rollout import clock
@@ -14,9 +15,8 @@ from mesh_rollout.aws.ecs_deployments import (
     stop_for_rollback,
 )
 from mesh_rollout.deploying.records import EcsDeploymentRecord
-from mesh_rollout.deploying.service_lock import record_deployment
+from mesh_rollout.deploying.service_lock import lock_item, mark_starting, record_deployment
 from mesh_rollout.errors import InvalidRolloutInput, LockLost, TransientAwsError
-from mesh_rollout.shifting.lock import LockFence
 
 
 def epoch(value: Any) -> int:
@@ -38,6 +38,19 @@ def running_deployment(ecs: Any, plan: dict[str, Any], task_definition: str) -> 
     return (ours[0] if ours else None), others
 
 
+# Lambda's clock and ECS's may differ a little: a deployment created up to this long before the mark is still ours
+MARK_MARGIN_MS = 2000
+
+
+def started_since(ecs: Any, plan: dict[str, Any], task_definition: str, mark_ms: int) -> dict[str, Any] | None:
+    """The deployment of `task_definition` ECS created since this execution marked its start (whatever its status
+    now), or None (the earlier try did not get to UpdateService, or its update did not start one)."""
+    after = dt.datetime.fromtimestamp((mark_ms - MARK_MARGIN_MS) / 1000, dt.UTC)
+    briefs = list_deployments(ecs, plan["cluster"], plan["service"], after=after)
+    targets = revision_task_definitions(ecs, [b["targetServiceRevisionArn"] for b in briefs if b.get("targetServiceRevisionArn")])
+    return next((b for b in briefs if targets.get(b.get("targetServiceRevisionArn", "")) == task_definition), None)
+
+
 def record(arn: str, started_at: Any, plan: dict[str, Any], wait_seconds: int) -> EcsDeploymentRecord:
     started = epoch(started_at) if started_at is not None else int(clock.now().timestamp())
     return {
@@ -51,18 +64,12 @@ def record(arn: str, started_at: Any, plan: dict[str, Any], wait_seconds: int) -
     }
 
 
-def _fenced(fence: LockFence) -> None:
-    holder = fence.lost()
-    if holder is not None:
-        raise LockLost(f"{fence.lock_id}: this execution no longer holds the lock (now {holder}); nothing was started")
-
-
 def start_deployment(
     ecs: Any, dynamodb: Any, table: str, plan: dict[str, Any], owner: str, task_definition: str | None = None
 ) -> EcsDeploymentRecord:
     """UpdateService with the plan's task definition and deploymentConfiguration, unless a retry finds the
-    deployment its lost call started; the deployment's ARN is recorded on the lock item. Gate mode: records only."""
-    fence = LockFence(dynamodb, table, plan["lockId"], owner)
+    deployment its lost call started (running, or ended since: the start marked on the lock item says since when);
+    the deployment's ARN is recorded on the lock item. Gate mode: records only."""
     if plan["mode"] == "gate":
         arn = plan["serviceDeploymentArn"]
         deployment = describe_deployment(ecs, arn)
@@ -79,7 +86,14 @@ def start_deployment(
             raise InvalidRolloutInput(
                 "service", f"{plan['cluster']}/{plan['service']} is already deploying ({', '.join(others)}); nothing was started"
             )
-        _fenced(fence)
+        held = lock_item(dynamodb, table, plan["lockId"])
+        if held is None or held["owner"] != owner:
+            now = held["owner"] if held else "nobody"
+            raise LockLost(f"{plan['lockId']}: this execution no longer holds the lock (now {now}); nothing was started")
+        if held["startingAt"] is not None:  # an earlier try's UpdateService may have gone through: its deployment,
+            ours = started_since(ecs, plan, wanted, held["startingAt"])  # even one ECS has ended (rolled back) since
+    if ours is None:
+        mark_starting(dynamodb, table, plan["lockId"], owner, int(clock.now().timestamp() * 1000))
         with aws_errors(f"UpdateService {plan['cluster']}/{plan['service']}"):
             ecs.update_service(
                 cluster=plan["cluster"],
