@@ -122,16 +122,21 @@ def get_lock(
 
 
 def record_lock(owner: str = ME, arn: str = DEPLOYMENT) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    return set_on_lock("serviceDeploymentArn", {"S": arn}, owner)
+
+
+def set_on_lock(attribute: str, value: Any, owner: str = ME) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """UpdateItem of one attribute of the lock item, only while `owner` holds it."""
     return (
         "update_item",
         {},
         {
             "TableName": TABLE,
             "Key": {"lockId": {"S": LOCK_ID}},
-            "UpdateExpression": "SET serviceDeploymentArn = :arn",
+            "UpdateExpression": f"SET {attribute} = :value",
             "ConditionExpression": "#owner = :me",
             "ExpressionAttributeNames": {"#owner": "owner"},
-            "ExpressionAttributeValues": {":arn": {"S": arn}, ":me": {"S": owner}},
+            "ExpressionAttributeValues": {":value": value, ":me": {"S": owner}},
         },
     )
 
@@ -470,18 +475,7 @@ def update_service() -> tuple[str, dict[str, Any], dict[str, Any]]:
 
 def mark_lock(owner: str = ME) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """The start marked on the lock item just before UpdateService (epoch milliseconds, the clock's)."""
-    return (
-        "update_item",
-        {},
-        {
-            "TableName": TABLE,
-            "Key": {"lockId": {"S": LOCK_ID}},
-            "UpdateExpression": "SET startingAt = :at",
-            "ConditionExpression": "#owner = :me",
-            "ExpressionAttributeNames": {"#owner": "owner"},
-            "ExpressionAttributeValues": {":at": ANY, ":me": {"S": owner}},
-        },
-    )
+    return set_on_lock("startingAt", ANY, owner)
 
 
 def test_start_updates_the_service_and_records_its_deployment(aws: Clients) -> None:

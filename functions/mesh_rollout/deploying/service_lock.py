@@ -19,20 +19,28 @@ def lock_id_for(service_arn: str) -> str:
 
 def record_deployment(dynamodb: Any, table: str, lock_id: str, owner: str, deployment_arn: str) -> None:
     """Write the deployment's ARN on the lock item, only while `owner` holds it; LockLost otherwise."""
+    arn = {"S": deployment_arn}
+    _set_while_held(dynamodb, table, lock_id, owner, "serviceDeploymentArn", arn, f"{deployment_arn} not recorded")
+
+
+def _set_while_held(
+    dynamodb: Any, table: str, lock_id: str, owner: str, attribute: str, value: dict[str, str], refused: str
+) -> None:
+    """SET `attribute` on the lock item, only while `owner` holds it; LockLost (saying `refused`) otherwise."""
     with aws_errors(f"UpdateItem lock {lock_id}"):
         try:
             dynamodb.update_item(
                 TableName=table,
                 Key={"lockId": {"S": lock_id}},
-                UpdateExpression="SET serviceDeploymentArn = :arn",
+                UpdateExpression=f"SET {attribute} = :value",
                 ConditionExpression="#owner = :me",
                 ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":arn": {"S": deployment_arn}, ":me": {"S": owner}},
+                ExpressionAttributeValues={":value": value, ":me": {"S": owner}},
             )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
-            raise LockLost(f"{lock_id}: this execution no longer holds the lock; {deployment_arn} not recorded") from exc
+            raise LockLost(f"{lock_id}: this execution no longer holds the lock; {refused}") from exc
 
 
 def lock_item(dynamodb: Any, table: str, lock_id: str, live: bool = True) -> dict[str, Any] | None:
@@ -54,17 +62,4 @@ def mark_starting(dynamodb: Any, table: str, lock_id: str, owner: str, at_ms: in
     """Write, on the lock item and only while `owner` holds it, that its UpdateService is about to be sent (epoch
     milliseconds): a retry whose earlier try's answer was lost then looks for the deployment that try started, even
     if ECS has already ended it (rolled back), rather than starting another; LockLost otherwise."""
-    with aws_errors(f"UpdateItem lock {lock_id}"):
-        try:
-            dynamodb.update_item(
-                TableName=table,
-                Key={"lockId": {"S": lock_id}},
-                UpdateExpression="SET startingAt = :at",
-                ConditionExpression="#owner = :me",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":at": {"N": str(at_ms)}, ":me": {"S": owner}},
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
-            raise LockLost(f"{lock_id}: this execution no longer holds the lock; nothing was started") from exc
+    _set_while_held(dynamodb, table, lock_id, owner, "startingAt", {"N": str(at_ms)}, "nothing was started")
