@@ -29,12 +29,20 @@ def first_wait_seconds(plan: dict[str, Any]) -> int:
     return int(plan["settleSeconds"]) + int(plan["bakeSeconds"]["step"])
 
 
-def running_deployment(ecs: Any, plan: dict[str, Any], task_definition: str) -> tuple[dict[str, Any] | None, list[str]]:
-    """(the IN_PROGRESS/PENDING deployment whose target revision runs `task_definition`, the other ones' ARNs)."""
-    briefs = list_deployments(ecs, plan["cluster"], plan["service"], STARTED)
+def deployments_of(
+    ecs: Any, plan: dict[str, Any], task_definition: str, statuses: list[str] | None = None, after: Any = None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """(the service's deployments, listed with `statuses` and created `after`, whose target revision runs
+    `task_definition`, the other ones' ARNs)."""
+    briefs = list_deployments(ecs, plan["cluster"], plan["service"], statuses, after)
     targets = revision_task_definitions(ecs, [b["targetServiceRevisionArn"] for b in briefs if b.get("targetServiceRevisionArn")])
     ours = [b for b in briefs if targets.get(b.get("targetServiceRevisionArn", "")) == task_definition]
-    others = [b["serviceDeploymentArn"] for b in briefs if b not in ours]
+    return ours, [b["serviceDeploymentArn"] for b in briefs if b not in ours]
+
+
+def running_deployment(ecs: Any, plan: dict[str, Any], task_definition: str) -> tuple[dict[str, Any] | None, list[str]]:
+    """(the IN_PROGRESS/PENDING deployment whose target revision runs `task_definition`, the other ones' ARNs)."""
+    ours, others = deployments_of(ecs, plan, task_definition, STARTED)
     return (ours[0] if ours else None), others
 
 
@@ -46,9 +54,8 @@ def started_since(ecs: Any, plan: dict[str, Any], task_definition: str, mark_ms:
     """The deployment of `task_definition` ECS created since this execution marked its start (whatever its status
     now), or None (the earlier try did not get to UpdateService, or its update did not start one)."""
     after = dt.datetime.fromtimestamp((mark_ms - MARK_MARGIN_MS) / 1000, dt.UTC)
-    briefs = list_deployments(ecs, plan["cluster"], plan["service"], after=after)
-    targets = revision_task_definitions(ecs, [b["targetServiceRevisionArn"] for b in briefs if b.get("targetServiceRevisionArn")])
-    return next((b for b in briefs if targets.get(b.get("targetServiceRevisionArn", "")) == task_definition), None)
+    ours, _ = deployments_of(ecs, plan, task_definition, after=after)
+    return ours[0] if ours else None
 
 
 def record(arn: str, started_at: Any, plan: dict[str, Any], wait_seconds: int) -> EcsDeploymentRecord:

@@ -17,7 +17,7 @@ from typing import Any
 from mesh_rollout.deploying.cleanup import roll_back
 from mesh_rollout.deploying.service_lock import lock_item
 from mesh_rollout.errors import RollbackFailed
-from mesh_rollout.grouping.legs import restore_legs, restored_text, with_snapshots
+from mesh_rollout.grouping.legs import alone, restore_legs, restored_text, with_snapshots
 from mesh_rollout.grouping.releases import undo_releases
 from mesh_rollout.shifting import lock
 from mesh_rollout.shifting.cleanup import EARLIER_DELIVERY, lock_line, release_for, state_output
@@ -131,10 +131,9 @@ def _restore_taken_over(
         restored = restore_legs(ours, rollback_waves, partial(_cleaner_fence, dynamodb, table, cleaner), stopped=True)
     except RollbackFailed as exc:  # every leg was tried: the locks stay with the clean-up until they expire
         raise RollbackFailed(f"{exc}; the legs' locks are kept until they expire") from exc
-    alone = any(leg.get("single") for leg in legs)  # a route alone: its texts name its route, not a leg
     said = restored_text(restored["legs"])
     if restored["legs"]:
-        done.append(said if alone else f"legs: {said}")
+        done.append(said if alone(legs) else f"legs: {said}")  # a route alone: its texts name its route, not a leg
     elif taken:
         done.append("no leg had been snapshotted")
     ecs, revisions = releases

@@ -8,7 +8,7 @@ from typing import Any, NotRequired, TypedDict
 from mesh_rollout.aws import aws_errors
 from mesh_rollout.errors import readable_failure
 from mesh_rollout.grouping import locks
-from mesh_rollout.grouping.legs import GroupVerdict, read_legs, restored_text
+from mesh_rollout.grouping.legs import GroupVerdict, alone, read_legs, restored_text
 from mesh_rollout.shifting.weight_shift import (
     ApprovalRequested,
     RolloutFinished,
@@ -70,8 +70,8 @@ def request_approval(
     """Publish the group's approval request with a fresh verdict of every leg (a route alone's: its own message)."""
     step = item["step"]
     verdict = read_legs(item["legs"], cloudwatch, ecs, item["bakeSeconds"], 0, item.get("ecsLegs") or [], step.get("previous", 0))
-    if len(item["legs"]) == 1 and item["legs"][0].get("single"):
-        leg = item["legs"][0]
+    leg = alone(item["legs"])
+    if leg is not None:
         own = leg["steps"][step["index"]]
         subject, body = route_approval_message(
             execution_arn, leg["route"], own["previous"], own["weights"], verdict, item["approvalTimeoutSeconds"]
@@ -201,9 +201,9 @@ def route_outcome(state: Mapping[str, Any]) -> dict[str, Any]:
     if problem is not None:
         error, message = readable_failure(problem)
         if error == "RollbackFailed" and message.startswith("route not restored: "):  # restore_legs' words for its one
-            inner, _, cause = message.removeprefix("route not restored: ").partition(": ")  # leg: the leg's own error
-            problem = {"Error": inner, "Cause": cause}
-        drifted = readable_failure(problem)[0] == "RouteDrifted" == readable_failure(failure)[0]
+            error, _, cause = message.removeprefix("route not restored: ").partition(": ")  # leg: the leg's own error
+            problem = {"Error": error, "Cause": cause}
+        drifted = error == "RouteDrifted" == readable_failure(failure)[0]
         if not drifted:  # a shift stopped by weights set by hand leaves them: that is no failed rollback
             outcome["rollbackFailure"] = problem
         return outcome

@@ -81,6 +81,11 @@ class LegsSnapshotted(TypedDict):
     single: NotRequired[bool]  # a route alone's
 
 
+def alone(legs: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The one leg of a route alone (grouping.plan.route_alone: its texts and outputs are a route's), else None."""
+    return legs[0] if len(legs) == 1 and legs[0].get("single") else None
+
+
 def ordered(legs: Sequence[Mapping[str, Any]], waves: Sequence[Sequence[int]]) -> list[Mapping[str, Any]]:
     """The legs in the order of the waves (indexes into legs)."""
     return [legs[index] for wave in waves for index in wave]
@@ -89,7 +94,7 @@ def ordered(legs: Sequence[Mapping[str, Any]], waves: Sequence[Sequence[int]]) -
 def snapshot_legs(legs: Sequence[Mapping[str, Any]]) -> LegsSnapshotted:
     """Every leg's route, before the first change; each must still be as planned."""
     found: LegsSnapshotted = {"snapshots": [take_snapshot(dict(leg["route"]), dict(leg["plannedWeights"])) for leg in legs]}
-    if len(legs) == 1 and legs[0].get("single"):
+    if alone(legs):
         found["single"] = True
     return found
 
@@ -123,10 +128,8 @@ def legs_verdict(
     its canary against its own stable): UNHEALTHY if any leg is, else PENDING if any leg is, else HEALTHY."""
     verdicts: list[LegVerdict] = []
     recheck: list[int] = []
-    first: Mapping[str, Any] = {}
-    for leg in legs:
-        verdict = read(leg)
-        first = first or verdict
+    read_now = [read(leg) for leg in legs]
+    for leg, verdict in zip(legs, read_now, strict=True):
         verdicts.append({"name": leg["name"], "state": verdict["state"], "summary": verdict["summary"]})
         if verdict.get("judge"):
             verdicts[-1]["judge"] = dict(verdict["judge"])
@@ -136,20 +139,20 @@ def legs_verdict(
             gate = leg["plan"]["healthGate"] if "plan" in leg else leg["healthGate"]  # an ECS leg's is in its plan
             recheck.append(int(gate.get("recheckSeconds", 60)))  # the input's default
     state = max((v["state"] for v in verdicts), key=STATES.index)
-    alone = len(legs) == 1 and bool(legs[0].get("single"))
+    route = alone(legs) is not None
     named = [f"leg {v['name']}: {v['summary']}" for v in verdicts if v["state"] == state]
     summary = "; ".join(named) if state != "HEALTHY" else f"every leg HEALTHY ({len(verdicts)})"
     found: GroupVerdict = {
         "state": state,
-        "summary": verdicts[0]["summary"] if alone else summary,  # a route alone: its gate's own words
+        "summary": verdicts[0]["summary"] if route else summary,  # a route alone: its gate's own words
         "checks": checks + 1,
         "recheckSeconds": max(recheck, default=0),
         "legs": verdicts,
     }
-    if alone:
-        found["reasons"] = list(first.get("reasons", []))
-        if first.get("judge"):
-            found["judge"] = dict(first["judge"])
+    if route:
+        found["reasons"] = list(read_now[0].get("reasons", []))
+        if read_now[0].get("judge"):
+            found["judge"] = dict(read_now[0]["judge"])
     return found
 
 
